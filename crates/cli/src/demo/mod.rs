@@ -1,0 +1,80 @@
+//! `bellwether demo`: a working Bellwether in one command. Writes the example
+//! definitions into a data directory, loads a small built-in B2B event set,
+//! and serves it.
+
+use std::io::Cursor;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::settings::{load_config, StoreArgs};
+
+/// The shipped example definitions (the same file as `examples/b2b.toml`).
+const EXAMPLE_CONFIG: &str = include_str!("../../../examples/b2b.toml");
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = crate::settings::DEFAULT_LISTEN)]
+    pub(crate) listen: String,
+    /// Data directory (wiped and refilled).
+    #[arg(long, default_value = "bellwether-demo")]
+    pub(crate) data: PathBuf,
+    /// Admin token to create (random when absent).
+    #[arg(long)]
+    pub(crate) token: Option<String>,
+    /// Seed of the built-in data set.
+    #[arg(long, default_value_t = 7)]
+    pub(crate) seed: u64,
+}
+
+#[allow(clippy::print_stdout)]
+pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    if args.data.exists() {
+        std::fs::remove_dir_all(&args.data).with_context(|| format!("cannot clear {}", args.data.display()))?;
+    }
+    std::fs::create_dir_all(&args.data)?;
+    let token = args.token.clone().unwrap_or_else(random_token);
+    let config_path = args.data.join("bellwether.toml");
+    std::fs::write(&config_path, demo_config(&token)).context("cannot write the demo config")?;
+    let store_args = StoreArgs {
+        config: config_path.clone(),
+        data: Some(args.data.clone()),
+        database: None,
+    };
+    let loaded = load_config(&config_path)?;
+    let store = store_args.open_store(&loaded.config)?;
+    let events = crate::demo::data::events(args.seed);
+    let source = loaded.config.source.first().map_or("web".to_owned(), |s| s.name.clone());
+    let summary = crate::import::import_reader(store, &loaded.config, &source, Box::new(Cursor::new(events)), None)?;
+    drop(loaded);
+    println!("loaded {} demo events into {}", summary.stored, args.data.display());
+    let loaded = load_config(&config_path)?;
+    crate::serve::serve_loaded(&store_args, loaded, &args.listen, |address| {
+        println!("Bellwether demo is running at http://{address}/");
+        println!("API token (admin): {token}");
+        println!("try: curl -H 'Authorization: Bearer {token}' http://{address}/api/v1/contacts/user-1");
+    })
+}
+
+/// The example config with the admin token replaced by the demo's.
+fn demo_config(token: &str) -> String {
+    let mut config = EXAMPLE_CONFIG.replace("demo-admin-token", token);
+    config.push('\n');
+    config
+}
+
+fn random_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut text = String::from("bw_");
+    for _ in 0..2 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+        text.push_str(&format!("{:016x}", hasher.finish()));
+    }
+    text
+}
+
+mod data;

@@ -1,0 +1,57 @@
+//! The `bellwether` binary. `anyhow` lives here and nowhere else.
+
+mod check;
+mod demo;
+mod import;
+mod serve;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "bellwether", version, about = "Real-time behavioral segmentation and lead/account scoring")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server: ingestion, API, metrics.
+    Serve(serve::ServeArgs),
+    /// Generate a demo data set, load it and serve it.
+    Demo(demo::DemoArgs),
+    /// Load an NDJSON file of Segment messages (`-` for stdin).
+    Import(import::ImportArgs),
+    /// Validate a definitions file.
+    Check(check::CheckArgs),
+}
+
+fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Import(args) => import::run(args),
+        Command::Check(args) => check::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("BELLWETHER_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

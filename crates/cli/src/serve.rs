@@ -1,0 +1,96 @@
+//! `bellwether serve`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use bellwether_core::ingest::Ingestor;
+use bellwether_core::SystemClock;
+use bellwether_server::metrics::Metrics;
+use bellwether_server::AppState;
+use clap::Args;
+
+use crate::settings::{Loaded, StoreArgs, DEFAULT_LISTEN};
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// Address to listen on.
+    #[arg(long, env = "BELLWETHER_LISTEN")]
+    pub(crate) listen: Option<String>,
+}
+
+pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let loaded = args.store.load()?;
+    let listen = args
+        .listen
+        .clone()
+        .or_else(|| loaded.config.server.listen.clone())
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+    serve_loaded(&args.store, loaded, &listen, |_| {})
+}
+
+/// Opens the store, starts the writer and serves until Ctrl-C or SIGTERM.
+/// `on_ready` gets the bound address once the server accepts connections.
+pub(crate) fn serve_loaded(
+    store_args: &StoreArgs,
+    loaded: Loaded,
+    listen: &str,
+    on_ready: impl FnOnce(std::net::SocketAddr),
+) -> anyhow::Result<ExitCode> {
+    let config = Arc::new(loaded.config);
+    let store = store_args.open_store(&config)?;
+    let (ingestor, writer) = Ingestor::start(store.clone(), config.identity.clone(), config.ingest.clone(), None)
+        .context("cannot start the writer")?;
+    let state = AppState {
+        config,
+        store,
+        ingestor,
+        clock: Arc::new(SystemClock),
+        metrics: Arc::new(Metrics::new()),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, config = %loaded.path.display(), "bellwether is listening");
+        on_ready(address);
+        bellwether_server::serve(listener, state, shutdown_signal()).await?;
+        anyhow::Ok(())
+    })?;
+    drop(runtime);
+    // Every handle to the writer is gone with the runtime: it drains and stops.
+    if writer.join().is_err() {
+        anyhow::bail!("the writer thread panicked");
+    }
+    tracing::info!("stopped cleanly");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

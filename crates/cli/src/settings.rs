@@ -1,0 +1,67 @@
+//! Where the config file, data directory and database come from: flags, then
+//! `BELLWETHER_*` environment variables, then the `[server]` table, then
+//! defaults (`./bellwether.toml`, `./bellwether-data`, `127.0.0.1:8787`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use bellwether_core::config::Config;
+use bellwether_core::Store;
+use clap::Args;
+
+pub(crate) const DEFAULT_CONFIG: &str = "bellwether.toml";
+pub(crate) const DEFAULT_DATA_DIR: &str = "bellwether-data";
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+
+/// Flags shared by every command that opens the store.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct StoreArgs {
+    /// Configuration file.
+    #[arg(long, env = "BELLWETHER_CONFIG", default_value = DEFAULT_CONFIG)]
+    pub(crate) config: PathBuf,
+    /// Data directory of the embedded SQLite store.
+    #[arg(long, env = "BELLWETHER_DATA")]
+    pub(crate) data: Option<PathBuf>,
+    /// `postgres://…` to use PostgreSQL instead of the embedded store.
+    #[arg(long, env = "BELLWETHER_DATABASE")]
+    pub(crate) database: Option<String>,
+}
+
+/// The loaded configuration plus the file's text (definitions are read from it).
+pub(crate) struct Loaded {
+    pub(crate) config: Config,
+    pub(crate) text: String,
+    pub(crate) path: PathBuf,
+}
+
+impl StoreArgs {
+    pub(crate) fn load(&self) -> anyhow::Result<Loaded> {
+        load_config(&self.config)
+    }
+
+    pub(crate) fn data_dir(&self, config: &Config) -> PathBuf {
+        self.data
+            .clone()
+            .or_else(|| config.server.data_dir.as_ref().map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
+    }
+
+    pub(crate) fn open_store(&self, config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+        let database = self.database.clone().or_else(|| config.server.database.clone());
+        let data_dir = self.data_dir(config);
+        bellwether_store::open_store(database.as_deref(), &data_dir)
+            .with_context(|| format!("cannot open the store (data dir {})", data_dir.display()))
+    }
+}
+
+pub(crate) fn load_config(path: &Path) -> anyhow::Result<Loaded> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    let config = Config::from_toml(&text).with_context(|| format!("invalid config file {}", path.display()))?;
+    Ok(Loaded {
+        config,
+        text,
+        path: path.to_owned(),
+    })
+}

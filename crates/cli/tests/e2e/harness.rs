@@ -1,0 +1,218 @@
+//! Starts `bellwether serve` on a free port with a temporary data directory.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const WRITE_KEY: &str = "wk_test_source";
+pub const ADMIN_TOKEN: &str = "tok_admin_secret";
+pub const READ_TOKEN: &str = "tok_read_secret";
+
+pub fn config_text() -> String {
+    format!(
+        r#"
+[[source]]
+name = "web"
+write_key = "{WRITE_KEY}"
+
+[[token]]
+name = "admin"
+secret = "{ADMIN_TOKEN}"
+scopes = ["admin"]
+
+[[token]]
+name = "reader"
+secret = "{READ_TOKEN}"
+scopes = ["read"]
+"#
+    )
+}
+
+/// Which store the server runs on.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    /// A PostgreSQL URL (with its own schema for isolation).
+    Postgres(String),
+}
+
+pub struct Server {
+    child: Option<Child>,
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    backend: Backend,
+    port: u16,
+}
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_bellwether"))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+impl Server {
+    pub fn start() -> Self {
+        Self::start_on(Backend::Sqlite)
+    }
+
+    pub fn start_on(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("bellwether.toml"), config_text()).expect("write config");
+        let mut server = Self {
+            child: None,
+            base: String::new(),
+            dir,
+            backend,
+            port: free_port(),
+        };
+        server.spawn();
+        server
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("bellwether.toml")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn spawn(&mut self) {
+        let mut command = Command::new(binary());
+        command
+            .arg("serve")
+            .arg("--config")
+            .arg(self.config_path())
+            .arg("--data")
+            .arg(self.data_dir())
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", self.port))
+            .env("BELLWETHER_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        if let Backend::Postgres(url) = &self.backend {
+            command.arg("--database").arg(url);
+        }
+        self.child = Some(command.spawn().expect("spawn bellwether"));
+        self.base = format!("http://127.0.0.1:{}", self.port);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = reqwest::blocking::Client::new();
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("server exited early: {status}");
+                }
+            }
+            if client.get(format!("{}/healthz", self.base)).send().is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("server did not become ready at {}", self.base);
+    }
+
+    /// `kill -9`: no shutdown hooks, no flushing.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same data.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop_gracefully(&mut self) -> std::process::ExitStatus {
+        let child = self.child.as_mut().expect("running");
+        let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill");
+        assert!(status.success());
+        let status = child.wait().expect("wait");
+        self.child = None;
+        status
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// POSTs JSON to a tracking endpoint with the write key.
+    pub fn send(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = client()
+            .post(self.url(path))
+            .basic_auth(WRITE_KEY, Some(""))
+            .json(body)
+            .send()
+            .expect("request");
+        read(response)
+    }
+
+    /// GETs an API path with a token.
+    pub fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let response = client().get(self.url(path)).bearer_auth(token).send().expect("request");
+        read(response)
+    }
+
+    pub fn contact(&self, user_id: &str) -> Value {
+        let (status, body) = self.get(&format!("/api/v1/contacts/{user_id}"), READ_TOKEN);
+        assert_eq!(status, 200, "contact {user_id}: {body}");
+        body
+    }
+
+    pub fn events(&self, user_id: &str) -> Vec<Value> {
+        let (status, body) = self.get(&format!("/api/v1/contacts/{user_id}/events?limit=1000"), READ_TOKEN);
+        assert_eq!(status, 200, "events of {user_id}: {body}");
+        body["events"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+pub fn read(response: reqwest::blocking::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, body)
+}
+
+/// A unique prefix so tests sharing nothing still read clearly in logs.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!("{prefix}{}x{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// PostgreSQL URL for tests (fails loudly if not reachable: never skipped).
+pub fn pg_url() -> String {
+    std::env::var("BELLWETHER_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: the real `bellwether` binary, real HTTP, real stores,
+//! real SDK clients. One test binary, so it links once.
+
+mod harness;
+
+mod api;
+mod bad_input;
+mod durability;
+mod identity;
+mod import;
+mod sdk;

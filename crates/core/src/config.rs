@@ -1,0 +1,211 @@
+//! The configuration file (`bellwether.toml`): sources, tokens, definitions,
+//! identity and ingest settings. Parsing is pure; reading the file and
+//! applying `BELLWETHER_*` environment overrides is the CLI's job.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::identity::IdentityConfig;
+use crate::ingest::IngestConfig;
+
+/// A secret that never shows in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A `[[source]]`: something that sends events with a write key.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub name: String,
+    pub write_key: Secret,
+}
+
+/// What a bearer token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Read,
+    Write,
+    Admin,
+}
+
+/// A `[[token]]` for the query API.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    pub name: String,
+    pub secret: Secret,
+    pub scopes: Vec<Scope>,
+}
+
+impl TokenConfig {
+    /// `admin` implies `write` implies `read`.
+    pub fn allows(&self, needed: Scope) -> bool {
+        self.scopes.iter().any(|granted| match (granted, needed) {
+            (Scope::Admin, _) => true,
+            (Scope::Write, Scope::Read | Scope::Write) => true,
+            (Scope::Read, Scope::Read) => true,
+            _ => false,
+        })
+    }
+}
+
+/// `[server]`: where to listen and what to store where. Flags override it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: Option<String>,
+    pub data_dir: Option<String>,
+    /// `postgres://…` for the PostgreSQL store; SQLite in `data_dir` otherwise.
+    pub database: Option<String>,
+    /// Largest accepted clock skew into the future, in hours (default 24).
+    pub max_future_skew_hours: Option<u32>,
+}
+
+/// The whole file. Definition tables (`[[score]]`, `[[segment]]`, `[[tier]]`)
+/// are read by the rules crate from the same text; destinations by the
+/// actions layer.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub source: Vec<SourceConfig>,
+    pub token: Vec<TokenConfig>,
+    pub server: ServerConfig,
+    pub identity: IdentityConfig,
+    pub ingest: IngestConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("duplicate {kind} name {name:?}")]
+    Duplicate { kind: &'static str, name: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(text)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let mut names = std::collections::HashSet::new();
+        for source in &self.source {
+            if !names.insert(("source", source.name.as_str())) {
+                return Err(ConfigError::Duplicate {
+                    kind: "source",
+                    name: source.name.clone(),
+                });
+            }
+            if source.write_key.expose().is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "source {:?} has an empty write_key",
+                    source.name
+                )));
+            }
+        }
+        for token in &self.token {
+            if !names.insert(("token", token.name.as_str())) {
+                return Err(ConfigError::Duplicate {
+                    kind: "token",
+                    name: token.name.clone(),
+                });
+            }
+            if token.secret.expose().len() < 8 {
+                return Err(ConfigError::Invalid(format!(
+                    "token {:?}: secret must be at least 8 characters",
+                    token.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The source a write key belongs to.
+    pub fn source_for_write_key(&self, key: &str) -> Option<&SourceConfig> {
+        self.source
+            .iter()
+            .find(|s| constant_time_eq(s.write_key.expose().as_bytes(), key.as_bytes()))
+    }
+
+    /// The token a bearer secret belongs to.
+    pub fn token_for_secret(&self, secret: &str) -> Option<&TokenConfig> {
+        self.token
+            .iter()
+            .find(|t| constant_time_eq(t.secret.expose().as_bytes(), secret.as_bytes()))
+    }
+}
+
+/// Compares secrets without leaking where they differ through timing.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let config = Config::from_toml(
+            "[[source]]\nname='web'\nwrite_key='wk_supersecret'\n\
+             [[token]]\nname='t'\nsecret='tok_supersecret'\nscopes=['read']\n",
+        )
+        .unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("supersecret"), "{printed}");
+    }
+
+    #[test]
+    fn scopes_nest() {
+        let token = |scopes| TokenConfig {
+            name: "t".into(),
+            secret: Secret::new("12345678"),
+            scopes,
+        };
+        assert!(token(vec![Scope::Admin]).allows(Scope::Write));
+        assert!(token(vec![Scope::Write]).allows(Scope::Read));
+        assert!(!token(vec![Scope::Read]).allows(Scope::Write));
+        assert!(!token(vec![Scope::Write]).allows(Scope::Admin));
+    }
+
+    #[test]
+    fn duplicate_sources_are_rejected() {
+        let error = Config::from_toml(
+            "[[source]]\nname='web'\nwrite_key='a'\n[[source]]\nname='web'\nwrite_key='b'\n",
+        )
+        .unwrap_err();
+        assert_eq!(error.to_string(), "duplicate source name \"web\"");
+    }
+
+    #[test]
+    fn definition_tables_are_ignored_here() {
+        let config = Config::from_toml("[[segment]]\nname='x'\nsubject='contact'\nwhen='true'\n");
+        assert!(config.is_ok());
+    }
+}

@@ -1,0 +1,293 @@
+//! The durable write path: bounded admission, one writer thread, group commit.
+//!
+//! Callers submit validated messages; the writer drains every job waiting in
+//! the queue (up to `max_batch_messages`), deduplicates by `(source,
+//! messageId)`, resolves identities, and applies the whole lot to the store in
+//! one transaction. Only then does each caller get its receipt, so an
+//! acknowledgement always means "durably stored". Admission is bounded by a
+//! semaphore counted in messages: when it is exhausted, callers are told
+//! [`SubmitError::Overloaded`] at once (HTTP 429) instead of queueing without
+//! limit.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+
+use crate::identity::{IdentityConfig, IdentityGraph};
+use crate::message::{Message, Rejection, StoredEvent};
+use crate::store::{Store, StoreError, WriteOp};
+
+/// Sizes of the write path (`[ingest]` in the config).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Messages admitted but not yet committed; beyond it, submissions are refused.
+    pub max_pending_messages: usize,
+    /// Most messages one group commit takes.
+    pub max_batch_messages: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            max_pending_messages: 200_000,
+            max_batch_messages: 20_000,
+        }
+    }
+}
+
+/// What happened to one submission.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Receipt {
+    pub stored: usize,
+    /// Already stored before (same source and `messageId`): no effect.
+    pub duplicates: usize,
+    pub rejected: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error("the write path is saturated, retry shortly")]
+    Overloaded,
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error("storing the batch failed: {0}")]
+    Store(#[from] StoreError),
+    #[error("the writer stopped before committing")]
+    WriterGone,
+}
+
+/// Called on the writer thread after each successful commit, in commit order.
+pub trait CommitListener: Send {
+    fn committed(&mut self, events: &[StoredEvent], ops: &[WriteOp]);
+}
+
+struct Job {
+    messages: Vec<Message>,
+    rejections: Vec<Rejection>,
+    reply: oneshot::Sender<Result<Receipt, CommitError>>,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// Handle to the writer. Cheap to clone; the writer stops when every handle
+/// is dropped and the queue is drained.
+#[derive(Clone)]
+pub struct Ingestor {
+    jobs: Sender<Job>,
+    admission: Arc<Semaphore>,
+    max_pending: usize,
+}
+
+/// Receipt of a submission, resolved once the batch is committed.
+pub type PendingReceipt = oneshot::Receiver<Result<Receipt, CommitError>>;
+
+impl Ingestor {
+    /// Loads the identity graph and starts the writer thread.
+    pub fn start(
+        store: Arc<dyn Store>,
+        identity: IdentityConfig,
+        config: IngestConfig,
+        listener: Option<Box<dyn CommitListener>>,
+    ) -> Result<(Self, JoinHandle<()>), StoreError> {
+        let snapshot = store.load_identity()?;
+        let writer = Writer {
+            graph: IdentityGraph::from_snapshot(identity.clone(), &snapshot),
+            identity,
+            next_seq: snapshot.max_seq + 1,
+            store,
+            max_batch: config.max_batch_messages.max(1),
+            listener,
+        };
+        let (jobs, queue) = crossbeam_channel::unbounded();
+        let handle = std::thread::Builder::new()
+            .name("bellwether-writer".into())
+            .spawn(move || writer.run(queue))
+            .map_err(|e| StoreError::Database(format!("cannot start writer thread: {e}")))?;
+        let max_pending = config.max_pending_messages.max(1);
+        let ingestor = Self {
+            jobs,
+            admission: Arc::new(Semaphore::new(max_pending)),
+            max_pending,
+        };
+        Ok((ingestor, handle))
+    }
+
+    /// Queues messages (and the rejections found while validating them) for
+    /// the next group commit. Refuses at once when the queue is full.
+    pub fn submit(
+        &self,
+        messages: Vec<Message>,
+        rejections: Vec<Rejection>,
+    ) -> Result<PendingReceipt, SubmitError> {
+        let weight = (messages.len() + rejections.len()).clamp(1, self.max_pending);
+        let permit = Arc::clone(&self.admission)
+            .try_acquire_many_owned(weight as u32)
+            .map_err(|_| SubmitError::Overloaded)?;
+        let (reply, receipt) = oneshot::channel();
+        let job = Job {
+            messages,
+            rejections,
+            reply,
+            _permit: permit,
+        };
+        self.jobs.send(job).map_err(|_| SubmitError::ShuttingDown)?;
+        Ok(receipt)
+    }
+
+    /// Messages admitted and not yet committed.
+    pub fn pending(&self) -> usize {
+        self.max_pending - self.admission.available_permits()
+    }
+}
+
+struct Writer {
+    graph: IdentityGraph,
+    identity: IdentityConfig,
+    next_seq: i64,
+    store: Arc<dyn Store>,
+    max_batch: usize,
+    listener: Option<Box<dyn CommitListener>>,
+}
+
+impl Writer {
+    fn run(mut self, queue: Receiver<Job>) {
+        while let Ok(first) = queue.recv() {
+            let mut size = first.messages.len();
+            let mut jobs = vec![first];
+            while size < self.max_batch {
+                let Ok(job) = queue.try_recv() else { break };
+                size += job.messages.len();
+                jobs.push(job);
+            }
+            self.commit(jobs);
+        }
+        tracing::info!("writer stopped: queue closed and drained");
+    }
+
+    fn commit(&mut self, jobs: Vec<Job>) {
+        let outcome = self.build_and_apply(&jobs);
+        match outcome {
+            Ok(receipts) => {
+                for (job, receipt) in jobs.into_iter().zip(receipts) {
+                    let _ = job.reply.send(Ok(receipt));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "group commit failed; reloading identity graph");
+                self.reload();
+                let message = error.to_string();
+                for job in jobs {
+                    let _ = job
+                        .reply
+                        .send(Err(CommitError::Store(StoreError::Database(message.clone()))));
+                }
+            }
+        }
+    }
+
+    fn build_and_apply(&mut self, jobs: &[Job]) -> Result<Vec<Receipt>, StoreError> {
+        let mut seen = self.already_stored(jobs)?;
+        let mut ops = Vec::new();
+        let mut events = Vec::new();
+        let mut receipts = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let mut receipt = Receipt {
+                rejected: job.rejections.len(),
+                ..Receipt::default()
+            };
+            for message in &job.messages {
+                let key = (message.source.clone(), message.message_id.clone());
+                if !seen.insert(key) {
+                    receipt.duplicates += 1;
+                    continue;
+                }
+                events.push(self.stage(message, &mut ops));
+                receipt.stored += 1;
+            }
+            ops.extend(job.rejections.iter().cloned().map(WriteOp::Rejection));
+            receipts.push(receipt);
+        }
+        if !ops.is_empty() {
+            self.store.apply(&ops)?;
+        }
+        if let Some(listener) = self.listener.as_mut() {
+            if !events.is_empty() {
+                listener.committed(&events, &ops);
+            }
+        }
+        Ok(receipts)
+    }
+
+    /// `(source, messageId)` pairs of this batch that the store already has.
+    fn already_stored(&self, jobs: &[Job]) -> Result<HashSet<(String, String)>, StoreError> {
+        let mut by_source: HashMap<&str, Vec<&str>> = HashMap::new();
+        for message in jobs.iter().flat_map(|job| &job.messages) {
+            by_source
+                .entry(message.source.as_str())
+                .or_default()
+                .push(message.message_id.as_str());
+        }
+        let mut stored = HashSet::new();
+        for (source, ids) in by_source {
+            for id in self.store.seen_message_ids(source, &ids)? {
+                stored.insert((source.to_owned(), id));
+            }
+        }
+        Ok(stored)
+    }
+
+    /// Resolves identity and appends the message's writes; returns the event.
+    fn stage(&mut self, message: &Message, ops: &mut Vec<WriteOp>) -> StoredEvent {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let contact_id = self.graph.resolve(message, ops);
+        let event = StoredEvent {
+            seq,
+            contact_id,
+            message: message.clone(),
+        };
+        ops.push(WriteOp::Event(event.clone()));
+        let has_traits = !message.traits.is_empty();
+        match (message.kind, contact_id) {
+            (crate::MessageKind::Identify, Some(contact)) if has_traits => {
+                ops.push(WriteOp::ContactTraits {
+                    contact,
+                    traits: message.traits.clone(),
+                    at: message.timestamp,
+                    seq,
+                });
+            }
+            (crate::MessageKind::Group, _) if has_traits => {
+                if let Some(group_id) = &message.group_id {
+                    ops.push(WriteOp::AccountTraits {
+                        group_id: group_id.clone(),
+                        traits: message.traits.clone(),
+                        at: message.timestamp,
+                        seq,
+                    });
+                }
+            }
+            _ => {}
+        }
+        event
+    }
+
+    /// After a failed commit the graph may hold uncommitted changes: rebuild
+    /// it from the store, the source of truth.
+    fn reload(&mut self) {
+        match self.store.load_identity() {
+            Ok(snapshot) => {
+                self.graph = IdentityGraph::from_snapshot(self.identity.clone(), &snapshot);
+                self.next_seq = snapshot.max_seq + 1;
+            }
+            Err(error) => tracing::error!(%error, "cannot reload identity graph"),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Bellwether's domain layer.
+//!
+//! Architecture invariant: no HTTP or wire-format types here, no wall clock
+//! reads outside [`clock::SystemClock`]. Everything that decides *what* is
+//! stored (identity resolution, deduplication, trait history) lives here;
+//! *how* it is stored is behind the [`store::Store`] trait.
+
+pub mod clock;
+pub mod config;
+pub mod identity;
+pub mod ingest;
+pub mod message;
+pub mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use message::{Message, MessageKind, Millis};
+pub use store::{Store, StoreError};

@@ -1,0 +1,136 @@
+//! Contacts, accounts and their event timelines.
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use bellwether_core::config::Scope;
+use bellwether_core::store::{ContactRecord, IdKind};
+use bellwether_core::Store;
+use serde::Deserialize;
+
+use super::views::{AccountView, ContactView, EventPage, EventView};
+use crate::auth::require_token;
+use crate::error::ApiError;
+use crate::AppState;
+
+const DEFAULT_PAGE: usize = 50;
+const MAX_PAGE: usize = 1_000;
+
+/// A contact by user id (anonymous ids and emails resolve too).
+#[utoipa::path(get, path = "/api/v1/contacts/{user_id}", tag = "query",
+    params(("user_id" = String, Path, description = "userId, anonymousId or email")),
+    responses((status = 200, body = ContactView), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn get_contact(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+) -> Result<Json<ContactView>, ApiError> {
+    require_token(&state.config, &headers, Scope::Read)?;
+    let record = blocking(&state, move |store| find_contact(store, &user_id)).await??;
+    Ok(Json(ContactView::from_record(record)))
+}
+
+/// An account (company) with its contacts.
+#[utoipa::path(get, path = "/api/v1/accounts/{group_id}", tag = "query",
+    params(("group_id" = String, Path, description = "groupId (or email domain for derived accounts)")),
+    responses((status = 200, body = AccountView), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn get_account(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(group_id): Path<String>,
+) -> Result<Json<AccountView>, ApiError> {
+    require_token(&state.config, &headers, Scope::Read)?;
+    let view = blocking(&state, move |store| -> Result<AccountView, ApiError> {
+        let record = store
+            .account(&group_id)?
+            .ok_or_else(|| ApiError::NotFound(format!("no account with group id {group_id:?}")))?;
+        let mut contacts = Vec::with_capacity(record.contact_ids.len());
+        for id in &record.contact_ids {
+            contacts.extend(store.contact(*id)?);
+        }
+        Ok(AccountView::from_record(record, contacts))
+    })
+    .await??;
+    Ok(Json(view))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub(crate) struct PageParams {
+    /// Page size, 1 to 1000 (default 50).
+    limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// A contact's events, newest first.
+#[utoipa::path(get, path = "/api/v1/contacts/{user_id}/events", tag = "query",
+    params(("user_id" = String, Path, description = "userId, anonymousId or email"), PageParams),
+    responses((status = 200, body = EventPage), (status = 400, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn get_contact_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+    Query(params): Query<PageParams>,
+) -> Result<Json<EventPage>, ApiError> {
+    require_token(&state.config, &headers, Scope::Read)?;
+    let limit = page_limit(params.limit)?;
+    let before = params.cursor.as_deref().map(parse_cursor).transpose()?;
+    let page = blocking(&state, move |store| -> Result<EventPage, ApiError> {
+        let contact = find_contact(store, &user_id)?;
+        let mut events = store.contact_events(contact.id, limit + 1, before)?;
+        let next_cursor = if events.len() > limit {
+            events.truncate(limit);
+            events.last().map(|e| format!("{}_{}", e.message.timestamp, e.seq))
+        } else {
+            None
+        };
+        Ok(EventPage {
+            events: events.into_iter().map(EventView::from_stored).collect(),
+            next_cursor,
+        })
+    })
+    .await??;
+    Ok(Json(page))
+}
+
+fn find_contact(store: &dyn Store, id: &str) -> Result<ContactRecord, ApiError> {
+    for kind in [IdKind::User, IdKind::Anonymous, IdKind::Email] {
+        if let Some(record) = store.contact_by_identity(kind, id)? {
+            return Ok(record);
+        }
+    }
+    Err(ApiError::NotFound(format!("no contact with id {id:?}")))
+}
+
+pub(crate) fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::InvalidField {
+            field: "limit".into(),
+            reason: format!("{n} is out of range 1..={MAX_PAGE}"),
+        }),
+    }
+}
+
+fn parse_cursor(cursor: &str) -> Result<(i64, i64), ApiError> {
+    let invalid = || ApiError::InvalidField {
+        field: "cursor".into(),
+        reason: "not a cursor returned by this endpoint".into(),
+    };
+    let (time, seq) = cursor.split_once('_').ok_or_else(invalid)?;
+    Ok((time.parse().map_err(|_| invalid())?, seq.parse().map_err(|_| invalid())?))
+}
+
+/// Runs a store call off the async runtime.
+pub(crate) async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&dyn Store) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = state.store.clone();
+    Ok(tokio::task::spawn_blocking(move || work(store.as_ref())).await?)
+}

@@ -1,0 +1,60 @@
+//! The ingestion-errors view: recent rejected messages with their reasons.
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use bellwether_core::config::Scope;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::contacts::{blocking, page_limit};
+use crate::auth::require_token;
+use crate::error::ApiError;
+use crate::segment::format_timestamp;
+use crate::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RejectionView {
+    received_at: String,
+    source: Option<String>,
+    index: Option<usize>,
+    field: String,
+    reason: String,
+    excerpt: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RejectionList {
+    errors: Vec<RejectionView>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub(crate) struct ListParams {
+    /// How many, newest first (default 50, at most 1000).
+    limit: Option<usize>,
+}
+
+/// Recently rejected messages, newest first.
+#[utoipa::path(get, path = "/api/v1/ingestion/errors", tag = "query", params(ListParams),
+    responses((status = 200, body = RejectionList)), security(("bearer" = [])))]
+pub(crate) async fn list_errors(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<ListParams>,
+) -> Result<Json<RejectionList>, ApiError> {
+    require_token(&state.config, &headers, Scope::Read)?;
+    let limit = page_limit(params.limit)?;
+    let rejections = blocking(&state, move |store| store.recent_rejections(limit)).await??;
+    let errors = rejections
+        .into_iter()
+        .map(|r| RejectionView {
+            received_at: format_timestamp(r.received_at),
+            source: r.source,
+            index: r.index,
+            field: r.field,
+            reason: r.reason,
+            excerpt: r.excerpt,
+        })
+        .collect();
+    Ok(Json(RejectionList { errors }))
+}

@@ -1,0 +1,66 @@
+//! The REST query API under `/api/v1` (bearer tokens with scopes) and its
+//! OpenAPI document.
+
+mod admin;
+mod contacts;
+mod ingestion;
+mod views;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi;
+
+use crate::AppState;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/contacts/{user_id}", get(contacts::get_contact))
+        .route("/api/v1/contacts/{user_id}/events", get(contacts::get_contact_events))
+        .route("/api/v1/accounts/{group_id}", get(contacts::get_account))
+        .route("/api/v1/ingestion/errors", get(ingestion::list_errors))
+        .route("/api/v1/admin/config", get(admin::get_config))
+        .route("/api/v1/openapi.json", get(openapi_json))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Bellwether API", description = "Segment-compatible ingestion and the query API of Bellwether."),
+    paths(
+        crate::ingest::identify, crate::ingest::track, crate::ingest::page, crate::ingest::screen,
+        crate::ingest::group, crate::ingest::alias, crate::ingest::batch,
+        contacts::get_contact, contacts::get_contact_events, contacts::get_account,
+        ingestion::list_errors, admin::get_config,
+    ),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&SecuritySchemes),
+    tags((name = "ingestion", description = "Segment tracking API (write key as HTTP Basic username)"),
+         (name = "query", description = "Contacts, accounts and events (bearer token)"),
+         (name = "admin", description = "Configuration (admin scope)"))
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "write_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
+    }
+}
+
+/// The OpenAPI document, generated from the handlers' annotations.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi_document())
+}

@@ -1,0 +1,125 @@
+//! JSON shapes of the query API (SPEC section 5; fields may be added, never
+//! renamed).
+
+use std::collections::BTreeMap;
+
+use bellwether_core::message::StoredEvent;
+use bellwether_core::store::{AccountRecord, ContactRecord};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::segment::format_timestamp;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ContactView {
+    /// The primary user id (earliest seen); `null` for an anonymous contact.
+    pub(crate) user_id: Option<String>,
+    /// Every user id merged into this contact, primary first.
+    pub(crate) user_ids: Vec<String>,
+    pub(crate) anonymous_ids: Vec<String>,
+    pub(crate) emails: Vec<String>,
+    #[schema(value_type = Object)]
+    pub(crate) traits: Map<String, Value>,
+    pub(crate) account_id: Option<String>,
+    pub(crate) scores: BTreeMap<String, f64>,
+    pub(crate) segments: Vec<String>,
+    pub(crate) tiers: BTreeMap<String, String>,
+    pub(crate) created_at: String,
+}
+
+impl ContactView {
+    pub(crate) fn from_record(record: ContactRecord) -> Self {
+        Self {
+            user_id: record.user_ids.first().cloned(),
+            user_ids: record.user_ids,
+            anonymous_ids: record.anonymous_ids,
+            emails: record.emails,
+            traits: record.traits,
+            account_id: record.account_id,
+            scores: BTreeMap::new(),
+            segments: Vec::new(),
+            tiers: BTreeMap::new(),
+            created_at: format_timestamp(record.created_at),
+        }
+    }
+}
+
+/// A contact as listed inside an account.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AccountContactView {
+    pub(crate) user_id: Option<String>,
+    pub(crate) anonymous_ids: Vec<String>,
+    pub(crate) email: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AccountView {
+    pub(crate) group_id: String,
+    #[schema(value_type = Object)]
+    pub(crate) traits: Map<String, Value>,
+    pub(crate) scores: BTreeMap<String, f64>,
+    pub(crate) segments: Vec<String>,
+    pub(crate) tiers: BTreeMap<String, String>,
+    pub(crate) contacts: Vec<AccountContactView>,
+    pub(crate) created_at: String,
+}
+
+impl AccountView {
+    pub(crate) fn from_record(record: AccountRecord, contacts: Vec<ContactRecord>) -> Self {
+        Self {
+            group_id: record.group_id,
+            traits: record.traits,
+            scores: BTreeMap::new(),
+            segments: Vec::new(),
+            tiers: BTreeMap::new(),
+            contacts: contacts
+                .into_iter()
+                .map(|c| AccountContactView {
+                    user_id: c.user_ids.first().cloned(),
+                    anonymous_ids: c.anonymous_ids,
+                    email: c.emails.first().cloned(),
+                })
+                .collect(),
+            created_at: format_timestamp(record.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EventView {
+    pub(crate) message_id: String,
+    #[serde(rename = "type")]
+    pub(crate) kind: String,
+    /// Track event name, or page/screen name.
+    pub(crate) event: Option<String>,
+    pub(crate) timestamp: String,
+    pub(crate) received_at: String,
+    #[schema(value_type = Object)]
+    pub(crate) properties: Map<String, Value>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    #[schema(value_type = Object)]
+    pub(crate) traits: Map<String, Value>,
+}
+
+impl EventView {
+    pub(crate) fn from_stored(event: StoredEvent) -> Self {
+        let message = event.message;
+        Self {
+            message_id: message.message_id,
+            kind: message.kind.as_str().to_owned(),
+            event: message.event,
+            timestamp: format_timestamp(message.timestamp),
+            received_at: format_timestamp(message.received_at),
+            properties: message.properties,
+            traits: message.traits,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EventPage {
+    pub(crate) events: Vec<EventView>,
+    /// Pass as `cursor` to get the next (older) page; `null` at the end.
+    pub(crate) next_cursor: Option<String>,
+}

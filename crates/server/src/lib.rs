@@ -1,0 +1,110 @@
+//! Bellwether's HTTP edge: the only crate that knows HTTP and JSON wire
+//! formats. Segment-compatible ingestion, the REST query API with its OpenAPI
+//! document, health and metrics.
+//!
+//! Architecture invariant: handlers never block the async runtime; every
+//! store call and every large JSON parse runs in `spawn_blocking`. Errors map
+//! to HTTP statuses only in [`error`].
+
+mod api;
+mod auth;
+mod body;
+pub mod error;
+mod ingest;
+pub mod metrics;
+pub mod segment;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::Router;
+use bellwether_core::config::Config;
+use bellwether_core::ingest::Ingestor;
+use bellwether_core::message::Rejection;
+use bellwether_core::{Clock, MessageKind, Store};
+use tokio::net::TcpListener;
+
+pub use api::openapi_document;
+
+/// Everything a request handler may need. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub ingestor: Ingestor,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    fn parse_context<'a>(&self, source: &'a str, kind: Option<MessageKind>) -> segment::ParseContext<'a> {
+        let skew_hours = self.config.server.max_future_skew_hours.unwrap_or(24);
+        segment::ParseContext {
+            source,
+            received_at: self.clock.now_ms(),
+            endpoint_kind: kind,
+            max_future_skew_ms: i64::from(skew_hours) * 3_600_000,
+            ..segment::ParseContext::default()
+        }
+    }
+
+    fn rejection(&self, source: &str, index: Option<usize>, field: &str, reason: &str, excerpt: &str) -> Rejection {
+        let field = match index {
+            Some(i) if field.is_empty() => format!("batch[{i}]"),
+            Some(i) => format!("batch[{i}].{field}"),
+            None => field.to_owned(),
+        };
+        Rejection {
+            received_at: self.clock.now_ms(),
+            source: Some(source.to_owned()),
+            message_id: None,
+            index,
+            field,
+            reason: reason.to_owned(),
+            excerpt: excerpt.to_owned(),
+        }
+    }
+}
+
+/// All routes.
+pub fn router(state: AppState) -> Router {
+    let tracking = Router::new()
+        .route("/v1/identify", post(ingest::identify))
+        .route("/v1/track", post(ingest::track))
+        .route("/v1/page", post(ingest::page))
+        .route("/v1/screen", post(ingest::screen))
+        .route("/v1/group", post(ingest::group))
+        .route("/v1/alias", post(ingest::alias))
+        .route("/v1/batch", post(ingest::batch))
+        .route("/v1/import", post(ingest::batch))
+        // Segment SDKs send bodies up to the batch cap; the handlers enforce
+        // the real per-endpoint limits while reading.
+        .layer(axum::extract::DefaultBodyLimit::disable());
+    Router::new()
+        .merge(tracking)
+        .merge(api::routes())
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn metrics_text(State(state): State<AppState>) -> String {
+    state.metrics.ingest_pending.set(state.ingestor.pending() as i64);
+    state.metrics.render()
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,82 @@
+//! Prometheus metrics. Every metric name is defined here and nowhere else.
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct SourceLabels {
+    pub(crate) source: String,
+}
+
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
+pub(crate) enum Endpoint {
+    Single,
+    Batch,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct RequestLabels {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) status: u16,
+}
+
+/// All of Bellwether's metrics, registered once at start.
+pub struct Metrics {
+    registry: Registry,
+    pub(crate) events_ingested: Family<SourceLabels, Counter>,
+    pub(crate) events_duplicate: Family<SourceLabels, Counter>,
+    pub(crate) events_rejected: Family<SourceLabels, Counter>,
+    pub(crate) ingest_requests: Family<RequestLabels, Counter>,
+    pub(crate) ingest_pending: Gauge,
+    pub(crate) ingest_commit_seconds: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("bellwether");
+        let events_ingested = Family::<SourceLabels, Counter>::default();
+        let events_duplicate = Family::<SourceLabels, Counter>::default();
+        let events_rejected = Family::<SourceLabels, Counter>::default();
+        let ingest_requests = Family::<RequestLabels, Counter>::default();
+        let ingest_pending = Gauge::default();
+        let ingest_commit_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
+        registry.register("events_ingested", "Messages durably stored", events_ingested.clone());
+        registry.register("events_duplicate", "Messages ignored as already stored (same messageId)", events_duplicate.clone());
+        registry.register("events_rejected", "Messages rejected as invalid", events_rejected.clone());
+        registry.register("ingest_requests", "Ingestion requests by endpoint and status", ingest_requests.clone());
+        registry.register("ingest_pending_messages", "Messages admitted and not yet committed", ingest_pending.clone());
+        registry.register(
+            "ingest_ack_seconds",
+            "Time from admission to durable commit of an ingestion request",
+            ingest_commit_seconds.clone(),
+        );
+        Self {
+            registry,
+            events_ingested,
+            events_duplicate,
+            events_rejected,
+            ingest_requests,
+            ingest_pending,
+            ingest_commit_seconds,
+        }
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
