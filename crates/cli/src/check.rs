@@ -17,6 +17,11 @@ pub(crate) struct CheckArgs {
 #[allow(clippy::print_stdout)]
 pub(crate) fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let loaded = crate::settings::load_config(&args.file)?;
-    println!("{}: ok ({} sources, {} tokens)", loaded.path.display(), loaded.config.source.len(), loaded.config.token.len());
+    println!(
+        "{}: ok ({} sources, {} tokens)",
+        loaded.path.display(),
+        loaded.config.source.len(),
+        loaded.config.token.len()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -53,18 +53,21 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let (reader, total) = open_input(&args.file)?;
     let summary = import_reader(store, &loaded.config, &source, reader, total)?;
     print_summary(&summary);
-    Ok(if summary.stored + summary.duplicates == 0 && summary.rejected > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(
+        if summary.stored + summary.duplicates == 0 && summary.rejected > 0 {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 fn open_input(path: &PathBuf) -> anyhow::Result<(Box<dyn Read + Send>, Option<u64>)> {
     if path.as_os_str() == "-" {
         return Ok((Box::new(std::io::stdin()), None));
     }
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let size = file.metadata().ok().map(|m| m.len());
     Ok((Box::new(file), size))
 }
@@ -77,7 +80,8 @@ pub(crate) fn import_reader(
     reader: Box<dyn Read + Send>,
     total_bytes: Option<u64>,
 ) -> anyhow::Result<ImportSummary> {
-    let (ingestor, writer) = Ingestor::start(store, config.identity.clone(), config.ingest.clone(), None)?;
+    let (ingestor, writer) =
+        Ingestor::start(store, config.identity.clone(), config.ingest.clone(), None)?;
     let progress = progress_bar(total_bytes);
     let mut summary = ImportSummary::default();
     let mut in_flight: VecDeque<PendingReceipt> = VecDeque::new();
@@ -91,9 +95,21 @@ pub(crate) fn import_reader(
         if line.trim().is_empty() {
             continue;
         }
-        chunk.add(&line, summary.lines, source, clock.now_ms(), skew, &mut summary);
+        chunk.add(
+            &line,
+            summary.lines,
+            source,
+            clock.now_ms(),
+            skew,
+            &mut summary,
+        );
         if chunk.len() >= CHUNK {
-            submit(&ingestor, std::mem::take(&mut chunk), &mut in_flight, &mut summary)?;
+            submit(
+                &ingestor,
+                std::mem::take(&mut chunk),
+                &mut in_flight,
+                &mut summary,
+            )?;
         }
     }
     submit(&ingestor, chunk, &mut in_flight, &mut summary)?;
@@ -102,7 +118,9 @@ pub(crate) fn import_reader(
     }
     progress.finish_and_clear();
     drop(ingestor);
-    writer.join().map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
     Ok(summary)
 }
 
@@ -117,7 +135,15 @@ impl Chunk {
         self.messages.len() + self.rejections.len()
     }
 
-    fn add(&mut self, line: &str, line_number: u64, source: &str, now: i64, skew: i64, summary: &mut ImportSummary) {
+    fn add(
+        &mut self,
+        line: &str,
+        line_number: u64,
+        source: &str,
+        now: i64,
+        skew: i64,
+        summary: &mut ImportSummary,
+    ) {
         let ctx = ParseContext {
             source,
             received_at: now,
@@ -127,18 +153,25 @@ impl Chunk {
         let parsed = serde_json::from_str(line)
             .map_err(|e| (String::new(), format!("not valid JSON: {e}")))
             .and_then(|value| {
-                parse_message(value, &ctx, || format!("import-{now}-{line_number}")).map_err(|e| (e.field, e.reason))
+                parse_message(value, &ctx, || format!("import-{now}-{line_number}"))
+                    .map_err(|e| (e.field, e.reason))
             });
         match parsed {
             Ok(message) => self.messages.push(message),
             Err((field, reason)) => {
-                *summary.reasons.entry(format!("{field}: {reason}")).or_default() += 1;
+                *summary
+                    .reasons
+                    .entry(format!("{field}: {reason}"))
+                    .or_default() += 1;
                 self.rejections.push(Rejection {
                     received_at: now,
                     source: Some(source.to_owned()),
                     message_id: None,
                     index: Some(line_number as usize),
-                    field: format!("line {line_number}{}{field}", if field.is_empty() { "" } else { "." }),
+                    field: format!(
+                        "line {line_number}{}{field}",
+                        if field.is_empty() { "" } else { "." }
+                    ),
                     reason,
                     excerpt: line.chars().take(200).collect(),
                 });

@@ -11,7 +11,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "bellwether", version, about = "Real-time behavioral segmentation and lead/account scoring")]
+#[command(
+    name = "bellwether",
+    version,
+    about = "Real-time behavioral segmentation and lead/account scoring"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -49,7 +53,8 @@ fn main() -> ExitCode {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("BELLWETHER_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("BELLWETHER_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -41,8 +41,13 @@ pub(crate) fn serve_loaded(
 ) -> anyhow::Result<ExitCode> {
     let config = Arc::new(loaded.config);
     let store = store_args.open_store(&config)?;
-    let (ingestor, writer) = Ingestor::start(store.clone(), config.identity.clone(), config.ingest.clone(), None)
-        .context("cannot start the writer")?;
+    let (ingestor, writer) = Ingestor::start(
+        store.clone(),
+        config.identity.clone(),
+        config.ingest.clone(),
+        None,
+    )
+    .context("cannot start the writer")?;
     let state = AppState {
         config,
         store,

@@ -48,7 +48,10 @@ impl StoreArgs {
     }
 
     pub(crate) fn open_store(&self, config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-        let database = self.database.clone().or_else(|| config.server.database.clone());
+        let database = self
+            .database
+            .clone()
+            .or_else(|| config.server.database.clone());
         let data_dir = self.data_dir(config);
         bellwether_store::open_store(database.as_deref(), &data_dir)
             .with_context(|| format!("cannot open the store (data dir {})", data_dir.display()))
@@ -58,7 +61,8 @@ impl StoreArgs {
 pub(crate) fn load_config(path: &Path) -> anyhow::Result<Loaded> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
-    let config = Config::from_toml(&text).with_context(|| format!("invalid config file {}", path.display()))?;
+    let config = Config::from_toml(&text)
+        .with_context(|| format!("invalid config file {}", path.display()))?;
     Ok(Loaded {
         config,
         text,

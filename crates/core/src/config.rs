@@ -47,6 +47,16 @@ pub enum Scope {
     Admin,
 }
 
+impl Scope {
+    fn rank(self) -> u8 {
+        match self {
+            Self::Read => 0,
+            Self::Write => 1,
+            Self::Admin => 2,
+        }
+    }
+}
+
 /// A `[[token]]` for the query API.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,12 +69,9 @@ pub struct TokenConfig {
 impl TokenConfig {
     /// `admin` implies `write` implies `read`.
     pub fn allows(&self, needed: Scope) -> bool {
-        self.scopes.iter().any(|granted| match (granted, needed) {
-            (Scope::Admin, _) => true,
-            (Scope::Write, Scope::Read | Scope::Write) => true,
-            (Scope::Read, Scope::Read) => true,
-            _ => false,
-        })
+        self.scopes
+            .iter()
+            .any(|granted| granted.rank() >= needed.rank())
     }
 }
 

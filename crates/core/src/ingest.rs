@@ -184,9 +184,9 @@ impl Writer {
                 self.reload();
                 let message = error.to_string();
                 for job in jobs {
-                    let _ = job
-                        .reply
-                        .send(Err(CommitError::Store(StoreError::Database(message.clone()))));
+                    let _ = job.reply.send(Err(CommitError::Store(StoreError::Database(
+                        message.clone(),
+                    ))));
                 }
             }
         }

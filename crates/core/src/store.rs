@@ -107,6 +107,9 @@ impl AccountLink {
 }
 
 /// One change, computed by the core, applied verbatim by a store.
+// Ops live only for one group commit, and most of them are events: boxing the
+// large variant would add an allocation per event to save nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteOp {
     NewContact {

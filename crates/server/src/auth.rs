@@ -10,7 +10,9 @@ use crate::error::ApiError;
 /// The write key from `Authorization: Basic base64(key:)`, if present.
 pub(crate) fn basic_write_key(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .ok()?;
@@ -27,7 +29,8 @@ pub(crate) fn source_for<'c>(
 ) -> Result<&'c SourceConfig, ApiError> {
     let key = header_key.or(body_key).ok_or_else(|| {
         ApiError::Unauthorized(
-            "missing write key: send it as the HTTP Basic username or as writeKey in the body".into(),
+            "missing write key: send it as the HTTP Basic username or as writeKey in the body"
+                .into(),
         )
     })?;
     config

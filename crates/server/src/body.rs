@@ -10,7 +10,11 @@ use flate2::read::GzDecoder;
 use crate::error::ApiError;
 
 /// Reads at most `limit` bytes of body, decompressing gzip when announced.
-pub(crate) async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_limited(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
     check_content_type(headers)?;
     let raw = axum::body::to_bytes(body, limit)
         .await
@@ -39,7 +43,9 @@ fn gunzip_limited(compressed: &[u8], limit: usize) -> Result<Bytes, ApiError> {
     Ok(Bytes::from(decompressed))
 }
 
-/// JSON, text/plain (browser beacons) or nothing; anything else is a client bug.
+/// JSON, text/plain (browser beacons), form-urlencoded (the RudderStack Node
+/// SDK labels its gzipped JSON so) or nothing. Types that cannot carry a JSON
+/// document (XML, multipart, HTML, binaries) are a client bug: 415.
 fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok(());
@@ -47,7 +53,7 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let text = value.to_str().unwrap_or("").to_ascii_lowercase();
     let essence = text.split(';').next().unwrap_or("").trim();
     match essence {
-        "application/json" | "text/plain" | "" => Ok(()),
+        "application/json" | "text/plain" | "application/x-www-form-urlencoded" | "" => Ok(()),
         _ if essence.ends_with("+json") => Ok(()),
         other => Err(ApiError::UnsupportedMediaType(format!(
             "content-type {other:?} is not accepted; send application/json"
@@ -82,7 +88,11 @@ pub(crate) fn human_bytes(bytes: usize) -> String {
 /// Parses JSON after checking UTF-8, so the error says which one failed.
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        ApiError::BadRequest(format!("body is not valid UTF-8 (at byte {})", e.valid_up_to()))
+        ApiError::BadRequest(format!(
+            "body is not valid UTF-8 (at byte {})",
+            e.valid_up_to()
+        ))
     })?;
-    serde_json::from_str(text).map_err(|e| ApiError::BadRequest(format!("body is not valid JSON: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| ApiError::BadRequest(format!("body is not valid JSON: {e}")))
 }

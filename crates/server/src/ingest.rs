@@ -74,12 +74,20 @@ single_endpoint!(alias, MessageKind::Alias, "/v1/alias");
     responses((status = 200, body = IngestResponse), (status = 400, body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
               (status = 429, body = crate::error::ErrorBody)))]
-pub(crate) async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub(crate) async fn batch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let result = ingest_batch(&state, &headers, body).await;
     finish(&state, Endpoint::Batch, result)
 }
 
-fn finish(state: &AppState, endpoint: Endpoint, result: Result<IngestResponse, ApiError>) -> Response {
+fn finish(
+    state: &AppState,
+    endpoint: Endpoint,
+    result: Result<IngestResponse, ApiError>,
+) -> Response {
     let response = match result {
         Ok(body) => Json(body).into_response(),
         Err(error) => error.into_response(),
@@ -107,7 +115,9 @@ async fn ingest_single(
     let (source, parsed) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
         let value: Value = parse_json(&bytes)?;
         let body_key = value.get("writeKey").and_then(Value::as_str);
-        let source = auth::source_for(&state_for_parse.config, header_key.as_deref(), body_key)?.name.clone();
+        let source = auth::source_for(&state_for_parse.config, header_key.as_deref(), body_key)?
+            .name
+            .clone();
         let ctx = state_for_parse.parse_context(&source, Some(kind));
         let parsed = parse_message(value, &ctx, new_message_id);
         Ok((source, parsed))
@@ -145,11 +155,18 @@ struct ParsedBatch {
     rejected: Vec<RejectedMessage>,
 }
 
-async fn ingest_batch(state: &AppState, headers: &HeaderMap, body: Body) -> Result<IngestResponse, ApiError> {
+async fn ingest_batch(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<IngestResponse, ApiError> {
     let header_key = auth::basic_write_key(headers);
     let bytes = read_limited(headers, body, segment::MAX_BATCH_BYTES).await?;
     let state_for_parse = state.clone();
-    let parsed = tokio::task::spawn_blocking(move || parse_batch(&state_for_parse, &bytes, header_key.as_deref())).await??;
+    let parsed = tokio::task::spawn_blocking(move || {
+        parse_batch(&state_for_parse, &bytes, header_key.as_deref())
+    })
+    .await??;
     if parsed.messages.is_empty() && !parsed.rejected.is_empty() {
         let first = &parsed.rejected[0];
         commit(state, &parsed.source, Vec::new(), parsed.rejections).await?;
@@ -163,13 +180,22 @@ async fn ingest_batch(state: &AppState, headers: &HeaderMap, body: Body) -> Resu
     Ok(response)
 }
 
-fn parse_batch(state: &AppState, bytes: &[u8], header_key: Option<&str>) -> Result<ParsedBatch, ApiError> {
+fn parse_batch(
+    state: &AppState,
+    bytes: &[u8],
+    header_key: Option<&str>,
+) -> Result<ParsedBatch, ApiError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        ApiError::BadRequest(format!("body is not valid UTF-8 (at byte {})", e.valid_up_to()))
+        ApiError::BadRequest(format!(
+            "body is not valid UTF-8 (at byte {})",
+            e.valid_up_to()
+        ))
     })?;
-    let envelope: BatchEnvelope<'_> =
-        serde_json::from_str(text).map_err(|e| ApiError::BadRequest(format!("body is not valid JSON: {e}")))?;
-    let source = auth::source_for(&state.config, header_key, envelope.write_key.as_deref())?.name.clone();
+    let envelope: BatchEnvelope<'_> = serde_json::from_str(text)
+        .map_err(|e| ApiError::BadRequest(format!("body is not valid JSON: {e}")))?;
+    let source = auth::source_for(&state.config, header_key, envelope.write_key.as_deref())?
+        .name
+        .clone();
     let items = envelope.batch.ok_or_else(|| ApiError::InvalidField {
         field: "batch".into(),
         reason: "missing; expected an array of messages".into(),
@@ -190,9 +216,13 @@ fn parse_batch(state: &AppState, bytes: &[u8], header_key: Option<&str>) -> Resu
             Ok(message) => parsed.messages.push(message),
             Err((field, reason)) => {
                 let excerpt: String = raw.get().chars().take(200).collect();
-                parsed
-                    .rejections
-                    .push(state.rejection(&source, Some(index), &field, &reason, &excerpt));
+                parsed.rejections.push(state.rejection(
+                    &source,
+                    Some(index),
+                    &field,
+                    &reason,
+                    &excerpt,
+                ));
                 parsed.rejected.push(RejectedMessage {
                     index,
                     field,
@@ -216,7 +246,8 @@ fn parse_item(raw: &RawValue, ctx: &ParseContext<'_>) -> Result<Message, (String
             ),
         ));
     }
-    let value: Value = serde_json::from_str(raw.get()).map_err(|e| (String::new(), e.to_string()))?;
+    let value: Value =
+        serde_json::from_str(raw.get()).map_err(|e| (String::new(), e.to_string()))?;
     parse_message(value, ctx, new_message_id).map_err(|e| (e.field, e.reason))
 }
 
@@ -229,21 +260,43 @@ async fn commit(
 ) -> Result<IngestResponse, ApiError> {
     let rejected = rejections.len();
     let started = Instant::now();
-    let pending = state.ingestor.submit(messages, rejections).map_err(|e| match e {
-        SubmitError::Overloaded => ApiError::Overloaded { retry_after_secs: 1 },
-        SubmitError::ShuttingDown => ApiError::Unavailable("the server is shutting down".into()),
-    })?;
+    let pending = state
+        .ingestor
+        .submit(messages, rejections)
+        .map_err(|e| match e {
+            SubmitError::Overloaded => ApiError::Overloaded {
+                retry_after_secs: 1,
+            },
+            SubmitError::ShuttingDown => {
+                ApiError::Unavailable("the server is shutting down".into())
+            }
+        })?;
     let receipt: Receipt = pending
         .await
         .map_err(|_| ApiError::Unavailable("the writer stopped before committing".into()))?
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    state.metrics.ingest_commit_seconds.observe(started.elapsed().as_secs_f64());
+    state
+        .metrics
+        .ingest_commit_seconds
+        .observe(started.elapsed().as_secs_f64());
     let labels = SourceLabels {
         source: source.to_owned(),
     };
-    state.metrics.events_ingested.get_or_create(&labels).inc_by(receipt.stored as u64);
-    state.metrics.events_duplicate.get_or_create(&labels).inc_by(receipt.duplicates as u64);
-    state.metrics.events_rejected.get_or_create(&labels).inc_by(rejected as u64);
+    state
+        .metrics
+        .events_ingested
+        .get_or_create(&labels)
+        .inc_by(receipt.stored as u64);
+    state
+        .metrics
+        .events_duplicate
+        .get_or_create(&labels)
+        .inc_by(receipt.duplicates as u64);
+    state
+        .metrics
+        .events_rejected
+        .get_or_create(&labels)
+        .inc_by(rejected as u64);
     Ok(IngestResponse {
         success: true,
         stored: receipt.stored,
@@ -260,5 +313,9 @@ fn new_message_id() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("bw-{nanos:x}-{:x}-{:x}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "bw-{nanos:x}-{:x}-{:x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }

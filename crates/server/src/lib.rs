@@ -39,7 +39,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    fn parse_context<'a>(&self, source: &'a str, kind: Option<MessageKind>) -> segment::ParseContext<'a> {
+    fn parse_context<'a>(
+        &self,
+        source: &'a str,
+        kind: Option<MessageKind>,
+    ) -> segment::ParseContext<'a> {
         let skew_hours = self.config.server.max_future_skew_hours.unwrap_or(24);
         segment::ParseContext {
             source,
@@ -50,7 +54,14 @@ impl AppState {
         }
     }
 
-    fn rejection(&self, source: &str, index: Option<usize>, field: &str, reason: &str, excerpt: &str) -> Rejection {
+    fn rejection(
+        &self,
+        source: &str,
+        index: Option<usize>,
+        field: &str,
+        reason: &str,
+        excerpt: &str,
+    ) -> Rejection {
         let field = match index {
             Some(i) if field.is_empty() => format!("batch[{i}]"),
             Some(i) => format!("batch[{i}].{field}"),
@@ -95,7 +106,10 @@ async fn healthz() -> &'static str {
 }
 
 async fn metrics_text(State(state): State<AppState>) -> String {
-    state.metrics.ingest_pending.set(state.ingestor.pending() as i64);
+    state
+        .metrics
+        .ingest_pending
+        .set(state.ingestor.pending() as i64);
     state.metrics.render()
 }
 
@@ -106,5 +120,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -50,11 +50,31 @@ impl Metrics {
         let ingest_requests = Family::<RequestLabels, Counter>::default();
         let ingest_pending = Gauge::default();
         let ingest_commit_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
-        registry.register("events_ingested", "Messages durably stored", events_ingested.clone());
-        registry.register("events_duplicate", "Messages ignored as already stored (same messageId)", events_duplicate.clone());
-        registry.register("events_rejected", "Messages rejected as invalid", events_rejected.clone());
-        registry.register("ingest_requests", "Ingestion requests by endpoint and status", ingest_requests.clone());
-        registry.register("ingest_pending_messages", "Messages admitted and not yet committed", ingest_pending.clone());
+        registry.register(
+            "events_ingested",
+            "Messages durably stored",
+            events_ingested.clone(),
+        );
+        registry.register(
+            "events_duplicate",
+            "Messages ignored as already stored (same messageId)",
+            events_duplicate.clone(),
+        );
+        registry.register(
+            "events_rejected",
+            "Messages rejected as invalid",
+            events_rejected.clone(),
+        );
+        registry.register(
+            "ingest_requests",
+            "Ingestion requests by endpoint and status",
+            ingest_requests.clone(),
+        );
+        registry.register(
+            "ingest_pending_messages",
+            "Messages admitted and not yet committed",
+            ingest_pending.clone(),
+        );
         registry.register(
             "ingest_ack_seconds",
             "Time from admission to durable commit of an ingestion request",

@@ -17,8 +17,18 @@ const COMPANIES: &[(&str, &str, u64, &str)] = &[
     ("tyrell", "Biotech", 150, "hubspot"),
 ];
 const ROLES: &[&str] = &["economic_buyer", "champion", "user", "it", "user"];
-const PAGES: &[&str] = &["/", "/pricing", "/blog/segments-that-convert", "/blog/lead-scoring-101", "/docs", "/integrations", "/compare/hubspot"];
-const FEATURES: &[&str] = &["segments", "scores", "webhooks", "reports", "editor", "imports"];
+const PAGES: &[&str] = &[
+    "/",
+    "/pricing",
+    "/blog/segments-that-convert",
+    "/blog/lead-scoring-101",
+    "/docs",
+    "/integrations",
+    "/compare/hubspot",
+];
+const FEATURES: &[&str] = &[
+    "segments", "scores", "webhooks", "reports", "editor", "imports",
+];
 
 /// Tiny deterministic generator (SplitMix64): same seed, same data.
 struct Rng(u64);
@@ -97,8 +107,12 @@ fn behavior(rng: &mut Rng, user_id: &str, n: u64, at: i64) -> Value {
                         "properties": {"campaign": format!("nurture-{}", rng.below(4))}, "messageId": message_id, "timestamp": iso(at)}),
         6 | 7 => json!({"type": "track", "userId": user_id, "event": "Feature Used",
                         "properties": {"feature": rng.pick(FEATURES)}, "messageId": message_id, "timestamp": iso(at)}),
-        8 => json!({"type": "track", "userId": user_id, "event": "Logged In", "messageId": message_id, "timestamp": iso(at)}),
-        _ => json!({"type": "track", "userId": user_id, "event": "Demo Requested", "messageId": message_id, "timestamp": iso(at)}),
+        8 => {
+            json!({"type": "track", "userId": user_id, "event": "Logged In", "messageId": message_id, "timestamp": iso(at)})
+        }
+        _ => {
+            json!({"type": "track", "userId": user_id, "event": "Demo Requested", "messageId": message_id, "timestamp": iso(at)})
+        }
     }
 }
 
@@ -112,14 +126,23 @@ mod tests {
 
     #[test]
     fn same_seed_same_data() {
-        assert_eq!(events_at(3, 1_700_000_000_000), events_at(3, 1_700_000_000_000));
-        assert_ne!(events_at(3, 1_700_000_000_000), events_at(4, 1_700_000_000_000));
+        assert_eq!(
+            events_at(3, 1_700_000_000_000),
+            events_at(3, 1_700_000_000_000)
+        );
+        assert_ne!(
+            events_at(3, 1_700_000_000_000),
+            events_at(4, 1_700_000_000_000)
+        );
     }
 
     #[test]
     fn every_line_is_a_json_object() {
         let data = events_at(1, 1_700_000_000_000);
-        let lines: Vec<_> = data.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+        let lines: Vec<_> = data
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
         assert!(lines.len() > 100, "{} lines", lines.len());
         for line in lines {
             let value: Value = serde_json::from_slice(line).unwrap();

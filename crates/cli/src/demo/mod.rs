@@ -12,7 +12,7 @@ use clap::Args;
 use crate::settings::{load_config, StoreArgs};
 
 /// The shipped example definitions (the same file as `examples/b2b.toml`).
-const EXAMPLE_CONFIG: &str = include_str!("../../../examples/b2b.toml");
+const EXAMPLE_CONFIG: &str = include_str!("../../../../examples/b2b.toml");
 
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
@@ -33,7 +33,8 @@ pub(crate) struct DemoArgs {
 #[allow(clippy::print_stdout)]
 pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     if args.data.exists() {
-        std::fs::remove_dir_all(&args.data).with_context(|| format!("cannot clear {}", args.data.display()))?;
+        std::fs::remove_dir_all(&args.data)
+            .with_context(|| format!("cannot clear {}", args.data.display()))?;
     }
     std::fs::create_dir_all(&args.data)?;
     let token = args.token.clone().unwrap_or_else(random_token);
@@ -47,15 +48,31 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_config(&config_path)?;
     let store = store_args.open_store(&loaded.config)?;
     let events = crate::demo::data::events(args.seed);
-    let source = loaded.config.source.first().map_or("web".to_owned(), |s| s.name.clone());
-    let summary = crate::import::import_reader(store, &loaded.config, &source, Box::new(Cursor::new(events)), None)?;
+    let source = loaded
+        .config
+        .source
+        .first()
+        .map_or("web".to_owned(), |s| s.name.clone());
+    let summary = crate::import::import_reader(
+        store,
+        &loaded.config,
+        &source,
+        Box::new(Cursor::new(events)),
+        None,
+    )?;
     drop(loaded);
-    println!("loaded {} demo events into {}", summary.stored, args.data.display());
+    println!(
+        "loaded {} demo events into {}",
+        summary.stored,
+        args.data.display()
+    );
     let loaded = load_config(&config_path)?;
     crate::serve::serve_loaded(&store_args, loaded, &args.listen, |address| {
         println!("Bellwether demo is running at http://{address}/");
         println!("API token (admin): {token}");
-        println!("try: curl -H 'Authorization: Bearer {token}' http://{address}/api/v1/contacts/user-1");
+        println!(
+            "try: curl -H 'Authorization: Bearer {token}' http://{address}/api/v1/contacts/user-1"
+        );
     })
 }
 
@@ -71,7 +88,12 @@ fn random_token() -> String {
     let mut text = String::from("bw_");
     for _ in 0..2 {
         let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
         text.push_str(&format!("{:016x}", hasher.finish()));
     }
     text

@@ -21,7 +21,15 @@ fn contact_account_and_events_have_the_spec_shapes() {
     assert_eq!(status, 200, "{body}");
 
     let contact = server.contact(&user);
-    for key in ["user_id", "anonymous_ids", "traits", "account_id", "scores", "segments", "tiers"] {
+    for key in [
+        "user_id",
+        "anonymous_ids",
+        "traits",
+        "account_id",
+        "scores",
+        "segments",
+        "tiers",
+    ] {
         assert!(contact.get(key).is_some(), "missing {key}: {contact}");
     }
     assert_eq!(contact["user_id"], user.as_str());
@@ -58,8 +66,15 @@ fn contact_account_and_events_have_the_spec_shapes() {
     assert_eq!(seen.len(), 27);
     let unique_ids: std::collections::HashSet<_> = seen.iter().collect();
     assert_eq!(unique_ids.len(), 27, "pages overlap");
-    let tracks: Vec<_> = seen.iter().filter(|id| id.starts_with(&format!("{user}-")) && !id.ends_with("-a")).collect();
-    assert_eq!(tracks.first().map(|s| s.as_str()), Some(format!("{user}-24").as_str()), "newest first");
+    let tracks: Vec<_> = seen
+        .iter()
+        .filter(|id| id.starts_with(&format!("{user}-")) && !id.ends_with("-a"))
+        .collect();
+    assert_eq!(
+        tracks.first().map(|s| s.as_str()),
+        Some(format!("{user}-24").as_str()),
+        "newest first"
+    );
 }
 
 #[test]
@@ -82,11 +97,17 @@ fn scopes_are_enforced() {
     let server = Server::start();
     let (status, body) = server.get("/api/v1/admin/config", READ_TOKEN);
     assert_eq!(status, 403, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("Admin"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("Admin"),
+        "{body}"
+    );
     let (status, body) = server.get("/api/v1/admin/config", ADMIN_TOKEN);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["sources"][0]["name"], "web");
-    assert!(!body.to_string().contains("tok_admin_secret"), "secrets must not leak: {body}");
+    assert!(
+        !body.to_string().contains("tok_admin_secret"),
+        "secrets must not leak: {body}"
+    );
 }
 
 #[test]
@@ -95,11 +116,27 @@ fn openapi_health_and_metrics_are_served() {
     let (status, doc) = server.get("/api/v1/openapi.json", READ_TOKEN);
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/v1/batch", "/v1/track", "/api/v1/contacts/{user_id}", "/api/v1/contacts/{user_id}/events"] {
+    for path in [
+        "/v1/batch",
+        "/v1/track",
+        "/api/v1/contacts/{user_id}",
+        "/api/v1/contacts/{user_id}/events",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "openapi lacks {path}");
     }
     server.send("/v1/identify", &json!({"userId": "metric-user"}));
-    let text = crate::harness::client().get(server.url("/metrics")).send().unwrap().text().unwrap();
-    assert!(text.contains("bellwether_events_ingested_total{source=\"web\"} 1"), "{text}");
-    assert!(text.contains("bellwether_ingest_pending_messages"), "{text}");
+    let text = crate::harness::client()
+        .get(server.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        text.contains("bellwether_events_ingested_total{source=\"web\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bellwether_ingest_pending_messages"),
+        "{text}"
+    );
 }

@@ -24,7 +24,10 @@ fn assert_error(result: (u16, Value), status: u16, needle: &str) {
     let (got, body) = result;
     assert_eq!(got, status, "body: {body}");
     let message = body["message"].as_str().unwrap_or_default();
-    assert!(message.contains(needle), "{message:?} should mention {needle:?}");
+    assert!(
+        message.contains(needle),
+        "{message:?} should mention {needle:?}"
+    );
     assert_eq!(body["success"], false);
     assert!(body["code"].is_string(), "{body}");
 }
@@ -39,21 +42,90 @@ fn bad_requests_get_clear_errors_and_store_nothing() {
     let server = Server::start();
     let user = unique("bad");
     let json_ct = "application/json";
-    assert_error(post_raw(&server, "/v1/track", json_ct, b"{\"userId\": ".to_vec()), 400, "not valid JSON");
-    assert_error(post_raw(&server, "/v1/track", "application/x-www-form-urlencoded", b"a=b".to_vec()), 415, "content-type");
-    assert_error(post_raw(&server, "/v1/track", json_ct, b"{\"userId\": \"\xff\xfe\"}".to_vec()), 400, "UTF-8");
-    assert_error(server.send("/v1/track", &json!({"event": "X"})), 400, "userId");
-    assert_error(server.send("/v1/track", &json!({"userId": user})), 400, "event");
-    assert_error(server.send("/v1/batch", &json!({"batch": [{"type": "launch", "userId": user}]})), 400, "unknown type");
-    assert_error(server.send("/v1/track", &json!({"userId": user, "event": "X", "properties": "nope"})), 400, "properties");
-    assert_error(server.send("/v1/identify", &json!({"userId": user, "timestamp": "tomorrow"})), 400, "timestamp");
-    assert_error(server.send("/v1/identify", &json!({"userId": user, "timestamp": "2999-01-01T00:00:00Z"})), 400, "future");
-    assert_error(server.send("/v1/batch", &json!({"nothing": []})), 400, "batch");
+    assert_error(
+        post_raw(&server, "/v1/track", json_ct, b"{\"userId\": ".to_vec()),
+        400,
+        "not valid JSON",
+    );
+    assert_error(
+        post_raw(
+            &server,
+            "/v1/track",
+            "application/xml",
+            b"<track/>".to_vec(),
+        ),
+        415,
+        "content-type",
+    );
+    assert_error(
+        post_raw(
+            &server,
+            "/v1/track",
+            json_ct,
+            b"{\"userId\": \"\xff\xfe\"}".to_vec(),
+        ),
+        400,
+        "UTF-8",
+    );
+    assert_error(
+        server.send("/v1/track", &json!({"event": "X"})),
+        400,
+        "userId",
+    );
+    assert_error(
+        server.send("/v1/track", &json!({"userId": user})),
+        400,
+        "event",
+    );
+    assert_error(
+        server.send(
+            "/v1/batch",
+            &json!({"batch": [{"type": "launch", "userId": user}]}),
+        ),
+        400,
+        "unknown type",
+    );
+    assert_error(
+        server.send(
+            "/v1/track",
+            &json!({"userId": user, "event": "X", "properties": "nope"}),
+        ),
+        400,
+        "properties",
+    );
+    assert_error(
+        server.send(
+            "/v1/identify",
+            &json!({"userId": user, "timestamp": "tomorrow"}),
+        ),
+        400,
+        "timestamp",
+    );
+    assert_error(
+        server.send(
+            "/v1/identify",
+            &json!({"userId": user, "timestamp": "2999-01-01T00:00:00Z"}),
+        ),
+        400,
+        "future",
+    );
+    assert_error(
+        server.send("/v1/batch", &json!({"nothing": []})),
+        400,
+        "batch",
+    );
     let mut nested = json!(1);
     for _ in 0..40 {
         nested = json!({ "k": nested });
     }
-    assert_error(server.send("/v1/track", &json!({"userId": user, "event": "X", "properties": nested})), 400, "deeper");
+    assert_error(
+        server.send(
+            "/v1/track",
+            &json!({"userId": user, "event": "X", "properties": nested}),
+        ),
+        400,
+        "deeper",
+    );
     assert_no_contact(&server, &user);
     // Still alive and still ingesting.
     let (status, _) = server.send("/v1/identify", &json!({"userId": user}));
@@ -64,19 +136,33 @@ fn bad_requests_get_clear_errors_and_store_nothing() {
 fn size_limits_answer_413() {
     let server = Server::start();
     let user = unique("big");
-    let many: serde_json::Map<String, Value> = (0..10_000).map(|i| (format!("p{i}"), json!(i))).collect();
-    let result = server.send("/v1/track", &json!({"userId": user, "event": "X", "properties": many}));
+    let many: serde_json::Map<String, Value> =
+        (0..10_000).map(|i| (format!("p{i}"), json!(i))).collect();
+    let result = server.send(
+        "/v1/track",
+        &json!({"userId": user, "event": "X", "properties": many}),
+    );
     assert_error(result, 413, "32 KB");
     let item = json!({"type": "track", "userId": user, "event": "X", "properties": {"pad": "x".repeat(30_000)}});
     let batch: Vec<Value> = (0..150).map(|_| item.clone()).collect();
-    assert_error(server.send("/v1/batch", &json!({ "batch": batch })), 413, "4 MB");
+    assert_error(
+        server.send("/v1/batch", &json!({ "batch": batch })),
+        413,
+        "4 MB",
+    );
     let oversized_item = json!({"type": "track", "userId": user, "event": "X", "properties": {"pad": "x".repeat(40_000)}});
     let ok_item = json!({"type": "track", "userId": user, "event": "Small", "messageId": "ok-1"});
     let (status, body) = server.send("/v1/batch", &json!({"batch": [oversized_item, ok_item]}));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["stored"], 1);
     assert_eq!(body["rejected"][0]["index"], 0);
-    assert!(body["rejected"][0]["message"].as_str().unwrap().contains("32 KB"), "{body}");
+    assert!(
+        body["rejected"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("32 KB"),
+        "{body}"
+    );
     assert_eq!(server.events(&user).len(), 1);
 }
 
@@ -133,13 +219,27 @@ fn partial_batches_store_the_valid_and_report_the_invalid() {
     assert_eq!(body["stored"], 2);
     let rejected = body["rejected"].as_array().unwrap();
     assert_eq!(rejected.len(), 2);
-    assert_eq!((rejected[0]["index"].as_u64(), rejected[0]["field"].as_str()), (Some(1), Some("event")));
-    assert_eq!((rejected[1]["index"].as_u64(), rejected[1]["field"].as_str()), (Some(2), Some("userId")));
+    assert_eq!(
+        (rejected[0]["index"].as_u64(), rejected[0]["field"].as_str()),
+        (Some(1), Some("event"))
+    );
+    assert_eq!(
+        (rejected[1]["index"].as_u64(), rejected[1]["field"].as_str()),
+        (Some(2), Some("userId"))
+    );
     assert_eq!(server.events(&user).len(), 2);
     let (status, errors) = server.get("/api/v1/ingestion/errors", READ_TOKEN);
     assert_eq!(status, 200);
-    let fields: Vec<&str> = errors["errors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
-    assert!(fields.contains(&"batch[1].event") && fields.contains(&"batch[2].userId"), "{fields:?}");
+    let fields: Vec<&str> = errors["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert!(
+        fields.contains(&"batch[1].event") && fields.contains(&"batch[2].userId"),
+        "{fields:?}"
+    );
 }
 
 #[test]
@@ -153,7 +253,11 @@ fn credentials_are_checked() {
         .send()
         .unwrap();
     assert_error(read(response), 401, "unknown write key");
-    let response = client().post(server.url("/v1/identify")).json(&json!({"userId": user})).send().unwrap();
+    let response = client()
+        .post(server.url("/v1/identify"))
+        .json(&json!({"userId": user}))
+        .send()
+        .unwrap();
     assert_error(read(response), 401, "missing write key");
     // Write key in the body works.
     let response = client()
@@ -163,7 +267,12 @@ fn credentials_are_checked() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     // Query API: no token 401, write key is not a token, read scope reads.
-    let (status, _) = read(client().get(server.url(&format!("/api/v1/contacts/{user}"))).send().unwrap());
+    let (status, _) = read(
+        client()
+            .get(server.url(&format!("/api/v1/contacts/{user}")))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 401);
     let (status, _) = server.get(&format!("/api/v1/contacts/{user}"), WRITE_KEY);
     assert_eq!(status, 401);

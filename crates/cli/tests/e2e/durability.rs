@@ -12,7 +12,11 @@ const SENDERS: usize = 4;
 const BATCH: usize = 100;
 
 /// Sends batches from several threads until told to stop; returns acked ids per user.
-fn load(server: &Server, users: &[String], stop: &Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<Vec<String>>> {
+fn load(
+    server: &Server,
+    users: &[String],
+    stop: &Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<Vec<String>>> {
     users
         .iter()
         .cloned()
@@ -86,10 +90,17 @@ fn kill_under_load(backend: Backend) {
     let lost = Mutex::new(Vec::new());
     for (user, acked) in users.iter().zip(&acked) {
         let stored = stored_ids(&server, user);
-        lost.lock().unwrap().extend(acked.iter().filter(|id| !stored.contains(*id)).cloned());
+        lost.lock()
+            .unwrap()
+            .extend(acked.iter().filter(|id| !stored.contains(*id)).cloned());
     }
     let lost = lost.into_inner().unwrap();
-    assert!(lost.is_empty(), "{} of {total} acknowledged messages lost, e.g. {:?}", lost.len(), &lost[..lost.len().min(5)]);
+    assert!(
+        lost.is_empty(),
+        "{} of {total} acknowledged messages lost, e.g. {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
 }
 
 #[test]
@@ -118,6 +129,11 @@ fn graceful_shutdown_exits_cleanly_and_keeps_data() {
 
 pub fn drop_schema(schema: &str) {
     let _ = std::process::Command::new("psql")
-        .args([&pg_url(), "-q", "-c", &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")])
+        .args([
+            &pg_url(),
+            "-q",
+            "-c",
+            &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
+        ])
         .output();
 }

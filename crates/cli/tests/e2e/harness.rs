@@ -115,7 +115,11 @@ impl Server {
                     panic!("server exited early: {status}");
                 }
             }
-            if client.get(format!("{}/healthz", self.base)).send().is_ok_and(|r| r.status().is_success()) {
+            if client
+                .get(format!("{}/healthz", self.base))
+                .send()
+                .is_ok_and(|r| r.status().is_success())
+            {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -140,7 +144,11 @@ impl Server {
     /// SIGTERM and wait for a clean exit.
     pub fn stop_gracefully(&mut self) -> std::process::ExitStatus {
         let child = self.child.as_mut().expect("running");
-        let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill");
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .expect("kill");
         assert!(status.success());
         let status = child.wait().expect("wait");
         self.child = None;
@@ -164,7 +172,11 @@ impl Server {
 
     /// GETs an API path with a token.
     pub fn get(&self, path: &str, token: &str) -> (u16, Value) {
-        let response = client().get(self.url(path)).bearer_auth(token).send().expect("request");
+        let response = client()
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .expect("request");
         read(response)
     }
 
@@ -175,7 +187,10 @@ impl Server {
     }
 
     pub fn events(&self, user_id: &str) -> Vec<Value> {
-        let (status, body) = self.get(&format!("/api/v1/contacts/{user_id}/events?limit=1000"), READ_TOKEN);
+        let (status, body) = self.get(
+            &format!("/api/v1/contacts/{user_id}/events?limit=1000"),
+            READ_TOKEN,
+        );
         assert_eq!(status, 200, "events of {user_id}: {body}");
         body["events"].as_array().cloned().unwrap_or_default()
     }
@@ -205,12 +220,17 @@ pub fn read(response: reqwest::blocking::Response) -> (u16, Value) {
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}{}x{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}{}x{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// PostgreSQL URL for tests (fails loudly if not reachable: never skipped).
 pub fn pg_url() -> String {
-    std::env::var("BELLWETHER_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    std::env::var("BELLWETHER_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
 pub fn repo_root() -> PathBuf {

@@ -16,7 +16,9 @@ fn import_stores_dedupes_and_reports_rejections() {
             r#"{{"type":"track","userId":"{user}","event":"Imported","messageId":"{user}-{i}","timestamp":"2024-02-01T00:00:00Z"}}"#
         ));
     }
-    lines.push(format!(r#"{{"type":"track","userId":"{user}","event":"Imported","messageId":"{user}-0"}}"#));
+    lines.push(format!(
+        r#"{{"type":"track","userId":"{user}","event":"Imported","messageId":"{user}-0"}}"#
+    ));
     lines.push(r#"{"type":"track","event":"No ids"}"#.to_owned());
     lines.push("not json".to_owned());
     let file = dir.path().join("events.ndjson");
@@ -32,9 +34,19 @@ fn import_stores_dedupes_and_reports_rejections() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout} {}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("500 stored, 1 duplicates, 2 rejected"), "{stdout}");
-    assert!(stdout.contains("userId: missing both userId and anonymousId"), "{stdout}");
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("500 stored, 1 duplicates, 2 rejected"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("userId: missing both userId and anonymousId"),
+        "{stdout}"
+    );
 
     // Re-importing the same file from stdin changes nothing.
     let output = Command::new(binary())
@@ -47,5 +59,8 @@ fn import_stores_dedupes_and_reports_rejections() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("0 stored, 501 duplicates"), "re-import from stdin is a no-op: {stdout}");
+    assert!(
+        stdout.contains("0 stored, 501 duplicates"),
+        "re-import from stdin is a no-op: {stdout}"
+    );
 }

@@ -9,15 +9,19 @@ use serde_json::Value;
 use crate::harness::{repo_root, unique, Server, WRITE_KEY};
 
 fn python() -> String {
-    std::env::var("BELLWETHER_TEST_PYTHON").unwrap_or_else(|_| repo_root().join(".venv/bin/python").display().to_string())
+    std::env::var("BELLWETHER_TEST_PYTHON")
+        .unwrap_or_else(|_| repo_root().join(".venv/bin/python").display().to_string())
 }
 
 fn node_dir() -> std::path::PathBuf {
-    std::env::var("BELLWETHER_TEST_NODE_DIR").map_or_else(|_| repo_root().join("tests/sdk/node"), Into::into)
+    std::env::var("BELLWETHER_TEST_NODE_DIR")
+        .map_or_else(|_| repo_root().join("tests/sdk/node"), Into::into)
 }
 
 fn run_client(mut command: Command, what: &str) {
-    let output = command.output().unwrap_or_else(|e| panic!("cannot run the {what} client: {e} (run scripts/test to install it)"));
+    let output = command.output().unwrap_or_else(|e| {
+        panic!("cannot run the {what} client: {e} (run scripts/test to install it)")
+    });
     assert!(
         output.status.success(),
         "{what} client failed:\nstdout: {}\nstderr: {}",
@@ -47,23 +51,49 @@ fn node_sdk(server: &Server, sdk: &str, prefix: &str) {
 fn assert_scenario(server: &Server, prefix: &str) {
     let user = format!("{prefix}-user");
     let contact = server.contact(&user);
-    let mut anonymous: Vec<&str> = contact["anonymous_ids"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let mut anonymous: Vec<&str> = contact["anonymous_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     anonymous.sort_unstable();
-    assert_eq!(anonymous, [format!("{prefix}-anon"), format!("{prefix}-legacy")], "{contact}");
+    assert_eq!(
+        anonymous,
+        [format!("{prefix}-anon"), format!("{prefix}-legacy")],
+        "{contact}"
+    );
     assert_eq!(contact["traits"]["plan"], "trial");
     assert_eq!(contact["account_id"], format!("{prefix}-acct").as_str());
     let events = server.events(&user);
     let mut kinds: Vec<String> = events
         .iter()
-        .map(|e| format!("{}:{}", e["type"].as_str().unwrap(), e["event"].as_str().unwrap_or("")))
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["type"].as_str().unwrap(),
+                e["event"].as_str().unwrap_or("")
+            )
+        })
         .collect();
     kinds.sort();
     assert_eq!(
         kinds,
-        ["alias:", "group:", "identify:", "page:Pricing", "screen:Dashboard", "track:Demo Requested", "track:Email Opened"],
+        [
+            "alias:",
+            "group:",
+            "identify:",
+            "page:Pricing",
+            "screen:Dashboard",
+            "track:Demo Requested",
+            "track:Email Opened"
+        ],
         "{events:?}"
     );
-    let (status, account) = server.get(&format!("/api/v1/accounts/{prefix}-acct"), crate::harness::READ_TOKEN);
+    let (status, account) = server.get(
+        &format!("/api/v1/accounts/{prefix}-acct"),
+        crate::harness::READ_TOKEN,
+    );
     assert_eq!(status, 200);
     assert_eq!(account["traits"]["employees"], 420);
 }

@@ -51,7 +51,9 @@ struct ContactNode {
 
 impl ContactNode {
     fn has_user_id(&self) -> bool {
-        self.identities.iter().any(|(kind, _)| *kind == IdKind::User)
+        self.identities
+            .iter()
+            .any(|(kind, _)| *kind == IdKind::User)
     }
 }
 
@@ -75,7 +77,12 @@ impl IdentityGraph {
             .map(str::trim)
             .filter(|line| !line.is_empty() && !line.starts_with('#'))
             .map(str::to_owned)
-            .chain(config.extra_free_mail_domains.iter().map(|d| d.to_lowercase()))
+            .chain(
+                config
+                    .extra_free_mail_domains
+                    .iter()
+                    .map(|d| d.to_lowercase()),
+            )
             .collect();
         Self {
             config,
@@ -98,7 +105,9 @@ impl IdentityGraph {
             }
         }
         for row in &snapshot.identities {
-            graph.index.insert((row.kind, row.value.clone()), row.contact);
+            graph
+                .index
+                .insert((row.kind, row.value.clone()), row.contact);
             let node = graph.live.entry(row.contact).or_default();
             node.identities.push((row.kind, row.value.clone()));
         }
@@ -316,7 +325,13 @@ impl IdentityGraph {
             self.account_by_domain
                 .insert(domain.to_lowercase(), group_id.to_owned());
         }
-        self.set_account(contact, group_id, AccountLink::Group, message.timestamp, ops);
+        self.set_account(
+            contact,
+            group_id,
+            AccountLink::Group,
+            message.timestamp,
+            ops,
+        );
     }
 
     fn link_email_domain(

@@ -38,10 +38,19 @@ fn graph() -> IdentityGraph {
 fn identify_with_both_ids_merges_anonymous_into_known() {
     let mut graph = graph();
     let mut ops = Vec::new();
-    let anon = graph.resolve(&message(MessageKind::Page, None, Some("a1")), &mut ops).unwrap();
-    let known = graph.resolve(&message(MessageKind::Identify, Some("u1"), None), &mut ops).unwrap();
+    let anon = graph
+        .resolve(&message(MessageKind::Page, None, Some("a1")), &mut ops)
+        .unwrap();
+    let known = graph
+        .resolve(&message(MessageKind::Identify, Some("u1"), None), &mut ops)
+        .unwrap();
     assert_ne!(anon, known);
-    let merged = graph.resolve(&message(MessageKind::Identify, Some("u1"), Some("a1")), &mut ops).unwrap();
+    let merged = graph
+        .resolve(
+            &message(MessageKind::Identify, Some("u1"), Some("a1")),
+            &mut ops,
+        )
+        .unwrap();
     assert_eq!(merged, known, "the known contact survives");
     assert_eq!(graph.lookup(IdKind::Anonymous, "a1"), Some(known));
     assert!(ops.iter().any(|op| matches!(op, WriteOp::Merge { from, into, reason: MergeReason::Identify, .. } if *from == anon && *into == known)));
@@ -52,7 +61,9 @@ fn identify_with_both_ids_merges_anonymous_into_known() {
 fn alias_merges_previous_id_into_user() {
     let mut graph = graph();
     let mut ops = Vec::new();
-    let old = graph.resolve(&message(MessageKind::Track, Some("old"), None), &mut ops).unwrap();
+    let old = graph
+        .resolve(&message(MessageKind::Track, Some("old"), None), &mut ops)
+        .unwrap();
     let mut alias = message(MessageKind::Alias, Some("new"), None);
     alias.previous_id = Some("old".into());
     let contact = graph.resolve(&alias, &mut ops).unwrap();
@@ -65,10 +76,22 @@ fn email_trait_links_contacts() {
     let mut graph = graph();
     let mut ops = Vec::new();
     let a = graph
-        .resolve(&with_traits(message(MessageKind::Identify, None, Some("a")), json!({"email": "Jo@Acme.io"})), &mut ops)
+        .resolve(
+            &with_traits(
+                message(MessageKind::Identify, None, Some("a")),
+                json!({"email": "Jo@Acme.io"}),
+            ),
+            &mut ops,
+        )
         .unwrap();
     let b = graph
-        .resolve(&with_traits(message(MessageKind::Identify, Some("jo"), None), json!({"email": "jo@acme.io"})), &mut ops)
+        .resolve(
+            &with_traits(
+                message(MessageKind::Identify, Some("jo"), None),
+                json!({"email": "jo@acme.io"}),
+            ),
+            &mut ops,
+        )
         .unwrap();
     assert_eq!(graph.lookup(IdKind::Anonymous, "a"), Some(b));
     assert_ne!(a, b, "the known contact survives");
@@ -83,8 +106,17 @@ fn email_linking_can_be_disabled() {
     });
     let mut ops = Vec::new();
     let traits = json!({"email": "jo@acme.io"});
-    let a = graph.resolve(&with_traits(message(MessageKind::Identify, None, Some("a")), traits.clone()), &mut ops);
-    let b = graph.resolve(&with_traits(message(MessageKind::Identify, None, Some("b")), traits), &mut ops);
+    let a = graph.resolve(
+        &with_traits(
+            message(MessageKind::Identify, None, Some("a")),
+            traits.clone(),
+        ),
+        &mut ops,
+    );
+    let b = graph.resolve(
+        &with_traits(message(MessageKind::Identify, None, Some("b")), traits),
+        &mut ops,
+    );
     assert_ne!(a, b);
     assert_eq!(graph.account_of(a.unwrap()), None);
 }
@@ -94,22 +126,39 @@ fn free_mail_never_makes_an_account() {
     let mut graph = graph();
     let mut ops = Vec::new();
     let c = graph
-        .resolve(&with_traits(message(MessageKind::Identify, Some("u"), None), json!({"email": "x@gmail.com"})), &mut ops)
+        .resolve(
+            &with_traits(
+                message(MessageKind::Identify, Some("u"), None),
+                json!({"email": "x@gmail.com"}),
+            ),
+            &mut ops,
+        )
         .unwrap();
     assert_eq!(graph.account_of(c), None);
-    assert!(!ops.iter().any(|op| matches!(op, WriteOp::NewAccount { .. })));
+    assert!(!ops
+        .iter()
+        .any(|op| matches!(op, WriteOp::NewAccount { .. })));
 }
 
 #[test]
 fn group_call_sets_account_and_its_domain() {
     let mut graph = graph();
     let mut ops = Vec::new();
-    let mut group = with_traits(message(MessageKind::Group, Some("u"), None), json!({"domain": "Initech.com"}));
+    let mut group = with_traits(
+        message(MessageKind::Group, Some("u"), None),
+        json!({"domain": "Initech.com"}),
+    );
     group.group_id = Some("g-42".into());
     let c = graph.resolve(&group, &mut ops).unwrap();
     assert_eq!(graph.account_of(c), Some("g-42"));
     let peer = graph
-        .resolve(&with_traits(message(MessageKind::Identify, Some("p"), None), json!({"email": "p@initech.com"})), &mut ops)
+        .resolve(
+            &with_traits(
+                message(MessageKind::Identify, Some("p"), None),
+                json!({"email": "p@initech.com"}),
+            ),
+            &mut ops,
+        )
         .unwrap();
     assert_eq!(graph.account_of(peer), Some("g-42"));
 }
@@ -118,12 +167,27 @@ fn group_call_sets_account_and_its_domain() {
 fn snapshot_round_trip_resolves_the_same() {
     let mut graph = graph();
     let mut ops = Vec::new();
-    let c = graph.resolve(&message(MessageKind::Identify, Some("u"), Some("a")), &mut ops).unwrap();
+    let c = graph
+        .resolve(
+            &message(MessageKind::Identify, Some("u"), Some("a")),
+            &mut ops,
+        )
+        .unwrap();
     let snapshot = IdentitySnapshot {
         contacts: vec![(c, None)],
         identities: vec![
-            crate::store::IdentityRow { kind: IdKind::User, value: "u".into(), contact: c, first_seen: 1 },
-            crate::store::IdentityRow { kind: IdKind::Anonymous, value: "a".into(), contact: c, first_seen: 1 },
+            crate::store::IdentityRow {
+                kind: IdKind::User,
+                value: "u".into(),
+                contact: c,
+                first_seen: 1,
+            },
+            crate::store::IdentityRow {
+                kind: IdKind::Anonymous,
+                value: "a".into(),
+                contact: c,
+                first_seen: 1,
+            },
         ],
         ..IdentitySnapshot::default()
     };
@@ -131,13 +195,19 @@ fn snapshot_round_trip_resolves_the_same() {
     let mut more = Vec::new();
     let again = rebuilt.resolve(&message(MessageKind::Track, None, Some("a")), &mut more);
     assert_eq!(again, Some(c));
-    let fresh = rebuilt.resolve(&message(MessageKind::Track, Some("other"), None), &mut more).unwrap();
+    let fresh = rebuilt
+        .resolve(&message(MessageKind::Track, Some("other"), None), &mut more)
+        .unwrap();
     assert!(fresh > c, "new ids continue after the snapshot's");
 }
 
 /// One identity-bearing call among a few users and anonymous ids.
 fn arb_call() -> impl Strategy<Value = (u8, Option<u8>, Option<u8>)> {
-    (0u8..3, proptest::option::of(0u8..4), proptest::option::of(0u8..5))
+    (
+        0u8..3,
+        proptest::option::of(0u8..4),
+        proptest::option::of(0u8..5),
+    )
 }
 
 fn to_message((kind, user, anon): (u8, Option<u8>, Option<u8>)) -> Message {
@@ -159,12 +229,18 @@ fn to_message((kind, user, anon): (u8, Option<u8>, Option<u8>)) -> Message {
 fn partition(graph: &IdentityGraph) -> Vec<Vec<String>> {
     let mut groups: std::collections::BTreeMap<ContactId, Vec<String>> = Default::default();
     for ((kind, value), contact) in &graph.index {
-        groups.entry(*contact).or_default().push(format!("{}:{value}", kind.as_str()));
+        groups
+            .entry(*contact)
+            .or_default()
+            .push(format!("{}:{value}", kind.as_str()));
     }
-    let mut parts: Vec<Vec<String>> = groups.into_values().map(|mut g| {
-        g.sort();
-        g
-    }).collect();
+    let mut parts: Vec<Vec<String>> = groups
+        .into_values()
+        .map(|mut g| {
+            g.sort();
+            g
+        })
+        .collect();
     parts.sort();
     parts
 }

@@ -33,18 +33,32 @@ pub(crate) struct ConfigView {
 #[utoipa::path(get, path = "/api/v1/admin/config", tag = "admin",
     responses((status = 200, body = ConfigView), (status = 403, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
-pub(crate) async fn get_config(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<ConfigView>, ApiError> {
+pub(crate) async fn get_config(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<ConfigView>, ApiError> {
     require_token(&state.config, &headers, Scope::Admin)?;
     Ok(Json(ConfigView {
         store: state.store.backend(),
-        sources: state.config.source.iter().map(|s| SourceView { name: s.name.clone() }).collect(),
+        sources: state
+            .config
+            .source
+            .iter()
+            .map(|s| SourceView {
+                name: s.name.clone(),
+            })
+            .collect(),
         tokens: state
             .config
             .token
             .iter()
             .map(|t| TokenView {
                 name: t.name.clone(),
-                scopes: t.scopes.iter().map(|s| format!("{s:?}").to_lowercase()).collect(),
+                scopes: t
+                    .scopes
+                    .iter()
+                    .map(|s| format!("{s:?}").to_lowercase())
+                    .collect(),
             })
             .collect(),
     }))

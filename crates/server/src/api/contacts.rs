@@ -84,7 +84,9 @@ pub(crate) async fn get_contact_events(
         let mut events = store.contact_events(contact.id, limit + 1, before)?;
         let next_cursor = if events.len() > limit {
             events.truncate(limit);
-            events.last().map(|e| format!("{}_{}", e.message.timestamp, e.seq))
+            events
+                .last()
+                .map(|e| format!("{}_{}", e.message.timestamp, e.seq))
         } else {
             None
         };
@@ -123,7 +125,10 @@ fn parse_cursor(cursor: &str) -> Result<(i64, i64), ApiError> {
         reason: "not a cursor returned by this endpoint".into(),
     };
     let (time, seq) = cursor.split_once('_').ok_or_else(invalid)?;
-    Ok((time.parse().map_err(|_| invalid())?, seq.parse().map_err(|_| invalid())?))
+    Ok((
+        time.parse().map_err(|_| invalid())?,
+        seq.parse().map_err(|_| invalid())?,
+    ))
 }
 
 /// Runs a store call off the async runtime.

@@ -15,7 +15,10 @@ use crate::AppState;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/contacts/{user_id}", get(contacts::get_contact))
-        .route("/api/v1/contacts/{user_id}/events", get(contacts::get_contact_events))
+        .route(
+            "/api/v1/contacts/{user_id}/events",
+            get(contacts::get_contact_events),
+        )
         .route("/api/v1/accounts/{group_id}", get(contacts::get_account))
         .route("/api/v1/ingestion/errors", get(ingestion::list_errors))
         .route("/api/v1/admin/config", get(admin::get_config))

@@ -8,7 +8,7 @@ mod message;
 mod time;
 
 pub use message::{parse_message, MessageError, ParseContext};
-pub use time::{parse_timestamp, format_timestamp};
+pub use time::{format_timestamp, parse_timestamp};
 
 /// Largest accepted single message, in bytes (Segment's limit).
 pub const MAX_MESSAGE_BYTES: usize = 32 * 1024;

@@ -84,7 +84,10 @@ pub fn parse_message(
     })
 }
 
-fn message_kind(object: &Map<String, Value>, ctx: &ParseContext<'_>) -> Result<MessageKind, MessageError> {
+fn message_kind(
+    object: &Map<String, Value>,
+    ctx: &ParseContext<'_>,
+) -> Result<MessageKind, MessageError> {
     if let Some(kind) = ctx.endpoint_kind {
         return Ok(kind);
     }
@@ -111,19 +114,27 @@ fn optional_id(object: &Map<String, Value>, key: &str) -> Result<Option<String>,
     }
 }
 
-fn event_name(object: &Map<String, Value>, kind: MessageKind) -> Result<Option<String>, MessageError> {
+fn event_name(
+    object: &Map<String, Value>,
+    kind: MessageKind,
+) -> Result<Option<String>, MessageError> {
     let (key, required) = match kind {
         MessageKind::Track => ("event", true),
         MessageKind::Page | MessageKind::Screen => ("name", false),
         _ => return Ok(None),
     };
     match object.get(key) {
-        None | Some(Value::Null) if required => Err(MessageError::new(key, "missing; a track call needs an event name")),
+        None | Some(Value::Null) if required => Err(MessageError::new(
+            key,
+            "missing; a track call needs an event name",
+        )),
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) if required && text.trim().is_empty() => {
             Err(MessageError::new(key, "must not be empty"))
         }
-        Some(Value::String(text)) if text.len() > 512 => Err(MessageError::new(key, "longer than 512 characters")),
+        Some(Value::String(text)) if text.len() > 512 => {
+            Err(MessageError::new(key, "longer than 512 characters"))
+        }
         Some(Value::String(text)) => Ok((!text.is_empty()).then(|| text.clone())),
         Some(_) => Err(MessageError::new(key, "must be a string")),
     }
@@ -137,25 +148,37 @@ fn require_ids(
     group_id: &Option<String>,
 ) -> Result<(), MessageError> {
     match kind {
-        MessageKind::Alias if previous_id.is_none() => {
-            Err(MessageError::new("previousId", "missing; an alias call needs previousId and userId"))
-        }
-        MessageKind::Alias if user_id.is_none() => {
-            Err(MessageError::new("userId", "missing; an alias call needs previousId and userId"))
-        }
-        MessageKind::Group if group_id.is_none() => Err(MessageError::new("groupId", "missing; a group call needs a groupId")),
-        _ if user_id.is_none() && anonymous_id.is_none() => {
-            Err(MessageError::new("userId", "missing both userId and anonymousId; one is required"))
-        }
+        MessageKind::Alias if previous_id.is_none() => Err(MessageError::new(
+            "previousId",
+            "missing; an alias call needs previousId and userId",
+        )),
+        MessageKind::Alias if user_id.is_none() => Err(MessageError::new(
+            "userId",
+            "missing; an alias call needs previousId and userId",
+        )),
+        MessageKind::Group if group_id.is_none() => Err(MessageError::new(
+            "groupId",
+            "missing; a group call needs a groupId",
+        )),
+        _ if user_id.is_none() && anonymous_id.is_none() => Err(MessageError::new(
+            "userId",
+            "missing both userId and anonymousId; one is required",
+        )),
         _ => Ok(()),
     }
 }
 
-fn take_object(object: &mut Map<String, Value>, key: &str) -> Result<Map<String, Value>, MessageError> {
+fn take_object(
+    object: &mut Map<String, Value>,
+    key: &str,
+) -> Result<Map<String, Value>, MessageError> {
     match object.remove(key) {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(inner)) => Ok(inner),
-        Some(other) => Err(MessageError::new(key, format!("must be an object, got {}", type_name(&other)))),
+        Some(other) => Err(MessageError::new(
+            key,
+            format!("must be an object, got {}", type_name(&other)),
+        )),
     }
 }
 
@@ -194,7 +217,10 @@ fn event_time(
     if corrected > ctx.received_at + ctx.max_future_skew_ms {
         return Err(MessageError::new(
             "timestamp",
-            format!("{} hours or more in the future", ctx.max_future_skew_ms / 3_600_000),
+            format!(
+                "{} hours or more in the future",
+                ctx.max_future_skew_ms / 3_600_000
+            ),
         ));
     }
     Ok((corrected, sent_at, client_time))
@@ -203,9 +229,9 @@ fn event_time(
 fn timestamp_field(object: &Map<String, Value>, key: &str) -> Result<Option<Millis>, MessageError> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => parse_timestamp(text)
-            .map(Some)
-            .ok_or_else(|| MessageError::new(key, format!("{text:?} is not an ISO-8601 timestamp"))),
+        Some(Value::String(text)) => parse_timestamp(text).map(Some).ok_or_else(|| {
+            MessageError::new(key, format!("{text:?} is not an ISO-8601 timestamp"))
+        }),
         Some(_) => Err(MessageError::new(key, "must be an ISO-8601 string")),
     }
 }
@@ -220,14 +246,21 @@ fn check_shape(object: &Map<String, Value>) -> Result<(), MessageError> {
 
 fn check_value(value: &Value, path: &str, depth: usize) -> Result<(), MessageError> {
     if depth > MAX_DEPTH {
-        return Err(MessageError::new(path, format!("nested deeper than {MAX_DEPTH} levels")));
+        return Err(MessageError::new(
+            path,
+            format!("nested deeper than {MAX_DEPTH} levels"),
+        ));
     }
     match value {
         Value::Object(inner) => {
             check_keys(inner, path)?;
-            inner.values().try_for_each(|v| check_value(v, path, depth + 1))
+            inner
+                .values()
+                .try_for_each(|v| check_value(v, path, depth + 1))
         }
-        Value::Array(items) => items.iter().try_for_each(|v| check_value(v, path, depth + 1)),
+        Value::Array(items) => items
+            .iter()
+            .try_for_each(|v| check_value(v, path, depth + 1)),
         _ => Ok(()),
     }
 }
@@ -236,7 +269,10 @@ fn check_keys(object: &Map<String, Value>, path: &str) -> Result<(), MessageErro
     if object.len() > MAX_KEYS_PER_OBJECT {
         return Err(MessageError::new(
             path,
-            format!("{} keys in one object; at most {MAX_KEYS_PER_OBJECT}", object.len()),
+            format!(
+                "{} keys in one object; at most {MAX_KEYS_PER_OBJECT}",
+                object.len()
+            ),
         ));
     }
     Ok(())

@@ -60,17 +60,32 @@ fn rejections_name_the_field() {
     let cases = [
         (json!({"type": "track", "event": "X"}), "userId"),
         (json!({"type": "track", "userId": "u"}), "event"),
-        (json!({"type": "track", "userId": "u", "event": ""}), "event"),
+        (
+            json!({"type": "track", "userId": "u", "event": ""}),
+            "event",
+        ),
         (json!({"type": "launch", "userId": "u"}), "type"),
         (json!({"userId": "u"}), "type"),
-        (json!({"type": "track", "userId": "u", "event": "X", "properties": [1]}), "properties"),
-        (json!({"type": "identify", "userId": "u", "traits": "x"}), "traits"),
+        (
+            json!({"type": "track", "userId": "u", "event": "X", "properties": [1]}),
+            "properties",
+        ),
+        (
+            json!({"type": "identify", "userId": "u", "traits": "x"}),
+            "traits",
+        ),
         (json!({"type": "group", "userId": "u"}), "groupId"),
         (json!({"type": "alias", "userId": "u"}), "previousId"),
         (json!({"type": "alias", "previousId": "p"}), "userId"),
         (json!({"type": "identify", "userId": {"a": 1}}), "userId"),
-        (json!({"type": "identify", "userId": "u", "timestamp": "soon"}), "timestamp"),
-        (json!({"type": "identify", "userId": "u", "timestamp": "2999-01-01T00:00:00Z"}), "timestamp"),
+        (
+            json!({"type": "identify", "userId": "u", "timestamp": "soon"}),
+            "timestamp",
+        ),
+        (
+            json!({"type": "identify", "userId": "u", "timestamp": "2999-01-01T00:00:00Z"}),
+            "timestamp",
+        ),
     ];
     for (input, field) in cases {
         assert_eq!(field_of(input.clone()), field, "for {input}");
@@ -88,7 +103,12 @@ fn endpoint_kind_wins_over_body_type() {
         endpoint_kind: Some(MessageKind::Identify),
         ..ctx()
     };
-    let message = parse_message(json!({"type": "track", "userId": "u"}), &context, String::new).unwrap();
+    let message = parse_message(
+        json!({"type": "track", "userId": "u"}),
+        &context,
+        String::new,
+    )
+    .unwrap();
     assert_eq!(message.kind, MessageKind::Identify);
 }
 
@@ -108,14 +128,19 @@ fn sent_at_corrects_client_clock_skew() {
 
 #[test]
 fn historical_import_without_sent_at_keeps_its_time() {
-    let message = parse(json!({"type": "track", "userId": "u", "event": "X", "timestamp": "2020-01-01T00:00:00Z"})).unwrap();
+    let message = parse(
+        json!({"type": "track", "userId": "u", "event": "X", "timestamp": "2020-01-01T00:00:00Z"}),
+    )
+    .unwrap();
     assert_eq!(message.timestamp, 1_577_836_800_000);
 }
 
 #[test]
 fn batch_context_fills_gaps_without_overriding() {
     let batch_context = json!({"library": {"name": "batch"}, "ip": "1.2.3.4"});
-    let Value::Object(batch_context) = batch_context else { unreachable!() };
+    let Value::Object(batch_context) = batch_context else {
+        unreachable!()
+    };
     let context = ParseContext {
         batch_context: Some(&batch_context),
         ..ctx()
@@ -136,7 +161,8 @@ fn deep_nesting_is_rejected() {
     for _ in 0..40 {
         nested = json!({ "a": nested });
     }
-    let error = parse(json!({"type": "track", "userId": "u", "event": "X", "properties": nested})).unwrap_err();
+    let error = parse(json!({"type": "track", "userId": "u", "event": "X", "properties": nested}))
+        .unwrap_err();
     assert_eq!(error.field, "properties");
     assert!(error.reason.contains("deeper than"), "{error}");
 }
@@ -144,6 +170,7 @@ fn deep_nesting_is_rejected() {
 #[test]
 fn too_many_keys_are_rejected() {
     let many: Map<String, Value> = (0..10_000).map(|i| (format!("k{i}"), json!(i))).collect();
-    let error = parse(json!({"type": "track", "userId": "u", "event": "X", "properties": many})).unwrap_err();
+    let error = parse(json!({"type": "track", "userId": "u", "event": "X", "properties": many}))
+        .unwrap_err();
     assert_eq!(error.field, "properties");
 }

@@ -1,0 +1,31 @@
+//! `bellwether-bench`: measures Bellwether beside a peer doing the same work
+//! in the same run, and prints a Markdown table for BENCHMARKS.md.
+//!
+//! `ingest`: events/s through `/v1/batch` with durable acknowledgements
+//! (several concurrent clients) vs the same events `COPY`ed into an indexed
+//! PostgreSQL table.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod ingest;
+mod stats;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "bellwether-bench")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Durable ingest throughput vs PostgreSQL COPY.
+    Ingest(ingest::IngestArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Ingest(args) => ingest::run(&args),
+    }
+}
