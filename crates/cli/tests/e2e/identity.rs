@@ -28,6 +28,8 @@ fn identify_merges_anonymous_history_into_the_known_contact() {
     assert_eq!(status, 200);
     let contact = server.contact(&user);
     assert_eq!(contact["anonymous_ids"], json!([anon]));
+    assert_eq!(contact["merges"].as_array().unwrap().len(), 1, "{contact}");
+    assert_eq!(contact["merges"][0]["reason"], "identify");
     assert_eq!(server.events(&user).len(), 4, "anonymous history re-homed");
     // The anonymous id now resolves to the same contact.
     assert_eq!(server.contact(&anon)["user_id"], user.as_str());

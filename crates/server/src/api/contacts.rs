@@ -27,8 +27,13 @@ pub(crate) async fn get_contact(
     Path(user_id): Path<String>,
 ) -> Result<Json<ContactView>, ApiError> {
     require_token(&state.config, &headers, Scope::Read)?;
-    let record = blocking(&state, move |store| find_contact(store, &user_id)).await??;
-    Ok(Json(ContactView::from_record(record)))
+    let (record, merges) = blocking(&state, move |store| -> Result<_, ApiError> {
+        let record = find_contact(store, &user_id)?;
+        let merges = store.merges_into(record.id)?;
+        Ok((record, merges))
+    })
+    .await??;
+    Ok(Json(ContactView::from_record(record, merges)))
 }
 
 /// An account (company) with its contacts.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use bellwether_core::message::StoredEvent;
-use bellwether_core::store::{AccountRecord, ContactRecord};
+use bellwether_core::store::{AccountRecord, ContactRecord, MergeRecord};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -26,10 +26,21 @@ pub(crate) struct ContactView {
     pub(crate) segments: Vec<String>,
     pub(crate) tiers: BTreeMap<String, String>,
     pub(crate) created_at: String,
+    /// Identity merges that folded other contacts into this one.
+    pub(crate) merges: Vec<MergeView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MergeView {
+    pub(crate) at: String,
+    /// `identify`, `alias` or `email`.
+    pub(crate) reason: &'static str,
+    /// The message that caused it.
+    pub(crate) message_id: String,
 }
 
 impl ContactView {
-    pub(crate) fn from_record(record: ContactRecord) -> Self {
+    pub(crate) fn from_record(record: ContactRecord, merges: Vec<MergeRecord>) -> Self {
         Self {
             user_id: record.user_ids.first().cloned(),
             user_ids: record.user_ids,
@@ -41,6 +52,14 @@ impl ContactView {
             segments: Vec::new(),
             tiers: BTreeMap::new(),
             created_at: format_timestamp(record.created_at),
+            merges: merges
+                .into_iter()
+                .map(|m| MergeView {
+                    at: format_timestamp(m.at),
+                    reason: m.reason.as_str(),
+                    message_id: m.message_id,
+                })
+                .collect(),
         }
     }
 }

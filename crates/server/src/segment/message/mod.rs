@@ -108,6 +108,9 @@ fn optional_id(object: &Map<String, Value>, key: &str) -> Result<Option<String>,
         Some(Value::String(text)) if text.len() > 512 => {
             Err(MessageError::new(key, "longer than 512 characters"))
         }
+        Some(Value::String(text)) if text.contains('\0') => {
+            Err(MessageError::new(key, "contains a NUL character"))
+        }
         Some(Value::String(text)) => Ok(Some(text.clone())),
         Some(Value::Number(number)) => Ok(Some(number.to_string())),
         Some(_) => Err(MessageError::new(key, "must be a string or a number")),
@@ -134,6 +137,9 @@ fn event_name(
         }
         Some(Value::String(text)) if text.len() > 512 => {
             Err(MessageError::new(key, "longer than 512 characters"))
+        }
+        Some(Value::String(text)) if text.contains('\0') => {
+            Err(MessageError::new(key, "contains a NUL character"))
         }
         Some(Value::String(text)) => Ok((!text.is_empty()).then(|| text.clone())),
         Some(_) => Err(MessageError::new(key, "must be a string")),

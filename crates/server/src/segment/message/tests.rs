@@ -79,6 +79,14 @@ fn rejections_name_the_field() {
         (json!({"type": "alias", "previousId": "p"}), "userId"),
         (json!({"type": "identify", "userId": {"a": 1}}), "userId"),
         (
+            json!({"type": "identify", "userId": "nul\u{0}byte"}),
+            "userId",
+        ),
+        (
+            json!({"type": "track", "userId": "u", "event": "X\u{0}"}),
+            "event",
+        ),
+        (
             json!({"type": "identify", "userId": "u", "timestamp": "soon"}),
             "timestamp",
         ),

@@ -1,0 +1,226 @@
+//! Back-pressure and commit failures on the real write path, with a failure
+//! point injected in front of a real SQLite store: a saturated queue answers
+//! 429 with `Retry-After` at once, a failed commit answers 503 (SDKs retry)
+//! and stores nothing, and the next commit works.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use bellwether_core::config::Config;
+use bellwether_core::identity::IdentityConfig;
+use bellwether_core::ingest::{IngestConfig, Ingestor};
+use bellwether_core::message::{ContactId, Millis, Rejection, StoredEvent};
+use bellwether_core::store::{
+    AccountRecord, ContactRecord, IdKind, IdentitySnapshot, MergeRecord, TraitChange, WriteOp,
+};
+use bellwether_core::{ManualClock, Store, StoreError};
+use bellwether_server::metrics::Metrics;
+use bellwether_server::AppState;
+use bellwether_store::SqliteStore;
+use serde_json::{json, Value};
+
+/// A real store behind two failure points: a gate that holds commits, and a
+/// switch that makes the next commit fail.
+struct Faulty {
+    inner: SqliteStore,
+    gate_open: Mutex<bool>,
+    gate: Condvar,
+    fail_next: AtomicBool,
+}
+
+impl Faulty {
+    fn open_gate(&self) {
+        *self.gate_open.lock().unwrap() = true;
+        self.gate.notify_all();
+    }
+}
+
+impl Store for Faulty {
+    fn backend(&self) -> &'static str {
+        "faulty-sqlite"
+    }
+    fn apply(&self, ops: &[WriteOp]) -> Result<(), StoreError> {
+        let mut open = self.gate_open.lock().unwrap();
+        while !*open {
+            open = self.gate.wait(open).unwrap();
+        }
+        drop(open);
+        if self.fail_next.swap(false, Ordering::SeqCst) {
+            return Err(StoreError::Database("injected: disk full".into()));
+        }
+        self.inner.apply(ops)
+    }
+    fn seen_message_ids(&self, source: &str, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
+        self.inner.seen_message_ids(source, ids)
+    }
+    fn load_identity(&self) -> Result<IdentitySnapshot, StoreError> {
+        self.inner.load_identity()
+    }
+    fn contact_by_identity(
+        &self,
+        kind: IdKind,
+        value: &str,
+    ) -> Result<Option<ContactRecord>, StoreError> {
+        self.inner.contact_by_identity(kind, value)
+    }
+    fn contact(&self, id: ContactId) -> Result<Option<ContactRecord>, StoreError> {
+        self.inner.contact(id)
+    }
+    fn account(&self, group_id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        self.inner.account(group_id)
+    }
+    fn contact_events(
+        &self,
+        contact: ContactId,
+        limit: usize,
+        before: Option<(Millis, i64)>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.inner.contact_events(contact, limit, before)
+    }
+    fn scan_events(&self, after_seq: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.inner.scan_events(after_seq, limit)
+    }
+    fn contact_trait_history(&self, contact: ContactId) -> Result<Vec<TraitChange>, StoreError> {
+        self.inner.contact_trait_history(contact)
+    }
+    fn account_trait_history(&self, group_id: &str) -> Result<Vec<TraitChange>, StoreError> {
+        self.inner.account_trait_history(group_id)
+    }
+    fn merges_into(&self, contact: ContactId) -> Result<Vec<MergeRecord>, StoreError> {
+        self.inner.merges_into(contact)
+    }
+    fn recent_rejections(&self, limit: usize) -> Result<Vec<Rejection>, StoreError> {
+        self.inner.recent_rejections(limit)
+    }
+    fn event_count(&self) -> Result<u64, StoreError> {
+        self.inner.event_count()
+    }
+}
+
+struct Harness {
+    base: String,
+    ingestor: Ingestor,
+    store: Arc<Faulty>,
+    _dir: tempfile::TempDir,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn start(max_pending_messages: usize) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Faulty {
+        inner: SqliteStore::open(dir.path()).unwrap(),
+        gate_open: Mutex::new(true),
+        gate: Condvar::new(),
+        fail_next: AtomicBool::new(false),
+    });
+    let config = Config::from_toml("[[source]]\nname='web'\nwrite_key='wk'\n").unwrap();
+    let ingest = IngestConfig {
+        max_pending_messages,
+        ..IngestConfig::default()
+    };
+    let (ingestor, _writer) =
+        Ingestor::start(store.clone(), IdentityConfig::default(), ingest, None).unwrap();
+    let state = AppState {
+        config: Arc::new(config),
+        store: store.clone(),
+        ingestor: ingestor.clone(),
+        clock: Arc::new(ManualClock::new(1_700_000_000_000)),
+        metrics: Arc::new(Metrics::new()),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    runtime.spawn(bellwether_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    Harness {
+        base,
+        ingestor,
+        store,
+        _dir: dir,
+        _runtime: runtime,
+    }
+}
+
+fn batch(user: &str, count: usize) -> Value {
+    let messages: Vec<_> = (0..count)
+        .map(|i| json!({"type": "track", "userId": user, "event": "X", "messageId": format!("{user}-{i}")}))
+        .collect();
+    json!({ "batch": messages })
+}
+
+fn post(base: &str, body: &Value) -> reqwest::blocking::Response {
+    reqwest::blocking::Client::new()
+        .post(format!("{base}/v1/batch"))
+        .basic_auth("wk", Some(""))
+        .json(body)
+        .send()
+        .unwrap()
+}
+
+#[test]
+fn saturated_write_path_answers_429_with_retry_after() {
+    let harness = start(10);
+    *harness.store.gate_open.lock().unwrap() = false;
+    let base = harness.base.clone();
+    let first = std::thread::spawn(move || post(&base, &batch("held", 10)).status().as_u16());
+    // Wait until the first request holds every admission permit.
+    for _ in 0..500 {
+        if harness.ingestor.pending() == 10 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        harness.ingestor.pending(),
+        10,
+        "the held batch was never admitted"
+    );
+    let refused = Some(post(&harness.base, &batch("late", 1)));
+    let refused = refused.expect("a response");
+    assert_eq!(
+        refused.status().as_u16(),
+        429,
+        "a saturated queue must refuse at once"
+    );
+    assert_eq!(refused.headers().get("retry-after").unwrap(), "1");
+    let body: Value = refused.json().unwrap();
+    assert_eq!(body["code"], "overloaded");
+    harness.store.open_gate();
+    assert_eq!(first.join().unwrap(), 200);
+    assert_eq!(
+        post(&harness.base, &batch("late", 1)).status().as_u16(),
+        200,
+        "accepted once drained"
+    );
+}
+
+#[test]
+fn failed_commit_answers_503_stores_nothing_and_recovers() {
+    let harness = start(1_000);
+    harness.store.fail_next.store(true, Ordering::SeqCst);
+    let response = post(&harness.base, &batch("retry", 3));
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(harness.store.event_count().unwrap(), 0);
+    // The SDK retries the same batch: now it is stored, exactly once, and the
+    // identity graph did not keep the contact from the failed attempt.
+    let response = post(&harness.base, &batch("retry", 3));
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(harness.store.event_count().unwrap(), 3);
+    let contact = harness
+        .store
+        .contact_by_identity(IdKind::User, "retry")
+        .unwrap()
+        .unwrap();
+    assert_eq!(contact.id, 1, "contact numbering restarted from the store");
+}

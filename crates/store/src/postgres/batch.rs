@@ -1,0 +1,228 @@
+//! Rows of one `apply`, buffered per table and written multi-row by
+//! [`flush`](super::flush), so a batch of thousands of ops costs a handful
+//! of round trips.
+//!
+//! Writing buffers table by table instead of op by op gives the same result
+//! as applying the ops one at a time because:
+//! - no buffered op reads another table, and repeated keys are folded the
+//!   way sequential application resolves them: the last `Identity` /
+//!   `ContactAccount` per key wins, the first `NewAccount` wins;
+//! - a merge re-homes rows already in the database with `UPDATE`s, and the
+//!   buffered rows of earlier ops here with [`Pending::merge`]; only the
+//!   account links are flushed before it, because a merge reads them.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use bellwether_core::message::{ContactId, Millis, Rejection, StoredEvent};
+use bellwether_core::store::{AccountLink, IdKind, MergeReason, StoreError};
+
+use super::conn::Session;
+use super::flush;
+
+#[derive(Default)]
+pub(super) struct Pending<'a> {
+    pub(super) contacts: Vec<ContactRow>,
+    pub(super) identities: Vec<(IdKind, &'a str, ContactId, Millis)>,
+    identity_slots: HashMap<(IdKind, &'a str), usize>,
+    pub(super) accounts: Vec<(&'a str, Millis)>,
+    account_slots: HashMap<&'a str, usize>,
+    pub(super) contact_accounts: Vec<(ContactId, &'a str, AccountLink, Millis)>,
+    contact_account_slots: HashMap<ContactId, usize>,
+    /// Each event with its contact as re-homed by merges in this batch.
+    pub(super) events: Vec<(&'a StoredEvent, Option<ContactId>)>,
+    pub(super) contact_traits: TraitRows<'a, ContactId>,
+    pub(super) account_traits: TraitRows<'a, &'a str>,
+    pub(super) merges: Vec<(ContactId, ContactId, Millis, MergeReason, &'a str)>,
+    pub(super) rejections: Vec<&'a Rejection>,
+}
+
+pub(super) struct ContactRow {
+    pub(super) id: ContactId,
+    pub(super) created_at: Millis,
+    pub(super) merged_into: Option<ContactId>,
+}
+
+pub(super) struct TraitRows<'a, Owner> {
+    pub(super) owner: Vec<Owner>,
+    pub(super) key: Vec<&'a str>,
+    pub(super) value: Vec<&'a Value>,
+    pub(super) at: Vec<Millis>,
+    pub(super) seq: Vec<i64>,
+}
+
+impl<Owner> Default for TraitRows<'_, Owner> {
+    fn default() -> Self {
+        Self {
+            owner: Vec::new(),
+            key: Vec::new(),
+            value: Vec::new(),
+            at: Vec::new(),
+            seq: Vec::new(),
+        }
+    }
+}
+
+impl<'a, Owner: Clone> TraitRows<'a, Owner> {
+    fn push(&mut self, owner: Owner, traits: &'a Map<String, Value>, at: Millis, seq: i64) {
+        for (key, value) in traits {
+            self.owner.push(owner.clone());
+            self.key.push(key);
+            self.value.push(value);
+            self.at.push(at);
+            self.seq.push(seq);
+        }
+    }
+}
+
+/// Puts `row` in `rows`, replacing the earlier row with the same key.
+fn upsert<K: std::hash::Hash + Eq, R>(
+    rows: &mut Vec<R>,
+    slots: &mut HashMap<K, usize>,
+    key: K,
+    row: R,
+) {
+    match slots.entry(key) {
+        Entry::Occupied(slot) => rows[*slot.get()] = row,
+        Entry::Vacant(slot) => {
+            slot.insert(rows.len());
+            rows.push(row);
+        }
+    }
+}
+
+impl<'a> Pending<'a> {
+    pub(super) fn contact(&mut self, id: ContactId, created_at: Millis) {
+        self.contacts.push(ContactRow {
+            id,
+            created_at,
+            merged_into: None,
+        });
+    }
+
+    pub(super) fn identity(
+        &mut self,
+        kind: IdKind,
+        value: &'a str,
+        contact: ContactId,
+        first_seen: Millis,
+    ) {
+        let row = (kind, value, contact, first_seen);
+        upsert(
+            &mut self.identities,
+            &mut self.identity_slots,
+            (kind, value),
+            row,
+        );
+    }
+
+    pub(super) fn account(&mut self, group_id: &'a str, created_at: Millis) {
+        if let Entry::Vacant(slot) = self.account_slots.entry(group_id) {
+            slot.insert(self.accounts.len());
+            self.accounts.push((group_id, created_at));
+        }
+    }
+
+    pub(super) fn contact_account(
+        &mut self,
+        contact: ContactId,
+        group_id: &'a str,
+        link: AccountLink,
+        at: Millis,
+    ) {
+        let row = (contact, group_id, link, at);
+        upsert(
+            &mut self.contact_accounts,
+            &mut self.contact_account_slots,
+            contact,
+            row,
+        );
+    }
+
+    pub(super) fn event(&mut self, event: &'a StoredEvent) {
+        self.events.push((event, event.contact_id));
+    }
+
+    pub(super) fn contact_traits(
+        &mut self,
+        contact: ContactId,
+        traits: &'a Map<String, Value>,
+        at: Millis,
+        seq: i64,
+    ) {
+        self.contact_traits.push(contact, traits, at, seq);
+    }
+
+    pub(super) fn account_traits(
+        &mut self,
+        group_id: &'a str,
+        traits: &'a Map<String, Value>,
+        at: Millis,
+        seq: i64,
+    ) {
+        self.account_traits.push(group_id, traits, at, seq);
+    }
+
+    pub(super) fn rejection(&mut self, rejection: &'a Rejection) {
+        self.rejections.push(rejection);
+    }
+
+    /// Re-homes the buffered rows of `from` to `into` and records the merge;
+    /// the caller re-homes the stored rows. Account links must have been
+    /// flushed (see the module doc).
+    pub(super) fn merge(
+        &mut self,
+        (from, into): (ContactId, ContactId),
+        at: Millis,
+        reason: MergeReason,
+        message_id: &'a str,
+    ) {
+        let rehome = |contact: &mut ContactId| {
+            if *contact == from {
+                *contact = into;
+            }
+        };
+        self.identities
+            .iter_mut()
+            .for_each(|row| rehome(&mut row.2));
+        self.contact_traits.owner.iter_mut().for_each(rehome);
+        for (_, contact) in &mut self.events {
+            if *contact == Some(from) {
+                *contact = Some(into);
+            }
+        }
+        for row in &mut self.contacts {
+            if row.id == from || row.merged_into == Some(from) {
+                row.merged_into = Some(into);
+            }
+        }
+        self.merges.push((from, into, at, reason, message_id));
+    }
+
+    /// Writes and empties the account-link buffer.
+    pub(super) fn flush_contact_accounts<C: postgres::GenericClient>(
+        &mut self,
+        session: &mut Session<'_, C>,
+    ) -> Result<(), StoreError> {
+        self.contact_account_slots.clear();
+        flush::contact_accounts(session, &std::mem::take(&mut self.contact_accounts))
+    }
+
+    /// Writes every buffer.
+    pub(super) fn flush<C: postgres::GenericClient>(
+        self,
+        session: &mut Session<'_, C>,
+    ) -> Result<(), StoreError> {
+        flush::contacts(session, &self.contacts)?;
+        flush::accounts(session, &self.accounts)?;
+        flush::identities(session, &self.identities)?;
+        flush::contact_accounts(session, &self.contact_accounts)?;
+        flush::events(session, &self.events)?;
+        flush::contact_traits(session, &self.contact_traits)?;
+        flush::account_traits(session, &self.account_traits)?;
+        flush::merges(session, &self.merges)?;
+        flush::rejections(session, &self.rejections)
+    }
+}

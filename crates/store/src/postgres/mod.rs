@@ -1,0 +1,184 @@
+//! The PostgreSQL store, for shared deployments.
+//!
+//! Uses the synchronous `postgres` client, which drives its own small tokio
+//! runtime: call it from a dedicated thread or `spawn_blocking`, never from
+//! async code. One writer connection applies batches, multi-row (`UNNEST`)
+//! so a batch of thousands of ops takes a handful of round trips; a small
+//! pool of connections serves reads. TLS is not supported yet (`NoTls`).
+
+mod batch;
+mod conn;
+mod flush;
+mod migrate;
+mod read;
+mod write;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use bellwether_core::message::{ContactId, Millis, Rejection, StoredEvent};
+use bellwether_core::store::{
+    AccountRecord, ContactRecord, IdKind, IdentitySnapshot, MergeRecord, Store, StoreError,
+    TraitChange, WriteOp,
+};
+
+use self::conn::{quote_identifier, PgConn, Settings};
+use crate::pool::Pool;
+
+const MAX_READERS: usize = 4;
+
+/// The PostgreSQL [`Store`].
+pub struct PostgresStore {
+    settings: Arc<Settings>,
+    writer: Mutex<Option<PgConn>>,
+    readers: Pool<PgConn>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    /// Never prints the URL: it may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("schema", &self.settings.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/db?…`), working in the
+    /// URL's default schema, and applies pending migrations.
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::open(Settings::parse(url, None)?)
+    }
+
+    /// Like [`connect`](Self::connect), but every table lives in `schema`,
+    /// which is created if missing (used to isolate tests or tenants).
+    pub fn connect_with_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
+        let settings = Settings::parse(url, Some(schema))?;
+        PgConn::connect(&Settings::parse(url, None)?)?.session(|session| {
+            session.batch_execute(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {}",
+                quote_identifier(schema)
+            ))
+        })?;
+        Self::open(settings)
+    }
+
+    fn open(settings: Settings) -> Result<Self, StoreError> {
+        let settings = Arc::new(settings);
+        let mut writer = connect_writer(&settings)?;
+        migrate::run(&mut writer)?;
+        let reader_settings = Arc::clone(&settings);
+        let readers = Pool::new(
+            MAX_READERS,
+            Box::new(move || PgConn::connect(&reader_settings)),
+            PgConn::is_closed,
+        );
+        tracing::info!(schema = ?settings.schema, "postgresql store open");
+        Ok(Self {
+            settings,
+            writer: Mutex::new(Some(writer)),
+            readers,
+        })
+    }
+
+    /// Versions recorded in `schema_migrations`, ascending.
+    pub fn applied_migrations(&self) -> Result<Vec<u32>, StoreError> {
+        self.readers.with(migrate::applied)
+    }
+}
+
+fn connect_writer(settings: &Settings) -> Result<PgConn, StoreError> {
+    let mut writer = PgConn::connect(settings)?;
+    writer.require_durable_commits()?;
+    Ok(writer)
+}
+
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn apply(&self, ops: &[WriteOp]) -> Result<(), StoreError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let mut writer = self.writer.lock();
+        if writer.as_ref().is_none_or(PgConn::is_closed) {
+            *writer = Some(connect_writer(&self.settings)?);
+        }
+        let Some(conn) = writer.as_mut() else {
+            return Err(StoreError::Database("no writer connection".to_owned()));
+        };
+        write::apply(conn, ops)
+    }
+
+    fn seen_message_ids(
+        &self,
+        source: &str,
+        message_ids: &[&str],
+    ) -> Result<HashSet<String>, StoreError> {
+        self.readers
+            .with(|conn| read::seen_message_ids(conn, source, message_ids))
+    }
+
+    fn load_identity(&self) -> Result<IdentitySnapshot, StoreError> {
+        self.readers.with(read::load_identity)
+    }
+
+    fn contact_by_identity(
+        &self,
+        kind: IdKind,
+        value: &str,
+    ) -> Result<Option<ContactRecord>, StoreError> {
+        self.readers
+            .with(|conn| read::contact_by_identity(conn, kind, value))
+    }
+
+    fn contact(&self, id: ContactId) -> Result<Option<ContactRecord>, StoreError> {
+        self.readers.with(|conn| read::contact(conn, id))
+    }
+
+    fn account(&self, group_id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        self.readers.with(|conn| read::account(conn, group_id))
+    }
+
+    fn contact_events(
+        &self,
+        contact: ContactId,
+        limit: usize,
+        before: Option<(Millis, i64)>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.readers
+            .with(|conn| read::contact_events(conn, contact, limit, before))
+    }
+
+    fn scan_events(&self, after_seq: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.readers
+            .with(|conn| read::scan_events(conn, after_seq, limit))
+    }
+
+    fn contact_trait_history(&self, contact: ContactId) -> Result<Vec<TraitChange>, StoreError> {
+        self.readers
+            .with(|conn| conn.session(|s| read::contact_trait_history(s, contact)))
+    }
+
+    fn account_trait_history(&self, group_id: &str) -> Result<Vec<TraitChange>, StoreError> {
+        self.readers
+            .with(|conn| conn.session(|s| read::account_trait_history(s, group_id)))
+    }
+
+    fn merges_into(&self, contact: ContactId) -> Result<Vec<MergeRecord>, StoreError> {
+        self.readers.with(|conn| read::merges_into(conn, contact))
+    }
+
+    fn recent_rejections(&self, limit: usize) -> Result<Vec<Rejection>, StoreError> {
+        self.readers
+            .with(|conn| read::recent_rejections(conn, limit))
+    }
+
+    fn event_count(&self) -> Result<u64, StoreError> {
+        self.readers.with(read::event_count)
+    }
+}

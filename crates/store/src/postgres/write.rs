@@ -1,0 +1,97 @@
+//! `apply`: one transaction per batch. Rows are buffered per table and
+//! written multi-row at the end ([`Pending`]); a merge costs one round trip
+//! for the rows already stored and re-homes the buffered ones in memory.
+
+use bellwether_core::message::ContactId;
+use bellwether_core::store::{StoreError, WriteOp};
+
+use super::batch::Pending;
+use super::conn::{Mode, PgConn, Session};
+
+type WriteSession<'s, 'c> = Session<'s, postgres::Transaction<'c>>;
+
+pub(super) fn apply(conn: &mut PgConn, ops: &[WriteOp]) -> Result<(), StoreError> {
+    conn.transaction(Mode::Write, |session| {
+        let mut pending = Pending::default();
+        for op in ops {
+            buffer(session, &mut pending, op)?;
+        }
+        pending.flush(session)
+    })
+}
+
+fn buffer<'a>(
+    session: &mut WriteSession<'_, '_>,
+    pending: &mut Pending<'a>,
+    op: &'a WriteOp,
+) -> Result<(), StoreError> {
+    match op {
+        WriteOp::NewContact { id, created_at } => pending.contact(*id, *created_at),
+        WriteOp::Identity {
+            kind,
+            value,
+            contact,
+            first_seen,
+        } => pending.identity(*kind, value, *contact, *first_seen),
+        WriteOp::Merge {
+            from,
+            into,
+            at,
+            reason,
+            message_id,
+        } => {
+            pending.flush_contact_accounts(session)?;
+            merge_stored(session, *from, *into)?;
+            pending.merge((*from, *into), *at, *reason, message_id);
+        }
+        WriteOp::Event(event) => pending.event(event),
+        WriteOp::ContactTraits {
+            contact,
+            traits,
+            at,
+            seq,
+        } => pending.contact_traits(*contact, traits, *at, *seq),
+        WriteOp::NewAccount {
+            group_id,
+            created_at,
+        } => pending.account(group_id, *created_at),
+        WriteOp::AccountTraits {
+            group_id,
+            traits,
+            at,
+            seq,
+        } => pending.account_traits(group_id, traits, *at, *seq),
+        WriteOp::ContactAccount {
+            contact,
+            group_id,
+            link,
+            at,
+        } => pending.contact_account(*contact, group_id, *link, *at),
+        WriteOp::Rejection(rejection) => pending.rejection(rejection),
+    }
+    Ok(())
+}
+
+/// Re-homes the stored rows of `from` to `into` (see `WriteOp::Merge`), in
+/// one round trip: the simple-query protocol runs several statements, and
+/// the only values inlined are two integers.
+fn merge_stored(
+    session: &mut WriteSession<'_, '_>,
+    from: ContactId,
+    into: ContactId,
+) -> Result<(), StoreError> {
+    if from == into {
+        return Err(StoreError::Database(format!(
+            "cannot merge contact {from} into itself"
+        )));
+    }
+    session.batch_execute(&format!(
+        "UPDATE identities SET contact = {into} WHERE contact = {from};
+         UPDATE events SET contact_id = {into} WHERE contact_id = {from};
+         UPDATE contact_traits SET contact = {into} WHERE contact = {from};
+         UPDATE contact_accounts SET contact = {into} WHERE contact = {from}
+             AND NOT EXISTS (SELECT 1 FROM contact_accounts WHERE contact = {into});
+         DELETE FROM contact_accounts WHERE contact = {from};
+         UPDATE contacts SET merged_into = {into} WHERE id = {from} OR merged_into = {from};"
+    ))
+}

@@ -1,0 +1,205 @@
+//! The embedded default store: one SQLite file, `bellwether.db`, in the data
+//! directory.
+//!
+//! WAL mode with `synchronous=FULL`, so a committed `apply` survives a
+//! `kill -9` and a power loss. One writer connection applies batches (each
+//! in one `IMMEDIATE` transaction); a small pool of `query_only` connections
+//! answers reads, which WAL lets proceed while a write is open.
+
+mod migrate;
+mod read;
+mod write;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rusqlite::Connection;
+
+use bellwether_core::message::{ContactId, Millis, Rejection, StoredEvent};
+use bellwether_core::store::{
+    AccountRecord, ContactRecord, IdKind, IdentitySnapshot, MergeRecord, Store, StoreError,
+    TraitChange, WriteOp,
+};
+
+use crate::pool::Pool;
+
+const FILE_NAME: &str = "bellwether.db";
+const MAX_READERS: usize = 4;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const STATEMENT_CACHE_CAPACITY: usize = 64;
+
+/// The SQLite [`Store`].
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Pool<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `bellwether.db` in `data_dir`, which is
+    /// created too, and applies pending migrations.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Database(format!(
+                "cannot create data directory {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let path = data_dir.join(FILE_NAME);
+        let mut writer = open_writer(&path)?;
+        migrate::run(&mut writer)?;
+        let reader_path = path.clone();
+        let readers = Pool::new(
+            MAX_READERS,
+            Box::new(move || open_reader(&reader_path)),
+            |_| false,
+        );
+        tracing::info!(path = %path.display(), "sqlite store open");
+        Ok(Self {
+            path,
+            writer: Mutex::new(writer),
+            readers,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Versions recorded in `schema_migrations`, ascending.
+    pub fn applied_migrations(&self) -> Result<Vec<u32>, StoreError> {
+        self.readers.with(|conn| migrate::applied(conn))
+    }
+}
+
+fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    let conn = open_connection(path)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .db()?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Database(format!(
+            "cannot enable WAL mode on {} (journal_mode is {mode})",
+            path.display()
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL").db()?;
+    Ok(conn)
+}
+
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = open_connection(path)?;
+    conn.pragma_update(None, "query_only", true).db()?;
+    Ok(conn)
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)
+        .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(BUSY_TIMEOUT).db()?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    Ok(conn)
+}
+
+/// `rusqlite` errors as [`StoreError`]s (the orphan rule forbids a `From`).
+pub(super) trait DbResult<T> {
+    fn db(self) -> Result<T, StoreError>;
+}
+
+impl<T> DbResult<T> for rusqlite::Result<T> {
+    fn db(self) -> Result<T, StoreError> {
+        self.map_err(|e| StoreError::Database(e.to_string()))
+    }
+}
+
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn apply(&self, ops: &[WriteOp]) -> Result<(), StoreError> {
+        write::apply(&mut self.writer.lock(), ops)
+    }
+
+    fn seen_message_ids(
+        &self,
+        source: &str,
+        message_ids: &[&str],
+    ) -> Result<HashSet<String>, StoreError> {
+        self.readers
+            .with(|conn| read::seen_message_ids(conn, source, message_ids))
+    }
+
+    fn load_identity(&self) -> Result<IdentitySnapshot, StoreError> {
+        self.readers.with(|conn| read::load_identity(conn))
+    }
+
+    fn contact_by_identity(
+        &self,
+        kind: IdKind,
+        value: &str,
+    ) -> Result<Option<ContactRecord>, StoreError> {
+        self.readers
+            .with(|conn| read::contact_by_identity(conn, kind, value))
+    }
+
+    fn contact(&self, id: ContactId) -> Result<Option<ContactRecord>, StoreError> {
+        self.readers.with(|conn| read::contact(conn, id))
+    }
+
+    fn account(&self, group_id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        self.readers.with(|conn| read::account(conn, group_id))
+    }
+
+    fn contact_events(
+        &self,
+        contact: ContactId,
+        limit: usize,
+        before: Option<(Millis, i64)>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.readers
+            .with(|conn| read::contact_events(conn, contact, limit, before))
+    }
+
+    fn scan_events(&self, after_seq: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.readers
+            .with(|conn| read::scan_events(conn, after_seq, limit))
+    }
+
+    fn contact_trait_history(&self, contact: ContactId) -> Result<Vec<TraitChange>, StoreError> {
+        self.readers
+            .with(|conn| read::contact_trait_history(conn, contact))
+    }
+
+    fn account_trait_history(&self, group_id: &str) -> Result<Vec<TraitChange>, StoreError> {
+        self.readers
+            .with(|conn| read::account_trait_history(conn, group_id))
+    }
+
+    fn merges_into(&self, contact: ContactId) -> Result<Vec<MergeRecord>, StoreError> {
+        self.readers.with(|conn| read::merges_into(conn, contact))
+    }
+
+    fn recent_rejections(&self, limit: usize) -> Result<Vec<Rejection>, StoreError> {
+        self.readers
+            .with(|conn| read::recent_rejections(conn, limit))
+    }
+
+    fn event_count(&self) -> Result<u64, StoreError> {
+        self.readers.with(|conn| read::event_count(conn))
+    }
+}
+
+#[cfg(test)]
+mod tests;

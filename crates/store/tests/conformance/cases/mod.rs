@@ -1,0 +1,8 @@
+//! The cases, one function per behavior, each taking a fresh backend.
+
+pub(crate) mod accounts;
+pub(crate) mod durability;
+pub(crate) mod events;
+pub(crate) mod identity;
+pub(crate) mod merges;
+pub(crate) mod traits;
