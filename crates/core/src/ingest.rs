@@ -17,7 +17,7 @@ use crossbeam_channel::{Receiver, Sender};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::identity::{IdentityConfig, IdentityGraph};
-use crate::message::{Message, Rejection, StoredEvent};
+use crate::message::{Message, MessageKind, Rejection, StoredEvent};
 use crate::store::{Store, StoreError, WriteOp};
 
 /// Sizes of the write path (`[ingest]` in the config).
@@ -64,9 +64,10 @@ pub enum CommitError {
     WriterGone,
 }
 
-/// Called on the writer thread after each successful commit, in commit order.
+/// Called on the writer thread after each successful commit, in commit order,
+/// with everything the commit wrote (events are the `WriteOp::Event`s).
 pub trait CommitListener: Send {
-    fn committed(&mut self, events: &[StoredEvent], ops: &[WriteOp]);
+    fn committed(&mut self, ops: &[WriteOp]);
 }
 
 struct Job {
@@ -171,8 +172,8 @@ impl Writer {
         tracing::info!("writer stopped: queue closed and drained");
     }
 
-    fn commit(&mut self, jobs: Vec<Job>) {
-        let outcome = self.build_and_apply(&jobs);
+    fn commit(&mut self, mut jobs: Vec<Job>) {
+        let outcome = self.build_and_apply(&mut jobs);
         match outcome {
             Ok(receipts) => {
                 for (job, receipt) in jobs.into_iter().zip(receipts) {
@@ -192,34 +193,36 @@ impl Writer {
         }
     }
 
-    fn build_and_apply(&mut self, jobs: &[Job]) -> Result<Vec<Receipt>, StoreError> {
+    /// Moves the jobs' messages into one list of writes and applies it.
+    fn build_and_apply(&mut self, jobs: &mut [Job]) -> Result<Vec<Receipt>, StoreError> {
         let mut seen = self.already_stored(jobs)?;
         let mut ops = Vec::new();
-        let mut events = Vec::new();
         let mut receipts = Vec::with_capacity(jobs.len());
-        for job in jobs {
+        for job in jobs.iter_mut() {
             let mut receipt = Receipt {
                 rejected: job.rejections.len(),
                 ..Receipt::default()
             };
-            for message in &job.messages {
+            for message in std::mem::take(&mut job.messages) {
                 let key = (message.source.clone(), message.message_id.clone());
                 if !seen.insert(key) {
                     receipt.duplicates += 1;
                     continue;
                 }
-                events.push(self.stage(message, &mut ops));
+                self.stage(message, &mut ops);
                 receipt.stored += 1;
             }
-            ops.extend(job.rejections.iter().cloned().map(WriteOp::Rejection));
+            ops.extend(
+                std::mem::take(&mut job.rejections)
+                    .into_iter()
+                    .map(WriteOp::Rejection),
+            );
             receipts.push(receipt);
         }
         if !ops.is_empty() {
             self.store.apply(&ops)?;
-        }
-        if let Some(listener) = self.listener.as_mut() {
-            if !events.is_empty() {
-                listener.committed(&events, &ops);
+            if let Some(listener) = self.listener.as_mut() {
+                listener.committed(&ops);
             }
         }
         Ok(receipts)
@@ -243,40 +246,35 @@ impl Writer {
         Ok(stored)
     }
 
-    /// Resolves identity and appends the message's writes; returns the event.
-    fn stage(&mut self, message: &Message, ops: &mut Vec<WriteOp>) -> StoredEvent {
+    /// Resolves identity and appends the message's writes.
+    fn stage(&mut self, message: Message, ops: &mut Vec<WriteOp>) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let contact_id = self.graph.resolve(message, ops);
-        let event = StoredEvent {
-            seq,
-            contact_id,
-            message: message.clone(),
-        };
-        ops.push(WriteOp::Event(event.clone()));
+        let contact_id = self.graph.resolve(&message, ops);
         let has_traits = !message.traits.is_empty();
-        match (message.kind, contact_id) {
-            (crate::MessageKind::Identify, Some(contact)) if has_traits => {
-                ops.push(WriteOp::ContactTraits {
+        let trait_op = match (message.kind, contact_id, &message.group_id) {
+            (MessageKind::Identify, Some(contact), _) if has_traits => {
+                Some(WriteOp::ContactTraits {
                     contact,
                     traits: message.traits.clone(),
                     at: message.timestamp,
                     seq,
-                });
+                })
             }
-            (crate::MessageKind::Group, _) if has_traits => {
-                if let Some(group_id) = &message.group_id {
-                    ops.push(WriteOp::AccountTraits {
-                        group_id: group_id.clone(),
-                        traits: message.traits.clone(),
-                        at: message.timestamp,
-                        seq,
-                    });
-                }
-            }
-            _ => {}
-        }
-        event
+            (MessageKind::Group, _, Some(group_id)) if has_traits => Some(WriteOp::AccountTraits {
+                group_id: group_id.clone(),
+                traits: message.traits.clone(),
+                at: message.timestamp,
+                seq,
+            }),
+            _ => None,
+        };
+        ops.push(WriteOp::Event(StoredEvent {
+            seq,
+            contact_id,
+            message,
+        }));
+        ops.extend(trait_op);
     }
 
     /// After a failed commit the graph may hold uncommitted changes: rebuild
