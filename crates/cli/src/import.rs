@@ -236,7 +236,6 @@ fn progress_bar(total: Option<u64>) -> ProgressBar {
     bar
 }
 
-#[allow(clippy::print_stdout)]
 fn print_summary(summary: &ImportSummary) {
     println!(
         "imported {} lines: {} stored, {} duplicates, {} rejected",

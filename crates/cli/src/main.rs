@@ -1,5 +1,8 @@
 //! The `bellwether` binary. `anyhow` lives here and nowhere else.
 
+// The CLI is the one place that talks to a terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod check;
 mod demo;
 mod import;

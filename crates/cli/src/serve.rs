@@ -39,6 +39,15 @@ pub(crate) fn serve_loaded(
     listen: &str,
     on_ready: impl FnOnce(std::net::SocketAddr),
 ) -> anyhow::Result<ExitCode> {
+    let definitions =
+        bellwether_rules::RuleSet::from_toml(&loaded.path.display().to_string(), &loaded.text)
+            .map_err(|diagnostics| {
+                anyhow::anyhow!("invalid definitions:\n{}", diagnostics.render())
+            })?;
+    tracing::info!(
+        definitions = definitions.order().len(),
+        "definitions loaded"
+    );
     let config = Arc::new(loaded.config);
     let store = store_args.open_store(&config)?;
     let (ingestor, writer) = Ingestor::start(

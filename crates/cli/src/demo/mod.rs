@@ -30,7 +30,6 @@ pub(crate) struct DemoArgs {
     pub(crate) seed: u64,
 }
 
-#[allow(clippy::print_stdout)]
 pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     if args.data.exists() {
         std::fs::remove_dir_all(&args.data)

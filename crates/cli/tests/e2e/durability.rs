@@ -127,7 +127,7 @@ fn graceful_shutdown_exits_cleanly_and_keeps_data() {
     assert_eq!(server.contact(&user)["user_id"], user.as_str());
 }
 
-pub fn drop_schema(schema: &str) {
+pub(crate) fn drop_schema(schema: &str) {
     let _ = std::process::Command::new("psql")
         .args([
             &pg_url(),

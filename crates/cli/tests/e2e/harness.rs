@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub const WRITE_KEY: &str = "wk_test_source";
-pub const ADMIN_TOKEN: &str = "tok_admin_secret";
-pub const READ_TOKEN: &str = "tok_read_secret";
+pub(crate) const WRITE_KEY: &str = "wk_test_source";
+pub(crate) const ADMIN_TOKEN: &str = "tok_admin_secret";
+pub(crate) const READ_TOKEN: &str = "tok_read_secret";
 
-pub fn config_text() -> String {
+pub(crate) fn config_text() -> String {
     format!(
         r#"
 [[source]]
@@ -33,21 +33,21 @@ scopes = ["read"]
 
 /// Which store the server runs on.
 #[derive(Debug, Clone)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     /// A PostgreSQL URL (with its own schema for isolation).
     Postgres(String),
 }
 
-pub struct Server {
+pub(crate) struct Server {
     child: Option<Child>,
-    pub base: String,
-    pub dir: tempfile::TempDir,
+    pub(crate) base: String,
+    pub(crate) dir: tempfile::TempDir,
     backend: Backend,
     port: u16,
 }
 
-pub fn binary() -> PathBuf {
+pub(crate) fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_bellwether"))
 }
 
@@ -59,11 +59,11 @@ fn free_port() -> u16 {
 }
 
 impl Server {
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         Self::start_on(Backend::Sqlite)
     }
 
-    pub fn start_on(backend: Backend) -> Self {
+    pub(crate) fn start_on(backend: Backend) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("bellwether.toml"), config_text()).expect("write config");
         let mut server = Self {
@@ -77,11 +77,11 @@ impl Server {
         server
     }
 
-    pub fn config_path(&self) -> PathBuf {
+    pub(crate) fn config_path(&self) -> PathBuf {
         self.dir.path().join("bellwether.toml")
     }
 
-    pub fn data_dir(&self) -> PathBuf {
+    pub(crate) fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
 
@@ -128,7 +128,7 @@ impl Server {
     }
 
     /// `kill -9`: no shutdown hooks, no flushing.
-    pub fn kill9(&mut self) {
+    pub(crate) fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -136,13 +136,13 @@ impl Server {
     }
 
     /// Starts the server again on the same data.
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.kill9();
         self.spawn();
     }
 
     /// SIGTERM and wait for a clean exit.
-    pub fn stop_gracefully(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn stop_gracefully(&mut self) -> std::process::ExitStatus {
         let child = self.child.as_mut().expect("running");
         let status = Command::new("kill")
             .arg("-TERM")
@@ -155,12 +155,12 @@ impl Server {
         status
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
     /// POSTs JSON to a tracking endpoint with the write key.
-    pub fn send(&self, path: &str, body: &Value) -> (u16, Value) {
+    pub(crate) fn send(&self, path: &str, body: &Value) -> (u16, Value) {
         let response = client()
             .post(self.url(path))
             .basic_auth(WRITE_KEY, Some(""))
@@ -171,7 +171,7 @@ impl Server {
     }
 
     /// GETs an API path with a token.
-    pub fn get(&self, path: &str, token: &str) -> (u16, Value) {
+    pub(crate) fn get(&self, path: &str, token: &str) -> (u16, Value) {
         let response = client()
             .get(self.url(path))
             .bearer_auth(token)
@@ -180,13 +180,13 @@ impl Server {
         read(response)
     }
 
-    pub fn contact(&self, user_id: &str) -> Value {
+    pub(crate) fn contact(&self, user_id: &str) -> Value {
         let (status, body) = self.get(&format!("/api/v1/contacts/{user_id}"), READ_TOKEN);
         assert_eq!(status, 200, "contact {user_id}: {body}");
         body
     }
 
-    pub fn events(&self, user_id: &str) -> Vec<Value> {
+    pub(crate) fn events(&self, user_id: &str) -> Vec<Value> {
         let (status, body) = self.get(
             &format!("/api/v1/contacts/{user_id}/events?limit=1000"),
             READ_TOKEN,
@@ -202,14 +202,14 @@ impl Drop for Server {
     }
 }
 
-pub fn client() -> reqwest::blocking::Client {
+pub(crate) fn client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client")
 }
 
-pub fn read(response: reqwest::blocking::Response) -> (u16, Value) {
+pub(crate) fn read(response: reqwest::blocking::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().unwrap_or_default();
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
@@ -217,7 +217,7 @@ pub fn read(response: reqwest::blocking::Response) -> (u16, Value) {
 }
 
 /// A unique prefix so tests sharing nothing still read clearly in logs.
-pub fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     format!(
@@ -228,11 +228,11 @@ pub fn unique(prefix: &str) -> String {
 }
 
 /// PostgreSQL URL for tests (fails loudly if not reachable: never skipped).
-pub fn pg_url() -> String {
+pub(crate) fn pg_url() -> String {
     std::env::var("BELLWETHER_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

@@ -5,6 +5,7 @@ mod harness;
 
 mod api;
 mod bad_input;
+mod check;
 mod durability;
 mod identity;
 mod import;

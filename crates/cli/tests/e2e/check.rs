@@ -1,0 +1,56 @@
+//! `bellwether check`: the shipped examples pass; errors come with carets.
+
+use std::process::Command;
+
+use crate::harness::{binary, repo_root};
+
+fn check(text: &str, json: bool) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("defs.toml");
+    std::fs::write(&file, text).unwrap();
+    let mut command = Command::new(binary());
+    command.arg("check").arg(&file);
+    if json {
+        command.arg("--json");
+    }
+    let output = command.output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn shipped_examples_are_valid() {
+    let output = Command::new(binary())
+        .arg("check")
+        .arg(repo_root().join("examples/b2b.toml"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("ok"), "{stdout}");
+}
+
+#[test]
+fn errors_point_at_the_line_and_column() {
+    let text =
+        "[[segment]]\nname = \"hot\"\nsubject = \"contact\"\nwhen = 'count(page, last 7x) >= 2'\n";
+    let (ok, stdout) = check(text, false);
+    assert!(!ok, "{stdout}");
+    assert!(stdout.contains(":4:"), "line 4 of the file: {stdout}");
+    assert!(stdout.contains('^'), "a caret under the span: {stdout}");
+    let (ok, json) = check(text, true);
+    assert!(!ok);
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["ok"], false);
+    assert!(!report["errors"].as_array().unwrap().is_empty(), "{report}");
+}
+
+#[test]
+fn config_errors_outside_definitions_are_reported() {
+    let text = "[[source]]\nname = \"web\"\nwrite_key = \"\"\n";
+    let (ok, stdout) = check(text, false);
+    assert!(!ok);
+    assert!(stdout.contains("empty write_key"), "{stdout}");
+}

@@ -1,0 +1,257 @@
+//! The evaluator: the value of a checked expression for one subject at an
+//! instant `now`, and the earliest later instant at which that value could
+//! change if no new event arrives (`next`).
+//!
+//! `next` is exact or early, never late: window edges passing an event,
+//! `days_since` and decaying scores crossing a threshold (solved in
+//! [`motion`]), and stored events or trait changes after `now` (they count as
+//! arriving at their time).
+
+mod aggregate;
+pub(crate) mod motion;
+mod ops;
+mod predicate;
+mod props;
+mod sequence;
+mod window;
+
+use crate::ir::{Node, NodeKind};
+use crate::subject::SubjectView;
+use crate::timeline::Event;
+use crate::value::Val;
+use motion::Motion;
+
+/// The earlier of two optional instants (`None` = never).
+pub(crate) fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// A value at `now`, how it moves, and until when that holds.
+#[derive(Clone, Debug)]
+pub(crate) struct Out<'a> {
+    pub(crate) val: Val<'a>,
+    /// For a number that changes continuously: its closed form.
+    pub(crate) motion: Option<Motion>,
+    /// The first instant after `now` at which `val`/`motion` may no longer hold.
+    pub(crate) next: Option<i64>,
+}
+
+impl<'a> Out<'a> {
+    pub(crate) fn still(val: Val<'a>) -> Self {
+        Out {
+            val,
+            motion: None,
+            next: None,
+        }
+    }
+
+    pub(crate) fn until(val: Val<'a>, next: Option<i64>) -> Self {
+        Out {
+            val,
+            motion: None,
+            next,
+        }
+    }
+}
+
+/// Records sub-expression values for explanations; a no-op when evaluating.
+pub(crate) trait Trace {
+    const ON: bool;
+    fn open(&mut self);
+    fn close(&mut self, node: &Node, out: &Out<'_>, detail: Detail<'_>);
+}
+
+/// What an aggregate saw, for explanations.
+#[derive(Default)]
+pub(crate) struct Detail<'e> {
+    pub(crate) events: Vec<&'e Event>,
+    pub(crate) contacts: Vec<String>,
+}
+
+pub(crate) struct NoTrace;
+
+impl Trace for NoTrace {
+    const ON: bool = false;
+    fn open(&mut self) {}
+    fn close(&mut self, _: &Node, _: &Out<'_>, _: Detail<'_>) {}
+}
+
+pub(crate) struct Eval<'a, 't, T: Trace> {
+    pub(crate) subject: &'a dyn SubjectView,
+    pub(crate) now: i64,
+    pub(crate) trace: &'t mut T,
+}
+
+/// Evaluates `node` for `subject` at `now`, including stored future changes in `next`.
+pub(crate) fn evaluate<'a, T: Trace>(
+    node: &'a Node,
+    subject: &'a dyn SubjectView,
+    now: i64,
+    trace: &mut T,
+) -> Out<'a> {
+    let mut eval = Eval {
+        subject,
+        now,
+        trace,
+    };
+    let mut out = eval.eval(node, None);
+    out.next = earliest(out.next, future_changes(subject, now));
+    out
+}
+
+/// The first stored event or trait change after `now`.
+pub(crate) fn future_changes(subject: &dyn SubjectView, now: i64) -> Option<i64> {
+    let events = subject.timeline().next_event_after(now);
+    let traits = subject.traits().next_change_after(now);
+    let account = subject
+        .account_traits()
+        .and_then(|t| t.next_change_after(now));
+    earliest(earliest(events, traits), account)
+}
+
+impl<'a, T: Trace> Eval<'a, '_, T> {
+    /// Evaluates a node; `event` is the event a `where` predicate is testing.
+    pub(crate) fn eval(&mut self, node: &'a Node, event: Option<&'a Event>) -> Out<'a> {
+        if !T::ON || event.is_some() {
+            return self.eval_kind(node, event, &mut Detail::default());
+        }
+        self.trace.open();
+        let mut detail = Detail::default();
+        let out = self.eval_kind(node, event, &mut detail);
+        self.trace.close(node, &out, detail);
+        out
+    }
+
+    fn eval_kind(
+        &mut self,
+        node: &'a Node,
+        event: Option<&'a Event>,
+        detail: &mut Detail<'a>,
+    ) -> Out<'a> {
+        match &node.kind {
+            NodeKind::Lit(value) => Out::still(Val::from_value(value)),
+            NodeKind::Trait { scope, path } => self.trait_value(*scope, path),
+            NodeKind::Past { scope, path, ago } => self.past_value(*scope, path, *ago),
+            NodeKind::Prop(path) => {
+                Out::still(event.map_or(Val::Missing, |e| props::property(e, path)))
+            }
+            NodeKind::Not(inner) => {
+                let out = self.eval(inner, event);
+                Out::until(Val::Bool(!out.val.is_true()), out.next)
+            }
+            NodeKind::And(items) => self.logical(items, event, false),
+            NodeKind::Or(items) => self.logical(items, event, true),
+            NodeKind::Cmp(op, lhs, rhs) => self.compare(*op, lhs, rhs, event),
+            NodeKind::Between(value, low, high) => self.between(value, low, high, event),
+            NodeKind::In {
+                negated,
+                item,
+                list,
+            } => self.membership(*negated, item, list, event),
+            NodeKind::Contains(hay, needle) => self.binary_test(hay, needle, event, ops::contains),
+            NodeKind::StartsWith(text, prefix) => {
+                self.binary_test(text, prefix, event, ops::starts_with)
+            }
+            NodeKind::Matches(text, regex) => self.regex_match(text, regex, event),
+            NodeKind::Arith(op, lhs, rhs) => self.arith(*op, lhs, rhs, event),
+            NodeKind::Neg(inner) => self.negate(inner, event),
+            _ => self.eval_aggregate(node, detail),
+        }
+    }
+
+    /// `and` (`short_on` = false) / `or` (`short_on` = true).
+    ///
+    /// A deciding operand fixes the result until it changes; when none decides,
+    /// the result holds until any operand changes.
+    fn logical(&mut self, items: &'a [Node], event: Option<&'a Event>, short_on: bool) -> Out<'a> {
+        let mut next = None;
+        for item in items {
+            let out = self.eval(item, event);
+            if out.val.is_true() == short_on {
+                if !T::ON {
+                    return Out::until(Val::Bool(short_on), out.next);
+                }
+                self.finish_for_trace(items, item, event);
+                return Out::until(Val::Bool(short_on), out.next);
+            }
+            next = earliest(next, out.next);
+        }
+        Out::until(Val::Bool(!short_on), next)
+    }
+
+    /// Explanations show every operand, even after the result is decided.
+    fn finish_for_trace(&mut self, items: &'a [Node], decided: &'a Node, event: Option<&'a Event>) {
+        let position = items
+            .iter()
+            .position(|i| std::ptr::eq(i, decided))
+            .unwrap_or(items.len());
+        for rest in items.iter().skip(position + 1) {
+            self.eval(rest, event);
+        }
+    }
+
+    fn eval_aggregate(&mut self, node: &'a Node, detail: &mut Detail<'a>) -> Out<'a> {
+        match &node.kind {
+            NodeKind::Count(sel, win) => self.count(sel, win, detail),
+            NodeKind::Exists(sel, win) => self.exists(sel, win, detail),
+            NodeKind::DaysSince(sel) => self.days_since(sel, detail),
+            NodeKind::ActiveDays(win) => self.active_days(win, detail),
+            NodeKind::Agg(op, sel, prop, win) => {
+                self.property_aggregate(*op, sel, prop, win, detail)
+            }
+            NodeKind::Pick {
+                first,
+                sel,
+                win,
+                field,
+            } => self.pick(*first, sel, win, field, detail),
+            NodeKind::Sequence { steps, within, win } => self.sequence(steps, *within, win, detail),
+            NodeKind::EachFollowed(each) => self.each_followed(each, detail),
+            NodeKind::Score(name) => self.score(name),
+            NodeKind::InSegment(name) => {
+                Out::still(Val::Bool(self.subject.in_segment(name) == Some(true)))
+            }
+            NodeKind::Tier(name) => Out::still(match self.subject.tier(name) {
+                Some(level) => Val::Str(std::borrow::Cow::Owned(level.to_string())),
+                None => Val::Missing,
+            }),
+            NodeKind::CountContacts(inner) => self.count_contacts(inner, detail),
+            _ => Out::still(Val::Missing),
+        }
+    }
+
+    fn score(&mut self, name: &str) -> Out<'a> {
+        let Some(score) = self.subject.score(name) else {
+            return Out::still(Val::Missing);
+        };
+        let next = score.next_change.map(|t| t.max(self.now.saturating_add(1)));
+        match Motion::of_score(&score) {
+            Some(motion) => Out {
+                val: Val::Num(motion.at(self.now)),
+                motion: Some(motion),
+                next,
+            },
+            None => Out::until(Val::Num(score.at(self.now)), next),
+        }
+    }
+
+    /// `count(contacts where <expression>)`: each contact evaluated on its own.
+    fn count_contacts(&mut self, inner: &'a Node, detail: &mut Detail<'a>) -> Out<'a> {
+        let (now, mut count, mut next) = (self.now, 0usize, None);
+        self.subject.for_each_contact(&mut |contact| {
+            let out = evaluate(inner, contact, now, &mut NoTrace);
+            if out.val.is_true() {
+                count += 1;
+                if T::ON {
+                    detail.contacts.push(contact.id().to_owned());
+                }
+            }
+            next = earliest(next, out.next);
+        });
+        Out::until(Val::Num(count as f64), next)
+    }
+}

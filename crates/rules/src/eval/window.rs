@@ -1,0 +1,138 @@
+//! Windows and the scan of the events a selector matches in a window.
+//!
+//! As of `now`: `last D` = (now−D, now]; `between A and B ago` = (now−A, now−B];
+//! `within D of first(S)` = [t, t+D] with t the first S event; no window = all
+//! events up to now. Times are whole milliseconds, so ranges are inclusive
+//! integer intervals here.
+
+use super::{earliest, Eval, Trace};
+use crate::ir::{Sel, Win};
+use crate::timeline::{Event, Picked};
+
+/// An inclusive range of instants; empty when `from > to`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Range {
+    pub(super) from: i64,
+    pub(super) to: i64,
+}
+
+impl<'a, T: Trace> Eval<'a, '_, T> {
+    pub(super) fn picked(&self, sel: &Sel) -> Picked<'a> {
+        let subject = self.subject;
+        subject.timeline().pick(&sel.base)
+    }
+
+    pub(super) fn matches(&mut self, sel: &'a Sel, event: &'a Event) -> bool {
+        match &sel.filter {
+            None => true,
+            Some(filter) => self.test(filter, event),
+        }
+    }
+
+    pub(super) fn range(&mut self, win: &'a Win) -> Range {
+        let now = self.now;
+        match win {
+            Win::All => Range {
+                from: i64::MIN,
+                to: now,
+            },
+            Win::Last(length) => Range {
+                from: now.saturating_sub(*length).saturating_add(1),
+                to: now,
+            },
+            Win::Ago { from, to } => Range {
+                from: now.saturating_sub(*from).saturating_add(1),
+                to: now.saturating_sub(*to),
+            },
+            Win::WithinOf { length, anchor } => match self.first_match(
+                anchor,
+                Range {
+                    from: i64::MIN,
+                    to: now,
+                },
+            ) {
+                Some(first) => Range {
+                    from: first.time,
+                    to: first.time.saturating_add(*length).min(now),
+                },
+                None => Range { from: 1, to: 0 },
+            },
+        }
+    }
+
+    /// Indices `[start, end)` of the picked events inside `range`.
+    pub(super) fn bounds(picked: &Picked<'a>, range: Range) -> (usize, usize) {
+        if range.from > range.to {
+            return (0, 0);
+        }
+        (picked.count_before(range.from), picked.count_upto(range.to))
+    }
+
+    pub(super) fn first_match(&mut self, sel: &'a Sel, range: Range) -> Option<&'a Event> {
+        let picked = self.picked(sel);
+        let (start, end) = Self::bounds(&picked, range);
+        (start..end)
+            .map(|i| picked.get(i))
+            .find(|e| self.matches(sel, e))
+    }
+
+    pub(super) fn last_match(&mut self, sel: &'a Sel, range: Range) -> Option<&'a Event> {
+        let picked = self.picked(sel);
+        let (start, end) = Self::bounds(&picked, range);
+        (start..end)
+            .rev()
+            .map(|i| picked.get(i))
+            .find(|e| self.matches(sel, e))
+    }
+
+    /// Visits the matching events in the window, oldest first, until `visit`
+    /// returns false. Returns the first instant at which the set of matching
+    /// events in the window changes (an event leaves, or one enters a
+    /// `between ... ago` window).
+    pub(crate) fn scan(
+        &mut self,
+        sel: &'a Sel,
+        win: &'a Win,
+        mut visit: impl FnMut(&'a Event) -> bool,
+    ) -> Option<i64> {
+        let range = self.range(win);
+        let picked = self.picked(sel);
+        let (start, end) = Self::bounds(&picked, range);
+        let mut first = None;
+        for i in start..end {
+            let event = picked.get(i);
+            if !self.matches(sel, event) {
+                continue;
+            }
+            first = first.or(Some(event.time));
+            if !visit(event) {
+                break;
+            }
+        }
+        self.window_next(sel, win, first)
+    }
+
+    /// When the matching set changes, given the oldest match in the window.
+    pub(super) fn window_next(
+        &mut self,
+        sel: &'a Sel,
+        win: &'a Win,
+        oldest: Option<i64>,
+    ) -> Option<i64> {
+        match win {
+            Win::All | Win::WithinOf { .. } => None,
+            Win::Last(length) => oldest.map(|t| t.saturating_add(*length)),
+            Win::Ago { from, to } => {
+                let leaves = oldest.map(|t| t.saturating_add(*from));
+                let waiting = Range {
+                    from: self.now.saturating_sub(*to).saturating_add(1),
+                    to: self.now,
+                };
+                let enters = self
+                    .first_match(sel, waiting)
+                    .map(|e| e.time.saturating_add(*to));
+                earliest(leaves, enters)
+            }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The checked, resolved form of an expression that the evaluator runs.
+//! Every node keeps its span so explanations can quote the source.
+
+use std::sync::Arc;
+
+use regex::Regex;
+
+use crate::ast::Span;
+use crate::value::Value;
+
+#[derive(Clone, Debug)]
+pub(crate) struct Node {
+    pub(crate) kind: NodeKind,
+    pub(crate) span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum NodeKind {
+    Lit(Value),
+    Trait {
+        scope: TraitScope,
+        path: PropPath,
+    },
+    Past {
+        scope: TraitScope,
+        path: PropPath,
+        ago: i64,
+    },
+    Prop(PropPath),
+    Not(Box<Node>),
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Cmp(CmpOp, Box<Node>, Box<Node>),
+    Between(Box<Node>, Box<Node>, Box<Node>),
+    In {
+        negated: bool,
+        item: Box<Node>,
+        list: Box<Node>,
+    },
+    Contains(Box<Node>, Box<Node>),
+    StartsWith(Box<Node>, Box<Node>),
+    Matches(Box<Node>, Box<Regex>),
+    Arith(ArithOp, Box<Node>, Box<Node>),
+    Neg(Box<Node>),
+    Count(Sel, Win),
+    Exists(Sel, Win),
+    DaysSince(Sel),
+    ActiveDays(Win),
+    Agg(AggOp, Sel, PropPath, Win),
+    Pick {
+        first: bool,
+        sel: Sel,
+        win: Win,
+        field: Field,
+    },
+    Sequence {
+        steps: Vec<Sel>,
+        within: Option<i64>,
+        win: Win,
+    },
+    EachFollowed(Box<EachFollowed>),
+    Score(Arc<str>),
+    InSegment(Arc<str>),
+    Tier(Arc<str>),
+    CountContacts(Box<Node>),
+}
+
+/// `last N lead followed_by follower [on prop] [within D]`
+#[derive(Clone, Debug)]
+pub(crate) struct EachFollowed {
+    pub(crate) count: usize,
+    pub(crate) lead: Sel,
+    pub(crate) follower: Sel,
+    pub(crate) on: Option<PropPath>,
+    pub(crate) within: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TraitScope {
+    /// `trait.x`: the subject's own traits.
+    Own,
+    /// `account.x`: the account's traits.
+    Account,
+}
+
+/// A dotted property path, `plan` or `address.city`.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct PropPath {
+    segments: Vec<Arc<str>>,
+    /// `name`: the page/screen name for page and screen events.
+    pub(crate) is_name: bool,
+    /// `path`, `url`, `title`, `referrer`, `search`: fall back to `context.page`.
+    pub(crate) is_page_field: bool,
+}
+
+/// Page fields that fall back to `context.page.*`.
+const PAGE_FIELDS: &[&str] = &["path", "url", "title", "referrer", "search"];
+
+impl PropPath {
+    pub(crate) fn new(segments: Vec<Arc<str>>) -> Self {
+        let first = segments.first().map_or("", |s| s);
+        let single = segments.len() == 1;
+        let is_name = single && first == "name";
+        let is_page_field = PAGE_FIELDS.contains(&first);
+        PropPath {
+            segments,
+            is_name,
+            is_page_field,
+        }
+    }
+
+    pub(crate) fn first(&self) -> &str {
+        self.segments.first().map_or("", |s| s)
+    }
+
+    pub(crate) fn rest(&self) -> &[Arc<str>] {
+        self.segments.get(1..).unwrap_or(&[])
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum SelBase {
+    Named(Arc<str>),
+    Page,
+    Screen,
+    Any,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Sel {
+    pub(crate) base: SelBase,
+    pub(crate) filter: Option<Box<Node>>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Win {
+    All,
+    Last(i64),
+    Ago { from: i64, to: i64 },
+    WithinOf { length: i64, anchor: Box<Sel> },
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Field {
+    Time,
+    Prop(PropPath),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AggOp {
+    Sum,
+    Avg,
+    Min,
+    Max,
+    Distinct,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CmpOp {
+    pub(crate) fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "≠",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "≤",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => "≥",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}

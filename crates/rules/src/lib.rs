@@ -1,0 +1,96 @@
+//! The Bellwether rule language: parse, check, evaluate, explain, and the
+//! instant a value next changes. The reference for users is
+//! `docs/language.md`; this is the map for contributors.
+//!
+//! # Architecture invariant
+//!
+//! Pure: no IO, no clock, no async, no global state. Time is an argument
+//! (`i64` milliseconds since the Unix epoch, UTC); the same definitions,
+//! events and instant always give the same bits.
+//!
+//! # Pipeline
+//!
+//! ```text
+//! text ─lexer─► tokens ─parser─► ast::Expr (spans) ─check─► ir::Node (typed, resolved)
+//!                                                              │
+//!   Definitions (TOML / JSON) ─compile─► RuleSet ◄─────────────┘
+//!                                          │ evaluate_* (value + next change)
+//!                                          │ explain_*  (tree of sub-values, events)
+//! ```
+//!
+//! # API boundary
+//!
+//! The engine calls [`RuleSet::from_toml`] / [`RuleSet::compile`], walks
+//! [`RuleSet::order`] (dependencies first) and calls
+//! [`RuleSet::evaluate_score`], [`RuleSet::evaluate_segment`],
+//! [`RuleSet::evaluate_tier`] with a [`SubjectView`] it implements over its
+//! in-memory state ([`Timeline`], [`Traits`], the values it computed
+//! before). Each returns the value and the first later instant at which it may
+//! change without a new event. `bellwether check` is [`check_file`]. Left out
+//! on purpose: storage, identity resolution, timers, and SQL compilation live
+//! in other crates.
+//!
+//! # Grammar
+//!
+//! ```text
+//! expr       := or
+//! or         := and ("or" and)*
+//! and        := not ("and" not)*
+//! not        := "not" not | comparison
+//! comparison := sum [ ("=" | "==" | "!=" | "<" | "<=" | ">" | ">=") sum
+//!                   | ["not"] "in" sum | "contains" sum | "starts_with" sum
+//!                   | "matches" STRING | "between" sum "and" sum ]
+//! sum        := product (("+" | "-") product)*
+//! product    := unary (("*" | "/") unary)*
+//! unary      := "-" unary | postfix
+//! postfix    := primary ["." IDENT ("." IDENT)*]          (after first(...)/last(...))
+//! primary    := NUMBER | DURATION | STRING | "true" | "false"
+//!             | "[" [expr ("," expr)*] "]" | "(" expr ")"
+//!             | IDENT ("." IDENT)*                        (trait.x, account.x, properties)
+//!             | IDENT "(" [arg ("," arg)*] ")"            (functions)
+//! arg        := window
+//!             | "last" NUMBER selector "followed_by" selector ["on" path] ["within" DURATION]
+//!             | selector ("then" selector)+ ["within" DURATION]
+//!             | selector
+//! selector   := expr ["where" expr]        ("Event", ident, page, screen, any, contacts)
+//! window     := "last" DURATION
+//!             | "between" DURATION "and" DURATION "ago"
+//!             | "within" DURATION "of" "first" "(" selector ")"
+//! DURATION   := NUMBER ("ms" | "s" | "m" | "h" | "d" | "w")       (no space: 7d, 1.5h)
+//! STRING     := "..." | '...'      (escapes \" \\ \n \t);   "#" starts a comment
+//! ```
+//!
+//! Functions (checked for arity and types by `check`): `count`, `exists`,
+//! `days_since`, `active_days`, `distinct`, `sum`, `avg`, `min`, `max`,
+//! `first`, `last`, `score`, `in_segment`, `tier`, `past`, `sequence`, `each`.
+//! Limits: [`MAX_DEPTH`] levels of nesting, [`MAX_SOURCE_BYTES`] bytes,
+//! [`MAX_TOKENS`] tokens per expression.
+
+pub mod ast;
+mod check;
+mod compile;
+mod defs;
+mod diagnostics;
+mod eval;
+mod explain;
+mod ir;
+mod lexer;
+mod parser;
+mod ruleset;
+mod score;
+mod subject;
+mod time;
+mod timeline;
+mod value;
+
+pub use check::DefKind;
+pub use defs::{Definitions, LevelDef, ScoreDef, ScoreRuleDef, SegmentDef, TierDef};
+pub use diagnostics::{Diagnostic, Diagnostics, Problem};
+pub use explain::{EventRef, Explanation};
+pub use parser::{parse, MAX_DEPTH, MAX_SOURCE_BYTES, MAX_TOKENS};
+pub use ruleset::{check_file, Condition, DefRef, Evaluated, LevelExplanation, RuleSet};
+pub use score::{RuleContribution, ScoreExplanation};
+pub use subject::{MemorySubject, ScoreValue, SubjectKind, SubjectView};
+pub use time::{format_duration, format_time, parse_duration, DAY, HOUR, MINUTE, SECOND, WEEK};
+pub use timeline::{Event, EventKind, Timeline, Traits};
+pub use value::Value;

@@ -1,0 +1,11 @@
+//! Integration tests of the rule language, one binary.
+
+mod constructs;
+mod errors;
+mod example;
+mod explain;
+mod fuzz;
+mod parse;
+mod properties;
+mod scores;
+mod support;

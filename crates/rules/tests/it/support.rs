@@ -1,0 +1,108 @@
+//! Test data builders.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bellwether_rules::{Event, MemorySubject, RuleSet, SubjectKind, Timeline, Traits, DAY};
+use serde_json::{json, Value};
+
+/// 2024-01-01T00:00:00Z
+pub(crate) const BASE: i64 = 1_704_067_200_000;
+
+static SEQ: AtomicU64 = AtomicU64::new(1);
+
+/// An instant `days` after BASE.
+pub(crate) fn day(days: f64) -> i64 {
+    BASE + (days * DAY as f64).round() as i64
+}
+
+pub(crate) fn track(days: f64, name: &str, properties: Value) -> Event {
+    Event::track(
+        day(days),
+        SEQ.fetch_add(1, Ordering::Relaxed),
+        name,
+        properties,
+    )
+}
+
+pub(crate) fn page(days: f64, path: &str) -> Event {
+    Event::page(
+        day(days),
+        SEQ.fetch_add(1, Ordering::Relaxed),
+        "",
+        json!({ "path": path }),
+    )
+}
+
+/// A subject; events are renumbered in the order given (seq = index).
+pub(crate) fn subject(
+    kind: SubjectKind,
+    mut events: Vec<Event>,
+    traits: &[(&str, f64, Value)],
+) -> MemorySubject {
+    for (seq, event) in events.iter_mut().enumerate() {
+        event.seq = seq as u64;
+    }
+    let mut all = Traits::new();
+    for (key, days, value) in traits {
+        all.set(key, day(*days), value.clone());
+    }
+    MemorySubject {
+        id: "s1".into(),
+        kind,
+        timeline: Timeline::from_events(events),
+        traits: all,
+        ..MemorySubject::default()
+    }
+}
+
+/// The shipped example definitions.
+pub(crate) fn example_text() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/b2b.toml"
+    ))
+    .unwrap_or_default()
+}
+
+pub(crate) fn example() -> RuleSet {
+    match RuleSet::from_toml("examples/b2b.toml", &example_text()) {
+        Ok(rules) => rules,
+        Err(diagnostics) => panic!("{}", diagnostics.render()),
+    }
+}
+
+/// The contact most construct tests run against (see constructs.rs).
+pub(crate) fn sample_contact() -> MemorySubject {
+    let events = vec![
+        track(0.0, "Signed Up", json!({})),
+        track(0.5, "Campaign Created", json!({})),
+        track(1.0, "Teammate Invited", json!({})),
+        page(1.0, "/pricing"),
+        track(2.0, "Email Sent", json!({"email_id": 1})),
+        track(2.0, "Feature Used", json!({"feature": "campaigns"})),
+        track(2.1, "Email Opened", json!({"email_id": 1})),
+        track(3.0, "Teammate Invited", json!({})),
+        track(3.0, "Feature Used", json!({"feature": "reports"})),
+        track(3.0, "Order Completed", json!({"revenue": 100})),
+        track(4.0, "Email Sent", json!({"email_id": 2})),
+        track(4.5, "Email Opened", json!({"email_id": 2})),
+        page(5.0, "/blog/a"),
+        track(5.0, "Quiz Answered", json!({"benefit": "compliance"})),
+        page(6.0, "/blog/b"),
+        track(6.0, "Feature Used", json!({"feature": "campaigns"})),
+        track(7.0, "Email Sent", json!({"email_id": 3})),
+        track(7.2, "Email Opened", json!({"email_id": 3})),
+        page(8.0, "/pricing"),
+        track(8.0, "Order Completed", json!({"revenue": 50})),
+        page(9.0, "/pricing"),
+        track(9.0, "Teammate Invited", json!({})),
+    ];
+    let traits = [
+        ("plan", 0.0, json!("trial")),
+        ("plan", 8.0, json!("pro")),
+        ("seats", 0.0, json!(5)),
+        ("seats", 9.0, json!(20)),
+        ("tech", 0.0, json!(["hubspot", "salesforce"])),
+    ];
+    subject(SubjectKind::Contact, events, &traits)
+}
