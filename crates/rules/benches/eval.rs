@@ -1,7 +1,7 @@
 //! Evaluates the 12 example segments and 3 scores for a contact with 1,000
 //! events (and its account) at one instant.
 //!
-//! `CARGO_TARGET_DIR=/work/target-rules cargo bench -p bellwether-rules --bench eval`
+//! `cargo bench -p bellwether-rules --bench eval`
 
 use std::hint::black_box;
 
