@@ -5,6 +5,7 @@
 
 mod check;
 mod demo;
+mod eval;
 mod import;
 mod serve;
 mod settings;
@@ -34,6 +35,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Validate a definitions file.
     Check(check::CheckArgs),
+    /// Write every membership as of an instant as CSV.
+    Eval(eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Import(args) => import::run(args),
         Command::Check(args) => check::run(args),
+        Command::Eval(args) => eval::run(args),
     };
     match result {
         Ok(code) => code,

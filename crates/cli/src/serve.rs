@@ -4,8 +4,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use bellwether_core::engine::{Engine, EngineHandle};
 use bellwether_core::ingest::Ingestor;
-use bellwether_core::SystemClock;
+use bellwether_core::{Clock, SystemClock};
 use bellwether_server::metrics::Metrics;
 use bellwether_server::AppState;
 use clap::Args;
@@ -50,18 +51,24 @@ pub(crate) fn serve_loaded(
     );
     let config = Arc::new(loaded.config);
     let store = store_args.open_store(&config)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let engine = load_engine(store.as_ref(), definitions, clock.clone())?;
     let (ingestor, writer) = Ingestor::start(
         store.clone(),
         config.identity.clone(),
         config.ingest.clone(),
-        None,
+        Some(Box::new(engine.listener())),
     )
     .context("cannot start the writer")?;
+    let timers = engine
+        .spawn_timers()
+        .context("cannot start the timer thread")?;
     let state = AppState {
         config,
         store,
         ingestor,
-        clock: Arc::new(SystemClock),
+        engine: engine.clone(),
+        clock,
         metrics: Arc::new(Metrics::new()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -83,8 +90,29 @@ pub(crate) fn serve_loaded(
     if writer.join().is_err() {
         anyhow::bail!("the writer thread panicked");
     }
+    engine.stop();
+    if timers.join().is_err() {
+        anyhow::bail!("the timer thread panicked");
+    }
     tracing::info!("stopped cleanly");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Loads every subject and evaluates the definitions as of now.
+pub(crate) fn load_engine(
+    store: &dyn bellwether_core::Store,
+    definitions: bellwether_rules::RuleSet,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<EngineHandle> {
+    let started = std::time::Instant::now();
+    let engine = Engine::load(store, Arc::new(definitions), clock.now_ms())
+        .context("cannot load the engine state")?;
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        timers = engine.pending_timers(),
+        "engine loaded"
+    );
+    Ok(EngineHandle::new(engine, clock))
 }
 
 async fn shutdown_signal() {

@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod engine;
 pub mod identity;
 pub mod ingest;
 pub mod message;

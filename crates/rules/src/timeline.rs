@@ -267,6 +267,16 @@ impl Traits {
         }
     }
 
+    /// Adds every recorded value of `other` (an identity merge folds one
+    /// contact's trait history into another's).
+    pub fn absorb(&mut self, other: &Traits) {
+        for (key, history) in &other.map {
+            for (time, value) in history {
+                self.set(key, *time, value.clone());
+            }
+        }
+    }
+
     /// The value of `key` as of `time` (latest entry at or before it).
     pub fn get_at(&self, key: &str, time: i64) -> Option<&serde_json::Value> {
         let history = self.map.get(key)?;

@@ -21,6 +21,7 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 use bellwether_core::config::Config;
+use bellwether_core::engine::EngineHandle;
 use bellwether_core::ingest::Ingestor;
 use bellwether_core::message::Rejection;
 use bellwether_core::{Clock, MessageKind, Store};
@@ -34,6 +35,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub ingestor: Ingestor,
+    pub engine: EngineHandle,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<metrics::Metrics>,
 }
@@ -110,6 +112,8 @@ async fn metrics_text(State(state): State<AppState>) -> String {
         .metrics
         .ingest_pending
         .set(state.ingestor.pending() as i64);
+    let timers = state.engine.lock().pending_timers();
+    state.metrics.timers_pending.set(timers as i64);
     state.metrics.render()
 }
 

@@ -33,6 +33,7 @@ pub struct Metrics {
     pub(crate) ingest_requests: Family<RequestLabels, Counter>,
     pub(crate) ingest_pending: Gauge,
     pub(crate) ingest_commit_seconds: Histogram,
+    pub(crate) timers_pending: Gauge,
 }
 
 impl Default for Metrics {
@@ -49,6 +50,7 @@ impl Metrics {
         let events_rejected = Family::<SourceLabels, Counter>::default();
         let ingest_requests = Family::<RequestLabels, Counter>::default();
         let ingest_pending = Gauge::default();
+        let timers_pending = Gauge::default();
         let ingest_commit_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
         registry.register(
             "events_ingested",
@@ -76,6 +78,11 @@ impl Metrics {
             ingest_pending.clone(),
         );
         registry.register(
+            "timers_pending",
+            "Subjects waiting for a time-driven re-evaluation",
+            timers_pending.clone(),
+        );
+        registry.register(
             "ingest_ack_seconds",
             "Time from admission to durable commit of an ingestion request",
             ingest_commit_seconds.clone(),
@@ -88,6 +95,7 @@ impl Metrics {
             ingest_requests,
             ingest_pending,
             ingest_commit_seconds,
+            timers_pending,
         }
     }
 

@@ -9,6 +9,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use bellwether_core::config::Config;
+use bellwether_core::engine::{Engine, EngineHandle};
 use bellwether_core::identity::IdentityConfig;
 use bellwether_core::ingest::{IngestConfig, Ingestor};
 use bellwether_core::message::{ContactId, Millis, Rejection, StoredEvent};
@@ -16,6 +17,7 @@ use bellwether_core::store::{
     AccountRecord, ContactRecord, IdKind, IdentitySnapshot, MergeRecord, TraitChange, WriteOp,
 };
 use bellwether_core::{ManualClock, Store, StoreError};
+use bellwether_rules::RuleSet;
 use bellwether_server::metrics::Metrics;
 use bellwether_server::AppState;
 use bellwether_store::SqliteStore;
@@ -126,6 +128,10 @@ fn start(max_pending_messages: usize) -> Harness {
         config: Arc::new(config),
         store: store.clone(),
         ingestor: ingestor.clone(),
+        engine: EngineHandle::new(
+            Engine::new(Arc::new(RuleSet::from_toml("empty.toml", "").unwrap())),
+            Arc::new(ManualClock::new(1_700_000_000_000)),
+        ),
         clock: Arc::new(ManualClock::new(1_700_000_000_000)),
         metrics: Arc::new(Metrics::new()),
     };

@@ -47,6 +47,37 @@ pub(crate) struct Server {
     port: u16,
 }
 
+/// Definitions the engine tests serve (appended to the base config).
+pub(crate) const DEFINITIONS: &str = r#"
+[[score]]
+name = "intent"
+subject = "contact"
+half_life = "14d"
+rules = [ { on = '"Demo Requested"', points = 30 }, { on = 'page where path = "/pricing"', points = 10 } ]
+
+[[segment]]
+name = "demo_requesters"
+subject = "contact"
+when = 'exists("Demo Requested")'
+owner = "sdr-pool"
+action = "SDR outreach within 1 hour"
+
+[[segment]]
+name = "just_clicked"
+subject = "contact"
+when = 'count("Clicked", last 1s) >= 1'
+
+[[segment]]
+name = "engaged_accounts"
+subject = "account"
+when = 'count(contacts where in_segment("demo_requesters")) >= 1'
+
+[[tier]]
+name = "intent_level"
+subject = "contact"
+levels = [ { name = "high", when = 'score("intent") >= 25' }, { name = "low", when = 'true' } ]
+"#;
+
 pub(crate) fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_bellwether"))
 }
@@ -64,8 +95,14 @@ impl Server {
     }
 
     pub(crate) fn start_on(backend: Backend) -> Self {
+        Self::start_with(backend, "")
+    }
+
+    /// A server whose config adds `extra` (definitions) to the base config.
+    pub(crate) fn start_with(backend: Backend, extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("bellwether.toml"), config_text()).expect("write config");
+        std::fs::write(dir.path().join("bellwether.toml"), config_text() + extra)
+            .expect("write config");
         let mut server = Self {
             child: None,
             base: String::new(),

@@ -10,3 +10,4 @@ mod durability;
 mod identity;
 mod import;
 mod sdk;
+mod segments;

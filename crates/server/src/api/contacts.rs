@@ -8,7 +8,7 @@ use bellwether_core::store::{ContactRecord, IdKind};
 use bellwether_core::Store;
 use serde::Deserialize;
 
-use super::views::{AccountView, ContactView, EventPage, EventView};
+use super::views::{AccountView, Computed, ContactView, EventPage, EventView};
 use crate::auth::require_token;
 use crate::error::ApiError;
 use crate::AppState;
@@ -27,13 +27,15 @@ pub(crate) async fn get_contact(
     Path(user_id): Path<String>,
 ) -> Result<Json<ContactView>, ApiError> {
     require_token(&state.config, &headers, Scope::Read)?;
-    let (record, merges) = blocking(&state, move |store| -> Result<_, ApiError> {
+    let engine = state.engine.clone();
+    let view = blocking(&state, move |store| -> Result<_, ApiError> {
         let record = find_contact(store, &user_id)?;
         let merges = store.merges_into(record.id)?;
-        Ok((record, merges))
+        let computed = Computed::from_values(engine.lock().contact_values(record.id), engine.now());
+        Ok(ContactView::from_record(record, merges, computed))
     })
     .await??;
-    Ok(Json(ContactView::from_record(record, merges)))
+    Ok(Json(view))
 }
 
 /// An account (company) with its contacts.
@@ -47,6 +49,7 @@ pub(crate) async fn get_account(
     Path(group_id): Path<String>,
 ) -> Result<Json<AccountView>, ApiError> {
     require_token(&state.config, &headers, Scope::Read)?;
+    let engine = state.engine.clone();
     let view = blocking(&state, move |store| -> Result<AccountView, ApiError> {
         let record = store
             .account(&group_id)?
@@ -55,7 +58,9 @@ pub(crate) async fn get_account(
         for id in &record.contact_ids {
             contacts.extend(store.contact(*id)?);
         }
-        Ok(AccountView::from_record(record, contacts))
+        let computed =
+            Computed::from_values(engine.lock().account_values(&record.group_id), engine.now());
+        Ok(AccountView::from_record(record, contacts, computed))
     })
     .await??;
     Ok(Json(view))
@@ -104,7 +109,7 @@ pub(crate) async fn get_contact_events(
     Ok(Json(page))
 }
 
-fn find_contact(store: &dyn Store, id: &str) -> Result<ContactRecord, ApiError> {
+pub(crate) fn find_contact(store: &dyn Store, id: &str) -> Result<ContactRecord, ApiError> {
     for kind in [IdKind::User, IdKind::Anonymous, IdKind::Email] {
         if let Some(record) = store.contact_by_identity(kind, id)? {
             return Ok(record);

@@ -4,6 +4,7 @@
 mod admin;
 mod contacts;
 mod ingestion;
+mod segments;
 mod views;
 
 use axum::routing::get;
@@ -20,6 +21,16 @@ pub(crate) fn routes() -> Router<AppState> {
             get(contacts::get_contact_events),
         )
         .route("/api/v1/accounts/{group_id}", get(contacts::get_account))
+        .route("/api/v1/segments", get(segments::list_segments))
+        .route(
+            "/api/v1/segments/{name}/members",
+            get(segments::segment_members),
+        )
+        .route(
+            "/api/v1/{kind}/{id}/explain/{segment}",
+            get(segments::explain),
+        )
+        .route("/api/v1/changes", get(segments::recent_changes))
         .route("/api/v1/ingestion/errors", get(ingestion::list_errors))
         .route("/api/v1/admin/config", get(admin::get_config))
         .route("/api/v1/openapi.json", get(openapi_json))
@@ -33,6 +44,7 @@ pub(crate) fn routes() -> Router<AppState> {
         crate::ingest::group, crate::ingest::alias, crate::ingest::batch,
         contacts::get_contact, contacts::get_contact_events, contacts::get_account,
         ingestion::list_errors, admin::get_config,
+        segments::list_segments, segments::segment_members, segments::explain, segments::recent_changes,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecuritySchemes),

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use bellwether_core::engine::Values;
 use bellwether_core::message::StoredEvent;
 use bellwether_core::store::{AccountRecord, ContactRecord, MergeRecord};
 use serde::Serialize;
@@ -39,8 +40,51 @@ pub(crate) struct MergeView {
     pub(crate) message_id: String,
 }
 
+/// Scores (rounded to 2 decimals), memberships and tier levels of a subject.
+pub(crate) struct Computed {
+    pub(crate) scores: BTreeMap<String, f64>,
+    pub(crate) segments: Vec<String>,
+    pub(crate) tiers: BTreeMap<String, String>,
+}
+
+impl Computed {
+    pub(crate) fn from_values(values: Option<&Values>, now: i64) -> Self {
+        let Some(values) = values else {
+            return Self {
+                scores: BTreeMap::new(),
+                segments: Vec::new(),
+                tiers: BTreeMap::new(),
+            };
+        };
+        let mut segments: Vec<String> = values
+            .segments
+            .iter()
+            .filter(|(_, member)| **member)
+            .map(|(name, _)| name.clone())
+            .collect();
+        segments.sort();
+        Self {
+            scores: values
+                .scores
+                .iter()
+                .map(|(name, score)| (name.clone(), (score.at(now) * 100.0).round() / 100.0))
+                .collect(),
+            segments,
+            tiers: values
+                .tiers
+                .iter()
+                .map(|(name, level)| (name.clone(), level.to_string()))
+                .collect(),
+        }
+    }
+}
+
 impl ContactView {
-    pub(crate) fn from_record(record: ContactRecord, merges: Vec<MergeRecord>) -> Self {
+    pub(crate) fn from_record(
+        record: ContactRecord,
+        merges: Vec<MergeRecord>,
+        computed: Computed,
+    ) -> Self {
         Self {
             user_id: record.user_ids.first().cloned(),
             user_ids: record.user_ids,
@@ -48,9 +92,9 @@ impl ContactView {
             emails: record.emails,
             traits: record.traits,
             account_id: record.account_id,
-            scores: BTreeMap::new(),
-            segments: Vec::new(),
-            tiers: BTreeMap::new(),
+            scores: computed.scores,
+            segments: computed.segments,
+            tiers: computed.tiers,
             created_at: format_timestamp(record.created_at),
             merges: merges
                 .into_iter()
@@ -85,13 +129,17 @@ pub(crate) struct AccountView {
 }
 
 impl AccountView {
-    pub(crate) fn from_record(record: AccountRecord, contacts: Vec<ContactRecord>) -> Self {
+    pub(crate) fn from_record(
+        record: AccountRecord,
+        contacts: Vec<ContactRecord>,
+        computed: Computed,
+    ) -> Self {
         Self {
             group_id: record.group_id,
             traits: record.traits,
-            scores: BTreeMap::new(),
-            segments: Vec::new(),
-            tiers: BTreeMap::new(),
+            scores: computed.scores,
+            segments: computed.segments,
+            tiers: computed.tiers,
             contacts: contacts
                 .into_iter()
                 .map(|c| AccountContactView {

@@ -1,0 +1,221 @@
+//! The real-time engine over HTTP: live segments, scores and tiers on
+//! contacts and accounts, members, explanations, a time-driven exit, restart,
+//! and `bellwether eval` agreeing with the live state.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::harness::{binary, unique, Backend, Server, DEFINITIONS, READ_TOKEN};
+
+fn start() -> Server {
+    Server::start_with(Backend::Sqlite, DEFINITIONS)
+}
+
+fn members(server: &Server, segment: &str) -> Vec<String> {
+    let (status, page) = server.get(
+        &format!("/api/v1/segments/{segment}/members?limit=1000"),
+        READ_TOKEN,
+    );
+    assert_eq!(status, 200, "{page}");
+    page["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn segments_scores_and_tiers_are_live_on_contacts_and_accounts() {
+    let server = start();
+    let user = unique("live");
+    let group = unique("acct");
+    server.send(
+        "/v1/group",
+        &json!({"userId": user, "groupId": group, "traits": {"name": "Acme"}}),
+    );
+    server.send(
+        "/v1/page",
+        &json!({"userId": user, "name": "Pricing", "properties": {"path": "/pricing"}}),
+    );
+    let contact = server.contact(&user);
+    assert_eq!(contact["segments"], json!([]));
+    assert_eq!(contact["tiers"]["intent_level"], "low");
+    assert!(
+        (contact["scores"]["intent"].as_f64().unwrap() - 10.0).abs() < 0.01,
+        "{contact}"
+    );
+
+    server.send(
+        "/v1/track",
+        &json!({"userId": user, "event": "Demo Requested"}),
+    );
+    let contact = server.contact(&user);
+    assert_eq!(contact["segments"], json!(["demo_requesters"]));
+    assert_eq!(contact["tiers"]["intent_level"], "high");
+    let (_, account) = server.get(&format!("/api/v1/accounts/{group}"), READ_TOKEN);
+    assert_eq!(
+        account["segments"],
+        json!(["engaged_accounts"]),
+        "{account}"
+    );
+    assert_eq!(
+        members(&server, "demo_requesters"),
+        std::slice::from_ref(&user)
+    );
+    assert_eq!(
+        members(&server, "engaged_accounts"),
+        std::slice::from_ref(&group)
+    );
+
+    let (status, list) = server.get("/api/v1/segments", READ_TOKEN);
+    assert_eq!(status, 200);
+    let demo = list["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "demo_requesters")
+        .unwrap();
+    assert_eq!(
+        (demo["size"].as_u64(), demo["owner"].as_str()),
+        (Some(1), Some("sdr-pool"))
+    );
+
+    let (status, explanation) = server.get(
+        &format!("/api/v1/contacts/{user}/explain/demo_requesters"),
+        READ_TOKEN,
+    );
+    assert_eq!(status, 200, "{explanation}");
+    assert!(
+        explanation.to_string().contains("Demo Requested"),
+        "{explanation}"
+    );
+    let (status, _) = server.get(
+        &format!("/api/v1/contacts/{user}/explain/engaged_accounts"),
+        READ_TOKEN,
+    );
+    assert_eq!(status, 400, "an account segment asked of a contact");
+    let (status, _) = server.get(&format!("/api/v1/contacts/{user}/explain/nope"), READ_TOKEN);
+    assert_eq!(status, 404);
+    let (status, _) = server.get("/api/v1/segments/nope/members", READ_TOKEN);
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn a_window_expiry_exits_on_its_own_at_the_exact_instant() {
+    let server = start();
+    let user = unique("click");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let at = bellwether_timestamp(now);
+    server.send(
+        "/v1/track",
+        &json!({"userId": user, "event": "Clicked", "timestamp": at}),
+    );
+    assert_eq!(
+        members(&server, "just_clicked"),
+        std::slice::from_ref(&user)
+    );
+    // `last 1s` stops covering the click at now + 1s; no event arrives.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !members(&server, "just_clicked").is_empty() {
+        assert!(Instant::now() < deadline, "the timer never fired");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, changes) = server.get("/api/v1/changes?limit=1000", READ_TOKEN);
+    let exit = changes["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["id"] == user.as_str() && c["definition"] == "just_clicked" && c["change"] == "exited"
+        })
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        exit["at"],
+        bellwether_timestamp(now + 1000).as_str(),
+        "{changes}"
+    );
+}
+
+#[test]
+fn memberships_survive_a_restart_and_eval_agrees_with_the_live_state() {
+    let mut server = start();
+    let users: Vec<String> = (0..5).map(|_| unique("eval")).collect();
+    for (i, user) in users.iter().enumerate() {
+        let event = if i % 2 == 0 {
+            "Demo Requested"
+        } else {
+            "Logged In"
+        };
+        server.send("/v1/track", &json!({"userId": user, "event": event}));
+    }
+    let live = members(&server, "demo_requesters");
+    assert_eq!(live.len(), 3);
+    server.restart();
+    assert_eq!(
+        members(&server, "demo_requesters"),
+        live,
+        "state rebuilt from the store"
+    );
+    server.kill9();
+
+    let out = server.dir.path().join("members.csv");
+    let output = Command::new(binary())
+        .args(["eval", "--at", "2999-01-01T00:00:00Z", "--out"])
+        .arg(&out)
+        .arg("--config")
+        .arg(server.config_path())
+        .arg("--data")
+        .arg(server.data_dir())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let csv = std::fs::read_to_string(&out).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("kind,id,segment"));
+    let mut from_eval: Vec<String> = lines
+        .filter(|l| l.ends_with(",demo_requesters"))
+        .map(|l| l.split(',').nth(1).unwrap().to_owned())
+        .collect();
+    from_eval.sort();
+    assert_eq!(from_eval, live);
+    assert!(
+        csv.contains("contact,") && !csv.contains("just_clicked"),
+        "{csv}"
+    );
+
+    let output = Command::new(binary())
+        .args(["eval", "--at", "yesterday", "--out"])
+        .arg(&out)
+        .arg("--config")
+        .arg(server.config_path())
+        .arg("--data")
+        .arg(server.data_dir())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("RFC 3339"));
+}
+
+fn bellwether_timestamp(ms: i64) -> String {
+    let seconds = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let output = Command::new("date")
+        .args(["-u", "-d", &format!("@{seconds}"), "+%Y-%m-%dT%H:%M:%S"])
+        .output()
+        .unwrap();
+    format!(
+        "{}.{millis:03}Z",
+        String::from_utf8_lossy(&output.stdout).trim()
+    )
+}

@@ -1,0 +1,274 @@
+//! Evaluating one subject: every definition of its kind, in the rule set's
+//! dependency order, through views that borrow the engine's state (no
+//! timeline is copied, except an account's merged timeline).
+//!
+//! Invariant: pure. The result depends only on the state and the instant.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bellwether_rules::{DefKind, RuleSet, ScoreValue, SubjectKind, SubjectView, Timeline, Traits};
+
+use super::state::{AccountState, ContactState};
+use crate::message::ContactId;
+
+/// Everything computed for one subject at one instant.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Values {
+    pub scores: HashMap<String, ScoreValue>,
+    pub segments: HashMap<String, bool>,
+    pub tiers: HashMap<String, Arc<str>>,
+    /// The first instant after the evaluation at which any value may change
+    /// by itself (no new event); `None` = never.
+    pub next_change: Option<i64>,
+}
+
+impl Values {
+    fn note_change(&mut self, at: Option<i64>) {
+        self.next_change = match (self.next_change, at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+struct ContactView<'a> {
+    id: &'a str,
+    timeline: &'a Timeline,
+    traits: &'a Traits,
+    account_traits: Option<&'a Traits>,
+    values: &'a Values,
+}
+
+impl SubjectView for ContactView<'_> {
+    fn kind(&self) -> SubjectKind {
+        SubjectKind::Contact
+    }
+    fn id(&self) -> &str {
+        self.id
+    }
+    fn timeline(&self) -> &Timeline {
+        self.timeline
+    }
+    fn traits(&self) -> &Traits {
+        self.traits
+    }
+    fn account_traits(&self) -> Option<&Traits> {
+        self.account_traits
+    }
+    fn score(&self, name: &str) -> Option<ScoreValue> {
+        self.values.scores.get(name).copied()
+    }
+    fn in_segment(&self, name: &str) -> Option<bool> {
+        self.values.segments.get(name).copied()
+    }
+    fn tier(&self, name: &str) -> Option<Arc<str>> {
+        self.values.tiers.get(name).cloned()
+    }
+}
+
+struct AccountView<'a> {
+    id: &'a str,
+    timeline: &'a Timeline,
+    traits: &'a Traits,
+    contacts: &'a [ContactView<'a>],
+    values: &'a Values,
+}
+
+impl SubjectView for AccountView<'_> {
+    fn kind(&self) -> SubjectKind {
+        SubjectKind::Account
+    }
+    fn id(&self) -> &str {
+        self.id
+    }
+    fn timeline(&self) -> &Timeline {
+        self.timeline
+    }
+    fn traits(&self) -> &Traits {
+        self.traits
+    }
+    fn account_traits(&self) -> Option<&Traits> {
+        Some(self.traits)
+    }
+    fn score(&self, name: &str) -> Option<ScoreValue> {
+        self.values.scores.get(name).copied()
+    }
+    fn in_segment(&self, name: &str) -> Option<bool> {
+        self.values.segments.get(name).copied()
+    }
+    fn tier(&self, name: &str) -> Option<Arc<str>> {
+        self.values.tiers.get(name).cloned()
+    }
+    fn for_each_contact(&self, visit: &mut dyn FnMut(&dyn SubjectView)) {
+        for contact in self.contacts {
+            visit(contact);
+        }
+    }
+}
+
+/// Hands a view of the subject (with the values computed so far) to a visitor.
+type WithView<'f> = dyn Fn(&Values, &mut dyn FnMut(&dyn SubjectView)) + 'f;
+
+/// Evaluates every definition of `kind` against a view of the values so far.
+fn evaluate_kind(rules: &RuleSet, kind: SubjectKind, now: i64, view: &WithView<'_>) -> Values {
+    let mut values = Values::default();
+    for def in rules.order().iter().filter(|d| d.subject == kind) {
+        let mut computed: Option<(DefKind, Computed)> = None;
+        view(&values, &mut |subject| {
+            computed = Some((def.kind, compute(rules, def.kind, &def.name, subject, now)));
+        });
+        match computed {
+            Some((_, Computed::Score(Some(score)))) => {
+                values.note_change(score.next_change);
+                values.scores.insert(def.name.clone(), score);
+            }
+            Some((_, Computed::Segment(Some(result)))) => {
+                values.note_change(result.next_change);
+                values.segments.insert(def.name.clone(), result.value);
+            }
+            Some((_, Computed::Tier(Some(result)))) => {
+                values.note_change(result.next_change);
+                if let Some(level) = result.value {
+                    values.tiers.insert(def.name.clone(), level);
+                }
+            }
+            _ => {}
+        }
+    }
+    values
+}
+
+enum Computed {
+    Score(Option<ScoreValue>),
+    Segment(Option<bellwether_rules::Evaluated<bool>>),
+    Tier(Option<bellwether_rules::Evaluated<Option<Arc<str>>>>),
+}
+
+fn compute(
+    rules: &RuleSet,
+    kind: DefKind,
+    name: &str,
+    subject: &dyn SubjectView,
+    now: i64,
+) -> Computed {
+    match kind {
+        DefKind::Score => Computed::Score(rules.evaluate_score(name, subject, now)),
+        DefKind::Segment => Computed::Segment(rules.evaluate_segment(name, subject, now)),
+        DefKind::Tier => Computed::Tier(rules.evaluate_tier(name, subject, now)),
+    }
+}
+
+pub(crate) fn evaluate_contact(
+    rules: &RuleSet,
+    contact: &ContactState,
+    account: Option<&AccountState>,
+    now: i64,
+) -> Values {
+    let account_traits = account.map(|a| &a.traits);
+    evaluate_kind(rules, SubjectKind::Contact, now, &|values, visit| {
+        visit(&ContactView {
+            id: &contact.label,
+            timeline: &contact.timeline,
+            traits: &contact.traits,
+            account_traits,
+            values,
+        })
+    })
+}
+
+/// Evaluates an account; its contacts' values must be current.
+pub(crate) fn evaluate_account(
+    rules: &RuleSet,
+    group_id: &str,
+    account: &AccountState,
+    members: &[(&ContactState, &Values)],
+    now: i64,
+) -> Values {
+    let timeline = Timeline::merged(members.iter().map(|(c, _)| &c.timeline));
+    let contacts: Vec<ContactView<'_>> = members
+        .iter()
+        .map(|(c, values)| ContactView {
+            id: &c.label,
+            timeline: &c.timeline,
+            traits: &c.traits,
+            account_traits: Some(&account.traits),
+            values,
+        })
+        .collect();
+    evaluate_kind(rules, SubjectKind::Account, now, &|values, visit| {
+        visit(&AccountView {
+            id: group_id,
+            timeline: &timeline,
+            traits: &account.traits,
+            contacts: &contacts,
+            values,
+        })
+    })
+}
+
+/// The explanation of a segment for a subject, as a JSON tree.
+pub(crate) fn explain_contact(
+    rules: &RuleSet,
+    segment: &str,
+    contact: &ContactState,
+    account: Option<&AccountState>,
+    values: &Values,
+    now: i64,
+) -> Option<serde_json::Value> {
+    let view = ContactView {
+        id: &contact.label,
+        timeline: &contact.timeline,
+        traits: &contact.traits,
+        account_traits: account.map(|a| &a.traits),
+        values,
+    };
+    explain(rules, segment, &view, now)
+}
+
+pub(crate) fn explain_account(
+    rules: &RuleSet,
+    segment: &str,
+    group_id: &str,
+    account: &AccountState,
+    members: &[(&ContactState, &Values)],
+    values: &Values,
+    now: i64,
+) -> Option<serde_json::Value> {
+    let timeline = Timeline::merged(members.iter().map(|(c, _)| &c.timeline));
+    let contacts: Vec<ContactView<'_>> = members
+        .iter()
+        .map(|(c, v)| ContactView {
+            id: &c.label,
+            timeline: &c.timeline,
+            traits: &c.traits,
+            account_traits: Some(&account.traits),
+            values: v,
+        })
+        .collect();
+    let view = AccountView {
+        id: group_id,
+        timeline: &timeline,
+        traits: &account.traits,
+        contacts: &contacts,
+        values,
+    };
+    explain(rules, segment, &view, now)
+}
+
+fn explain(
+    rules: &RuleSet,
+    segment: &str,
+    view: &dyn SubjectView,
+    now: i64,
+) -> Option<serde_json::Value> {
+    let explanation = rules.explain_segment(segment, view, now)?;
+    serde_json::to_value(&explanation).ok()
+}
+
+/// Contact ids in a stable order, for deterministic account evaluation.
+pub(crate) fn sorted_members(ids: impl IntoIterator<Item = ContactId>) -> Vec<ContactId> {
+    let mut ids: Vec<_> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids
+}

@@ -1,0 +1,300 @@
+//! The real-time engine: segments, scores and tiers for every contact and
+//! account, kept exact as events commit and as time passes.
+//!
+//! Invariants: membership is a pure function of (definitions, events,
+//! instant); a subject is re-evaluated only when a write touches it or when
+//! its own next-change instant arrives (no rescans); a time-driven change is
+//! recorded at its exact instant, even when processed late.
+
+mod evaluate;
+mod runner;
+mod state;
+mod timers;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use bellwether_rules::{DefKind, RuleSet};
+use serde::Serialize;
+
+pub use evaluate::Values;
+pub use runner::{EngineHandle, EngineListener};
+pub use state::SubjectKey;
+
+use crate::message::{ContactId, Millis};
+use crate::store::{Store, StoreError, WriteOp};
+use state::State;
+use timers::Timers;
+
+/// How many recent changes are kept in memory for the API.
+const RECENT_CHANGES: usize = 10_000;
+
+/// A subject entered or left a segment, or a tier level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub at: Millis,
+    /// `contact` or `account`.
+    pub subject: &'static str,
+    /// User id (or anonymous id) of a contact, group id of an account.
+    pub id: String,
+    /// `entered` or `exited`.
+    pub change: &'static str,
+    /// `segment` or `tier`.
+    pub definition_kind: &'static str,
+    pub definition: String,
+    /// The tier level entered or left.
+    pub level: Option<String>,
+}
+
+/// One member of a segment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Member {
+    pub id: String,
+    pub entered_at: Millis,
+}
+
+pub struct Engine {
+    rules: Arc<RuleSet>,
+    state: State,
+    values: HashMap<SubjectKey, Values>,
+    /// Segment → members with their entry instant.
+    members: HashMap<String, BTreeMap<SubjectKey, Millis>>,
+    timers: Timers,
+    recent: VecDeque<Change>,
+    /// Labels of contacts being merged away (no longer in the state).
+    departed: HashMap<ContactId, String>,
+}
+
+impl Engine {
+    /// An engine with no subjects yet.
+    pub fn new(rules: Arc<RuleSet>) -> Self {
+        Self {
+            rules,
+            state: State::default(),
+            values: HashMap::new(),
+            members: HashMap::new(),
+            timers: Timers::default(),
+            recent: VecDeque::new(),
+            departed: HashMap::new(),
+        }
+    }
+
+    /// Loads every subject from the store and evaluates it as of `now`.
+    pub fn load(store: &dyn Store, rules: Arc<RuleSet>, now: Millis) -> Result<Self, StoreError> {
+        let mut engine = Self::new(rules);
+        engine.state = State::load(store)?;
+        let contacts: Vec<ContactId> = engine.state.contacts.keys().copied().collect();
+        for id in contacts {
+            engine.reevaluate(SubjectKey::Contact(id), now);
+        }
+        let accounts: Vec<_> = engine.state.accounts.keys().cloned().collect();
+        for id in accounts {
+            engine.reevaluate(SubjectKey::Account(id), now);
+        }
+        engine.recent.clear();
+        Ok(engine)
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Applies one commit's writes and re-evaluates what they touched.
+    pub fn apply(&mut self, ops: &[WriteOp], now: Millis) -> Vec<Change> {
+        let start = self.recent.len();
+        let touched = self.state.apply(ops);
+        for (removed, label) in touched.removed {
+            self.departed.insert(removed, label);
+            self.forget(SubjectKey::Contact(removed), now);
+            self.departed.remove(&removed);
+        }
+        let mut accounts = touched.accounts;
+        for id in touched.contacts {
+            if let Some(account) = self.state.contacts.get(&id).and_then(|c| c.account.clone()) {
+                accounts.insert(account);
+            }
+            self.reevaluate(SubjectKey::Contact(id), now);
+        }
+        for id in accounts {
+            self.reevaluate(SubjectKey::Account(id), now);
+        }
+        self.recent
+            .iter()
+            .skip(start.min(self.recent.len()))
+            .cloned()
+            .collect()
+    }
+
+    /// Re-evaluates every subject whose deadline is at or before `now`, each at
+    /// its exact deadline.
+    pub fn process_due(&mut self, now: Millis) -> Vec<Change> {
+        let mut changes = Vec::new();
+        while let Some((at, key)) = self.timers.pop_due(now) {
+            let before = self.recent.len();
+            let account = match &key {
+                SubjectKey::Contact(id) => {
+                    self.state.contacts.get(id).and_then(|c| c.account.clone())
+                }
+                SubjectKey::Account(_) => None,
+            };
+            self.reevaluate(key, at);
+            if let Some(account) = account {
+                self.reevaluate(SubjectKey::Account(account), at);
+            }
+            changes.extend(
+                self.recent
+                    .iter()
+                    .skip(before.min(self.recent.len()))
+                    .cloned(),
+            );
+        }
+        changes
+    }
+
+    /// The earliest instant at which some subject must be re-evaluated.
+    pub fn next_deadline(&mut self) -> Option<Millis> {
+        self.timers.next()
+    }
+
+    pub fn pending_timers(&self) -> usize {
+        self.timers.pending()
+    }
+
+    fn reevaluate(&mut self, key: SubjectKey, at: Millis) {
+        let Some(values) = self.compute(&key, at) else {
+            self.forget(key, at);
+            return;
+        };
+        self.record_changes(&key, &values, at);
+        let next = values.next_change.map(|t| t.max(at + 1));
+        self.timers.schedule(key.clone(), next);
+        self.values.insert(key, values);
+    }
+
+    fn compute(&self, key: &SubjectKey, at: Millis) -> Option<Values> {
+        match key {
+            SubjectKey::Contact(id) => {
+                let contact = self.state.contacts.get(id)?;
+                let account = contact
+                    .account
+                    .as_ref()
+                    .and_then(|a| self.state.accounts.get(a));
+                Some(evaluate::evaluate_contact(
+                    &self.rules,
+                    contact,
+                    account,
+                    at,
+                ))
+            }
+            SubjectKey::Account(group_id) => {
+                let account = self.state.accounts.get(group_id)?;
+                let empty = Values::default();
+                let members: Vec<_> = evaluate::sorted_members(account.contacts.iter().copied())
+                    .into_iter()
+                    .filter_map(|id| {
+                        let contact = self.state.contacts.get(&id)?;
+                        Some((
+                            contact,
+                            self.values.get(&SubjectKey::Contact(id)).unwrap_or(&empty),
+                        ))
+                    })
+                    .collect();
+                Some(evaluate::evaluate_account(
+                    &self.rules,
+                    group_id,
+                    account,
+                    &members,
+                    at,
+                ))
+            }
+        }
+    }
+
+    /// A subject that no longer exists (merged away) leaves everything.
+    fn forget(&mut self, key: SubjectKey, at: Millis) {
+        self.record_changes(&key, &Values::default(), at);
+        self.timers.schedule(key.clone(), None);
+        self.values.remove(&key);
+    }
+
+    fn record_changes(&mut self, key: &SubjectKey, values: &Values, at: Millis) {
+        let previous = self.values.get(key).cloned().unwrap_or_default();
+        let segments = self
+            .rules
+            .order()
+            .iter()
+            .filter(|d| d.kind == DefKind::Segment);
+        let names: Vec<String> = segments.map(|d| d.name.clone()).collect();
+        for name in names {
+            let was = previous.segments.get(&name).copied().unwrap_or(false);
+            let is = values.segments.get(&name).copied().unwrap_or(false);
+            if was == is {
+                continue;
+            }
+            let members = self.members.entry(name.clone()).or_default();
+            if is {
+                members.insert(key.clone(), at);
+            } else {
+                members.remove(key);
+            }
+            let change = if is { "entered" } else { "exited" };
+            self.push_change(key, at, change, "segment", &name, None);
+        }
+        for (tier, level) in &previous.tiers {
+            if values.tiers.get(tier) != Some(level) {
+                self.push_change(key, at, "exited", "tier", tier, Some(level.to_string()));
+            }
+        }
+        for (tier, level) in &values.tiers {
+            if previous.tiers.get(tier) != Some(level) {
+                self.push_change(key, at, "entered", "tier", tier, Some(level.to_string()));
+            }
+        }
+    }
+
+    fn push_change(
+        &mut self,
+        key: &SubjectKey,
+        at: Millis,
+        change: &'static str,
+        kind: &'static str,
+        name: &str,
+        level: Option<String>,
+    ) {
+        let (subject, id) = self.describe(key);
+        if self.recent.len() == RECENT_CHANGES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(Change {
+            at,
+            subject,
+            id,
+            change,
+            definition_kind: kind,
+            definition: name.to_owned(),
+            level,
+        });
+    }
+
+    fn describe(&self, key: &SubjectKey) -> (&'static str, String) {
+        match key {
+            SubjectKey::Contact(id) => (
+                "contact",
+                self.state
+                    .contacts
+                    .get(id)
+                    .map(|c| c.label.clone())
+                    .or_else(|| self.departed.get(id).cloned())
+                    .unwrap_or_else(|| format!("contact-{id}")),
+            ),
+            SubjectKey::Account(group_id) => ("account", group_id.to_string()),
+        }
+    }
+}
+
+mod queries;
+
+pub use queries::Membership;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,211 @@
+//! Read access for the API and the CLI: current values, members, explanations,
+//! and a full evaluation as of any instant.
+
+use std::sync::Arc;
+
+use bellwether_rules::{DefKind, SubjectKind};
+
+use super::evaluate::{self, Values};
+use super::state::{AccountState, ContactState, SubjectKey};
+use super::{Change, Engine, Member};
+use crate::message::{ContactId, Millis};
+
+/// One membership, as `bellwether eval` writes it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Membership {
+    /// `contact` or `account`.
+    pub kind: &'static str,
+    pub id: String,
+    pub segment: String,
+}
+
+impl Engine {
+    pub fn contact_values(&self, contact: ContactId) -> Option<&Values> {
+        self.values.get(&SubjectKey::Contact(contact))
+    }
+
+    pub fn account_values(&self, group_id: &str) -> Option<&Values> {
+        self.values.get(&SubjectKey::Account(Arc::from(group_id)))
+    }
+
+    /// Current size of each segment, in definition order.
+    pub fn segment_sizes(&self) -> Vec<(String, usize)> {
+        self.rules
+            .order()
+            .iter()
+            .filter(|d| d.kind == DefKind::Segment)
+            .map(|d| {
+                (
+                    d.name.clone(),
+                    self.members.get(&d.name).map_or(0, |m| m.len()),
+                )
+            })
+            .collect()
+    }
+
+    /// Members of a segment ordered by id, after the `after` id, at most `limit`.
+    pub fn segment_members(&self, segment: &str, after: Option<&str>, limit: usize) -> Vec<Member> {
+        let Some(members) = self.members.get(segment) else {
+            return Vec::new();
+        };
+        let mut listed: Vec<Member> = members
+            .iter()
+            .map(|(key, entered_at)| Member {
+                id: self.describe(key).1,
+                entered_at: *entered_at,
+            })
+            .filter(|m| after.is_none_or(|a| m.id.as_str() > a))
+            .collect();
+        listed.sort_by(|a, b| a.id.cmp(&b.id));
+        listed.truncate(limit);
+        listed
+    }
+
+    /// The most recent membership changes, oldest first.
+    pub fn recent_changes(&self, limit: usize) -> Vec<Change> {
+        let skip = self.recent.len().saturating_sub(limit);
+        self.recent.iter().skip(skip).cloned().collect()
+    }
+
+    /// Why a contact is in or out of a segment, as of `now`.
+    pub fn explain_contact(
+        &self,
+        contact: ContactId,
+        segment: &str,
+        now: Millis,
+    ) -> Option<serde_json::Value> {
+        let state = self.state.contacts.get(&contact)?;
+        let account = state
+            .account
+            .as_ref()
+            .and_then(|a| self.state.accounts.get(a));
+        let values = self.contact_values(contact).cloned().unwrap_or_default();
+        evaluate::explain_contact(&self.rules, segment, state, account, &values, now)
+    }
+
+    /// Why an account is in or out of a segment, as of `now`.
+    pub fn explain_account(
+        &self,
+        group_id: &str,
+        segment: &str,
+        now: Millis,
+    ) -> Option<serde_json::Value> {
+        let account = self.state.accounts.get(group_id)?;
+        let empty = Values::default();
+        let members = self.members_of(account, |id| {
+            self.values.get(&SubjectKey::Contact(id)).unwrap_or(&empty)
+        });
+        let values = self.account_values(group_id).cloned().unwrap_or_default();
+        evaluate::explain_account(
+            &self.rules,
+            segment,
+            group_id,
+            account,
+            &members,
+            &values,
+            now,
+        )
+    }
+
+    fn members_of<'a>(
+        &'a self,
+        account: &'a AccountState,
+        values: impl Fn(ContactId) -> &'a Values,
+    ) -> Vec<(&'a ContactState, &'a Values)> {
+        evaluate::sorted_members(account.contacts.iter().copied())
+            .into_iter()
+            .filter_map(|id| Some((self.state.contacts.get(&id)?, values(id))))
+            .collect()
+    }
+
+    /// Every membership as of `at`, evaluated from scratch (the reference the
+    /// live state is checked against), sorted. Contacts are evaluated in
+    /// parallel, then accounts.
+    pub fn evaluate_all(&self, at: Millis) -> Vec<Membership> {
+        let contacts: Vec<(&ContactId, &ContactState)> = self.state.contacts.iter().collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .max(1);
+        let chunk = contacts.len().div_ceil(threads).max(1);
+        let contact_values: std::collections::HashMap<ContactId, Values> =
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = contacts
+                    .chunks(chunk)
+                    .map(|part| {
+                        scope.spawn(move || {
+                            part.iter()
+                                .map(|(id, c)| {
+                                    let account =
+                                        c.account.as_ref().and_then(|a| self.state.accounts.get(a));
+                                    (
+                                        **id,
+                                        evaluate::evaluate_contact(&self.rules, c, account, at),
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .flat_map(|w| w.join().unwrap_or_default())
+                    .collect()
+            });
+        let mut out = Vec::new();
+        for (id, values) in &contact_values {
+            let label = self
+                .state
+                .contacts
+                .get(id)
+                .map(|c| c.label.clone())
+                .unwrap_or_default();
+            push_memberships(&mut out, "contact", &label, values);
+        }
+        let empty = Values::default();
+        for (group_id, account) in &self.state.accounts {
+            let members = self.members_of(account, |id| contact_values.get(&id).unwrap_or(&empty));
+            let values = evaluate::evaluate_account(&self.rules, group_id, account, &members, at);
+            push_memberships(&mut out, "account", group_id, &values);
+        }
+        out.sort();
+        out
+    }
+
+    /// Live memberships right now, in the same form as [`Engine::evaluate_all`].
+    pub fn live_memberships(&self) -> Vec<Membership> {
+        let mut out = Vec::new();
+        for (segment, members) in &self.members {
+            for key in members.keys() {
+                let (kind, id) = self.describe(key);
+                out.push(Membership {
+                    kind,
+                    id,
+                    segment: segment.clone(),
+                });
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Which kind of subject a segment is for.
+    pub fn segment_subject(&self, segment: &str) -> Option<SubjectKind> {
+        self.rules
+            .order()
+            .iter()
+            .find(|d| d.kind == DefKind::Segment && d.name == segment)
+            .map(|d| d.subject)
+    }
+}
+
+fn push_memberships(out: &mut Vec<Membership>, kind: &'static str, id: &str, values: &Values) {
+    for (segment, member) in &values.segments {
+        if *member {
+            out.push(Membership {
+                kind,
+                id: id.to_owned(),
+                segment: segment.clone(),
+            });
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Running the engine in a server: a shared handle, the commit listener that
+//! feeds it every committed write, and the timer thread that sleeps until the
+//! next deadline (woken early when a write may have brought one closer).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
+use super::Engine;
+use crate::clock::Clock;
+use crate::ingest::CommitListener;
+use crate::store::WriteOp;
+
+/// Longest sleep of the timer thread: a bound on how late a deadline set by
+/// a clock jump could be noticed. Deadlines themselves wake it on time.
+const MAX_SLEEP: Duration = Duration::from_millis(500);
+
+struct Shared {
+    engine: Mutex<Engine>,
+    clock: Arc<dyn Clock>,
+    wake: Condvar,
+    wake_lock: Mutex<()>,
+    stopping: AtomicBool,
+}
+
+/// A cheap, cloneable handle to the running engine.
+#[derive(Clone)]
+pub struct EngineHandle {
+    shared: Arc<Shared>,
+}
+
+impl EngineHandle {
+    pub fn new(engine: Engine, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                engine: Mutex::new(engine),
+                clock,
+                wake: Condvar::new(),
+                wake_lock: Mutex::new(()),
+                stopping: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Locks the engine for reading or driving it (tests use this to
+    /// `process_due` with a manual clock).
+    pub fn lock(&self) -> MutexGuard<'_, Engine> {
+        self.shared.engine.lock()
+    }
+
+    pub fn now(&self) -> i64 {
+        self.shared.clock.now_ms()
+    }
+
+    /// The listener to register with the ingest writer.
+    pub fn listener(&self) -> EngineListener {
+        EngineListener {
+            handle: self.clone(),
+        }
+    }
+
+    /// Starts the thread that fires timers at their instants.
+    pub fn spawn_timers(&self) -> std::io::Result<JoinHandle<()>> {
+        let handle = self.clone();
+        std::thread::Builder::new()
+            .name("bellwether-timers".into())
+            .spawn(move || handle.run_timers())
+    }
+
+    /// Stops the timer thread.
+    pub fn stop(&self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        self.notify();
+    }
+
+    fn notify(&self) {
+        let _guard = self.shared.wake_lock.lock();
+        self.shared.wake.notify_all();
+    }
+
+    fn run_timers(&self) {
+        while !self.shared.stopping.load(Ordering::SeqCst) {
+            let now = self.now();
+            let next = {
+                let mut engine = self.lock();
+                engine.process_due(now);
+                engine.next_deadline()
+            };
+            let sleep = next.map_or(MAX_SLEEP, |at| {
+                Duration::from_millis(u64::try_from(at - now).unwrap_or(0)).min(MAX_SLEEP)
+            });
+            if sleep.is_zero() {
+                continue;
+            }
+            let mut guard = self.shared.wake_lock.lock();
+            if !self.shared.stopping.load(Ordering::SeqCst) {
+                self.shared.wake.wait_for(&mut guard, sleep);
+            }
+        }
+    }
+}
+
+/// Feeds committed writes to the engine (runs on the writer thread).
+pub struct EngineListener {
+    handle: EngineHandle,
+}
+
+impl CommitListener for EngineListener {
+    fn committed(&mut self, ops: &[WriteOp]) {
+        let now = self.handle.now();
+        self.handle.lock().apply(ops, now);
+        // A write may have brought a deadline closer than the timer's sleep.
+        self.handle.notify();
+    }
+}

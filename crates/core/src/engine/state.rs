@@ -1,0 +1,277 @@
+//! The engine's in-memory picture of every subject: each contact's behavior
+//! timeline and trait history, each account's traits and member contacts.
+//! Kept equal to the store by applying the same `WriteOp`s it committed.
+//!
+//! Invariant: only live contacts are present; a merged-away contact's events
+//! and traits live on in its survivor.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use bellwether_rules::{Event, EventKind, Timeline, Traits};
+use serde_json::Value;
+
+use crate::message::{ContactId, MessageKind, StoredEvent};
+use crate::store::{IdKind, IdentitySnapshot, Store, StoreError, WriteOp};
+
+/// Which subject: a contact (by internal id) or an account (by group id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SubjectKey {
+    Contact(ContactId),
+    Account(Arc<str>),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ContactState {
+    /// Primary user id, else first anonymous id: how people name the contact.
+    pub(crate) label: String,
+    pub(crate) has_user_id: bool,
+    pub(crate) timeline: Timeline,
+    pub(crate) traits: Traits,
+    pub(crate) account: Option<Arc<str>>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct AccountState {
+    pub(crate) traits: Traits,
+    pub(crate) contacts: BTreeSet<ContactId>,
+}
+
+/// Subjects touched by a batch of writes, to re-evaluate.
+#[derive(Debug, Default)]
+pub(crate) struct Touched {
+    pub(crate) contacts: BTreeSet<ContactId>,
+    pub(crate) accounts: BTreeSet<Arc<str>>,
+    /// Contacts merged away, with their label: their memberships end.
+    pub(crate) removed: Vec<(ContactId, String)>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) contacts: HashMap<ContactId, ContactState>,
+    pub(crate) accounts: HashMap<Arc<str>, AccountState>,
+}
+
+impl State {
+    /// Rebuilds the picture from the store: identities, accounts, then every
+    /// event in commit order (identify and group traits are replayed from
+    /// their messages, exactly as the writer derived the trait history).
+    pub(crate) fn load(store: &dyn Store) -> Result<Self, StoreError> {
+        let snapshot = store.load_identity()?;
+        let mut state = Self::from_snapshot(&snapshot);
+        let mut after = 0;
+        loop {
+            let page = store.scan_events(after, 10_000)?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for event in &page {
+                state.add_event(event, &mut Touched::default());
+                state.add_event_traits(event);
+            }
+        }
+        Ok(state)
+    }
+
+    fn from_snapshot(snapshot: &IdentitySnapshot) -> Self {
+        let mut state = Self::default();
+        for (id, merged_into) in &snapshot.contacts {
+            if merged_into.is_none() {
+                state.contacts.insert(*id, ContactState::default());
+            }
+        }
+        let mut rows: Vec<_> = snapshot.identities.iter().collect();
+        rows.sort_by(|a, b| (a.first_seen, &a.value).cmp(&(b.first_seen, &b.value)));
+        for row in rows {
+            state.name_contact(row.contact, row.kind, &row.value);
+        }
+        for (group_id, _) in &snapshot.accounts {
+            state
+                .accounts
+                .entry(Arc::from(group_id.as_str()))
+                .or_default();
+        }
+        for (contact, group_id, _, _) in &snapshot.contact_accounts {
+            state.link_account(*contact, group_id, &mut Touched::default());
+        }
+        state
+    }
+
+    /// Applies one commit's writes; returns what needs re-evaluation.
+    pub(crate) fn apply(&mut self, ops: &[WriteOp]) -> Touched {
+        let mut touched = Touched::default();
+        for op in ops {
+            self.apply_one(op, &mut touched);
+        }
+        touched
+    }
+
+    fn apply_one(&mut self, op: &WriteOp, touched: &mut Touched) {
+        match op {
+            WriteOp::NewContact { id, .. } => {
+                self.contacts.entry(*id).or_default();
+            }
+            WriteOp::Identity {
+                kind,
+                value,
+                contact,
+                ..
+            } => self.name_contact(*contact, *kind, value),
+            WriteOp::Merge { from, into, .. } => self.merge(*from, *into, touched),
+            WriteOp::Event(event) => self.add_event(event, touched),
+            WriteOp::ContactTraits {
+                contact,
+                traits,
+                at,
+                ..
+            } => {
+                if let Some(state) = self.contacts.get_mut(contact) {
+                    state.traits.set_all(*at, traits);
+                    touched.contacts.insert(*contact);
+                }
+            }
+            WriteOp::NewAccount { group_id, .. } => {
+                self.accounts
+                    .entry(Arc::from(group_id.as_str()))
+                    .or_default();
+            }
+            WriteOp::AccountTraits {
+                group_id,
+                traits,
+                at,
+                ..
+            } => {
+                let key: Arc<str> = Arc::from(group_id.as_str());
+                let account = self.accounts.entry(key.clone()).or_default();
+                account.traits.set_all(*at, traits);
+                // Contacts read `account.x`: they change with their account.
+                touched.contacts.extend(account.contacts.iter().copied());
+                touched.accounts.insert(key);
+            }
+            WriteOp::ContactAccount {
+                contact, group_id, ..
+            } => self.link_account(*contact, group_id, touched),
+            WriteOp::Rejection(_) => {}
+        }
+    }
+
+    fn name_contact(&mut self, contact: ContactId, kind: IdKind, value: &str) {
+        let Some(state) = self.contacts.get_mut(&contact) else {
+            return;
+        };
+        let better = match kind {
+            IdKind::User => !state.has_user_id,
+            IdKind::Anonymous => state.label.is_empty(),
+            IdKind::Email => false,
+        };
+        if better {
+            state.label = value.to_owned();
+            state.has_user_id |= kind == IdKind::User;
+        }
+    }
+
+    fn add_event(&mut self, stored: &StoredEvent, touched: &mut Touched) {
+        let Some(contact) = stored.contact_id else {
+            return;
+        };
+        let message = &stored.message;
+        let kind = match message.kind {
+            MessageKind::Track => EventKind::Track,
+            MessageKind::Page => EventKind::Page,
+            MessageKind::Screen => EventKind::Screen,
+            _ => {
+                touched.contacts.insert(contact);
+                return;
+            }
+        };
+        let Some(state) = self.contacts.get_mut(&contact) else {
+            return;
+        };
+        let name = message.event.as_deref().unwrap_or("");
+        let properties = Value::Object(message.properties.clone());
+        let mut event = Event::new(message.timestamp, stored.seq as u64, kind, name, properties);
+        if kind == EventKind::Page && message.context.contains_key("page") {
+            event = event.with_context(Value::Object(message.context.clone()));
+        }
+        state.timeline.insert(event);
+        touched.contacts.insert(contact);
+        if let Some(account) = &state.account {
+            touched.accounts.insert(account.clone());
+        }
+    }
+
+    /// Replays the trait writes of an identify/group message (start-up only).
+    fn add_event_traits(&mut self, stored: &StoredEvent) {
+        let message = &stored.message;
+        if message.traits.is_empty() {
+            return;
+        }
+        match (message.kind, stored.contact_id, &message.group_id) {
+            (MessageKind::Identify, Some(contact), _) => {
+                if let Some(state) = self.contacts.get_mut(&contact) {
+                    state.traits.set_all(message.timestamp, &message.traits);
+                }
+            }
+            (MessageKind::Group, _, Some(group_id)) => {
+                let account = self
+                    .accounts
+                    .entry(Arc::from(group_id.as_str()))
+                    .or_default();
+                account.traits.set_all(message.timestamp, &message.traits);
+            }
+            _ => {}
+        }
+    }
+
+    fn link_account(&mut self, contact: ContactId, group_id: &str, touched: &mut Touched) {
+        let key: Arc<str> = Arc::from(group_id);
+        let Some(state) = self.contacts.get_mut(&contact) else {
+            return;
+        };
+        if let Some(previous) = state.account.replace(key.clone()) {
+            if let Some(old) = self.accounts.get_mut(&previous) {
+                old.contacts.remove(&contact);
+            }
+            touched.accounts.insert(previous);
+        }
+        self.accounts
+            .entry(key.clone())
+            .or_default()
+            .contacts
+            .insert(contact);
+        touched.contacts.insert(contact);
+        touched.accounts.insert(key);
+    }
+
+    fn merge(&mut self, from: ContactId, into: ContactId, touched: &mut Touched) {
+        let Some(absorbed) = self.contacts.remove(&from) else {
+            return;
+        };
+        if let Some(account) = &absorbed.account {
+            if let Some(state) = self.accounts.get_mut(account) {
+                state.contacts.remove(&from);
+            }
+            touched.accounts.insert(account.clone());
+        }
+        let absorbed_label = absorbed.label.clone();
+        let survivor = self.contacts.entry(into).or_default();
+        for event in absorbed.timeline.events() {
+            survivor.timeline.insert(event.clone());
+        }
+        survivor.traits.absorb(&absorbed.traits);
+        if survivor.label.is_empty() || (!survivor.has_user_id && absorbed.has_user_id) {
+            survivor.label = absorbed.label;
+            survivor.has_user_id = absorbed.has_user_id;
+        }
+        let survivor_account = survivor.account.clone();
+        match (survivor_account, absorbed.account) {
+            (None, Some(account)) => self.link_account(into, &account, touched),
+            (Some(account), _) => {
+                touched.accounts.insert(account);
+            }
+            (None, None) => {}
+        }
+        touched.contacts.remove(&from);
+        touched.contacts.insert(into);
+        touched.removed.push((from, absorbed_label));
+    }
+}

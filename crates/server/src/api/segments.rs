@@ -1,0 +1,196 @@
+//! Segments with their live sizes, members with cursors, explanations, and
+//! the recent membership changes.
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use bellwether_core::config::Scope;
+use bellwether_rules::SubjectKind;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::contacts::{blocking, find_contact, page_limit};
+use crate::auth::require_token;
+use crate::error::ApiError;
+use crate::segment::format_timestamp;
+use crate::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SegmentSummary {
+    name: String,
+    /// `contact` or `account`.
+    subject: &'static str,
+    /// Current number of members.
+    size: usize,
+    owner: Option<String>,
+    action: Option<String>,
+    description: Option<String>,
+    /// The rule-language expression.
+    definition: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SegmentList {
+    segments: Vec<SegmentSummary>,
+}
+
+/// Every segment with its live size.
+#[utoipa::path(get, path = "/api/v1/segments", tag = "query",
+    responses((status = 200, body = SegmentList)), security(("bearer" = [])))]
+pub(crate) async fn list_segments(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<SegmentList>, ApiError> {
+    require_token(&state.config, &headers, Scope::Read)?;
+    let engine = state.engine.lock();
+    let sizes: std::collections::HashMap<String, usize> =
+        engine.segment_sizes().into_iter().collect();
+    let segments = engine
+        .rules()
+        .definitions()
+        .segment
+        .iter()
+        .map(|def| SegmentSummary {
+            name: def.name.clone(),
+            subject: def.subject.as_str(),
+            size: sizes.get(&def.name).copied().unwrap_or(0),
+            owner: def.owner.clone(),
+            action: def.action.clone(),
+            description: def.description.clone(),
+            definition: def.when.clone(),
+        })
+        .collect();
+    Ok(Json(SegmentList { segments }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MemberView {
+    /// User id of a contact (anonymous id when it has none), group id of an account.
+    id: String,
+    entered_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MemberPage {
+    members: Vec<MemberView>,
+    /// Pass as `cursor` for the next page; `null` at the end.
+    next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub(crate) struct MemberParams {
+    /// Page size, 1 to 1000 (default 50).
+    limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Current members of a segment, ordered by id.
+#[utoipa::path(get, path = "/api/v1/segments/{name}/members", tag = "query",
+    params(("name" = String, Path, description = "segment name"), MemberParams),
+    responses((status = 200, body = MemberPage), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn segment_members(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Query(params): Query<MemberParams>,
+) -> Result<Json<MemberPage>, ApiError> {
+    require_token(&state.config, &headers, Scope::Read)?;
+    let limit = page_limit(params.limit)?;
+    let engine = state.engine.lock();
+    if engine.segment_subject(&name).is_none() {
+        return Err(ApiError::NotFound(format!("no segment named {name:?}")));
+    }
+    let mut members = engine.segment_members(&name, params.cursor.as_deref(), limit + 1);
+    let next_cursor = if members.len() > limit {
+        members.truncate(limit);
+        members.last().map(|m| m.id.clone())
+    } else {
+        None
+    };
+    Ok(Json(MemberPage {
+        members: members
+            .into_iter()
+            .map(|m| MemberView {
+                id: m.id,
+                entered_at: format_timestamp(m.entered_at),
+            })
+            .collect(),
+        next_cursor,
+    }))
+}
+
+/// Why a contact or account is in or out of a segment: the value of every
+/// sub-expression, with the events that counted.
+#[utoipa::path(get, path = "/api/v1/{kind}/{id}/explain/{segment}", tag = "query",
+    params(("kind" = String, Path, description = "`contacts` or `accounts`"), ("id" = String, Path), ("segment" = String, Path)),
+    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn explain(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((kind, id, segment)): Path<(String, String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_token(&state.config, &headers, Scope::Read)?;
+    let wanted = match kind.as_str() {
+        "contacts" => SubjectKind::Contact,
+        "accounts" => SubjectKind::Account,
+        other => return Err(ApiError::NotFound(format!("no such collection {other:?}"))),
+    };
+    let subject = state.engine.lock().segment_subject(&segment);
+    match subject {
+        None => return Err(ApiError::NotFound(format!("no segment named {segment:?}"))),
+        Some(found) if found != wanted => {
+            return Err(ApiError::BadRequest(format!(
+                "segment {segment:?} is for {}s, not {kind}",
+                found.as_str()
+            )))
+        }
+        Some(_) => {}
+    }
+    let engine = state.engine.clone();
+    let explanation = blocking(&state, move |store| -> Result<_, ApiError> {
+        let now = engine.now();
+        let explanation = match wanted {
+            SubjectKind::Contact => {
+                let record = find_contact(store, &id)?;
+                engine.lock().explain_contact(record.id, &segment, now)
+            }
+            SubjectKind::Account => engine.lock().explain_account(&id, &segment, now),
+        };
+        explanation
+            .ok_or_else(|| ApiError::NotFound(format!("no {} with id {id:?}", wanted.as_str())))
+    })
+    .await??;
+    Ok(Json(explanation))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub(crate) struct ChangeParams {
+    /// How many, newest last (default 50, at most 1000).
+    limit: Option<usize>,
+}
+
+/// Recent segment entries/exits and tier changes, each at its exact instant.
+#[utoipa::path(get, path = "/api/v1/changes", tag = "query", params(ChangeParams),
+    responses((status = 200, body = Object)), security(("bearer" = [])))]
+pub(crate) async fn recent_changes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<ChangeParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_token(&state.config, &headers, Scope::Read)?;
+    let limit = page_limit(params.limit)?;
+    let changes = state.engine.lock().recent_changes(limit);
+    let changes: Vec<serde_json::Value> = changes
+        .into_iter()
+        .map(|c| {
+            serde_json::json!({
+                "at": format_timestamp(c.at), "subject": c.subject, "id": c.id, "change": c.change,
+                "definition_kind": c.definition_kind, "definition": c.definition, "level": c.level,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "changes": changes })))
+}
