@@ -1,34 +1,144 @@
-//! A small, deterministic B2B event set for the first-run demo: accounts with
-//! firmographics, contacts with roles, and 60 days of behavior ending now.
-//! (`bellwether gen` will bring the large, causally-modelled generator.)
+//! A small, deterministic B2B event set for the first-run demo: eight
+//! accounts with firmographics, five contacts each, and 120 days of behavior
+//! ending now. Each contact follows a persona (hot buyer, activating trial,
+//! power user, researcher, churning customer, dormant lead) so every example
+//! segment has members to look at and explain. (`bellwether gen` will bring
+//! the large, causally-modelled generator.)
 
 use serde_json::{json, Value};
 
-const DAY_MS: i64 = 86_400_000;
+const DAY: i64 = 86_400_000;
+const HOUR: i64 = 3_600_000;
 
-const COMPANIES: &[(&str, &str, u64, &str)] = &[
-    ("acme", "Software", 1200, "salesforce"),
-    ("globex", "Manufacturing", 5400, "hubspot"),
-    ("initech", "Financial Services", 300, "salesforce"),
-    ("umbrella", "Healthcare", 8000, "dynamics"),
-    ("hooli", "Software", 20000, "salesforce"),
-    ("stark", "Energy", 900, "hubspot"),
-    ("wayne", "Retail", 3100, "pipedrive"),
-    ("tyrell", "Biotech", 150, "hubspot"),
+/// (group id, industry, employees, CRM, country, persona of its 5 contacts)
+const COMPANIES: &[(&str, &str, u64, &str, &str, [Persona; 5])] = &[
+    (
+        "acme",
+        "software",
+        1200,
+        "salesforce",
+        "US",
+        [
+            Persona::Hot,
+            Persona::Hot,
+            Persona::Hot,
+            Persona::Trial,
+            Persona::Power,
+        ],
+    ),
+    (
+        "globex",
+        "manufacturing",
+        5400,
+        "hubspot",
+        "DE",
+        [
+            Persona::Churning,
+            Persona::Churning,
+            Persona::Power,
+            Persona::Researcher,
+            Persona::Trial,
+        ],
+    ),
+    (
+        "initech",
+        "fintech",
+        300,
+        "salesforce",
+        "GB",
+        [
+            Persona::Trial,
+            Persona::Researcher,
+            Persona::Hot,
+            Persona::Power,
+            Persona::Churning,
+        ],
+    ),
+    (
+        "umbrella",
+        "healthcare",
+        8000,
+        "dynamics",
+        "US",
+        [
+            Persona::Researcher,
+            Persona::Researcher,
+            Persona::Trial,
+            Persona::Churning,
+            Persona::Hot,
+        ],
+    ),
+    (
+        "hooli",
+        "software",
+        2000,
+        "salesforce",
+        "US",
+        [
+            Persona::Power,
+            Persona::Power,
+            Persona::Trial,
+            Persona::Hot,
+            Persona::Researcher,
+        ],
+    ),
+    (
+        "stark",
+        "energy",
+        900,
+        "hubspot",
+        "CA",
+        [
+            Persona::Churning,
+            Persona::Trial,
+            Persona::Researcher,
+            Persona::Power,
+            Persona::Dormant,
+        ],
+    ),
+    (
+        "wayne",
+        "retail",
+        3100,
+        "pipedrive",
+        "US",
+        [
+            Persona::Trial,
+            Persona::Hot,
+            Persona::Dormant,
+            Persona::Researcher,
+            Persona::Power,
+        ],
+    ),
+    (
+        "tyrell",
+        "healthcare",
+        150,
+        "hubspot",
+        "US",
+        [Persona::Dormant; 5],
+    ),
 ];
 const ROLES: &[&str] = &["economic_buyer", "champion", "user", "it", "user"];
-const PAGES: &[&str] = &[
-    "/",
-    "/pricing",
-    "/blog/segments-that-convert",
-    "/blog/lead-scoring-101",
-    "/docs",
-    "/integrations",
-    "/compare/hubspot",
-];
 const FEATURES: &[&str] = &[
-    "segments", "scores", "webhooks", "reports", "editor", "imports",
+    "campaigns",
+    "automations",
+    "reports",
+    "forms",
+    "segments",
+    "api",
+    "ab-tests",
 ];
+
+#[derive(Debug, Clone, Copy)]
+enum Persona {
+    Hot,
+    Trial,
+    Power,
+    Researcher,
+    Churning,
+    Dormant,
+}
 
 /// Tiny deterministic generator (SplitMix64): same seed, same data.
 struct Rng(u64);
@@ -42,12 +152,41 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+    fn below(&mut self, n: i64) -> i64 {
+        (self.next() % n.max(1) as u64) as i64
+    }
+}
+
+/// Collects one contact's messages.
+struct Writer<'a> {
+    user: String,
+    lines: &'a mut Vec<Value>,
+    n: u32,
+}
+
+impl Writer<'_> {
+    fn push(&mut self, mut message: Value, at: i64) {
+        self.n += 1;
+        message["messageId"] = json!(format!("{}-{}", self.user, self.n));
+        message["timestamp"] = json!(bellwether_server::segment::format_timestamp(at));
+        if message.get("anonymousId").is_none() {
+            message["userId"] = json!(self.user);
+        }
+        self.lines.push(message);
     }
 
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
+    fn track(&mut self, event: &str, properties: Value, at: i64) {
+        self.push(
+            json!({"type": "track", "event": event, "properties": properties}),
+            at,
+        );
+    }
+
+    fn page(&mut self, path: &str, at: i64) {
+        self.push(
+            json!({"type": "page", "name": path, "properties": {"path": path}}),
+            at,
+        );
     }
 }
 
@@ -63,30 +202,28 @@ pub(crate) fn events(seed: u64) -> Vec<u8> {
 pub(crate) fn events_at(seed: u64, now: i64) -> Vec<u8> {
     let mut rng = Rng(seed);
     let mut lines = Vec::new();
-    let start = now - 60 * DAY_MS;
     let mut user = 0;
-    for (company, industry, employees, crm) in COMPANIES {
-        let group_time = start + rng.below(5 * DAY_MS as u64) as i64;
-        for (seat, role) in ROLES.iter().enumerate() {
+    for (company, industry, employees, crm, country, personas) in COMPANIES {
+        for (seat, persona) in personas.iter().enumerate() {
             user += 1;
-            let user_id = format!("user-{user}");
-            let anonymous_id = format!("anon-{user}");
-            let signup = start + rng.below(20 * DAY_MS as u64) as i64;
-            lines.push(json!({"type": "page", "anonymousId": anonymous_id, "name": "Home",
-                "properties": {"path": "/"}, "messageId": format!("{user_id}-first"), "timestamp": iso(signup - DAY_MS)}));
-            lines.push(json!({"type": "identify", "userId": user_id, "anonymousId": anonymous_id,
-                "traits": {"email": format!("{}.{}@{company}.com", role, seat), "role": role, "name": format!("Person {user}")},
-                "messageId": format!("{user_id}-identify"), "timestamp": iso(signup)}));
-            lines.push(json!({"type": "group", "userId": user_id, "groupId": company,
-                "traits": {"name": company, "industry": industry, "employees": employees, "tech": [crm], "domain": format!("{company}.com")},
-                "messageId": format!("{user_id}-group"), "timestamp": iso(group_time.max(signup))}));
-            let activity = 5 + rng.below(40);
-            for n in 0..activity {
-                let at = signup + rng.below((now - signup).max(1) as u64) as i64;
-                lines.push(behavior(&mut rng, &user_id, n, at));
-            }
+            let mut out = Writer {
+                user: format!("user-{user}"),
+                lines: &mut lines,
+                n: 0,
+            };
+            let start = now - 120 * DAY + rng.below(10 * DAY);
+            identity(&mut out, user, company, ROLES[seat], start);
+            out.push(
+                json!({"type": "group", "groupId": company, "traits": {"name": company, "industry": industry,
+                       "employees": employees, "tech": [crm], "country": country, "domain": format!("{company}.com"), "seats": 5}}),
+                start + HOUR,
+            );
+            behave(&mut out, &mut rng, *persona, now);
         }
     }
+    // Hooli tripled its seats in the last month: expansion ready.
+    lines.push(json!({"type": "group", "userId": "user-21", "groupId": "hooli", "traits": {"seats": 24},
+                      "messageId": "hooli-seats", "timestamp": bellwether_server::segment::format_timestamp(now - 20 * DAY)}));
     let mut out = Vec::new();
     for line in lines {
         out.extend_from_slice(line.to_string().as_bytes());
@@ -95,29 +232,99 @@ pub(crate) fn events_at(seed: u64, now: i64) -> Vec<u8> {
     out
 }
 
-fn behavior(rng: &mut Rng, user_id: &str, n: u64, at: i64) -> Value {
-    let message_id = format!("{user_id}-{n}");
-    match rng.below(10) {
-        0..=3 => {
-            let path = rng.pick(PAGES);
-            json!({"type": "page", "userId": user_id, "name": path, "properties": {"path": path},
-                   "messageId": message_id, "timestamp": iso(at)})
-        }
-        4 | 5 => json!({"type": "track", "userId": user_id, "event": "Email Opened",
-                        "properties": {"campaign": format!("nurture-{}", rng.below(4))}, "messageId": message_id, "timestamp": iso(at)}),
-        6 | 7 => json!({"type": "track", "userId": user_id, "event": "Feature Used",
-                        "properties": {"feature": rng.pick(FEATURES)}, "messageId": message_id, "timestamp": iso(at)}),
-        8 => {
-            json!({"type": "track", "userId": user_id, "event": "Logged In", "messageId": message_id, "timestamp": iso(at)})
-        }
-        _ => {
-            json!({"type": "track", "userId": user_id, "event": "Demo Requested", "messageId": message_id, "timestamp": iso(at)})
-        }
-    }
+fn identity(out: &mut Writer<'_>, user: u32, company: &str, role: &str, at: i64) {
+    let anonymous_id = format!("anon-{user}");
+    out.push(json!({"type": "page", "anonymousId": anonymous_id, "name": "Home", "properties": {"path": "/"}}), at - DAY);
+    out.push(
+        json!({"type": "identify", "anonymousId": anonymous_id, "userId": out.user,
+               "traits": {"email": format!("{role}.{user}@{company}.com"), "role": role, "name": format!("Person {user}")}}),
+        at,
+    );
 }
 
-fn iso(ms: i64) -> String {
-    bellwether_server::segment::format_timestamp(ms)
+fn behave(out: &mut Writer<'_>, rng: &mut Rng, persona: Persona, now: i64) {
+    match persona {
+        Persona::Hot => {
+            for (i, days_ago) in [20, 9, 5, 2].iter().enumerate() {
+                let sent = now - days_ago * DAY;
+                out.track("Email Sent", json!({"email_id": format!("e{i}")}), sent);
+                out.track(
+                    "Email Opened",
+                    json!({"email_id": format!("e{i}")}),
+                    sent + 2 * HOUR,
+                );
+            }
+            out.page("/pricing", now - 3 * DAY);
+            out.page("/pricing", now - DAY - rng.below(DAY));
+            out.page("/compare/hubspot", now - DAY);
+            out.track(
+                "Demo Requested",
+                json!({}),
+                now - 12 * HOUR - rng.below(12 * HOUR),
+            );
+        }
+        Persona::Trial => {
+            let signup = now - 10 * DAY - rng.below(10 * DAY);
+            out.track("Signed Up", json!({"plan": "trial"}), signup);
+            out.track("Campaign Created", json!({}), signup + 20 * HOUR);
+            out.track("Teammate Invited", json!({}), signup + DAY);
+            out.track("Teammate Invited", json!({}), signup + 3 * DAY);
+            for (i, feature) in ["campaigns", "automations", "reports", "campaigns"]
+                .iter()
+                .enumerate()
+            {
+                out.track(
+                    "Feature Used",
+                    json!({"feature": feature}),
+                    signup + (i as i64 + 1) * DAY,
+                );
+            }
+        }
+        Persona::Power => {
+            for day in 0..28 {
+                let at = now - day * DAY - rng.below(8 * HOUR);
+                out.track("Logged In", json!({}), at);
+                out.track(
+                    "Feature Used",
+                    json!({"feature": FEATURES[(day as usize) % FEATURES.len()]}),
+                    at + HOUR,
+                );
+            }
+            out.track("Plan Upgraded", json!({"plan": "pro"}), now - 40 * DAY);
+        }
+        Persona::Researcher => {
+            for (i, post) in [
+                "segments-that-convert",
+                "lead-scoring-101",
+                "intent-data",
+                "rfm-for-b2b",
+                "buying-committees",
+            ]
+            .iter()
+            .enumerate()
+            {
+                out.page(&format!("/blog/{post}"), now - (30 - 5 * i as i64) * DAY);
+            }
+            out.track(
+                "Quiz Answered",
+                json!({"question": "main_benefit", "benefit": "compliance"}),
+                now - 6 * DAY,
+            );
+        }
+        Persona::Churning => {
+            for week in 0..8 {
+                out.track(
+                    "Logged In",
+                    json!({}),
+                    now - 59 * DAY + week * 3 * DAY + rng.below(HOUR),
+                );
+            }
+            out.track("Logged In", json!({}), now - 12 * DAY);
+        }
+        Persona::Dormant => {
+            out.page("/", now - 100 * DAY - rng.below(10 * DAY));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -137,16 +344,17 @@ mod tests {
     }
 
     #[test]
-    fn every_line_is_a_json_object() {
+    fn every_line_is_a_json_object_with_a_unique_message_id() {
         let data = events_at(1, 1_700_000_000_000);
         let lines: Vec<_> = data
             .split(|b| *b == b'\n')
             .filter(|l| !l.is_empty())
             .collect();
-        assert!(lines.len() > 100, "{} lines", lines.len());
+        assert!(lines.len() > 500, "{} lines", lines.len());
+        let mut ids = std::collections::HashSet::new();
         for line in lines {
             let value: Value = serde_json::from_slice(line).unwrap();
-            assert!(value.is_object());
+            assert!(ids.insert(value["messageId"].as_str().unwrap().to_owned()));
         }
     }
 }
