@@ -219,3 +219,55 @@ fn bellwether_timestamp(ms: i64) -> String {
         String::from_utf8_lossy(&output.stdout).trim()
     )
 }
+
+#[test]
+fn membership_changes_stream_as_server_sent_events() {
+    use std::io::BufRead;
+    let server = start();
+    let user = unique("sse");
+    let response = reqwest::blocking::Client::new()
+        .get(server.url("/api/v1/stream?definition=demo_requesters"))
+        .bearer_auth(READ_TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(response)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    server.send("/v1/track", &json!({"userId": user, "event": "Logged In"}));
+    server.send(
+        "/v1/track",
+        &json!({"userId": user, "event": "Demo Requested"}),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let data = loop {
+        let line = received
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("no change streamed");
+        if let Some(data) = line.strip_prefix("data:") {
+            break data.trim().to_owned();
+        }
+    };
+    let change: Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(
+        (change["id"].as_str(), change["change"].as_str()),
+        (Some(user.as_str()), Some("entered")),
+        "{change}"
+    );
+    assert_eq!(
+        change["definition"], "demo_requesters",
+        "the filter keeps other definitions out"
+    );
+}

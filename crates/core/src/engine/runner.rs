@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
-use super::Engine;
+use super::{Change, Engine};
 use crate::clock::Clock;
 use crate::ingest::CommitListener;
 use crate::store::WriteOp;
@@ -18,8 +18,12 @@ use crate::store::WriteOp;
 /// a clock jump could be noticed. Deadlines themselves wake it on time.
 const MAX_SLEEP: Duration = Duration::from_millis(500);
 
+/// Changes buffered per slow stream subscriber before it is told it lagged.
+const STREAM_BUFFER: usize = 4_096;
+
 struct Shared {
     engine: Mutex<Engine>,
+    changes: tokio::sync::broadcast::Sender<Change>,
     clock: Arc<dyn Clock>,
     wake: Condvar,
     wake_lock: Mutex<()>,
@@ -37,6 +41,7 @@ impl EngineHandle {
         Self {
             shared: Arc::new(Shared {
                 engine: Mutex::new(engine),
+                changes: tokio::sync::broadcast::channel(STREAM_BUFFER).0,
                 clock,
                 wake: Condvar::new(),
                 wake_lock: Mutex::new(()),
@@ -53,6 +58,18 @@ impl EngineHandle {
 
     pub fn now(&self) -> i64 {
         self.shared.clock.now_ms()
+    }
+
+    /// Every membership change from now on, as it is recorded.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.shared.changes.subscribe()
+    }
+
+    fn publish(&self, changes: Vec<Change>) {
+        for change in changes {
+            // No subscriber is not an error.
+            let _ = self.shared.changes.send(change);
+        }
     }
 
     /// The listener to register with the ingest writer.
@@ -84,11 +101,12 @@ impl EngineHandle {
     fn run_timers(&self) {
         while !self.shared.stopping.load(Ordering::SeqCst) {
             let now = self.now();
-            let next = {
+            let (changes, next) = {
                 let mut engine = self.lock();
-                engine.process_due(now);
-                engine.next_deadline()
+                let changes = engine.process_due(now);
+                (changes, engine.next_deadline())
             };
+            self.publish(changes);
             let sleep = next.map_or(MAX_SLEEP, |at| {
                 Duration::from_millis(u64::try_from(at - now).unwrap_or(0)).min(MAX_SLEEP)
             });
@@ -111,7 +129,8 @@ pub struct EngineListener {
 impl CommitListener for EngineListener {
     fn committed(&mut self, ops: &[WriteOp]) {
         let now = self.handle.now();
-        self.handle.lock().apply(ops, now);
+        let changes = self.handle.lock().apply(ops, now);
+        self.handle.publish(changes);
         // A write may have brought a deadline closer than the timer's sleep.
         self.handle.notify();
     }

@@ -5,6 +5,7 @@ mod admin;
 mod contacts;
 mod ingestion;
 mod segments;
+mod stream;
 mod views;
 
 use axum::routing::get;
@@ -31,6 +32,7 @@ pub(crate) fn routes() -> Router<AppState> {
             get(segments::explain),
         )
         .route("/api/v1/changes", get(segments::recent_changes))
+        .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/ingestion/errors", get(ingestion::list_errors))
         .route("/api/v1/admin/config", get(admin::get_config))
         .route("/api/v1/openapi.json", get(openapi_json))
@@ -44,7 +46,7 @@ pub(crate) fn routes() -> Router<AppState> {
         crate::ingest::group, crate::ingest::alias, crate::ingest::batch,
         contacts::get_contact, contacts::get_contact_events, contacts::get_account,
         ingestion::list_errors, admin::get_config,
-        segments::list_segments, segments::segment_members, segments::explain, segments::recent_changes,
+        segments::list_segments, segments::segment_members, segments::explain, segments::recent_changes, stream::stream,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecuritySchemes),
