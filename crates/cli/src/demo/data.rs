@@ -11,7 +11,14 @@ const DAY: i64 = 86_400_000;
 const HOUR: i64 = 3_600_000;
 
 /// (group id, industry, employees, CRM, country, persona of its 5 contacts)
-type Company = (&'static str, &'static str, u64, &'static str, &'static str, [Persona; 5]);
+type Company = (
+    &'static str,
+    &'static str,
+    u64,
+    &'static str,
+    &'static str,
+    [Persona; 5],
+);
 
 const COMPANIES: &[Company] = &[
     (
