@@ -29,11 +29,7 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let at = bellwether_server::segment::parse_timestamp(&args.at)
         .with_context(|| format!("--at {:?} is not an RFC 3339 instant", args.at))?;
     let loaded = args.store.load()?;
-    let definitions =
-        bellwether_rules::RuleSet::from_toml(&loaded.path.display().to_string(), &loaded.text)
-            .map_err(|diagnostics| {
-                anyhow::anyhow!("invalid definitions:\n{}", diagnostics.render())
-            })?;
+    let definitions = args.store.definitions(&loaded)?;
     let store = args.store.open_store(&loaded.config)?;
     let started = std::time::Instant::now();
     let engine = Engine::load(store.as_ref(), Arc::new(definitions), at)

@@ -40,17 +40,16 @@ pub(crate) fn serve_loaded(
     listen: &str,
     on_ready: impl FnOnce(std::net::SocketAddr),
 ) -> anyhow::Result<ExitCode> {
-    let definitions =
-        bellwether_rules::RuleSet::from_toml(&loaded.path.display().to_string(), &loaded.text)
-            .map_err(|diagnostics| {
-                anyhow::anyhow!("invalid definitions:\n{}", diagnostics.render())
-            })?;
+    let definitions = store_args.definitions(&loaded)?;
     tracing::info!(
         definitions = definitions.order().len(),
         "definitions loaded"
     );
     let config = Arc::new(loaded.config);
     let store = store_args.open_store(&config)?;
+    let definitions_file = store_args.definitions_file(&config);
+    std::fs::create_dir_all(store_args.data_dir(&config))
+        .context("cannot create the data directory")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let engine = load_engine(store.as_ref(), definitions, clock.clone())?;
     let (ingestor, writer) = Ingestor::start(
@@ -68,6 +67,7 @@ pub(crate) fn serve_loaded(
         store,
         ingestor,
         engine: engine.clone(),
+        definitions_file: Some(definitions_file),
         clock,
         metrics: Arc::new(Metrics::new()),
     };

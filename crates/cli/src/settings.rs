@@ -58,6 +58,32 @@ impl StoreArgs {
     }
 }
 
+/// Definitions applied through the API live here, beside the data, and take
+/// precedence over the config file's tables.
+const API_DEFINITIONS: &str = "definitions.toml";
+
+impl StoreArgs {
+    pub(crate) fn definitions_file(&self, config: &Config) -> PathBuf {
+        self.data_dir(config).join(API_DEFINITIONS)
+    }
+
+    /// The definitions in force: the last ones applied through the API, else
+    /// the config file's.
+    pub(crate) fn definitions(&self, loaded: &Loaded) -> anyhow::Result<bellwether_rules::RuleSet> {
+        let file = self.definitions_file(&loaded.config);
+        let (name, text) = match std::fs::read_to_string(&file) {
+            Ok(text) => {
+                tracing::info!(file = %file.display(), "using definitions applied through the API");
+                (file.display().to_string(), text)
+            }
+            Err(_) => (loaded.path.display().to_string(), loaded.text.clone()),
+        };
+        bellwether_rules::RuleSet::from_toml(&name, &text).map_err(|diagnostics| {
+            anyhow::anyhow!("invalid definitions:\n{}", diagnostics.render())
+        })
+    }
+}
+
 pub(crate) fn load_config(path: &Path) -> anyhow::Result<Loaded> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;

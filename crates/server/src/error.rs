@@ -32,6 +32,12 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// Definitions that do not compile, with every diagnostic.
+    #[error("{count} error(s) in the definitions")]
+    InvalidDefinitions {
+        count: usize,
+        errors: serde_json::Value,
+    },
 }
 
 /// The JSON body of every error response.
@@ -45,12 +51,18 @@ pub struct ErrorBody {
     pub link: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Diagnostics (line, column, message, hint) for invalid definitions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub errors: Option<serde_json::Value>,
 }
 
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) | Self::InvalidField { .. } => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::InvalidField { .. } | Self::InvalidDefinitions { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -75,6 +87,7 @@ impl ApiError {
             Self::Overloaded { .. } => "overloaded",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
+            Self::InvalidDefinitions { .. } => "invalid_definitions",
         }
     }
 
@@ -102,6 +115,10 @@ impl IntoResponse for ApiError {
             link: format!("https://bellwether.dev/docs/api#error-{code}"),
             field: match &self {
                 Self::InvalidField { field, .. } => Some(field.clone()),
+                _ => None,
+            },
+            errors: match &self {
+                Self::InvalidDefinitions { errors, .. } => Some(errors.clone()),
                 _ => None,
             },
         };

@@ -36,6 +36,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub ingestor: Ingestor,
     pub engine: EngineHandle,
+    /// Where definitions applied through the API are kept across restarts.
+    pub definitions_file: Option<std::path::PathBuf>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<metrics::Metrics>,
 }

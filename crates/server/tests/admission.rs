@@ -132,6 +132,7 @@ fn start(max_pending_messages: usize) -> Harness {
             Engine::new(Arc::new(RuleSet::from_toml("empty.toml", "").unwrap())),
             Arc::new(ManualClock::new(1_700_000_000_000)),
         ),
+        definitions_file: None,
         clock: Arc::new(ManualClock::new(1_700_000_000_000)),
         metrics: Arc::new(Metrics::new()),
     };

@@ -271,3 +271,76 @@ fn membership_changes_stream_as_server_sent_events() {
         "the filter keeps other definitions out"
     );
 }
+
+fn put_definitions(server: &Server, query: &str, body: &str, token: &str) -> (u16, Value) {
+    let response = reqwest::blocking::Client::new()
+        .put(server.url(&format!("/api/v1/definitions{query}")))
+        .bearer_auth(token)
+        .header("content-type", "text/plain")
+        .body(body.to_owned())
+        .send()
+        .unwrap();
+    crate::harness::read(response)
+}
+
+#[test]
+fn definitions_change_with_a_dry_run_first_and_survive_a_restart() {
+    use crate::harness::ADMIN_TOKEN;
+    let mut server = start();
+    let (a, b) = (unique("defa"), unique("defb"));
+    server.send(
+        "/v1/track",
+        &json!({"userId": a, "event": "Demo Requested"}),
+    );
+    server.send("/v1/track", &json!({"userId": b, "event": "Logged In"}));
+    let new_definitions = DEFINITIONS.replace(
+        r#"when = 'exists("Demo Requested")'"#,
+        r#"when = 'exists("Logged In")'"#,
+    );
+    assert_ne!(new_definitions, DEFINITIONS);
+
+    let (status, _) = put_definitions(&server, "?dry_run=true", &new_definitions, READ_TOKEN);
+    assert_eq!(status, 403, "changing definitions needs the admin scope");
+    let (status, dry) = put_definitions(&server, "?dry_run=true", &new_definitions, ADMIN_TOKEN);
+    assert_eq!(status, 200, "{dry}");
+    assert_eq!(dry["applied"], false);
+    assert_eq!(dry["segments"]["demo_requesters"]["enter"], json!([b]));
+    assert_eq!(dry["segments"]["demo_requesters"]["exit"], json!([a]));
+    assert_eq!(
+        members(&server, "demo_requesters"),
+        std::slice::from_ref(&a),
+        "a dry run changes nothing"
+    );
+
+    let broken =
+        new_definitions.replace(r#"exists("Logged In")"#, r#"exists("Logged In", last 3x)"#);
+    let (status, error) = put_definitions(&server, "", &broken, ADMIN_TOKEN);
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (400, Some("invalid_definitions")),
+        "{error}"
+    );
+    assert!(error["errors"][0]["line"].as_u64().is_some(), "{error}");
+    assert_eq!(
+        members(&server, "demo_requesters"),
+        std::slice::from_ref(&a),
+        "a rejected change changes nothing"
+    );
+
+    let (status, applied) = put_definitions(&server, "", &new_definitions, ADMIN_TOKEN);
+    assert_eq!(
+        (status, applied["applied"].as_bool()),
+        (200, Some(true)),
+        "{applied}"
+    );
+    assert_eq!(
+        members(&server, "demo_requesters"),
+        std::slice::from_ref(&b)
+    );
+    server.restart();
+    assert_eq!(
+        members(&server, "demo_requesters"),
+        std::slice::from_ref(&b),
+        "applied definitions persist"
+    );
+}

@@ -125,6 +125,47 @@ impl Engine {
             .collect()
     }
 
+    /// Switches to new definitions: members of segments that no longer exist
+    /// exit, then every subject is re-evaluated as of `now`.
+    pub fn replace_rules(&mut self, rules: Arc<RuleSet>, now: Millis) -> Vec<Change> {
+        let start = self.recent.len();
+        let kept: std::collections::HashSet<&str> = rules
+            .order()
+            .iter()
+            .filter(|d| d.kind == DefKind::Segment)
+            .map(|d| d.name.as_str())
+            .collect();
+        let dropped: Vec<String> = self
+            .members
+            .keys()
+            .filter(|name| !kept.contains(name.as_str()))
+            .cloned()
+            .collect();
+        for name in dropped {
+            let members = self.members.remove(&name).unwrap_or_default();
+            for key in members.keys() {
+                self.push_change(key, now, "exited", "segment", &name, None);
+            }
+            for values in self.values.values_mut() {
+                values.segments.remove(&name);
+            }
+        }
+        self.rules = rules;
+        let contacts: Vec<ContactId> = self.state.contacts.keys().copied().collect();
+        for id in contacts {
+            self.reevaluate(SubjectKey::Contact(id), now);
+        }
+        let accounts: Vec<_> = self.state.accounts.keys().cloned().collect();
+        for id in accounts {
+            self.reevaluate(SubjectKey::Account(id), now);
+        }
+        self.recent
+            .iter()
+            .skip(start.min(self.recent.len()))
+            .cloned()
+            .collect()
+    }
+
     /// Re-evaluates every subject whose deadline is at or before `now`, each at
     /// its exact deadline.
     pub fn process_due(&mut self, now: Millis) -> Vec<Change> {

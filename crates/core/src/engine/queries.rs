@@ -122,6 +122,16 @@ impl Engine {
     /// live state is checked against), sorted. Contacts are evaluated in
     /// parallel, then accounts.
     pub fn evaluate_all(&self, at: Millis) -> Vec<Membership> {
+        self.evaluate_all_with(&self.rules, at)
+    }
+
+    /// [`Engine::evaluate_all`] under other definitions: what a definition
+    /// change would do, without applying it.
+    pub fn evaluate_all_with(
+        &self,
+        rules: &bellwether_rules::RuleSet,
+        at: Millis,
+    ) -> Vec<Membership> {
         let contacts: Vec<(&ContactId, &ContactState)> = self.state.contacts.iter().collect();
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
@@ -137,10 +147,7 @@ impl Engine {
                                 .map(|(id, c)| {
                                     let account =
                                         c.account.as_ref().and_then(|a| self.state.accounts.get(a));
-                                    (
-                                        **id,
-                                        evaluate::evaluate_contact(&self.rules, c, account, at),
-                                    )
+                                    (**id, evaluate::evaluate_contact(rules, c, account, at))
                                 })
                                 .collect::<Vec<_>>()
                         })
@@ -164,7 +171,7 @@ impl Engine {
         let empty = Values::default();
         for (group_id, account) in &self.state.accounts {
             let members = self.members_of(account, |id| contact_values.get(&id).unwrap_or(&empty));
-            let values = evaluate::evaluate_account(&self.rules, group_id, account, &members, at);
+            let values = evaluate::evaluate_account(rules, group_id, account, &members, at);
             push_memberships(&mut out, "account", group_id, &values);
         }
         out.sort();

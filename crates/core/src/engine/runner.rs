@@ -72,6 +72,14 @@ impl EngineHandle {
         }
     }
 
+    /// Applies new definitions and publishes the resulting changes.
+    pub fn replace_rules(&self, rules: Arc<bellwether_rules::RuleSet>) {
+        let now = self.now();
+        let changes = self.lock().replace_rules(rules, now);
+        self.publish(changes);
+        self.notify();
+    }
+
     /// The listener to register with the ingest writer.
     pub fn listener(&self) -> EngineListener {
         EngineListener {

@@ -330,3 +330,42 @@ fn json_explanations_are_available() {
         "{explanation}"
     );
 }
+
+#[test]
+fn replacing_definitions_reevaluates_and_ends_dropped_segments() {
+    let mut engine = Engine::new(rules());
+    let mut feed = Feed::new();
+    engine.apply(
+        &feed.ops(&[
+            track("u", "Pricing Viewed", T0),
+            track("u", "Pricing Viewed", T0 + 1),
+        ]),
+        T0 + 1,
+    );
+    let stricter = RULES
+        .replace(
+            "count(\"Pricing Viewed\", last 7d) >= 2",
+            "count(\"Pricing Viewed\", last 7d) >= 3",
+        )
+        .replace("name = \"dormant\"", "name = \"sleeping\"");
+    let new_rules = Arc::new(RuleSet::from_toml("new.toml", &stricter).unwrap());
+    let preview = engine.evaluate_all_with(&new_rules, T0 + 2);
+    assert!(
+        !preview.iter().any(|m| m.segment == "pricing_twice"),
+        "{preview:?}"
+    );
+    assert!(
+        engine
+            .live_memberships()
+            .iter()
+            .any(|m| m.segment == "pricing_twice"),
+        "a preview changes nothing"
+    );
+    let changes = engine.replace_rules(new_rules, T0 + 2);
+    assert_eq!(changes_of(&changes, "pricing_twice"), [("exited", T0 + 2)]);
+    assert_eq!(engine.live_memberships(), engine.evaluate_all(T0 + 2));
+    assert!(engine
+        .segment_sizes()
+        .iter()
+        .all(|(name, _)| name != "dormant"));
+}

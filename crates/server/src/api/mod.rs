@@ -3,6 +3,7 @@
 
 mod admin;
 mod contacts;
+mod definitions;
 mod ingestion;
 mod segments;
 mod stream;
@@ -33,6 +34,10 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/api/v1/changes", get(segments::recent_changes))
         .route("/api/v1/stream", get(stream::stream))
+        .route(
+            "/api/v1/definitions",
+            axum::routing::put(definitions::put_definitions),
+        )
         .route("/api/v1/ingestion/errors", get(ingestion::list_errors))
         .route("/api/v1/admin/config", get(admin::get_config))
         .route("/api/v1/openapi.json", get(openapi_json))
@@ -46,7 +51,7 @@ pub(crate) fn routes() -> Router<AppState> {
         crate::ingest::group, crate::ingest::alias, crate::ingest::batch,
         contacts::get_contact, contacts::get_contact_events, contacts::get_account,
         ingestion::list_errors, admin::get_config,
-        segments::list_segments, segments::segment_members, segments::explain, segments::recent_changes, stream::stream,
+        segments::list_segments, segments::segment_members, segments::explain, segments::recent_changes, stream::stream, definitions::put_definitions,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecuritySchemes),

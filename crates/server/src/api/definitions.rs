@@ -1,0 +1,150 @@
+//! `PUT /api/v1/definitions`: replace the scores, segments and tiers while
+//! running, with a dry run that says who would enter and exit each segment.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use bellwether_core::config::Scope;
+use bellwether_core::engine::Membership;
+use bellwether_rules::RuleSet;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::require_token;
+use crate::error::ApiError;
+use crate::AppState;
+
+const MAX_DEFINITIONS_BYTES: usize = 1024 * 1024;
+/// Ids listed per segment and direction; the counts are always complete.
+const SAMPLE: usize = 100;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub(crate) struct PutParams {
+    /// Only report what would change.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub(crate) struct SegmentDiff {
+    enter_count: usize,
+    exit_count: usize,
+    size_after: usize,
+    /// Up to 100 ids that would enter.
+    enter: Vec<String>,
+    /// Up to 100 ids that would exit.
+    exit: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DefinitionsOutcome {
+    applied: bool,
+    segments: BTreeMap<String, SegmentDiff>,
+}
+
+/// Replaces the definitions (TOML with `[[score]]`, `[[segment]]`,
+/// `[[tier]]` tables; admin scope). With `dry_run=true` nothing changes.
+#[utoipa::path(put, path = "/api/v1/definitions", tag = "admin", params(PutParams),
+    request_body(content = String, content_type = "text/plain", description = "definitions TOML"),
+    responses((status = 200, body = DefinitionsOutcome), (status = 400, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn put_definitions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<PutParams>,
+    body: Body,
+) -> Result<Json<DefinitionsOutcome>, ApiError> {
+    require_token(&state.config, &headers, Scope::Admin)?;
+    let bytes = axum::body::to_bytes(body, MAX_DEFINITIONS_BYTES)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge("definitions exceed 1 MB".into()))?;
+    let text = String::from_utf8(bytes.to_vec())
+        .map_err(|_| ApiError::BadRequest("definitions are not valid UTF-8".into()))?;
+    let engine = state.engine.clone();
+    let file = state.definitions_file.clone();
+    let outcome = tokio::task::spawn_blocking(move || -> Result<DefinitionsOutcome, ApiError> {
+        let rules = RuleSet::from_toml("definitions", &text).map_err(|diagnostics| {
+            ApiError::InvalidDefinitions {
+                count: diagnostics.diagnostics.len(),
+                errors: diagnostics.to_json()["errors"].clone(),
+            }
+        })?;
+        let now = engine.now();
+        let (live, after) = {
+            let engine = engine.lock();
+            (
+                engine.live_memberships(),
+                engine.evaluate_all_with(&rules, now),
+            )
+        };
+        let segments = diff(&rules, &live, &after);
+        if params.dry_run {
+            return Ok(DefinitionsOutcome {
+                applied: false,
+                segments,
+            });
+        }
+        if let Some(path) = &file {
+            persist(path, &text)?;
+        }
+        engine.replace_rules(Arc::new(rules));
+        Ok(DefinitionsOutcome {
+            applied: true,
+            segments,
+        })
+    })
+    .await??;
+    Ok(Json(outcome))
+}
+
+fn diff(
+    rules: &RuleSet,
+    live: &[Membership],
+    after: &[Membership],
+) -> BTreeMap<String, SegmentDiff> {
+    let by_segment = |list: &[Membership]| {
+        let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for m in list {
+            map.entry(m.segment.clone())
+                .or_default()
+                .insert(m.id.clone());
+        }
+        map
+    };
+    let (before, after) = (by_segment(live), by_segment(after));
+    let empty = BTreeSet::new();
+    let mut names: BTreeSet<String> = before.keys().cloned().collect();
+    names.extend(rules.definitions().segment.iter().map(|s| s.name.clone()));
+    names
+        .into_iter()
+        .map(|name| {
+            let (was, will) = (
+                before.get(&name).unwrap_or(&empty),
+                after.get(&name).unwrap_or(&empty),
+            );
+            let enter: Vec<String> = will.difference(was).cloned().collect();
+            let exit: Vec<String> = was.difference(will).cloned().collect();
+            let summary = SegmentDiff {
+                enter_count: enter.len(),
+                exit_count: exit.len(),
+                size_after: will.len(),
+                enter: enter.into_iter().take(SAMPLE).collect(),
+                exit: exit.into_iter().take(SAMPLE).collect(),
+            };
+            (name, summary)
+        })
+        .collect()
+}
+
+/// Writes atomically: a crash leaves the old file or the new one, never half.
+fn persist(path: &std::path::Path, text: &str) -> Result<(), ApiError> {
+    let temporary = path.with_extension("toml.tmp");
+    std::fs::write(&temporary, text)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .map_err(|e| ApiError::Unavailable(format!("cannot save the definitions: {e}")))
+}
