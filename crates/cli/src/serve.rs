@@ -51,7 +51,7 @@ pub(crate) fn serve_loaded(
     std::fs::create_dir_all(store_args.data_dir(&config))
         .context("cannot create the data directory")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engine = load_engine(store.as_ref(), definitions, clock.clone())?;
+    let engine = load_engine(store.clone(), definitions, clock.clone())?;
     let (ingestor, writer) = Ingestor::start(
         store.clone(),
         config.identity.clone(),
@@ -100,19 +100,19 @@ pub(crate) fn serve_loaded(
 
 /// Loads every subject and evaluates the definitions as of now.
 pub(crate) fn load_engine(
-    store: &dyn bellwether_core::Store,
+    store: Arc<dyn bellwether_core::Store>,
     definitions: bellwether_rules::RuleSet,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<EngineHandle> {
     let started = std::time::Instant::now();
-    let engine = Engine::load(store, Arc::new(definitions), clock.now_ms())
+    let engine = Engine::load(store.as_ref(), Arc::new(definitions), clock.now_ms())
         .context("cannot load the engine state")?;
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         timers = engine.pending_timers(),
         "engine loaded"
     );
-    Ok(EngineHandle::new(engine, clock))
+    Ok(EngineHandle::recording(engine, clock, store))
 }
 
 async fn shutdown_signal() {

@@ -159,6 +159,32 @@ pub enum WriteOp {
         at: Millis,
     },
     Rejection(Rejection),
+    /// A segment entry/exit or tier change recorded by the engine.
+    Membership(MembershipRecord),
+    /// The engine has recorded every change up to this instant.
+    Checkpoint {
+        at: Millis,
+    },
+}
+
+/// A membership change as stored: enough to rebuild who is in which segment
+/// (and since when) after a restart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MembershipRecord {
+    pub at: Millis,
+    /// `contact` or `account`.
+    pub subject_kind: String,
+    /// The contact number, or the account's group id.
+    pub subject_key: String,
+    /// How people name the subject (user id, group id) at the time.
+    pub label: String,
+    /// `entered` or `exited`.
+    pub change: String,
+    /// `segment` or `tier`.
+    pub definition_kind: String,
+    pub definition: String,
+    /// The tier level entered or left.
+    pub level: Option<String>,
 }
 
 /// Everything the identity graph needs to rebuild itself at start-up.
@@ -276,4 +302,8 @@ pub trait Store: Send + Sync {
     fn recent_rejections(&self, limit: usize) -> Result<Vec<Rejection>, StoreError>;
 
     fn event_count(&self) -> Result<u64, StoreError>;
+
+    /// Every recorded membership change in recording order, and the engine's
+    /// last checkpoint (`None` before the first).
+    fn membership_history(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError>;
 }

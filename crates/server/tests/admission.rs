@@ -14,7 +14,8 @@ use bellwether_core::identity::IdentityConfig;
 use bellwether_core::ingest::{IngestConfig, Ingestor};
 use bellwether_core::message::{ContactId, Millis, Rejection, StoredEvent};
 use bellwether_core::store::{
-    AccountRecord, ContactRecord, IdKind, IdentitySnapshot, MergeRecord, TraitChange, WriteOp,
+    AccountRecord, ContactRecord, IdKind, IdentitySnapshot, MembershipRecord, MergeRecord,
+    TraitChange, WriteOp,
 };
 use bellwether_core::{ManualClock, Store, StoreError};
 use bellwether_rules::RuleSet;
@@ -98,6 +99,9 @@ impl Store for Faulty {
     }
     fn event_count(&self) -> Result<u64, StoreError> {
         self.inner.event_count()
+    }
+    fn membership_history(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError> {
+        self.inner.membership_history()
     }
 }
 

@@ -344,3 +344,44 @@ fn definitions_change_with_a_dry_run_first_and_survive_a_restart() {
         "applied definitions persist"
     );
 }
+
+#[test]
+fn a_transition_due_while_the_server_was_down_is_recorded_at_its_instant_once() {
+    let mut server = start();
+    let user = unique("down");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    server.send(
+        "/v1/track",
+        &json!({"userId": user, "event": "Clicked", "timestamp": bellwether_timestamp(now)}),
+    );
+    server.kill9();
+    // The click leaves `last 1s` at now + 1s, while nothing is running.
+    std::thread::sleep(Duration::from_millis(1300));
+    server.restart();
+    assert!(members(&server, "just_clicked").is_empty());
+    let exits = |server: &Server| -> Vec<Value> {
+        let (_, changes) = server.get("/api/v1/changes?limit=1000", READ_TOKEN);
+        changes["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| {
+                c["id"] == user.as_str()
+                    && c["definition"] == "just_clicked"
+                    && c["change"] == "exited"
+            })
+            .cloned()
+            .collect()
+    };
+    let recorded = exits(&server);
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0]["at"], bellwether_timestamp(now + 1000).as_str());
+    server.restart();
+    assert!(
+        exits(&server).is_empty(),
+        "not recorded again on the next start"
+    );
+}

@@ -22,7 +22,7 @@ pub use runner::{EngineHandle, EngineListener};
 pub use state::SubjectKey;
 
 use crate::message::{ContactId, Millis};
-use crate::store::{Store, StoreError, WriteOp};
+use crate::store::{MembershipRecord, Store, StoreError, WriteOp};
 use state::State;
 use timers::Timers;
 
@@ -44,6 +44,28 @@ pub struct Change {
     pub definition: String,
     /// The tier level entered or left.
     pub level: Option<String>,
+    /// Which subject, for the store.
+    #[serde(skip)]
+    pub key: SubjectKey,
+}
+
+impl Change {
+    /// The change as the store keeps it.
+    pub fn to_record(&self) -> MembershipRecord {
+        MembershipRecord {
+            at: self.at,
+            subject_kind: self.subject.to_owned(),
+            subject_key: match &self.key {
+                SubjectKey::Contact(id) => id.to_string(),
+                SubjectKey::Account(group_id) => group_id.to_string(),
+            },
+            label: self.id.clone(),
+            change: self.change.to_owned(),
+            definition_kind: self.definition_kind.to_owned(),
+            definition: self.definition.clone(),
+            level: self.level.clone(),
+        }
+    }
 }
 
 /// One member of a segment.
@@ -79,20 +101,119 @@ impl Engine {
         }
     }
 
-    /// Loads every subject from the store and evaluates it as of `now`.
+    /// Loads every subject from the store and brings the recorded
+    /// memberships up to `now`: from the last checkpoint, every change is
+    /// recorded at its true instant, including those that fell due while the
+    /// server was down. [`Engine::recent_changes`] holds what load recorded.
     pub fn load(store: &dyn Store, rules: Arc<RuleSet>, now: Millis) -> Result<Self, StoreError> {
         let mut engine = Self::new(rules);
         engine.state = State::load(store)?;
-        let contacts: Vec<ContactId> = engine.state.contacts.keys().copied().collect();
-        for id in contacts {
-            engine.reevaluate(SubjectKey::Contact(id), now);
+        let (history, checkpoint) = store.membership_history()?;
+        let start = checkpoint.unwrap_or(now).min(now);
+        engine.restore(&history);
+        engine.drop_undefined_segments(start);
+        let gone: Vec<SubjectKey> = engine
+            .values
+            .keys()
+            .filter(|key| !engine.exists(key))
+            .cloned()
+            .collect();
+        for key in gone {
+            engine.forget(key, start);
         }
-        let accounts: Vec<_> = engine.state.accounts.keys().cloned().collect();
-        for id in accounts {
-            engine.reevaluate(SubjectKey::Account(id), now);
-        }
-        engine.recent.clear();
+        engine.reevaluate_everything(start);
+        engine.process_due(now);
         Ok(engine)
+    }
+
+    /// Replays recorded changes into the membership bookkeeping.
+    fn restore(&mut self, history: &[MembershipRecord]) {
+        for record in history {
+            let key = match record.subject_kind.as_str() {
+                "contact" => match record.subject_key.parse() {
+                    Ok(id) => SubjectKey::Contact(id),
+                    Err(_) => continue,
+                },
+                _ => SubjectKey::Account(Arc::from(record.subject_key.as_str())),
+            };
+            if record.label.is_empty() {
+                continue;
+            }
+            if let SubjectKey::Contact(id) = key {
+                self.departed.insert(id, record.label.clone());
+            }
+            let entered = record.change == "entered";
+            let values = self.values.entry(key.clone()).or_default();
+            match (record.definition_kind.as_str(), &record.level) {
+                ("tier", Some(level)) if entered => {
+                    values
+                        .tiers
+                        .insert(record.definition.clone(), Arc::from(level.as_str()));
+                }
+                ("tier", Some(level)) => {
+                    if values
+                        .tiers
+                        .get(&record.definition)
+                        .is_some_and(|l| **l == **level)
+                    {
+                        values.tiers.remove(&record.definition);
+                    }
+                }
+                _ => {
+                    values.segments.insert(record.definition.clone(), entered);
+                    let members = self.members.entry(record.definition.clone()).or_default();
+                    if entered {
+                        members.insert(key, record.at);
+                    } else {
+                        members.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+
+    fn exists(&self, key: &SubjectKey) -> bool {
+        match key {
+            SubjectKey::Contact(id) => self.state.contacts.contains_key(id),
+            SubjectKey::Account(group_id) => self.state.accounts.contains_key(group_id),
+        }
+    }
+
+    fn reevaluate_everything(&mut self, at: Millis) {
+        let contacts: Vec<ContactId> = self.state.contacts.keys().copied().collect();
+        for id in contacts {
+            self.reevaluate(SubjectKey::Contact(id), at);
+        }
+        let accounts: Vec<_> = self.state.accounts.keys().cloned().collect();
+        for id in accounts {
+            self.reevaluate(SubjectKey::Account(id), at);
+        }
+    }
+
+    /// Members of segments the definitions no longer have exit at `at`.
+    fn drop_undefined_segments(&mut self, at: Millis) {
+        let kept: std::collections::HashSet<String> = self
+            .rules
+            .order()
+            .iter()
+            .filter(|d| d.kind == DefKind::Segment)
+            .map(|d| d.name.clone())
+            .collect();
+        let dropped: Vec<String> = self
+            .members
+            .keys()
+            .filter(|name| !kept.contains(*name))
+            .cloned()
+            .collect();
+        for name in dropped {
+            let members = self.members.remove(&name).unwrap_or_default();
+            for key in members.keys() {
+                self.push_change(key, at, "exited", "segment", &name, None);
+            }
+            for values in self.values.values_mut() {
+                values.segments.remove(&name);
+            }
+        }
     }
 
     pub fn rules(&self) -> &RuleSet {
@@ -129,36 +250,9 @@ impl Engine {
     /// exit, then every subject is re-evaluated as of `now`.
     pub fn replace_rules(&mut self, rules: Arc<RuleSet>, now: Millis) -> Vec<Change> {
         let start = self.recent.len();
-        let kept: std::collections::HashSet<&str> = rules
-            .order()
-            .iter()
-            .filter(|d| d.kind == DefKind::Segment)
-            .map(|d| d.name.as_str())
-            .collect();
-        let dropped: Vec<String> = self
-            .members
-            .keys()
-            .filter(|name| !kept.contains(name.as_str()))
-            .cloned()
-            .collect();
-        for name in dropped {
-            let members = self.members.remove(&name).unwrap_or_default();
-            for key in members.keys() {
-                self.push_change(key, now, "exited", "segment", &name, None);
-            }
-            for values in self.values.values_mut() {
-                values.segments.remove(&name);
-            }
-        }
         self.rules = rules;
-        let contacts: Vec<ContactId> = self.state.contacts.keys().copied().collect();
-        for id in contacts {
-            self.reevaluate(SubjectKey::Contact(id), now);
-        }
-        let accounts: Vec<_> = self.state.accounts.keys().cloned().collect();
-        for id in accounts {
-            self.reevaluate(SubjectKey::Account(id), now);
-        }
+        self.drop_undefined_segments(now);
+        self.reevaluate_everything(now);
         self.recent
             .iter()
             .skip(start.min(self.recent.len()))
@@ -314,6 +408,7 @@ impl Engine {
             definition_kind: kind,
             definition: name.to_owned(),
             level,
+            key: key.clone(),
         });
     }
 

@@ -12,7 +12,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use super::{Change, Engine};
 use crate::clock::Clock;
 use crate::ingest::CommitListener;
-use crate::store::WriteOp;
+use crate::store::{Store, WriteOp};
 
 /// Longest sleep of the timer thread: a bound on how late a deadline set by
 /// a clock jump could be noticed. Deadlines themselves wake it on time.
@@ -23,6 +23,8 @@ const STREAM_BUFFER: usize = 4_096;
 
 struct Shared {
     engine: Mutex<Engine>,
+    /// Where membership changes are recorded (none in unit tests).
+    store: Option<Arc<dyn Store>>,
     changes: tokio::sync::broadcast::Sender<Change>,
     clock: Arc<dyn Clock>,
     wake: Condvar,
@@ -38,8 +40,22 @@ pub struct EngineHandle {
 
 impl EngineHandle {
     pub fn new(engine: Engine, clock: Arc<dyn Clock>) -> Self {
+        Self::build(engine, clock, None)
+    }
+
+    /// A handle that records every membership change in `store`, starting
+    /// with those the engine recorded while loading.
+    pub fn recording(engine: Engine, clock: Arc<dyn Clock>, store: Arc<dyn Store>) -> Self {
+        let loaded = engine.recent_changes(usize::MAX);
+        let handle = Self::build(engine, clock, Some(store));
+        handle.publish(loaded);
+        handle
+    }
+
+    fn build(engine: Engine, clock: Arc<dyn Clock>, store: Option<Arc<dyn Store>>) -> Self {
         Self {
             shared: Arc::new(Shared {
+                store,
                 engine: Mutex::new(engine),
                 changes: tokio::sync::broadcast::channel(STREAM_BUFFER).0,
                 clock,
@@ -65,7 +81,21 @@ impl EngineHandle {
         self.shared.changes.subscribe()
     }
 
+    /// Records changes (with a checkpoint: everything up to now is recorded)
+    /// and sends them to stream subscribers.
     fn publish(&self, changes: Vec<Change>) {
+        if let Some(store) = &self.shared.store {
+            let mut ops: Vec<WriteOp> = changes
+                .iter()
+                .map(|c| WriteOp::Membership(c.to_record()))
+                .collect();
+            ops.push(WriteOp::Checkpoint { at: self.now() });
+            if let Err(error) = store.apply(&ops) {
+                // Changes are derived data: the next start recomputes them
+                // from the last checkpoint.
+                tracing::error!(%error, "cannot record membership changes");
+            }
+        }
         for change in changes {
             // No subscriber is not an error.
             let _ = self.shared.changes.send(change);
@@ -95,10 +125,12 @@ impl EngineHandle {
             .spawn(move || handle.run_timers())
     }
 
-    /// Stops the timer thread.
+    /// Stops the timer thread after recording everything due up to now.
     pub fn stop(&self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
         self.notify();
+        let changes = self.lock().process_due(self.now());
+        self.publish(changes);
     }
 
     fn notify(&self) {
@@ -114,7 +146,9 @@ impl EngineHandle {
                 let changes = engine.process_due(now);
                 (changes, engine.next_deadline())
             };
-            self.publish(changes);
+            if !changes.is_empty() {
+                self.publish(changes);
+            }
             let sleep = next.map_or(MAX_SLEEP, |at| {
                 Duration::from_millis(u64::try_from(at - now).unwrap_or(0)).min(MAX_SLEEP)
             });
@@ -137,7 +171,13 @@ pub struct EngineListener {
 impl CommitListener for EngineListener {
     fn committed(&mut self, ops: &[WriteOp]) {
         let now = self.handle.now();
-        let changes = self.handle.lock().apply(ops, now);
+        let changes = {
+            let mut engine = self.handle.lock();
+            // Fire what is due first, so the checkpoint below tells the truth.
+            let mut changes = engine.process_due(now);
+            changes.extend(engine.apply(ops, now));
+            changes
+        };
         self.handle.publish(changes);
         // A write may have brought a deadline closer than the timer's sleep.
         self.handle.notify();

@@ -150,7 +150,7 @@ impl State {
             WriteOp::ContactAccount {
                 contact, group_id, ..
             } => self.link_account(*contact, group_id, touched),
-            WriteOp::Rejection(_) => {}
+            WriteOp::Rejection(_) | WriteOp::Membership(_) | WriteOp::Checkpoint { .. } => {}
         }
     }
 

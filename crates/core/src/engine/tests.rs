@@ -218,6 +218,7 @@ fn a_merge_ends_the_absorbed_contacts_memberships() {
             definition_kind: "segment",
             definition: "warm".into(),
             level: None,
+            key: SubjectKey::Contact(1),
         }),
         "{changes:?}"
     );

@@ -11,6 +11,7 @@
 //!   buffered rows of earlier ops here with [`Pending::merge`]; only the
 //!   account links are flushed before it, because a merge reads them.
 
+use bellwether_core::store::MembershipRecord;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
@@ -37,6 +38,8 @@ pub(super) struct Pending<'a> {
     pub(super) account_traits: TraitRows<'a, &'a str>,
     pub(super) merges: Vec<(ContactId, ContactId, Millis, MergeReason, &'a str)>,
     pub(super) rejections: Vec<&'a Rejection>,
+    pub(super) memberships: Vec<&'a MembershipRecord>,
+    pub(super) checkpoint: Option<Millis>,
 }
 
 pub(super) struct ContactRow {
@@ -223,6 +226,7 @@ impl<'a> Pending<'a> {
         flush::contact_traits(session, &self.contact_traits)?;
         flush::account_traits(session, &self.account_traits)?;
         flush::merges(session, &self.merges)?;
-        flush::rejections(session, &self.rejections)
+        flush::rejections(session, &self.rejections)?;
+        flush::memberships(session, &self.memberships, self.checkpoint)
     }
 }

@@ -2,6 +2,7 @@
 //! ids order history (`*_traits`, `merges`, `rejections`) insert `WITH
 //! ORDINALITY … ORDER BY` so ids follow the order of the ops.
 
+use bellwether_core::store::MembershipRecord;
 use postgres::types::Json;
 use postgres::GenericClient;
 
@@ -228,5 +229,40 @@ pub(super) fn rejections<C: GenericClient>(s: &mut Session<'_, C>, rows: &[&Reje
             &column(rows, |r| r.excerpt.as_str()),
         ],
     )?;
+    Ok(())
+}
+
+pub(super) fn memberships<C: GenericClient>(
+    s: &mut Session<'_, C>,
+    rows: &[&MembershipRecord],
+    checkpoint: Option<Millis>,
+) -> Result {
+    if !rows.is_empty() {
+        s.execute(
+            "INSERT INTO membership_changes
+               (at, subject_kind, subject_key, label, change, definition_kind, definition, level)
+             SELECT a, k, y, l, c, d, n, v
+             FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                  $7::text[], $8::text[]) WITH ORDINALITY AS t(a, k, y, l, c, d, n, v, o)
+             ORDER BY o",
+            &[
+                &column(rows, |r| r.at),
+                &column(rows, |r| r.subject_kind.as_str()),
+                &column(rows, |r| r.subject_key.as_str()),
+                &column(rows, |r| r.label.as_str()),
+                &column(rows, |r| r.change.as_str()),
+                &column(rows, |r| r.definition_kind.as_str()),
+                &column(rows, |r| r.definition.as_str()),
+                &column(rows, |r| r.level.as_deref()),
+            ],
+        )?;
+    }
+    if let Some(at) = checkpoint {
+        s.execute(
+            "INSERT INTO engine_checkpoint (id, at) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+            &[&at],
+        )?;
+    }
     Ok(())
 }

@@ -13,6 +13,7 @@ mod migrate;
 mod read;
 mod write;
 
+use bellwether_core::store::MembershipRecord;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -180,5 +181,9 @@ impl Store for PostgresStore {
 
     fn event_count(&self) -> Result<u64, StoreError> {
         self.readers.with(read::event_count)
+    }
+
+    fn membership_history(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError> {
+        self.readers.with(read::membership_history)
     }
 }

@@ -1,6 +1,7 @@
 //! Reads on pooled connections; the ones made of several queries run in one
 //! read-only `REPEATABLE READ` transaction, so they see one snapshot.
 
+use bellwether_core::store::MembershipRecord;
 use std::collections::{HashMap, HashSet};
 
 use postgres::{GenericClient, Row};
@@ -377,4 +378,32 @@ pub(super) fn recent_rejections(
 pub(super) fn event_count(conn: &mut PgConn) -> Result<u64, StoreError> {
     let row = conn.session(|s| s.query_one("SELECT COUNT(*) FROM events", &[]))?;
     codec::count(get(&row, 0)?)
+}
+
+pub(super) fn membership_history(
+    conn: &mut PgConn,
+) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError> {
+    let (rows, checkpoint) = conn.session(|s| {
+        let rows = s.query(
+            "SELECT at, subject_kind, subject_key, label, change, definition_kind, definition, level
+             FROM membership_changes ORDER BY id",
+            &[],
+        )?;
+        let checkpoint = s.query_opt("SELECT at FROM engine_checkpoint WHERE id = 1", &[])?;
+        Ok((rows, checkpoint))
+    })?;
+    let records = map_rows(rows, |row| {
+        Ok(MembershipRecord {
+            at: get(row, 0)?,
+            subject_kind: get(row, 1)?,
+            subject_key: get(row, 2)?,
+            label: get(row, 3)?,
+            change: get(row, 4)?,
+            definition_kind: get(row, 5)?,
+            definition: get(row, 6)?,
+            level: get(row, 7)?,
+        })
+    })?;
+    let checkpoint = checkpoint.map(|row| get::<i64>(&row, 0)).transpose()?;
+    Ok((records, checkpoint))
 }

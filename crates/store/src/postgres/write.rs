@@ -68,6 +68,8 @@ fn buffer<'a>(
             at,
         } => pending.contact_account(*contact, group_id, *link, *at),
         WriteOp::Rejection(rejection) => pending.rejection(rejection),
+        WriteOp::Membership(record) => pending.memberships.push(record),
+        WriteOp::Checkpoint { at } => pending.checkpoint = Some(*at),
     }
     Ok(())
 }

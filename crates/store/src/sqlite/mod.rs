@@ -10,6 +10,7 @@ mod migrate;
 mod read;
 mod write;
 
+use bellwether_core::store::MembershipRecord;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -198,6 +199,10 @@ impl Store for SqliteStore {
 
     fn event_count(&self) -> Result<u64, StoreError> {
         self.readers.with(|conn| read::event_count(conn))
+    }
+
+    fn membership_history(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError> {
+        self.readers.with(|conn| read::membership_history(conn))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Reads, each on a pooled `query_only` connection; the ones made of several
 //! queries run in one read transaction, so they see one snapshot.
 
+use bellwether_core::store::MembershipRecord;
 use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension, Params, Row};
@@ -404,4 +405,34 @@ pub(super) fn event_count(conn: &Connection) -> Result<u64, StoreError> {
         .query_row([], |row| row.get(0))
         .db()?;
     codec::count(count)
+}
+
+pub(super) fn membership_history(
+    conn: &Connection,
+) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError> {
+    let records = query(
+        conn,
+        "SELECT at, subject_kind, subject_key, label, change, definition_kind, definition, level
+         FROM membership_changes ORDER BY id",
+        [],
+        |row| {
+            Ok(MembershipRecord {
+                at: row.get(0).db()?,
+                subject_kind: row.get(1).db()?,
+                subject_key: row.get(2).db()?,
+                label: row.get(3).db()?,
+                change: row.get(4).db()?,
+                definition_kind: row.get(5).db()?,
+                definition: row.get(6).db()?,
+                level: row.get(7).db()?,
+            })
+        },
+    )?;
+    let checkpoint = query(
+        conn,
+        "SELECT at FROM engine_checkpoint WHERE id = 1",
+        [],
+        |row| row.get::<_, i64>(0).db(),
+    )?;
+    Ok((records, checkpoint.first().copied()))
 }

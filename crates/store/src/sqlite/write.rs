@@ -104,6 +104,28 @@ fn apply_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<(), StoreError> {
             params![contact, group_id, link.as_str(), at],
         ),
         WriteOp::Rejection(rejection) => insert_rejection(tx, rejection),
+        WriteOp::Membership(record) => execute(
+            tx,
+            "INSERT INTO membership_changes
+               (at, subject_kind, subject_key, label, change, definition_kind, definition, level)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                record.at,
+                record.subject_kind,
+                record.subject_key,
+                record.label,
+                record.change,
+                record.definition_kind,
+                record.definition,
+                record.level,
+            ],
+        ),
+        WriteOp::Checkpoint { at } => execute(
+            tx,
+            "INSERT INTO engine_checkpoint (id, at) VALUES (1, ?1)
+             ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+            params![at],
+        ),
     }
 }
 

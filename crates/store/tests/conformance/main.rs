@@ -50,6 +50,9 @@ macro_rules! store_conformance_tests {
                 new_contact_with_a_taken_id_is_an_error,
                 load_identity_returns_the_whole_graph,
             ],
+            memberships: [
+                membership_history_round_trips_in_recording_order,
+            ],
             merges: [
                 merge_rehomes_identities_events_traits_and_account,
                 merge_keeps_the_survivors_own_account,

@@ -4,5 +4,6 @@ pub(crate) mod accounts;
 pub(crate) mod durability;
 pub(crate) mod events;
 pub(crate) mod identity;
+pub(crate) mod memberships;
 pub(crate) mod merges;
 pub(crate) mod traits;

@@ -1,0 +1,60 @@
+//! Membership history and the engine checkpoint.
+
+use bellwether_core::store::{MembershipRecord, WriteOp};
+
+use crate::harness::Harness;
+
+fn record(at: i64, key: &str, change: &str, definition: &str, level: Option<&str>) -> WriteOp {
+    WriteOp::Membership(MembershipRecord {
+        at,
+        subject_kind: "contact".into(),
+        subject_key: key.into(),
+        label: format!("user-{key}"),
+        change: change.into(),
+        definition_kind: if level.is_some() { "tier" } else { "segment" }.into(),
+        definition: definition.into(),
+        level: level.map(str::to_owned),
+    })
+}
+
+pub(crate) fn membership_history_round_trips_in_recording_order(h: &dyn Harness) {
+    let store = h.open();
+    assert_eq!(store.membership_history().unwrap(), (Vec::new(), None));
+    store
+        .apply(&[
+            record(20, "1", "entered", "hot", None),
+            record(10, "2", "entered", "lifecycle", Some("trial")),
+            WriteOp::Checkpoint { at: 20 },
+        ])
+        .unwrap();
+    store
+        .apply(&[
+            record(30, "1", "exited", "hot", None),
+            WriteOp::Checkpoint { at: 35 },
+        ])
+        .unwrap();
+    let (records, checkpoint) = store.membership_history().unwrap();
+    assert_eq!(checkpoint, Some(35), "the latest checkpoint wins");
+    let summary: Vec<(i64, &str, &str, Option<&str>)> = records
+        .iter()
+        .map(|r| {
+            (
+                r.at,
+                r.subject_key.as_str(),
+                r.change.as_str(),
+                r.level.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (20, "1", "entered", None),
+            (10, "2", "entered", Some("trial")),
+            (30, "1", "exited", None)
+        ],
+        "recording order, not time order"
+    );
+    assert_eq!(records[1].definition_kind, "tier");
+    assert_eq!(records[0].label, "user-1");
+}
