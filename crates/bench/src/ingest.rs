@@ -29,23 +29,28 @@ pub(crate) struct IngestArgs {
     /// The bellwether binary (build it with `cargo build --release`).
     #[arg(long, default_value = "target/release/bellwether")]
     binary: PathBuf,
+    /// Definitions to run live while ingesting (e.g. examples/b2b.toml).
+    #[arg(long)]
+    definitions: Option<PathBuf>,
     /// PostgreSQL for the COPY peer.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
     pg_url: String,
 }
 
 const WRITE_KEY: &str = "bench-write-key";
+const FEATURES: [&str; 3] = ["campaigns", "reports", "api"];
 
 fn messages(count: usize, run: usize) -> Vec<Value> {
     let base = 1_700_000_000_000i64;
     (0..count)
         .map(|i| {
             let user = i % 10_000;
-            let event = ["Page Viewed", "Email Opened", "Feature Used", "Logged In"][i % 4];
+            let event = ["Page Viewed", "Email Opened", "Feature Used", "Logged In", "Demo Requested"][i % 5];
             json!({"type": "track", "userId": format!("user-{user}"), "event": event,
                    "messageId": format!("r{run}-m{i}"),
                    "timestamp": format!("2023-11-14T22:{:02}:{:02}.{:03}Z", (i / 60_000) % 60, (i / 1000) % 60, i % 1000),
-                   "properties": {"path": "/pricing", "plan": "pro", "n": i, "ts": base}})
+                   "properties": {"path": "/pricing", "plan": "pro", "feature": FEATURES[i % 3],
+                                  "n": i, "ts": base}})
         })
         .collect()
 }
@@ -63,13 +68,16 @@ impl Drop for Server {
     }
 }
 
-fn start_server(binary: &PathBuf) -> anyhow::Result<Server> {
+fn start_server(binary: &PathBuf, definitions: Option<&PathBuf>) -> anyhow::Result<Server> {
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("bellwether.toml");
-    std::fs::write(
-        &config,
-        format!("[[source]]\nname='bench'\nwrite_key='{WRITE_KEY}'\n"),
-    )?;
+    let mut text = format!("[[source]]\nname='bench'\nwrite_key='{WRITE_KEY}'\n");
+    if let Some(path) = definitions {
+        let definitions = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        text.push_str(&definitions);
+    }
+    std::fs::write(&config, text)?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -119,7 +127,7 @@ struct IngestRun {
 }
 
 fn bellwether_run(args: &IngestArgs, batch_size: usize, run: usize) -> anyhow::Result<IngestRun> {
-    let server = start_server(&args.binary)?;
+    let server = start_server(&args.binary, args.definitions.as_ref())?;
     let bodies: Vec<Vec<u8>> = messages(args.events, run)
         .chunks(batch_size)
         .map(|chunk| json!({ "batch": chunk }).to_string().into_bytes())
@@ -251,8 +259,12 @@ pub(crate) fn run(args: &IngestArgs) -> anyhow::Result<()> {
             spread.median / copy_spread.median
         ));
     }
+    let live = match &args.definitions {
+        Some(path) => format!("definitions of {} live", path.display()),
+        None => "no definitions".to_owned(),
+    };
     println!(
-        "{} events per run, {} runs (min / median / max)\n",
+        "{} events per run, {} runs (min / median / max), {live}\n",
         args.events, args.runs
     );
     println!("| path | throughput | latency p50 / p99 (median run) | ratio to PostgreSQL COPY |");
