@@ -114,8 +114,19 @@ async fn metrics_text(State(state): State<AppState>) -> String {
         .metrics
         .ingest_pending
         .set(state.ingestor.pending() as i64);
-    let timers = state.engine.lock().pending_timers();
+    let (timers, p50, p99) = {
+        let engine = state.engine.lock();
+        let seconds = |q| engine.evaluation_time(q).map_or(0.0, |d| d.as_secs_f64());
+        (engine.pending_timers(), seconds(0.5), seconds(0.99))
+    };
     state.metrics.timers_pending.set(timers as i64);
+    for (quantile, value) in [("0.5", p50), ("0.99", p99)] {
+        state
+            .metrics
+            .evaluation_seconds
+            .get_or_create(&metrics::QuantileLabels { quantile })
+            .set(value);
+    }
     state.metrics.render()
 }
 

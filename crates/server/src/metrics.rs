@@ -34,6 +34,12 @@ pub struct Metrics {
     pub(crate) ingest_pending: Gauge,
     pub(crate) ingest_commit_seconds: Histogram,
     pub(crate) timers_pending: Gauge,
+    pub(crate) evaluation_seconds: Family<QuantileLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct QuantileLabels {
+    pub(crate) quantile: &'static str,
 }
 
 impl Default for Metrics {
@@ -51,6 +57,8 @@ impl Metrics {
         let ingest_requests = Family::<RequestLabels, Counter>::default();
         let ingest_pending = Gauge::default();
         let timers_pending = Gauge::default();
+        let evaluation_seconds =
+            Family::<QuantileLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
         let ingest_commit_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
         registry.register(
             "events_ingested",
@@ -83,6 +91,11 @@ impl Metrics {
             timers_pending.clone(),
         );
         registry.register(
+            "evaluation_seconds",
+            "Time to re-evaluate one subject (recent evaluations)",
+            evaluation_seconds.clone(),
+        );
+        registry.register(
             "ingest_ack_seconds",
             "Time from admission to durable commit of an ingestion request",
             ingest_commit_seconds.clone(),
@@ -96,6 +109,7 @@ impl Metrics {
             ingest_pending,
             ingest_commit_seconds,
             timers_pending,
+            evaluation_seconds,
         }
     }
 

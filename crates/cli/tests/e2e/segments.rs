@@ -101,6 +101,36 @@ fn segments_scores_and_tiers_are_live_on_contacts_and_accounts() {
     assert_eq!(status, 404);
     let (status, _) = server.get("/api/v1/segments/nope/members", READ_TOKEN);
     assert_eq!(status, 404);
+
+    let (status, health) = server.get("/api/v1/health", READ_TOKEN);
+    assert_eq!(status, 200, "{health}");
+    let demo = health["definitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "demo_requesters")
+        .unwrap();
+    assert!(demo["evaluations"].as_u64().unwrap() >= 2, "{demo}");
+    assert!(
+        demo["last_change"].is_string() && demo["size"] == 1,
+        "{demo}"
+    );
+    assert_eq!(health["subjects"]["contacts"], 1);
+    assert!(
+        health["evaluation_us"]["p99"].as_f64().unwrap() > 0.0,
+        "{health}"
+    );
+    let metrics = crate::harness::client()
+        .get(server.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains("bellwether_evaluation_seconds{quantile=\"0.99\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("bellwether_timers_pending"), "{metrics}");
 }
 
 #[test]

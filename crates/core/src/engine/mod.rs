@@ -7,6 +7,8 @@
 //! recorded at its exact instant, even when processed late.
 
 mod evaluate;
+mod health;
+mod restore;
 mod runner;
 mod state;
 mod timers;
@@ -18,6 +20,7 @@ use bellwether_rules::{DefKind, RuleSet};
 use serde::Serialize;
 
 pub use evaluate::Values;
+pub use health::DefinitionHealth;
 pub use runner::{EngineHandle, EngineListener};
 pub use state::SubjectKey;
 
@@ -85,6 +88,7 @@ pub struct Engine {
     recent: VecDeque<Change>,
     /// Labels of contacts being merged away (no longer in the state).
     departed: HashMap<ContactId, String>,
+    health: health::Health,
 }
 
 impl Engine {
@@ -98,6 +102,7 @@ impl Engine {
             timers: Timers::default(),
             recent: VecDeque::new(),
             departed: HashMap::new(),
+            health: health::Health::default(),
         }
     }
 
@@ -124,96 +129,6 @@ impl Engine {
         engine.reevaluate_everything(start);
         engine.process_due(now);
         Ok(engine)
-    }
-
-    /// Replays recorded changes into the membership bookkeeping.
-    fn restore(&mut self, history: &[MembershipRecord]) {
-        for record in history {
-            let key = match record.subject_kind.as_str() {
-                "contact" => match record.subject_key.parse() {
-                    Ok(id) => SubjectKey::Contact(id),
-                    Err(_) => continue,
-                },
-                _ => SubjectKey::Account(Arc::from(record.subject_key.as_str())),
-            };
-            if record.label.is_empty() {
-                continue;
-            }
-            if let SubjectKey::Contact(id) = key {
-                self.departed.insert(id, record.label.clone());
-            }
-            let entered = record.change == "entered";
-            let values = self.values.entry(key.clone()).or_default();
-            match (record.definition_kind.as_str(), &record.level) {
-                ("tier", Some(level)) if entered => {
-                    values
-                        .tiers
-                        .insert(record.definition.clone(), Arc::from(level.as_str()));
-                }
-                ("tier", Some(level)) => {
-                    if values
-                        .tiers
-                        .get(&record.definition)
-                        .is_some_and(|l| **l == **level)
-                    {
-                        values.tiers.remove(&record.definition);
-                    }
-                }
-                _ => {
-                    values.segments.insert(record.definition.clone(), entered);
-                    let members = self.members.entry(record.definition.clone()).or_default();
-                    if entered {
-                        members.insert(key, record.at);
-                    } else {
-                        members.remove(&key);
-                    }
-                }
-            }
-        }
-    }
-
-    fn exists(&self, key: &SubjectKey) -> bool {
-        match key {
-            SubjectKey::Contact(id) => self.state.contacts.contains_key(id),
-            SubjectKey::Account(group_id) => self.state.accounts.contains_key(group_id),
-        }
-    }
-
-    fn reevaluate_everything(&mut self, at: Millis) {
-        let contacts: Vec<ContactId> = self.state.contacts.keys().copied().collect();
-        for id in contacts {
-            self.reevaluate(SubjectKey::Contact(id), at);
-        }
-        let accounts: Vec<_> = self.state.accounts.keys().cloned().collect();
-        for id in accounts {
-            self.reevaluate(SubjectKey::Account(id), at);
-        }
-    }
-
-    /// Members of segments the definitions no longer have exit at `at`.
-    fn drop_undefined_segments(&mut self, at: Millis) {
-        let kept: std::collections::HashSet<String> = self
-            .rules
-            .order()
-            .iter()
-            .filter(|d| d.kind == DefKind::Segment)
-            .map(|d| d.name.clone())
-            .collect();
-        let dropped: Vec<String> = self
-            .members
-            .keys()
-            .filter(|name| !kept.contains(*name))
-            .cloned()
-            .collect();
-        for name in dropped {
-            let members = self.members.remove(&name).unwrap_or_default();
-            for key in members.keys() {
-                self.push_change(key, at, "exited", "segment", &name, None);
-            }
-            for values in self.values.values_mut() {
-                values.segments.remove(&name);
-            }
-        }
     }
 
     pub fn rules(&self) -> &RuleSet {
@@ -296,10 +211,22 @@ impl Engine {
     }
 
     fn reevaluate(&mut self, key: SubjectKey, at: Millis) {
+        let started = std::time::Instant::now();
         let Some(values) = self.compute(&key, at) else {
             self.forget(key, at);
             return;
         };
+        let kind = match key {
+            SubjectKey::Contact(_) => bellwether_rules::SubjectKind::Contact,
+            SubjectKey::Account(_) => bellwether_rules::SubjectKind::Account,
+        };
+        let names = self
+            .rules
+            .order()
+            .iter()
+            .filter(|d| d.subject == kind)
+            .map(|d| d.name.clone());
+        self.health.evaluated(names, started.elapsed());
         self.record_changes(&key, &values, at);
         let next = values.next_change.map(|t| t.max(at + 1));
         self.timers.schedule(key.clone(), next);
@@ -397,6 +324,7 @@ impl Engine {
         level: Option<String>,
     ) {
         let (subject, id) = self.describe(key);
+        self.health.changed(name, at);
         if self.recent.len() == RECENT_CHANGES {
             self.recent.pop_front();
         }

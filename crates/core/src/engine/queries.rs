@@ -195,6 +195,35 @@ impl Engine {
         out
     }
 
+    /// Health of every definition, in dependency order.
+    pub fn definition_health(&self) -> Vec<super::DefinitionHealth> {
+        self.rules
+            .order()
+            .iter()
+            .map(|d| super::DefinitionHealth {
+                kind: match d.kind {
+                    DefKind::Score => "score",
+                    DefKind::Segment => "segment",
+                    DefKind::Tier => "tier",
+                },
+                name: d.name.clone(),
+                subject: d.subject.as_str(),
+                evaluations: self.health.evaluations(&d.name),
+                last_change: self.health.last_change(&d.name),
+            })
+            .collect()
+    }
+
+    /// The `q` quantile of recent subject evaluation times.
+    pub fn evaluation_time(&self, q: f64) -> Option<std::time::Duration> {
+        self.health.evaluation_time(q)
+    }
+
+    /// Live contacts and accounts.
+    pub fn subject_counts(&self) -> (usize, usize) {
+        (self.state.contacts.len(), self.state.accounts.len())
+    }
+
     /// Which kind of subject a segment is for.
     pub fn segment_subject(&self, segment: &str) -> Option<SubjectKind> {
         self.rules

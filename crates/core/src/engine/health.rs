@@ -1,0 +1,89 @@
+//! How the engine is doing: per definition, how often it was evaluated and
+//! when it last changed a membership; how long subject evaluations take.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::message::Millis;
+
+/// Evaluation durations kept for percentiles.
+const SAMPLES: usize = 4_096;
+
+#[derive(Debug, Default)]
+pub(crate) struct Health {
+    evaluations: HashMap<String, u64>,
+    last_change: HashMap<String, Millis>,
+    durations: VecDeque<Duration>,
+}
+
+/// One definition's health.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DefinitionHealth {
+    /// `score`, `segment` or `tier`.
+    pub kind: &'static str,
+    pub name: String,
+    /// `contact` or `account`.
+    pub subject: &'static str,
+    /// Subject evaluations since start.
+    pub evaluations: u64,
+    /// When it last changed a membership (segments and tiers).
+    pub last_change: Option<Millis>,
+}
+
+impl Health {
+    pub(crate) fn evaluated(&mut self, definitions: impl Iterator<Item = String>, took: Duration) {
+        for name in definitions {
+            *self.evaluations.entry(name).or_default() += 1;
+        }
+        if self.durations.len() == SAMPLES {
+            self.durations.pop_front();
+        }
+        self.durations.push_back(took);
+    }
+
+    pub(crate) fn changed(&mut self, definition: &str, at: Millis) {
+        let last = self.last_change.entry(definition.to_owned()).or_insert(at);
+        *last = (*last).max(at);
+    }
+
+    pub(crate) fn evaluations(&self, definition: &str) -> u64 {
+        self.evaluations.get(definition).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn last_change(&self, definition: &str) -> Option<Millis> {
+        self.last_change.get(definition).copied()
+    }
+
+    /// The `q` quantile of recent subject evaluation times.
+    pub(crate) fn evaluation_time(&self, q: f64) -> Option<Duration> {
+        let mut sorted: Vec<Duration> = self.durations.iter().copied().collect();
+        sorted.sort_unstable();
+        let index = ((sorted.len().checked_sub(1)?) as f64 * q).round() as usize;
+        sorted.get(index).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_percentiles() {
+        let mut health = Health::default();
+        for ms in 1..=100 {
+            health.evaluated(["hot".to_owned()].into_iter(), Duration::from_millis(ms));
+        }
+        health.changed("hot", 10);
+        health.changed("hot", 5);
+        assert_eq!(health.evaluations("hot"), 100);
+        assert_eq!(health.last_change("hot"), Some(10));
+        assert_eq!(health.evaluation_time(0.5), Some(Duration::from_millis(51)));
+        assert_eq!(
+            health.evaluation_time(0.99),
+            Some(Duration::from_millis(99))
+        );
+        assert_eq!(Health::default().evaluation_time(0.5), None);
+    }
+}

@@ -1,0 +1,103 @@
+//! Start-up: replaying the recorded membership history, so members keep
+//! their entry instants and dropped definitions or vanished subjects exit.
+
+use std::sync::Arc;
+
+use bellwether_rules::DefKind;
+
+use super::state::SubjectKey;
+use super::Engine;
+use crate::message::{ContactId, Millis};
+use crate::store::MembershipRecord;
+
+impl Engine {
+    /// Replays recorded changes into the membership bookkeeping.
+    pub(super) fn restore(&mut self, history: &[MembershipRecord]) {
+        for record in history {
+            let key = match record.subject_kind.as_str() {
+                "contact" => match record.subject_key.parse() {
+                    Ok(id) => SubjectKey::Contact(id),
+                    Err(_) => continue,
+                },
+                _ => SubjectKey::Account(Arc::from(record.subject_key.as_str())),
+            };
+            if record.label.is_empty() {
+                continue;
+            }
+            if let SubjectKey::Contact(id) = key {
+                self.departed.insert(id, record.label.clone());
+            }
+            let entered = record.change == "entered";
+            let values = self.values.entry(key.clone()).or_default();
+            match (record.definition_kind.as_str(), &record.level) {
+                ("tier", Some(level)) if entered => {
+                    values
+                        .tiers
+                        .insert(record.definition.clone(), Arc::from(level.as_str()));
+                }
+                ("tier", Some(level)) => {
+                    if values
+                        .tiers
+                        .get(&record.definition)
+                        .is_some_and(|l| **l == **level)
+                    {
+                        values.tiers.remove(&record.definition);
+                    }
+                }
+                _ => {
+                    values.segments.insert(record.definition.clone(), entered);
+                    let members = self.members.entry(record.definition.clone()).or_default();
+                    if entered {
+                        members.insert(key, record.at);
+                    } else {
+                        members.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn exists(&self, key: &SubjectKey) -> bool {
+        match key {
+            SubjectKey::Contact(id) => self.state.contacts.contains_key(id),
+            SubjectKey::Account(group_id) => self.state.accounts.contains_key(group_id),
+        }
+    }
+
+    pub(super) fn reevaluate_everything(&mut self, at: Millis) {
+        let contacts: Vec<ContactId> = self.state.contacts.keys().copied().collect();
+        for id in contacts {
+            self.reevaluate(SubjectKey::Contact(id), at);
+        }
+        let accounts: Vec<_> = self.state.accounts.keys().cloned().collect();
+        for id in accounts {
+            self.reevaluate(SubjectKey::Account(id), at);
+        }
+    }
+
+    /// Members of segments the definitions no longer have exit at `at`.
+    pub(super) fn drop_undefined_segments(&mut self, at: Millis) {
+        let kept: std::collections::HashSet<String> = self
+            .rules
+            .order()
+            .iter()
+            .filter(|d| d.kind == DefKind::Segment)
+            .map(|d| d.name.clone())
+            .collect();
+        let dropped: Vec<String> = self
+            .members
+            .keys()
+            .filter(|name| !kept.contains(*name))
+            .cloned()
+            .collect();
+        for name in dropped {
+            let members = self.members.remove(&name).unwrap_or_default();
+            for key in members.keys() {
+                self.push_change(key, at, "exited", "segment", &name, None);
+            }
+            for values in self.values.values_mut() {
+                values.segments.remove(&name);
+            }
+        }
+    }
+}
