@@ -306,4 +306,12 @@ pub trait Store: Send + Sync {
     /// Every recorded membership change in recording order, and the engine's
     /// last checkpoint (`None` before the first).
     fn membership_history(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError>;
+
+    /// The recorded changes of one subject (`subject_kind`, `subject_key` as
+    /// in [`MembershipRecord`]), in recording order.
+    fn subject_history(
+        &self,
+        subject_kind: &str,
+        subject_key: &str,
+    ) -> Result<Vec<MembershipRecord>, StoreError>;
 }

@@ -103,6 +103,9 @@ impl Store for Faulty {
     fn membership_history(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError> {
         self.inner.membership_history()
     }
+    fn subject_history(&self, kind: &str, key: &str) -> Result<Vec<MembershipRecord>, StoreError> {
+        self.inner.subject_history(kind, key)
+    }
 }
 
 struct Harness {

@@ -5,6 +5,7 @@ mod admin;
 mod contacts;
 mod definitions;
 mod health;
+mod history;
 mod ingestion;
 mod segments;
 mod stream;
@@ -36,6 +37,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/changes", get(segments::recent_changes))
         .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/health", get(health::health))
+        .route("/api/v1/{kind}/{id}/history", get(history::history))
         .route(
             "/api/v1/definitions",
             axum::routing::put(definitions::put_definitions),
@@ -53,7 +55,7 @@ pub(crate) fn routes() -> Router<AppState> {
         crate::ingest::group, crate::ingest::alias, crate::ingest::batch,
         contacts::get_contact, contacts::get_contact_events, contacts::get_account,
         ingestion::list_errors, admin::get_config,
-        segments::list_segments, segments::segment_members, segments::explain, segments::recent_changes, stream::stream, definitions::put_definitions, health::health,
+        segments::list_segments, segments::segment_members, segments::explain, segments::recent_changes, stream::stream, definitions::put_definitions, health::health, history::history,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecuritySchemes),

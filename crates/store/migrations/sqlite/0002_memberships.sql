@@ -11,6 +11,7 @@ CREATE TABLE membership_changes (
     level           TEXT
 );
 CREATE INDEX membership_changes_definition ON membership_changes (definition, at);
+CREATE INDEX membership_changes_subject ON membership_changes (subject_kind, subject_key, id);
 
 CREATE TABLE engine_checkpoint (
     id INTEGER PRIMARY KEY CHECK (id = 1),

@@ -186,4 +186,13 @@ impl Store for PostgresStore {
     fn membership_history(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError> {
         self.readers.with(read::membership_history)
     }
+
+    fn subject_history(
+        &self,
+        subject_kind: &str,
+        subject_key: &str,
+    ) -> Result<Vec<MembershipRecord>, StoreError> {
+        self.readers
+            .with(|conn| read::subject_history(conn, subject_kind, subject_key))
+    }
 }

@@ -392,18 +392,35 @@ pub(super) fn membership_history(
         let checkpoint = s.query_opt("SELECT at FROM engine_checkpoint WHERE id = 1", &[])?;
         Ok((rows, checkpoint))
     })?;
-    let records = map_rows(rows, |row| {
-        Ok(MembershipRecord {
-            at: get(row, 0)?,
-            subject_kind: get(row, 1)?,
-            subject_key: get(row, 2)?,
-            label: get(row, 3)?,
-            change: get(row, 4)?,
-            definition_kind: get(row, 5)?,
-            definition: get(row, 6)?,
-            level: get(row, 7)?,
-        })
-    })?;
+    let records = map_rows(rows, membership_row)?;
     let checkpoint = checkpoint.map(|row| get::<i64>(&row, 0)).transpose()?;
     Ok((records, checkpoint))
+}
+
+pub(super) fn subject_history(
+    conn: &mut PgConn,
+    subject_kind: &str,
+    subject_key: &str,
+) -> Result<Vec<MembershipRecord>, StoreError> {
+    let rows = conn.session(|s| {
+        s.query(
+            "SELECT at, subject_kind, subject_key, label, change, definition_kind, definition, level
+             FROM membership_changes WHERE subject_kind = $1 AND subject_key = $2 ORDER BY id",
+            &[&subject_kind, &subject_key],
+        )
+    })?;
+    map_rows(rows, membership_row)
+}
+
+fn membership_row(row: &postgres::Row) -> Result<MembershipRecord, StoreError> {
+    Ok(MembershipRecord {
+        at: get(row, 0)?,
+        subject_kind: get(row, 1)?,
+        subject_key: get(row, 2)?,
+        label: get(row, 3)?,
+        change: get(row, 4)?,
+        definition_kind: get(row, 5)?,
+        definition: get(row, 6)?,
+        level: get(row, 7)?,
+    })
 }

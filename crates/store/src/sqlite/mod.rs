@@ -204,6 +204,15 @@ impl Store for SqliteStore {
     fn membership_history(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError> {
         self.readers.with(|conn| read::membership_history(conn))
     }
+
+    fn subject_history(
+        &self,
+        subject_kind: &str,
+        subject_key: &str,
+    ) -> Result<Vec<MembershipRecord>, StoreError> {
+        self.readers
+            .with(|conn| read::subject_history(conn, subject_kind, subject_key))
+    }
 }
 
 #[cfg(test)]

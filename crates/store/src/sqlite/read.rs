@@ -415,18 +415,7 @@ pub(super) fn membership_history(
         "SELECT at, subject_kind, subject_key, label, change, definition_kind, definition, level
          FROM membership_changes ORDER BY id",
         [],
-        |row| {
-            Ok(MembershipRecord {
-                at: row.get(0).db()?,
-                subject_kind: row.get(1).db()?,
-                subject_key: row.get(2).db()?,
-                label: row.get(3).db()?,
-                change: row.get(4).db()?,
-                definition_kind: row.get(5).db()?,
-                definition: row.get(6).db()?,
-                level: row.get(7).db()?,
-            })
-        },
+        membership_row,
     )?;
     let checkpoint = query(
         conn,
@@ -435,4 +424,31 @@ pub(super) fn membership_history(
         |row| row.get::<_, i64>(0).db(),
     )?;
     Ok((records, checkpoint.first().copied()))
+}
+
+pub(super) fn subject_history(
+    conn: &Connection,
+    subject_kind: &str,
+    subject_key: &str,
+) -> Result<Vec<MembershipRecord>, StoreError> {
+    query(
+        conn,
+        "SELECT at, subject_kind, subject_key, label, change, definition_kind, definition, level
+         FROM membership_changes WHERE subject_kind = ?1 AND subject_key = ?2 ORDER BY id",
+        [subject_kind, subject_key],
+        membership_row,
+    )
+}
+
+fn membership_row(row: &rusqlite::Row<'_>) -> Result<MembershipRecord, StoreError> {
+    Ok(MembershipRecord {
+        at: row.get(0).db()?,
+        subject_kind: row.get(1).db()?,
+        subject_key: row.get(2).db()?,
+        label: row.get(3).db()?,
+        change: row.get(4).db()?,
+        definition_kind: row.get(5).db()?,
+        definition: row.get(6).db()?,
+        level: row.get(7).db()?,
+    })
 }

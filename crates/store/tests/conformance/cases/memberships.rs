@@ -57,4 +57,16 @@ pub(crate) fn membership_history_round_trips_in_recording_order(h: &dyn Harness)
     );
     assert_eq!(records[1].definition_kind, "tier");
     assert_eq!(records[0].label, "user-1");
+
+    let one: Vec<(i64, String)> = store
+        .subject_history("contact", "1")
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.at, r.change))
+        .collect();
+    assert_eq!(one, [(20, "entered".to_owned()), (30, "exited".to_owned())]);
+    assert!(
+        store.subject_history("account", "1").unwrap().is_empty(),
+        "kinds are distinct"
+    );
 }
