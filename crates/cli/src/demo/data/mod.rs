@@ -139,7 +139,7 @@ const FEATURES: &[&str] = &[
     "ab-tests",
 ];
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Persona {
     Hot,
     Trial,
@@ -335,6 +335,9 @@ fn behave(out: &mut Writer<'_>, rng: &mut Rng, persona: Persona, now: i64) {
         }
     }
 }
+
+#[cfg(test)]
+mod scenario_tests;
 
 #[cfg(test)]
 mod tests {
