@@ -8,6 +8,7 @@
 
 mod ingest;
 mod stats;
+mod timers;
 
 use clap::{Parser, Subcommand};
 
@@ -22,10 +23,14 @@ struct Cli {
 enum Command {
     /// Durable ingest throughput vs PostgreSQL COPY.
     Ingest(ingest::IngestArgs),
+    /// Lag of time-driven transitions with many pending timers vs a
+    /// PostgreSQL rescan; engine memory per contact and per event.
+    Timers(timers::TimersArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Ingest(args) => ingest::run(&args),
+        Command::Timers(args) => timers::run(&args),
     }
 }

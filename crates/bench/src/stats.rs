@@ -21,8 +21,9 @@ impl Spread {
     }
 
     pub(crate) fn show(&self, unit: &str) -> String {
+        let digits = usize::from(unit == "ms");
         format!(
-            "{:.0} / {:.0} / {:.0} {unit}",
+            "{:.digits$} / {:.digits$} / {:.digits$} {unit}",
             self.min, self.median, self.max
         )
     }

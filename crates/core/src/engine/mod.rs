@@ -86,6 +86,9 @@ pub struct Engine {
     members: HashMap<String, BTreeMap<SubjectKey, Millis>>,
     timers: Timers,
     recent: VecDeque<Change>,
+    /// Changes recorded since the caller last took them (unbounded until
+    /// taken, unlike `recent`).
+    fresh: Vec<Change>,
     /// Labels of contacts being merged away (no longer in the state).
     departed: HashMap<ContactId, String>,
     health: health::Health,
@@ -101,6 +104,7 @@ impl Engine {
             members: HashMap::new(),
             timers: Timers::default(),
             recent: VecDeque::new(),
+            fresh: Vec::new(),
             departed: HashMap::new(),
             health: health::Health::default(),
         }
@@ -109,7 +113,7 @@ impl Engine {
     /// Loads every subject from the store and brings the recorded
     /// memberships up to `now`: from the last checkpoint, every change is
     /// recorded at its true instant, including those that fell due while the
-    /// server was down. [`Engine::recent_changes`] holds what load recorded.
+    /// server was down. [`Engine::take_changes`] hands over what load recorded.
     pub fn load(store: &dyn Store, rules: Arc<RuleSet>, now: Millis) -> Result<Self, StoreError> {
         let mut engine = Self::new(rules);
         engine.state = State::load(store)?;
@@ -127,7 +131,8 @@ impl Engine {
             engine.forget(key, start);
         }
         engine.reevaluate_everything(start);
-        engine.process_due(now);
+        // Keep what load recorded for the caller to take (and persist).
+        engine.fresh = engine.process_due(now);
         Ok(engine)
     }
 
@@ -137,7 +142,6 @@ impl Engine {
 
     /// Applies one commit's writes and re-evaluates what they touched.
     pub fn apply(&mut self, ops: &[WriteOp], now: Millis) -> Vec<Change> {
-        let start = self.recent.len();
         let touched = self.state.apply(ops);
         for (removed, label) in touched.removed {
             self.departed.insert(removed, label);
@@ -154,33 +158,27 @@ impl Engine {
         for id in accounts {
             self.reevaluate(SubjectKey::Account(id), now);
         }
-        self.recent
-            .iter()
-            .skip(start.min(self.recent.len()))
-            .cloned()
-            .collect()
+        self.take_changes()
+    }
+
+    /// Every change recorded since the last call (or since load).
+    pub fn take_changes(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.fresh)
     }
 
     /// Switches to new definitions: members of segments that no longer exist
     /// exit, then every subject is re-evaluated as of `now`.
     pub fn replace_rules(&mut self, rules: Arc<RuleSet>, now: Millis) -> Vec<Change> {
-        let start = self.recent.len();
         self.rules = rules;
         self.drop_undefined_segments(now);
         self.reevaluate_everything(now);
-        self.recent
-            .iter()
-            .skip(start.min(self.recent.len()))
-            .cloned()
-            .collect()
+        self.take_changes()
     }
 
     /// Re-evaluates every subject whose deadline is at or before `now`, each at
     /// its exact deadline.
     pub fn process_due(&mut self, now: Millis) -> Vec<Change> {
-        let mut changes = Vec::new();
         while let Some((at, key)) = self.timers.pop_due(now) {
-            let before = self.recent.len();
             let account = match &key {
                 SubjectKey::Contact(id) => {
                     self.state.contacts.get(id).and_then(|c| c.account.clone())
@@ -191,14 +189,8 @@ impl Engine {
             if let Some(account) = account {
                 self.reevaluate(SubjectKey::Account(account), at);
             }
-            changes.extend(
-                self.recent
-                    .iter()
-                    .skip(before.min(self.recent.len()))
-                    .cloned(),
-            );
         }
-        changes
+        self.take_changes()
     }
 
     /// The earliest instant at which some subject must be re-evaluated.
@@ -328,7 +320,7 @@ impl Engine {
         if self.recent.len() == RECENT_CHANGES {
             self.recent.pop_front();
         }
-        self.recent.push_back(Change {
+        let recorded = Change {
             at,
             subject,
             id,
@@ -337,7 +329,9 @@ impl Engine {
             definition: name.to_owned(),
             level,
             key: key.clone(),
-        });
+        };
+        self.recent.push_back(recorded.clone());
+        self.fresh.push(recorded);
     }
 
     fn describe(&self, key: &SubjectKey) -> (&'static str, String) {

@@ -45,8 +45,8 @@ impl EngineHandle {
 
     /// A handle that records every membership change in `store`, starting
     /// with those the engine recorded while loading.
-    pub fn recording(engine: Engine, clock: Arc<dyn Clock>, store: Arc<dyn Store>) -> Self {
-        let loaded = engine.recent_changes(usize::MAX);
+    pub fn recording(mut engine: Engine, clock: Arc<dyn Clock>, store: Arc<dyn Store>) -> Self {
+        let loaded = engine.take_changes();
         let handle = Self::build(engine, clock, Some(store));
         handle.publish(loaded);
         handle

@@ -370,3 +370,74 @@ fn replacing_definitions_reevaluates_and_ends_dropped_segments() {
         .iter()
         .all(|(name, _)| name != "dormant"));
 }
+
+#[test]
+fn an_entry_fired_by_a_timer_schedules_its_own_exit() {
+    let mut engine = Engine::new(rules());
+    let mut feed = Feed::new();
+    // Stored before its instant: it counts only once that instant arrives.
+    let ops = feed.ops(&[
+        track("u", "Pricing Viewed", T0 + HOUR),
+        track("u", "Pricing Viewed", T0 + 2 * HOUR),
+    ]);
+    assert!(changes_of(&engine.apply(&ops, T0), "pricing_twice").is_empty());
+    let entered = engine.process_due(T0 + 3 * HOUR);
+    assert_eq!(
+        changes_of(&entered, "pricing_twice"),
+        [("entered", T0 + 2 * HOUR)]
+    );
+    let exited = engine.process_due(T0 + 30 * DAY);
+    assert_eq!(
+        changes_of(&exited, "pricing_twice"),
+        [("exited", T0 + 7 * DAY + HOUR)]
+    );
+}
+
+#[test]
+fn short_windows_exit_after_a_timer_entry() {
+    let definitions = "[[segment]]\nname = \"just_clicked\"\nsubject = \"contact\"\nwhen = 'count(\"Clicked\", last 5s) >= 1'\n";
+    let mut engine = Engine::new(Arc::new(RuleSet::from_toml("t.toml", definitions).unwrap()));
+    let mut feed = Feed::new();
+    engine.apply(&feed.ops(&[track("u", "Clicked", T0 + 300)]), T0);
+    let mut all = Vec::new();
+    for step in 0..200 {
+        all.extend(engine.process_due(T0 + step * 50));
+    }
+    assert_eq!(
+        changes_of(&all, "just_clicked"),
+        [("entered", T0 + 300), ("exited", T0 + 5_300)]
+    );
+}
+
+#[test]
+fn changes_are_handed_over_even_after_the_recent_list_is_full() {
+    let mut engine = Engine::new(rules());
+    let mut feed = Feed::new();
+    // Two changes per contact (a segment and a tier): more than the recent list keeps.
+    let users: Vec<String> = (0..(RECENT_CHANGES / 2 + 10))
+        .map(|i| format!("u{i}"))
+        .collect();
+    let messages: Vec<Message> = users
+        .iter()
+        .flat_map(|u| {
+            [
+                track(u, "Pricing Viewed", T0),
+                track(u, "Pricing Viewed", T0 + 1),
+            ]
+        })
+        .collect();
+    let first = engine.apply(&feed.ops(&messages), T0 + 1);
+    assert_eq!(first.len(), users.len() * 2);
+    let next = engine.apply(
+        &feed.ops(&[
+            track("late", "Pricing Viewed", T0 + 2),
+            track("late", "Pricing Viewed", T0 + 3),
+        ]),
+        T0 + 3,
+    );
+    assert_eq!(changes_of(&next, "pricing_twice"), [("entered", T0 + 3)]);
+    assert!(
+        engine.take_changes().is_empty(),
+        "each change is handed over once"
+    );
+}
