@@ -177,6 +177,23 @@ pub(crate) fn evaluate_contact(
     })
 }
 
+/// Views of an account's member contacts (they read `account.x` from it).
+fn member_views<'a>(
+    account: &'a AccountState,
+    members: &'a [(&ContactState, &Values)],
+) -> Vec<ContactView<'a>> {
+    members
+        .iter()
+        .map(|(c, values)| ContactView {
+            id: &c.label,
+            timeline: &c.timeline,
+            traits: &c.traits,
+            account_traits: Some(&account.traits),
+            values,
+        })
+        .collect()
+}
+
 /// Evaluates an account; its contacts' values must be current.
 pub(crate) fn evaluate_account(
     rules: &RuleSet,
@@ -186,16 +203,7 @@ pub(crate) fn evaluate_account(
     now: i64,
 ) -> Values {
     let timeline = Timeline::merged(members.iter().map(|(c, _)| &c.timeline));
-    let contacts: Vec<ContactView<'_>> = members
-        .iter()
-        .map(|(c, values)| ContactView {
-            id: &c.label,
-            timeline: &c.timeline,
-            traits: &c.traits,
-            account_traits: Some(&account.traits),
-            values,
-        })
-        .collect();
+    let contacts = member_views(account, members);
     evaluate_kind(rules, SubjectKind::Account, now, &|values, visit| {
         visit(&AccountView {
             id: group_id,
@@ -236,16 +244,7 @@ pub(crate) fn explain_account(
     now: i64,
 ) -> Option<serde_json::Value> {
     let timeline = Timeline::merged(members.iter().map(|(c, _)| &c.timeline));
-    let contacts: Vec<ContactView<'_>> = members
-        .iter()
-        .map(|(c, v)| ContactView {
-            id: &c.label,
-            timeline: &c.timeline,
-            traits: &c.traits,
-            account_traits: Some(&account.traits),
-            values: v,
-        })
-        .collect();
+    let contacts = member_views(account, members);
     let view = AccountView {
         id: group_id,
         timeline: &timeline,

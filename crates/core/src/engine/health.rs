@@ -4,6 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
+use bellwether_rules::SubjectKind;
 use serde::Serialize;
 
 use crate::message::Millis;
@@ -13,7 +14,10 @@ const SAMPLES: usize = 4_096;
 
 #[derive(Debug, Default)]
 pub(crate) struct Health {
-    evaluations: HashMap<String, u64>,
+    /// Subject evaluations by kind: every definition of that kind runs in
+    /// each, so per-definition counts derive from these.
+    contact_evaluations: u64,
+    account_evaluations: u64,
     last_change: HashMap<String, Millis>,
     durations: VecDeque<Duration>,
 }
@@ -33,9 +37,10 @@ pub struct DefinitionHealth {
 }
 
 impl Health {
-    pub(crate) fn evaluated(&mut self, definitions: impl Iterator<Item = String>, took: Duration) {
-        for name in definitions {
-            *self.evaluations.entry(name).or_default() += 1;
+    pub(crate) fn evaluated(&mut self, subject: SubjectKind, took: Duration) {
+        match subject {
+            SubjectKind::Contact => self.contact_evaluations += 1,
+            SubjectKind::Account => self.account_evaluations += 1,
         }
         if self.durations.len() == SAMPLES {
             self.durations.pop_front();
@@ -48,8 +53,12 @@ impl Health {
         *last = (*last).max(at);
     }
 
-    pub(crate) fn evaluations(&self, definition: &str) -> u64 {
-        self.evaluations.get(definition).copied().unwrap_or(0)
+    /// How often the definitions of `subject` kind were evaluated.
+    pub(crate) fn evaluations(&self, subject: SubjectKind) -> u64 {
+        match subject {
+            SubjectKind::Contact => self.contact_evaluations,
+            SubjectKind::Account => self.account_evaluations,
+        }
     }
 
     pub(crate) fn last_change(&self, definition: &str) -> Option<Millis> {
@@ -73,11 +82,12 @@ mod tests {
     fn counts_and_percentiles() {
         let mut health = Health::default();
         for ms in 1..=100 {
-            health.evaluated(["hot".to_owned()].into_iter(), Duration::from_millis(ms));
+            health.evaluated(SubjectKind::Contact, Duration::from_millis(ms));
         }
         health.changed("hot", 10);
         health.changed("hot", 5);
-        assert_eq!(health.evaluations("hot"), 100);
+        assert_eq!(health.evaluations(SubjectKind::Contact), 100);
+        assert_eq!(health.evaluations(SubjectKind::Account), 0);
         assert_eq!(health.last_change("hot"), Some(10));
         assert_eq!(health.evaluation_time(0.5), Some(Duration::from_millis(51)));
         assert_eq!(

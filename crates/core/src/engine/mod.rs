@@ -212,13 +212,7 @@ impl Engine {
             SubjectKey::Contact(_) => bellwether_rules::SubjectKind::Contact,
             SubjectKey::Account(_) => bellwether_rules::SubjectKind::Account,
         };
-        let names = self
-            .rules
-            .order()
-            .iter()
-            .filter(|d| d.subject == kind)
-            .map(|d| d.name.clone());
-        self.health.evaluated(names, started.elapsed());
+        self.health.evaluated(kind, started.elapsed());
         self.record_changes(&key, &values, at);
         let next = values.next_change.map(|t| t.max(at + 1));
         self.timers.schedule(key.clone(), next);
@@ -271,17 +265,15 @@ impl Engine {
         self.values.remove(&key);
     }
 
+    /// Records how `values` differ from the subject's previous ones. Takes the
+    /// previous values out: every caller replaces or drops them next.
     fn record_changes(&mut self, key: &SubjectKey, values: &Values, at: Millis) {
-        let previous = self.values.get(key).cloned().unwrap_or_default();
-        let segments = self
-            .rules
-            .order()
-            .iter()
-            .filter(|d| d.kind == DefKind::Segment);
-        let names: Vec<String> = segments.map(|d| d.name.clone()).collect();
-        for name in names {
-            let was = previous.segments.get(&name).copied().unwrap_or(false);
-            let is = values.segments.get(&name).copied().unwrap_or(false);
+        let previous = self.values.remove(key).unwrap_or_default();
+        let rules = Arc::clone(&self.rules);
+        for def in rules.order().iter().filter(|d| d.kind == DefKind::Segment) {
+            let name = &def.name;
+            let was = previous.segments.get(name).copied().unwrap_or(false);
+            let is = values.segments.get(name).copied().unwrap_or(false);
             if was == is {
                 continue;
             }
@@ -292,7 +284,7 @@ impl Engine {
                 members.remove(key);
             }
             let change = if is { "entered" } else { "exited" };
-            self.push_change(key, at, change, "segment", &name, None);
+            self.push_change(key, at, change, "segment", name, None);
         }
         for (tier, level) in &previous.tiers {
             if values.tiers.get(tier) != Some(level) {

@@ -208,7 +208,7 @@ impl Engine {
                 },
                 name: d.name.clone(),
                 subject: d.subject.as_str(),
-                evaluations: self.health.evaluations(&d.name),
+                evaluations: self.health.evaluations(d.subject),
                 last_change: self.health.last_change(&d.name),
             })
             .collect()
