@@ -142,7 +142,6 @@ fn bellwether_run(args: &TimersArgs) -> anyhow::Result<Run> {
     let mut changes = handle.subscribe();
     let timers = handle.spawn_timers()?;
     let mut lags = Vec::with_capacity(args.contacts);
-    let mut entered = 0usize;
     let mut missed_changes = 0u64;
     let deadline = Instant::now() + Duration::from_secs(30);
     while lags.len() + (missed_changes as usize) < args.contacts && Instant::now() < deadline {
@@ -150,7 +149,7 @@ fn bellwether_run(args: &TimersArgs) -> anyhow::Result<Run> {
             Ok(change) if change.change == "exited" => {
                 lags.push((clock.now_ms() - change.at) as f64)
             }
-            Ok(_) => entered += 1,
+            Ok(_) => {}
             // A burst overflowed the stream buffer: measure the exits received.
             Err(tokio::sync::broadcast::error::TryRecvError::Lagged(missed)) => {
                 missed_changes += missed
@@ -162,7 +161,6 @@ fn bellwether_run(args: &TimersArgs) -> anyhow::Result<Run> {
     timers
         .join()
         .map_err(|_| anyhow::anyhow!("timer thread panicked"))?;
-    let _ = entered;
     anyhow::ensure!(
         lags.len() >= args.contacts / 10,
         "only {} exits observed",
