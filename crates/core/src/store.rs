@@ -161,6 +161,9 @@ pub enum WriteOp {
     Rejection(Rejection),
     /// A segment entry/exit or tier change recorded by the engine.
     Membership(MembershipRecord),
+    /// A score's closed form changed (events, state points, definitions;
+    /// never decay alone, which the form already describes).
+    Score(ScoreRecord),
     /// The engine has recorded every change up to this instant.
     Checkpoint {
         at: Millis,
@@ -185,6 +188,28 @@ pub struct MembershipRecord {
     pub definition: String,
     /// The tier level entered or left.
     pub level: Option<String>,
+}
+
+/// A score of one subject from `at` on, in closed form: its value at any
+/// later instant (until the next record) is
+/// `constant + decaying × 2^(−(t − anchor) / half_life)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreRecord {
+    pub at: Millis,
+    /// `contact` or `account`.
+    pub subject_kind: String,
+    /// The contact number, or the account's group id.
+    pub subject_key: String,
+    /// How people name the subject (user id, group id) at the time.
+    pub label: String,
+    pub score: String,
+    /// The value at `at`.
+    pub value: f64,
+    pub constant: f64,
+    pub decaying: f64,
+    pub anchor: Millis,
+    /// Milliseconds; `None`: no decay.
+    pub half_life: Option<Millis>,
 }
 
 /// Everything the identity graph needs to rebuild itself at start-up.
@@ -314,4 +339,15 @@ pub trait Store: Send + Sync {
         subject_kind: &str,
         subject_key: &str,
     ) -> Result<Vec<MembershipRecord>, StoreError>;
+
+    /// The recorded score changes of one subject, in recording order.
+    fn score_history(
+        &self,
+        subject_kind: &str,
+        subject_key: &str,
+    ) -> Result<Vec<ScoreRecord>, StoreError>;
+
+    /// The last recorded form of every (subject, score): where the engine
+    /// resumes comparing after a restart.
+    fn latest_scores(&self) -> Result<Vec<ScoreRecord>, StoreError>;
 }

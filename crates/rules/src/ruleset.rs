@@ -1,6 +1,6 @@
 //! The compiled definition set: what the engine evaluates.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -24,6 +24,9 @@ pub struct DefRef {
     pub name: String,
     /// Contact or account.
     pub subject: SubjectKind,
+    /// The definitions its value reads (`score`, `in_segment`, `tier`,
+    /// roll-ups), as (kind, name).
+    pub depends_on: Vec<(DefKind, String)>,
 }
 
 /// A value and the first instant after `now` at which it may change if no
@@ -133,6 +136,22 @@ impl RuleSet {
     /// Every definition, dependencies first: evaluate in this order.
     pub fn order(&self) -> &[DefRef] {
         &self.order
+    }
+
+    /// The definitions whose values may differ from those of `previous`:
+    /// new ones, ones whose meaning changed (owner, action, description and
+    /// holdout do not count), and everything that depends on one of those.
+    pub fn changed_since(&self, previous: &RuleSet) -> HashSet<(DefKind, String)> {
+        let mut changed = HashSet::new();
+        for def in &self.order {
+            let same = self
+                .definitions
+                .same_meaning(&previous.definitions, def.kind, &def.name);
+            if !same || def.depends_on.iter().any(|dep| changed.contains(dep)) {
+                changed.insert((def.kind, def.name.clone()));
+            }
+        }
+        changed
     }
 
     /// A score of `subject` at `now`, in closed form.

@@ -72,6 +72,33 @@ impl ScoreValue {
             None => self.constant + self.decaying,
         }
     }
+
+    /// Whether both describe the same value at every instant (`next_change`
+    /// aside). The anchor moves with any new event, scored or not, so the
+    /// decaying parts are compared at a common anchor, to a relative 1e-9:
+    /// far below any real change of points.
+    pub fn same_form(&self, other: &ScoreValue) -> bool {
+        if self.constant != other.constant {
+            return false;
+        }
+        if self.decaying == 0.0 && other.decaying == 0.0 {
+            return true;
+        }
+        let (early, late) = if self.anchor <= other.anchor {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        let early_at_late = match (early.half_life, late.half_life) {
+            (Some(a), Some(b)) if a == b => {
+                early.decaying * decay_factor(late.anchor - early.anchor, a)
+            }
+            (None, None) => early.decaying,
+            _ => return false,
+        };
+        let scale = early_at_late.abs().max(late.decaying.abs());
+        (early_at_late - late.decaying).abs() <= 1e-9 * scale
+    }
 }
 
 impl ScoreValue {
@@ -178,5 +205,38 @@ impl SubjectView for MemorySubject {
         for contact in &self.contacts {
             visit(contact);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400_000;
+
+    fn decaying(decaying: f64, anchor: i64) -> ScoreValue {
+        ScoreValue {
+            constant: 5.0,
+            decaying,
+            anchor,
+            half_life: Some(7 * DAY),
+            next_change: None,
+        }
+    }
+
+    #[test]
+    fn same_form_compares_values_not_anchors() {
+        // 40 points anchored a week later are the same score as 80 before.
+        assert!(decaying(80.0, 0).same_form(&decaying(40.0, 7 * DAY)));
+        assert!(decaying(40.0, 7 * DAY).same_form(&decaying(80.0, 0)));
+        assert!(!decaying(80.0, 0).same_form(&decaying(41.0, 7 * DAY)));
+        let mut other_constant = decaying(80.0, 0);
+        other_constant.constant = 6.0;
+        assert!(!decaying(80.0, 0).same_form(&other_constant));
+        let mut no_decay = decaying(80.0, 0);
+        no_decay.half_life = None;
+        assert!(!decaying(80.0, 0).same_form(&no_decay));
+        // Nothing decaying: anchors and half-lives do not matter.
+        assert!(decaying(0.0, 0).same_form(&ScoreValue::fixed(5.0)));
     }
 }

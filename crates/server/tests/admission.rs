@@ -15,7 +15,7 @@ use bellwether_core::ingest::{IngestConfig, Ingestor};
 use bellwether_core::message::{ContactId, Millis, Rejection, StoredEvent};
 use bellwether_core::store::{
     AccountRecord, ContactRecord, IdKind, IdentitySnapshot, MembershipRecord, MergeRecord,
-    TraitChange, WriteOp,
+    ScoreRecord, TraitChange, WriteOp,
 };
 use bellwether_core::{ManualClock, Store, StoreError};
 use bellwether_rules::RuleSet;
@@ -105,6 +105,12 @@ impl Store for Faulty {
     }
     fn subject_history(&self, kind: &str, key: &str) -> Result<Vec<MembershipRecord>, StoreError> {
         self.inner.subject_history(kind, key)
+    }
+    fn score_history(&self, kind: &str, key: &str) -> Result<Vec<ScoreRecord>, StoreError> {
+        self.inner.score_history(kind, key)
+    }
+    fn latest_scores(&self) -> Result<Vec<ScoreRecord>, StoreError> {
+        self.inner.latest_scores()
     }
 }
 

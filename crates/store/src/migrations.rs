@@ -22,6 +22,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "memberships",
         sql: include_str!("../migrations/sqlite/0002_memberships.sql"),
     },
+    Migration {
+        version: 3,
+        name: "score_history",
+        sql: include_str!("../migrations/sqlite/0003_score_history.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -34,6 +39,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "memberships",
         sql: include_str!("../migrations/postgres/0002_memberships.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "score_history",
+        sql: include_str!("../migrations/postgres/0003_score_history.sql"),
     },
 ];
 

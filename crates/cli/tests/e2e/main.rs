@@ -9,5 +9,6 @@ mod check;
 mod durability;
 mod identity;
 mod import;
+mod scores;
 mod sdk;
 mod segments;

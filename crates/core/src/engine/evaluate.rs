@@ -4,10 +4,12 @@
 //!
 //! Invariant: pure. The result depends only on the state and the instant.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use bellwether_rules::{DefKind, RuleSet, ScoreValue, SubjectKind, SubjectView, Timeline, Traits};
+use bellwether_rules::{
+    DefKind, DefRef, RuleSet, ScoreValue, SubjectKind, SubjectView, Timeline, Traits,
+};
 
 use super::state::{AccountState, ContactState};
 use crate::message::ContactId;
@@ -110,10 +112,63 @@ impl SubjectView for AccountView<'_> {
 /// Hands a view of the subject (with the values computed so far) to a visitor.
 type WithView<'f> = dyn Fn(&Values, &mut dyn FnMut(&dyn SubjectView)) + 'f;
 
-/// Evaluates every definition of `kind` against a view of the values so far.
-fn evaluate_kind(rules: &RuleSet, kind: SubjectKind, now: i64, view: &WithView<'_>) -> Values {
-    let mut values = Values::default();
+/// Definitions as (kind, name).
+pub(crate) type DefSet = HashSet<(DefKind, String)>;
+
+/// What to evaluate for one subject.
+pub(crate) enum Plan<'a> {
+    /// Every definition of the subject's kind.
+    Everything,
+    /// Only `changed`, on top of `start`: values from an evaluation still
+    /// valid at this instant, of which only the `unchanged` definitions are
+    /// kept (the rest were redefined or dropped).
+    Only {
+        start: Values,
+        changed: &'a DefSet,
+        unchanged: &'a DefSet,
+    },
+}
+
+impl Plan<'_> {
+    /// The values to start from.
+    fn start(&mut self) -> Values {
+        let Plan::Only {
+            start, unchanged, ..
+        } = self
+        else {
+            return Values::default();
+        };
+        let mut values = std::mem::take(start);
+        let kept = |kind: DefKind, name: &String| unchanged.contains(&(kind, name.clone()));
+        values.scores.retain(|name, _| kept(DefKind::Score, name));
+        values
+            .segments
+            .retain(|name, _| kept(DefKind::Segment, name));
+        values.tiers.retain(|name, _| kept(DefKind::Tier, name));
+        values
+    }
+
+    fn includes(&self, def: &DefRef) -> bool {
+        match self {
+            Plan::Everything => true,
+            Plan::Only { changed, .. } => changed.contains(&(def.kind, def.name.clone())),
+        }
+    }
+}
+
+/// Evaluates the planned definitions of `kind` against a view of the values so far.
+fn evaluate_kind(
+    rules: &RuleSet,
+    kind: SubjectKind,
+    now: i64,
+    mut plan: Plan<'_>,
+    view: &WithView<'_>,
+) -> Values {
+    let mut values = plan.start();
     for def in rules.order().iter().filter(|d| d.subject == kind) {
+        if !plan.includes(def) {
+            continue;
+        }
         let mut computed: Option<(DefKind, Computed)> = None;
         view(&values, &mut |subject| {
             computed = Some((def.kind, compute(rules, def.kind, &def.name, subject, now)));
@@ -164,9 +219,10 @@ pub(crate) fn evaluate_contact(
     contact: &ContactState,
     account: Option<&AccountState>,
     now: i64,
+    plan: Plan<'_>,
 ) -> Values {
     let account_traits = account.map(|a| &a.traits);
-    evaluate_kind(rules, SubjectKind::Contact, now, &|values, visit| {
+    evaluate_kind(rules, SubjectKind::Contact, now, plan, &|values, visit| {
         visit(&ContactView {
             id: &contact.label,
             timeline: &contact.timeline,
@@ -201,10 +257,11 @@ pub(crate) fn evaluate_account(
     account: &AccountState,
     members: &[(&ContactState, &Values)],
     now: i64,
+    plan: Plan<'_>,
 ) -> Values {
     let timeline = Timeline::merged(members.iter().map(|(c, _)| &c.timeline));
     let contacts = member_views(account, members);
-    evaluate_kind(rules, SubjectKind::Account, now, &|values, visit| {
+    evaluate_kind(rules, SubjectKind::Account, now, plan, &|values, visit| {
         visit(&AccountView {
             id: group_id,
             timeline: &timeline,

@@ -18,6 +18,8 @@ pub(crate) struct Health {
     /// each, so per-definition counts derive from these.
     contact_evaluations: u64,
     account_evaluations: u64,
+    /// Evaluations of single definitions (after a definitions change).
+    partial_evaluations: HashMap<String, u64>,
     last_change: HashMap<String, Millis>,
     durations: VecDeque<Duration>,
 }
@@ -48,17 +50,31 @@ impl Health {
         self.durations.push_back(took);
     }
 
+    /// One definition evaluated on its own for one subject.
+    pub(crate) fn evaluated_alone(&mut self, definition: &str) {
+        *self
+            .partial_evaluations
+            .entry(definition.to_owned())
+            .or_default() += 1;
+    }
+
     pub(crate) fn changed(&mut self, definition: &str, at: Millis) {
         let last = self.last_change.entry(definition.to_owned()).or_insert(at);
         *last = (*last).max(at);
     }
 
-    /// How often the definitions of `subject` kind were evaluated.
-    pub(crate) fn evaluations(&self, subject: SubjectKind) -> u64 {
-        match subject {
+    /// How often `definition`, of `subject` kind, was evaluated.
+    pub(crate) fn evaluations(&self, subject: SubjectKind, definition: &str) -> u64 {
+        let whole = match subject {
             SubjectKind::Contact => self.contact_evaluations,
             SubjectKind::Account => self.account_evaluations,
-        }
+        };
+        whole
+            + self
+                .partial_evaluations
+                .get(definition)
+                .copied()
+                .unwrap_or(0)
     }
 
     pub(crate) fn last_change(&self, definition: &str) -> Option<Millis> {
@@ -86,8 +102,10 @@ mod tests {
         }
         health.changed("hot", 10);
         health.changed("hot", 5);
-        assert_eq!(health.evaluations(SubjectKind::Contact), 100);
-        assert_eq!(health.evaluations(SubjectKind::Account), 0);
+        health.evaluated_alone("hot");
+        assert_eq!(health.evaluations(SubjectKind::Contact, "hot"), 101);
+        assert_eq!(health.evaluations(SubjectKind::Contact, "cold"), 100);
+        assert_eq!(health.evaluations(SubjectKind::Account, "cold"), 0);
         assert_eq!(health.last_change("hot"), Some(10));
         assert_eq!(health.evaluation_time(0.5), Some(Duration::from_millis(51)));
         assert_eq!(

@@ -13,19 +13,20 @@ mod runner;
 mod state;
 mod timers;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use bellwether_rules::{DefKind, RuleSet};
+use bellwether_rules::{DefKind, RuleSet, SubjectKind};
 use serde::Serialize;
 
 pub use evaluate::Values;
+use evaluate::{DefSet, Plan};
 pub use health::DefinitionHealth;
 pub use runner::{EngineHandle, EngineListener};
 pub use state::SubjectKey;
 
 use crate::message::{ContactId, Millis};
-use crate::store::{MembershipRecord, Store, StoreError, WriteOp};
+use crate::store::{MembershipRecord, ScoreRecord, Store, StoreError, WriteOp};
 use state::State;
 use timers::Timers;
 
@@ -58,10 +59,7 @@ impl Change {
         MembershipRecord {
             at: self.at,
             subject_kind: self.subject.to_owned(),
-            subject_key: match &self.key {
-                SubjectKey::Contact(id) => id.to_string(),
-                SubjectKey::Account(group_id) => group_id.to_string(),
-            },
+            subject_key: self.key.store_key(),
             label: self.id.clone(),
             change: self.change.to_owned(),
             definition_kind: self.definition_kind.to_owned(),
@@ -89,6 +87,8 @@ pub struct Engine {
     /// Changes recorded since the caller last took them (unbounded until
     /// taken, unlike `recent`).
     fresh: Vec<Change>,
+    /// Score forms that changed since the caller last took them.
+    fresh_scores: Vec<ScoreRecord>,
     /// Labels of contacts being merged away (no longer in the state).
     departed: HashMap<ContactId, String>,
     health: health::Health,
@@ -105,6 +105,7 @@ impl Engine {
             timers: Timers::default(),
             recent: VecDeque::new(),
             fresh: Vec::new(),
+            fresh_scores: Vec::new(),
             departed: HashMap::new(),
             health: health::Health::default(),
         }
@@ -120,6 +121,7 @@ impl Engine {
         let (history, checkpoint) = store.membership_history()?;
         let start = checkpoint.unwrap_or(now).min(now);
         engine.restore(&history);
+        engine.restore_scores(&store.latest_scores()?);
         engine.drop_undefined_segments(start);
         let gone: Vec<SubjectKey> = engine
             .values
@@ -166,13 +168,66 @@ impl Engine {
         std::mem::take(&mut self.fresh)
     }
 
-    /// Switches to new definitions: members of segments that no longer exist
-    /// exit, then every subject is re-evaluated as of `now`.
+    /// Every score change recorded since the last call (or since load).
+    pub fn take_score_changes(&mut self) -> Vec<ScoreRecord> {
+        std::mem::take(&mut self.fresh_scores)
+    }
+
+    /// Switches to new definitions. Everything due is fired first, so every
+    /// subject's values are valid at `now`; then members of dropped segments
+    /// exit, and only the definitions whose meaning changed (and those that
+    /// depend on them) are evaluated, for the subjects of their kind.
     pub fn replace_rules(&mut self, rules: Arc<RuleSet>, now: Millis) -> Vec<Change> {
+        let mut changes = self.process_due(now);
+        let changed = rules.changed_since(&self.rules);
+        let unchanged: DefSet = rules
+            .order()
+            .iter()
+            .map(|d| (d.kind, d.name.clone()))
+            .filter(|key| !changed.contains(key))
+            .collect();
+        let touched_kinds: HashSet<SubjectKind> = rules
+            .order()
+            .iter()
+            .filter(|d| changed.contains(&(d.kind, d.name.clone())))
+            .map(|d| d.subject)
+            .chain(self.rules.order().iter().filter_map(|d| {
+                let kept = unchanged.contains(&(d.kind, d.name.clone()));
+                (!kept).then_some(d.subject)
+            }))
+            .collect();
         self.rules = rules;
         self.drop_undefined_segments(now);
-        self.reevaluate_everything(now);
-        self.take_changes()
+        if !touched_kinds.is_empty() {
+            for key in self.subjects_of(&touched_kinds) {
+                let start = self.values.get(&key).cloned().unwrap_or_default();
+                let plan = Plan::Only {
+                    start,
+                    changed: &changed,
+                    unchanged: &unchanged,
+                };
+                self.reevaluate_with(key, now, plan);
+            }
+        }
+        changes.extend(self.take_changes());
+        changes
+    }
+
+    /// Every subject of the given kinds, contacts first (accounts read them).
+    fn subjects_of(&self, kinds: &HashSet<SubjectKind>) -> Vec<SubjectKey> {
+        let mut keys = Vec::new();
+        if kinds.contains(&SubjectKind::Contact) {
+            keys.extend(
+                self.state
+                    .contacts
+                    .keys()
+                    .map(|id| SubjectKey::Contact(*id)),
+            );
+        }
+        if kinds.contains(&SubjectKind::Account) {
+            keys.extend(self.state.accounts.keys().cloned().map(SubjectKey::Account));
+        }
+        keys
     }
 
     /// Re-evaluates every subject whose deadline is at or before `now`, each at
@@ -203,23 +258,39 @@ impl Engine {
     }
 
     fn reevaluate(&mut self, key: SubjectKey, at: Millis) {
+        self.reevaluate_with(key, at, Plan::Everything);
+    }
+
+    fn reevaluate_with(&mut self, key: SubjectKey, at: Millis, plan: Plan<'_>) {
         let started = std::time::Instant::now();
-        let Some(values) = self.compute(&key, at) else {
+        let alone: Vec<String> = match &plan {
+            Plan::Everything => Vec::new(),
+            Plan::Only { changed, .. } => self
+                .rules
+                .order()
+                .iter()
+                .filter(|d| d.subject == key.kind() && changed.contains(&(d.kind, d.name.clone())))
+                .map(|d| d.name.clone())
+                .collect(),
+        };
+        let plan_was_partial = matches!(plan, Plan::Only { .. });
+        let Some(values) = self.compute(&key, at, plan) else {
             self.forget(key, at);
             return;
         };
-        let kind = match key {
-            SubjectKey::Contact(_) => bellwether_rules::SubjectKind::Contact,
-            SubjectKey::Account(_) => bellwether_rules::SubjectKind::Account,
-        };
-        self.health.evaluated(kind, started.elapsed());
+        match plan_was_partial {
+            false => self.health.evaluated(key.kind(), started.elapsed()),
+            true => alone
+                .iter()
+                .for_each(|name| self.health.evaluated_alone(name)),
+        }
         self.record_changes(&key, &values, at);
         let next = values.next_change.map(|t| t.max(at + 1));
         self.timers.schedule(key.clone(), next);
         self.values.insert(key, values);
     }
 
-    fn compute(&self, key: &SubjectKey, at: Millis) -> Option<Values> {
+    fn compute(&self, key: &SubjectKey, at: Millis, plan: Plan<'_>) -> Option<Values> {
         match key {
             SubjectKey::Contact(id) => {
                 let contact = self.state.contacts.get(id)?;
@@ -232,6 +303,7 @@ impl Engine {
                     contact,
                     account,
                     at,
+                    plan,
                 ))
             }
             SubjectKey::Account(group_id) => {
@@ -253,6 +325,7 @@ impl Engine {
                     account,
                     &members,
                     at,
+                    plan,
                 ))
             }
         }
@@ -286,6 +359,7 @@ impl Engine {
             let change = if is { "entered" } else { "exited" };
             self.push_change(key, at, change, "segment", name, None);
         }
+        self.record_scores(key, &previous, values, at);
         for (tier, level) in &previous.tiers {
             if values.tiers.get(tier) != Some(level) {
                 self.push_change(key, at, "exited", "tier", tier, Some(level.to_string()));
@@ -324,6 +398,33 @@ impl Engine {
         };
         self.recent.push_back(recorded.clone());
         self.fresh.push(recorded);
+    }
+
+    /// Records each score whose closed form changed (decay alone never
+    /// changes the form, so a decaying score is recorded once per event).
+    fn record_scores(&mut self, key: &SubjectKey, previous: &Values, values: &Values, at: Millis) {
+        for (name, score) in &values.scores {
+            if previous
+                .scores
+                .get(name)
+                .is_some_and(|before| before.same_form(score))
+            {
+                continue;
+            }
+            let (subject, label) = self.describe(key);
+            self.fresh_scores.push(ScoreRecord {
+                at,
+                subject_kind: subject.to_owned(),
+                subject_key: key.store_key(),
+                label,
+                score: name.clone(),
+                value: score.at(at),
+                constant: score.constant,
+                decaying: score.decaying,
+                anchor: score.anchor,
+                half_life: score.half_life,
+            });
+        }
     }
 
     fn describe(&self, key: &SubjectKey) -> (&'static str, String) {

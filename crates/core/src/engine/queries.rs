@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bellwether_rules::{DefKind, SubjectKind};
 
-use super::evaluate::{self, Values};
+use super::evaluate::{self, Plan, Values};
 use super::state::{AccountState, ContactState, SubjectKey};
 use super::{Change, Engine, Member};
 use crate::message::{ContactId, Millis};
@@ -147,7 +147,16 @@ impl Engine {
                                 .map(|(id, c)| {
                                     let account =
                                         c.account.as_ref().and_then(|a| self.state.accounts.get(a));
-                                    (**id, evaluate::evaluate_contact(rules, c, account, at))
+                                    (
+                                        **id,
+                                        evaluate::evaluate_contact(
+                                            rules,
+                                            c,
+                                            account,
+                                            at,
+                                            Plan::Everything,
+                                        ),
+                                    )
                                 })
                                 .collect::<Vec<_>>()
                         })
@@ -171,7 +180,14 @@ impl Engine {
         let empty = Values::default();
         for (group_id, account) in &self.state.accounts {
             let members = self.members_of(account, |id| contact_values.get(&id).unwrap_or(&empty));
-            let values = evaluate::evaluate_account(rules, group_id, account, &members, at);
+            let values = evaluate::evaluate_account(
+                rules,
+                group_id,
+                account,
+                &members,
+                at,
+                Plan::Everything,
+            );
             push_memberships(&mut out, "account", group_id, &values);
         }
         out.sort();
@@ -208,7 +224,7 @@ impl Engine {
                 },
                 name: d.name.clone(),
                 subject: d.subject.as_str(),
-                evaluations: self.health.evaluations(d.subject),
+                evaluations: self.health.evaluations(d.subject, &d.name),
                 last_change: self.health.last_change(&d.name),
             })
             .collect()

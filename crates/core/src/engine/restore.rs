@@ -3,23 +3,20 @@
 
 use std::sync::Arc;
 
-use bellwether_rules::DefKind;
+use bellwether_rules::{DefKind, ScoreValue};
 
 use super::state::SubjectKey;
 use super::Engine;
 use crate::message::{ContactId, Millis};
-use crate::store::MembershipRecord;
+use crate::store::{MembershipRecord, ScoreRecord};
 
 impl Engine {
     /// Replays recorded changes into the membership bookkeeping.
     pub(super) fn restore(&mut self, history: &[MembershipRecord]) {
         for record in history {
-            let key = match record.subject_kind.as_str() {
-                "contact" => match record.subject_key.parse() {
-                    Ok(id) => SubjectKey::Contact(id),
-                    Err(_) => continue,
-                },
-                _ => SubjectKey::Account(Arc::from(record.subject_key.as_str())),
+            let Some(key) = SubjectKey::from_store(&record.subject_kind, &record.subject_key)
+            else {
+                continue;
             };
             if record.label.is_empty() {
                 continue;
@@ -54,6 +51,26 @@ impl Engine {
                     }
                 }
             }
+        }
+    }
+
+    /// Seeds each subject's last recorded score forms, so a restart records
+    /// only scores that really changed.
+    pub(super) fn restore_scores(&mut self, latest: &[ScoreRecord]) {
+        for record in latest {
+            let Some(key) = SubjectKey::from_store(&record.subject_kind, &record.subject_key)
+            else {
+                continue;
+            };
+            let form = ScoreValue {
+                constant: record.constant,
+                decaying: record.decaying,
+                anchor: record.anchor,
+                half_life: record.half_life,
+                next_change: None,
+            };
+            let values = self.values.entry(key).or_default();
+            values.scores.insert(record.score.clone(), form);
         }
     }
 

@@ -12,7 +12,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use super::{Change, Engine};
 use crate::clock::Clock;
 use crate::ingest::CommitListener;
-use crate::store::{Store, WriteOp};
+use crate::store::{ScoreRecord, Store, WriteOp};
 
 /// Longest sleep of the timer thread: a bound on how late a deadline set by
 /// a clock jump could be noticed. Deadlines themselves wake it on time.
@@ -23,6 +23,9 @@ const STREAM_BUFFER: usize = 4_096;
 
 struct Shared {
     engine: Mutex<Engine>,
+    /// Held from taking changes out of the engine until they are recorded,
+    /// so the writer and timer threads record them in the engine's order.
+    recording: Mutex<()>,
     /// Where membership changes are recorded (none in unit tests).
     store: Option<Arc<dyn Store>>,
     changes: tokio::sync::broadcast::Sender<Change>,
@@ -45,10 +48,9 @@ impl EngineHandle {
 
     /// A handle that records every membership change in `store`, starting
     /// with those the engine recorded while loading.
-    pub fn recording(mut engine: Engine, clock: Arc<dyn Clock>, store: Arc<dyn Store>) -> Self {
-        let loaded = engine.take_changes();
+    pub fn recording(engine: Engine, clock: Arc<dyn Clock>, store: Arc<dyn Store>) -> Self {
         let handle = Self::build(engine, clock, Some(store));
-        handle.publish(loaded);
+        handle.publish(handle.lock(), Vec::new());
         handle
     }
 
@@ -57,6 +59,7 @@ impl EngineHandle {
             shared: Arc::new(Shared {
                 store,
                 engine: Mutex::new(engine),
+                recording: Mutex::new(()),
                 changes: tokio::sync::broadcast::channel(STREAM_BUFFER).0,
                 clock,
                 wake: Condvar::new(),
@@ -81,32 +84,49 @@ impl EngineHandle {
         self.shared.changes.subscribe()
     }
 
-    /// Records changes (with a checkpoint: everything up to now is recorded)
-    /// and sends them to stream subscribers.
-    fn publish(&self, changes: Vec<Change>) {
-        if let Some(store) = &self.shared.store {
-            let mut ops: Vec<WriteOp> = changes
-                .iter()
-                .map(|c| WriteOp::Membership(c.to_record()))
-                .collect();
-            ops.push(WriteOp::Checkpoint { at: self.now() });
-            if let Err(error) = store.apply(&ops) {
-                // Changes are derived data: the next start recomputes them
-                // from the last checkpoint.
-                tracing::error!(%error, "cannot record membership changes");
-            }
-        }
+    /// Records `changes`, plus whatever else the engine recorded since the
+    /// last call, with a checkpoint (everything up to now is recorded), then
+    /// sends them to stream subscribers. Takes the engine's lock so that
+    /// records reach the store in the order the engine made them.
+    fn publish(&self, mut engine: MutexGuard<'_, Engine>, mut changes: Vec<Change>) {
+        changes.extend(engine.take_changes());
+        let scores = engine.take_score_changes();
+        let _recording = self.shared.recording.lock();
+        drop(engine);
+        self.record(&changes, scores);
         for change in changes {
             // No subscriber is not an error.
             let _ = self.shared.changes.send(change);
         }
     }
 
+    fn record(&self, changes: &[Change], scores: Vec<ScoreRecord>) {
+        let Some(store) = &self.shared.store else {
+            return;
+        };
+        if changes.is_empty() && scores.is_empty() {
+            // The checkpoint may lag: nothing between it and now was due.
+            return;
+        }
+        let mut ops: Vec<WriteOp> = changes
+            .iter()
+            .map(|c| WriteOp::Membership(c.to_record()))
+            .collect();
+        ops.extend(scores.into_iter().map(WriteOp::Score));
+        ops.push(WriteOp::Checkpoint { at: self.now() });
+        if let Err(error) = store.apply(&ops) {
+            // Changes are derived data: the next start recomputes them
+            // from the last checkpoint.
+            tracing::error!(%error, "cannot record membership changes");
+        }
+    }
+
     /// Applies new definitions and publishes the resulting changes.
     pub fn replace_rules(&self, rules: Arc<bellwether_rules::RuleSet>) {
         let now = self.now();
-        let changes = self.lock().replace_rules(rules, now);
-        self.publish(changes);
+        let mut engine = self.lock();
+        let changes = engine.replace_rules(rules, now);
+        self.publish(engine, changes);
         self.notify();
     }
 
@@ -129,8 +149,9 @@ impl EngineHandle {
     pub fn stop(&self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
         self.notify();
-        let changes = self.lock().process_due(self.now());
-        self.publish(changes);
+        let mut engine = self.lock();
+        let changes = engine.process_due(self.now());
+        self.publish(engine, changes);
     }
 
     fn notify(&self) {
@@ -141,14 +162,10 @@ impl EngineHandle {
     fn run_timers(&self) {
         while !self.shared.stopping.load(Ordering::SeqCst) {
             let now = self.now();
-            let (changes, next) = {
-                let mut engine = self.lock();
-                let changes = engine.process_due(now);
-                (changes, engine.next_deadline())
-            };
-            if !changes.is_empty() {
-                self.publish(changes);
-            }
+            let mut engine = self.lock();
+            let changes = engine.process_due(now);
+            let next = engine.next_deadline();
+            self.publish(engine, changes);
             let sleep = next.map_or(MAX_SLEEP, |at| {
                 Duration::from_millis(u64::try_from(at - now).unwrap_or(0)).min(MAX_SLEEP)
             });
@@ -171,14 +188,11 @@ pub struct EngineListener {
 impl CommitListener for EngineListener {
     fn committed(&mut self, ops: &[WriteOp]) {
         let now = self.handle.now();
-        let changes = {
-            let mut engine = self.handle.lock();
-            // Fire what is due first, so the checkpoint below tells the truth.
-            let mut changes = engine.process_due(now);
-            changes.extend(engine.apply(ops, now));
-            changes
-        };
-        self.handle.publish(changes);
+        let mut engine = self.handle.lock();
+        // Fire what is due first, so the checkpoint below tells the truth.
+        let mut changes = engine.process_due(now);
+        changes.extend(engine.apply(ops, now));
+        self.handle.publish(engine, changes);
         // A write may have brought a deadline closer than the timer's sleep.
         self.handle.notify();
     }

@@ -21,6 +21,32 @@ pub enum SubjectKey {
     Account(Arc<str>),
 }
 
+impl SubjectKey {
+    /// The key as the store records it: the contact number, or the group id.
+    pub fn store_key(&self) -> String {
+        match self {
+            SubjectKey::Contact(id) => id.to_string(),
+            SubjectKey::Account(group_id) => group_id.to_string(),
+        }
+    }
+
+    pub fn kind(&self) -> bellwether_rules::SubjectKind {
+        match self {
+            SubjectKey::Contact(_) => bellwether_rules::SubjectKind::Contact,
+            SubjectKey::Account(_) => bellwether_rules::SubjectKind::Account,
+        }
+    }
+
+    /// The key from a recorded `subject_kind` and `subject_key`.
+    pub fn from_store(subject_kind: &str, subject_key: &str) -> Option<Self> {
+        match subject_kind {
+            "contact" => subject_key.parse().ok().map(SubjectKey::Contact),
+            "account" => Some(SubjectKey::Account(Arc::from(subject_key))),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct ContactState {
     /// Primary user id, else first anonymous id: how people name the contact.
@@ -150,7 +176,10 @@ impl State {
             WriteOp::ContactAccount {
                 contact, group_id, ..
             } => self.link_account(*contact, group_id, touched),
-            WriteOp::Rejection(_) | WriteOp::Membership(_) | WriteOp::Checkpoint { .. } => {}
+            WriteOp::Rejection(_)
+            | WriteOp::Membership(_)
+            | WriteOp::Score(_)
+            | WriteOp::Checkpoint { .. } => {}
         }
     }
 

@@ -118,6 +118,11 @@ pub(crate) fn order(vertices: &[Vertex], compiler: &mut Compiler<'_>) -> Vec<Def
                 kind: vertex.kind,
                 name: vertex.name.clone(),
                 subject,
+                depends_on: vertex
+                    .deps
+                    .iter()
+                    .map(|dep| (dep.kind, dep.name.clone()))
+                    .collect(),
             }
         })
         .collect()

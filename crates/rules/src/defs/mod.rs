@@ -7,6 +7,7 @@ pub(crate) mod srcmap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::check::DefKind;
 use crate::subject::SubjectKind;
 
 pub(crate) use raw::{parse_toml, SpanTable};
@@ -23,6 +24,43 @@ pub struct Definitions {
     /// `[[tier]]`
     #[serde(default)]
     pub tier: Vec<TierDef>,
+}
+
+impl Definitions {
+    /// Whether the definition `kind`/`name` exists in both and computes the
+    /// same values: its subject and conditions are equal (owner, action,
+    /// description and holdout change no value).
+    pub fn same_meaning(&self, other: &Definitions, kind: DefKind, name: &str) -> bool {
+        match kind {
+            DefKind::Score => {
+                let meaning = |d: &Definitions| {
+                    d.score
+                        .iter()
+                        .find(|s| s.name == name)
+                        .map(|s| (s.subject, s.half_life.clone(), s.rules.clone()))
+                };
+                meaning(self).is_some_and(|m| Some(m) == meaning(other))
+            }
+            DefKind::Segment => {
+                let meaning = |d: &Definitions| {
+                    d.segment
+                        .iter()
+                        .find(|s| s.name == name)
+                        .map(|s| (s.subject, s.when.clone()))
+                };
+                meaning(self).is_some_and(|m| Some(m) == meaning(other))
+            }
+            DefKind::Tier => {
+                let meaning = |d: &Definitions| {
+                    d.tier
+                        .iter()
+                        .find(|t| t.name == name)
+                        .map(|t| (t.subject, t.levels.clone()))
+                };
+                meaning(self).is_some_and(|m| Some(m) == meaning(other))
+            }
+        }
+    }
 }
 
 /// `[[score]]`

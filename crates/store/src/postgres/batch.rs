@@ -11,7 +11,7 @@
 //!   buffered rows of earlier ops here with [`Pending::merge`]; only the
 //!   account links are flushed before it, because a merge reads them.
 
-use bellwether_core::store::MembershipRecord;
+use bellwether_core::store::{MembershipRecord, ScoreRecord};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
@@ -39,6 +39,7 @@ pub(super) struct Pending<'a> {
     pub(super) merges: Vec<(ContactId, ContactId, Millis, MergeReason, &'a str)>,
     pub(super) rejections: Vec<&'a Rejection>,
     pub(super) memberships: Vec<&'a MembershipRecord>,
+    pub(super) scores: Vec<&'a ScoreRecord>,
     pub(super) checkpoint: Option<Millis>,
 }
 
@@ -227,6 +228,7 @@ impl<'a> Pending<'a> {
         flush::account_traits(session, &self.account_traits)?;
         flush::merges(session, &self.merges)?;
         flush::rejections(session, &self.rejections)?;
+        super::scores::insert(session, &self.scores)?;
         flush::memberships(session, &self.memberships, self.checkpoint)
     }
 }

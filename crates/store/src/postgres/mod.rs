@@ -11,9 +11,10 @@ mod conn;
 mod flush;
 mod migrate;
 mod read;
+mod scores;
 mod write;
 
-use bellwether_core::store::MembershipRecord;
+use bellwether_core::store::{MembershipRecord, ScoreRecord};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -194,5 +195,18 @@ impl Store for PostgresStore {
     ) -> Result<Vec<MembershipRecord>, StoreError> {
         self.readers
             .with(|conn| read::subject_history(conn, subject_kind, subject_key))
+    }
+
+    fn score_history(
+        &self,
+        subject_kind: &str,
+        subject_key: &str,
+    ) -> Result<Vec<ScoreRecord>, StoreError> {
+        self.readers
+            .with(|conn| scores::history(conn, subject_kind, subject_key))
+    }
+
+    fn latest_scores(&self) -> Result<Vec<ScoreRecord>, StoreError> {
+        self.readers.with(scores::latest)
     }
 }

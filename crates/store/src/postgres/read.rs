@@ -32,7 +32,7 @@ macro_rules! select_events {
     };
 }
 
-fn map_rows<T>(
+pub(super) fn map_rows<T>(
     rows: Vec<Row>,
     map: impl Fn(&Row) -> Result<T, StoreError>,
 ) -> Result<Vec<T>, StoreError> {

@@ -69,6 +69,7 @@ fn buffer<'a>(
         } => pending.contact_account(*contact, group_id, *link, *at),
         WriteOp::Rejection(rejection) => pending.rejection(rejection),
         WriteOp::Membership(record) => pending.memberships.push(record),
+        WriteOp::Score(record) => pending.scores.push(record),
         WriteOp::Checkpoint { at } => pending.checkpoint = Some(*at),
     }
     Ok(())

@@ -32,7 +32,7 @@ macro_rules! select_events {
 }
 
 /// Runs a cached query and maps every row with `map`.
-fn query<T>(
+pub(super) fn query<T>(
     conn: &Connection,
     sql: &str,
     params: impl Params,

@@ -120,6 +120,7 @@ fn apply_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<(), StoreError> {
                 record.level,
             ],
         ),
+        WriteOp::Score(record) => super::scores::insert(tx, record),
         WriteOp::Checkpoint { at } => execute(
             tx,
             "INSERT INTO engine_checkpoint (id, at) VALUES (1, ?1)

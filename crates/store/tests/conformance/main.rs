@@ -53,6 +53,10 @@ macro_rules! store_conformance_tests {
             memberships: [
                 membership_history_round_trips_in_recording_order,
             ],
+            scores: [
+                score_history_round_trips_exactly_in_recording_order,
+                latest_scores_keep_the_last_recorded_form_per_subject_and_score,
+            ],
             merges: [
                 merge_rehomes_identities_events_traits_and_account,
                 merge_keeps_the_survivors_own_account,

@@ -6,4 +6,5 @@ pub(crate) mod events;
 pub(crate) mod identity;
 pub(crate) mod memberships;
 pub(crate) mod merges;
+pub(crate) mod scores;
 pub(crate) mod traits;

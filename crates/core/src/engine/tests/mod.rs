@@ -441,3 +441,6 @@ fn changes_are_handed_over_even_after_the_recent_list_is_full() {
         "each change is handed over once"
     );
 }
+
+mod replace;
+mod scores;

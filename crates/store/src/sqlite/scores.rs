@@ -1,0 +1,79 @@
+//! Score history: one row per change of a score's closed form.
+
+use rusqlite::{params, Connection, Row, Transaction};
+
+use bellwether_core::store::{ScoreRecord, StoreError};
+
+use super::read::query;
+use super::DbResult;
+
+const COLUMNS: &str = "at, subject_kind, subject_key, label, score, value, constant, decaying,
+                       anchor, half_life";
+
+pub(super) fn insert(tx: &Transaction<'_>, record: &ScoreRecord) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO score_changes
+           (at, subject_kind, subject_key, label, score, value, constant, decaying, anchor,
+            half_life)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .db()?
+    .execute(params![
+        record.at,
+        record.subject_kind,
+        record.subject_key,
+        record.label,
+        record.score,
+        record.value,
+        record.constant,
+        record.decaying,
+        record.anchor,
+        record.half_life,
+    ])
+    .db()?;
+    Ok(())
+}
+
+pub(super) fn history(
+    conn: &Connection,
+    subject_kind: &str,
+    subject_key: &str,
+) -> Result<Vec<ScoreRecord>, StoreError> {
+    query(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM score_changes
+             WHERE subject_kind = ?1 AND subject_key = ?2 ORDER BY id"
+        ),
+        [subject_kind, subject_key],
+        score_row,
+    )
+}
+
+pub(super) fn latest(conn: &Connection) -> Result<Vec<ScoreRecord>, StoreError> {
+    query(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM score_changes WHERE id IN
+               (SELECT MAX(id) FROM score_changes GROUP BY subject_kind, subject_key, score)
+             ORDER BY id"
+        ),
+        [],
+        score_row,
+    )
+}
+
+fn score_row(row: &Row<'_>) -> Result<ScoreRecord, StoreError> {
+    Ok(ScoreRecord {
+        at: row.get(0).db()?,
+        subject_kind: row.get(1).db()?,
+        subject_key: row.get(2).db()?,
+        label: row.get(3).db()?,
+        score: row.get(4).db()?,
+        value: row.get(5).db()?,
+        constant: row.get(6).db()?,
+        decaying: row.get(7).db()?,
+        anchor: row.get(8).db()?,
+        half_life: row.get(9).db()?,
+    })
+}
