@@ -112,7 +112,7 @@ pub(crate) fn load_engine(
         timers = engine.pending_timers(),
         "engine loaded"
     );
-    Ok(EngineHandle::recording(engine, clock, store))
+    EngineHandle::recording(engine, clock, store).context("cannot start the recorder thread")
 }
 
 async fn shutdown_signal() {

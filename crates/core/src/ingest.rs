@@ -73,7 +73,7 @@ pub trait CommitListener: Send {
 struct Job {
     messages: Vec<Message>,
     rejections: Vec<Rejection>,
-    reply: oneshot::Sender<Result<Receipt, CommitError>>,
+    reply: Reply,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -104,7 +104,7 @@ impl Ingestor {
             next_seq: snapshot.max_seq + 1,
             store,
             max_batch: config.max_batch_messages.max(1),
-            listener,
+            listener: listener.map(ListenerStage::start).transpose()?,
         };
         let (jobs, queue) = crossbeam_channel::unbounded();
         let handle = std::thread::Builder::new()
@@ -154,7 +154,80 @@ struct Writer {
     next_seq: i64,
     store: Arc<dyn Store>,
     max_batch: usize,
-    listener: Option<Box<dyn CommitListener>>,
+    listener: Option<ListenerStage>,
+}
+
+/// A committed group on its way to the listener, with the replies that wait
+/// for it.
+struct Committed {
+    ops: Vec<WriteOp>,
+    replies: Vec<(Reply, Receipt)>,
+}
+
+type Reply = oneshot::Sender<Result<Receipt, CommitError>>;
+
+/// Committed groups waiting for the listener: enough for the writer to
+/// commit the next group while the listener handles this one, few enough to
+/// push back when the listener is the slower stage.
+const LISTENER_BACKLOG: usize = 2;
+
+/// Runs the listener on its own thread, so the writer commits the next group
+/// (waiting on the disk) while the listener handles the last one (CPU).
+/// Replies are sent after the listener saw the group: a 2xx still means
+/// durable, and what the group changed is visible to the next query.
+struct ListenerStage {
+    groups: Option<Sender<Committed>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ListenerStage {
+    fn start(mut listener: Box<dyn CommitListener>) -> Result<Self, StoreError> {
+        let (groups, queue) = crossbeam_channel::bounded::<Committed>(LISTENER_BACKLOG);
+        let thread = std::thread::Builder::new()
+            .name("bellwether-listener".into())
+            .spawn(move || {
+                for group in queue {
+                    listener.committed(&group.ops);
+                    for (reply, receipt) in group.replies {
+                        let _ = reply.send(Ok(receipt));
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Database(format!("cannot start listener thread: {e}")))?;
+        Ok(Self {
+            groups: Some(groups),
+            thread: Some(thread),
+        })
+    }
+
+    /// Hands a committed group over; replies directly if the stage is gone.
+    fn send(&self, group: Committed) {
+        let Some(groups) = &self.groups else {
+            return reply_all(group.replies);
+        };
+        if let Err(returned) = groups.send(group) {
+            reply_all(returned.into_inner().replies);
+        }
+    }
+}
+
+impl Drop for ListenerStage {
+    /// Lets the listener finish every group handed over (and answer its
+    /// requests) before the writer counts as stopped.
+    fn drop(&mut self) {
+        self.groups.take();
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!("the commit listener panicked");
+            }
+        }
+    }
+}
+
+fn reply_all(replies: Vec<(Reply, Receipt)>) {
+    for (reply, receipt) in replies {
+        let _ = reply.send(Ok(receipt));
+    }
 }
 
 impl Writer {
@@ -175,9 +248,16 @@ impl Writer {
     fn commit(&mut self, mut jobs: Vec<Job>) {
         let outcome = self.build_and_apply(&mut jobs);
         match outcome {
-            Ok(receipts) => {
-                for (job, receipt) in jobs.into_iter().zip(receipts) {
-                    let _ = job.reply.send(Ok(receipt));
+            Ok((ops, receipts)) => {
+                let replies = jobs
+                    .into_iter()
+                    .map(|job| job.reply)
+                    .zip(receipts)
+                    .collect();
+                let group = Committed { ops, replies };
+                match &self.listener {
+                    Some(stage) if !group.ops.is_empty() => stage.send(group),
+                    _ => reply_all(group.replies),
                 }
             }
             Err(error) => {
@@ -194,7 +274,12 @@ impl Writer {
     }
 
     /// Moves the jobs' messages into one list of writes and applies it.
-    fn build_and_apply(&mut self, jobs: &mut [Job]) -> Result<Vec<Receipt>, StoreError> {
+    /// Stores the jobs' messages in one transaction: the ops applied and
+    /// each job's receipt.
+    fn build_and_apply(
+        &mut self,
+        jobs: &mut [Job],
+    ) -> Result<(Vec<WriteOp>, Vec<Receipt>), StoreError> {
         let mut seen = self.already_stored(jobs)?;
         let mut ops = Vec::new();
         let mut receipts = Vec::with_capacity(jobs.len());
@@ -221,11 +306,8 @@ impl Writer {
         }
         if !ops.is_empty() {
             self.store.apply(&ops)?;
-            if let Some(listener) = self.listener.as_mut() {
-                listener.committed(&ops);
-            }
         }
-        Ok(receipts)
+        Ok((ops, receipts))
     }
 
     /// `(source, messageId)` pairs of this batch that the store already has.

@@ -100,7 +100,7 @@ fn evaluate(rules: &RuleSet, subject: &mut MemorySubject, now: i64) -> usize {
         match def.kind {
             DefKind::Score => {
                 if let Some(value) = rules.evaluate_score(&def.name, subject, now) {
-                    subject.scores.insert(def.name.clone(), value);
+                    subject.scores.insert(def.name.to_string(), value);
                 }
             }
             DefKind::Segment => {

@@ -20,13 +20,13 @@ use crate::subject::{ScoreValue, SubjectKind, SubjectView};
 pub struct DefRef {
     /// score, segment or tier.
     pub kind: DefKind,
-    /// Its name.
-    pub name: String,
+    /// Its name (shared: the engine keys every subject's values by it).
+    pub name: Arc<str>,
     /// Contact or account.
     pub subject: SubjectKind,
     /// The definitions its value reads (`score`, `in_segment`, `tier`,
     /// roll-ups), as (kind, name).
-    pub depends_on: Vec<(DefKind, String)>,
+    pub depends_on: Vec<(DefKind, Arc<str>)>,
 }
 
 /// A value and the first instant after `now` at which it may change if no
@@ -141,7 +141,7 @@ impl RuleSet {
     /// The definitions whose values may differ from those of `previous`:
     /// new ones, ones whose meaning changed (owner, action, description and
     /// holdout do not count), and everything that depends on one of those.
-    pub fn changed_since(&self, previous: &RuleSet) -> HashSet<(DefKind, String)> {
+    pub fn changed_since(&self, previous: &RuleSet) -> HashSet<(DefKind, Arc<str>)> {
         let mut changed = HashSet::new();
         for def in &self.order {
             let same = self

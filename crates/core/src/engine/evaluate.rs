@@ -17,9 +17,9 @@ use crate::message::ContactId;
 /// Everything computed for one subject at one instant.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Values {
-    pub scores: HashMap<String, ScoreValue>,
-    pub segments: HashMap<String, bool>,
-    pub tiers: HashMap<String, Arc<str>>,
+    pub scores: HashMap<Arc<str>, ScoreValue>,
+    pub segments: HashMap<Arc<str>, bool>,
+    pub tiers: HashMap<Arc<str>, Arc<str>>,
     /// The first instant after the evaluation at which any value may change
     /// by itself (no new event); `None` = never.
     pub next_change: Option<i64>,
@@ -113,7 +113,7 @@ impl SubjectView for AccountView<'_> {
 type WithView<'f> = dyn Fn(&Values, &mut dyn FnMut(&dyn SubjectView)) + 'f;
 
 /// Definitions as (kind, name).
-pub(crate) type DefSet = HashSet<(DefKind, String)>;
+pub(crate) type DefSet = HashSet<(DefKind, Arc<str>)>;
 
 /// What to evaluate for one subject.
 pub(crate) enum Plan<'a> {
@@ -139,7 +139,7 @@ impl Plan<'_> {
             return Values::default();
         };
         let mut values = std::mem::take(start);
-        let kept = |kind: DefKind, name: &String| unchanged.contains(&(kind, name.clone()));
+        let kept = |kind: DefKind, name: &Arc<str>| unchanged.contains(&(kind, name.clone()));
         values.scores.retain(|name, _| kept(DefKind::Score, name));
         values
             .segments

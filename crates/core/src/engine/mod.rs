@@ -8,6 +8,7 @@
 
 mod evaluate;
 mod health;
+mod recorder;
 mod restore;
 mod runner;
 mod state;
@@ -270,7 +271,7 @@ impl Engine {
                 .order()
                 .iter()
                 .filter(|d| d.subject == key.kind() && changed.contains(&(d.kind, d.name.clone())))
-                .map(|d| d.name.clone())
+                .map(|d| d.name.to_string())
                 .collect(),
         };
         let plan_was_partial = matches!(plan, Plan::Only { .. });
@@ -350,7 +351,7 @@ impl Engine {
             if was == is {
                 continue;
             }
-            let members = self.members.entry(name.clone()).or_default();
+            let members = self.members.entry(name.to_string()).or_default();
             if is {
                 members.insert(key.clone(), at);
             } else {
@@ -417,7 +418,7 @@ impl Engine {
                 subject_kind: subject.to_owned(),
                 subject_key: key.store_key(),
                 label,
-                score: name.clone(),
+                score: name.to_string(),
                 value: score.at(at),
                 constant: score.constant,
                 decaying: score.decaying,

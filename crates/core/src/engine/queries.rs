@@ -36,8 +36,8 @@ impl Engine {
             .filter(|d| d.kind == DefKind::Segment)
             .map(|d| {
                 (
-                    d.name.clone(),
-                    self.members.get(&d.name).map_or(0, |m| m.len()),
+                    d.name.to_string(),
+                    self.members.get(&*d.name).map_or(0, |m| m.len()),
                 )
             })
             .collect()
@@ -222,7 +222,7 @@ impl Engine {
                     DefKind::Segment => "segment",
                     DefKind::Tier => "tier",
                 },
-                name: d.name.clone(),
+                name: d.name.to_string(),
                 subject: d.subject.as_str(),
                 evaluations: self.health.evaluations(d.subject, &d.name),
                 last_change: self.health.last_change(&d.name),
@@ -245,7 +245,7 @@ impl Engine {
         self.rules
             .order()
             .iter()
-            .find(|d| d.kind == DefKind::Segment && d.name == segment)
+            .find(|d| d.kind == DefKind::Segment && &*d.name == segment)
             .map(|d| d.subject)
     }
 }
@@ -256,7 +256,7 @@ fn push_memberships(out: &mut Vec<Membership>, kind: &'static str, id: &str, val
             out.push(Membership {
                 kind,
                 id: id.to_owned(),
-                segment: segment.clone(),
+                segment: segment.to_string(),
             });
         }
     }

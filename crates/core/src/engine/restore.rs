@@ -28,21 +28,24 @@ impl Engine {
             let values = self.values.entry(key.clone()).or_default();
             match (record.definition_kind.as_str(), &record.level) {
                 ("tier", Some(level)) if entered => {
-                    values
-                        .tiers
-                        .insert(record.definition.clone(), Arc::from(level.as_str()));
+                    values.tiers.insert(
+                        Arc::from(record.definition.as_str()),
+                        Arc::from(level.as_str()),
+                    );
                 }
                 ("tier", Some(level)) => {
                     if values
                         .tiers
-                        .get(&record.definition)
+                        .get(record.definition.as_str())
                         .is_some_and(|l| **l == **level)
                     {
-                        values.tiers.remove(&record.definition);
+                        values.tiers.remove(record.definition.as_str());
                     }
                 }
                 _ => {
-                    values.segments.insert(record.definition.clone(), entered);
+                    values
+                        .segments
+                        .insert(Arc::from(record.definition.as_str()), entered);
                     let members = self.members.entry(record.definition.clone()).or_default();
                     if entered {
                         members.insert(key, record.at);
@@ -70,7 +73,7 @@ impl Engine {
                 next_change: None,
             };
             let values = self.values.entry(key).or_default();
-            values.scores.insert(record.score.clone(), form);
+            values.scores.insert(Arc::from(record.score.as_str()), form);
         }
     }
 
@@ -99,7 +102,7 @@ impl Engine {
             .order()
             .iter()
             .filter(|d| d.kind == DefKind::Segment)
-            .map(|d| d.name.clone())
+            .map(|d| d.name.to_string())
             .collect();
         let dropped: Vec<String> = self
             .members
@@ -113,7 +116,7 @@ impl Engine {
                 self.push_change(key, at, "exited", "segment", &name, None);
             }
             for values in self.values.values_mut() {
-                values.segments.remove(&name);
+                values.segments.remove(name.as_str());
             }
         }
     }

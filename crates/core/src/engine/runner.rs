@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use super::recorder::Recorder;
 use super::{Change, Engine};
 use crate::clock::Clock;
 use crate::ingest::CommitListener;
-use crate::store::{ScoreRecord, Store, WriteOp};
+use crate::store::{Store, WriteOp};
 
 /// Longest sleep of the timer thread: a bound on how late a deadline set by
 /// a clock jump could be noticed. Deadlines themselves wake it on time.
@@ -23,11 +24,8 @@ const STREAM_BUFFER: usize = 4_096;
 
 struct Shared {
     engine: Mutex<Engine>,
-    /// Held from taking changes out of the engine until they are recorded,
-    /// so the writer and timer threads record them in the engine's order.
-    recording: Mutex<()>,
-    /// Where membership changes are recorded (none in unit tests).
-    store: Option<Arc<dyn Store>>,
+    /// Writes membership changes and score history (none in unit tests).
+    recorder: Option<Recorder>,
     changes: tokio::sync::broadcast::Sender<Change>,
     clock: Arc<dyn Clock>,
     wake: Condvar,
@@ -48,18 +46,21 @@ impl EngineHandle {
 
     /// A handle that records every membership change in `store`, starting
     /// with those the engine recorded while loading.
-    pub fn recording(engine: Engine, clock: Arc<dyn Clock>, store: Arc<dyn Store>) -> Self {
-        let handle = Self::build(engine, clock, Some(store));
+    pub fn recording(
+        engine: Engine,
+        clock: Arc<dyn Clock>,
+        store: Arc<dyn Store>,
+    ) -> std::io::Result<Self> {
+        let handle = Self::build(engine, clock, Some(Recorder::start(store)?));
         handle.publish(handle.lock(), Vec::new());
-        handle
+        Ok(handle)
     }
 
-    fn build(engine: Engine, clock: Arc<dyn Clock>, store: Option<Arc<dyn Store>>) -> Self {
+    fn build(engine: Engine, clock: Arc<dyn Clock>, recorder: Option<Recorder>) -> Self {
         Self {
             shared: Arc::new(Shared {
-                store,
+                recorder,
                 engine: Mutex::new(engine),
-                recording: Mutex::new(()),
                 changes: tokio::sync::broadcast::channel(STREAM_BUFFER).0,
                 clock,
                 wake: Condvar::new(),
@@ -86,38 +87,36 @@ impl EngineHandle {
 
     /// Records `changes`, plus whatever else the engine recorded since the
     /// last call, with a checkpoint (everything up to now is recorded), then
-    /// sends them to stream subscribers. Takes the engine's lock so that
-    /// records reach the store in the order the engine made them.
+    /// sends them to stream subscribers. Queued while the engine is still
+    /// locked, so records reach the store in the order the engine made them.
     fn publish(&self, mut engine: MutexGuard<'_, Engine>, mut changes: Vec<Change>) {
         changes.extend(engine.take_changes());
         let scores = engine.take_score_changes();
-        let _recording = self.shared.recording.lock();
+        if let Some(recorder) = &self.shared.recorder {
+            if !changes.is_empty() || !scores.is_empty() {
+                // With nothing to record the checkpoint may lag: nothing
+                // between it and now changed.
+                let mut ops: Vec<WriteOp> = changes
+                    .iter()
+                    .map(|c| WriteOp::Membership(c.to_record()))
+                    .collect();
+                ops.extend(scores.into_iter().map(WriteOp::Score));
+                ops.push(WriteOp::Checkpoint { at: self.now() });
+                recorder.record(ops);
+            }
+        }
         drop(engine);
-        self.record(&changes, scores);
         for change in changes {
             // No subscriber is not an error.
             let _ = self.shared.changes.send(change);
         }
     }
 
-    fn record(&self, changes: &[Change], scores: Vec<ScoreRecord>) {
-        let Some(store) = &self.shared.store else {
-            return;
-        };
-        if changes.is_empty() && scores.is_empty() {
-            // The checkpoint may lag: nothing between it and now was due.
-            return;
-        }
-        let mut ops: Vec<WriteOp> = changes
-            .iter()
-            .map(|c| WriteOp::Membership(c.to_record()))
-            .collect();
-        ops.extend(scores.into_iter().map(WriteOp::Score));
-        ops.push(WriteOp::Checkpoint { at: self.now() });
-        if let Err(error) = store.apply(&ops) {
-            // Changes are derived data: the next start recomputes them
-            // from the last checkpoint.
-            tracing::error!(%error, "cannot record membership changes");
+    /// Blocks until every change recorded so far is in the store; call it
+    /// (off the async runtime) before reading recorded history.
+    pub fn flush_records(&self) {
+        if let Some(recorder) = &self.shared.recorder {
+            recorder.flush();
         }
     }
 
@@ -145,13 +144,17 @@ impl EngineHandle {
             .spawn(move || handle.run_timers())
     }
 
-    /// Stops the timer thread after recording everything due up to now.
+    /// Stops the timer thread after recording everything due up to now,
+    /// and waits until every record is written.
     pub fn stop(&self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
         self.notify();
         let mut engine = self.lock();
         let changes = engine.process_due(self.now());
         self.publish(engine, changes);
+        if let Some(recorder) = &self.shared.recorder {
+            recorder.finish();
+        }
     }
 
     fn notify(&self) {

@@ -5,7 +5,7 @@
 //! Invariant: only live contacts are present; a merged-away contact's events
 //! and traits live on in its survivor.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use bellwether_rules::{Event, EventKind, Timeline, Traits};
@@ -76,6 +76,35 @@ pub(crate) struct Touched {
 pub(crate) struct State {
     pub(crate) contacts: HashMap<ContactId, ContactState>,
     pub(crate) accounts: HashMap<Arc<str>, AccountState>,
+    shared: Shared,
+}
+
+/// Values many events repeat, kept once: event names, and the empty
+/// properties object.
+#[derive(Debug, Default)]
+struct Shared {
+    names: HashSet<Arc<str>>,
+    empty: Option<Arc<Value>>,
+}
+
+impl Shared {
+    fn name(&mut self, name: &str) -> Arc<str> {
+        if let Some(known) = self.names.get(name) {
+            return known.clone();
+        }
+        let name: Arc<str> = Arc::from(name);
+        self.names.insert(name.clone());
+        name
+    }
+
+    fn properties(&mut self, properties: &serde_json::Map<String, Value>) -> Arc<Value> {
+        if !properties.is_empty() {
+            return Arc::new(Value::Object(properties.clone()));
+        }
+        self.empty
+            .get_or_insert_with(|| Arc::new(Value::Object(serde_json::Map::new())))
+            .clone()
+    }
 }
 
 impl State {
@@ -202,6 +231,9 @@ impl State {
         let Some(contact) = stored.contact_id else {
             return;
         };
+        let Some(state) = self.contacts.get_mut(&contact) else {
+            return;
+        };
         let message = &stored.message;
         let kind = match message.kind {
             MessageKind::Track => EventKind::Track,
@@ -212,16 +244,25 @@ impl State {
                 return;
             }
         };
-        let Some(state) = self.contacts.get_mut(&contact) else {
-            return;
+        let name = self.shared.name(message.event.as_deref().unwrap_or(""));
+        let properties = self.shared.properties(&message.properties);
+        // Rules read only `context.page` (page fields fall back to it).
+        let context = match (kind, message.context.get("page")) {
+            (EventKind::Page, Some(page)) => {
+                let mut kept = serde_json::Map::new();
+                kept.insert("page".to_owned(), page.clone());
+                Some(Arc::new(Value::Object(kept)))
+            }
+            _ => None,
         };
-        let name = message.event.as_deref().unwrap_or("");
-        let properties = Value::Object(message.properties.clone());
-        let mut event = Event::new(message.timestamp, stored.seq as u64, kind, name, properties);
-        if kind == EventKind::Page && message.context.contains_key("page") {
-            event = event.with_context(Value::Object(message.context.clone()));
-        }
-        state.timeline.insert(event);
+        state.timeline.insert(Event {
+            time: message.timestamp,
+            seq: stored.seq as u64,
+            kind,
+            name,
+            properties,
+            context,
+        });
         touched.contacts.insert(contact);
         if let Some(account) = &state.account {
             touched.accounts.insert(account.clone());

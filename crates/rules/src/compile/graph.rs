@@ -2,6 +2,7 @@
 //! in which the engine evaluates them (dependencies first).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::Compiler;
 use crate::ast::Span;
@@ -116,12 +117,12 @@ pub(crate) fn order(vertices: &[Vertex], compiler: &mut Compiler<'_>) -> Vec<Def
             let subject = subject_of(compiler, vertex.kind, &vertex.name);
             DefRef {
                 kind: vertex.kind,
-                name: vertex.name.clone(),
+                name: Arc::from(vertex.name.as_str()),
                 subject,
                 depends_on: vertex
                     .deps
                     .iter()
-                    .map(|dep| (dep.kind, dep.name.clone()))
+                    .map(|dep| (dep.kind, Arc::from(dep.name.as_str())))
                     .collect(),
             }
         })

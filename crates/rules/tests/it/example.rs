@@ -15,21 +15,21 @@ fn evaluate_all(rules: &RuleSet, subject: &mut MemorySubject, now: i64) {
         match def.kind {
             DefKind::Score => {
                 if let Some(value) = rules.evaluate_score(&def.name, subject, now) {
-                    subject.scores.insert(def.name.clone(), value);
+                    subject.scores.insert(def.name.to_string(), value);
                 }
             }
             DefKind::Segment => {
                 let value = rules
                     .evaluate_segment(&def.name, subject, now)
                     .is_some_and(|e| e.value);
-                subject.segments.insert(def.name.clone(), value);
+                subject.segments.insert(def.name.to_string(), value);
             }
             DefKind::Tier => {
                 if let Some(level) = rules
                     .evaluate_tier(&def.name, subject, now)
                     .and_then(|e| e.value)
                 {
-                    subject.tiers.insert(def.name.clone(), level);
+                    subject.tiers.insert(def.name.to_string(), level);
                 }
             }
         }

@@ -28,8 +28,13 @@ pub(crate) async fn history(
     Path((kind, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     require_token(&state.config, &headers, Scope::Read)?;
-    let (records, scores) =
-        blocking(&state, move |store| subject_records(store, &kind, &id)).await??;
+    let engine = state.engine.clone();
+    let (records, scores) = blocking(&state, move |store| {
+        // Changes are written off the engine's path: see our own first.
+        engine.flush_records();
+        subject_records(store, &kind, &id)
+    })
+    .await??;
     let changes: Vec<Value> = records
         .into_iter()
         .map(|r| {

@@ -60,20 +60,20 @@ impl Computed {
             .segments
             .iter()
             .filter(|(_, member)| **member)
-            .map(|(name, _)| name.clone())
+            .map(|(name, _)| name.to_string())
             .collect();
         segments.sort();
         Self {
             scores: values
                 .scores
                 .iter()
-                .map(|(name, score)| (name.clone(), (score.at(now) * 100.0).round() / 100.0))
+                .map(|(name, score)| (name.to_string(), (score.at(now) * 100.0).round() / 100.0))
                 .collect(),
             segments,
             tiers: values
                 .tiers
                 .iter()
-                .map(|(name, level)| (name.clone(), level.to_string()))
+                .map(|(name, level)| (name.to_string(), level.to_string()))
                 .collect(),
         }
     }
