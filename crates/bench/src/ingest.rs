@@ -37,7 +37,7 @@ pub(crate) struct IngestArgs {
     pg_url: String,
 }
 
-const WRITE_KEY: &str = "bench-write-key";
+pub(crate) const WRITE_KEY: &str = "bench-write-key";
 const FEATURES: [&str; 3] = ["campaigns", "reports", "api"];
 
 fn messages(count: usize, run: usize) -> Vec<Value> {
@@ -55,9 +55,9 @@ fn messages(count: usize, run: usize) -> Vec<Value> {
         .collect()
 }
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     _dir: tempfile::TempDir,
 }
 
@@ -68,7 +68,10 @@ impl Drop for Server {
     }
 }
 
-fn start_server(binary: &PathBuf, definitions: Option<&PathBuf>) -> anyhow::Result<Server> {
+pub(crate) fn start_server(
+    binary: &PathBuf,
+    definitions: Option<&PathBuf>,
+) -> anyhow::Result<Server> {
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("bellwether.toml");
     let mut text = format!("[[source]]\nname='bench'\nwrite_key='{WRITE_KEY}'\n");

@@ -3,10 +3,12 @@
 //!
 //! `ingest`: events/s through `/v1/batch` with durable acknowledgements
 //! (several concurrent clients) vs the same events `COPY`ed into an indexed
-//! PostgreSQL table.
+//! PostgreSQL table. `timers`: lag of time-driven transitions. `latency`: one
+//! event to its updated membership on 100k contacts.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod ingest;
+mod latency;
 mod stats;
 mod timers;
 
@@ -26,11 +28,15 @@ enum Command {
     /// Lag of time-driven transitions with many pending timers vs a
     /// PostgreSQL rescan; engine memory per contact and per event.
     Timers(timers::TimersArgs),
+    /// One new event to its updated membership on a loaded server vs a
+    /// durable insert and per-contact SQL in PostgreSQL.
+    Latency(latency::LatencyArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Ingest(args) => ingest::run(&args),
         Command::Timers(args) => timers::run(&args),
+        Command::Latency(args) => latency::run(&args),
     }
 }

@@ -6,6 +6,7 @@
 //! in one `IMMEDIATE` transaction); a small pool of `query_only` connections
 //! answers reads, which WAL lets proceed while a write is open.
 
+mod checkpoint;
 mod migrate;
 mod read;
 mod scores;
@@ -37,6 +38,7 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Pool<Connection>,
+    _checkpointer: checkpoint::Checkpointer,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -68,6 +70,7 @@ impl SqliteStore {
         );
         tracing::info!(path = %path.display(), "sqlite store open");
         Ok(Self {
+            _checkpointer: checkpoint::Checkpointer::start(path.clone()),
             path,
             writer: Mutex::new(writer),
             readers,
@@ -97,6 +100,8 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
         )));
     }
     conn.pragma_update(None, "synchronous", "FULL").db()?;
+    // Checkpoints run on their own thread (see `checkpoint`).
+    conn.pragma_update(None, "wal_autocheckpoint", 0).db()?;
     Ok(conn)
 }
 
