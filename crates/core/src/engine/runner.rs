@@ -2,7 +2,7 @@
 //! feeds it every committed write, and the timer thread that sleeps until the
 //! next deadline (woken early when a write may have brought one closer).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -19,6 +19,10 @@ use crate::store::{Store, WriteOp};
 /// a clock jump could be noticed. Deadlines themselves wake it on time.
 const MAX_SLEEP: Duration = Duration::from_millis(500);
 
+/// Longest a checkpoint lags while nothing changes: what a restart after a
+/// crash replays at most.
+const CHECKPOINT_EVERY_MS: i64 = 10_000;
+
 /// Changes buffered per slow stream subscriber before it is told it lagged.
 const STREAM_BUFFER: usize = 4_096;
 
@@ -26,6 +30,8 @@ struct Shared {
     engine: Mutex<Engine>,
     /// Writes membership changes and score history (none in unit tests).
     recorder: Option<Recorder>,
+    /// When the last checkpoint was queued.
+    last_checkpoint: AtomicI64,
     changes: tokio::sync::broadcast::Sender<Change>,
     clock: Arc<dyn Clock>,
     wake: Condvar,
@@ -52,7 +58,10 @@ impl EngineHandle {
         store: Arc<dyn Store>,
     ) -> std::io::Result<Self> {
         let handle = Self::build(engine, clock, Some(Recorder::start(store)?));
-        handle.publish(handle.lock(), Vec::new());
+        // Durable before anything is served: a crash from here on replays
+        // from this checkpoint at the latest, so no transition is lost.
+        handle.publish_with_checkpoint(handle.lock(), Vec::new(), true);
+        handle.flush_records();
         Ok(handle)
     }
 
@@ -60,6 +69,7 @@ impl EngineHandle {
         Self {
             shared: Arc::new(Shared {
                 recorder,
+                last_checkpoint: AtomicI64::new(i64::MIN / 2),
                 engine: Mutex::new(engine),
                 changes: tokio::sync::broadcast::channel(STREAM_BUFFER).0,
                 clock,
@@ -89,19 +99,33 @@ impl EngineHandle {
     /// last call, with a checkpoint (everything up to now is recorded), then
     /// sends them to stream subscribers. Queued while the engine is still
     /// locked, so records reach the store in the order the engine made them.
-    fn publish(&self, mut engine: MutexGuard<'_, Engine>, mut changes: Vec<Change>) {
+    fn publish(&self, engine: MutexGuard<'_, Engine>, changes: Vec<Change>) {
+        let now = self.now();
+        let last = self.shared.last_checkpoint.load(Ordering::Relaxed);
+        self.publish_with_checkpoint(engine, changes, now - last >= CHECKPOINT_EVERY_MS);
+    }
+
+    /// `publish`, writing a checkpoint even when nothing changed if `force`.
+    fn publish_with_checkpoint(
+        &self,
+        mut engine: MutexGuard<'_, Engine>,
+        mut changes: Vec<Change>,
+        force: bool,
+    ) {
         changes.extend(engine.take_changes());
         let scores = engine.take_score_changes();
         if let Some(recorder) = &self.shared.recorder {
-            if !changes.is_empty() || !scores.is_empty() {
-                // With nothing to record the checkpoint may lag: nothing
-                // between it and now changed.
+            // Without changes the checkpoint may lag (nothing between it and
+            // now changed), but not for long: a restart replays from it.
+            if force || !changes.is_empty() || !scores.is_empty() {
                 let mut ops: Vec<WriteOp> = changes
                     .iter()
                     .map(|c| WriteOp::Membership(c.to_record()))
                     .collect();
                 ops.extend(scores.into_iter().map(WriteOp::Score));
-                ops.push(WriteOp::Checkpoint { at: self.now() });
+                let now = self.now();
+                ops.push(WriteOp::Checkpoint { at: now });
+                self.shared.last_checkpoint.store(now, Ordering::Relaxed);
                 recorder.record(ops);
             }
         }
