@@ -7,6 +7,7 @@ mod check;
 mod demo;
 mod eval;
 mod import;
+mod mcp;
 mod serve;
 mod settings;
 
@@ -37,6 +38,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Write every membership as of an instant as CSV.
     Eval(eval::EvalArgs),
+    /// Serve the Model Context Protocol on stdin/stdout for a local agent.
+    Mcp(mcp::McpArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Check(args) => check::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Mcp(args) => mcp::run(args),
     };
     match result {
         Ok(code) => code,

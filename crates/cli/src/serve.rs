@@ -40,62 +40,91 @@ pub(crate) fn serve_loaded(
     listen: &str,
     on_ready: impl FnOnce(std::net::SocketAddr),
 ) -> anyhow::Result<ExitCode> {
-    let definitions = store_args.definitions(&loaded)?;
-    tracing::info!(
-        definitions = definitions.order().len(),
-        "definitions loaded"
-    );
-    let config = Arc::new(loaded.config);
-    let store = store_args.open_store(&config)?;
-    let definitions_file = store_args.definitions_file(&config);
-    std::fs::create_dir_all(store_args.data_dir(&config))
-        .context("cannot create the data directory")?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engine = load_engine(store.clone(), definitions, clock.clone())?;
-    let (ingestor, writer) = Ingestor::start(
-        store.clone(),
-        config.identity.clone(),
-        config.ingest.clone(),
-        Some(Box::new(engine.listener())),
-    )
-    .context("cannot start the writer")?;
-    let timers = engine
-        .spawn_timers()
-        .context("cannot start the timer thread")?;
-    let state = AppState {
-        config,
-        store,
-        ingestor,
-        engine: engine.clone(),
-        definitions_file: Some(definitions_file),
-        clock,
-        metrics: Arc::new(Metrics::new()),
-    };
+    let config_path = loaded.path.clone();
+    let running = Running::start(store_args, loaded)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let state = running.state.clone();
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr()?;
-        tracing::info!(%address, config = %loaded.path.display(), "bellwether is listening");
+        tracing::info!(%address, config = %config_path.display(), "bellwether is listening");
         on_ready(address);
         bellwether_server::serve(listener, state, shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
     drop(runtime);
-    // Every handle to the writer is gone with the runtime: it drains and stops.
-    if writer.join().is_err() {
-        anyhow::bail!("the writer thread panicked");
-    }
-    engine.stop();
-    if timers.join().is_err() {
-        anyhow::bail!("the timer thread panicked");
-    }
+    running.stop()?;
     tracing::info!("stopped cleanly");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Everything behind the interfaces: store, engine, writer, timers.
+pub(crate) struct Running {
+    pub(crate) state: AppState,
+    engine: EngineHandle,
+    writer: std::thread::JoinHandle<()>,
+    timers: std::thread::JoinHandle<()>,
+}
+
+impl Running {
+    pub(crate) fn start(store_args: &StoreArgs, loaded: Loaded) -> anyhow::Result<Self> {
+        let definitions = store_args.definitions(&loaded)?;
+        tracing::info!(
+            definitions = definitions.order().len(),
+            "definitions loaded"
+        );
+        let config = Arc::new(loaded.config);
+        let store = store_args.open_store(&config)?;
+        let definitions_file = store_args.definitions_file(&config);
+        std::fs::create_dir_all(store_args.data_dir(&config))
+            .context("cannot create the data directory")?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let engine = load_engine(store.clone(), definitions, clock.clone())?;
+        let (ingestor, writer) = Ingestor::start(
+            store.clone(),
+            config.identity.clone(),
+            config.ingest.clone(),
+            Some(Box::new(engine.listener())),
+        )
+        .context("cannot start the writer")?;
+        let timers = engine
+            .spawn_timers()
+            .context("cannot start the timer thread")?;
+        let state = AppState {
+            config,
+            store,
+            ingestor,
+            engine: engine.clone(),
+            definitions_file: Some(definitions_file),
+            clock,
+            metrics: Arc::new(Metrics::new()),
+        };
+        Ok(Self {
+            state,
+            engine,
+            writer,
+            timers,
+        })
+    }
+
+    /// Lets the writer drain (once every other handle to it is gone), then
+    /// records what fell due and stops the timers.
+    pub(crate) fn stop(self) -> anyhow::Result<()> {
+        drop(self.state);
+        if self.writer.join().is_err() {
+            anyhow::bail!("the writer thread panicked");
+        }
+        self.engine.stop();
+        if self.timers.join().is_err() {
+            anyhow::bail!("the timer thread panicked");
+        }
+        Ok(())
+    }
 }
 
 /// Loads every subject and evaluates the definitions as of now.

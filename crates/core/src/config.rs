@@ -85,6 +85,9 @@ pub struct ServerConfig {
     pub database: Option<String>,
     /// Largest accepted clock skew into the future, in hours (default 24).
     pub max_future_skew_hours: Option<u32>,
+    /// `Host` names the MCP endpoint (`/mcp`) answers besides localhost
+    /// (protection against DNS rebinding), e.g. `["bellwether.internal:8787"]`.
+    pub mcp_allowed_hosts: Vec<String>,
 }
 
 /// The whole file. Definition tables (`[[score]]`, `[[segment]]`, `[[tier]]`)

@@ -11,6 +11,7 @@ mod auth;
 mod body;
 pub mod error;
 mod ingest;
+pub mod mcp;
 pub mod metrics;
 pub mod segment;
 
@@ -97,12 +98,34 @@ pub fn router(state: AppState) -> Router {
         // Segment SDKs send bodies up to the batch cap; the handlers enforce
         // the real per-endpoint limits while reading.
         .layer(axum::extract::DefaultBodyLimit::disable());
+    let agents = Router::new()
+        .nest_service("/mcp", mcp::http_service(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_read_token,
+        ));
     Router::new()
         .merge(tracking)
         .merge(api::routes())
+        .merge(agents)
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .with_state(state)
+}
+
+/// MCP over HTTP needs a read token; tools that change things check for
+/// more, exactly as the REST API does.
+async fn require_read_token(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let scope = bellwether_core::config::Scope::Read;
+    match auth::require_token(&state.config, request.headers(), scope) {
+        Ok(_) => next.run(request).await,
+        Err(error) => error.into_response(),
+    }
 }
 
 async fn healthz() -> &'static str {

@@ -9,6 +9,7 @@ mod check;
 mod durability;
 mod identity;
 mod import;
+mod mcp;
 mod scores;
 mod sdk;
 mod segments;

@@ -69,9 +69,9 @@ pub(crate) async fn get_account(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct PageParams {
     /// Page size, 1 to 1000 (default 50).
-    limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
     /// `next_cursor` of the previous page.
-    cursor: Option<String>,
+    pub(crate) cursor: Option<String>,
 }
 
 /// A contact's events, newest first.

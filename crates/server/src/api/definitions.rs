@@ -26,7 +26,7 @@ const SAMPLE: usize = 100;
 pub(crate) struct PutParams {
     /// Only report what would change.
     #[serde(default)]
-    dry_run: bool,
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Debug, Default, Serialize, ToSchema)]

@@ -2,12 +2,12 @@
 //! OpenAPI document.
 
 mod admin;
-mod contacts;
-mod definitions;
+pub(crate) mod contacts;
+pub(crate) mod definitions;
 mod health;
-mod history;
+pub(crate) mod history;
 mod ingestion;
-mod segments;
+pub(crate) mod segments;
 mod stream;
 mod views;
 

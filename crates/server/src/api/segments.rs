@@ -80,9 +80,9 @@ pub(crate) struct MemberPage {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct MemberParams {
     /// Page size, 1 to 1000 (default 50).
-    limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
     /// `next_cursor` of the previous page.
-    cursor: Option<String>,
+    pub(crate) cursor: Option<String>,
 }
 
 /// Current members of a segment, ordered by id.

@@ -1,0 +1,364 @@
+//! The MCP tools: their schemas (written for a model choosing among them)
+//! and their calls, each through the REST handler that serves the same
+//! question, with the caller's credentials.
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use bellwether_core::config::Scope;
+use bellwether_rules::{SegmentDef, SubjectKind};
+use rmcp::model::{CallToolResult, JsonObject, Tool};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::args::{count_arg, invalid, optional_number, optional_string, string_arg, ToolError};
+use super::McpServer;
+use crate::api::contacts::PageParams;
+use crate::api::definitions::PutParams;
+use crate::api::segments::MemberParams;
+use crate::api::{contacts, definitions, segments};
+
+/// Most results one tool call returns.
+const MAX_PAGE: usize = 50;
+/// Most members `find_subjects` looks at (the rest is summarized as a count).
+const MAX_SCANNED: usize = 2_000;
+/// Name of the draft segment `check_definition` previews.
+const DRAFT: &str = "__mcp_draft";
+
+type Outcome = Result<Value, ToolError>;
+
+fn schema(value: Value) -> JsonObject {
+    match value {
+        Value::Object(map) => map,
+        _ => JsonObject::new(),
+    }
+}
+
+fn tool(name: &'static str, description: &'static str, input: Value) -> Tool {
+    Tool::new(name, description, schema(input))
+}
+
+/// Every tool, for `tools/list`.
+pub(super) fn catalog() -> Vec<Tool> {
+    let id = |what: &str| json!({"type": "string", "description": what});
+    vec![
+        tool("list_segments",
+            "List every segment: name, subject (contact or account), current size, owner, action and its definition. Start here to learn what groups exist.",
+            json!({"type": "object", "properties": {}, "additionalProperties": false})),
+        tool("get_contact",
+            "One contact (a person): ids, traits, account, scores, segments, tiers and recent behavior events. Accepts a userId, anonymousId or email.",
+            json!({"type": "object", "properties": {"user_id": id("userId, anonymousId or email"),
+                "events": {"type": "integer", "minimum": 0, "maximum": MAX_PAGE, "description": "recent events to include (default 10)"}},
+                "required": ["user_id"], "additionalProperties": false})),
+        tool("get_account",
+            "One account (a company): firmographic traits, scores, segments, tiers and its contacts (the buying committee) with their scores.",
+            json!({"type": "object", "properties": {"group_id": id("the account's groupId")},
+                "required": ["group_id"], "additionalProperties": false})),
+        tool("explain_membership",
+            "Why a contact or account is in or out of a segment: the segment's expression as a tree with the value of every part (counts, scores, thresholds).",
+            json!({"type": "object", "properties": {
+                "subject": {"type": "string", "enum": ["contact", "account"]},
+                "id": id("userId for a contact, groupId for an account"),
+                "segment": id("segment name")},
+                "required": ["subject", "id", "segment"], "additionalProperties": false})),
+        tool("find_subjects",
+            "Members of a segment, optionally only those at a tier level and within a score range, sorted by a score (highest first). Use it to pick who to act on.",
+            json!({"type": "object", "properties": {
+                "segment": id("segment name"),
+                "tier": id("tier name to filter on (with level)"),
+                "level": id("tier level the subject must be at"),
+                "score": id("score to sort by and to filter with min_score/max_score"),
+                "min_score": {"type": "number"}, "max_score": {"type": "number"},
+                "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "description": "default 20"}},
+                "required": ["segment"], "additionalProperties": false})),
+        tool("segment_report",
+            "How a segment is doing: size, owner, action, definition, and conversion/lift for an outcome when measurement is available.",
+            json!({"type": "object", "properties": {"segment": id("segment name"),
+                "outcome": id("outcome event, e.g. \"Deal Won\"")},
+                "required": ["segment"], "additionalProperties": false})),
+        tool("check_definition",
+            "Validate a draft rule-language expression (see resource bellwether://docs/language) for contacts or accounts: errors with line and column, or how many would match now and a sample of them. Changes nothing.",
+            json!({"type": "object", "properties": {"expression": id("e.g. count(page where path = \"/pricing\", last 7d) >= 2"),
+                "subject": {"type": "string", "enum": ["contact", "account"], "description": "default contact"}},
+                "required": ["expression"], "additionalProperties": false})),
+        tool("apply_definitions",
+            "Replace all definitions (TOML with [[score]], [[segment]], [[tier]]), or with dry_run only report who would enter and exit each segment. Needs an admin token.",
+            json!({"type": "object", "properties": {"definitions": id("the whole definitions TOML"),
+                "dry_run": {"type": "boolean", "description": "default true"}},
+                "required": ["definitions"], "additionalProperties": false})),
+    ]
+}
+
+/// Runs one tool; any failure becomes a tool error result.
+pub(super) async fn call(
+    server: &McpServer,
+    caller: &HeaderMap,
+    name: &str,
+    args: JsonObject,
+) -> CallToolResult {
+    let outcome = match name {
+        "list_segments" => list_segments(server, caller).await,
+        "get_contact" => get_contact(server, caller, &args).await,
+        "get_account" => get_account(server, caller, &args).await,
+        "explain_membership" => explain_membership(server, caller, &args).await,
+        "find_subjects" => find_subjects(server, caller, &args).await,
+        "segment_report" => segment_report(server, caller, &args).await,
+        "check_definition" => check_definition(server, caller, &args).await,
+        "apply_definitions" => apply_definitions(server, caller, &args).await,
+        other => Err(invalid(format!("no tool named {other:?}"))),
+    };
+    match outcome {
+        Ok(value) => CallToolResult::structured(value),
+        Err(error) => CallToolResult::structured_error(json!({
+            "error": {"code": error.code, "message": error.message, "details": error.details}
+        })),
+    }
+}
+
+fn to_value(value: impl Serialize) -> Outcome {
+    serde_json::to_value(value).map_err(|e| invalid(format!("cannot encode the result: {e}")))
+}
+
+async fn list_segments(server: &McpServer, caller: &HeaderMap) -> Outcome {
+    let Json(list) = segments::list_segments(State(server.state.clone()), caller.clone()).await?;
+    to_value(list)
+}
+
+async fn get_contact(server: &McpServer, caller: &HeaderMap, args: &JsonObject) -> Outcome {
+    let user_id = string_arg(args, "user_id")?.to_owned();
+    let events = count_arg(args, "events", 10, MAX_PAGE)?;
+    let state = || State(server.state.clone());
+    let Json(contact) =
+        contacts::get_contact(state(), caller.clone(), Path(user_id.clone())).await?;
+    let mut value = to_value(contact)?;
+    if events > 0 {
+        let params = PageParams {
+            limit: Some(events),
+            cursor: None,
+        };
+        let Json(page) =
+            contacts::get_contact_events(state(), caller.clone(), Path(user_id), Query(params))
+                .await?;
+        value["recent_events"] = to_value(page)?["events"].take();
+    }
+    Ok(value)
+}
+
+async fn get_account(server: &McpServer, caller: &HeaderMap, args: &JsonObject) -> Outcome {
+    let group_id = string_arg(args, "group_id")?.to_owned();
+    let Json(account) =
+        contacts::get_account(State(server.state.clone()), caller.clone(), Path(group_id)).await?;
+    to_value(account)
+}
+
+async fn explain_membership(server: &McpServer, caller: &HeaderMap, args: &JsonObject) -> Outcome {
+    let collection = match string_arg(args, "subject")? {
+        "contact" => "contacts",
+        "account" => "accounts",
+        other => {
+            return Err(invalid(format!(
+                "`subject` must be contact or account, not {other:?}"
+            )))
+        }
+    };
+    let path = (
+        collection.to_owned(),
+        string_arg(args, "id")?.to_owned(),
+        string_arg(args, "segment")?.to_owned(),
+    );
+    let Json(tree) =
+        segments::explain(State(server.state.clone()), caller.clone(), Path(path)).await?;
+    Ok(tree)
+}
+
+/// The view (scores, tiers) of one segment member.
+async fn member_view(server: &McpServer, caller: &HeaderMap, subject: &str, id: String) -> Outcome {
+    let state = State(server.state.clone());
+    if subject == "account" {
+        let Json(view) = contacts::get_account(state, caller.clone(), Path(id)).await?;
+        return to_value(view);
+    }
+    let Json(view) = contacts::get_contact(state, caller.clone(), Path(id)).await?;
+    to_value(view)
+}
+
+async fn find_subjects(server: &McpServer, caller: &HeaderMap, args: &JsonObject) -> Outcome {
+    let segment = string_arg(args, "segment")?.to_owned();
+    let tier = optional_string(args, "tier")?;
+    let level = optional_string(args, "level")?;
+    if tier.is_some() != level.is_some() {
+        return Err(invalid("`tier` and `level` go together"));
+    }
+    let score = optional_string(args, "score")?;
+    let (min, max) = (
+        optional_number(args, "min_score")?,
+        optional_number(args, "max_score")?,
+    );
+    if score.is_none() && (min.is_some() || max.is_some()) {
+        return Err(invalid("`min_score` and `max_score` need `score`"));
+    }
+    let limit = count_arg(args, "limit", 20, MAX_PAGE)?.max(1);
+    let subject = {
+        let engine = server.state.engine.lock();
+        match engine.segment_subject(&segment) {
+            Some(SubjectKind::Account) => "account",
+            Some(SubjectKind::Contact) => "contact",
+            None => return Err(invalid(format!("no segment named {segment:?}"))),
+        }
+    };
+    let (ids, total) = segment_member_ids(server, caller, &segment).await?;
+    let mut matched = Vec::new();
+    for id in ids {
+        let view = member_view(server, caller, subject, id).await?;
+        let at_level = match (tier, level) {
+            (Some(tier), Some(level)) => view["tiers"][tier] == level,
+            _ => true,
+        };
+        let value = score.and_then(|s| view["scores"][s].as_f64());
+        let in_range = score.is_none()
+            || value.is_some_and(|v| min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m));
+        if at_level && in_range {
+            matched.push((value, view));
+        }
+    }
+    matched.sort_by(|a, b| b.0.unwrap_or(f64::MIN).total_cmp(&a.0.unwrap_or(f64::MIN)));
+    let count = matched.len();
+    let subjects: Vec<Value> = matched
+        .into_iter()
+        .take(limit)
+        .map(|(_, view)| view)
+        .collect();
+    Ok(
+        json!({"segment": segment, "subject": subject, "members": total,
+              "scanned": total.min(MAX_SCANNED), "matched": count, "subjects": subjects}),
+    )
+}
+
+/// Up to `MAX_SCANNED` member ids of a segment, and its size.
+async fn segment_member_ids(
+    server: &McpServer,
+    caller: &HeaderMap,
+    segment: &str,
+) -> Result<(Vec<String>, usize), ToolError> {
+    let mut ids = Vec::new();
+    let mut cursor = None;
+    loop {
+        let params = MemberParams {
+            limit: Some(1_000),
+            cursor: cursor.take(),
+        };
+        let Json(page) = segments::segment_members(
+            State(server.state.clone()),
+            caller.clone(),
+            Path(segment.to_owned()),
+            Query(params),
+        )
+        .await?;
+        let page = to_value(page)?;
+        for member in page["members"].as_array().into_iter().flatten() {
+            ids.extend(member["id"].as_str().map(str::to_owned));
+        }
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        if cursor.is_none() || ids.len() >= MAX_SCANNED {
+            break;
+        }
+    }
+    let size = server
+        .state
+        .engine
+        .lock()
+        .segment_sizes()
+        .into_iter()
+        .find(|(name, _)| name == segment)
+        .map_or(ids.len(), |(_, size)| size);
+    ids.truncate(MAX_SCANNED);
+    Ok((ids, size))
+}
+
+async fn segment_report(server: &McpServer, caller: &HeaderMap, args: &JsonObject) -> Outcome {
+    let segment = string_arg(args, "segment")?;
+    let outcome = optional_string(args, "outcome")?;
+    let list = list_segments(server, caller).await?;
+    let Some(summary) = list["segments"]
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["name"] == segment))
+    else {
+        return Err(invalid(format!("no segment named {segment:?}")));
+    };
+    Ok(json!({
+        "segment": summary,
+        "outcome": outcome,
+        "conversion": null,
+        "conversion_unavailable_because": "conversion and lift reports are not built yet; size, owner and action are current",
+    }))
+}
+
+async fn check_definition(server: &McpServer, caller: &HeaderMap, args: &JsonObject) -> Outcome {
+    // The preview runs on our own credentials; the caller must be a reader.
+    crate::auth::require_token(&server.state.config, caller, Scope::Read)?;
+    let expression = string_arg(args, "expression")?;
+    let subject = match optional_string(args, "subject")?.unwrap_or("contact") {
+        "contact" => SubjectKind::Contact,
+        "account" => SubjectKind::Account,
+        other => {
+            return Err(invalid(format!(
+                "`subject` must be contact or account, not {other:?}"
+            )))
+        }
+    };
+    let mut draft = {
+        let engine = server.state.engine.lock();
+        if let Err(diagnostics) = engine.rules().condition(subject, expression) {
+            return Ok(json!({"valid": false, "errors": to_value(&diagnostics.diagnostics)?}));
+        }
+        engine.rules().definitions().clone()
+    };
+    draft.segment.push(SegmentDef {
+        name: DRAFT.into(),
+        subject,
+        when: expression.into(),
+        ..SegmentDef::default()
+    });
+    let text =
+        toml::to_string(&draft).map_err(|e| invalid(format!("cannot encode the draft: {e}")))?;
+    let Json(outcome) = definitions::put_definitions(
+        State(server.state.clone()),
+        server.internal.clone(),
+        Query(PutParams { dry_run: true }),
+        axum::body::Body::from(text),
+    )
+    .await?;
+    let preview = to_value(outcome)?["segments"][DRAFT].take();
+    let sample: Vec<Value> = preview["enter"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .take(10)
+        .cloned()
+        .collect();
+    Ok(json!({"valid": true, "would_match_now": preview["size_after"], "sample": sample}))
+}
+
+async fn apply_definitions(server: &McpServer, caller: &HeaderMap, args: &JsonObject) -> Outcome {
+    // Scope first: a reader learns nothing from argument errors.
+    crate::auth::require_token(&server.state.config, caller, Scope::Admin)?;
+    let Some(Value::String(text)) = args.get("definitions") else {
+        return Err(invalid(
+            "`definitions` (TOML text, may be empty) is required",
+        ));
+    };
+    let text = text.clone();
+    let dry_run = match args.get("dry_run") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(flag)) => *flag,
+        Some(_) => return Err(invalid("`dry_run` must be true or false")),
+    };
+    let Json(outcome) = definitions::put_definitions(
+        State(server.state.clone()),
+        caller.clone(),
+        Query(PutParams { dry_run }),
+        axum::body::Body::from(text),
+    )
+    .await?;
+    to_value(outcome)
+}
