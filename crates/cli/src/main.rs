@@ -6,6 +6,7 @@
 mod check;
 mod demo;
 mod eval;
+mod gen;
 mod import;
 mod mcp;
 mod serve;
@@ -38,6 +39,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Write every membership as of an instant as CSV.
     Eval(eval::EvalArgs),
+    /// Write realistic synthetic B2B data (Segment NDJSON), seeded.
+    Gen(gen::GenArgs),
     /// Serve the Model Context Protocol on stdin/stdout for a local agent.
     Mcp(mcp::McpArgs),
 }
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Mcp(args) => mcp::run(args),
+        Command::Gen(args) => gen::run(args),
     };
     match result {
         Ok(code) => code,

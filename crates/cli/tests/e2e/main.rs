@@ -7,6 +7,7 @@ mod api;
 mod bad_input;
 mod check;
 mod durability;
+mod gen;
 mod identity;
 mod import;
 mod mcp;

@@ -1,0 +1,130 @@
+//! The generator: deterministic per seed, exact in size, every line a valid
+//! Segment message, and its causal model visible in the data it writes.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use super::*;
+
+const END: &str = "2026-11-01T00:00:00Z";
+
+fn args(seed: u64, events: usize) -> GenArgs {
+    GenArgs {
+        seed,
+        events,
+        contacts: None,
+        accounts: None,
+        days: 180,
+        end: Some(END.into()),
+        out: None,
+    }
+}
+
+fn bytes(seed: u64, events: usize) -> Vec<u8> {
+    let plan = args(seed, events).plan(0).expect("a valid plan");
+    let mut out = Vec::new();
+    let written = generate(&plan, &mut out, &indicatif::ProgressBar::hidden()).expect("generated");
+    assert_eq!(written, events, "exactly the messages asked for");
+    out
+}
+
+fn lines(data: &[u8]) -> Vec<Value> {
+    data.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).expect("every line is JSON"))
+        .collect()
+}
+
+#[test]
+fn the_same_seed_writes_the_same_bytes() {
+    assert_eq!(bytes(7, 5_000), bytes(7, 5_000));
+    assert_ne!(bytes(7, 5_000), bytes(8, 5_000));
+}
+
+#[test]
+fn every_line_is_a_valid_segment_message_inside_the_window() {
+    let data = bytes(3, 4_000);
+    let messages = lines(&data);
+    assert_eq!(messages.len(), 4_000);
+    let end = bellwether_server::segment::parse_timestamp(END).unwrap();
+    let ctx = bellwether_server::segment::ParseContext {
+        source: "gen",
+        received_at: end,
+        max_future_skew_ms: 0,
+        ..Default::default()
+    };
+    let mut ids = HashSet::new();
+    for message in messages {
+        let parsed =
+            bellwether_server::segment::parse_message(message.clone(), &ctx, || "x".into())
+                .unwrap_or_else(|e| panic!("{message}: {e:?}"));
+        assert!(
+            parsed.timestamp <= end && parsed.timestamp > end - 181 * DAY,
+            "{message}"
+        );
+        assert!(ids.insert(parsed.message_id), "message ids are unique");
+    }
+}
+
+#[test]
+fn flags_that_cannot_work_are_refused_with_a_reason() {
+    let mut too_few = args(1, 10);
+    too_few.contacts = Some(100);
+    let error = too_few.plan(0).err().expect("refused").to_string();
+    assert!(error.contains("too few"), "{error}");
+    let mut bad_end = args(1, 1_000);
+    bad_end.end = Some("yesterday".into());
+    assert!(bad_end.plan(0).is_err());
+}
+
+#[test]
+fn pricing_views_and_demos_cause_won_deals() {
+    let messages = lines(&bytes(11, 200_000));
+    let mut pricing: HashMap<String, u32> = HashMap::new();
+    let mut demo: HashSet<String> = HashSet::new();
+    let mut won: HashSet<String> = HashSet::new();
+    let mut decided: HashSet<String> = HashSet::new();
+    for m in &messages {
+        let Some(user) = m["userId"].as_str() else {
+            continue;
+        };
+        match (m["type"].as_str(), m["event"].as_str()) {
+            (Some("page"), _) if m["properties"]["path"] == "/pricing" => {
+                *pricing.entry(user.into()).or_default() += 1
+            }
+            (_, Some("Demo Requested")) => {
+                demo.insert(user.into());
+            }
+            (_, Some("Deal Won")) => {
+                won.insert(user.into());
+                decided.insert(user.into());
+            }
+            (_, Some("Deal Lost")) => {
+                decided.insert(user.into());
+            }
+            _ => {}
+        }
+    }
+    let rate = |group: &dyn Fn(&str) -> bool| {
+        let members: Vec<&String> = decided.iter().filter(|u| group(u)).collect();
+        let wins = members.iter().filter(|u| won.contains(**u)).count();
+        (wins as f64 / members.len().max(1) as f64, members.len())
+    };
+    let (heavy, n_heavy) = rate(&|u| pricing.get(u).copied().unwrap_or(0) >= 2);
+    let (light, n_light) = rate(&|u| pricing.get(u).copied().unwrap_or(0) < 2);
+    assert!(
+        n_heavy >= 30 && n_light >= 30,
+        "{n_heavy} / {n_light} decided deals"
+    );
+    assert!(
+        heavy > light + 0.1,
+        "pricing views: {heavy:.2} vs {light:.2}"
+    );
+    let (with_demo, _) = rate(&|u| demo.contains(u));
+    let (without_demo, _) = rate(&|u| !demo.contains(u));
+    assert!(
+        with_demo > without_demo + 0.1,
+        "demos: {with_demo:.2} vs {without_demo:.2}"
+    );
+}

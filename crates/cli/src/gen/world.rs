@@ -1,0 +1,158 @@
+//! The population: accounts with firmographics and technographics, and
+//! their contacts with buying-committee roles. Every draw comes from the
+//! seeded generator, in a fixed order, so a seed names one world.
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Value};
+
+const INDUSTRIES: [&str; 8] = [
+    "software",
+    "fintech",
+    "healthcare",
+    "retail",
+    "manufacturing",
+    "education",
+    "media",
+    "logistics",
+];
+const COUNTRIES: [&str; 8] = ["US", "CA", "GB", "DE", "FR", "IN", "BR", "AU"];
+const CRMS: [&str; 3] = ["salesforce", "hubspot", "pipedrive"];
+const WAREHOUSES: [&str; 3] = ["snowflake", "bigquery", "redshift"];
+const FIRST: [&str; 12] = [
+    "ana", "ben", "chen", "dara", "eli", "fatima", "gus", "hana", "ivan", "jo", "kofi", "lena",
+];
+const LAST: [&str; 10] = [
+    "smith", "garcia", "kim", "okafor", "novak", "silva", "tanaka", "muller", "roy", "haddad",
+];
+
+/// Roles in a buying committee, in the order an account's contacts take them.
+pub(super) const ROLES: [&str; 4] = ["champion", "user", "economic_buyer", "it"];
+
+pub(super) struct Account {
+    pub(super) group_id: String,
+    pub(super) domain: String,
+    pub(super) traits: Value,
+    /// 0..1: how well the company fits (drives intent and outcomes).
+    pub(super) fit: f64,
+    /// Buying now: every contact evaluates, in the last two weeks.
+    pub(super) in_market: bool,
+    /// Gone quiet: no contact did anything in the last 90 days.
+    pub(super) cold: bool,
+}
+
+pub(super) struct Contact {
+    pub(super) index: usize,
+    pub(super) user_id: String,
+    pub(super) anonymous_id: String,
+    pub(super) email: String,
+    pub(super) role: &'static str,
+    pub(super) title: &'static str,
+    /// 0..1: how actively this person is evaluating.
+    pub(super) intent: f64,
+    /// How many messages this contact gets (identify and group included).
+    pub(super) budget: usize,
+    /// Behavior concentrated in the last two weeks (an in-market account).
+    pub(super) recent: bool,
+}
+
+pub(super) fn account(rng: &mut ChaCha8Rng, n: usize) -> Account {
+    let industry = INDUSTRIES[rng.gen_range(0..INDUSTRIES.len())];
+    // Log-uniform company size from 5 to 20,000 people.
+    let employees = (5.0f64 * 4000.0f64.powf(rng.gen::<f64>())).round() as u64;
+    let country = COUNTRIES[rng.gen_range(0..COUNTRIES.len())];
+    let mut tech = vec![CRMS[rng.gen_range(0..CRMS.len())]];
+    if rng.gen_bool(0.5) {
+        tech.push(WAREHOUSES[rng.gen_range(0..WAREHOUSES.len())]);
+    }
+    let mut fit = 0.0;
+    fit += if (50..=5000).contains(&employees) {
+        0.35
+    } else {
+        0.0
+    };
+    fit += if ["software", "fintech", "healthcare"].contains(&industry) {
+        0.3
+    } else {
+        0.0
+    };
+    fit += if tech.contains(&"salesforce") {
+        0.2
+    } else {
+        0.0
+    };
+    fit += if ["US", "CA", "GB", "DE", "FR"].contains(&country) {
+        0.15
+    } else {
+        0.0
+    };
+    let revenue_band = match employees {
+        0..=49 => "<$5M",
+        50..=499 => "$5M-$50M",
+        500..=4999 => "$50M-$500M",
+        _ => "$500M+",
+    };
+    let market_roll: f64 = rng.gen();
+    let in_market = market_roll < 0.05 + 0.15 * fit;
+    let cold = !in_market && market_roll > 0.9;
+    let name = format!(
+        "{} {}",
+        capitalize(LAST[n % LAST.len()]),
+        ["Labs", "Systems", "Group", "Health", "Pay"][n % 5]
+    );
+    let domain = format!("{}-{n}.example.com", LAST[n % LAST.len()]);
+    Account {
+        group_id: format!("acct-{n}"),
+        traits: json!({
+            "name": name, "domain": domain, "industry": industry, "employees": employees,
+            "revenue_band": revenue_band, "country": country, "tech": tech,
+        }),
+        domain,
+        fit,
+        in_market,
+        cold,
+    }
+}
+
+pub(super) fn contact(
+    rng: &mut ChaCha8Rng,
+    index: usize,
+    slot: usize,
+    account: &Account,
+) -> Contact {
+    let role = ROLES[slot % ROLES.len()];
+    let title = match role {
+        "champion" => "Marketing Ops Manager",
+        "economic_buyer" => "VP Marketing",
+        "it" => "IT Director",
+        _ => "Marketing Specialist",
+    };
+    // Intent: mostly low, higher at well-fitting accounts and for champions.
+    let base: f64 = rng.gen::<f64>().powf(2.0);
+    let lift = if role == "champion" { 0.25 } else { 0.0 };
+    let mut intent = (0.6 * base + 0.3 * account.fit * rng.gen::<f64>() + lift).min(1.0);
+    if account.in_market {
+        intent = intent.max(0.75);
+    }
+    let first = FIRST[rng.gen_range(0..FIRST.len())];
+    let last = LAST[rng.gen_range(0..LAST.len())];
+    Contact {
+        index,
+        user_id: format!("user-{index}"),
+        anonymous_id: format!("anon-{index}"),
+        email: format!("{first}.{last}{index}@{}", account.domain),
+        role,
+        title,
+        intent,
+        budget: 0,
+        recent: account.in_market,
+    }
+}
+
+fn capitalize(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
