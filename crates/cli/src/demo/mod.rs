@@ -1,8 +1,9 @@
 //! `bellwether demo`: a working Bellwether in one command. Writes the example
-//! definitions into a data directory, loads a small built-in B2B event set,
-//! and serves it.
+//! definitions into a data directory, loads the built-in personas (hand-made
+//! stories, one per shipped segment) plus a generated population
+//! (`bellwether gen`, seeded, 180 days), and serves it.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -28,6 +29,9 @@ pub(crate) struct DemoArgs {
     /// Seed of the built-in data set.
     #[arg(long, default_value_t = 7)]
     pub(crate) seed: u64,
+    /// Generated messages loaded besides the personas (0 for none).
+    #[arg(long, default_value_t = 250_000)]
+    pub(crate) events: usize,
 }
 
 pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -46,24 +50,28 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     };
     let loaded = load_config(&config_path)?;
     let store = store_args.open_store(&loaded.config)?;
-    let events = crate::demo::data::events(args.seed);
+    let started = std::time::Instant::now();
+    let personas = crate::demo::data::events(args.seed);
+    let generated = generate_population(&args)?;
     let source = loaded
         .config
         .source
         .first()
         .map_or("web".to_owned(), |s| s.name.clone());
+    let population = std::fs::File::open(&generated).context("cannot read the generated data")?;
     let summary = crate::import::import_reader(
         store,
         &loaded.config,
         &source,
-        Box::new(Cursor::new(events)),
+        Box::new(Cursor::new(personas).chain(population)),
         None,
     )?;
     drop(loaded);
     println!(
-        "loaded {} demo events into {}",
+        "loaded {} demo events into {} in {:.1} s",
         summary.stored,
-        args.data.display()
+        args.data.display(),
+        started.elapsed().as_secs_f64()
     );
     let loaded = load_config(&config_path)?;
     crate::serve::serve_loaded(&store_args, loaded, &args.listen, |address| {
@@ -73,6 +81,29 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             "try: curl -H 'Authorization: Bearer {token}' http://{address}/api/v1/contacts/user-1"
         );
     })
+}
+
+/// Writes the generated population into the data directory.
+fn generate_population(args: &DemoArgs) -> anyhow::Result<PathBuf> {
+    let path = args.data.join("generated.ndjson");
+    let gen_args = crate::gen::GenArgs {
+        seed: args.seed,
+        events: args.events,
+        contacts: None,
+        accounts: None,
+        days: 180,
+        end: None,
+        out: Some(path.clone()),
+    };
+    let file = std::fs::File::create(&path).context("cannot write the generated data")?;
+    if args.events > 0 {
+        let now = bellwether_core::Clock::now_ms(&bellwether_core::SystemClock);
+        let plan = gen_args.plan(now)?;
+        let progress = indicatif::ProgressBar::new(plan.events as u64);
+        crate::gen::generate(&plan, &mut std::io::BufWriter::new(file), &progress)?;
+        progress.finish_and_clear();
+    }
+    Ok(path)
 }
 
 /// The example config with the admin token replaced by the demo's.

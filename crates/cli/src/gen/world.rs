@@ -138,8 +138,8 @@ pub(super) fn contact(
     let last = LAST[rng.gen_range(0..LAST.len())];
     Contact {
         index,
-        user_id: format!("user-{index}"),
-        anonymous_id: format!("anon-{index}"),
+        user_id: format!("person-{index}"),
+        anonymous_id: format!("visitor-{index}"),
         email: format!("{first}.{last}{index}@{}", account.domain),
         role,
         title,

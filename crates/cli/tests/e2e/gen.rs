@@ -86,3 +86,83 @@ fn the_same_seed_writes_the_same_bytes_to_standard_output() {
     let other = run(&["gen", "--seed", "10", "--events", "3000", "--end", END]).stdout;
     assert_ne!(first, other);
 }
+
+#[test]
+fn the_demo_loads_personas_and_a_generated_population_and_serves_them() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let demo = Command::new(binary())
+        .args([
+            "demo",
+            "--events",
+            "20000",
+            "--token",
+            "demo-test-token",
+            "--listen",
+        ])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data")
+        .arg(dir.path().join("demo"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut demo = KillOnDrop(demo);
+    let stdout = demo.0.stdout.take().unwrap();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = ready_tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let mut printed = Vec::new();
+    while !printed.iter().any(|l: &String| l.contains("API token")) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match ready_rx.recv_timeout(left) {
+            Ok(line) => printed.push(line),
+            Err(_) => panic!("the demo did not start: {printed:?}"),
+        }
+    }
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains("API token (admin): demo-test-token")),
+        "{printed:?}"
+    );
+    let segments: serde_json::Value = reqwest::blocking::Client::new()
+        .get(format!("http://127.0.0.1:{port}/api/v1/segments"))
+        .bearer_auth("demo-test-token")
+        .send()
+        .and_then(|r| r.json())
+        .unwrap();
+    drop(demo);
+    let sizes: Vec<(String, u64)> = segments["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["size"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(sizes.len(), 12, "{sizes:?}");
+    assert!(sizes.iter().all(|(_, size)| *size > 0), "{sizes:?}");
+}
+
+/// Stops the child even when an assertion fails first.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
