@@ -47,7 +47,7 @@ fn scenario(server: &Server) -> String {
     let user = unique("mcp");
     server.send(
         "/v1/identify",
-        &json!({"userId": user, "traits": {"email": format!("{user}@example.org")}}),
+        &json!({"userId": user, "traits": {"email": format!("{user}@example.org"), "role": "champion"}}),
     );
     server.send(
         "/v1/group",
@@ -139,6 +139,16 @@ fn assert_read_tools(report: &Value, user: &str) {
 
     let account = ok("get_account");
     assert_eq!(account["group_id"], "mcp-acme");
+    let committee = account["buying_committee"].as_array().unwrap();
+    let member = committee
+        .iter()
+        .find(|c| c["user_id"] == user)
+        .expect("the contact is on the committee");
+    assert!(
+        member["scores"]["intent"].as_f64().unwrap() >= 30.0,
+        "{member}"
+    );
+    assert_eq!(member["role"], "champion");
 
     assert_eq!(
         error_code(report, "get_contact_missing_argument"),

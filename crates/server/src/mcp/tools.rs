@@ -51,7 +51,7 @@ pub(super) fn catalog() -> Vec<Tool> {
                 "events": {"type": "integer", "minimum": 0, "maximum": MAX_PAGE, "description": "recent events to include (default 10)"}},
                 "required": ["user_id"], "additionalProperties": false})),
         tool("get_account",
-            "One account (a company): firmographic traits, scores, segments, tiers and its contacts (the buying committee) with their scores.",
+            "One account (a company): firmographic traits, scores, segments, tiers, and its buying committee: each contact's role, title, scores, segments and tiers, most intent first.",
             json!({"type": "object", "properties": {"group_id": id("the account's groupId")},
                 "required": ["group_id"], "additionalProperties": false})),
         tool("explain_membership",
@@ -148,7 +148,41 @@ async fn get_account(server: &McpServer, caller: &HeaderMap, args: &JsonObject) 
     let group_id = string_arg(args, "group_id")?.to_owned();
     let Json(account) =
         contacts::get_account(State(server.state.clone()), caller.clone(), Path(group_id)).await?;
-    to_value(account)
+    let mut value = to_value(account)?;
+    value["buying_committee"] = Value::Array(buying_committee(server, caller, &value).await?);
+    Ok(value)
+}
+
+/// The account's contacts with their role, title, scores, segments and
+/// tiers, most intent first (at most `MAX_PAGE`).
+async fn buying_committee(
+    server: &McpServer,
+    caller: &HeaderMap,
+    account: &Value,
+) -> Result<Vec<Value>, ToolError> {
+    let ids: Vec<String> = account["contacts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            c["user_id"]
+                .as_str()
+                .or_else(|| c["anonymous_ids"][0].as_str())
+        })
+        .take(MAX_PAGE)
+        .map(str::to_owned)
+        .collect();
+    let mut committee = Vec::with_capacity(ids.len());
+    for id in ids {
+        let view = member_view(server, caller, "contact", id).await?;
+        committee.push(json!({
+            "user_id": view["user_id"], "role": view["traits"]["role"], "title": view["traits"]["title"],
+            "scores": view["scores"], "segments": view["segments"], "tiers": view["tiers"],
+        }));
+    }
+    let intent = |v: &Value| v["scores"]["intent"].as_f64().unwrap_or(f64::MIN);
+    committee.sort_by(|a, b| intent(b).total_cmp(&intent(a)));
+    Ok(committee)
 }
 
 async fn explain_membership(server: &McpServer, caller: &HeaderMap, args: &JsonObject) -> Outcome {
