@@ -340,6 +340,14 @@ pub trait Store: Send + Sync {
         subject_key: &str,
     ) -> Result<Vec<MembershipRecord>, StoreError>;
 
+    /// The recorded changes of one segment or tier at or after `since`, in
+    /// recording order.
+    fn definition_history(
+        &self,
+        definition: &str,
+        since: Millis,
+    ) -> Result<Vec<MembershipRecord>, StoreError>;
+
     /// The recorded score changes of one subject, in recording order.
     fn score_history(
         &self,

@@ -106,6 +106,13 @@ impl Store for Faulty {
     fn subject_history(&self, kind: &str, key: &str) -> Result<Vec<MembershipRecord>, StoreError> {
         self.inner.subject_history(kind, key)
     }
+    fn definition_history(
+        &self,
+        definition: &str,
+        since: Millis,
+    ) -> Result<Vec<MembershipRecord>, StoreError> {
+        self.inner.definition_history(definition, since)
+    }
     fn score_history(&self, kind: &str, key: &str) -> Result<Vec<ScoreRecord>, StoreError> {
         self.inner.score_history(kind, key)
     }

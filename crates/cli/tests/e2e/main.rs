@@ -14,3 +14,4 @@ mod mcp;
 mod scores;
 mod sdk;
 mod segments;
+mod trends;

@@ -128,6 +128,9 @@ fn assert_read_tools(report: &Value, user: &str) {
     let report_ = ok("segment_report");
     assert_eq!(report_["segment"]["name"], "demo_requesters");
     assert!(report_["conversion"].is_null());
+    let days = report_["trend"]["days"].as_array().unwrap();
+    assert_eq!(days.len(), 30);
+    assert!(days[29]["entered"].as_u64().unwrap() >= 1, "{report_}");
 
     let check = ok("check_definition");
     assert_eq!(check["valid"], true);

@@ -9,6 +9,7 @@ pub(crate) mod history;
 mod ingestion;
 pub(crate) mod segments;
 mod stream;
+pub(crate) mod trends;
 mod views;
 
 use axum::routing::get;
@@ -34,6 +35,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/api/v1/{kind}/{id}/explain/{segment}",
             get(segments::explain),
         )
+        .route("/api/v1/segments/{name}/trend", get(trends::segment_trend))
         .route("/api/v1/changes", get(segments::recent_changes))
         .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/health", get(health::health))
@@ -55,7 +57,7 @@ pub(crate) fn routes() -> Router<AppState> {
         crate::ingest::group, crate::ingest::alias, crate::ingest::batch,
         contacts::get_contact, contacts::get_contact_events, contacts::get_account,
         ingestion::list_errors, admin::get_config,
-        segments::list_segments, segments::segment_members, segments::explain, segments::recent_changes, stream::stream, definitions::put_definitions, health::health, history::history,
+        segments::list_segments, segments::segment_members, segments::explain, segments::recent_changes, stream::stream, definitions::put_definitions, health::health, history::history, trends::segment_trend,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecuritySchemes),

@@ -16,6 +16,7 @@ use super::McpServer;
 use crate::api::contacts::PageParams;
 use crate::api::definitions::PutParams;
 use crate::api::segments::MemberParams;
+use crate::api::trends::{self, TrendParams};
 use crate::api::{contacts, definitions, segments};
 
 /// Most results one tool call returns.
@@ -72,8 +73,9 @@ pub(super) fn catalog() -> Vec<Tool> {
                 "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "description": "default 20"}},
                 "required": ["segment"], "additionalProperties": false})),
         tool("segment_report",
-            "How a segment is doing: size, owner, action, definition, and conversion/lift for an outcome when measurement is available.",
+            "How a segment is doing: size, owner, action, definition, entries/exits and size per day, and conversion/lift for an outcome when measurement is available.",
             json!({"type": "object", "properties": {"segment": id("segment name"),
+                "days": {"type": "integer", "minimum": 1, "maximum": 400, "description": "days of daily trend (default 30)"},
                 "outcome": id("outcome event, e.g. \"Deal Won\"")},
                 "required": ["segment"], "additionalProperties": false})),
         tool("check_definition",
@@ -319,8 +321,19 @@ async fn segment_report(server: &McpServer, caller: &HeaderMap, args: &JsonObjec
     else {
         return Err(invalid(format!("no segment named {segment:?}")));
     };
+    let params = TrendParams {
+        days: Some(count_arg(args, "days", 30, 400)?.max(1) as u32),
+    };
+    let Json(trend) = trends::segment_trend(
+        State(server.state.clone()),
+        caller.clone(),
+        Path(segment.to_owned()),
+        Query(params),
+    )
+    .await?;
     Ok(json!({
         "segment": summary,
+        "trend": to_value(trend)?,
         "outcome": outcome,
         "conversion": null,
         "conversion_unavailable_because": "conversion and lift reports are not built yet; size, owner and action are current",

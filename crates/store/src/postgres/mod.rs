@@ -197,6 +197,15 @@ impl Store for PostgresStore {
             .with(|conn| read::subject_history(conn, subject_kind, subject_key))
     }
 
+    fn definition_history(
+        &self,
+        definition: &str,
+        since: Millis,
+    ) -> Result<Vec<MembershipRecord>, StoreError> {
+        self.readers
+            .with(|conn| read::definition_history(conn, definition, since))
+    }
+
     fn score_history(
         &self,
         subject_kind: &str,

@@ -412,6 +412,21 @@ pub(super) fn subject_history(
     map_rows(rows, membership_row)
 }
 
+pub(super) fn definition_history(
+    conn: &mut PgConn,
+    definition: &str,
+    since: Millis,
+) -> Result<Vec<MembershipRecord>, StoreError> {
+    let rows = conn.session(|s| {
+        s.query(
+            "SELECT at, subject_kind, subject_key, label, change, definition_kind, definition, level
+             FROM membership_changes WHERE definition = $1 AND at >= $2 ORDER BY id",
+            &[&definition, &since],
+        )
+    })?;
+    map_rows(rows, membership_row)
+}
+
 fn membership_row(row: &postgres::Row) -> Result<MembershipRecord, StoreError> {
     Ok(MembershipRecord {
         at: get(row, 0)?,

@@ -440,6 +440,20 @@ pub(super) fn subject_history(
     )
 }
 
+pub(super) fn definition_history(
+    conn: &Connection,
+    definition: &str,
+    since: Millis,
+) -> Result<Vec<MembershipRecord>, StoreError> {
+    query(
+        conn,
+        "SELECT at, subject_kind, subject_key, label, change, definition_kind, definition, level
+         FROM membership_changes WHERE definition = ?1 AND at >= ?2 ORDER BY id",
+        params![definition, since],
+        membership_row,
+    )
+}
+
 fn membership_row(row: &rusqlite::Row<'_>) -> Result<MembershipRecord, StoreError> {
     Ok(MembershipRecord {
         at: row.get(0).db()?,

@@ -52,6 +52,7 @@ macro_rules! store_conformance_tests {
             ],
             memberships: [
                 membership_history_round_trips_in_recording_order,
+                definition_history_lists_one_definition_since_an_instant,
             ],
             scores: [
                 score_history_round_trips_exactly_in_recording_order,

@@ -70,3 +70,24 @@ pub(crate) fn membership_history_round_trips_in_recording_order(h: &dyn Harness)
         "kinds are distinct"
     );
 }
+
+pub(crate) fn definition_history_lists_one_definition_since_an_instant(h: &dyn Harness) {
+    let store = h.open();
+    store
+        .apply(&[
+            record(10, "1", "entered", "hot", None),
+            record(20, "2", "entered", "hot", None),
+            record(25, "1", "entered", "cold", None),
+            record(30, "1", "exited", "hot", None),
+        ])
+        .unwrap();
+    let since_20: Vec<(i64, String)> = store
+        .definition_history("hot", 20)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.at, r.subject_key))
+        .collect();
+    assert_eq!(since_20, [(20, "2".to_owned()), (30, "1".to_owned())]);
+    assert_eq!(store.definition_history("hot", 0).unwrap().len(), 3);
+    assert!(store.definition_history("warm", 0).unwrap().is_empty());
+}
