@@ -5,6 +5,7 @@
 //! stored (identity resolution, deduplication, trait history) lives here;
 //! *how* it is stored is behind the [`store::Store`] trait.
 
+pub mod actions;
 pub mod clock;
 pub mod config;
 pub mod engine;
