@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use crate::actions::config::{DestinationConfig, PoolConfig};
 use crate::identity::IdentityConfig;
 use crate::ingest::IngestConfig;
 
@@ -91,8 +92,7 @@ pub struct ServerConfig {
 }
 
 /// The whole file. Definition tables (`[[score]]`, `[[segment]]`, `[[tier]]`)
-/// are read by the rules crate from the same text; destinations by the
-/// actions layer.
+/// are read by the rules crate from the same text.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(default)]
 pub struct Config {
@@ -101,6 +101,8 @@ pub struct Config {
     pub server: ServerConfig,
     pub identity: IdentityConfig,
     pub ingest: IngestConfig,
+    pub destination: Vec<DestinationConfig>,
+    pub pool: Vec<PoolConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,7 +152,7 @@ impl Config {
                 )));
             }
         }
-        Ok(())
+        crate::actions::config::validate(&self.destination, &self.pool)
     }
 
     /// The source a write key belongs to.

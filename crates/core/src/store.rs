@@ -168,6 +168,135 @@ pub enum WriteOp {
     Checkpoint {
         at: Millis,
     },
+    /// A delivery to make, committed with the change that caused it. An id
+    /// already stored is ignored (a change recomputed after a crash).
+    Outbox(OutboxRecord),
+    /// A subject entering a segment was given an owner.
+    Assign(AssignmentRecord),
+    /// The subject left the segment: its current assignment there ends.
+    Unassign {
+        segment: String,
+        subject_kind: String,
+        subject_key: String,
+        at: Millis,
+    },
+}
+
+/// One delivery of one change to one destination, as committed. `id` is
+/// the `webhook-id`: stable across retries and recomputation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxRecord {
+    pub id: String,
+    pub destination: String,
+    /// `contact` or `account`, and the contact number or group id: the
+    /// order key (deliveries of one subject to one destination go in order).
+    pub subject_kind: String,
+    pub subject_key: String,
+    /// How people name the subject.
+    pub label: String,
+    /// `segment`, `tier` or `score`, and its name.
+    pub definition_kind: String,
+    pub definition: String,
+    /// `entered`, `exited`, `changed` (tier), `crossed_above`, `crossed_below`.
+    pub change: String,
+    /// The instant of the change.
+    pub at: Millis,
+    /// The exact body to send.
+    pub body: String,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    /// Out of attempts (or given up on): listed for replay.
+    Dead,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "pending" => Self::Pending,
+            "delivered" => Self::Delivered,
+            "dead" => Self::Dead,
+            _ => return None,
+        })
+    }
+}
+
+/// An outbox row with its delivery progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub record: OutboxRecord,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    /// When the next attempt is due (pending only).
+    pub next_attempt_at: Millis,
+    pub last_attempt_at: Option<Millis>,
+    /// HTTP status of the last attempt, if it got one.
+    pub last_status: Option<u16>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    pub delivered_at: Option<Millis>,
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttemptOutcome {
+    Delivered {
+        at: Millis,
+        status: u16,
+    },
+    /// Failed; try again at `next_at`.
+    Retry {
+        at: Millis,
+        next_at: Millis,
+        status: Option<u16>,
+        error: String,
+    },
+    /// Failed for good: to the dead letters.
+    Dead {
+        at: Millis,
+        status: Option<u16>,
+        error: String,
+    },
+}
+
+/// Which deliveries to list, newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeliveryFilter {
+    pub destination: Option<String>,
+    /// Segment, tier or score name.
+    pub definition: Option<String>,
+    pub state: Option<DeliveryState>,
+    /// Only rows committed before this one (by commit order), for paging.
+    pub before: Option<i64>,
+}
+
+/// An owner given to a subject that entered a segment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssignmentRecord {
+    pub segment: String,
+    pub subject_kind: String,
+    pub subject_key: String,
+    pub label: String,
+    pub owner: String,
+    /// The pool it came from, when the segment's owner names one.
+    pub pool: Option<String>,
+    /// Whether the pool's round-robin turn was used (its turn counter is
+    /// the number of such assignments).
+    pub round_robin: bool,
+    pub at: Millis,
 }
 
 /// A membership change as stored: enough to rebuild who is in which segment
@@ -358,4 +487,51 @@ pub trait Store: Send + Sync {
     /// The last recorded form of every (subject, score): where the engine
     /// resumes comparing after a restart.
     fn latest_scores(&self) -> Result<Vec<ScoreRecord>, StoreError>;
+
+    // ── The outbox (see `WriteOp::Outbox`) ──────────────────────────────
+
+    /// Deliveries due at `now`: per (destination, subject), only the oldest
+    /// pending one, and only if it is due (later ones wait their turn, so a
+    /// subject's changes arrive in order). Destinations in `skip` (disabled
+    /// or busy) are left out. Oldest first, at most `limit`, with the
+    /// commit-order number of each.
+    fn due_deliveries(
+        &self,
+        now: Millis,
+        skip: &[String],
+        limit: usize,
+    ) -> Result<Vec<(i64, Delivery)>, StoreError>;
+
+    /// Records attempts (delivery id, outcome), in one transaction.
+    fn record_attempts(&self, attempts: &[(String, AttemptOutcome)]) -> Result<(), StoreError>;
+
+    /// Deliveries matching `filter`, newest first, with their commit-order
+    /// number (for paging with `before`).
+    fn deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        limit: usize,
+    ) -> Result<Vec<(i64, Delivery)>, StoreError>;
+
+    /// Puts dead deliveries (`ids`, or every one when `None`) back in the
+    /// queue, due at `now`, attempts reset. Returns how many.
+    fn replay_dead(&self, ids: Option<&[String]>, now: Millis) -> Result<usize, StoreError>;
+
+    /// Pending and dead deliveries per destination: `(destination, pending, dead)`.
+    fn outbox_depth(&self) -> Result<Vec<(String, u64, u64)>, StoreError>;
+
+    /// Disables a destination (the receiver answered 410 Gone) with the
+    /// reason, or enables it again with `None`.
+    fn set_destination_disabled(
+        &self,
+        destination: &str,
+        disabled: Option<(Millis, &str)>,
+    ) -> Result<(), StoreError>;
+
+    /// Disabled destinations: `(name, since, reason)`.
+    fn disabled_destinations(&self) -> Result<Vec<(String, Millis, String)>, StoreError>;
+
+    /// Current assignments (not ended), and per pool how many round-robin
+    /// turns were ever used.
+    fn assignments(&self) -> Result<(Vec<AssignmentRecord>, Vec<(String, u64)>), StoreError>;
 }

@@ -284,6 +284,19 @@ impl Traits {
         at.checked_sub(1).map(|i| &history[i].1)
     }
 
+    /// Every key with its value as of `time` (unset and `null` left out),
+    /// sorted by key.
+    pub fn snapshot_at(&self, time: i64) -> serde_json::Map<String, serde_json::Value> {
+        let mut keys: Vec<&Arc<str>> = self.map.keys().collect();
+        keys.sort();
+        keys.into_iter()
+            .filter_map(|key| {
+                let value = self.get_at(key, time)?;
+                (!value.is_null()).then(|| (key.to_string(), value.clone()))
+            })
+            .collect()
+    }
+
     /// The history of `key`, oldest first.
     pub fn history(&self, key: &str) -> &[(i64, serde_json::Value)] {
         self.map.get(key).map_or(&[], Vec::as_slice)

@@ -27,6 +27,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "score_history",
         sql: include_str!("../migrations/sqlite/0003_score_history.sql"),
     },
+    Migration {
+        version: 4,
+        name: "outbox",
+        sql: include_str!("../migrations/sqlite/0004_outbox.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -44,6 +49,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 3,
         name: "score_history",
         sql: include_str!("../migrations/postgres/0003_score_history.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "outbox",
+        sql: include_str!("../migrations/postgres/0004_outbox.sql"),
     },
 ];
 

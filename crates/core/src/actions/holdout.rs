@@ -27,6 +27,12 @@ fn unit_draw(segment: &str, subject_key: &str) -> f64 {
     (mixed >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// A 64-bit hash of `text` that never changes between releases; `seed`
+/// gives independent hashes of the same text.
+pub(crate) fn stable_hash(seed: u64, text: &str) -> u64 {
+    mix64(fnv1a(FNV_OFFSET ^ seed, text.as_bytes()))
+}
+
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 

@@ -23,10 +23,13 @@ pub struct Values {
     /// The first instant after the evaluation at which any value may change
     /// by itself (no new event); `None` = never.
     pub next_change: Option<i64>,
+    /// Per watched score threshold (the engine's watch list, in order):
+    /// whether the score is at or above it.
+    pub above: Vec<bool>,
 }
 
 impl Values {
-    fn note_change(&mut self, at: Option<i64>) {
+    pub(super) fn note_change(&mut self, at: Option<i64>) {
         self.next_change = match (self.next_change, at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -281,14 +284,8 @@ pub(crate) fn explain_contact(
     values: &Values,
     now: i64,
 ) -> Option<serde_json::Value> {
-    let view = ContactView {
-        id: &contact.label,
-        timeline: &contact.timeline,
-        traits: &contact.traits,
-        account_traits: account.map(|a| &a.traits),
-        values,
-    };
-    explain(rules, segment, &view, now)
+    let explanation = explanation_of_contact(rules, segment, contact, account, values, now)?;
+    serde_json::to_value(&explanation).ok()
 }
 
 pub(crate) fn explain_account(
@@ -300,6 +297,40 @@ pub(crate) fn explain_account(
     values: &Values,
     now: i64,
 ) -> Option<serde_json::Value> {
+    let explanation =
+        explanation_of_account(rules, segment, group_id, account, members, values, now)?;
+    serde_json::to_value(&explanation).ok()
+}
+
+/// Why a contact is in or out of a segment.
+pub(crate) fn explanation_of_contact(
+    rules: &RuleSet,
+    segment: &str,
+    contact: &ContactState,
+    account: Option<&AccountState>,
+    values: &Values,
+    now: i64,
+) -> Option<bellwether_rules::Explanation> {
+    let view = ContactView {
+        id: &contact.label,
+        timeline: &contact.timeline,
+        traits: &contact.traits,
+        account_traits: account.map(|a| &a.traits),
+        values,
+    };
+    rules.explain_segment(segment, &view, now)
+}
+
+/// Why an account is in or out of a segment.
+pub(crate) fn explanation_of_account(
+    rules: &RuleSet,
+    segment: &str,
+    group_id: &str,
+    account: &AccountState,
+    members: &[(&ContactState, &Values)],
+    values: &Values,
+    now: i64,
+) -> Option<bellwether_rules::Explanation> {
     let timeline = Timeline::merged(members.iter().map(|(c, _)| &c.timeline));
     let contacts = member_views(account, members);
     let view = AccountView {
@@ -309,17 +340,7 @@ pub(crate) fn explain_account(
         contacts: &contacts,
         values,
     };
-    explain(rules, segment, &view, now)
-}
-
-fn explain(
-    rules: &RuleSet,
-    segment: &str,
-    view: &dyn SubjectView,
-    now: i64,
-) -> Option<serde_json::Value> {
-    let explanation = rules.explain_segment(segment, view, now)?;
-    serde_json::to_value(&explanation).ok()
+    rules.explain_segment(segment, &view, now)
 }
 
 /// Contact ids in a stable order, for deterministic account evaluation.

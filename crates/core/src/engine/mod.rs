@@ -11,8 +11,10 @@ mod health;
 mod recorder;
 mod restore;
 mod runner;
+mod snapshot;
 mod state;
 mod timers;
+mod watches;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -24,7 +26,9 @@ pub use evaluate::Values;
 use evaluate::{DefSet, Plan};
 pub use health::DefinitionHealth;
 pub use runner::{EngineHandle, EngineListener};
+pub use snapshot::SubjectSnapshot;
 pub use state::SubjectKey;
+pub use watches::ScoreWatch;
 
 use crate::message::{ContactId, Millis};
 use crate::store::{MembershipRecord, ScoreRecord, Store, StoreError, WriteOp};
@@ -44,10 +48,11 @@ pub struct Change {
     pub id: String,
     /// `entered` or `exited`.
     pub change: &'static str,
-    /// `segment` or `tier`.
+    /// `segment`, `tier`, or `score` (a watched threshold crossed:
+    /// `change` is `crossed_above` or `crossed_below`).
     pub definition_kind: &'static str,
     pub definition: String,
-    /// The tier level entered or left.
+    /// The tier level entered or left, or the score threshold crossed.
     pub level: Option<String>,
     /// Which subject, for the store.
     #[serde(skip)]
@@ -55,6 +60,12 @@ pub struct Change {
 }
 
 impl Change {
+    /// A segment entry/exit or tier change (kept in the membership history),
+    /// as opposed to a score crossing a watched threshold (only routed).
+    pub fn is_membership(&self) -> bool {
+        self.definition_kind != "score"
+    }
+
     /// The change as the store keeps it.
     pub fn to_record(&self) -> MembershipRecord {
         MembershipRecord {
@@ -93,6 +104,8 @@ pub struct Engine {
     /// Labels of contacts being merged away (no longer in the state).
     departed: HashMap<ContactId, String>,
     health: health::Health,
+    /// Score thresholds whose crossings are recorded as changes.
+    watches: Vec<ScoreWatch>,
 }
 
 impl Engine {
@@ -109,6 +122,7 @@ impl Engine {
             fresh_scores: Vec::new(),
             departed: HashMap::new(),
             health: health::Health::default(),
+            watches: Vec::new(),
         }
     }
 
@@ -117,12 +131,28 @@ impl Engine {
     /// recorded at its true instant, including those that fell due while the
     /// server was down. [`Engine::take_changes`] hands over what load recorded.
     pub fn load(store: &dyn Store, rules: Arc<RuleSet>, now: Millis) -> Result<Self, StoreError> {
+        Self::load_watching(store, rules, Vec::new(), now)
+    }
+
+    /// [`Engine::load`], also recording crossings of `watches`.
+    pub fn load_watching(
+        store: &dyn Store,
+        rules: Arc<RuleSet>,
+        watches: Vec<ScoreWatch>,
+        now: Millis,
+    ) -> Result<Self, StoreError> {
         let mut engine = Self::new(rules);
+        engine.watches = watches;
         engine.state = State::load(store)?;
         let (history, checkpoint) = store.membership_history()?;
         let start = checkpoint.unwrap_or(now).min(now);
         engine.restore(&history);
         engine.restore_scores(&store.latest_scores()?);
+        // Which side of each threshold the recorded scores were on at the
+        // checkpoint: crossings since then are recorded at their instant.
+        for values in engine.values.values_mut() {
+            watches::observe(&engine.watches, values, start);
+        }
         engine.drop_undefined_segments(start);
         let gone: Vec<SubjectKey> = engine
             .values
@@ -141,6 +171,17 @@ impl Engine {
 
     pub fn rules(&self) -> &RuleSet {
         &self.rules
+    }
+
+    /// Records crossings of these score thresholds from now on (subjects
+    /// are compared with their side of each threshold at their next
+    /// evaluation).
+    pub fn set_watches(&mut self, watches: Vec<ScoreWatch>) {
+        self.watches = watches;
+    }
+
+    pub fn watches(&self) -> &[ScoreWatch] {
+        &self.watches
     }
 
     /// Applies one commit's writes and re-evaluates what they touched.
@@ -275,10 +316,11 @@ impl Engine {
                 .collect(),
         };
         let plan_was_partial = matches!(plan, Plan::Only { .. });
-        let Some(values) = self.compute(&key, at, plan) else {
+        let Some(mut values) = self.compute(&key, at, plan) else {
             self.forget(key, at);
             return;
         };
+        watches::observe(&self.watches, &mut values, at);
         match plan_was_partial {
             false => self.health.evaluated(key.kind(), started.elapsed()),
             true => alone
@@ -361,6 +403,7 @@ impl Engine {
             self.push_change(key, at, change, "segment", name, None);
         }
         self.record_scores(key, &previous, values, at);
+        self.record_crossings(key, &previous, values, at);
         for (tier, level) in &previous.tiers {
             if values.tiers.get(tier) != Some(level) {
                 self.push_change(key, at, "exited", "tier", tier, Some(level.to_string()));
@@ -399,6 +442,34 @@ impl Engine {
         };
         self.recent.push_back(recorded.clone());
         self.fresh.push(recorded);
+    }
+
+    /// Records each watched threshold the subject's score crossed. A subject
+    /// that left (no values) crosses nothing: it is gone, not cooler.
+    fn record_crossings(
+        &mut self,
+        key: &SubjectKey,
+        previous: &Values,
+        values: &Values,
+        at: Millis,
+    ) {
+        if values.above.is_empty() {
+            return;
+        }
+        let crossed: Vec<(&'static str, Arc<str>, String)> = self
+            .watches
+            .iter()
+            .enumerate()
+            .filter_map(|(index, watch)| {
+                let was = previous.above.get(index).copied().unwrap_or(false);
+                let is = values.above.get(index).copied().unwrap_or(false);
+                let change = if is { "crossed_above" } else { "crossed_below" };
+                (was != is).then(|| (change, watch.score.clone(), watch.label()))
+            })
+            .collect();
+        for (change, score, threshold) in crossed {
+            self.push_change(key, at, change, "score", &score, Some(threshold));
+        }
     }
 
     /// Records each score whose closed form changed (decay alone never

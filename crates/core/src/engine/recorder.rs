@@ -30,11 +30,15 @@ pub(super) struct Recorder {
 }
 
 impl Recorder {
-    pub(super) fn start(store: Arc<dyn Store>) -> std::io::Result<Self> {
+    /// `outbox_written` is notified after each write that held outbox rows.
+    pub(super) fn start(
+        store: Arc<dyn Store>,
+        outbox_written: Arc<tokio::sync::Notify>,
+    ) -> std::io::Result<Self> {
         let (batches, queue) = crossbeam_channel::bounded(BACKLOG);
         let thread = std::thread::Builder::new()
             .name("bellwether-recorder".into())
-            .spawn(move || write_batches(store.as_ref(), &queue))?;
+            .spawn(move || write_batches(store.as_ref(), &queue, &outbox_written))?;
         Ok(Self {
             batches: Mutex::new(Some(batches)),
             thread: Mutex::new(Some(thread)),
@@ -77,7 +81,7 @@ impl Recorder {
     }
 }
 
-fn write_batches(store: &dyn Store, queue: &Receiver<Job>) {
+fn write_batches(store: &dyn Store, queue: &Receiver<Job>, outbox_written: &tokio::sync::Notify) {
     while let Ok(first) = queue.recv() {
         let mut ops = Vec::new();
         let mut flushes = Vec::new();
@@ -87,7 +91,11 @@ fn write_batches(store: &dyn Store, queue: &Receiver<Job>) {
                 Job::Flush(done) => flushes.push(done),
             }
         }
+        let has_outbox = ops.iter().any(|op| matches!(op, WriteOp::Outbox(_)));
         write(store, ops);
+        if has_outbox {
+            outbox_written.notify_one();
+        }
         for done in flushes {
             let _ = done.send(());
         }

@@ -11,6 +11,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::recorder::Recorder;
 use super::{Change, Engine};
+use crate::actions::router::ActionRouter;
 use crate::clock::Clock;
 use crate::ingest::CommitListener;
 use crate::store::{Store, WriteOp};
@@ -28,6 +29,11 @@ const STREAM_BUFFER: usize = 4_096;
 
 struct Shared {
     engine: Mutex<Engine>,
+    /// Assignments and outbox rows for each change (taken with the engine
+    /// lock held, so rows are made in the engine's order).
+    router: Mutex<ActionRouter>,
+    /// Woken when outbox rows are written (the dispatcher waits on it).
+    outbox_written: Arc<tokio::sync::Notify>,
     /// Writes membership changes and score history (none in unit tests).
     recorder: Option<Recorder>,
     /// When the last checkpoint was queued.
@@ -47,7 +53,8 @@ pub struct EngineHandle {
 
 impl EngineHandle {
     pub fn new(engine: Engine, clock: Arc<dyn Clock>) -> Self {
-        Self::build(engine, clock, None)
+        let outbox_written = Arc::new(tokio::sync::Notify::new());
+        Self::build(engine, clock, None, ActionRouter::default(), outbox_written)
     }
 
     /// A handle that records every membership change in `store`, starting
@@ -57,7 +64,20 @@ impl EngineHandle {
         clock: Arc<dyn Clock>,
         store: Arc<dyn Store>,
     ) -> std::io::Result<Self> {
-        let handle = Self::build(engine, clock, Some(Recorder::start(store)?));
+        Self::recording_with(engine, clock, store, ActionRouter::default())
+    }
+
+    /// [`EngineHandle::recording`], with each change routed by `router`
+    /// (owner assignments and outbox rows, committed with the change).
+    pub fn recording_with(
+        engine: Engine,
+        clock: Arc<dyn Clock>,
+        store: Arc<dyn Store>,
+        router: ActionRouter,
+    ) -> std::io::Result<Self> {
+        let outbox_written = Arc::new(tokio::sync::Notify::new());
+        let recorder = Recorder::start(store, Arc::clone(&outbox_written))?;
+        let handle = Self::build(engine, clock, Some(recorder), router, outbox_written);
         // Durable before anything is served: a crash from here on replays
         // from this checkpoint at the latest, so no transition is lost.
         handle.publish_with_checkpoint(handle.lock(), Vec::new(), true);
@@ -65,10 +85,18 @@ impl EngineHandle {
         Ok(handle)
     }
 
-    fn build(engine: Engine, clock: Arc<dyn Clock>, recorder: Option<Recorder>) -> Self {
+    fn build(
+        engine: Engine,
+        clock: Arc<dyn Clock>,
+        recorder: Option<Recorder>,
+        router: ActionRouter,
+        outbox_written: Arc<tokio::sync::Notify>,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 recorder,
+                router: Mutex::new(router),
+                outbox_written,
                 last_checkpoint: AtomicI64::new(i64::MIN / 2),
                 engine: Mutex::new(engine),
                 changes: tokio::sync::broadcast::channel(STREAM_BUFFER).0,
@@ -120,9 +148,11 @@ impl EngineHandle {
             if force || !changes.is_empty() || !scores.is_empty() {
                 let mut ops: Vec<WriteOp> = changes
                     .iter()
+                    .filter(|c| c.is_membership())
                     .map(|c| WriteOp::Membership(c.to_record()))
                     .collect();
                 ops.extend(scores.into_iter().map(WriteOp::Score));
+                ops.extend(self.shared.router.lock().route(&engine, &changes));
                 let now = self.now();
                 ops.push(WriteOp::Checkpoint { at: now });
                 self.shared.last_checkpoint.store(now, Ordering::Relaxed);
@@ -134,6 +164,20 @@ impl EngineHandle {
             // No subscriber is not an error.
             let _ = self.shared.changes.send(change);
         }
+    }
+
+    /// Notified each time outbox rows reach the store.
+    pub fn outbox_written(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.shared.outbox_written)
+    }
+
+    /// The current owner of a subject in a segment.
+    pub fn owner_of(&self, segment: &str, key: &super::SubjectKey) -> Option<String> {
+        self.shared
+            .router
+            .lock()
+            .owner_of(segment, key)
+            .map(str::to_owned)
     }
 
     /// Blocks until every change recorded so far is in the store; call it

@@ -208,7 +208,10 @@ impl State {
             WriteOp::Rejection(_)
             | WriteOp::Membership(_)
             | WriteOp::Score(_)
-            | WriteOp::Checkpoint { .. } => {}
+            | WriteOp::Checkpoint { .. }
+            | WriteOp::Outbox(_)
+            | WriteOp::Assign(_)
+            | WriteOp::Unassign { .. } => {}
         }
     }
 

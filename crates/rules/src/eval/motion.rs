@@ -193,6 +193,22 @@ pub(crate) fn first_flip(
     }
 }
 
+/// The first instant after `now` at which `score ≥ threshold` may hold
+/// differently than at `now` (a decaying score crossing a threshold), before
+/// the score's own `next_change`; `None` when it never does by itself.
+pub fn threshold_crossing(score: &ScoreValue, threshold: f64, now: i64) -> Option<i64> {
+    let Some(motion) = Motion::of_score(score) else {
+        return score.next_change;
+    };
+    first_flip(
+        CmpOp::Ge,
+        &motion,
+        &Motion::still(threshold),
+        now,
+        score.next_change,
+    )
+}
+
 /// Bisects around an analytic estimate first (a few steps), else the whole range.
 fn solve(now: i64, horizon: i64, same: &impl Fn(i64) -> bool, guess: Option<i64>) -> Option<i64> {
     if let Some(guess) = guess {
@@ -263,6 +279,31 @@ mod tests {
         assert!(motion.at(flip) < 50.0);
         assert!(motion.at(flip - 1) >= 50.0);
         assert!((flip - 10 * DAY).abs() <= 1);
+    }
+
+    #[test]
+    fn a_decaying_score_crosses_its_threshold_once() {
+        let score = ScoreValue {
+            constant: 0.0,
+            decaying: 80.0,
+            anchor: 0,
+            half_life: Some(14 * DAY),
+            next_change: None,
+        };
+        // 80 halves to 40 after 14 days: it drops below 50 a little earlier.
+        let flip = threshold_crossing(&score, 50.0, 0).unwrap_or(0);
+        assert!(
+            score.at(flip - 1) >= 50.0 && score.at(flip) < 50.0,
+            "{flip}"
+        );
+        // Below the threshold it never comes back up by itself.
+        assert_eq!(threshold_crossing(&score, 50.0, flip), None);
+        // A still score changes only when its form does.
+        let still = ScoreValue {
+            next_change: Some(5 * DAY),
+            ..ScoreValue::fixed(70.0)
+        };
+        assert_eq!(threshold_crossing(&still, 50.0, 0), Some(5 * DAY));
     }
 
     #[test]

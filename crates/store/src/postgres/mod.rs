@@ -10,11 +10,14 @@ mod batch;
 mod conn;
 mod flush;
 mod migrate;
+mod outbox;
 mod read;
 mod scores;
 mod write;
 
-use bellwether_core::store::{MembershipRecord, ScoreRecord};
+use bellwether_core::store::{
+    AssignmentRecord, AttemptOutcome, Delivery, DeliveryFilter, MembershipRecord, ScoreRecord,
+};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -91,6 +94,23 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// Runs `work` on the writer connection, reconnecting it if it closed.
+    fn with_writer<T>(
+        &self,
+        work: impl FnOnce(&mut PgConn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut writer = self.writer.lock();
+        if writer.as_ref().is_none_or(PgConn::is_closed) {
+            *writer = Some(connect_writer(&self.settings)?);
+        }
+        let Some(conn) = writer.as_mut() else {
+            return Err(StoreError::Database("no writer connection".to_owned()));
+        };
+        work(conn)
+    }
+}
+
 fn connect_writer(settings: &Settings) -> Result<PgConn, StoreError> {
     let mut writer = PgConn::connect(settings)?;
     writer.require_durable_commits()?;
@@ -106,14 +126,7 @@ impl Store for PostgresStore {
         if ops.is_empty() {
             return Ok(());
         }
-        let mut writer = self.writer.lock();
-        if writer.as_ref().is_none_or(PgConn::is_closed) {
-            *writer = Some(connect_writer(&self.settings)?);
-        }
-        let Some(conn) = writer.as_mut() else {
-            return Err(StoreError::Database("no writer connection".to_owned()));
-        };
-        write::apply(conn, ops)
+        self.with_writer(|conn| write::apply(conn, ops))
     }
 
     fn seen_message_ids(
@@ -217,5 +230,51 @@ impl Store for PostgresStore {
 
     fn latest_scores(&self) -> Result<Vec<ScoreRecord>, StoreError> {
         self.readers.with(scores::latest)
+    }
+
+    fn due_deliveries(
+        &self,
+        now: Millis,
+        skip: &[String],
+        limit: usize,
+    ) -> Result<Vec<(i64, Delivery)>, StoreError> {
+        self.readers
+            .with(|conn| outbox::due(conn, now, skip, limit))
+    }
+
+    fn record_attempts(&self, attempts: &[(String, AttemptOutcome)]) -> Result<(), StoreError> {
+        self.with_writer(|conn| outbox::record_attempts(conn, attempts))
+    }
+
+    fn deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        limit: usize,
+    ) -> Result<Vec<(i64, Delivery)>, StoreError> {
+        self.readers.with(|conn| outbox::list(conn, filter, limit))
+    }
+
+    fn replay_dead(&self, ids: Option<&[String]>, now: Millis) -> Result<usize, StoreError> {
+        self.with_writer(|conn| outbox::replay_dead(conn, ids, now))
+    }
+
+    fn outbox_depth(&self) -> Result<Vec<(String, u64, u64)>, StoreError> {
+        self.readers.with(outbox::depth)
+    }
+
+    fn set_destination_disabled(
+        &self,
+        destination: &str,
+        disabled: Option<(Millis, &str)>,
+    ) -> Result<(), StoreError> {
+        self.with_writer(|conn| outbox::set_disabled(conn, destination, disabled))
+    }
+
+    fn disabled_destinations(&self) -> Result<Vec<(String, Millis, String)>, StoreError> {
+        self.readers.with(outbox::disabled)
+    }
+
+    fn assignments(&self) -> Result<(Vec<AssignmentRecord>, Vec<(String, u64)>), StoreError> {
+        self.readers.with(outbox::assignments)
     }
 }

@@ -71,6 +71,16 @@ fn buffer<'a>(
         WriteOp::Membership(record) => pending.memberships.push(record),
         WriteOp::Score(record) => pending.scores.push(record),
         WriteOp::Checkpoint { at } => pending.checkpoint = Some(*at),
+        // Few per batch, and their order matters (a delivery's place in its
+        // subject's queue; an assignment ended right after it began).
+        WriteOp::Outbox(record) => super::outbox::insert(session, record)?,
+        WriteOp::Assign(record) => super::outbox::assign(session, record)?,
+        WriteOp::Unassign {
+            segment,
+            subject_kind,
+            subject_key,
+            at,
+        } => super::outbox::end_assignment(session, segment, subject_kind, subject_key, *at)?,
     }
     Ok(())
 }

@@ -8,11 +8,14 @@
 
 mod checkpoint;
 mod migrate;
+mod outbox;
 mod read;
 mod scores;
 mod write;
 
-use bellwether_core::store::{MembershipRecord, ScoreRecord};
+use bellwether_core::store::{
+    AssignmentRecord, AttemptOutcome, Delivery, DeliveryFilter, MembershipRecord, ScoreRecord,
+};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -240,6 +243,52 @@ impl Store for SqliteStore {
 
     fn latest_scores(&self) -> Result<Vec<ScoreRecord>, StoreError> {
         self.readers.with(|conn| scores::latest(conn))
+    }
+
+    fn due_deliveries(
+        &self,
+        now: Millis,
+        skip: &[String],
+        limit: usize,
+    ) -> Result<Vec<(i64, Delivery)>, StoreError> {
+        self.readers
+            .with(|conn| outbox::due(conn, now, skip, limit))
+    }
+
+    fn record_attempts(&self, attempts: &[(String, AttemptOutcome)]) -> Result<(), StoreError> {
+        outbox::record_attempts(&mut self.writer.lock(), attempts)
+    }
+
+    fn deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        limit: usize,
+    ) -> Result<Vec<(i64, Delivery)>, StoreError> {
+        self.readers.with(|conn| outbox::list(conn, filter, limit))
+    }
+
+    fn replay_dead(&self, ids: Option<&[String]>, now: Millis) -> Result<usize, StoreError> {
+        outbox::replay_dead(&mut self.writer.lock(), ids, now)
+    }
+
+    fn outbox_depth(&self) -> Result<Vec<(String, u64, u64)>, StoreError> {
+        self.readers.with(|conn| outbox::depth(conn))
+    }
+
+    fn set_destination_disabled(
+        &self,
+        destination: &str,
+        disabled: Option<(Millis, &str)>,
+    ) -> Result<(), StoreError> {
+        outbox::set_disabled(&mut self.writer.lock(), destination, disabled)
+    }
+
+    fn disabled_destinations(&self) -> Result<Vec<(String, Millis, String)>, StoreError> {
+        self.readers.with(|conn| outbox::disabled(conn))
+    }
+
+    fn assignments(&self) -> Result<(Vec<AssignmentRecord>, Vec<(String, u64)>), StoreError> {
+        self.readers.with(|conn| outbox::assignments(conn))
     }
 }
 

@@ -127,6 +127,14 @@ fn apply_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<(), StoreError> {
              ON CONFLICT (id) DO UPDATE SET at = excluded.at",
             params![at],
         ),
+        WriteOp::Outbox(record) => super::outbox::insert(tx, record),
+        WriteOp::Assign(record) => super::outbox::assign(tx, record),
+        WriteOp::Unassign {
+            segment,
+            subject_kind,
+            subject_key,
+            at,
+        } => super::outbox::end_assignment(tx, segment, subject_kind, subject_key, *at),
     }
 }
 

@@ -54,6 +54,14 @@ macro_rules! store_conformance_tests {
                 membership_history_round_trips_in_recording_order,
                 definition_history_lists_one_definition_since_an_instant,
             ],
+            outbox: [
+                an_outbox_id_is_stored_once_and_round_trips,
+                only_the_head_of_each_subject_queue_is_due,
+                dead_letters_are_listed_and_replayed,
+                deliveries_filter_and_page,
+                destinations_are_disabled_and_enabled,
+                assignments_keep_current_owners_and_pool_turns,
+            ],
             scores: [
                 score_history_round_trips_exactly_in_recording_order,
                 latest_scores_keep_the_last_recorded_form_per_subject_and_score,

@@ -6,5 +6,6 @@ pub(crate) mod events;
 pub(crate) mod identity;
 pub(crate) mod memberships;
 pub(crate) mod merges;
+pub(crate) mod outbox;
 pub(crate) mod scores;
 pub(crate) mod traits;

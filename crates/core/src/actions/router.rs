@@ -1,0 +1,307 @@
+//! Turns the engine's changes into what they trigger: owner assignments and
+//! one outbox row per subscribed destination. Runs under the engine lock,
+//! right where the changes are handed to the recorder, so the rows commit
+//! in the same transaction as the changes themselves.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bellwether_rules::SegmentDef;
+
+use super::config::{DestinationConfig, PoolConfig};
+use super::holdout::is_held_out;
+use super::payload::{ChangeBody, ExplanationBody, Payload, PayloadData, SegmentBody};
+use super::pools;
+use crate::engine::{Change, Engine, ScoreWatch, SubjectKey};
+use crate::store::{AssignmentRecord, OutboxRecord, WriteOp};
+
+/// (segment, subject kind, subject key).
+type AssignmentKey = (String, String, String);
+
+/// The routing state: destinations, pools, who owns whom.
+#[derive(Debug, Default)]
+pub struct ActionRouter {
+    destinations: Vec<DestinationConfig>,
+    pools: Vec<PoolConfig>,
+    current: HashMap<AssignmentKey, String>,
+    turns: HashMap<String, u64>,
+}
+
+impl ActionRouter {
+    pub fn new(destinations: Vec<DestinationConfig>, pools: Vec<PoolConfig>) -> Self {
+        Self {
+            destinations,
+            pools,
+            ..Self::default()
+        }
+    }
+
+    /// Picks up where the recorded assignments left off.
+    pub fn restore(&mut self, assignments: Vec<AssignmentRecord>, turns: Vec<(String, u64)>) {
+        for record in assignments {
+            let key = (record.segment, record.subject_kind, record.subject_key);
+            self.current.insert(key, record.owner);
+        }
+        self.turns = turns.into_iter().collect();
+    }
+
+    pub fn destinations(&self) -> &[DestinationConfig] {
+        &self.destinations
+    }
+
+    /// Every score threshold some destination watches, once each.
+    pub fn watches(&self) -> Vec<ScoreWatch> {
+        let mut watches: Vec<ScoreWatch> = Vec::new();
+        for threshold in self.destinations.iter().flat_map(|d| &d.scores) {
+            let watch = ScoreWatch {
+                score: threshold.score.as_str().into(),
+                threshold: threshold.threshold,
+            };
+            if !watches.contains(&watch) {
+                watches.push(watch);
+            }
+        }
+        watches
+    }
+
+    /// The current owner of a subject in a segment.
+    pub fn owner_of(&self, segment: &str, key: &SubjectKey) -> Option<&str> {
+        let subject_kind = key.kind().as_str().to_owned();
+        self.current
+            .get(&(segment.to_owned(), subject_kind, key.store_key()))
+            .map(String::as_str)
+    }
+
+    /// The assignments and outbox rows `changes` cause, in their order.
+    pub fn route(&mut self, engine: &Engine, changes: &[Change]) -> Vec<WriteOp> {
+        let mut ops = Vec::new();
+        let mut index = 0;
+        while index < changes.len() {
+            let change = &changes[index];
+            match change.definition_kind {
+                "segment" => self.route_segment(engine, change, &mut ops),
+                "tier" => {
+                    let next = changes.get(index + 1).filter(|n| pairs_with(change, n));
+                    if next.is_some() {
+                        index += 1;
+                    }
+                    self.route_tier(engine, change, next, &mut ops);
+                }
+                "score" => self.route_crossing(engine, change, &mut ops),
+                _ => {}
+            }
+            index += 1;
+        }
+        ops
+    }
+
+    fn route_segment(&mut self, engine: &Engine, change: &Change, ops: &mut Vec<WriteOp>) {
+        let Some(def) = engine
+            .rules()
+            .definitions()
+            .segment
+            .iter()
+            .find(|s| s.name == change.definition)
+        else {
+            return;
+        };
+        let subject_key = change.key.store_key();
+        if is_held_out(&def.name, &subject_key, def.holdout.unwrap_or(0.0)) {
+            return;
+        }
+        let assignment = (def.name.clone(), change.subject.to_owned(), subject_key);
+        let assigned = match change.change {
+            "entered" => self.assign(engine, def, change, assignment, ops),
+            _ => {
+                let owner = self.current.remove(&assignment);
+                if owner.is_some() {
+                    ops.push(WriteOp::Unassign {
+                        segment: assignment.0,
+                        subject_kind: assignment.1,
+                        subject_key: assignment.2,
+                        at: change.at,
+                    });
+                }
+                owner
+            }
+        };
+        let explanation = engine
+            .explanation(&change.key, &def.name, change.at)
+            .map(|e| ExplanationBody::of(&e));
+        let data = PayloadData {
+            change: ChangeBody::new("segment", &def.name, change.change, change.at),
+            subject: self.subject(engine, change),
+            segment: Some(SegmentBody {
+                owner: def.owner.clone(),
+                action: def.action.clone(),
+                description: def.description.clone(),
+            }),
+            assigned_owner: assigned,
+            owners: self.owners(change),
+            explanation,
+        };
+        let wanted = |d: &DestinationConfig| {
+            d.segments.contains(&def.name)
+                && (d.changes.is_empty() || d.changes.iter().any(|c| c == change.change))
+        };
+        self.enqueue(change, change.change, &Payload::new(data), wanted, ops);
+    }
+
+    /// Gives the entrant an owner when the segment names one.
+    fn assign(
+        &mut self,
+        engine: &Engine,
+        def: &SegmentDef,
+        change: &Change,
+        (segment, subject_kind, subject_key): AssignmentKey,
+        ops: &mut Vec<WriteOp>,
+    ) -> Option<String> {
+        let owner = def.owner.as_deref()?;
+        let turn = self.turns.get(owner).copied().unwrap_or(0);
+        let snapshot = engine.subject_snapshot(&change.key, change.at);
+        let (assigned, used_turn) = pools::assign(owner, &self.pools, turn, |key| {
+            let snapshot = snapshot.as_ref()?;
+            match key.strip_prefix("account.") {
+                Some(account_key) => snapshot.account_traits.get(account_key).cloned(),
+                None => snapshot
+                    .traits
+                    .get(key.strip_prefix("trait.").unwrap_or(key))
+                    .cloned(),
+            }
+        });
+        if used_turn {
+            self.turns.insert(owner.to_owned(), turn + 1);
+        }
+        let pool = self
+            .pools
+            .iter()
+            .any(|p| p.name == owner)
+            .then(|| owner.to_owned());
+        ops.push(WriteOp::Assign(AssignmentRecord {
+            segment: segment.clone(),
+            subject_kind: subject_kind.clone(),
+            subject_key: subject_key.clone(),
+            label: change.id.clone(),
+            owner: assigned.clone(),
+            pool,
+            round_robin: used_turn,
+            at: change.at,
+        }));
+        self.current
+            .insert((segment, subject_kind, subject_key), assigned.clone());
+        Some(assigned)
+    }
+
+    fn route_tier(
+        &mut self,
+        engine: &Engine,
+        first: &Change,
+        second: Option<&Change>,
+        ops: &mut Vec<WriteOp>,
+    ) {
+        let level_of =
+            |c: &Change, kind: &str| (c.change == kind).then(|| c.level.clone()).flatten();
+        let from = level_of(first, "exited").or_else(|| second.and_then(|s| level_of(s, "exited")));
+        let to = level_of(first, "entered").or_else(|| second.and_then(|s| level_of(s, "entered")));
+        let mut body = ChangeBody::new("tier", &first.definition, "changed", first.at);
+        body.from = Some(from);
+        body.to = Some(to);
+        let data = PayloadData {
+            change: body,
+            subject: self.subject(engine, first),
+            segment: None,
+            assigned_owner: None,
+            owners: self.owners(first),
+            explanation: None,
+        };
+        let wanted = |d: &DestinationConfig| d.tiers.contains(&first.definition);
+        self.enqueue(first, "changed", &Payload::new(data), wanted, ops);
+    }
+
+    fn route_crossing(&mut self, engine: &Engine, change: &Change, ops: &mut Vec<WriteOp>) {
+        let threshold = change.level.as_deref().and_then(|l| l.parse::<f64>().ok());
+        let mut body = ChangeBody::new("score", &change.definition, change.change, change.at);
+        body.threshold = threshold;
+        body.value = engine.score_value(&change.key, &change.definition, change.at);
+        let data = PayloadData {
+            change: body,
+            subject: self.subject(engine, change),
+            segment: None,
+            assigned_owner: None,
+            owners: self.owners(change),
+            explanation: None,
+        };
+        let wanted = |d: &DestinationConfig| {
+            d.scores
+                .iter()
+                .any(|s| s.score == change.definition && Some(s.threshold) == threshold)
+        };
+        self.enqueue(change, change.change, &Payload::new(data), wanted, ops);
+    }
+
+    fn subject(&self, engine: &Engine, change: &Change) -> super::payload::SubjectBody {
+        let snapshot = engine.subject_snapshot(&change.key, change.at);
+        super::payload::subject_body(change.subject, &change.id, snapshot)
+    }
+
+    fn owners(&self, change: &Change) -> BTreeMap<String, String> {
+        let key = change.key.store_key();
+        self.current
+            .iter()
+            .filter(|((_, kind, subject), _)| kind == change.subject && *subject == key)
+            .map(|((segment, _, _), owner)| (segment.clone(), owner.clone()))
+            .collect()
+    }
+
+    fn enqueue(
+        &self,
+        change: &Change,
+        change_name: &str,
+        payload: &Payload,
+        wanted: impl Fn(&DestinationConfig) -> bool,
+        ops: &mut Vec<WriteOp>,
+    ) {
+        for destination in self.destinations.iter().filter(|d| wanted(d)) {
+            ops.push(WriteOp::Outbox(OutboxRecord {
+                id: delivery_id(&destination.name, change),
+                destination: destination.name.clone(),
+                subject_kind: change.subject.to_owned(),
+                subject_key: change.key.store_key(),
+                label: change.id.clone(),
+                definition_kind: change.definition_kind.to_owned(),
+                definition: change.definition.clone(),
+                change: change_name.to_owned(),
+                at: change.at,
+                body: payload.encode(destination.format),
+            }));
+        }
+    }
+}
+
+/// A tier's exit and entry made by one evaluation: one "changed" delivery.
+fn pairs_with(first: &Change, second: &Change) -> bool {
+    second.definition_kind == "tier"
+        && first.change == "exited"
+        && second.change == "entered"
+        && second.definition == first.definition
+        && second.key == first.key
+        && second.at == first.at
+}
+
+/// The `webhook-id`: a function of the destination and the change only, so
+/// a change recomputed after a crash is recognized and stored once.
+pub fn delivery_id(destination: &str, change: &Change) -> String {
+    let parts = [
+        destination,
+        change.subject,
+        &change.key.store_key(),
+        change.definition_kind,
+        &change.definition,
+        change.change,
+        change.level.as_deref().unwrap_or(""),
+        &change.at.to_string(),
+    ];
+    let text = parts.join("\u{1f}");
+    let high = super::holdout::stable_hash(0x5bd1_e995, &text);
+    let low = super::holdout::stable_hash(0x27d4_eb2f, &text);
+    format!("msg_{high:016x}{low:016x}")
+}

@@ -1,0 +1,96 @@
+//! What the action layer reads about a subject when it routes a change:
+//! who it is, its traits and account, and why it is in a segment.
+
+use bellwether_rules::Explanation;
+use serde_json::{Map, Value};
+
+use super::evaluate::{self, Values};
+use super::state::SubjectKey;
+use super::Engine;
+use crate::message::Millis;
+
+/// A subject as a delivery describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubjectSnapshot {
+    /// User id (else anonymous id) of a contact, group id of an account.
+    pub id: String,
+    pub traits: Map<String, Value>,
+    /// A contact's account.
+    pub account_id: Option<String>,
+    pub account_traits: Map<String, Value>,
+}
+
+impl Engine {
+    /// The subject as of `at`, or `None` when it no longer exists.
+    pub fn subject_snapshot(&self, key: &SubjectKey, at: Millis) -> Option<SubjectSnapshot> {
+        match key {
+            SubjectKey::Contact(id) => {
+                let contact = self.state.contacts.get(id)?;
+                let account = contact
+                    .account
+                    .as_ref()
+                    .and_then(|a| Some((a, self.state.accounts.get(a)?)));
+                Some(SubjectSnapshot {
+                    id: contact.label.clone(),
+                    traits: contact.traits.snapshot_at(at),
+                    account_id: account.map(|(id, _)| id.to_string()),
+                    account_traits: account
+                        .map(|(_, a)| a.traits.snapshot_at(at))
+                        .unwrap_or_default(),
+                })
+            }
+            SubjectKey::Account(group_id) => {
+                let account = self.state.accounts.get(group_id)?;
+                let traits = account.traits.snapshot_at(at);
+                Some(SubjectSnapshot {
+                    id: group_id.to_string(),
+                    account_traits: traits.clone(),
+                    traits,
+                    account_id: None,
+                })
+            }
+        }
+    }
+
+    /// Why the subject is in or out of `segment` as of `at`.
+    pub fn explanation(&self, key: &SubjectKey, segment: &str, at: Millis) -> Option<Explanation> {
+        let empty = Values::default();
+        let values = self.values.get(key).unwrap_or(&empty);
+        match key {
+            SubjectKey::Contact(id) => {
+                let contact = self.state.contacts.get(id)?;
+                let account = contact
+                    .account
+                    .as_ref()
+                    .and_then(|a| self.state.accounts.get(a));
+                evaluate::explanation_of_contact(&self.rules, segment, contact, account, values, at)
+            }
+            SubjectKey::Account(group_id) => {
+                let account = self.state.accounts.get(group_id)?;
+                let members: Vec<_> = evaluate::sorted_members(account.contacts.iter().copied())
+                    .into_iter()
+                    .filter_map(|id| {
+                        let contact = self.state.contacts.get(&id)?;
+                        let member_values =
+                            self.values.get(&SubjectKey::Contact(id)).unwrap_or(&empty);
+                        Some((contact, member_values))
+                    })
+                    .collect();
+                evaluate::explanation_of_account(
+                    &self.rules,
+                    segment,
+                    group_id,
+                    account,
+                    &members,
+                    values,
+                    at,
+                )
+            }
+        }
+    }
+
+    /// A subject's current score value at `at`.
+    pub fn score_value(&self, key: &SubjectKey, score: &str, at: Millis) -> Option<f64> {
+        Some(self.values.get(key)?.scores.get(score)?.at(at))
+    }
+}
