@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use bellwether_core::actions::router::{reference_problems, ActionRouter};
 use bellwether_core::engine::{Engine, EngineHandle};
 use bellwether_core::ingest::Ingestor;
 use bellwether_core::{Clock, SystemClock};
@@ -53,14 +54,34 @@ pub(crate) fn serve_loaded(
             .with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr()?;
         tracing::info!(%address, config = %config_path.display(), "bellwether is listening");
+        let (stop_dispatcher, dispatcher_stopped) = tokio::sync::oneshot::channel::<()>();
+        let dispatcher = tokio::spawn(bellwether_server::actions::run_dispatcher(
+            dispatcher_parts(&state),
+            async {
+                let _ = dispatcher_stopped.await;
+            },
+        ));
         on_ready(address);
         bellwether_server::serve(listener, state, shutdown_signal()).await?;
+        let _ = stop_dispatcher.send(());
+        let _ = dispatcher.await;
         anyhow::Ok(())
     })?;
     drop(runtime);
     running.stop()?;
     tracing::info!("stopped cleanly");
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the webhook dispatcher works with.
+fn dispatcher_parts(state: &AppState) -> bellwether_server::actions::DispatcherParts {
+    bellwether_server::actions::DispatcherParts {
+        store: state.store.clone(),
+        destinations: state.config.destination.clone(),
+        clock: state.clock.clone(),
+        metrics: state.metrics.clone(),
+        wake: state.engine.outbox_written(),
+    }
 }
 
 /// Everything behind the interfaces: store, engine, writer, timers.
@@ -84,7 +105,12 @@ impl Running {
         std::fs::create_dir_all(store_args.data_dir(&config))
             .context("cannot create the data directory")?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let engine = load_engine(store.clone(), definitions, clock.clone())?;
+        let problems = reference_problems(&config.destination, &definitions);
+        if !problems.is_empty() {
+            anyhow::bail!("invalid destinations:\n  {}", problems.join("\n  "));
+        }
+        let router = ActionRouter::new(config.destination.clone(), config.pool.clone());
+        let engine = load_engine(store.clone(), definitions, clock.clone(), router)?;
         let (ingestor, writer) = Ingestor::start(
             store.clone(),
             config.identity.clone(),
@@ -132,16 +158,27 @@ pub(crate) fn load_engine(
     store: Arc<dyn bellwether_core::Store>,
     definitions: bellwether_rules::RuleSet,
     clock: Arc<dyn Clock>,
+    mut router: ActionRouter,
 ) -> anyhow::Result<EngineHandle> {
     let started = std::time::Instant::now();
-    let engine = Engine::load(store.as_ref(), Arc::new(definitions), clock.now_ms())
-        .context("cannot load the engine state")?;
+    let (assignments, turns) = store
+        .assignments()
+        .context("cannot read owner assignments")?;
+    router.restore(assignments, turns);
+    let engine = Engine::load_watching(
+        store.as_ref(),
+        Arc::new(definitions),
+        router.watches(),
+        clock.now_ms(),
+    )
+    .context("cannot load the engine state")?;
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         timers = engine.pending_timers(),
         "engine loaded"
     );
-    EngineHandle::recording(engine, clock, store).context("cannot start the recorder thread")
+    EngineHandle::recording_with(engine, clock, store, router)
+        .context("cannot start the recorder thread")
 }
 
 async fn shutdown_signal() {

@@ -6,6 +6,7 @@
 //! store call and every large JSON parse runs in `spawn_blocking`. Errors map
 //! to HTTP statuses only in [`error`].
 
+pub mod actions;
 mod api;
 mod auth;
 mod body;
@@ -143,6 +144,25 @@ async fn metrics_text(State(state): State<AppState>) -> String {
         (engine.pending_timers(), seconds(0.5), seconds(0.99))
     };
     state.metrics.timers_pending.set(timers as i64);
+    let store = state.store.clone();
+    if let Ok(Ok(depth)) = tokio::task::spawn_blocking(move || store.outbox_depth()).await {
+        for destination in &state.config.destination {
+            let (pending, dead) = depth
+                .iter()
+                .find(|(name, _, _)| *name == destination.name)
+                .map_or((0, 0), |(_, p, d)| (*p, *d));
+            for (label, count) in [("pending", pending), ("dead", dead)] {
+                state
+                    .metrics
+                    .outbox_depth
+                    .get_or_create(&metrics::OutboxLabels {
+                        destination: destination.name.clone(),
+                        state: label,
+                    })
+                    .set(count as i64);
+            }
+        }
+    }
     for (quantile, value) in [("0.5", p50), ("0.99", p99)] {
         state
             .metrics

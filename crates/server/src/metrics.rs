@@ -24,6 +24,20 @@ pub(crate) struct RequestLabels {
     pub(crate) status: u16,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct DeliveryLabels {
+    pub(crate) destination: String,
+    /// `delivered`, `retry` or `dead`.
+    pub(crate) outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct OutboxLabels {
+    pub(crate) destination: String,
+    /// `pending` or `dead`.
+    pub(crate) state: &'static str,
+}
+
 /// All of Bellwether's metrics, registered once at start.
 pub struct Metrics {
     registry: Registry,
@@ -35,6 +49,9 @@ pub struct Metrics {
     pub(crate) ingest_commit_seconds: Histogram,
     pub(crate) timers_pending: Gauge,
     pub(crate) evaluation_seconds: Family<QuantileLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    pub(crate) deliveries: Family<DeliveryLabels, Counter>,
+    pub(crate) delivery_seconds: Histogram,
+    pub(crate) outbox_depth: Family<OutboxLabels, Gauge>,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -60,6 +77,24 @@ impl Metrics {
         let evaluation_seconds =
             Family::<QuantileLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
         let ingest_commit_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        let delivery_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        let outbox_depth = Family::<OutboxLabels, Gauge>::default();
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts by destination and outcome",
+            deliveries.clone(),
+        );
+        registry.register(
+            "webhook_attempt_seconds",
+            "Time for one webhook attempt (request to response)",
+            delivery_seconds.clone(),
+        );
+        registry.register(
+            "outbox_depth",
+            "Deliveries waiting (pending) or given up on (dead), per destination",
+            outbox_depth.clone(),
+        );
         registry.register(
             "events_ingested",
             "Messages durably stored",
@@ -110,6 +145,9 @@ impl Metrics {
             ingest_commit_seconds,
             timers_pending,
             evaluation_seconds,
+            deliveries,
+            delivery_seconds,
+            outbox_depth,
         }
     }
 

@@ -244,10 +244,15 @@ impl ActionRouter {
     }
 
     fn owners(&self, change: &Change) -> BTreeMap<String, String> {
-        let key = change.key.store_key();
+        self.owners_of(&change.key)
+    }
+
+    /// Every current assignment of a subject: segment → owner.
+    pub fn owners_of(&self, key: &SubjectKey) -> BTreeMap<String, String> {
+        let (kind, store_key) = (key.kind().as_str(), key.store_key());
         self.current
             .iter()
-            .filter(|((_, kind, subject), _)| kind == change.subject && *subject == key)
+            .filter(|((_, k, subject), _)| k == kind && *subject == store_key)
             .map(|((segment, _, _), owner)| (segment.clone(), owner.clone()))
             .collect()
     }
@@ -304,4 +309,38 @@ pub fn delivery_id(destination: &str, change: &Change) -> String {
     let high = super::holdout::stable_hash(0x5bd1_e995, &text);
     let low = super::holdout::stable_hash(0x27d4_eb2f, &text);
     format!("msg_{high:016x}{low:016x}")
+}
+
+/// What in the destinations and segments names something undefined: each
+/// problem as a sentence (the server refuses to start with any).
+pub fn reference_problems(
+    destinations: &[DestinationConfig],
+    rules: &bellwether_rules::RuleSet,
+) -> Vec<String> {
+    let defs = rules.definitions();
+    let mut problems = Vec::new();
+    for d in destinations {
+        for segment in &d.segments {
+            if !defs.segment.iter().any(|s| &s.name == segment) {
+                problems.push(format!(
+                    "destination {:?}: no segment named {segment:?}",
+                    d.name
+                ));
+            }
+        }
+        for tier in &d.tiers {
+            if !defs.tier.iter().any(|t| &t.name == tier) {
+                problems.push(format!("destination {:?}: no tier named {tier:?}", d.name));
+            }
+        }
+        for watch in &d.scores {
+            if !defs.score.iter().any(|s| s.name == watch.score) {
+                problems.push(format!(
+                    "destination {:?}: no score named {:?}",
+                    d.name, watch.score
+                ));
+            }
+        }
+    }
+    problems
 }

@@ -171,13 +171,9 @@ impl EngineHandle {
         Arc::clone(&self.shared.outbox_written)
     }
 
-    /// The current owner of a subject in a segment.
-    pub fn owner_of(&self, segment: &str, key: &super::SubjectKey) -> Option<String> {
-        self.shared
-            .router
-            .lock()
-            .owner_of(segment, key)
-            .map(str::to_owned)
+    /// Every current owner of a subject: segment → owner.
+    pub fn owners_of(&self, key: &super::SubjectKey) -> std::collections::BTreeMap<String, String> {
+        self.shared.router.lock().owners_of(key)
     }
 
     /// Blocks until every change recorded so far is in the store; call it

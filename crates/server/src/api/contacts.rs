@@ -4,6 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;
+use bellwether_core::engine::SubjectKey;
 use bellwether_core::store::{ContactRecord, IdKind};
 use bellwether_core::Store;
 use serde::Deserialize;
@@ -31,7 +32,8 @@ pub(crate) async fn get_contact(
     let view = blocking(&state, move |store| -> Result<_, ApiError> {
         let record = find_contact(store, &user_id)?;
         let merges = store.merges_into(record.id)?;
-        let computed = Computed::from_values(engine.lock().contact_values(record.id), engine.now());
+        let computed = Computed::from_values(engine.lock().contact_values(record.id), engine.now())
+            .with_owners(engine.owners_of(&SubjectKey::Contact(record.id)));
         Ok(ContactView::from_record(record, merges, computed))
     })
     .await??;
@@ -59,7 +61,10 @@ pub(crate) async fn get_account(
             contacts.extend(store.contact(*id)?);
         }
         let computed =
-            Computed::from_values(engine.lock().account_values(&record.group_id), engine.now());
+            Computed::from_values(engine.lock().account_values(&record.group_id), engine.now())
+                .with_owners(
+                    engine.owners_of(&SubjectKey::Account(record.group_id.as_str().into())),
+                );
         Ok(AccountView::from_record(record, contacts, computed))
     })
     .await??;

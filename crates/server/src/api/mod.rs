@@ -4,6 +4,7 @@
 mod admin;
 pub(crate) mod contacts;
 pub(crate) mod definitions;
+pub(crate) mod deliveries;
 mod health;
 pub(crate) mod history;
 mod ingestion;
@@ -46,6 +47,21 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/api/v1/ingestion/errors", get(ingestion::list_errors))
         .route("/api/v1/admin/config", get(admin::get_config))
+        .route("/api/v1/destinations", get(deliveries::list_destinations))
+        .route(
+            "/api/v1/destinations/{name}/enable",
+            axum::routing::post(deliveries::enable_destination),
+        )
+        .route("/api/v1/deliveries", get(deliveries::list_deliveries))
+        .route("/api/v1/dead-letters", get(deliveries::list_dead_letters))
+        .route(
+            "/api/v1/dead-letters/replay",
+            axum::routing::post(deliveries::replay_dead_letters),
+        )
+        .route(
+            "/api/v1/dead-letters/{id}/replay",
+            axum::routing::post(deliveries::replay_dead_letter),
+        )
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -58,11 +74,14 @@ pub(crate) fn routes() -> Router<AppState> {
         contacts::get_contact, contacts::get_contact_events, contacts::get_account,
         ingestion::list_errors, admin::get_config,
         segments::list_segments, segments::segment_members, segments::explain, segments::recent_changes, stream::stream, definitions::put_definitions, health::health, history::history, trends::segment_trend,
+        deliveries::list_destinations, deliveries::enable_destination, deliveries::list_deliveries,
+        deliveries::list_dead_letters, deliveries::replay_dead_letters, deliveries::replay_dead_letter,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecuritySchemes),
     tags((name = "ingestion", description = "Segment tracking API (write key as HTTP Basic username)"),
          (name = "query", description = "Contacts, accounts and events (bearer token)"),
+         (name = "actions", description = "Destinations, webhook deliveries and dead letters"),
          (name = "admin", description = "Configuration (admin scope)"))
 )]
 struct ApiDoc;

@@ -26,6 +26,8 @@ pub(crate) struct ContactView {
     pub(crate) scores: BTreeMap<String, f64>,
     pub(crate) segments: Vec<String>,
     pub(crate) tiers: BTreeMap<String, String>,
+    /// Segment → owner assigned when the contact entered it.
+    pub(crate) owners: BTreeMap<String, String>,
     pub(crate) created_at: String,
     /// Identity merges that folded other contacts into this one.
     pub(crate) merges: Vec<MergeView>,
@@ -45,6 +47,8 @@ pub(crate) struct Computed {
     pub(crate) scores: BTreeMap<String, f64>,
     pub(crate) segments: Vec<String>,
     pub(crate) tiers: BTreeMap<String, String>,
+    /// Segment → the owner assigned when the subject entered it.
+    pub(crate) owners: BTreeMap<String, String>,
 }
 
 impl Computed {
@@ -54,6 +58,7 @@ impl Computed {
                 scores: BTreeMap::new(),
                 segments: Vec::new(),
                 tiers: BTreeMap::new(),
+                owners: BTreeMap::new(),
             };
         };
         let mut segments: Vec<String> = values
@@ -75,7 +80,14 @@ impl Computed {
                 .iter()
                 .map(|(name, level)| (name.to_string(), level.to_string()))
                 .collect(),
+            owners: BTreeMap::new(),
         }
+    }
+
+    /// With the subject's current owners.
+    pub(crate) fn with_owners(mut self, owners: BTreeMap<String, String>) -> Self {
+        self.owners = owners;
+        self
     }
 }
 
@@ -95,6 +107,7 @@ impl ContactView {
             scores: computed.scores,
             segments: computed.segments,
             tiers: computed.tiers,
+            owners: computed.owners,
             created_at: format_timestamp(record.created_at),
             merges: merges
                 .into_iter()
@@ -124,6 +137,8 @@ pub(crate) struct AccountView {
     pub(crate) scores: BTreeMap<String, f64>,
     pub(crate) segments: Vec<String>,
     pub(crate) tiers: BTreeMap<String, String>,
+    /// Segment → owner assigned when the account entered it.
+    pub(crate) owners: BTreeMap<String, String>,
     pub(crate) contacts: Vec<AccountContactView>,
     pub(crate) created_at: String,
 }
@@ -140,6 +155,7 @@ impl AccountView {
             scores: computed.scores,
             segments: computed.segments,
             tiers: computed.tiers,
+            owners: computed.owners,
             contacts: contacts
                 .into_iter()
                 .map(|c| AccountContactView {

@@ -1,0 +1,477 @@
+//! Webhooks end to end: the real server delivering to a real receiver that
+//! verifies every signature with the official `standardwebhooks` library
+//! (`tests/webhooks/receiver.py`); receivers that are down, fail, or are
+//! gone; dead letters and replay; a `kill -9` between commit and delivery.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::harness::{repo_root, unique, Backend, Server, ADMIN_TOKEN, DEFINITIONS, READ_TOKEN};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn python() -> String {
+    std::env::var("BELLWETHER_TEST_PYTHON")
+        .unwrap_or_else(|_| repo_root().join(".venv/bin/python").display().to_string())
+}
+
+/// The receiver process, its port, and the files it reads and writes.
+struct Receiver {
+    child: Option<Child>,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Receiver {
+    fn new() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let receiver = Self {
+            child: None,
+            port,
+            dir,
+        };
+        receiver.set_mode("ok");
+        receiver
+    }
+
+    fn started() -> Self {
+        let mut receiver = Self::new();
+        receiver.start();
+        receiver
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("deliveries.jsonl")
+    }
+
+    fn set_mode(&self, mode: &str) {
+        std::fs::write(self.dir.path().join("mode"), mode).expect("write mode");
+    }
+
+    fn start(&mut self) {
+        let mut child = Command::new(python())
+            .arg(repo_root().join("tests/webhooks/receiver.py"))
+            .args(["--port", &self.port.to_string(), "--secret", SECRET])
+            .arg("--log")
+            .arg(self.log_path())
+            .arg("--mode-file")
+            .arg(self.dir.path().join("mode"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the receiver: {e} (run scripts/test)"));
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read");
+        assert!(line.starts_with("listening"), "receiver said {line:?}");
+        self.child = Some(child);
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hooks/bellwether", self.port)
+    }
+
+    /// Every attempt the receiver saw, in order.
+    fn attempts(&self) -> Vec<Value> {
+        let text = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        text.lines()
+            .map(|line| serde_json::from_str(line).expect("log line"))
+            .collect()
+    }
+
+    /// Attempts it accepted (signature valid, answered 204).
+    fn accepted(&self) -> Vec<Value> {
+        self.attempts()
+            .into_iter()
+            .filter(|a| a["status"] == 204)
+            .collect()
+    }
+
+    /// Waits until `done` holds of the accepted deliveries (10 s at most).
+    fn wait_for(&self, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let accepted = self.accepted();
+            if done(&accepted) {
+                return accepted;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; receiver saw {:#?}",
+                self.attempts()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The test definitions plus a pool and one destination to `receiver`.
+fn config(receiver: &Receiver, retry_schedule: &str) -> String {
+    format!(
+        r#"{DEFINITIONS}
+[[pool]]
+name = "sdr-pool"
+members = ["ana", "ben"]
+
+[[destination]]
+name = "crm"
+url = "{url}"
+secret = "{SECRET}"
+segments = ["demo_requesters", "just_clicked"]
+tiers = ["intent_level"]
+scores = [{{ score = "intent", threshold = 25 }}]
+retry_schedule = {retry_schedule}
+timeout = "2s"
+"#,
+        url = receiver.url()
+    )
+}
+
+fn track(server: &Server, user: &str, event: &str) {
+    let (status, body) = server.send("/v1/track", &json!({"userId": user, "event": event}));
+    assert_eq!(status, 200, "{body}");
+}
+
+fn of_type<'a>(accepted: &'a [Value], kind: &str, user: &str) -> Vec<&'a Value> {
+    accepted
+        .iter()
+        .filter(|a| a["body"]["type"] == kind && a["body"]["data"]["subject"]["id"] == user)
+        .collect()
+}
+
+#[test]
+fn entries_exits_tiers_and_thresholds_arrive_signed_with_owners_and_reasons() {
+    let receiver = Receiver::started();
+    let server = Server::start_with(Backend::Sqlite, &config(&receiver, r#"["200ms"]"#));
+    let (first, second) = (unique("hook-a"), unique("hook-b"));
+    server.send(
+        "/v1/identify",
+        &json!({"userId": first, "traits": {"email": "ana.buyer@acme.example", "title": "VP Sales"}}),
+    );
+    track(&server, &first, "Demo Requested");
+    track(&server, &second, "Demo Requested");
+    track(&server, &first, "Clicked");
+
+    let accepted = receiver.wait_for("entries, tier change, crossing and the 1 s exit", |a| {
+        !of_type(a, "segment.exited", &first).is_empty() && a.len() >= 8
+    });
+    assert!(receiver.attempts().iter().all(|a| a["valid"] == true));
+
+    let entered = of_type(&accepted, "segment.entered", &first);
+    let demo = entered
+        .iter()
+        .find(|a| a["body"]["data"]["change"]["name"] == "demo_requesters")
+        .expect("demo_requesters entry");
+    let data = &demo["body"]["data"];
+    assert_eq!(data["segment"]["owner"], "sdr-pool");
+    assert_eq!(data["segment"]["action"], "SDR outreach within 1 hour");
+    assert_eq!(
+        data["assigned_owner"], "ana",
+        "first entrant, first pool member"
+    );
+    assert_eq!(data["subject"]["traits"]["title"], "VP Sales");
+    assert_eq!(data["explanation"]["holds"], true);
+    let why = data["explanation"]["text"].as_str().unwrap_or_default();
+    assert!(why.contains("Demo Requested"), "{why}");
+    assert_eq!(demo["body"]["timestamp"], data["change"]["at"]);
+
+    let second_entry = of_type(&accepted, "segment.entered", &second);
+    assert_eq!(second_entry[0]["body"]["data"]["assigned_owner"], "ben");
+
+    let tier = of_type(&accepted, "tier.changed", &first);
+    let levels: Vec<(&Value, &Value)> = tier
+        .iter()
+        .map(|a| {
+            (
+                &a["body"]["data"]["change"]["from"],
+                &a["body"]["data"]["change"]["to"],
+            )
+        })
+        .collect();
+    assert!(
+        levels.contains(&(&json!("low"), &json!("high"))),
+        "{levels:?}"
+    );
+
+    let crossed = of_type(&accepted, "score.crossed_above", &first);
+    assert_eq!(crossed.len(), 1, "{crossed:?}");
+    assert_eq!(crossed[0]["body"]["data"]["change"]["threshold"], 25.0);
+
+    // The window of `just_clicked` closed by itself, one second later.
+    let exited = of_type(&accepted, "segment.exited", &first);
+    let entered_click = entered
+        .iter()
+        .find(|a| a["body"]["data"]["change"]["name"] == "just_clicked")
+        .expect("just_clicked entry");
+    let gap = exited[0]["body"]["data"]["change"]["at_ms"]
+        .as_i64()
+        .unwrap_or(0)
+        - entered_click["body"]["data"]["change"]["at_ms"]
+            .as_i64()
+            .unwrap_or(0);
+    // Exactly 1 s after the click's timestamp, which precedes its processing.
+    assert!((900..=1_000).contains(&gap), "exit {gap} ms after entry");
+
+    // Owners show on the contact, and deliveries in the API.
+    assert_eq!(
+        server.contact(&first)["owners"],
+        json!({"demo_requesters": "ana"})
+    );
+    let (status, page) = server.get("/api/v1/deliveries?destination=crm&limit=100", READ_TOKEN);
+    assert_eq!(status, 200, "{page}");
+    let delivered = page["deliveries"]
+        .as_array()
+        .map(|d| d.iter().filter(|d| d["state"] == "delivered").count())
+        .unwrap_or(0);
+    assert_eq!(delivered, accepted.len(), "{page}");
+}
+
+#[test]
+fn a_receiver_that_was_down_gets_every_change_with_the_same_ids() {
+    let mut receiver = Receiver::new();
+    let server = Server::start_with(
+        Backend::Sqlite,
+        &config(
+            &receiver,
+            r#"["100ms", "100ms", "200ms", "200ms", "300ms", "300ms", "500ms", "500ms", "1s", "1s", "1s", "1s"]"#,
+        ),
+    );
+    let users: Vec<String> = (0..3).map(|_| unique("down")).collect();
+    for user in &users {
+        track(&server, user, "Demo Requested");
+    }
+    // Nobody listens: attempts fail and are rescheduled, nothing is lost.
+    // Per user: the segment entry, the tier change, the score crossing;
+    // only the head of each user's queue is tried (order per subject).
+    let failing = wait_api(&server, "failed attempts", |page| {
+        let tried = page
+            .iter()
+            .filter(|d| d["attempts"].as_u64().unwrap_or(0) >= 2)
+            .count();
+        page.len() == 3 * users.len() && tried == users.len()
+    });
+    let first_ids: Vec<String> = failing
+        .iter()
+        .map(|d| d["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    for delivery in &failing {
+        assert_eq!(delivery["state"], "pending", "{delivery}");
+        if delivery["attempts"] != 0 {
+            let error = delivery["last_error"].as_str().unwrap_or_default();
+            assert!(error.starts_with("cannot connect"), "{delivery}");
+        }
+    }
+
+    receiver.start();
+    let accepted = receiver.wait_for("every change after the outage", |a| {
+        a.len() >= first_ids.len()
+    });
+    let mut delivered_ids: Vec<String> = accepted
+        .iter()
+        .map(|a| a["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    delivered_ids.sort();
+    let mut expected = first_ids.clone();
+    expected.sort();
+    assert_eq!(
+        delivered_ids, expected,
+        "same webhook-id as the failed attempts"
+    );
+    for user in &users {
+        assert_eq!(
+            of_type(&accepted, "segment.entered", user).len(),
+            1,
+            "{user}"
+        );
+    }
+}
+
+/// Waits until `done` holds of the deliveries listed by the API (10 s at most).
+fn wait_api(server: &Server, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, page) = server.get("/api/v1/deliveries?limit=1000", READ_TOKEN);
+        assert_eq!(status, 200, "{page}");
+        let deliveries = page["deliveries"].as_array().cloned().unwrap_or_default();
+        if done(&deliveries) {
+            return deliveries;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {page:#}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn post(server: &Server, path: &str, body: &Value) -> (u16, Value) {
+    let response = crate::harness::client()
+        .post(server.url(path))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(body)
+        .send()
+        .expect("request");
+    crate::harness::read(response)
+}
+
+#[test]
+fn gone_disables_and_failing_forever_ends_in_dead_letters_that_replay() {
+    let receiver = Receiver::started();
+    receiver.set_mode("410");
+    let server = Server::start_with(Backend::Sqlite, &config(&receiver, r#"["100ms", "100ms"]"#));
+    let user = unique("gone");
+    track(&server, &user, "Clicked");
+    wait_destination(&server, |crm| crm["disabled"]["reason"] == "410 Gone");
+    let gone_attempts = receiver.attempts().len();
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        receiver.attempts().len(),
+        gone_attempts,
+        "nothing sent while disabled"
+    );
+
+    // Enabled again: what waited goes out (entry, then the 1 s exit).
+    receiver.set_mode("ok");
+    let (status, body) = post(&server, "/api/v1/destinations/crm/enable", &json!({}));
+    assert_eq!(status, 200, "{body}");
+    receiver.wait_for("the entry held while disabled", |a| {
+        !of_type(a, "segment.entered", &user).is_empty()
+    });
+
+    // A receiver failing forever: 3 attempts (first + 2 retries), then dead.
+    receiver.set_mode("500");
+    let doomed = unique("doomed");
+    track(&server, &doomed, "Demo Requested");
+    let dead = wait_dead(&server, 1);
+    let letter = &dead[0];
+    assert_eq!(letter["attempts"], 3, "{letter}");
+    assert_eq!(letter["last_status"], 500);
+    assert_eq!(letter["body"]["data"]["subject"]["id"], doomed.as_str());
+    let id = letter["id"].as_str().unwrap_or_default().to_owned();
+    let (status, body) = post(
+        &server,
+        "/api/v1/dead-letters/replay",
+        &json!({"ids": [], "all": false}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("nothing to replay"));
+
+    receiver.set_mode("ok");
+    let (status, body) = post(
+        &server,
+        &format!("/api/v1/dead-letters/{id}/replay"),
+        &json!({}),
+    );
+    assert_eq!((status, &body["replayed"]), (200, &json!(1)), "{body}");
+    let accepted = receiver.wait_for("the replayed dead letter", |a| {
+        a.iter().any(|d| d["id"] == id.as_str())
+    });
+    assert_eq!(
+        accepted.iter().filter(|d| d["id"] == id.as_str()).count(),
+        1
+    );
+    assert!(wait_dead(&server, 0).is_empty());
+    let (status, _) = post(
+        &server,
+        "/api/v1/dead-letters/msg_unknown/replay",
+        &json!({}),
+    );
+    assert_eq!(status, 404);
+}
+
+fn wait_destination(server: &Server, done: impl Fn(&Value) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, list) = server.get("/api/v1/destinations", READ_TOKEN);
+        assert_eq!(status, 200, "{list}");
+        let crm = list["destinations"][0].clone();
+        if done(&crm) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "destination never got there: {crm:#}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn wait_dead(server: &Server, count: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, page) = server.get("/api/v1/dead-letters", READ_TOKEN);
+        assert_eq!(status, 200, "{page}");
+        let dead = page["deliveries"].as_array().cloned().unwrap_or_default();
+        if dead.len() == count {
+            return dead;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected {count} dead letters: {page:#}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+#[test]
+fn a_kill_9_between_commit_and_delivery_delivers_once_after_restart() {
+    let receiver = Receiver::started();
+    receiver.set_mode("500");
+    let mut server = Server::start_with(
+        Backend::Sqlite,
+        &config(
+            &receiver,
+            r#"["200ms", "200ms", "200ms", "200ms", "200ms", "200ms", "200ms", "200ms", "200ms", "200ms"]"#,
+        ),
+    );
+    let user = unique("crash");
+    track(&server, &user, "Demo Requested");
+    let pending = wait_api(&server, "a failed attempt", |d| {
+        d.iter().any(|d| d["attempts"].as_u64().unwrap_or(0) >= 1)
+    });
+    let ids: Vec<String> = pending
+        .iter()
+        .map(|d| d["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    server.kill9();
+    receiver.set_mode("ok");
+    server.restart();
+    let accepted = receiver.wait_for("every delivery after the restart", |a| a.len() >= ids.len());
+    for id in &ids {
+        let times = accepted.iter().filter(|a| a["id"] == id.as_str()).count();
+        assert_eq!(times, 1, "{id} delivered {times} times");
+    }
+    // Nothing else turns up later (a restart does not re-create deliveries).
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        receiver.accepted().len(),
+        ids.len(),
+        "{:#?}",
+        receiver.attempts()
+    );
+}

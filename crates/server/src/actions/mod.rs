@@ -1,0 +1,7 @@
+//! The action layer's HTTP side: Standard Webhooks signing and the
+//! dispatcher that delivers the outbox.
+
+pub mod dispatcher;
+mod signing;
+
+pub use dispatcher::{run as run_dispatcher, DispatcherParts};
