@@ -18,6 +18,19 @@ pub(crate) struct CheckArgs {
     pub(crate) json: bool,
 }
 
+/// The first problem of the non-definition tables, including destinations
+/// naming segments, tiers or scores that do not exist.
+fn config_problem(name: &str, text: &str) -> Option<String> {
+    let config = match Config::from_toml(text) {
+        Ok(config) => config,
+        Err(error) => return Some(format!("{name}: {error}")),
+    };
+    let rules = bellwether_rules::RuleSet::from_toml(name, text).ok()?;
+    let problems =
+        bellwether_core::actions::router::reference_problems(&config.destination, &rules);
+    problems.first().map(|problem| format!("{name}: {problem}"))
+}
+
 pub(crate) fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
@@ -25,9 +38,7 @@ pub(crate) fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let diagnostics = bellwether_rules::check_file(&name, &text);
     // Sources, tokens and server settings are validated by the core's config.
     let config_error = if diagnostics.is_empty() {
-        Config::from_toml(&text)
-            .err()
-            .map(|e| format!("{name}: {e}"))
+        config_problem(&name, &text)
     } else {
         None
     };

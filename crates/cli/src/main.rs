@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod check;
+mod dead_letters;
 mod demo;
 mod eval;
 mod gen;
@@ -41,6 +42,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Write realistic synthetic B2B data (Segment NDJSON), seeded.
     Gen(gen::GenArgs),
+    /// List webhook deliveries that ran out of attempts, or replay them.
+    DeadLetters(dead_letters::DeadLetterArgs),
     /// Serve the Model Context Protocol on stdin/stdout for a local agent.
     Mcp(mcp::McpArgs),
 }
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Mcp(args) => mcp::run(args),
         Command::Gen(args) => gen::run(args),
+        Command::DeadLetters(args) => dead_letters::run(args),
     };
     match result {
         Ok(code) => code,

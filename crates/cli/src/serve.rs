@@ -129,6 +129,7 @@ impl Running {
             definitions_file: Some(definitions_file),
             clock,
             metrics: Arc::new(Metrics::new()),
+            inbox: Arc::default(),
         };
         Ok(Self {
             state,

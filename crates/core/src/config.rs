@@ -89,6 +89,9 @@ pub struct ServerConfig {
     /// `Host` names the MCP endpoint (`/mcp`) answers besides localhost
     /// (protection against DNS rebinding), e.g. `["bellwether.internal:8787"]`.
     pub mcp_allowed_hosts: Vec<String>,
+    /// Turns on the built-in webhook receiver (`POST /inbox`), which checks
+    /// signatures with this `whsec_…` secret (the demo uses it).
+    pub inbox_secret: Option<Secret>,
 }
 
 /// The whole file. Definition tables (`[[score]]`, `[[segment]]`, `[[tier]]`)
@@ -151,6 +154,11 @@ impl Config {
                     token.name
                 )));
             }
+        }
+        if let Some(secret) = &self.server.inbox_secret {
+            crate::actions::config::decode_secret(secret).map_err(|problem| {
+                ConfigError::Invalid(format!("[server] inbox_secret {problem}"))
+            })?;
         }
         crate::actions::config::validate(&self.destination, &self.pool)
     }

@@ -42,6 +42,8 @@ pub struct AppState {
     pub definitions_file: Option<std::path::PathBuf>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<metrics::Metrics>,
+    /// The built-in webhook receiver (`POST /inbox`).
+    pub inbox: Arc<actions::Inbox>,
 }
 
 impl AppState {
@@ -109,6 +111,11 @@ pub fn router(state: AppState) -> Router {
         .merge(tracking)
         .merge(api::routes())
         .merge(agents)
+        .route(
+            "/inbox",
+            post(actions::inbox::receive).layer(axum::extract::DefaultBodyLimit::max(256 * 1024)),
+        )
+        .route("/api/v1/inbox", get(actions::inbox::list))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .with_state(state)

@@ -155,6 +155,7 @@ fn start(max_pending_messages: usize) -> Harness {
         definitions_file: None,
         clock: Arc::new(ManualClock::new(1_700_000_000_000)),
         metrics: Arc::new(Metrics::new()),
+        inbox: Arc::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

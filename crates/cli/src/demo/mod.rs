@@ -42,7 +42,8 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.data)?;
     let token = args.token.clone().unwrap_or_else(random_token);
     let config_path = args.data.join("bellwether.toml");
-    std::fs::write(&config_path, demo_config(&token)).context("cannot write the demo config")?;
+    std::fs::write(&config_path, demo_config(&token, &args.listen))
+        .context("cannot write the demo config")?;
     let store_args = StoreArgs {
         config: config_path.clone(),
         data: Some(args.data.clone()),
@@ -106,10 +107,29 @@ fn generate_population(args: &DemoArgs) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// The example config with the admin token replaced by the demo's.
-fn demo_config(token: &str) -> String {
+/// The example config with the admin token replaced by the demo's, and a
+/// destination to the server's own built-in inbox (`POST /inbox`), so the
+/// routing of hot accounts and churn risks can be watched at
+/// `/api/v1/inbox` with nothing else running.
+fn demo_config(token: &str, listen: &str) -> String {
+    use base64::Engine as _;
+    let key = base64::engine::general_purpose::STANDARD.encode(random_token());
+    let secret = format!("whsec_{key}");
     let mut config = EXAMPLE_CONFIG.replace("demo-admin-token", token);
-    config.push('\n');
+    config.push_str(&format!(
+        r#"
+[server]
+inbox_secret = "{secret}"
+
+[[destination]]
+name = "demo-inbox"
+url = "http://{listen}/inbox"
+secret = "{secret}"
+segments = ["hot_intent", "churn_risk", "buying_committee_active"]
+tiers = ["intent_level"]
+scores = [{{ score = "intent", threshold = 50 }}]
+"#
+    ));
     config
 }
 

@@ -54,3 +54,41 @@ fn config_errors_outside_definitions_are_reported() {
     assert!(!ok);
     assert!(stdout.contains("empty write_key"), "{stdout}");
 }
+
+#[test]
+fn destinations_must_name_what_exists_and_carry_a_valid_secret() {
+    let segment = "[[segment]]\nname = \"hot\"\nsubject = \"contact\"\nwhen = 'exists(any)'\n";
+    let destination = |extra: &str| {
+        format!(
+            "{segment}[[destination]]\nname = \"crm\"\nurl = \"https://crm.example/in\"\n{extra}\n"
+        )
+    };
+    let secret = "secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"";
+    let (ok, stdout) = check(
+        &destination(&format!("{secret}\nsegments = [\"hot\"]")),
+        false,
+    );
+    assert!(ok, "{stdout}");
+    let (ok, stdout) = check(
+        &destination(&format!("{secret}\nsegments = [\"cold\"]")),
+        false,
+    );
+    assert!(!ok);
+    assert!(
+        stdout.contains("destination \"crm\": no segment named \"cold\""),
+        "{stdout}"
+    );
+    let (ok, stdout) = check(
+        &destination("secret = \"hunter2\"\nsegments = [\"hot\"]"),
+        false,
+    );
+    assert!(!ok);
+    assert!(
+        stdout.contains("secret must start with \"whsec_\""),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("hunter2"),
+        "secrets are never printed: {stdout}"
+    );
+}

@@ -141,7 +141,14 @@ fn the_demo_loads_personas_and_a_generated_population_and_serves_them() {
         .send()
         .and_then(|r| r.json())
         .unwrap();
+    let inbox = wait_for_inbox(port);
     drop(demo);
+    // The demo's destination delivered signed changes to its own inbox.
+    let kinds: std::collections::BTreeSet<&str> = inbox
+        .iter()
+        .filter_map(|d| d["body"]["type"].as_str())
+        .collect();
+    assert!(kinds.contains("segment.entered"), "{kinds:?}");
     let sizes: Vec<(String, u64)> = segments["segments"]
         .as_array()
         .unwrap()
@@ -164,5 +171,23 @@ impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// The demo's built-in inbox, once it has received something (30 s at most).
+fn wait_for_inbox(port: u16) -> Vec<serde_json::Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let inbox: serde_json::Value = reqwest::blocking::Client::new()
+            .get(format!("http://127.0.0.1:{port}/api/v1/inbox"))
+            .bearer_auth("demo-test-token")
+            .send()
+            .and_then(|r| r.json())
+            .unwrap();
+        let deliveries = inbox["deliveries"].as_array().cloned().unwrap_or_default();
+        if !deliveries.is_empty() || std::time::Instant::now() > deadline {
+            return deliveries;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }

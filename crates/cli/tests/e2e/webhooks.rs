@@ -370,6 +370,20 @@ fn gone_disables_and_failing_forever_ends_in_dead_letters_that_replay() {
     assert_eq!(letter["last_status"], 500);
     assert_eq!(letter["body"]["data"]["subject"]["id"], doomed.as_str());
     let id = letter["id"].as_str().unwrap_or_default().to_owned();
+    let listed = Command::new(crate::harness::binary())
+        .arg("dead-letters")
+        .arg("--config")
+        .arg(server.config_path())
+        .arg("--data")
+        .arg(server.data_dir())
+        .output()
+        .expect("run bellwether dead-letters");
+    let listing = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.status.success() && listing.contains(&id),
+        "{listing}"
+    );
+    assert!(listing.contains("receiver answered 500"), "{listing}");
     let (status, body) = post(
         &server,
         "/api/v1/dead-letters/replay",

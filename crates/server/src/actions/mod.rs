@@ -2,6 +2,8 @@
 //! dispatcher that delivers the outbox.
 
 pub mod dispatcher;
+pub(crate) mod inbox;
 mod signing;
 
 pub use dispatcher::{run as run_dispatcher, DispatcherParts};
+pub use inbox::Inbox;

@@ -1,0 +1,223 @@
+//! The action router over a live engine: holdouts withheld from actions,
+//! owners assigned and released, tier changes paired, score crossings
+//! watched and fired by timers at the exact instant, stable webhook ids.
+
+use crate::actions::config::{DestinationConfig, PoolConfig, ThresholdConfig};
+use crate::actions::holdout::is_held_out;
+use crate::actions::router::{delivery_id, ActionRouter};
+use crate::config::Secret;
+use crate::store::OutboxRecord;
+
+use super::*;
+
+const ROUTED: &str = r#"
+[[score]]
+name = "intent"
+subject = "contact"
+half_life = "14d"
+rules = [ { on = '"Demo Requested"', points = 30 } ]
+
+[[segment]]
+name = "demo"
+subject = "contact"
+when = 'exists("Demo Requested")'
+owner = "sdr-pool"
+action = "Call within the hour"
+holdout = 0.5
+
+[[tier]]
+name = "intent_level"
+subject = "contact"
+levels = [ { name = "high", when = 'score("intent") >= 25' }, { name = "low", when = 'true' } ]
+"#;
+
+fn destination() -> DestinationConfig {
+    DestinationConfig {
+        name: "crm".into(),
+        url: "https://crm.example/hook".into(),
+        secret: Some(Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")),
+        secrets: Vec::new(),
+        segments: vec!["demo".into()],
+        tiers: vec!["intent_level".into()],
+        scores: vec![ThresholdConfig {
+            score: "intent".into(),
+            threshold: 25.0,
+        }],
+        changes: Vec::new(),
+        format: Default::default(),
+        timeout: None,
+        retry_schedule: None,
+    }
+}
+
+fn pool() -> PoolConfig {
+    PoolConfig {
+        name: "sdr-pool".into(),
+        members: vec!["ana".into(), "ben".into()],
+        strategy: Default::default(),
+        trait_key: None,
+        routes: Default::default(),
+    }
+}
+
+fn setup() -> (Engine, ActionRouter, Feed) {
+    let rules = Arc::new(RuleSet::from_toml("r.toml", ROUTED).expect("valid rules"));
+    let router = ActionRouter::new(vec![destination()], vec![pool()]);
+    let mut engine = Engine::new(rules);
+    engine.set_watches(router.watches());
+    (engine, router, Feed::new())
+}
+
+fn outbox(ops: &[WriteOp]) -> Vec<&OutboxRecord> {
+    ops.iter()
+        .filter_map(|op| match op {
+            WriteOp::Outbox(record) => Some(record),
+            _ => None,
+        })
+        .collect()
+}
+
+fn body(record: &OutboxRecord) -> Value {
+    serde_json::from_str(&record.body).unwrap_or(Value::Null)
+}
+
+#[test]
+fn held_out_entrants_get_no_owner_and_no_delivery() {
+    let (mut engine, mut router, mut feed) = setup();
+    let users: Vec<String> = (0..40).map(|i| format!("user-{i}")).collect();
+    let mut treated = Vec::new();
+    let mut held = Vec::new();
+    for (i, user) in users.iter().enumerate() {
+        let at = T0 + i as i64;
+        let changes = engine.apply(&feed.ops(&[track(user, "Demo Requested", at)]), at);
+        let ops = router.route(&engine, &changes);
+        let entry = changes
+            .iter()
+            .find(|c| c.definition == "demo")
+            .expect("entered demo");
+        let delivered = outbox(&ops).iter().any(|r| r.definition == "demo");
+        let assigned = ops.iter().any(|op| matches!(op, WriteOp::Assign(_)));
+        assert_eq!(delivered, assigned, "{user}");
+        if is_held_out("demo", &entry.key.store_key(), 0.5) {
+            assert!(!delivered, "{user} is held out but was delivered");
+            held.push(user.clone());
+        } else {
+            assert!(delivered, "{user} is treated but was not delivered");
+            treated.push(user.clone());
+        }
+        // Tier and score deliveries are not segment actions: never held out.
+        assert!(outbox(&ops).iter().any(|r| r.definition == "intent_level"));
+    }
+    assert!(
+        !held.is_empty() && !treated.is_empty(),
+        "{held:?} {treated:?}"
+    );
+}
+
+#[test]
+fn owners_take_turns_among_treated_entrants() {
+    let (mut engine, mut router, mut feed) = setup();
+    // Entrants that are treated (not held out), in order.
+    let mut owners = Vec::new();
+    let mut owned = None;
+    for i in 0..12 {
+        let user = format!("u{i}");
+        let changes = engine.apply(&feed.ops(&[track(&user, "Demo Requested", T0 + i)]), T0 + i);
+        for op in router.route(&engine, &changes) {
+            if let WriteOp::Assign(assignment) = op {
+                owners.push(assignment.owner);
+                owned = changes.first().map(|c| c.key.clone());
+            }
+        }
+    }
+    assert!(owners.len() >= 2, "{owners:?}");
+    let expected: Vec<&str> = (0..owners.len())
+        .map(|i| if i % 2 == 0 { "ana" } else { "ben" })
+        .collect();
+    assert_eq!(owners, expected);
+    let key = owned.expect("an owned subject");
+    let last = owners.last().cloned().unwrap_or_default();
+    assert_eq!(router.owners_of(&key).get("demo"), Some(&last));
+}
+
+#[test]
+fn a_tier_change_is_one_delivery_from_and_to() {
+    let (mut engine, mut router, mut feed) = setup();
+    let changes = engine.apply(&feed.ops(&[track("t", "Page Seen", T0)]), T0);
+    let ops = router.route(&engine, &changes);
+    let tier = outbox(&ops);
+    assert_eq!(tier.len(), 1);
+    assert_eq!(body(tier[0])["data"]["change"]["from"], Value::Null);
+    assert_eq!(body(tier[0])["data"]["change"]["to"], "low");
+    let changes = engine.apply(&feed.ops(&[track("t", "Demo Requested", T0 + 1)]), T0 + 1);
+    let ops = router.route(&engine, &changes);
+    let tier: Vec<Value> = outbox(&ops)
+        .iter()
+        .filter(|r| r.definition == "intent_level")
+        .map(|r| body(r))
+        .collect();
+    assert_eq!(tier.len(), 1, "{tier:?}");
+    assert_eq!(tier[0]["type"], "tier.changed");
+    assert_eq!(tier[0]["data"]["change"]["from"], "low");
+    assert_eq!(tier[0]["data"]["change"]["to"], "high");
+}
+
+#[test]
+fn a_decaying_score_falls_below_its_threshold_at_the_exact_instant() {
+    let (mut engine, mut router, mut feed) = setup();
+    let changes = engine.apply(&feed.ops(&[track("s", "Demo Requested", T0)]), T0);
+    let above: Vec<&Change> = changes
+        .iter()
+        .filter(|c| c.definition_kind == "score")
+        .collect();
+    assert_eq!(above.len(), 1);
+    assert_eq!((above[0].change, above[0].at), ("crossed_above", T0));
+    // 30 × 2^(−t/14d) < 25 from t = 14d × log2(30/25) on.
+    let exact = T0 + (14.0 * DAY as f64 * (30.0f64 / 25.0).log2()).ceil() as i64;
+    let early = engine.process_due(exact - 2);
+    assert!(
+        early.iter().all(|c| c.definition_kind != "score"),
+        "{early:?}"
+    );
+    let later = engine.process_due(exact + DAY);
+    let below: Vec<&Change> = later
+        .iter()
+        .filter(|c| c.definition_kind == "score")
+        .collect();
+    assert_eq!(below.len(), 1, "{later:?}");
+    assert_eq!(below[0].change, "crossed_below");
+    assert!(
+        (below[0].at - exact).abs() <= 1,
+        "{} vs {exact}",
+        below[0].at
+    );
+    let ops = router.route(&engine, &later);
+    let crossing: Vec<Value> = outbox(&ops)
+        .iter()
+        .filter(|r| r.definition_kind == "score")
+        .map(|r| body(r))
+        .collect();
+    assert_eq!(crossing[0]["type"], "score.crossed_below");
+    let value = crossing[0]["data"]["change"]["value"]
+        .as_f64()
+        .unwrap_or(f64::NAN);
+    assert!(value < 25.0 && value > 24.99, "{value}");
+    // Crossings are not membership history.
+    assert!(below.iter().all(|c| !c.is_membership()));
+}
+
+#[test]
+fn webhook_ids_depend_on_the_change_only() {
+    let (mut engine, _, mut feed) = setup();
+    let changes = engine.apply(&feed.ops(&[track("w", "Demo Requested", T0)]), T0);
+    let ids: Vec<String> = changes.iter().map(|c| delivery_id("crm", c)).collect();
+    let again: Vec<String> = changes.iter().map(|c| delivery_id("crm", c)).collect();
+    assert_eq!(ids, again);
+    let other: Vec<String> = changes.iter().map(|c| delivery_id("slack", c)).collect();
+    assert!(ids.iter().zip(&other).all(|(a, b)| a != b));
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len());
+    assert!(ids
+        .iter()
+        .all(|id| id.starts_with("msg_") && id.len() == 36));
+}
