@@ -4,13 +4,15 @@
 //! `ingest`: events/s through `/v1/batch` with durable acknowledgements
 //! (several concurrent clients) vs the same events `COPY`ed into an indexed
 //! PostgreSQL table. `timers`: lag of time-driven transitions. `latency`: one
-//! event to its updated membership on 100k contacts.
+//! event to its updated membership on 100k contacts. `webhooks`: event to
+//! received webhook vs a PostgreSQL transactional outbox.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod ingest;
 mod latency;
 mod stats;
 mod timers;
+mod webhooks;
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +33,9 @@ enum Command {
     /// One new event to its updated membership on a loaded server vs a
     /// durable insert and per-contact SQL in PostgreSQL.
     Latency(latency::LatencyArgs),
+    /// Event to received webhook at a fixed event rate vs a PostgreSQL
+    /// transactional outbox with a LISTEN worker.
+    Webhooks(webhooks::WebhookArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -38,5 +43,6 @@ fn main() -> anyhow::Result<()> {
         Command::Ingest(args) => ingest::run(&args),
         Command::Timers(args) => timers::run(&args),
         Command::Latency(args) => latency::run(&args),
+        Command::Webhooks(args) => webhooks::run(&args),
     }
 }

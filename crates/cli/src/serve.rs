@@ -162,10 +162,10 @@ pub(crate) fn load_engine(
     mut router: ActionRouter,
 ) -> anyhow::Result<EngineHandle> {
     let started = std::time::Instant::now();
-    let (assignments, turns) = store
+    let recorded = store
         .assignments()
         .context("cannot read owner assignments")?;
-    router.restore(assignments, turns);
+    router.restore(recorded);
     let engine = Engine::load_watching(
         store.as_ref(),
         Arc::new(definitions),

@@ -283,6 +283,15 @@ pub struct DeliveryFilter {
     pub before: Option<i64>,
 }
 
+/// What the router resumes from at start-up.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordedAssignments {
+    /// Assignments not ended, oldest first.
+    pub current: Vec<AssignmentRecord>,
+    /// Per pool: round-robin turns ever used.
+    pub turns: Vec<(String, u64)>,
+}
+
 /// An owner given to a subject that entered a segment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssignmentRecord {
@@ -533,5 +542,5 @@ pub trait Store: Send + Sync {
 
     /// Current assignments (not ended), and per pool how many round-robin
     /// turns were ever used.
-    fn assignments(&self) -> Result<(Vec<AssignmentRecord>, Vec<(String, u64)>), StoreError>;
+    fn assignments(&self) -> Result<RecordedAssignments, StoreError>;
 }

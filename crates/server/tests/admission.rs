@@ -14,8 +14,8 @@ use bellwether_core::identity::IdentityConfig;
 use bellwether_core::ingest::{IngestConfig, Ingestor};
 use bellwether_core::message::{ContactId, Millis, Rejection, StoredEvent};
 use bellwether_core::store::{
-    AccountRecord, ContactRecord, IdKind, IdentitySnapshot, MembershipRecord, MergeRecord,
-    ScoreRecord, TraitChange, WriteOp,
+    AccountRecord, AttemptOutcome, RecordedAssignments, ContactRecord, Delivery, DeliveryFilter,
+    IdKind, IdentitySnapshot, MembershipRecord, MergeRecord, ScoreRecord, TraitChange, WriteOp,
 };
 use bellwether_core::{ManualClock, Store, StoreError};
 use bellwether_rules::RuleSet;
@@ -118,6 +118,43 @@ impl Store for Faulty {
     }
     fn latest_scores(&self) -> Result<Vec<ScoreRecord>, StoreError> {
         self.inner.latest_scores()
+    }
+    fn due_deliveries(
+        &self,
+        now: Millis,
+        skip: &[String],
+        limit: usize,
+    ) -> Result<Vec<(i64, Delivery)>, StoreError> {
+        self.inner.due_deliveries(now, skip, limit)
+    }
+    fn record_attempts(&self, attempts: &[(String, AttemptOutcome)]) -> Result<(), StoreError> {
+        self.inner.record_attempts(attempts)
+    }
+    fn deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        limit: usize,
+    ) -> Result<Vec<(i64, Delivery)>, StoreError> {
+        self.inner.deliveries(filter, limit)
+    }
+    fn replay_dead(&self, ids: Option<&[String]>, now: Millis) -> Result<usize, StoreError> {
+        self.inner.replay_dead(ids, now)
+    }
+    fn outbox_depth(&self) -> Result<Vec<(String, u64, u64)>, StoreError> {
+        self.inner.outbox_depth()
+    }
+    fn set_destination_disabled(
+        &self,
+        destination: &str,
+        disabled: Option<(Millis, &str)>,
+    ) -> Result<(), StoreError> {
+        self.inner.set_destination_disabled(destination, disabled)
+    }
+    fn disabled_destinations(&self) -> Result<Vec<(String, Millis, String)>, StoreError> {
+        self.inner.disabled_destinations()
+    }
+    fn assignments(&self) -> Result<RecordedAssignments, StoreError> {
+        self.inner.assignments()
     }
 }
 

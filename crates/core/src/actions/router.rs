@@ -12,7 +12,7 @@ use super::holdout::is_held_out;
 use super::payload::{ChangeBody, ExplanationBody, Payload, PayloadData, SegmentBody};
 use super::pools;
 use crate::engine::{Change, Engine, ScoreWatch, SubjectKey};
-use crate::store::{AssignmentRecord, OutboxRecord, WriteOp};
+use crate::store::{AssignmentRecord, OutboxRecord, RecordedAssignments, WriteOp};
 
 /// (segment, subject kind, subject key).
 type AssignmentKey = (String, String, String);
@@ -36,12 +36,12 @@ impl ActionRouter {
     }
 
     /// Picks up where the recorded assignments left off.
-    pub fn restore(&mut self, assignments: Vec<AssignmentRecord>, turns: Vec<(String, u64)>) {
-        for record in assignments {
+    pub fn restore(&mut self, recorded: RecordedAssignments) {
+        for record in recorded.current {
             let key = (record.segment, record.subject_kind, record.subject_key);
             self.current.insert(key, record.owner);
         }
-        self.turns = turns.into_iter().collect();
+        self.turns = recorded.turns.into_iter().collect();
     }
 
     pub fn destinations(&self) -> &[DestinationConfig] {

@@ -25,9 +25,9 @@ use crate::metrics::{DeliveryLabels, Metrics};
 /// (retries falling due, replays made from the CLI).
 const POLL_EVERY: Duration = Duration::from_millis(250);
 /// Deliveries fetched per look.
-const BATCH: usize = 256;
+const BATCH: usize = 1_024;
 /// Attempts in flight at once, over all destinations.
-const DEFAULT_CONCURRENCY: usize = 32;
+const DEFAULT_CONCURRENCY: usize = 64;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A destination ready to send: keys decoded, schedule parsed.
@@ -107,47 +107,68 @@ pub async fn run(parts: DispatcherParts, shutdown: impl std::future::Future<Outp
     );
     let permits = Arc::new(Semaphore::new(DEFAULT_CONCURRENCY));
     let (results, mut finished) = mpsc::unbounded_channel::<Attempted>();
+    // Ids whose attempt is written: only then may they be fetched again.
+    let (recorded_tx, mut recorded) = mpsc::unbounded_channel::<Vec<String>>();
     let mut in_flight: HashSet<String> = HashSet::new();
+    let mut look_again = true;
     tokio::pin!(shutdown);
     loop {
-        let due = fetch_due(&parts, &in_flight).await;
-        for (_, delivery) in due {
-            in_flight.insert(delivery.record.id.clone());
-            if !targets.contains_key(&delivery.record.destination) {
-                let _ = results.send(unknown_destination(&parts, &delivery));
+        if look_again {
+            let due = fetch_due(&parts, &in_flight).await;
+            // A full batch means more is waiting: look again right away.
+            look_again = due.len() == BATCH;
+            for (_, delivery) in due {
+                in_flight.insert(delivery.record.id.clone());
+                if !targets.contains_key(&delivery.record.destination) {
+                    let _ = results.send(unknown_destination(&parts, &delivery));
+                    continue;
+                }
+                let attempt = Attempt {
+                    client: client.clone(),
+                    targets: Arc::clone(&targets),
+                    clock: Arc::clone(&parts.clock),
+                    metrics: Arc::clone(&parts.metrics),
+                    delivery,
+                };
+                let permits = Arc::clone(&permits);
+                let results = results.clone();
+                tokio::spawn(async move {
+                    let Ok(_permit) = permits.acquire_owned().await else {
+                        return;
+                    };
+                    if let Some(done) = attempt.run().await {
+                        let _ = results.send(done);
+                    }
+                });
+            }
+            if look_again {
                 continue;
             }
-            let attempt = Attempt {
-                client: client.clone(),
-                targets: Arc::clone(&targets),
-                clock: Arc::clone(&parts.clock),
-                metrics: Arc::clone(&parts.metrics),
-                delivery,
-            };
-            let permits = Arc::clone(&permits);
-            let results = results.clone();
-            tokio::spawn(async move {
-                let Ok(_permit) = permits.acquire_owned().await else {
-                    return;
-                };
-                if let Some(done) = attempt.run().await {
-                    let _ = results.send(done);
-                }
-            });
         }
         tokio::select! {
             () = &mut shutdown => return,
-            () = parts.wake.notified() => {}
-            () = tokio::time::sleep(POLL_EVERY) => {}
+            () = parts.wake.notified() => look_again = true,
+            () = tokio::time::sleep(POLL_EVERY) => look_again = true,
             Some(first) = finished.recv() => {
                 let mut done = vec![first];
                 while let Ok(more) = finished.try_recv() {
                     done.push(more);
                 }
-                record(&parts, &done).await;
-                for attempted in done {
-                    in_flight.remove(&attempted.id);
+                // Written off the loop, so sending goes on meanwhile.
+                let (store, clock, recorded_tx) =
+                    (Arc::clone(&parts.store), Arc::clone(&parts.clock), recorded_tx.clone());
+                tokio::spawn(async move {
+                    let ids = done.iter().map(|a| a.id.clone()).collect();
+                    record(store, clock, done).await;
+                    let _ = recorded_tx.send(ids);
+                });
+            }
+            Some(ids) = recorded.recv() => {
+                for id in ids {
+                    in_flight.remove(&id);
                 }
+                // The next delivery of those subjects may be due now.
+                look_again = true;
             }
         }
     }
@@ -198,8 +219,7 @@ fn unknown_destination(parts: &DispatcherParts, delivery: &Delivery) -> Attempte
 }
 
 /// Writes finished attempts in one transaction, disables gone destinations.
-async fn record(parts: &DispatcherParts, done: &[Attempted]) {
-    let store = Arc::clone(&parts.store);
+async fn record(store: Arc<dyn Store>, clock: Arc<dyn Clock>, done: Vec<Attempted>) {
     let attempts: Vec<(String, AttemptOutcome)> = done
         .iter()
         .map(|a| (a.id.clone(), a.outcome.clone()))
@@ -209,7 +229,7 @@ async fn record(parts: &DispatcherParts, done: &[Attempted]) {
         .filter(|a| a.gone)
         .map(|a| a.destination.clone())
         .collect();
-    let now = parts.clock.now_ms();
+    let now = clock.now_ms();
     let written = tokio::task::spawn_blocking(move || {
         store.record_attempts(&attempts)?;
         for destination in &gone {

@@ -25,7 +25,7 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_queue ON outbox (destination, subject_kind, subject_key, seq)
     WHERE state = 'pending';
-CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX outbox_pending ON outbox (seq) WHERE state = 'pending';
 CREATE INDEX outbox_definition ON outbox (definition, seq);
 
 CREATE TABLE assignments (

@@ -16,7 +16,7 @@ mod scores;
 mod write;
 
 use bellwether_core::store::{
-    AssignmentRecord, AttemptOutcome, Delivery, DeliveryFilter, MembershipRecord, ScoreRecord,
+    AttemptOutcome, RecordedAssignments, Delivery, DeliveryFilter, MembershipRecord, ScoreRecord,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -274,7 +274,7 @@ impl Store for PostgresStore {
         self.readers.with(outbox::disabled)
     }
 
-    fn assignments(&self) -> Result<(Vec<AssignmentRecord>, Vec<(String, u64)>), StoreError> {
+    fn assignments(&self) -> Result<RecordedAssignments, StoreError> {
         self.readers.with(outbox::assignments)
     }
 }

@@ -6,7 +6,7 @@ use postgres::{GenericClient, Row};
 use bellwether_core::message::Millis;
 use bellwether_core::store::{
     AssignmentRecord, AttemptOutcome, Delivery, DeliveryFilter, DeliveryState, OutboxRecord,
-    StoreError,
+    RecordedAssignments, StoreError,
 };
 
 use super::conn::{get, Mode, PgConn, Session};
@@ -278,7 +278,7 @@ pub(super) fn disabled(conn: &mut PgConn) -> Result<Vec<(String, Millis, String)
 
 pub(super) fn assignments(
     conn: &mut PgConn,
-) -> Result<(Vec<AssignmentRecord>, Vec<(String, u64)>), StoreError> {
+) -> Result<RecordedAssignments, StoreError> {
     conn.transaction(Mode::Snapshot, |s| {
         let rows = s.query(
             "SELECT segment, subject_kind, subject_key, label, owner, pool, round_robin,
@@ -306,7 +306,7 @@ pub(super) fn assignments(
         let turns = map_rows(rows, |row| {
             Ok((get(row, 0)?, get::<i64>(row, 1)?.max(0) as u64))
         })?;
-        Ok((current, turns))
+        Ok(RecordedAssignments { current, turns })
     })
 }
 

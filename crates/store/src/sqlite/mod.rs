@@ -14,7 +14,7 @@ mod scores;
 mod write;
 
 use bellwether_core::store::{
-    AssignmentRecord, AttemptOutcome, Delivery, DeliveryFilter, MembershipRecord, ScoreRecord,
+    AttemptOutcome, RecordedAssignments, Delivery, DeliveryFilter, MembershipRecord, ScoreRecord,
 };
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -287,7 +287,7 @@ impl Store for SqliteStore {
         self.readers.with(|conn| outbox::disabled(conn))
     }
 
-    fn assignments(&self) -> Result<(Vec<AssignmentRecord>, Vec<(String, u64)>), StoreError> {
+    fn assignments(&self) -> Result<RecordedAssignments, StoreError> {
         self.readers.with(|conn| outbox::assignments(conn))
     }
 }

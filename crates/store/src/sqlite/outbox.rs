@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, Row, Transaction, TransactionBehavior};
 use bellwether_core::message::Millis;
 use bellwether_core::store::{
     AssignmentRecord, AttemptOutcome, Delivery, DeliveryFilter, DeliveryState, OutboxRecord,
-    StoreError,
+    RecordedAssignments, StoreError,
 };
 
 use super::read::query;
@@ -281,7 +281,7 @@ pub(super) fn disabled(conn: &Connection) -> Result<Vec<(String, Millis, String)
 
 pub(super) fn assignments(
     conn: &Connection,
-) -> Result<(Vec<AssignmentRecord>, Vec<(String, u64)>), StoreError> {
+) -> Result<RecordedAssignments, StoreError> {
     let current = query(
         conn,
         "SELECT segment, subject_kind, subject_key, label, owner, pool, round_robin, assigned_at
@@ -307,7 +307,7 @@ pub(super) fn assignments(
         [],
         |row| Ok((row.get(0).db()?, row.get::<_, i64>(1).db()?.max(0) as u64)),
     )?;
-    Ok((current, turns))
+    Ok(RecordedAssignments { current, turns })
 }
 
 fn delivery_row(row: &Row<'_>) -> Result<(i64, Delivery), StoreError> {

@@ -239,7 +239,8 @@ pub(crate) fn assignments_keep_current_owners_and_pool_turns(h: &dyn Harness) {
             },
         ])
         .unwrap();
-    let (current, turns) = store.assignments().unwrap();
+    let recorded = store.assignments().unwrap();
+    let (current, turns) = (recorded.current, recorded.turns);
     let owners: Vec<(&str, &str, &str)> = current
         .iter()
         .map(|a| (a.segment.as_str(), a.subject_key.as_str(), a.owner.as_str()))
@@ -257,7 +258,8 @@ pub(crate) fn assignments_keep_current_owners_and_pool_turns(h: &dyn Harness) {
     store
         .apply(&[assignment("hot_intent", "1", "chloe", true, 30)])
         .unwrap();
-    let (current, turns) = store.assignments().unwrap();
+    let recorded = store.assignments().unwrap();
+    let (current, turns) = (recorded.current, recorded.turns);
     assert_eq!(current.len(), 3);
     assert_eq!(turns, [("sdr-pool".to_owned(), 3)]);
 }
