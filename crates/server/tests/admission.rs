@@ -14,8 +14,9 @@ use bellwether_core::identity::IdentityConfig;
 use bellwether_core::ingest::{IngestConfig, Ingestor};
 use bellwether_core::message::{ContactId, Millis, Rejection, StoredEvent};
 use bellwether_core::store::{
-    AccountRecord, AttemptOutcome, RecordedAssignments, ContactRecord, Delivery, DeliveryFilter,
-    IdKind, IdentitySnapshot, MembershipRecord, MergeRecord, ScoreRecord, TraitChange, WriteOp,
+    AccountRecord, AttemptOutcome, ContactRecord, Delivery, DeliveryFilter, IdKind,
+    IdentitySnapshot, MembershipRecord, MergeRecord, RecordedAssignments, ScoreRecord, TraitChange,
+    WriteOp,
 };
 use bellwether_core::{ManualClock, Store, StoreError};
 use bellwether_rules::RuleSet;

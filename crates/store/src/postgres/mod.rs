@@ -16,7 +16,7 @@ mod scores;
 mod write;
 
 use bellwether_core::store::{
-    AttemptOutcome, RecordedAssignments, Delivery, DeliveryFilter, MembershipRecord, ScoreRecord,
+    AttemptOutcome, Delivery, DeliveryFilter, MembershipRecord, RecordedAssignments, ScoreRecord,
 };
 use std::collections::HashSet;
 use std::sync::Arc;

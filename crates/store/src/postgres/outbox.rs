@@ -276,9 +276,7 @@ pub(super) fn disabled(conn: &mut PgConn) -> Result<Vec<(String, Millis, String)
     map_rows(rows, |row| Ok((get(row, 0)?, get(row, 1)?, get(row, 2)?)))
 }
 
-pub(super) fn assignments(
-    conn: &mut PgConn,
-) -> Result<RecordedAssignments, StoreError> {
+pub(super) fn assignments(conn: &mut PgConn) -> Result<RecordedAssignments, StoreError> {
     conn.transaction(Mode::Snapshot, |s| {
         let rows = s.query(
             "SELECT segment, subject_kind, subject_key, label, owner, pool, round_robin,

@@ -279,9 +279,7 @@ pub(super) fn disabled(conn: &Connection) -> Result<Vec<(String, Millis, String)
     )
 }
 
-pub(super) fn assignments(
-    conn: &Connection,
-) -> Result<RecordedAssignments, StoreError> {
+pub(super) fn assignments(conn: &Connection) -> Result<RecordedAssignments, StoreError> {
     let current = query(
         conn,
         "SELECT segment, subject_kind, subject_key, label, owner, pool, round_robin, assigned_at
