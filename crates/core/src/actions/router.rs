@@ -22,7 +22,8 @@ type AssignmentKey = (String, String, String);
 pub struct ActionRouter {
     destinations: Vec<DestinationConfig>,
     pools: Vec<PoolConfig>,
-    current: HashMap<AssignmentKey, String>,
+    /// (subject kind, subject key) → segment → owner.
+    current: HashMap<(String, String), BTreeMap<String, String>>,
     turns: HashMap<String, u64>,
 }
 
@@ -39,7 +40,7 @@ impl ActionRouter {
     pub fn restore(&mut self, recorded: RecordedAssignments) {
         for record in recorded.current {
             let key = (record.segment, record.subject_kind, record.subject_key);
-            self.current.insert(key, record.owner);
+            self.insert_owner(key, record.owner);
         }
         self.turns = recorded.turns.into_iter().collect();
     }
@@ -65,10 +66,25 @@ impl ActionRouter {
 
     /// The current owner of a subject in a segment.
     pub fn owner_of(&self, segment: &str, key: &SubjectKey) -> Option<&str> {
-        let subject_kind = key.kind().as_str().to_owned();
+        let subject = (key.kind().as_str().to_owned(), key.store_key());
+        self.current.get(&subject)?.get(segment).map(String::as_str)
+    }
+
+    fn insert_owner(&mut self, (segment, kind, key): AssignmentKey, owner: String) {
         self.current
-            .get(&(segment.to_owned(), subject_kind, key.store_key()))
-            .map(String::as_str)
+            .entry((kind, key))
+            .or_default()
+            .insert(segment, owner);
+    }
+
+    fn remove_owner(&mut self, (segment, kind, key): &AssignmentKey) -> Option<String> {
+        let subject = (kind.clone(), key.clone());
+        let owners = self.current.get_mut(&subject)?;
+        let owner = owners.remove(segment);
+        if owners.is_empty() {
+            self.current.remove(&subject);
+        }
+        owner
     }
 
     /// The assignments and outbox rows `changes` cause, in their order.
@@ -112,7 +128,7 @@ impl ActionRouter {
         let assigned = match change.change {
             "entered" => self.assign(engine, def, change, assignment, ops),
             _ => {
-                let owner = self.current.remove(&assignment);
+                let owner = self.remove_owner(&assignment);
                 if owner.is_some() {
                     ops.push(WriteOp::Unassign {
                         segment: assignment.0,
@@ -124,26 +140,28 @@ impl ActionRouter {
                 owner
             }
         };
-        let explanation = engine
-            .explanation(&change.key, &def.name, change.at)
-            .map(|e| ExplanationBody::of(&e));
-        let data = PayloadData {
-            change: ChangeBody::new("segment", &def.name, change.change, change.at),
-            subject: self.subject(engine, change),
-            segment: Some(SegmentBody {
-                owner: def.owner.clone(),
-                action: def.action.clone(),
-                description: def.description.clone(),
-            }),
-            assigned_owner: assigned,
-            owners: self.owners(change),
-            explanation,
-        };
         let wanted = |d: &DestinationConfig| {
             d.segments.contains(&def.name)
                 && (d.changes.is_empty() || d.changes.iter().any(|c| c == change.change))
         };
-        self.enqueue(change, change.change, &Payload::new(data), wanted, ops);
+        let payload = || {
+            let explanation = engine
+                .explanation(&change.key, &def.name, change.at)
+                .map(|e| ExplanationBody::of(&e));
+            Payload::new(PayloadData {
+                change: ChangeBody::new("segment", &def.name, change.change, change.at),
+                subject: self.subject(engine, change),
+                segment: Some(SegmentBody {
+                    owner: def.owner.clone(),
+                    action: def.action.clone(),
+                    description: def.description.clone(),
+                }),
+                assigned_owner: assigned,
+                owners: self.owners(change),
+                explanation,
+            })
+        };
+        self.enqueue(change, change.change, wanted, payload, ops);
     }
 
     /// Gives the entrant an owner when the segment names one.
@@ -186,8 +204,7 @@ impl ActionRouter {
             round_robin: used_turn,
             at: change.at,
         }));
-        self.current
-            .insert((segment, subject_kind, subject_key), assigned.clone());
+        self.insert_owner((segment, subject_kind, subject_key), assigned.clone());
         Some(assigned)
     }
 
@@ -205,37 +222,41 @@ impl ActionRouter {
         let mut body = ChangeBody::new("tier", &first.definition, "changed", first.at);
         body.from = Some(from);
         body.to = Some(to);
-        let data = PayloadData {
-            change: body,
-            subject: self.subject(engine, first),
-            segment: None,
-            assigned_owner: None,
-            owners: self.owners(first),
-            explanation: None,
+        let payload = || {
+            Payload::new(PayloadData {
+                change: body,
+                subject: self.subject(engine, first),
+                segment: None,
+                assigned_owner: None,
+                owners: self.owners(first),
+                explanation: None,
+            })
         };
         let wanted = |d: &DestinationConfig| d.tiers.contains(&first.definition);
-        self.enqueue(first, "changed", &Payload::new(data), wanted, ops);
+        self.enqueue(first, "changed", wanted, payload, ops);
     }
 
     fn route_crossing(&mut self, engine: &Engine, change: &Change, ops: &mut Vec<WriteOp>) {
         let threshold = change.level.as_deref().and_then(|l| l.parse::<f64>().ok());
-        let mut body = ChangeBody::new("score", &change.definition, change.change, change.at);
-        body.threshold = threshold;
-        body.value = engine.score_value(&change.key, &change.definition, change.at);
-        let data = PayloadData {
-            change: body,
-            subject: self.subject(engine, change),
-            segment: None,
-            assigned_owner: None,
-            owners: self.owners(change),
-            explanation: None,
+        let payload = || {
+            let mut body = ChangeBody::new("score", &change.definition, change.change, change.at);
+            body.threshold = threshold;
+            body.value = engine.score_value(&change.key, &change.definition, change.at);
+            Payload::new(PayloadData {
+                change: body,
+                subject: self.subject(engine, change),
+                segment: None,
+                assigned_owner: None,
+                owners: self.owners(change),
+                explanation: None,
+            })
         };
         let wanted = |d: &DestinationConfig| {
             d.scores
                 .iter()
                 .any(|s| s.score == change.definition && Some(s.threshold) == threshold)
         };
-        self.enqueue(change, change.change, &Payload::new(data), wanted, ops);
+        self.enqueue(change, change.change, wanted, payload, ops);
     }
 
     fn subject(&self, engine: &Engine, change: &Change) -> super::payload::SubjectBody {
@@ -249,23 +270,26 @@ impl ActionRouter {
 
     /// Every current assignment of a subject: segment → owner.
     pub fn owners_of(&self, key: &SubjectKey) -> BTreeMap<String, String> {
-        let (kind, store_key) = (key.kind().as_str(), key.store_key());
-        self.current
-            .iter()
-            .filter(|((_, k, subject), _)| k == kind && *subject == store_key)
-            .map(|((segment, _, _), owner)| (segment.clone(), owner.clone()))
-            .collect()
+        let subject = (key.kind().as_str().to_owned(), key.store_key());
+        self.current.get(&subject).cloned().unwrap_or_default()
     }
 
+    /// One outbox row per destination that wants the change; the payload is
+    /// built only when one does (explanations are not free).
     fn enqueue(
         &self,
         change: &Change,
         change_name: &str,
-        payload: &Payload,
         wanted: impl Fn(&DestinationConfig) -> bool,
+        payload: impl FnOnce() -> Payload,
         ops: &mut Vec<WriteOp>,
     ) {
-        for destination in self.destinations.iter().filter(|d| wanted(d)) {
+        let mut destinations = self.destinations.iter().filter(|d| wanted(d)).peekable();
+        if destinations.peek().is_none() {
+            return;
+        }
+        let payload = payload();
+        for destination in destinations {
             ops.push(WriteOp::Outbox(OutboxRecord {
                 id: delivery_id(&destination.name, change),
                 destination: destination.name.clone(),
