@@ -16,6 +16,7 @@ Prints "listening PORT" once it accepts connections.
 import argparse
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -47,6 +48,7 @@ def main() -> None:
             entry = {
                 "valid": valid,
                 "status": status,
+                "received_at": time.time(),
                 "id": headers.get("webhook-id"),
                 "timestamp": headers.get("webhook-timestamp"),
                 "body": json.loads(body) if body else None,

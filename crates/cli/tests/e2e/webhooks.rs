@@ -489,3 +489,27 @@ fn a_kill_9_between_commit_and_delivery_delivers_once_after_restart() {
         receiver.attempts()
     );
 }
+
+#[test]
+fn retry_after_is_honored() {
+    let receiver = Receiver::started();
+    receiver.set_mode("429:1");
+    let server = Server::start_with(Backend::Sqlite, &config(&receiver, r#"["100ms", "100ms"]"#));
+    let user = unique("slow");
+    track(&server, &user, "Demo Requested");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while receiver.attempts().is_empty() {
+        assert!(Instant::now() < deadline, "no attempt arrived");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    receiver.set_mode("ok");
+    let accepted = receiver.wait_for("the delivery after Retry-After", |a| !a.is_empty());
+    let attempts = receiver.attempts();
+    let first = attempts[0]["received_at"].as_f64().unwrap_or(0.0);
+    let second = accepted[0]["received_at"].as_f64().unwrap_or(0.0);
+    assert_eq!(attempts[0]["status"], 429);
+    assert_eq!(attempts[0]["id"], accepted[0]["id"], "the same delivery");
+    // The schedule says 100 ms; the receiver asked for 1 s.
+    assert!(second - first >= 0.99, "retried after {:.3} s", second - first);
+    assert!(second - first < 3.0, "retried after {:.3} s", second - first);
+}
