@@ -510,6 +510,14 @@ fn retry_after_is_honored() {
     assert_eq!(attempts[0]["status"], 429);
     assert_eq!(attempts[0]["id"], accepted[0]["id"], "the same delivery");
     // The schedule says 100 ms; the receiver asked for 1 s.
-    assert!(second - first >= 0.99, "retried after {:.3} s", second - first);
-    assert!(second - first < 3.0, "retried after {:.3} s", second - first);
+    assert!(
+        second - first >= 0.99,
+        "retried after {:.3} s",
+        second - first
+    );
+    assert!(
+        second - first < 3.0,
+        "retried after {:.3} s",
+        second - first
+    );
 }

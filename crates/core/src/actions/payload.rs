@@ -220,3 +220,67 @@ fn level_text(level: Option<&Option<String>>) -> String {
         _ => "none".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> Payload {
+        let mut traits = Map::new();
+        traits.insert("title".into(), Value::from("VP Sales"));
+        Payload::new(PayloadData {
+            change: ChangeBody::new("segment", "hot_intent", "entered", 1_796_139_612_345),
+            subject: SubjectBody {
+                kind: "contact".into(),
+                id: "user-1".into(),
+                traits,
+                account: Some(AccountBody {
+                    id: "acme".into(),
+                    traits: Map::new(),
+                }),
+            },
+            segment: Some(SegmentBody {
+                owner: Some("sdr-pool".into()),
+                action: Some("SDR outreach within 1 hour".into()),
+                description: None,
+            }),
+            assigned_owner: Some("sam@example.com".into()),
+            owners: BTreeMap::from([("hot_intent".into(), "sam@example.com".into())]),
+            explanation: Some(ExplanationBody {
+                holds: Some(true),
+                text: "✓ count(page where path = \"/pricing\", last 7d) = 3 ≥ 2\n".into(),
+                tree: Value::Null,
+            }),
+        })
+    }
+
+    #[test]
+    fn the_standard_body_has_type_timestamp_and_data() {
+        let body: Value =
+            serde_json::from_str(&entry().encode(PayloadFormat::Standard)).unwrap_or(Value::Null);
+        assert_eq!(body["type"], "segment.entered");
+        assert_eq!(body["timestamp"], "2026-12-01T15:40:12.345Z");
+        assert_eq!(body["data"]["change"]["at_ms"], 1_796_139_612_345_i64);
+        assert_eq!(body["data"]["subject"]["account"]["id"], "acme");
+        assert_eq!(body["data"]["assigned_owner"], "sam@example.com");
+        assert!(
+            body["data"]["change"].get("from").is_none(),
+            "no tier fields on a segment change"
+        );
+    }
+
+    #[test]
+    fn the_slack_body_is_one_readable_text() {
+        let body: Value =
+            serde_json::from_str(&entry().encode(PayloadFormat::Slack)).unwrap_or(Value::Null);
+        let text = body["text"].as_str().unwrap_or_default();
+        assert_eq!(
+            text,
+            "*user-1* (acme) entered segment *hot_intent*\n\
+             Action: SDR outreach within 1 hour\n\
+             Owner: sam@example.com\n\
+             ```\n✓ count(page where path = \"/pricing\", last 7d) = 3 ≥ 2\n```"
+        );
+        assert_eq!(body.as_object().map(|o| o.len()), Some(1));
+    }
+}
