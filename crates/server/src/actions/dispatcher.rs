@@ -29,6 +29,8 @@ const BATCH: usize = 1_024;
 /// Attempts in flight at once, over all destinations.
 const DEFAULT_CONCURRENCY: usize = 64;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long finished attempts gather before they are written together.
+const RECORD_PAUSE: Duration = Duration::from_millis(5);
 
 /// A destination ready to send: keys decoded, schedule parsed.
 struct Target {
@@ -106,9 +108,15 @@ pub async fn run(parts: DispatcherParts, shutdown: impl std::future::Future<Outp
             .collect(),
     );
     let permits = Arc::new(Semaphore::new(DEFAULT_CONCURRENCY));
-    let (results, mut finished) = mpsc::unbounded_channel::<Attempted>();
+    let (results, finished) = mpsc::unbounded_channel::<Attempted>();
     // Ids whose attempt is written: only then may they be fetched again.
     let (recorded_tx, mut recorded) = mpsc::unbounded_channel::<Vec<String>>();
+    tokio::spawn(record_attempts(
+        Arc::clone(&parts.store),
+        Arc::clone(&parts.clock),
+        finished,
+        recorded_tx,
+    ));
     let mut in_flight: HashSet<String> = HashSet::new();
     let mut look_again = true;
     tokio::pin!(shutdown);
@@ -149,20 +157,6 @@ pub async fn run(parts: DispatcherParts, shutdown: impl std::future::Future<Outp
             () = &mut shutdown => return,
             () = parts.wake.notified() => look_again = true,
             () = tokio::time::sleep(POLL_EVERY) => look_again = true,
-            Some(first) = finished.recv() => {
-                let mut done = vec![first];
-                while let Ok(more) = finished.try_recv() {
-                    done.push(more);
-                }
-                // Written off the loop, so sending goes on meanwhile.
-                let (store, clock, recorded_tx) =
-                    (Arc::clone(&parts.store), Arc::clone(&parts.clock), recorded_tx.clone());
-                tokio::spawn(async move {
-                    let ids = done.iter().map(|a| a.id.clone()).collect();
-                    record(store, clock, done).await;
-                    let _ = recorded_tx.send(ids);
-                });
-            }
             Some(ids) = recorded.recv() => {
                 for id in ids {
                     in_flight.remove(&id);
@@ -215,6 +209,30 @@ fn unknown_destination(parts: &DispatcherParts, delivery: &Delivery) -> Attempte
             ),
         },
         gone: false,
+    }
+}
+
+/// Writes finished attempts, one transaction at a time, each holding every
+/// attempt that finished meanwhile (a short pause lets a busy queue fill
+/// it: one fsync for many deliveries, and the ingest writer keeps the
+/// store). Then hands the ids back to the loop.
+async fn record_attempts(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    mut finished: mpsc::UnboundedReceiver<Attempted>,
+    recorded: mpsc::UnboundedSender<Vec<String>>,
+) {
+    while let Some(first) = finished.recv().await {
+        tokio::time::sleep(RECORD_PAUSE).await;
+        let mut done = vec![first];
+        while let Ok(more) = finished.try_recv() {
+            done.push(more);
+        }
+        let ids = done.iter().map(|a| a.id.clone()).collect();
+        record(Arc::clone(&store), Arc::clone(&clock), done).await;
+        if recorded.send(ids).is_err() {
+            return;
+        }
     }
 }
 
