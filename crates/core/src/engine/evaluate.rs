@@ -328,3 +328,38 @@ pub(crate) fn sorted_members(ids: impl IntoIterator<Item = ContactId>) -> Vec<Co
     ids.sort_unstable();
     ids
 }
+
+/// Hands a view of a contact (reading `values` for references) to `visit`.
+pub(crate) fn with_contact_view<R>(
+    contact: &ContactState,
+    account: Option<&AccountState>,
+    values: &Values,
+    visit: impl FnOnce(&dyn SubjectView) -> R,
+) -> R {
+    visit(&ContactView {
+        id: &contact.label,
+        timeline: &contact.timeline,
+        traits: &contact.traits,
+        account_traits: account.map(|a| &a.traits),
+        values,
+    })
+}
+
+/// Hands a view of an account (its contacts' events merged) to `visit`.
+pub(crate) fn with_account_view<R>(
+    group_id: &str,
+    account: &AccountState,
+    members: &[(&ContactState, &Values)],
+    values: &Values,
+    visit: impl FnOnce(&dyn SubjectView) -> R,
+) -> R {
+    let timeline = Timeline::merged(members.iter().map(|(c, _)| &c.timeline));
+    let contacts = member_views(account, members);
+    visit(&AccountView {
+        id: group_id,
+        timeline: &timeline,
+        traits: &account.traits,
+        contacts: &contacts,
+        values,
+    })
+}

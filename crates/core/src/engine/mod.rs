@@ -9,9 +9,11 @@
 mod evaluate;
 mod health;
 mod recorder;
+mod replay;
 mod restore;
 mod runner;
 mod state;
+mod subjects;
 mod timers;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -23,6 +25,7 @@ use serde::Serialize;
 pub use evaluate::Values;
 use evaluate::{DefSet, Plan};
 pub use health::DefinitionHealth;
+pub use replay::Replay;
 pub use runner::{EngineHandle, EngineListener};
 pub use state::SubjectKey;
 

@@ -443,4 +443,5 @@ fn changes_are_handed_over_even_after_the_recent_list_is_full() {
 }
 
 mod replace;
+mod replay;
 mod scores;
