@@ -80,12 +80,21 @@ impl OutcomeSpec {
                 reason: "must be more than 0 and at most 730d".into(),
             });
         }
-        rules
-            .selector(subject, &self.selector)
-            .map_err(|diagnostics| ReportError::InvalidExpression {
-                field: "outcome",
-                diagnostics,
-            })
+        let text = self.selector.trim();
+        let invalid = |diagnostics| ReportError::InvalidExpression {
+            field: "outcome",
+            diagnostics,
+        };
+        match rules.selector(subject, text) {
+            Ok(selector) => Ok(selector),
+            // A plain event name (`Deal Won` typed in a URL) is accepted too.
+            Err(diagnostics) if !text.contains(['"', '\'', '(']) && !text.contains(" where ") => {
+                rules
+                    .selector(subject, &format!("\"{text}\""))
+                    .map_err(|_| invalid(diagnostics))
+            }
+            Err(diagnostics) => Err(invalid(diagnostics)),
+        }
     }
 
     /// The end of the window opened at `reference`: the horizon, cut short

@@ -151,6 +151,13 @@ fn members_convert_after_entry_and_non_members_after_first_activity() {
     assert_eq!(report.members.open, 0);
     let p = report.p_value.expect("defined");
     assert!((p - 1.0).abs() < 1e-12, "{p}");
+    // A plain event name, as typed in a URL, means the same selector.
+    let mut plain = params("pricing_twice");
+    plain.outcome.selector = "Deal Won".into();
+    assert_eq!(
+        conversion(&world.engine, &world.history, &plain).unwrap(),
+        report
+    );
 }
 
 #[test]

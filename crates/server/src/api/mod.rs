@@ -7,6 +7,8 @@ pub(crate) mod definitions;
 mod health;
 pub(crate) mod history;
 mod ingestion;
+mod report_views;
+pub(crate) mod reports;
 pub(crate) mod segments;
 mod stream;
 pub(crate) mod trends;
@@ -46,6 +48,12 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/api/v1/ingestion/errors", get(ingestion::list_errors))
         .route("/api/v1/admin/config", get(admin::get_config))
+        .route("/api/v1/reports/conversion", get(reports::conversion))
+        .route("/api/v1/reports/holdout", get(reports::holdout))
+        .route("/api/v1/reports/score-quality", get(reports::score_quality))
+        .route("/api/v1/reports/overlap", get(reports::overlap))
+        .route("/api/v1/reports/backtest", get(reports::backtest))
+        .route("/api/v1/reports/lint", get(reports::lint))
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -58,11 +66,13 @@ pub(crate) fn routes() -> Router<AppState> {
         contacts::get_contact, contacts::get_contact_events, contacts::get_account,
         ingestion::list_errors, admin::get_config,
         segments::list_segments, segments::segment_members, segments::explain, segments::recent_changes, stream::stream, definitions::put_definitions, health::health, history::history, trends::segment_trend,
+        reports::conversion, reports::holdout, reports::score_quality, reports::overlap, reports::backtest, reports::lint,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecuritySchemes),
     tags((name = "ingestion", description = "Segment tracking API (write key as HTTP Basic username)"),
          (name = "query", description = "Contacts, accounts and events (bearer token)"),
+         (name = "reports", description = "Conversion, lift, score quality, overlap, backtests and lint (bearer token, read scope)"),
          (name = "admin", description = "Configuration (admin scope)"))
 )]
 struct ApiDoc;
