@@ -15,6 +15,7 @@ mod runner;
 mod state;
 mod subjects;
 mod timers;
+mod transitions;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub use health::DefinitionHealth;
 pub use replay::Replay;
 pub use runner::{EngineHandle, EngineListener};
 pub use state::SubjectKey;
+pub use transitions::Transitions;
 
 use crate::message::{ContactId, Millis};
 use crate::store::{MembershipRecord, ScoreRecord, Store, StoreError, WriteOp};

@@ -2,9 +2,10 @@
 //! lift (treated vs held-out entrants).
 //!
 //! Over a period `[from, to)`, as of an instant `as_of` (now):
-//! - **members** are the subjects with a recorded entry into the segment
-//!   during the period; each one's reference instant is its first entry
-//!   in it;
+//! - **members** are the subjects that entered the segment during the
+//!   period; each one's reference instant is its first entry in it. Entries
+//!   are recomputed exactly from the stored events (the instants the live
+//!   engine records, SPEC 6.1), so imported history counts too;
 //! - **non-members** are the subjects of the segment's kind, known by `to`,
 //!   that were not members at `from`, did not enter during the period, and
 //!   had at least one behavior event in it; each one's reference instant is
@@ -17,15 +18,14 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use bellwether_rules::{EventSelector, SubjectKind};
+use bellwether_rules::{DefKind, EventSelector, SubjectKind};
 use serde::Serialize;
 
 use super::stats::{two_proportion_p_value, Proportion};
-use super::{OutcomeSpec, Period, ReportError};
+use super::{reduced_rules, OutcomeSpec, Period, ReportError};
 use crate::actions::holdout::is_held_out;
 use crate::engine::{Engine, SubjectKey};
 use crate::message::Millis;
-use crate::store::MembershipRecord;
 
 #[derive(Debug, Clone)]
 pub struct ConversionParams {
@@ -74,17 +74,14 @@ pub struct HoldoutReport {
 }
 
 /// Members' conversion after entry against non-members' over the same period.
-/// `history` holds the segment's recorded changes (any order of recording,
-/// any span; earlier ones decide who was a member at `from`).
 pub fn conversion(
     engine: &Engine,
-    history: &[MembershipRecord],
     params: &ConversionParams,
 ) -> Result<ConversionReport, ReportError> {
     let period = params.period.check()?;
     let subject = segment_subject(engine, &params.segment)?;
     let outcome = params.outcome.compile(engine.rules(), subject)?;
-    let cohort = Cohort::from_history(history, &params.segment, period);
+    let cohort = Cohort::of(engine, &params.segment, period)?;
     let mut members = Tally::default();
     for (key, entered) in &cohort.entrants {
         if let Some(key) = SubjectKey::from_store(subject.as_str(), key) {
@@ -135,7 +132,6 @@ pub fn conversion(
 /// segment's holdout draw).
 pub fn holdout_lift(
     engine: &Engine,
-    history: &[MembershipRecord],
     params: &ConversionParams,
 ) -> Result<HoldoutReport, ReportError> {
     let period = params.period.check()?;
@@ -150,7 +146,7 @@ pub fn holdout_lift(
         .filter(|share| *share > 0.0)
         .ok_or_else(|| ReportError::NoHoldout(params.segment.clone()))?;
     let outcome = params.outcome.compile(engine.rules(), subject)?;
-    let cohort = Cohort::from_history(history, &params.segment, period);
+    let cohort = Cohort::of(engine, &params.segment, period)?;
     let (mut treated, mut held_out) = (Tally::default(), Tally::default());
     for (stored, entered) in &cohort.entrants {
         let Some(key) = SubjectKey::from_store(subject.as_str(), stored) else {
@@ -201,44 +197,31 @@ fn compare(a: &Proportion, b: &Proportion) -> (Option<f64>, Option<f64>, Option<
 }
 
 /// Who entered during a period (first entry each) and who was already in
-/// at its start, from the recorded history.
-pub(super) struct Cohort {
-    pub(super) entrants: BTreeMap<String, Millis>,
-    pub(super) members_at_start: HashSet<String>,
+/// at its start, by store key.
+struct Cohort {
+    entrants: BTreeMap<String, Millis>,
+    members_at_start: HashSet<String>,
 }
 
 impl Cohort {
-    pub(super) fn from_history(
-        history: &[MembershipRecord],
-        segment: &str,
-        period: Period,
-    ) -> Self {
-        let mut changes: Vec<&MembershipRecord> = history
-            .iter()
-            .filter(|r| r.definition == segment && r.definition_kind == "segment")
-            .collect();
-        // Recording order is the engine's; sort by instant (stable) so a
-        // history read in pieces gives the same answer.
-        changes.sort_by_key(|r| r.at);
-        let mut members_at_start = HashSet::new();
-        let mut entrants = BTreeMap::new();
-        for record in changes {
-            let entered = record.change == "entered";
-            if record.at < period.from {
-                match entered {
-                    true => members_at_start.insert(record.subject_key.clone()),
-                    false => members_at_start.remove(&record.subject_key),
-                };
-            } else if period.contains(record.at) && entered {
-                entrants
-                    .entry(record.subject_key.clone())
-                    .or_insert(record.at);
+    fn of(engine: &Engine, segment: &str, period: Period) -> Result<Self, ReportError> {
+        let rules = reduced_rules(engine.rules(), &[(DefKind::Segment, segment)])?;
+        let mut cohort = Self {
+            entrants: BTreeMap::new(),
+            members_at_start: HashSet::new(),
+        };
+        for t in engine.segment_transitions(&rules, segment, period.from, period.to) {
+            match (t.member_at_start, t.first_entry) {
+                (true, _) => {
+                    cohort.members_at_start.insert(t.key.store_key());
+                }
+                (false, Some(at)) => {
+                    cohort.entrants.insert(t.key.store_key(), at);
+                }
+                (false, None) => {}
             }
         }
-        Self {
-            entrants,
-            members_at_start,
-        }
+        Ok(cohort)
     }
 }
 

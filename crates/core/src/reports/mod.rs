@@ -122,10 +122,6 @@ impl Period {
         }
         Ok(self)
     }
-
-    fn contains(self, at: Millis) -> bool {
-        (self.from..self.to).contains(&at)
-    }
 }
 
 /// The given definitions and everything they read, alone: evaluating them

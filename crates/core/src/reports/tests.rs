@@ -136,7 +136,7 @@ fn params(segment: &str) -> ConversionParams {
 #[test]
 fn members_convert_after_entry_and_non_members_after_first_activity() {
     let world = scenario();
-    let report = conversion(&world.engine, &world.history, &params("pricing_twice")).unwrap();
+    let report = conversion(&world.engine, &params("pricing_twice")).unwrap();
     assert_eq!(report.subject, "contact");
     let members = report.members.conversion;
     let non_members = report.non_members.conversion;
@@ -154,10 +154,7 @@ fn members_convert_after_entry_and_non_members_after_first_activity() {
     // A plain event name, as typed in a URL, means the same selector.
     let mut plain = params("pricing_twice");
     plain.outcome.selector = "Deal Won".into();
-    assert_eq!(
-        conversion(&world.engine, &world.history, &plain).unwrap(),
-        report
-    );
+    assert_eq!(conversion(&world.engine, &plain).unwrap(), report);
 }
 
 #[test]
@@ -165,7 +162,7 @@ fn windows_are_cut_short_at_the_report_instant() {
     let world = scenario();
     let mut early = params("pricing_twice");
     early.as_of = T0 + 4 * DAY;
-    let report = conversion(&world.engine, &world.history, &early).unwrap();
+    let report = conversion(&world.engine, &early).unwrap();
     assert_eq!(
         report.members.conversion.count, 0,
         "u1's win is after as_of"
@@ -176,7 +173,7 @@ fn windows_are_cut_short_at_the_report_instant() {
 #[test]
 fn holdout_lift_splits_entrants_by_the_actions_draw() {
     let world = scenario();
-    let report = holdout_lift(&world.engine, &world.history, &params("pricing_twice")).unwrap();
+    let report = holdout_lift(&world.engine, &params("pricing_twice")).unwrap();
     assert_eq!(report.share, 0.5);
     // u1 is contact 2, u2 is contact 3 (u5 came first).
     let held = |key: &str| crate::actions::holdout::is_held_out("pricing_twice", key, 0.5);
@@ -186,7 +183,7 @@ fn holdout_lift_splits_entrants_by_the_actions_draw() {
     let won_held = u64::from(held("2"));
     assert_eq!(report.held_out.conversion.count, won_held);
     assert_eq!(report.treated.conversion.count, 1 - won_held);
-    let error = holdout_lift(&world.engine, &world.history, &params("pricing_again")).unwrap_err();
+    let error = holdout_lift(&world.engine, &params("pricing_again")).unwrap_err();
     assert!(matches!(error, ReportError::NoHoldout(_)), "{error}");
 }
 
@@ -195,12 +192,12 @@ fn bad_parameters_are_typed_errors() {
     let world = scenario();
     let mut bad = params("nope");
     assert!(matches!(
-        conversion(&world.engine, &world.history, &bad),
+        conversion(&world.engine, &bad),
         Err(ReportError::UnknownSegment(_))
     ));
     bad = params("pricing_twice");
     bad.outcome.selector = "\"Deal Won\" where (".into();
-    let error = conversion(&world.engine, &world.history, &bad).unwrap_err();
+    let error = conversion(&world.engine, &bad).unwrap_err();
     assert!(
         matches!(
             error,
@@ -214,7 +211,7 @@ fn bad_parameters_are_typed_errors() {
     bad = params("pricing_twice");
     bad.outcome.horizon = 0;
     assert!(matches!(
-        conversion(&world.engine, &world.history, &bad),
+        conversion(&world.engine, &bad),
         Err(ReportError::InvalidParameter {
             field: "horizon",
             ..
@@ -223,7 +220,7 @@ fn bad_parameters_are_typed_errors() {
     bad = params("pricing_twice");
     bad.period.to = bad.period.from;
     assert!(matches!(
-        conversion(&world.engine, &world.history, &bad),
+        conversion(&world.engine, &bad),
         Err(ReportError::InvalidParameter { field: "from", .. })
     ));
 }

@@ -105,10 +105,8 @@ pub(crate) async fn conversion(
     require_token(&state.config, &headers, Scope::Read)?;
     let (params, frame) = query.params(state.engine.now())?;
     let engine = state.engine.clone();
-    let report = blocking(&state, move |store| -> Result<_, ApiError> {
-        engine.flush_records();
-        let history = store.definition_history(&params.segment, Millis::MIN)?;
-        Ok(reports::conversion(&engine.lock(), &history, &params)?)
+    let report = blocking(&state, move |_| {
+        reports::conversion(&engine.lock(), &params)
     })
     .await??;
     Ok(Json(ConversionView::new(report, frame)))
@@ -127,10 +125,8 @@ pub(crate) async fn holdout(
     require_token(&state.config, &headers, Scope::Read)?;
     let (params, frame) = query.params(state.engine.now())?;
     let engine = state.engine.clone();
-    let report = blocking(&state, move |store| -> Result<_, ApiError> {
-        engine.flush_records();
-        let history = store.definition_history(&params.segment, Millis::MIN)?;
-        Ok(reports::holdout_lift(&engine.lock(), &history, &params)?)
+    let report = blocking(&state, move |_| {
+        reports::holdout_lift(&engine.lock(), &params)
     })
     .await??;
     Ok(Json(HoldoutView::new(report, frame)))

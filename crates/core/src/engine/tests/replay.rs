@@ -31,14 +31,17 @@ fn later_message((user, kind, anonymous, hours): (u8, u8, bool, i64)) -> Message
     }
 }
 
+/// The live engine fed in time order, its memberships at each instant, and
+/// every change it recorded.
 fn snapshot_live(
     messages: &[Message],
     instants: &[i64],
     batch: usize,
-) -> (Engine, Vec<Vec<Membership>>) {
+) -> (Engine, Vec<Vec<Membership>>, Vec<Change>) {
     let mut engine = Engine::new(rules());
     let mut feed = Feed::new();
     let mut snapshots = Vec::new();
+    let mut changes = Vec::new();
     let mut fed = 0;
     let mut now = T0;
     for &at in instants.iter().chain(std::iter::once(&i64::MAX)) {
@@ -50,16 +53,52 @@ fn snapshot_live(
         fed += due.len();
         for chunk in due.chunks(batch) {
             now = now.max(chunk.iter().map(|m| m.timestamp).max().unwrap_or(now));
-            engine.process_due(now);
-            engine.apply(&feed.ops(chunk), now);
+            changes.extend(engine.process_due(now));
+            changes.extend(engine.apply(&feed.ops(chunk), now));
         }
         if at != i64::MAX {
-            engine.process_due(at);
+            changes.extend(engine.process_due(at));
             now = now.max(at);
             snapshots.push(engine.live_memberships());
         }
     }
-    (engine, snapshots)
+    changes.extend(engine.process_due(T0 + 80 * DAY));
+    (engine, snapshots, changes)
+}
+
+/// From recorded changes: (store key, member at `from`, first entry in
+/// `[from, to)`) of the subjects that were members at some point.
+fn recorded_cohort(
+    changes: &[Change],
+    segment: &str,
+    from: i64,
+    to: i64,
+) -> BTreeSet<(String, bool, Option<i64>)> {
+    let mut at_start = BTreeSet::new();
+    let mut entries = std::collections::BTreeMap::new();
+    for change in changes.iter().filter(|c| c.definition == segment) {
+        let key = change.key.store_key();
+        match (change.at < from, change.change) {
+            (true, "entered") => {
+                at_start.insert(key);
+            }
+            (true, _) => {
+                at_start.remove(&key);
+            }
+            (false, "entered") if change.at < to => {
+                entries.entry(key).or_insert(change.at);
+            }
+            _ => {}
+        }
+    }
+    let mut out: BTreeSet<_> = at_start.iter().map(|k| (k.clone(), true, None)).collect();
+    out.extend(
+        entries
+            .into_iter()
+            .filter(|(k, _)| !at_start.contains(k))
+            .map(|(k, at)| (k, false, Some(at))),
+    );
+    out
 }
 
 proptest! {
@@ -82,12 +121,24 @@ proptest! {
         messages.retain(|m| seen.insert(m.message_id.clone()));
         // Every 6 hours from day 10 to day 70 (past the last event).
         let instants: Vec<i64> = offsets.iter().map(|i| T0 + 10 * DAY + i * 6 * HOUR).collect();
-        let (engine, live) = snapshot_live(&messages, &instants, batch);
+        let (engine, live, _) = snapshot_live(&messages, &instants, batch);
 
         let mut replay = Replay::new(&engine, rules());
         for (at, expected) in instants.iter().zip(&live) {
             replay.advance(*at);
             prop_assert_eq!(&replay.memberships(), expected, "at +{}h", (at - T0) / HOUR);
+        }
+        // Exact entries recomputed from the events are the ones the live
+        // engine records when each event arrives at its own instant.
+        let (_, _, changes) = snapshot_live(&messages, &instants, 1);
+        let (from, to) = (T0 + 10 * DAY, T0 + 80 * DAY);
+        for segment in ["pricing_twice", "warm", "active_account"] {
+            let replayed: BTreeSet<(String, bool, Option<i64>)> = engine
+                .segment_transitions(&rules(), segment, from, to)
+                .into_iter()
+                .map(|t| (t.key.store_key(), t.member_at_start, t.first_entry))
+                .collect();
+            prop_assert_eq!(replayed, recorded_cohort(&changes, segment, from, to), "{}", segment);
         }
         // The backtest report of one segment agrees too (sizes and members).
         let every = 6 * HOUR;
