@@ -3,12 +3,14 @@
 // The CLI is the one place that talks to a terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod backtest;
 mod check;
 mod demo;
 mod eval;
 mod gen;
 mod import;
 mod mcp;
+mod report;
 mod serve;
 mod settings;
 
@@ -43,6 +45,10 @@ enum Command {
     Gen(gen::GenArgs),
     /// Serve the Model Context Protocol on stdin/stdout for a local agent.
     Mcp(mcp::McpArgs),
+    /// Measure: conversion, holdout lift, score quality, overlap, lint.
+    Report(report::ReportArgs),
+    /// Evaluate a saved or draft segment as of past instants.
+    Backtest(backtest::BacktestArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +62,8 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Mcp(args) => mcp::run(args),
         Command::Gen(args) => gen::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Backtest(args) => backtest::run(args),
     };
     match result {
         Ok(code) => code,

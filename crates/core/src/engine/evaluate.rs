@@ -260,11 +260,25 @@ pub(crate) fn evaluate_account(
     plan: Plan<'_>,
 ) -> Values {
     let timeline = Timeline::merged(members.iter().map(|(c, _)| &c.timeline));
+    evaluate_account_on(rules, group_id, account, members, &timeline, now, plan)
+}
+
+/// [`evaluate_account`] with the members' timelines already merged (replays
+/// evaluate one account at many instants).
+pub(crate) fn evaluate_account_on(
+    rules: &RuleSet,
+    group_id: &str,
+    account: &AccountState,
+    members: &[(&ContactState, &Values)],
+    timeline: &Timeline,
+    now: i64,
+    plan: Plan<'_>,
+) -> Values {
     let contacts = member_views(account, members);
     evaluate_kind(rules, SubjectKind::Account, now, plan, &|values, visit| {
         visit(&AccountView {
             id: group_id,
-            timeline: &timeline,
+            timeline,
             traits: &account.traits,
             contacts: &contacts,
             values,

@@ -4,7 +4,7 @@
 //! so entries are found at their true instant even for history that was
 //! imported rather than lived through.
 
-use bellwether_rules::{RuleSet, SubjectKind};
+use bellwether_rules::{RuleSet, SubjectKind, Timeline};
 
 use super::evaluate::{self, Plan, Values};
 use super::state::{AccountState, ContactState, SubjectKey};
@@ -71,8 +71,8 @@ impl Engine {
                 .filter_map(|(group_id, account)| {
                     let contacts = self.account_contacts(account);
                     let first_seen = contacts.iter().filter_map(|c| c.1.first_seen).min()?;
-                    let evaluate =
-                        |at| evaluate_account_at(rules, group_id, account, &contacts, at);
+                    let mut walk_account = AccountWalk::new(rules, group_id, account, contacts);
+                    let evaluate = |at| walk_account.evaluate(at);
                     walk(
                         SubjectKey::Account(group_id.clone()),
                         segment,
@@ -146,40 +146,89 @@ fn walk(
     }
 }
 
-/// An account's values at `at`: its contacts known then, evaluated at `at`
-/// first. The next change is the earliest of the account's and its
-/// contacts' (a contact's change, or one becoming known, moves the account).
-fn evaluate_account_at(
-    rules: &RuleSet,
-    group_id: &str,
-    account: &AccountState,
-    contacts: &[(ContactId, &ContactState)],
-    at: Millis,
-) -> Values {
-    let known: Vec<(&ContactState, Values)> = contacts
-        .iter()
-        .filter(|(_, c)| known_at(c, at))
-        .map(|(_, c)| {
-            (
-                *c,
-                evaluate::evaluate_contact(rules, c, Some(account), at, Plan::Everything),
-            )
-        })
-        .collect();
-    let members: Vec<(&ContactState, &Values)> = known.iter().map(|(c, v)| (*c, v)).collect();
-    let mut values =
-        evaluate::evaluate_account(rules, group_id, account, &members, at, Plan::Everything);
-    let later_known = contacts
-        .iter()
-        .filter_map(|(_, c)| c.first_seen)
-        .filter(|t| *t > at)
-        .min();
-    let next = known
-        .iter()
-        .filter_map(|(_, v)| v.next_change)
-        .chain(values.next_change)
-        .chain(later_known)
-        .min();
-    values.next_change = next;
-    values
+/// An account followed through time: its contacts' timelines merged once,
+/// each contact's values kept until their own next change.
+struct AccountWalk<'a> {
+    rules: &'a RuleSet,
+    group_id: &'a str,
+    account: &'a AccountState,
+    contacts: Vec<(&'a ContactState, Option<Values>)>,
+    timeline: Timeline,
+    /// Whether the rules define anything for contacts.
+    contact_rules: bool,
+}
+
+impl<'a> AccountWalk<'a> {
+    fn new(
+        rules: &'a RuleSet,
+        group_id: &'a str,
+        account: &'a AccountState,
+        contacts: Vec<(ContactId, &'a ContactState)>,
+    ) -> Self {
+        let timeline = Timeline::merged(contacts.iter().map(|(_, c)| &c.timeline));
+        Self {
+            rules,
+            group_id,
+            account,
+            contacts: contacts.into_iter().map(|(_, c)| (c, None)).collect(),
+            timeline,
+            contact_rules: rules
+                .order()
+                .iter()
+                .any(|d| d.subject == SubjectKind::Contact),
+        }
+    }
+
+    /// The account's values at `at` (instants must not decrease). The next
+    /// change is the earliest of the account's and its contacts' (a
+    /// contact's change, or one becoming known, moves the account).
+    fn evaluate(&mut self, at: Millis) -> Values {
+        let mut next: Option<Millis> = None;
+        let mut earliest = |t: Option<Millis>| {
+            next = match (next, t) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        };
+        for (contact, cached) in &mut self.contacts {
+            if !known_at(contact, at) {
+                earliest(contact.first_seen);
+                continue;
+            }
+            let stale = cached
+                .as_ref()
+                .is_none_or(|v| v.next_change.is_some_and(|t| t <= at));
+            if stale {
+                *cached = Some(match self.contact_rules {
+                    true => evaluate::evaluate_contact(
+                        self.rules,
+                        contact,
+                        Some(self.account),
+                        at,
+                        Plan::Everything,
+                    ),
+                    false => Values::default(),
+                });
+            }
+            earliest(cached.as_ref().and_then(|v| v.next_change));
+        }
+        let members: Vec<(&ContactState, &Values)> = self
+            .contacts
+            .iter()
+            .filter_map(|(c, v)| Some((*c, v.as_ref()?)))
+            .filter(|(c, _)| known_at(c, at))
+            .collect();
+        let mut values = evaluate::evaluate_account_on(
+            self.rules,
+            self.group_id,
+            self.account,
+            &members,
+            &self.timeline,
+            at,
+            Plan::Everything,
+        );
+        earliest(values.next_change);
+        values.next_change = next;
+        values
+    }
 }
