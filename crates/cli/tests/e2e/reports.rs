@@ -276,4 +276,16 @@ fn reports_over_http_with_their_errors() {
     assert!(syntax["errors"][0]["column"].as_u64().is_some(), "{syntax}");
     let (status, _) = server.get("/api/v1/reports/lint", "wrong-token");
     assert_eq!(status, 401);
+    let (_, doc) = get("/api/v1/openapi.json");
+    for report in [
+        "conversion",
+        "holdout",
+        "score-quality",
+        "overlap",
+        "backtest",
+        "lint",
+    ] {
+        let path = format!("/api/v1/reports/{report}");
+        assert!(doc["paths"].get(&path).is_some(), "openapi lacks {path}");
+    }
 }

@@ -8,6 +8,7 @@
 
 mod evaluate;
 mod health;
+mod parallel;
 mod recorder;
 mod replay;
 mod restore;

@@ -12,11 +12,12 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use bellwether_rules::{RuleSet, SubjectKind};
+use bellwether_rules::{RuleSet, SubjectKind, Timeline};
 
 use super::evaluate::{self, Plan, Values};
+use super::parallel;
 use super::queries::Membership;
-use super::state::SubjectKey;
+use super::state::{ContactState, SubjectKey};
 use super::subjects::known_at;
 use super::Engine;
 use crate::message::{ContactId, Millis};
@@ -29,6 +30,8 @@ pub struct Replay<'e> {
     accounts: HashMap<Arc<str>, Values>,
     /// Known contacts per account when it was last evaluated.
     account_sizes: HashMap<Arc<str>, usize>,
+    /// Each evaluated account's contacts' events, merged once.
+    timelines: HashMap<Arc<str>, Timeline>,
     at: Option<Millis>,
     /// Subject evaluations so far (to bound and report the work).
     evaluations: u64,
@@ -43,6 +46,7 @@ impl<'e> Replay<'e> {
             contacts: HashMap::new(),
             accounts: HashMap::new(),
             account_sizes: HashMap::new(),
+            timelines: HashMap::new(),
             at: None,
             evaluations: 0,
         }
@@ -55,26 +59,28 @@ impl<'e> Replay<'e> {
         let state = &self.engine.state;
         let has = |kind| self.rules.order().iter().any(|d| d.subject == kind);
         let (contact_rules, account_rules) = (has(SubjectKind::Contact), has(SubjectKind::Account));
+        let due: Vec<(&ContactId, &ContactState)> = state
+            .contacts
+            .iter()
+            .filter(|(id, contact)| {
+                known_at(contact, at)
+                    && self
+                        .contacts
+                        .get(id)
+                        .is_none_or(|v| v.next_change.is_some_and(|t| t <= at))
+            })
+            .collect();
+        let rules = &*self.rules;
+        let evaluated = parallel::map(&due, |(_, contact)| match contact_rules {
+            true => {
+                let account = contact.account.as_ref().and_then(|a| state.accounts.get(a));
+                evaluate::evaluate_contact(rules, contact, account, at, Plan::Everything)
+            }
+            false => Values::default(),
+        });
         let mut touched: HashSet<Arc<str>> = HashSet::new();
-        for (id, contact) in &state.contacts {
-            if !known_at(contact, at) {
-                continue;
-            }
-            let due = self
-                .contacts
-                .get(id)
-                .is_none_or(|v| v.next_change.is_some_and(|t| t <= at));
-            if !due {
-                continue;
-            }
-            let account = contact.account.as_ref().and_then(|a| state.accounts.get(a));
-            let values = match contact_rules {
-                true => {
-                    self.evaluations += 1;
-                    evaluate::evaluate_contact(&self.rules, contact, account, at, Plan::Everything)
-                }
-                false => Values::default(),
-            };
+        for ((id, contact), values) in due.into_iter().zip(evaluated) {
+            self.evaluations += u64::from(contact_rules);
             self.contacts.insert(*id, values);
             if let Some(account) = &contact.account {
                 touched.insert(account.clone());
@@ -86,36 +92,58 @@ impl<'e> Replay<'e> {
     }
 
     fn advance_accounts(&mut self, at: Millis, touched: &HashSet<Arc<str>>) {
-        for (group_id, account) in &self.engine.state.accounts {
-            let members: Vec<_> = evaluate::sorted_members(account.contacts.iter().copied())
-                .into_iter()
-                .filter_map(|id| {
-                    let values = self.contacts.get(&id)?;
-                    Some((self.engine.state.contacts.get(&id)?, values))
-                })
-                .collect();
-            if members.is_empty() {
+        let state = &self.engine.state;
+        let mut due = Vec::new();
+        for (group_id, account) in &state.accounts {
+            let known = account
+                .contacts
+                .iter()
+                .filter(|id| self.contacts.contains_key(id))
+                .count();
+            if known == 0 {
                 continue;
             }
-            let due = touched.contains(group_id)
-                || self.account_sizes.get(group_id) != Some(&members.len())
+            let is_due = touched.contains(group_id)
+                || self.account_sizes.get(group_id) != Some(&known)
                 || self
                     .accounts
                     .get(group_id)
                     .is_none_or(|v| v.next_change.is_some_and(|t| t <= at));
-            if !due {
-                continue;
+            if is_due {
+                // Every contact's events, merged once: those after `at`
+                // (contacts not known yet) only move the next change earlier.
+                self.timelines.entry(group_id.clone()).or_insert_with(|| {
+                    Timeline::merged(
+                        account
+                            .contacts
+                            .iter()
+                            .filter_map(|id| state.contacts.get(id).map(|c| &c.timeline)),
+                    )
+                });
+                self.account_sizes.insert(group_id.clone(), known);
+                due.push((group_id, account));
             }
-            self.evaluations += 1;
-            let values = evaluate::evaluate_account(
-                &self.rules,
+        }
+        let (rules, contacts, timelines) = (&*self.rules, &self.contacts, &self.timelines);
+        let evaluated = parallel::map(&due, |(group_id, account)| {
+            let members: Vec<_> = evaluate::sorted_members(account.contacts.iter().copied())
+                .into_iter()
+                .filter_map(|id| Some((state.contacts.get(&id)?, contacts.get(&id)?)))
+                .collect();
+            let empty = Timeline::default();
+            let timeline = timelines.get(*group_id).unwrap_or(&empty);
+            evaluate::evaluate_account_on(
+                rules,
                 group_id,
                 account,
                 &members,
+                timeline,
                 at,
                 Plan::Everything,
-            );
-            self.account_sizes.insert(group_id.clone(), members.len());
+            )
+        });
+        for ((group_id, _), values) in due.into_iter().zip(evaluated) {
+            self.evaluations += 1;
             self.accounts.insert(group_id.clone(), values);
         }
     }

@@ -7,6 +7,7 @@
 use bellwether_rules::{RuleSet, SubjectKind, Timeline};
 
 use super::evaluate::{self, Plan, Values};
+use super::parallel;
 use super::state::{AccountState, ContactState, SubjectKey};
 use super::subjects::known_at;
 use super::Engine;
@@ -42,11 +43,9 @@ impl Engine {
             return Vec::new();
         };
         let mut out: Vec<Transitions> = match kind {
-            SubjectKind::Contact => self
-                .state
-                .contacts
-                .iter()
-                .filter_map(|(id, contact)| {
+            SubjectKind::Contact => {
+                let contacts: Vec<_> = self.state.contacts.iter().collect();
+                parallel::map(&contacts, |(id, contact)| {
                     let account = contact
                         .account
                         .as_ref()
@@ -54,35 +53,27 @@ impl Engine {
                     let evaluate = |at| {
                         evaluate::evaluate_contact(rules, contact, account, at, Plan::Everything)
                     };
-                    walk(
-                        SubjectKey::Contact(*id),
-                        segment,
-                        from,
-                        contact.first_seen?,
-                        to,
-                        evaluate,
-                    )
+                    let key = SubjectKey::Contact(**id);
+                    walk(key, segment, from, contact.first_seen?, to, evaluate)
                 })
-                .collect(),
-            SubjectKind::Account => self
-                .state
-                .accounts
-                .iter()
-                .filter_map(|(group_id, account)| {
+                .into_iter()
+                .flatten()
+                .collect()
+            }
+            SubjectKind::Account => {
+                let accounts: Vec<_> = self.state.accounts.iter().collect();
+                parallel::map(&accounts, |(group_id, account)| {
                     let contacts = self.account_contacts(account);
                     let first_seen = contacts.iter().filter_map(|c| c.1.first_seen).min()?;
                     let mut walk_account = AccountWalk::new(rules, group_id, account, contacts);
                     let evaluate = |at| walk_account.evaluate(at);
-                    walk(
-                        SubjectKey::Account(group_id.clone()),
-                        segment,
-                        from,
-                        first_seen,
-                        to,
-                        evaluate,
-                    )
+                    let key = SubjectKey::Account((*group_id).clone());
+                    walk(key, segment, from, first_seen, to, evaluate)
                 })
-                .collect(),
+                .into_iter()
+                .flatten()
+                .collect()
+            }
         };
         out.sort_by(|a, b| a.key.cmp(&b.key));
         out
