@@ -71,6 +71,7 @@ pub(crate) fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
         every: duration("every", &args.every)?,
         outcome,
         as_of,
+        keep_members: false,
     };
     let (engine, _) = args.common.engine(as_of)?;
     let started = std::time::Instant::now();

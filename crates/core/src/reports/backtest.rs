@@ -35,6 +35,9 @@ pub struct BacktestParams {
     pub every: Millis,
     pub outcome: Option<OutcomeSpec>,
     pub as_of: Millis,
+    /// Keep the members at each instant in the report (tests, small
+    /// exports: memory grows with instants × members).
+    pub keep_members: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -59,7 +62,7 @@ pub struct BacktestReport {
     pub conversion: Option<Proportion>,
     /// Subject evaluations the replay needed.
     pub evaluations: u64,
-    /// Members at each instant, when asked for (tests, small exports).
+    /// Members at each instant, with `keep_members` (else empty).
     #[serde(skip)]
     pub members: Vec<BTreeSet<SubjectKey>>,
 }
@@ -99,7 +102,7 @@ pub fn backtest(engine: &Engine, params: &BacktestParams) -> Result<BacktestRepo
     };
     let mut replay = Replay::new(engine, Arc::new(rules));
     let mut points = Vec::with_capacity(instants.len());
-    let mut members = Vec::with_capacity(instants.len());
+    let mut members = Vec::new();
     let mut previous: Option<BTreeSet<SubjectKey>> = None;
     let mut seen: HashSet<SubjectKey> = HashSet::new();
     let (mut entrants, mut converted_total) = (0u64, 0u64);
@@ -141,7 +144,9 @@ pub fn backtest(engine: &Engine, params: &BacktestParams) -> Result<BacktestRepo
             exited,
             converted,
         });
-        members.push(now.clone());
+        if params.keep_members {
+            members.push(now.clone());
+        }
         previous = Some(now);
     }
     Ok(BacktestReport {

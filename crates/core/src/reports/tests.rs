@@ -343,6 +343,7 @@ fn a_draft_backtest_counts_entrants_and_their_conversion() {
                 horizon: 30 * DAY,
             }),
             as_of: T0 + 70 * DAY,
+            keep_members: false,
         },
     )
     .unwrap();
@@ -368,6 +369,7 @@ fn a_draft_backtest_counts_entrants_and_their_conversion() {
             every: DAY,
             outcome: None,
             as_of: T0,
+            keep_members: false,
         },
     );
     assert!(matches!(

@@ -275,6 +275,7 @@ impl BacktestQuery {
             every: duration("every", self.every.as_deref(), DAY)?,
             outcome,
             as_of: now,
+            keep_members: false,
         })
     }
 }

@@ -146,7 +146,7 @@ proptest! {
         for segment in ["pricing_twice", "active_account"] {
             let report = backtest(&engine, &BacktestParams {
                 target: BacktestTarget::Segment(segment.into()),
-                from, to, every, outcome: None, as_of: to,
+                from, to, every, outcome: None, as_of: to, keep_members: true,
             }).expect("a valid backtest");
             for (at, expected) in instants.iter().zip(&live) {
                 let index = ((at - from) / every) as usize;
