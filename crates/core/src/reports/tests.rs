@@ -50,7 +50,11 @@ struct World {
 
 impl World {
     fn new() -> Self {
-        let rules = RuleSet::from_toml("t.toml", RULES).expect("valid rules");
+        Self::with(RULES)
+    }
+
+    fn with(definitions: &str) -> Self {
+        let rules = RuleSet::from_toml("t.toml", definitions).expect("valid rules");
         Self {
             engine: Engine::new(Arc::new(rules)),
             history: Vec::new(),
@@ -61,15 +65,27 @@ impl World {
 
     /// Feeds one track event at its own instant (timers fired up to it).
     fn track(&mut self, user: &str, event: &str, at: i64) {
+        self.feed(user, event, None, at);
+    }
+
+    /// Puts `user` in the account `group_id`.
+    fn group(&mut self, user: &str, group_id: &str, at: i64) {
+        self.feed(user, "", Some(group_id), at);
+    }
+
+    fn feed(&mut self, user: &str, event: &str, group_id: Option<&str>, at: i64) {
         let message = Message {
             source: "web".into(),
-            message_id: format!("{user}-{event}-{at}"),
-            kind: MessageKind::Track,
+            message_id: format!("{user}-{event}-{group_id:?}-{at}"),
+            kind: match group_id {
+                Some(_) => MessageKind::Group,
+                None => MessageKind::Track,
+            },
             user_id: Some(user.into()),
             anonymous_id: None,
             previous_id: None,
-            group_id: None,
-            event: Some(event.into()),
+            group_id: group_id.map(str::to_owned),
+            event: group_id.is_none().then(|| event.to_owned()),
             properties: Map::new(),
             traits: Map::new(),
             context: Map::new(),
@@ -376,4 +392,36 @@ fn a_draft_backtest_counts_entrants_and_their_conversion() {
         bad,
         Err(ReportError::InvalidExpression { field: "when", .. })
     ));
+}
+
+#[test]
+fn an_accounts_outcome_may_come_from_any_of_its_contacts() {
+    let definitions = format!(
+        "{RULES}\n[[segment]]\nname = \"pricing_accounts\"\nsubject = \"account\"\nwhen = 'count(contacts where in_segment(\"pricing_twice\")) >= 1'\n"
+    );
+    let mut world = World::with(&definitions);
+    for (user, group) in [
+        ("a1", "acme"),
+        ("a2", "acme"),
+        ("b1", "beta"),
+        ("c1", "cold"),
+    ] {
+        world.group(user, group, T0);
+    }
+    // a1 brings acme in; a2, another contact, wins the deal.
+    world.track("a1", "Pricing Viewed", T0 + DAY);
+    world.track("a1", "Pricing Viewed", T0 + DAY + HOUR);
+    world.track("a2", "Deal Won", T0 + 3 * DAY);
+    // beta is active but never a member, and wins too; cold wins nothing.
+    world.track("b1", "Logged In", T0 + DAY);
+    world.track("b1", "Deal Won", T0 + 4 * DAY);
+    world.track("c1", "Logged In", T0 + DAY);
+    world.finish(T0 + 40 * DAY);
+    let report = conversion(&world.engine, &params("pricing_accounts")).unwrap();
+    assert_eq!(report.subject, "account");
+    let members = report.members.conversion;
+    let others = report.non_members.conversion;
+    assert_eq!((members.count, members.total), (1, 1), "{report:?}");
+    assert_eq!((others.count, others.total), (1, 2), "{report:?}");
+    assert_eq!(report.lift, Some(2.0));
 }
