@@ -1,6 +1,9 @@
 //! `bellwether check FILE`: validate a configuration and definitions file.
 //! Prints every error rustc-style (file:line:col, the line, a caret) or as
-//! JSON with `--json`; exits 1 when there is any error.
+//! JSON with `--json`; exits 1 when there is any error. With `--lint`, the
+//! file's segments are also linted against the stored data (`--data`): too
+//! small, near-duplicates, no owner/action, unknown events, never changed;
+//! any finding exits 1 too.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,6 +19,21 @@ pub(crate) struct CheckArgs {
     /// Print diagnostics as JSON: `{"ok": bool, "errors": [...]}`.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Also lint the segments against the stored data.
+    #[arg(long)]
+    pub(crate) lint: bool,
+    /// Data directory to lint against.
+    #[arg(long, env = "BELLWETHER_DATA")]
+    pub(crate) data: Option<PathBuf>,
+    /// `postgres://…` to lint against PostgreSQL.
+    #[arg(long, env = "BELLWETHER_DATABASE")]
+    pub(crate) database: Option<String>,
+    /// Lint: fewer members than this is too small to act on.
+    #[arg(long, default_value_t = bellwether_core::reports::DEFAULT_MIN_SIZE)]
+    pub(crate) min_size: u64,
+    /// Lint: Jaccard overlap above which two segments are near-duplicates.
+    #[arg(long, default_value_t = bellwether_core::reports::DEFAULT_MAX_OVERLAP)]
+    pub(crate) max_overlap: f64,
 }
 
 /// The first problem of the non-definition tables, including destinations
@@ -42,22 +60,61 @@ pub(crate) fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let ok = diagnostics.is_empty() && config_error.is_none();
+    let valid = diagnostics.is_empty() && config_error.is_none();
+    let findings = match (valid, args.lint) {
+        (true, true) => Some(lint(&args, &name, &text)?),
+        _ => None,
+    };
+    let ok = valid && findings.as_ref().is_none_or(Vec::is_empty);
     if args.json {
         let mut report = diagnostics.to_json();
         if let Some(error) = &config_error {
             report["ok"] = serde_json::Value::Bool(false);
             report["config_error"] = serde_json::Value::String(error.clone());
         }
+        if let Some(findings) = &findings {
+            report["ok"] = serde_json::Value::Bool(ok);
+            report["lint"] = serde_json::to_value(findings)?;
+        }
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if let Some(error) = &config_error {
         println!("error: {error}");
     } else {
         print!("{}", diagnostics.render());
+        if let Some(findings) = &findings {
+            print!("{}", crate::report::render_findings(findings));
+        }
     }
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Lints the file's definitions against the stored data, as of now.
+fn lint(
+    args: &CheckArgs,
+    name: &str,
+    text: &str,
+) -> anyhow::Result<Vec<bellwether_core::reports::Finding>> {
+    use bellwether_core::Clock;
+    let store_args = crate::settings::StoreArgs {
+        config: args.file.clone(),
+        data: args.data.clone(),
+        database: args.database.clone(),
+    };
+    let config = Config::from_toml(text).with_context(|| format!("invalid config file {name}"))?;
+    let rules = bellwether_rules::RuleSet::from_toml(name, text)
+        .map_err(|d| anyhow::anyhow!("invalid definitions:\n{}", d.render()))?;
+    let store = store_args.open_store(&config)?;
+    let now = bellwether_core::SystemClock.now_ms();
+    let engine =
+        bellwether_core::engine::Engine::load(store.as_ref(), std::sync::Arc::new(rules), now)
+            .context("cannot load the stored events")?;
+    let params = bellwether_core::reports::LintParams {
+        min_size: args.min_size,
+        max_overlap: args.max_overlap,
+    };
+    Ok(crate::report::lint_engine(&engine, store.as_ref(), params)?.findings)
 }

@@ -3,6 +3,7 @@
 // The CLI is the one place that talks to a terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod backtest;
 mod check;
 mod dead_letters;
 mod demo;
@@ -10,6 +11,7 @@ mod eval;
 mod gen;
 mod import;
 mod mcp;
+mod report;
 mod serve;
 mod settings;
 
@@ -46,6 +48,10 @@ enum Command {
     DeadLetters(dead_letters::DeadLetterArgs),
     /// Serve the Model Context Protocol on stdin/stdout for a local agent.
     Mcp(mcp::McpArgs),
+    /// Measure: conversion, holdout lift, score quality, overlap, lint.
+    Report(report::ReportArgs),
+    /// Evaluate a saved or draft segment as of past instants.
+    Backtest(backtest::BacktestArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +66,8 @@ fn main() -> ExitCode {
         Command::Mcp(args) => mcp::run(args),
         Command::Gen(args) => gen::run(args),
         Command::DeadLetters(args) => dead_letters::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Backtest(args) => backtest::run(args),
     };
     match result {
         Ok(code) => code,

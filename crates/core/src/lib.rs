@@ -12,6 +12,7 @@ pub mod engine;
 pub mod identity;
 pub mod ingest;
 pub mod message;
+pub mod reports;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};

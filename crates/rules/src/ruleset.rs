@@ -273,7 +273,7 @@ impl RuleSet {
         }
     }
 
-    fn catalog(&self) -> Catalog {
+    pub(crate) fn catalog(&self) -> Catalog {
         let mut catalog = Catalog::default();
         for s in &self.scores {
             catalog.scores.insert(

@@ -32,6 +32,14 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A rule-language expression in a parameter (a report's outcome or
+    /// draft condition) that does not check.
+    #[error("{field}: {message}")]
+    InvalidExpression {
+        field: String,
+        message: String,
+        errors: serde_json::Value,
+    },
     /// Definitions that do not compile, with every diagnostic.
     #[error("{count} error(s) in the definitions")]
     InvalidDefinitions {
@@ -60,9 +68,10 @@ pub struct ErrorBody {
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) | Self::InvalidField { .. } | Self::InvalidDefinitions { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::BadRequest(_)
+            | Self::InvalidField { .. }
+            | Self::InvalidExpression { .. }
+            | Self::InvalidDefinitions { .. } => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -88,6 +97,7 @@ impl ApiError {
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
             Self::InvalidDefinitions { .. } => "invalid_definitions",
+            Self::InvalidExpression { .. } => "invalid_expression",
         }
     }
 
@@ -114,11 +124,14 @@ impl IntoResponse for ApiError {
             kind: self.kind(),
             link: format!("https://bellwether.dev/docs/api#error-{code}"),
             field: match &self {
-                Self::InvalidField { field, .. } => Some(field.clone()),
+                Self::InvalidField { field, .. } | Self::InvalidExpression { field, .. } => {
+                    Some(field.clone())
+                }
                 _ => None,
             },
             errors: match &self {
-                Self::InvalidDefinitions { errors, .. } => Some(errors.clone()),
+                Self::InvalidDefinitions { errors, .. }
+                | Self::InvalidExpression { errors, .. } => Some(errors.clone()),
                 _ => None,
             },
         };
@@ -141,6 +154,29 @@ impl IntoResponse for ApiError {
 impl From<bellwether_core::StoreError> for ApiError {
     fn from(error: bellwether_core::StoreError) -> Self {
         Self::Unavailable(format!("storage unavailable: {error}"))
+    }
+}
+
+impl From<bellwether_core::reports::ReportError> for ApiError {
+    fn from(error: bellwether_core::reports::ReportError) -> Self {
+        use bellwether_core::reports::ReportError as E;
+        match error {
+            E::UnknownSegment(_) | E::UnknownScore(_) => Self::NotFound(error.to_string()),
+            E::NoHoldout(_) => Self::BadRequest(error.to_string()),
+            E::InvalidParameter { field, reason } => Self::InvalidField {
+                field: field.to_owned(),
+                reason,
+            },
+            E::InvalidExpression { field, diagnostics } => Self::InvalidExpression {
+                field: field.to_owned(),
+                message: diagnostics
+                    .diagnostics
+                    .first()
+                    .map_or_else(|| "invalid expression".to_owned(), |d| d.message.clone()),
+                errors: serde_json::to_value(&diagnostics.diagnostics).unwrap_or_default(),
+            },
+            E::Store(store) => store.into(),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod gen;
 mod identity;
 mod import;
 mod mcp;
+mod reports;
 mod scores;
 mod sdk;
 mod segments;

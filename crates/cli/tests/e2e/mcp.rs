@@ -127,7 +127,13 @@ fn assert_read_tools(report: &Value, user: &str) {
         .any(|s| s["user_id"] == user));
     let report_ = ok("segment_report");
     assert_eq!(report_["segment"]["name"], "demo_requesters");
-    assert!(report_["conversion"].is_null());
+    let conversion = &report_["conversion"];
+    assert_eq!(conversion["segment"], "demo_requesters", "{report_}");
+    assert!(
+        conversion["members"]["total"].as_u64().unwrap() >= 1,
+        "{report_}"
+    );
+    assert_eq!(conversion["members"]["converted"], 0, "no deal was won");
     let days = report_["trend"]["days"].as_array().unwrap();
     assert_eq!(days.len(), 30);
     assert!(days[29]["entered"].as_u64().unwrap() >= 1, "{report_}");

@@ -103,9 +103,9 @@ impl Receiver {
             .collect()
     }
 
-    /// Waits until `done` holds of the accepted deliveries (10 s at most).
+    /// Waits until `done` holds of the accepted deliveries (20 s at most).
     fn wait_for(&self, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let accepted = self.accepted();
             if done(&accepted) {
@@ -308,9 +308,9 @@ fn a_receiver_that_was_down_gets_every_change_with_the_same_ids() {
     }
 }
 
-/// Waits until `done` holds of the deliveries listed by the API (10 s at most).
+/// Waits until `done` holds of the deliveries listed by the API (20 s at most).
 fn wait_api(server: &Server, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let (status, page) = server.get("/api/v1/deliveries?limit=1000", READ_TOKEN);
         assert_eq!(status, 200, "{page}");
@@ -342,7 +342,7 @@ fn gone_disables_and_failing_forever_ends_in_dead_letters_that_replay() {
     receiver.set_mode("410");
     let server = Server::start_with(Backend::Sqlite, &config(&receiver, r#"["100ms", "100ms"]"#));
     let user = unique("gone");
-    track(&server, &user, "Clicked");
+    track(&server, &user, "Demo Requested");
     wait_destination(&server, |crm| crm["disabled"]["reason"] == "410 Gone");
     let gone_attempts = receiver.attempts().len();
     std::thread::sleep(Duration::from_millis(400));
@@ -352,20 +352,27 @@ fn gone_disables_and_failing_forever_ends_in_dead_letters_that_replay() {
         "nothing sent while disabled"
     );
 
-    // Enabled again: what waited goes out (entry, then the 1 s exit).
+    // Enabled again: what waited goes out (entry, tier change, crossing).
     receiver.set_mode("ok");
     let (status, body) = post(&server, "/api/v1/destinations/crm/enable", &json!({}));
     assert_eq!(status, 200, "{body}");
-    receiver.wait_for("the entry held while disabled", |a| {
-        !of_type(a, "segment.entered", &user).is_empty()
+    receiver.wait_for("the three changes held while disabled", |a| {
+        a.iter()
+            .filter(|d| d["body"]["data"]["subject"]["id"] == user.as_str())
+            .count()
+            == 3
     });
 
-    // A receiver failing forever: 3 attempts (first + 2 retries), then dead.
+    // A receiver failing forever: 3 attempts (first + 2 retries), then dead;
+    // the user's next changes follow it there.
     receiver.set_mode("500");
     let doomed = unique("doomed");
     track(&server, &doomed, "Demo Requested");
-    let dead = wait_dead(&server, 1);
-    let letter = &dead[0];
+    let dead = wait_dead(&server, 3);
+    let letter = dead
+        .iter()
+        .find(|d| d["definition"] == "demo_requesters")
+        .expect("the entry is a dead letter");
     assert_eq!(letter["attempts"], 3, "{letter}");
     assert_eq!(letter["last_status"], 500);
     assert_eq!(letter["body"]["data"]["subject"]["id"], doomed.as_str());
@@ -409,6 +416,18 @@ fn gone_disables_and_failing_forever_ends_in_dead_letters_that_replay() {
         accepted.iter().filter(|d| d["id"] == id.as_str()).count(),
         1
     );
+    let (status, body) = post(
+        &server,
+        "/api/v1/dead-letters/replay",
+        &json!({"all": true}),
+    );
+    assert_eq!((status, &body["replayed"]), (200, &json!(2)), "{body}");
+    receiver.wait_for("every replayed dead letter", |a| {
+        a.iter()
+            .filter(|d| d["body"]["data"]["subject"]["id"] == doomed.as_str())
+            .count()
+            == 3
+    });
     assert!(wait_dead(&server, 0).is_empty());
     let (status, _) = post(
         &server,
@@ -419,7 +438,7 @@ fn gone_disables_and_failing_forever_ends_in_dead_letters_that_replay() {
 }
 
 fn wait_destination(server: &Server, done: impl Fn(&Value) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let (status, list) = server.get("/api/v1/destinations", READ_TOKEN);
         assert_eq!(status, 200, "{list}");
@@ -436,7 +455,7 @@ fn wait_destination(server: &Server, done: impl Fn(&Value) -> bool) {
 }
 
 fn wait_dead(server: &Server, count: usize) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let (status, page) = server.get("/api/v1/dead-letters", READ_TOKEN);
         assert_eq!(status, 200, "{page}");
@@ -497,7 +516,7 @@ fn retry_after_is_honored() {
     let server = Server::start_with(Backend::Sqlite, &config(&receiver, r#"["100ms", "100ms"]"#));
     let user = unique("slow");
     track(&server, &user, "Demo Requested");
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
     while receiver.attempts().is_empty() {
         assert!(Instant::now() < deadline, "no attempt arrived");
         std::thread::sleep(Duration::from_millis(10));

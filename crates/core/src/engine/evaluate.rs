@@ -263,11 +263,25 @@ pub(crate) fn evaluate_account(
     plan: Plan<'_>,
 ) -> Values {
     let timeline = Timeline::merged(members.iter().map(|(c, _)| &c.timeline));
+    evaluate_account_on(rules, group_id, account, members, &timeline, now, plan)
+}
+
+/// [`evaluate_account`] with the members' timelines already merged (replays
+/// evaluate one account at many instants).
+pub(crate) fn evaluate_account_on(
+    rules: &RuleSet,
+    group_id: &str,
+    account: &AccountState,
+    members: &[(&ContactState, &Values)],
+    timeline: &Timeline,
+    now: i64,
+    plan: Plan<'_>,
+) -> Values {
     let contacts = member_views(account, members);
     evaluate_kind(rules, SubjectKind::Account, now, plan, &|values, visit| {
         visit(&AccountView {
             id: group_id,
-            timeline: &timeline,
+            timeline,
             traits: &account.traits,
             contacts: &contacts,
             values,
@@ -348,4 +362,39 @@ pub(crate) fn sorted_members(ids: impl IntoIterator<Item = ContactId>) -> Vec<Co
     let mut ids: Vec<_> = ids.into_iter().collect();
     ids.sort_unstable();
     ids
+}
+
+/// Hands a view of a contact (reading `values` for references) to `visit`.
+pub(crate) fn with_contact_view<R>(
+    contact: &ContactState,
+    account: Option<&AccountState>,
+    values: &Values,
+    visit: impl FnOnce(&dyn SubjectView) -> R,
+) -> R {
+    visit(&ContactView {
+        id: &contact.label,
+        timeline: &contact.timeline,
+        traits: &contact.traits,
+        account_traits: account.map(|a| &a.traits),
+        values,
+    })
+}
+
+/// Hands a view of an account (its contacts' events merged) to `visit`.
+pub(crate) fn with_account_view<R>(
+    group_id: &str,
+    account: &AccountState,
+    members: &[(&ContactState, &Values)],
+    values: &Values,
+    visit: impl FnOnce(&dyn SubjectView) -> R,
+) -> R {
+    let timeline = Timeline::merged(members.iter().map(|(c, _)| &c.timeline));
+    let contacts = member_views(account, members);
+    visit(&AccountView {
+        id: group_id,
+        timeline: &timeline,
+        traits: &account.traits,
+        contacts: &contacts,
+        values,
+    })
 }

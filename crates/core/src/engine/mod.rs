@@ -8,12 +8,16 @@
 
 mod evaluate;
 mod health;
+mod parallel;
 mod recorder;
+mod replay;
 mod restore;
 mod runner;
 mod snapshot;
 mod state;
+mod subjects;
 mod timers;
+mod transitions;
 mod watches;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -25,9 +29,11 @@ use serde::Serialize;
 pub use evaluate::Values;
 use evaluate::{DefSet, Plan};
 pub use health::DefinitionHealth;
+pub use replay::Replay;
 pub use runner::{EngineHandle, EngineListener};
 pub use snapshot::SubjectSnapshot;
 pub use state::SubjectKey;
+pub use transitions::Transitions;
 pub use watches::ScoreWatch;
 
 use crate::message::{ContactId, Millis};

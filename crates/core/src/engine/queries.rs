@@ -107,7 +107,7 @@ impl Engine {
         )
     }
 
-    fn members_of<'a>(
+    pub(super) fn members_of<'a>(
         &'a self,
         account: &'a AccountState,
         values: impl Fn(ContactId) -> &'a Values,

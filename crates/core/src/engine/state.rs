@@ -55,6 +55,9 @@ pub(crate) struct ContactState {
     pub(crate) timeline: Timeline,
     pub(crate) traits: Traits,
     pub(crate) account: Option<Arc<str>>,
+    /// Timestamp of its earliest stored message (behavior or not): from when
+    /// reports and backtests consider it known.
+    pub(crate) first_seen: Option<i64>,
 }
 
 #[derive(Debug, Default)]
@@ -108,6 +111,11 @@ impl Shared {
 }
 
 impl State {
+    /// Every event name seen in a behavior event (track, page, screen).
+    pub(crate) fn event_names(&self) -> impl Iterator<Item = &str> {
+        self.shared.names.iter().map(|n| &**n)
+    }
+
     /// Rebuilds the picture from the store: identities, accounts, then every
     /// event in commit order (identify and group traits are replayed from
     /// their messages, exactly as the writer derived the trait history).
@@ -238,6 +246,7 @@ impl State {
             return;
         };
         let message = &stored.message;
+        state.first_seen = earlier(state.first_seen, Some(message.timestamp));
         let kind = match message.kind {
             MessageKind::Track => EventKind::Track,
             MessageKind::Page => EventKind::Page,
@@ -331,6 +340,7 @@ impl State {
             survivor.timeline.insert(event.clone());
         }
         survivor.traits.absorb(&absorbed.traits);
+        survivor.first_seen = earlier(survivor.first_seen, absorbed.first_seen);
         if survivor.label.is_empty() || (!survivor.has_user_id && absorbed.has_user_id) {
             survivor.label = absorbed.label;
             survivor.has_user_id = absorbed.has_user_id;
@@ -346,5 +356,12 @@ impl State {
         touched.contacts.remove(&from);
         touched.contacts.insert(into);
         touched.removed.push((from, absorbed_label));
+    }
+}
+
+fn earlier(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }

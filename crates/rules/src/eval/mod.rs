@@ -255,3 +255,20 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
         Out::until(Val::Num(count as f64), next)
     }
 }
+
+/// The time of the first event of `subject` that `sel` matches in the
+/// inclusive range `[from, to]` (report outcomes).
+pub(crate) fn first_matching(
+    sel: &crate::ir::Sel,
+    subject: &dyn SubjectView,
+    from: i64,
+    to: i64,
+) -> Option<i64> {
+    let mut eval = Eval {
+        subject,
+        now: to,
+        trace: &mut NoTrace,
+    };
+    eval.first_match(sel, window::Range { from, to })
+        .map(|event| event.time)
+}

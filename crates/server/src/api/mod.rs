@@ -8,6 +8,8 @@ pub(crate) mod deliveries;
 mod health;
 pub(crate) mod history;
 mod ingestion;
+mod report_views;
+pub(crate) mod reports;
 pub(crate) mod segments;
 mod stream;
 pub(crate) mod trends;
@@ -62,6 +64,12 @@ pub(crate) fn routes() -> Router<AppState> {
             "/api/v1/dead-letters/{id}/replay",
             axum::routing::post(deliveries::replay_dead_letter),
         )
+        .route("/api/v1/reports/conversion", get(reports::conversion))
+        .route("/api/v1/reports/holdout", get(reports::holdout))
+        .route("/api/v1/reports/score-quality", get(reports::score_quality))
+        .route("/api/v1/reports/overlap", get(reports::overlap))
+        .route("/api/v1/reports/backtest", get(reports::backtest))
+        .route("/api/v1/reports/lint", get(reports::lint))
         .route("/api/v1/openapi.json", get(openapi_json))
 }
 
@@ -76,12 +84,14 @@ pub(crate) fn routes() -> Router<AppState> {
         segments::list_segments, segments::segment_members, segments::explain, segments::recent_changes, stream::stream, definitions::put_definitions, health::health, history::history, trends::segment_trend,
         deliveries::list_destinations, deliveries::enable_destination, deliveries::list_deliveries,
         deliveries::list_dead_letters, deliveries::replay_dead_letters, deliveries::replay_dead_letter,
+        reports::conversion, reports::holdout, reports::score_quality, reports::overlap, reports::backtest, reports::lint,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecuritySchemes),
     tags((name = "ingestion", description = "Segment tracking API (write key as HTTP Basic username)"),
          (name = "query", description = "Contacts, accounts and events (bearer token)"),
          (name = "actions", description = "Destinations, webhook deliveries and dead letters"),
+         (name = "reports", description = "Conversion, lift, score quality, overlap, backtests and lint (bearer token, read scope)"),
          (name = "admin", description = "Configuration (admin scope)"))
 )]
 struct ApiDoc;

@@ -17,7 +17,7 @@ use crate::api::contacts::PageParams;
 use crate::api::definitions::PutParams;
 use crate::api::segments::MemberParams;
 use crate::api::trends::{self, TrendParams};
-use crate::api::{contacts, definitions, segments};
+use crate::api::{contacts, definitions, reports, segments};
 
 /// Most results one tool call returns.
 const MAX_PAGE: usize = 50;
@@ -73,10 +73,11 @@ pub(super) fn catalog() -> Vec<Tool> {
                 "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "description": "default 20"}},
                 "required": ["segment"], "additionalProperties": false})),
         tool("segment_report",
-            "How a segment is doing: size, owner, action, definition, entries/exits and size per day, and conversion/lift for an outcome when measurement is available.",
+            "How a segment is doing: size, owner, action, definition, entries/exits and size per day, and, for an outcome event, members' conversion within the horizon after entry vs non-members' over the same days (Wilson 95% intervals, lift, p-value).",
             json!({"type": "object", "properties": {"segment": id("segment name"),
                 "days": {"type": "integer", "minimum": 1, "maximum": 400, "description": "days of daily trend (default 30)"},
-                "outcome": id("outcome event, e.g. \"Deal Won\"")},
+                "outcome": id("outcome event selector, e.g. \"Deal Won\""),
+                "horizon": id("how long after entry the outcome counts, e.g. 30d (default)")},
                 "required": ["segment"], "additionalProperties": false})),
         tool("check_definition",
             "Validate a draft rule-language expression (see resource bellwether://docs/language) for contacts or accounts: errors with line and column, or how many would match now and a sample of them. Changes nothing.",
@@ -321,8 +322,9 @@ async fn segment_report(server: &McpServer, caller: &HeaderMap, args: &JsonObjec
     else {
         return Err(invalid(format!("no segment named {segment:?}")));
     };
+    let params_days = count_arg(args, "days", 30, 400)?.max(1) as u32;
     let params = TrendParams {
-        days: Some(count_arg(args, "days", 30, 400)?.max(1) as u32),
+        days: Some(params_days),
     };
     let Json(trend) = trends::segment_trend(
         State(server.state.clone()),
@@ -331,12 +333,32 @@ async fn segment_report(server: &McpServer, caller: &HeaderMap, args: &JsonObjec
         Query(params),
     )
     .await?;
+    let Some(outcome) = outcome else {
+        return Ok(json!({
+            "segment": summary,
+            "trend": to_value(trend)?,
+            "outcome": null,
+            "conversion": null,
+            "conversion_unavailable_because": "no `outcome` was given (e.g. \"Deal Won\")",
+        }));
+    };
+    // Conversion over the same days as the trend.
+    let now = server.state.engine.now();
+    let from = now - i64::from(params_days) * 86_400_000;
+    let query = reports::ConversionQuery {
+        segment: Some(segment.to_owned()),
+        outcome: Some(outcome.to_owned()),
+        horizon: optional_string(args, "horizon")?.map(str::to_owned),
+        from: Some(crate::segment::format_timestamp(from)),
+        to: None,
+    };
+    let Json(conversion) =
+        reports::conversion(State(server.state.clone()), caller.clone(), Query(query)).await?;
     Ok(json!({
         "segment": summary,
         "trend": to_value(trend)?,
         "outcome": outcome,
-        "conversion": null,
-        "conversion_unavailable_because": "conversion and lift reports are not built yet; size, owner and action are current",
+        "conversion": to_value(conversion)?,
     }))
 }
 

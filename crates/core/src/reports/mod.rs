@@ -1,0 +1,171 @@
+//! Measurement: conversion and lift by segment, holdout lift, score
+//! quality, overlap between segments, backtests and lint, computed from the
+//! engine's timelines (as of any instant) and the recorded membership
+//! history. Definitions of who counts are in `docs/reports.md`.
+//!
+//! Invariant: pure computations over what the caller hands in (an engine it
+//! has locked, history it has read); no IO, no clock. Callers run them off
+//! the async runtime. Every input that can make the work grow is bounded
+//! here ([`MAX_INSTANTS`], [`MAX_HORIZON`]).
+
+mod backtest;
+mod conversion;
+mod lint;
+mod overlap;
+mod quality;
+mod references;
+pub mod stats;
+
+use bellwether_rules::{DefKind, Definitions, Diagnostics, EventSelector, RuleSet, SubjectKind};
+
+pub use backtest::{backtest, BacktestParams, BacktestPoint, BacktestReport, BacktestTarget};
+pub use conversion::{
+    conversion, holdout_lift, ConversionParams, ConversionReport, Group, HoldoutReport,
+};
+pub use lint::{lint, Finding, LintParams, LintReport, DEFAULT_MAX_OVERLAP, DEFAULT_MIN_SIZE};
+pub use overlap::{overlap, OverlapPair, OverlapReport};
+pub use quality::{score_quality, QualityParams, QualityReport};
+pub use stats::{Decile, Proportion};
+
+use crate::message::Millis;
+use crate::store::StoreError;
+
+/// Most instants one backtest evaluates.
+pub const MAX_INSTANTS: usize = 1_000;
+/// Longest conversion horizon (about two years).
+pub const MAX_HORIZON: Millis = 730 * 86_400_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("no segment named {0:?}")]
+    UnknownSegment(String),
+    #[error("no score named {0:?}")]
+    UnknownScore(String),
+    #[error("segment {0:?} has no holdout (set `holdout = 0.1` on it to withhold entrants)")]
+    NoHoldout(String),
+    #[error("{field}: {reason}")]
+    InvalidParameter { field: &'static str, reason: String },
+    /// An outcome selector or draft condition that does not check.
+    #[error("{field}: {}", first_message(.diagnostics))]
+    InvalidExpression {
+        field: &'static str,
+        diagnostics: Diagnostics,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn first_message(diagnostics: &Diagnostics) -> String {
+    diagnostics
+        .diagnostics
+        .first()
+        .map_or_else(|| "invalid".to_owned(), |d| d.message.clone())
+}
+
+/// An outcome: an event selector and how long after the reference instant
+/// it may happen.
+#[derive(Debug, Clone)]
+pub struct OutcomeSpec {
+    /// A selector in the rule language, e.g. `"Deal Won"`.
+    pub selector: String,
+    /// Milliseconds after the reference instant.
+    pub horizon: Millis,
+}
+
+impl OutcomeSpec {
+    fn compile(&self, rules: &RuleSet, subject: SubjectKind) -> Result<EventSelector, ReportError> {
+        if !(1..=MAX_HORIZON).contains(&self.horizon) {
+            return Err(ReportError::InvalidParameter {
+                field: "horizon",
+                reason: "must be more than 0 and at most 730d".into(),
+            });
+        }
+        let text = self.selector.trim();
+        let invalid = |diagnostics| ReportError::InvalidExpression {
+            field: "outcome",
+            diagnostics,
+        };
+        match rules.selector(subject, text) {
+            Ok(selector) => Ok(selector),
+            // A plain event name (`Deal Won` typed in a URL) is accepted too.
+            Err(diagnostics) if !text.contains(['"', '\'', '(']) && !text.contains(" where ") => {
+                rules
+                    .selector(subject, &format!("\"{text}\""))
+                    .map_err(|_| invalid(diagnostics))
+            }
+            Err(diagnostics) => Err(invalid(diagnostics)),
+        }
+    }
+
+    /// The end of the window opened at `reference`: the horizon, cut short
+    /// at `as_of`. Returns it and whether it was cut short.
+    fn window_end(&self, reference: Millis, as_of: Millis) -> (Millis, bool) {
+        let end = reference.saturating_add(self.horizon);
+        (end.min(as_of), end > as_of)
+    }
+}
+
+/// A half-open period `[from, to)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub from: Millis,
+    pub to: Millis,
+}
+
+impl Period {
+    fn check(self) -> Result<Self, ReportError> {
+        if self.from >= self.to {
+            return Err(ReportError::InvalidParameter {
+                field: "from",
+                reason: "must be before `to`".into(),
+            });
+        }
+        Ok(self)
+    }
+}
+
+/// The given definitions and everything they read, alone: evaluating them
+/// costs only what they need.
+fn reduced_rules(rules: &RuleSet, keep: &[(DefKind, &str)]) -> Result<RuleSet, ReportError> {
+    let mut wanted: std::collections::HashSet<(DefKind, String)> = keep
+        .iter()
+        .map(|(kind, name)| (*kind, (*name).to_owned()))
+        .collect();
+    // Dependencies come first in the order: walk it backwards.
+    for def in rules.order().iter().rev() {
+        if wanted.contains(&(def.kind, def.name.to_string())) {
+            for (kind, name) in &def.depends_on {
+                wanted.insert((*kind, name.to_string()));
+            }
+        }
+    }
+    let all = rules.definitions();
+    let has = |kind: DefKind, name: &str| wanted.contains(&(kind, name.to_owned()));
+    let definitions = Definitions {
+        score: all
+            .score
+            .iter()
+            .filter(|d| has(DefKind::Score, &d.name))
+            .cloned()
+            .collect(),
+        segment: all
+            .segment
+            .iter()
+            .filter(|d| has(DefKind::Segment, &d.name))
+            .cloned()
+            .collect(),
+        tier: all
+            .tier
+            .iter()
+            .filter(|d| has(DefKind::Tier, &d.name))
+            .cloned()
+            .collect(),
+    };
+    RuleSet::compile(&definitions).map_err(|diagnostics| ReportError::InvalidExpression {
+        field: "definitions",
+        diagnostics,
+    })
+}
+
+#[cfg(test)]
+mod tests;
