@@ -58,7 +58,7 @@ pub struct ErrorBody {
 }
 
 impl ApiError {
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) | Self::InvalidField { .. } | Self::InvalidDefinitions { .. } => {
                 StatusCode::BAD_REQUEST

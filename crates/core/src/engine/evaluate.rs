@@ -275,7 +275,7 @@ pub(crate) fn evaluate_account(
 /// The explanation of a segment for a subject, as a JSON tree.
 pub(crate) fn explain_contact(
     rules: &RuleSet,
-    segment: &str,
+    target: Target<'_>,
     contact: &ContactState,
     account: Option<&AccountState>,
     values: &Values,
@@ -288,12 +288,12 @@ pub(crate) fn explain_contact(
         account_traits: account.map(|a| &a.traits),
         values,
     };
-    explain(rules, segment, &view, now)
+    explain(rules, target, &view, now)
 }
 
 pub(crate) fn explain_account(
     rules: &RuleSet,
-    segment: &str,
+    target: Target<'_>,
     group_id: &str,
     account: &AccountState,
     members: &[(&ContactState, &Values)],
@@ -309,17 +309,34 @@ pub(crate) fn explain_account(
         contacts: &contacts,
         values,
     };
-    explain(rules, segment, &view, now)
+    explain(rules, target, &view, now)
+}
+
+/// What an explanation is about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Target<'a> {
+    /// A segment: one tree.
+    Segment(&'a str),
+    /// A tier: `{"levels": [{"level", "explanation"}]}`, every level in order.
+    Tier(&'a str),
 }
 
 fn explain(
     rules: &RuleSet,
-    segment: &str,
+    target: Target<'_>,
     view: &dyn SubjectView,
     now: i64,
 ) -> Option<serde_json::Value> {
-    let explanation = rules.explain_segment(segment, view, now)?;
-    serde_json::to_value(&explanation).ok()
+    match target {
+        Target::Segment(segment) => {
+            let explanation = rules.explain_segment(segment, view, now)?;
+            serde_json::to_value(&explanation).ok()
+        }
+        Target::Tier(tier) => {
+            let levels = rules.explain_tier(tier, view, now)?;
+            Some(serde_json::json!({ "levels": levels }))
+        }
+    }
 }
 
 /// Contact ids in a stable order, for deterministic account evaluation.

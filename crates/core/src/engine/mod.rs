@@ -6,6 +6,7 @@
 //! its own next-change instant arrives (no rescans); a time-driven change is
 //! recorded at its exact instant, even when processed late.
 
+mod browse;
 mod evaluate;
 mod health;
 mod recorder;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use bellwether_rules::{DefKind, RuleSet, SubjectKind};
 use serde::Serialize;
 
+pub use browse::{MemberQuery, RankedMember, RankedPage, TierCounts};
 pub use evaluate::Values;
 use evaluate::{DefSet, Plan};
 pub use health::DefinitionHealth;

@@ -2,15 +2,16 @@
 //! OpenAPI document.
 
 mod admin;
+pub(crate) mod committee;
 pub(crate) mod contacts;
 pub(crate) mod definitions;
-mod health;
+pub(crate) mod health;
 pub(crate) mod history;
-mod ingestion;
+pub(crate) mod ingestion;
 pub(crate) mod segments;
-mod stream;
+pub(crate) mod stream;
 pub(crate) mod trends;
-mod views;
+pub(crate) mod views;
 
 use axum::routing::get;
 use axum::{Json, Router};
