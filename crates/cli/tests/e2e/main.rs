@@ -15,3 +15,4 @@ mod scores;
 mod sdk;
 mod segments;
 mod trends;
+mod ui;

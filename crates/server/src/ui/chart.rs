@@ -10,7 +10,7 @@ const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 200.0;
 const LEFT: f64 = 52.0;
 const RIGHT: f64 = 14.0;
-const TOP: f64 = 12.0;
+const TOP: f64 = 24.0;
 const BOTTOM: f64 = 26.0;
 
 /// Maps a domain interval linearly onto a range of pixels.
@@ -120,7 +120,7 @@ fn frame(y: &Scale, ticks: &[f64], unit: &str) -> Markup {
             line.grid x1=(LEFT) x2=(WIDTH - RIGHT) y1=(px(at)) y2=(px(at)) {}
             text.tick x=(LEFT - 6.0) y=(px(at + 4.0)) text-anchor="end" { (format::compact(*tick)) }
         }
-        text.unit x="4" y=(TOP + 4.0) { (unit) }
+        text.unit x="4" y="12" { (unit) }
     }
 }
 

@@ -200,7 +200,7 @@ fn timeline_card(
                             tr {
                                 td.nowrap { @match format::parse_time(&event.timestamp) { Some(at) => (layout::when(at, now)), None => (event.timestamp) } }
                                 td { (layout::pill(&event.kind, "subject")) }
-                                td { (event.event.as_deref().unwrap_or("–")) }
+                                td { (event_name(event.event.as_deref(), &event.properties, None)) }
                                 td.props { (properties(&event.properties)) }
                             }
                         }
@@ -214,6 +214,24 @@ fn timeline_card(
             }
         }
     }
+}
+
+/// What an event is called: the track event or page name, else the page
+/// path, else the group id.
+pub(crate) fn event_name(
+    name: Option<&str>,
+    properties: &serde_json::Map<String, Value>,
+    group_id: Option<&str>,
+) -> String {
+    name.map(str::to_owned)
+        .or_else(|| {
+            properties
+                .get("path")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .or_else(|| group_id.map(str::to_owned))
+        .unwrap_or_else(|| "–".to_owned())
 }
 
 fn older_href(base: &str, next: &str, kind: Option<&str>) -> String {

@@ -20,7 +20,7 @@ use crate::metrics::SourceLabels;
 /// Recent events read for the throughput chart.
 const WINDOW: usize = 2_000;
 /// Recent events listed.
-const LISTED: usize = 50;
+const LISTED: usize = 25;
 const MINUTE_MS: i64 = 60_000;
 const MINUTES: i64 = 60;
 
@@ -162,7 +162,7 @@ fn events_table(events: &[StoredEvent], now: i64) -> Markup {
                     tr {
                         td.nowrap { (layout::when(message.received_at, now)) }
                         td { (layout::pill(message.kind.as_str(), "subject")) }
-                        td { (message.event.as_deref().or(message.group_id.as_deref()).unwrap_or("–")) }
+                        td { (super::contact::event_name(message.event.as_deref(), &message.properties, message.group_id.as_deref())) }
                         td { @match message.user_id.as_deref().or(message.anonymous_id.as_deref()) {
                             Some(id) => (layout::subject_link("contact", id)), None => span.muted { "–" } } }
                         td { (message.source) }

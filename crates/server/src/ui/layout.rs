@@ -33,6 +33,7 @@ pub(crate) fn page(title: &str, nav: Nav, viewer: Option<&Viewer>, body: Markup)
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Bellwether" }
+                link rel="icon" href=(FAVICON);
                 link rel="stylesheet" href=(super::assets::CSS_PATH);
                 script src=(super::assets::JS_PATH) defer {}
             }
@@ -81,6 +82,8 @@ fn who(viewer: &Viewer) -> Markup {
         }
     }
 }
+
+const FAVICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24'%3E%3Cpath fill='%234f46e5' d='M12 2c-3.3 0-6 2.7-6 6v5l-2 3v1h16v-1l-2-3V8c0-3.3-2.7-6-6-6zm0 21a2.5 2.5 0 0 0 2.4-2h-4.8A2.5 2.5 0 0 0 12 23z'/%3E%3C/svg%3E";
 
 const LOGO: &str = r#"<svg aria-hidden="true" width="22" height="22" viewBox="0 0 24 24"><path d="M12 2c-3.3 0-6 2.7-6 6v5l-2 3v1h16v-1l-2-3V8c0-3.3-2.7-6-6-6zm0 21a2.5 2.5 0 0 0 2.4-2h-4.8A2.5 2.5 0 0 0 12 23z" fill="currentColor"/></svg>"#;
 

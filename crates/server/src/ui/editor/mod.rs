@@ -156,6 +156,14 @@ fn render(
                         label for="when" { "Condition" }
                         textarea #when name="when" rows="6" spellcheck="false" placeholder=(EXAMPLE) aria-describedby="preview" { (form.when) }
                     }
+                    section.preview #preview-card aria-label="Preview" {
+                        div #preview aria-live="polite" data-preview="/editor/preview" {
+                            @match checked {
+                                Some(checked) => (preview::render(checked)),
+                                None => p.muted { "Write a condition to see who matches." },
+                            }
+                        }
+                    }
                     div.grid2 {
                         div.field { label for="owner" { "Owner" } input #owner name="owner" value=(form.owner) placeholder="sdr-pool"; }
                         div.field { label for="action" { "Action" } input #action name="action" value=(form.action) placeholder="SDR outreach within 1 hour"; }
@@ -175,15 +183,6 @@ fn render(
                 }
             }
             aside.side {
-                section.card #preview-card {
-                    h2 { "Preview" }
-                    div #preview aria-live="polite" data-preview="/editor/preview" {
-                        @match checked {
-                            Some(checked) => (preview::render(checked)),
-                            None => p.muted { "Write a condition to see who matches." },
-                        }
-                    }
-                }
                 (reference)
             }
         }
