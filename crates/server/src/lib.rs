@@ -1,6 +1,6 @@
 //! Bellwether's HTTP edge: the only crate that knows HTTP and JSON wire
 //! formats. Segment-compatible ingestion, the REST query API with its OpenAPI
-//! document, health and metrics.
+//! document, the web UI, MCP, health and metrics.
 //!
 //! Architecture invariant: handlers never block the async runtime; every
 //! store call and every large JSON parse runs in `spawn_blocking`. Errors map

@@ -104,6 +104,10 @@ fn the_ui_scenario_passes_in_headless_chromium() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("ui screenshots: {}", out.display());
+    }
     for page in [
         "dashboard",
         "segment",
