@@ -143,6 +143,18 @@ try {
   expect(size === count, `its size ${size} equal to the preview's ${count}`);
   await shot("dashboard-after-save");
 
+  step = "the live feed shows an entry as it happens";
+  await Promise.all([page.waitForURL(`**/segments/${name}`), saved.locator("a.strong").click()]);
+  await page.waitForSelector("#live-status.on", { timeout: 10000 });
+  const visitor = `ui-live-${Date.now()}`;
+  const sent = await page.request.post(base + "/v1/page", {
+    headers: { authorization: "Basic " + Buffer.from("demo-write-key:").toString("base64") },
+    data: { userId: visitor, name: "Pricing", properties: { path: "/pricing" } },
+  });
+  expect(sent.status() === 200, `the page event accepted (got ${sent.status()})`);
+  await page.waitForSelector(`#feed li.fresh a:text-is("${visitor}")`, { timeout: 10000 });
+  await shot("segment-live");
+
   step = "keyboard focus is visible";
   await page.keyboard.press("Tab");
   const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);

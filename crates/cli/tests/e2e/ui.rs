@@ -117,6 +117,7 @@ fn the_ui_scenario_passes_in_headless_chromium() {
         "editor-error",
         "editor-preview",
         "dashboard-after-save",
+        "segment-live",
     ] {
         let file = out.join(format!("{page}.png"));
         let size = std::fs::metadata(&file).map_or(0, |m| m.len());
