@@ -7,6 +7,7 @@
 //! recorded at its exact instant, even when processed late.
 
 mod browse;
+mod dry_run;
 mod evaluate;
 mod health;
 mod recorder;

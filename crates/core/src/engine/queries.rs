@@ -146,7 +146,7 @@ impl Engine {
         )
     }
 
-    fn members_of<'a>(
+    pub(super) fn members_of<'a>(
         &'a self,
         account: &'a AccountState,
         values: impl Fn(ContactId) -> &'a Values,
@@ -289,7 +289,12 @@ impl Engine {
     }
 }
 
-fn push_memberships(out: &mut Vec<Membership>, kind: &'static str, id: &str, values: &Values) {
+pub(super) fn push_memberships(
+    out: &mut Vec<Membership>,
+    kind: &'static str,
+    id: &str,
+    values: &Values,
+) {
     for (segment, member) in &values.segments {
         if *member {
             out.push(Membership {

@@ -83,7 +83,7 @@ pub(crate) async fn put_definitions(
             let engine = engine.lock();
             (
                 engine.live_memberships(),
-                engine.evaluate_all_with(&rules, now),
+                engine.memberships_under(&rules, now),
             )
         };
         let segments = diff(&rules, &live, &after);
