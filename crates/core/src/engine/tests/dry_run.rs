@@ -31,6 +31,14 @@ subject = "account"
 when = 'count(contacts where in_segment("warm")) >= 1'
 "#;
 
+/// The test rules plus one contact segment: accounts keep their values.
+fn one_more_contact_segment() -> RuleSet {
+    let text = format!(
+        "{RULES}\n[[segment]]\nname = \"logged_in\"\nsubject = \"contact\"\nwhen = 'exists(\"Logged In\", last 10d)'\n"
+    );
+    RuleSet::from_toml("more.toml", &text).expect("valid")
+}
+
 fn engine() -> Engine {
     let mut engine = Engine::new(rules());
     let mut feed = Feed::new();
@@ -104,5 +112,7 @@ proptest! {
         let at = now + extra_hours * HOUR;
         prop_assert_eq!(engine.memberships_under(&changed, at), engine.evaluate_all_with(&changed, at));
         prop_assert_eq!(engine.memberships_under(&engine.rules, at), engine.evaluate_all(at));
+        let more = one_more_contact_segment();
+        prop_assert_eq!(engine.memberships_under(&more, at), engine.evaluate_all_with(&more, at));
     }
 }
