@@ -66,7 +66,7 @@ pub struct ErrorBody {
 }
 
 impl ApiError {
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_)
             | Self::InvalidField { .. }

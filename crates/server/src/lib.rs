@@ -1,6 +1,6 @@
 //! Bellwether's HTTP edge: the only crate that knows HTTP and JSON wire
 //! formats. Segment-compatible ingestion, the REST query API with its OpenAPI
-//! document, health and metrics.
+//! document, the web UI, MCP, health and metrics.
 //!
 //! Architecture invariant: handlers never block the async runtime; every
 //! store call and every large JSON parse runs in `spawn_blocking`. Errors map
@@ -15,6 +15,7 @@ mod ingest;
 pub mod mcp;
 pub mod metrics;
 pub mod segment;
+mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -87,8 +88,15 @@ impl AppState {
     }
 }
 
-/// All routes.
+/// All routes, for a server on a non-loopback address (every UI page asks
+/// for a token sign-in).
 pub fn router(state: AppState) -> Router {
+    router_on(state, false)
+}
+
+/// All routes; `loopback`: the server listens on a loopback address, so the
+/// UI's read-only pages open without sign-in (SPEC section 5).
+fn router_on(state: AppState, loopback: bool) -> Router {
     let tracking = Router::new()
         .route("/v1/identify", post(ingest::identify))
         .route("/v1/track", post(ingest::track))
@@ -116,6 +124,7 @@ pub fn router(state: AppState) -> Router {
             post(actions::inbox::receive).layer(axum::extract::DefaultBodyLimit::max(256 * 1024)),
         )
         .route("/api/v1/inbox", get(actions::inbox::list))
+        .merge(ui::routes(state.clone(), loopback))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .with_state(state)
@@ -186,7 +195,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let loopback = listener.local_addr()?.ip().is_loopback();
+    let app = router_on(state, loopback).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

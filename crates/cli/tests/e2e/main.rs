@@ -17,3 +17,4 @@ mod sdk;
 mod segments;
 mod trends;
 mod webhooks;
+mod ui;

@@ -289,34 +289,36 @@ pub(crate) fn evaluate_account_on(
     })
 }
 
-/// The explanation of a segment for a subject, as a JSON tree.
+/// The explanation of a segment or tier for a contact, as a JSON tree.
 pub(crate) fn explain_contact(
     rules: &RuleSet,
-    segment: &str,
+    target: Target<'_>,
     contact: &ContactState,
     account: Option<&AccountState>,
     values: &Values,
     now: i64,
 ) -> Option<serde_json::Value> {
-    let explanation = explanation_of_contact(rules, segment, contact, account, values, now)?;
-    serde_json::to_value(&explanation).ok()
+    with_contact_view(contact, account, values, |view| {
+        explain(rules, target, view, now)
+    })
 }
 
+/// The explanation of a segment or tier for an account, as a JSON tree.
 pub(crate) fn explain_account(
     rules: &RuleSet,
-    segment: &str,
+    target: Target<'_>,
     group_id: &str,
     account: &AccountState,
     members: &[(&ContactState, &Values)],
     values: &Values,
     now: i64,
 ) -> Option<serde_json::Value> {
-    let explanation =
-        explanation_of_account(rules, segment, group_id, account, members, values, now)?;
-    serde_json::to_value(&explanation).ok()
+    with_account_view(group_id, account, members, values, |view| {
+        explain(rules, target, view, now)
+    })
 }
 
-/// Why a contact is in or out of a segment.
+/// Why a contact is in or out of a segment (the action layer's payloads).
 pub(crate) fn explanation_of_contact(
     rules: &RuleSet,
     segment: &str,
@@ -325,17 +327,12 @@ pub(crate) fn explanation_of_contact(
     values: &Values,
     now: i64,
 ) -> Option<bellwether_rules::Explanation> {
-    let view = ContactView {
-        id: &contact.label,
-        timeline: &contact.timeline,
-        traits: &contact.traits,
-        account_traits: account.map(|a| &a.traits),
-        values,
-    };
-    rules.explain_segment(segment, &view, now)
+    with_contact_view(contact, account, values, |view| {
+        rules.explain_segment(segment, view, now)
+    })
 }
 
-/// Why an account is in or out of a segment.
+/// Why an account is in or out of a segment (the action layer's payloads).
 pub(crate) fn explanation_of_account(
     rules: &RuleSet,
     segment: &str,
@@ -345,17 +342,38 @@ pub(crate) fn explanation_of_account(
     values: &Values,
     now: i64,
 ) -> Option<bellwether_rules::Explanation> {
-    let timeline = Timeline::merged(members.iter().map(|(c, _)| &c.timeline));
-    let contacts = member_views(account, members);
-    let view = AccountView {
-        id: group_id,
-        timeline: &timeline,
-        traits: &account.traits,
-        contacts: &contacts,
-        values,
-    };
-    rules.explain_segment(segment, &view, now)
+    with_account_view(group_id, account, members, values, |view| {
+        rules.explain_segment(segment, view, now)
+    })
 }
+
+/// What an explanation is about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Target<'a> {
+    /// A segment: one tree.
+    Segment(&'a str),
+    /// A tier: `{"levels": [{"level", "explanation"}]}`, every level in order.
+    Tier(&'a str),
+}
+
+fn explain(
+    rules: &RuleSet,
+    target: Target<'_>,
+    view: &dyn SubjectView,
+    now: i64,
+) -> Option<serde_json::Value> {
+    match target {
+        Target::Segment(segment) => {
+            let explanation = rules.explain_segment(segment, view, now)?;
+            serde_json::to_value(&explanation).ok()
+        }
+        Target::Tier(tier) => {
+            let levels = rules.explain_tier(tier, view, now)?;
+            Some(serde_json::json!({ "levels": levels }))
+        }
+    }
+}
+
 
 /// Contact ids in a stable order, for deterministic account evaluation.
 pub(crate) fn sorted_members(ids: impl IntoIterator<Item = ContactId>) -> Vec<ContactId> {

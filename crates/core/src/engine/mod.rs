@@ -6,6 +6,8 @@
 //! its own next-change instant arrives (no rescans); a time-driven change is
 //! recorded at its exact instant, even when processed late.
 
+mod browse;
+mod dry_run;
 mod evaluate;
 mod health;
 mod parallel;
@@ -26,6 +28,7 @@ use std::sync::Arc;
 use bellwether_rules::{DefKind, RuleSet, SubjectKind};
 use serde::Serialize;
 
+pub use browse::{MemberQuery, RankedMember, RankedPage, TierCounts};
 pub use evaluate::Values;
 use evaluate::{DefSet, Plan};
 pub use health::DefinitionHealth;

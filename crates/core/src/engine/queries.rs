@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bellwether_rules::{DefKind, SubjectKind};
 
-use super::evaluate::{self, Plan, Values};
+use super::evaluate::{self, Plan, Target, Values};
 use super::state::{AccountState, ContactState, SubjectKey};
 use super::{Change, Engine, Member};
 use crate::message::{ContactId, Millis};
@@ -74,13 +74,33 @@ impl Engine {
         segment: &str,
         now: Millis,
     ) -> Option<serde_json::Value> {
+        self.explain_contact_target(contact, Target::Segment(segment), now)
+    }
+
+    /// Why a contact is at its level of a tier, as of `now`: every level's
+    /// condition explained, in order (`{"levels": [{"level", "explanation"}]}`).
+    pub fn explain_contact_tier(
+        &self,
+        contact: ContactId,
+        tier: &str,
+        now: Millis,
+    ) -> Option<serde_json::Value> {
+        self.explain_contact_target(contact, Target::Tier(tier), now)
+    }
+
+    fn explain_contact_target(
+        &self,
+        contact: ContactId,
+        target: Target<'_>,
+        now: Millis,
+    ) -> Option<serde_json::Value> {
         let state = self.state.contacts.get(&contact)?;
         let account = state
             .account
             .as_ref()
             .and_then(|a| self.state.accounts.get(a));
         let values = self.contact_values(contact).cloned().unwrap_or_default();
-        evaluate::explain_contact(&self.rules, segment, state, account, &values, now)
+        evaluate::explain_contact(&self.rules, target, state, account, &values, now)
     }
 
     /// Why an account is in or out of a segment, as of `now`.
@@ -88,6 +108,25 @@ impl Engine {
         &self,
         group_id: &str,
         segment: &str,
+        now: Millis,
+    ) -> Option<serde_json::Value> {
+        self.explain_account_target(group_id, Target::Segment(segment), now)
+    }
+
+    /// [`Engine::explain_contact_tier`] for an account.
+    pub fn explain_account_tier(
+        &self,
+        group_id: &str,
+        tier: &str,
+        now: Millis,
+    ) -> Option<serde_json::Value> {
+        self.explain_account_target(group_id, Target::Tier(tier), now)
+    }
+
+    fn explain_account_target(
+        &self,
+        group_id: &str,
+        target: Target<'_>,
         now: Millis,
     ) -> Option<serde_json::Value> {
         let account = self.state.accounts.get(group_id)?;
@@ -98,7 +137,7 @@ impl Engine {
         let values = self.account_values(group_id).cloned().unwrap_or_default();
         evaluate::explain_account(
             &self.rules,
-            segment,
+            target,
             group_id,
             account,
             &members,
@@ -250,7 +289,12 @@ impl Engine {
     }
 }
 
-fn push_memberships(out: &mut Vec<Membership>, kind: &'static str, id: &str, values: &Values) {
+pub(super) fn push_memberships(
+    out: &mut Vec<Membership>,
+    kind: &'static str,
+    id: &str,
+    values: &Values,
+) {
     for (segment, member) in &values.segments {
         if *member {
             out.push(Membership {

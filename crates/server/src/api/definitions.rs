@@ -21,6 +21,8 @@ use crate::AppState;
 const MAX_DEFINITIONS_BYTES: usize = 1024 * 1024;
 /// Ids listed per segment and direction; the counts are always complete.
 const SAMPLE: usize = 100;
+/// Members listed per segment as they would be after the change.
+const MEMBERS_SAMPLE: usize = 10;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct PutParams {
@@ -31,19 +33,21 @@ pub(crate) struct PutParams {
 
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub(crate) struct SegmentDiff {
-    enter_count: usize,
-    exit_count: usize,
-    size_after: usize,
+    pub(crate) enter_count: usize,
+    pub(crate) exit_count: usize,
+    pub(crate) size_after: usize,
     /// Up to 100 ids that would enter.
-    enter: Vec<String>,
+    pub(crate) enter: Vec<String>,
     /// Up to 100 ids that would exit.
-    exit: Vec<String>,
+    pub(crate) exit: Vec<String>,
+    /// Up to 10 ids of members after the change (the editor's sample).
+    pub(crate) members_sample: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DefinitionsOutcome {
-    applied: bool,
-    segments: BTreeMap<String, SegmentDiff>,
+    pub(crate) applied: bool,
+    pub(crate) segments: BTreeMap<String, SegmentDiff>,
 }
 
 /// Replaces the definitions (TOML with `[[score]]`, `[[segment]]`,
@@ -79,7 +83,7 @@ pub(crate) async fn put_definitions(
             let engine = engine.lock();
             (
                 engine.live_memberships(),
-                engine.evaluate_all_with(&rules, now),
+                engine.memberships_under(&rules, now),
             )
         };
         let segments = diff(&rules, &live, &after);
@@ -135,6 +139,7 @@ fn diff(
                 size_after: will.len(),
                 enter: enter.into_iter().take(SAMPLE).collect(),
                 exit: exit.into_iter().take(SAMPLE).collect(),
+                members_sample: will.iter().take(MEMBERS_SAMPLE).cloned().collect(),
             };
             (name, summary)
         })

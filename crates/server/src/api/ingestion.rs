@@ -15,23 +15,23 @@ use crate::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RejectionView {
-    received_at: String,
-    source: Option<String>,
-    index: Option<usize>,
-    field: String,
-    reason: String,
-    excerpt: String,
+    pub(crate) received_at: String,
+    pub(crate) source: Option<String>,
+    pub(crate) index: Option<usize>,
+    pub(crate) field: String,
+    pub(crate) reason: String,
+    pub(crate) excerpt: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RejectionList {
-    errors: Vec<RejectionView>,
+    pub(crate) errors: Vec<RejectionView>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct ListParams {
     /// How many, newest first (default 50, at most 1000).
-    limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
 }
 
 /// Recently rejected messages, newest first.

@@ -2,18 +2,19 @@
 //! OpenAPI document.
 
 mod admin;
+pub(crate) mod committee;
 pub(crate) mod contacts;
 pub(crate) mod definitions;
 pub(crate) mod deliveries;
-mod health;
+pub(crate) mod health;
 pub(crate) mod history;
-mod ingestion;
+pub(crate) mod ingestion;
 mod report_views;
 pub(crate) mod reports;
 pub(crate) mod segments;
-mod stream;
+pub(crate) mod stream;
 pub(crate) mod trends;
-mod views;
+pub(crate) mod views;
 
 use axum::routing::get;
 use axum::{Json, Router};

@@ -17,21 +17,21 @@ use crate::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct SegmentSummary {
-    name: String,
+    pub(crate) name: String,
     /// `contact` or `account`.
-    subject: &'static str,
+    pub(crate) subject: &'static str,
     /// Current number of members.
-    size: usize,
-    owner: Option<String>,
-    action: Option<String>,
-    description: Option<String>,
+    pub(crate) size: usize,
+    pub(crate) owner: Option<String>,
+    pub(crate) action: Option<String>,
+    pub(crate) description: Option<String>,
     /// The rule-language expression.
-    definition: String,
+    pub(crate) definition: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct SegmentList {
-    segments: Vec<SegmentSummary>,
+    pub(crate) segments: Vec<SegmentSummary>,
 }
 
 /// Every segment with its live size.
@@ -66,15 +66,15 @@ pub(crate) async fn list_segments(
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct MemberView {
     /// User id of a contact (anonymous id when it has none), group id of an account.
-    id: String,
-    entered_at: String,
+    pub(crate) id: String,
+    pub(crate) entered_at: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct MemberPage {
-    members: Vec<MemberView>,
+    pub(crate) members: Vec<MemberView>,
     /// Pass as `cursor` for the next page; `null` at the end.
-    next_cursor: Option<String>,
+    pub(crate) next_cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -169,7 +169,7 @@ pub(crate) async fn explain(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct ChangeParams {
     /// How many, newest last (default 50, at most 1000).
-    limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
 }
 
 /// Recent segment entries/exits and tier changes, each at its exact instant.

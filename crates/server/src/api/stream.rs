@@ -21,7 +21,7 @@ use crate::AppState;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct StreamParams {
     /// Only changes of this segment or tier.
-    definition: Option<String>,
+    pub(crate) definition: Option<String>,
 }
 
 /// Segment entries/exits and tier changes as they happen (`event: change`,

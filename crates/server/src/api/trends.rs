@@ -27,19 +27,19 @@ pub(crate) struct TrendParams {
 #[derive(Debug, Serialize, ToSchema, PartialEq)]
 pub(crate) struct DayTrend {
     /// The UTC date, `YYYY-MM-DD`.
-    date: String,
-    entered: u64,
-    exited: u64,
+    pub(crate) date: String,
+    pub(crate) entered: u64,
+    pub(crate) exited: u64,
     /// Members at the end of the day (now, for today).
-    size: u64,
+    pub(crate) size: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct SegmentTrend {
-    segment: String,
-    size: u64,
+    pub(crate) segment: String,
+    pub(crate) size: u64,
     /// Oldest first.
-    days: Vec<DayTrend>,
+    pub(crate) days: Vec<DayTrend>,
 }
 
 /// Entries, exits and size per day over the last `days` days.

@@ -17,7 +17,7 @@ use crate::api::contacts::PageParams;
 use crate::api::definitions::PutParams;
 use crate::api::segments::MemberParams;
 use crate::api::trends::{self, TrendParams};
-use crate::api::{contacts, definitions, reports, segments};
+use crate::api::{committee, contacts, definitions, reports, segments};
 
 /// Most results one tool call returns.
 const MAX_PAGE: usize = 50;
@@ -151,41 +151,21 @@ async fn get_account(server: &McpServer, caller: &HeaderMap, args: &JsonObject) 
     let group_id = string_arg(args, "group_id")?.to_owned();
     let Json(account) =
         contacts::get_account(State(server.state.clone()), caller.clone(), Path(group_id)).await?;
+    let committee = buying_committee(server, caller, &account).await?;
     let mut value = to_value(account)?;
-    value["buying_committee"] = Value::Array(buying_committee(server, caller, &value).await?);
+    value["buying_committee"] = Value::Array(committee);
     Ok(value)
 }
 
 /// The account's contacts with their role, title, scores, segments and
-/// tiers, most intent first (at most `MAX_PAGE`).
+/// tiers, most intent first (at most 50).
 async fn buying_committee(
     server: &McpServer,
     caller: &HeaderMap,
-    account: &Value,
+    account: &crate::api::views::AccountView,
 ) -> Result<Vec<Value>, ToolError> {
-    let ids: Vec<String> = account["contacts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| {
-            c["user_id"]
-                .as_str()
-                .or_else(|| c["anonymous_ids"][0].as_str())
-        })
-        .take(MAX_PAGE)
-        .map(str::to_owned)
-        .collect();
-    let mut committee = Vec::with_capacity(ids.len());
-    for id in ids {
-        let view = member_view(server, caller, "contact", id).await?;
-        committee.push(json!({
-            "user_id": view["user_id"], "role": view["traits"]["role"], "title": view["traits"]["title"],
-            "scores": view["scores"], "segments": view["segments"], "tiers": view["tiers"],
-        }));
-    }
-    let intent = |v: &Value| v["scores"]["intent"].as_f64().unwrap_or(f64::MIN);
-    committee.sort_by(|a, b| intent(b).total_cmp(&intent(a)));
-    Ok(committee)
+    let committee = committee::buying_committee(&server.state, caller, account).await?;
+    committee.into_iter().map(to_value).collect()
 }
 
 async fn explain_membership(server: &McpServer, caller: &HeaderMap, args: &JsonObject) -> Outcome {

@@ -442,6 +442,8 @@ fn changes_are_handed_over_even_after_the_recent_list_is_full() {
     );
 }
 
+mod browse;
+mod dry_run;
 mod replace;
 mod replay;
 mod routing;

@@ -1,0 +1,99 @@
+//! What a definitions change would do, without applying it, as cheaply as
+//! applying it: only the definitions whose meaning changed (and those that
+//! depend on them) are evaluated, on top of each subject's live values,
+//! unless the subject (or, for an account, one of its contacts) has a timer
+//! due: then everything is evaluated for it, as the timer would. Equal to [`Engine::evaluate_all_with`], the
+//! from-scratch reference (a test checks it).
+
+use std::collections::{HashMap, HashSet};
+
+use bellwether_rules::{RuleSet, SubjectKind};
+
+use super::evaluate::{self, DefSet, Plan, Values};
+use super::queries::{push_memberships, Membership};
+use super::state::SubjectKey;
+use super::Engine;
+use crate::message::{ContactId, Millis};
+
+impl Engine {
+    /// Every membership as of `at` under `rules`, sorted.
+    pub fn memberships_under(&self, rules: &RuleSet, at: Millis) -> Vec<Membership> {
+        let changed = rules.changed_since(&self.rules);
+        let unchanged: DefSet = rules
+            .order()
+            .iter()
+            .map(|d| (d.kind, d.name.clone()))
+            .filter(|key| !changed.contains(key))
+            .collect();
+        // Kinds with a definition changed, added or dropped; subjects of the
+        // other kind keep their live values as they are.
+        let touched: HashSet<SubjectKind> = rules
+            .order()
+            .iter()
+            .filter(|d| changed.contains(&(d.kind, d.name.clone())))
+            .map(|d| d.subject)
+            .chain(self.rules.order().iter().filter_map(|d| {
+                let kept = unchanged.contains(&(d.kind, d.name.clone()));
+                (!kept).then_some(d.subject)
+            }))
+            .collect();
+        let current =
+            |live: Option<&Values>| live.is_some_and(|v| v.next_change.is_none_or(|t| t > at));
+        let plan = |values: &Values| Plan::Only {
+            start: values.clone(),
+            changed: &changed,
+            unchanged: &unchanged,
+        };
+        let contacts_touched = touched.contains(&SubjectKind::Contact);
+        let contact_values: HashMap<ContactId, Values> = self
+            .state
+            .contacts
+            .iter()
+            .map(|(id, contact)| {
+                let live = self.values.get(&SubjectKey::Contact(*id));
+                let plan = match live.filter(|_| current(live)) {
+                    Some(values) if !contacts_touched => return (*id, values.clone()),
+                    Some(values) => plan(values),
+                    None => Plan::Everything,
+                };
+                let account = contact
+                    .account
+                    .as_ref()
+                    .and_then(|a| self.state.accounts.get(a));
+                (
+                    *id,
+                    evaluate::evaluate_contact(rules, contact, account, at, plan),
+                )
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (id, values) in &contact_values {
+            if let Some(contact) = self.state.contacts.get(id) {
+                push_memberships(&mut out, "contact", &contact.label, values);
+            }
+        }
+        let accounts_touched = touched.contains(&SubjectKind::Account);
+        let empty = Values::default();
+        for (group_id, account) in &self.state.accounts {
+            let live = self.values.get(&SubjectKey::Account(group_id.clone()));
+            // A member's timer re-evaluates its account too.
+            let members_current = account
+                .contacts
+                .iter()
+                .all(|id| current(self.values.get(&SubjectKey::Contact(*id))));
+            let plan = match live.filter(|_| members_current && current(live)) {
+                Some(values) if !accounts_touched => {
+                    push_memberships(&mut out, "account", group_id, values);
+                    continue;
+                }
+                Some(values) => plan(values),
+                None => Plan::Everything,
+            };
+            let members = self.members_of(account, |id| contact_values.get(&id).unwrap_or(&empty));
+            let values = evaluate::evaluate_account(rules, group_id, account, &members, at, plan);
+            push_memberships(&mut out, "account", group_id, &values);
+        }
+        out.sort();
+        out
+    }
+}

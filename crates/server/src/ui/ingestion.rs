@@ -1,0 +1,196 @@
+//! `/ingestion`: throughput (events received per minute over the last
+//! hour), counts since start per source, the most recent events, and
+//! rejected messages with the field at fault and the reason.
+
+use axum::extract::{Query, State};
+use axum::Json;
+use bellwether_core::message::StoredEvent;
+use bellwether_core::Store;
+use maud::{html, Markup};
+
+use super::auth::Viewer;
+use super::chart::{self, Bar};
+use super::layout::{self, Nav};
+use super::{format, Page, UiState};
+use crate::api::contacts::blocking;
+use crate::api::ingestion::{self, ListParams, RejectionView};
+use crate::error::ApiError;
+use crate::metrics::SourceLabels;
+
+/// Recent events read for the throughput chart.
+const WINDOW: usize = 2_000;
+/// Recent events listed.
+const LISTED: usize = 25;
+const MINUTE_MS: i64 = 60_000;
+const MINUTES: i64 = 60;
+
+pub(crate) async fn page(State(ui): State<UiState>, viewer: Viewer) -> Page {
+    let app = &ui.app;
+    let (total, recent) = blocking(app, recent_events).await??;
+    let Json(rejections) = ingestion::list_errors(
+        State(app.clone()),
+        viewer.headers.clone(),
+        Query(ListParams { limit: Some(50) }),
+    )
+    .await?;
+    let now = app.engine.now();
+    let sources: Vec<(String, u64, u64, u64)> = app
+        .config
+        .source
+        .iter()
+        .map(|s| {
+            let labels = SourceLabels {
+                source: s.name.clone(),
+            };
+            let metrics = &app.metrics;
+            (
+                s.name.clone(),
+                metrics.events_ingested.get_or_create(&labels).get(),
+                metrics.events_duplicate.get_or_create(&labels).get(),
+                metrics.events_rejected.get_or_create(&labels).get(),
+            )
+        })
+        .collect();
+    let (bars, last_hour, complete) = throughput(&recent, now);
+    let body = html! {
+        (layout::heading("Data in", "Ingestion", html! {}))
+        div.stats {
+            (layout::stat("Events stored", &format::count(total), Some(&format::grouped(total))))
+            (layout::stat("Last hour", &format!("{}{}", if complete { "" } else { "≥ " }, format::count(last_hour)), Some("events received")))
+            (layout::stat("Write queue", &format::count(app.ingestor.pending() as u64), Some("messages waiting")))
+            (layout::stat("Rejected", &format::count(rejections.errors.len() as u64), Some("recent messages")))
+        }
+        div.columns {
+            div.wide {
+                section.card {
+                    h2 { "Throughput" }
+                    (chart::bar_chart("Events received per minute, last hour", "per minute", &bars, MINUTE_MS))
+                    @if !complete { p.muted.small { "Busy hour: the chart counts the latest " (format::grouped(WINDOW as u64)) " events only." } }
+                }
+                section.card #recent {
+                    h2 { "Recent events" }
+                    (events_table(&recent, now))
+                }
+                section.card #rejected {
+                    h2 { "Rejected messages" }
+                    (rejections_table(&rejections.errors, now))
+                }
+            }
+            aside.side {
+                section.card {
+                    h2 { "Since this server started" }
+                    table.data.compact {
+                        thead { tr { th scope="col" { "Source" } th.num scope="col" { "Stored" } th.num scope="col" { "Duplicates" } th.num scope="col" { "Rejected" } } }
+                        tbody {
+                            @for (name, stored, duplicates, rejected) in &sources {
+                                tr { td { (name) } td.num { (format::count(*stored)) } td.num { (format::count(*duplicates)) } td.num { (format::count(*rejected)) } }
+                            }
+                        }
+                    }
+                    p.muted.small { "Counters reset when the server restarts; /metrics has them for Prometheus." }
+                }
+            }
+        }
+    };
+    Ok(layout::page(
+        "Ingestion",
+        Nav::Ingestion,
+        Some(&viewer),
+        body,
+    ))
+}
+
+/// The event count and the latest `WINDOW` events, oldest first. Sequence
+/// numbers are gap-free, so the scan starts near the end; it reads on until
+/// the end in case they are not.
+fn recent_events(store: &dyn Store) -> Result<(u64, Vec<StoredEvent>), ApiError> {
+    let total = store.event_count()?;
+    let mut after = total.saturating_sub(WINDOW as u64) as i64;
+    let mut events: Vec<StoredEvent> = Vec::new();
+    loop {
+        let batch = store.scan_events(after, WINDOW)?;
+        let full = batch.len() == WINDOW;
+        after = batch.last().map_or(after, |e| e.seq);
+        events.extend(batch);
+        if !full {
+            break;
+        }
+    }
+    let keep = events.len().saturating_sub(WINDOW);
+    events.drain(..keep);
+    Ok((total, events))
+}
+
+/// Bars per minute of receipt over the last hour, the hour's total, and
+/// whether the window reached back a whole hour.
+fn throughput(events: &[StoredEvent], now: i64) -> (Vec<Bar>, u64, bool) {
+    let first_minute = now.div_euclid(MINUTE_MS) - MINUTES + 1;
+    let mut counts = vec![0u64; MINUTES as usize];
+    for event in events {
+        let index = event.message.received_at.div_euclid(MINUTE_MS) - first_minute;
+        if let Some(slot) = usize::try_from(index).ok().and_then(|i| counts.get_mut(i)) {
+            *slot += 1;
+        }
+    }
+    let complete = events.len() < WINDOW
+        || events
+            .first()
+            .is_some_and(|e| e.message.received_at < first_minute * MINUTE_MS);
+    let total = counts.iter().sum();
+    let bars = counts
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Bar {
+            at: (first_minute + i as i64) * MINUTE_MS,
+            up: *n as f64,
+            down: 0.0,
+        })
+        .collect();
+    (bars, total, complete)
+}
+
+fn events_table(events: &[StoredEvent], now: i64) -> Markup {
+    if events.is_empty() {
+        return layout::empty("No events yet. Point a Segment SDK at this server's /v1/batch.");
+    }
+    html! {
+        table.data {
+            thead { tr { th scope="col" { "Received" } th scope="col" { "Type" } th scope="col" { "Event" } th scope="col" { "Who" } th scope="col" { "Source" } } }
+            tbody {
+                @for event in events.iter().rev().take(LISTED) {
+                    @let message = &event.message;
+                    tr {
+                        td.nowrap { (layout::when(message.received_at, now)) }
+                        td { (layout::pill(message.kind.as_str(), "subject")) }
+                        td { (super::contact::event_name(message.event.as_deref(), &message.properties, message.group_id.as_deref())) }
+                        td { @match message.user_id.as_deref().or(message.anonymous_id.as_deref()) {
+                            Some(id) => (layout::subject_link("contact", id)), None => span.muted { "–" } } }
+                        td { (message.source) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn rejections_table(rejections: &[RejectionView], now: i64) -> Markup {
+    if rejections.is_empty() {
+        return layout::empty("No rejected messages. Invalid messages in a batch are listed here with the field at fault.");
+    }
+    html! {
+        table.data {
+            thead { tr { th scope="col" { "Received" } th scope="col" { "Source" } th scope="col" { "Field" } th scope="col" { "Reason" } th scope="col" { "Message" } } }
+            tbody {
+                @for r in rejections {
+                    tr {
+                        td.nowrap { @match format::parse_time(&r.received_at) { Some(at) => (layout::when(at, now)), None => (r.received_at) } }
+                        td { (r.source.as_deref().unwrap_or("–")) }
+                        td { code { (r.field) } }
+                        td { (r.reason) }
+                        td.props { code.excerpt { (r.excerpt) } }
+                    }
+                }
+            }
+        }
+    }
+}
