@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use bellwether_core::actions::router::{reference_problems, ActionRouter};
-use bellwether_core::engine::{Engine, EngineHandle};
+use bellwether_core::engine::{Engine, EngineHandle, LoadOptions};
 use bellwether_core::ingest::Ingestor;
 use bellwether_core::{Clock, SystemClock};
 use bellwether_server::metrics::Metrics;
@@ -166,12 +166,11 @@ pub(crate) fn load_engine(
         .assignments()
         .context("cannot read owner assignments")?;
     router.restore(recorded);
-    let engine = Engine::load_watching(
-        store.as_ref(),
-        Arc::new(definitions),
-        router.watches(),
-        clock.now_ms(),
-    )
+    let options = LoadOptions {
+        watches: router.watches(),
+        backfill_history: true,
+    };
+    let engine = Engine::load_with(store.as_ref(), Arc::new(definitions), options, clock.now_ms())
     .context("cannot load the engine state")?;
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,

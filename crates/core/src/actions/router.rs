@@ -93,6 +93,10 @@ impl ActionRouter {
         let mut index = 0;
         while index < changes.len() {
             let change = &changes[index];
+            if change.at < engine.routed_from() {
+                index += 1;
+                continue;
+            }
             match change.definition_kind {
                 "segment" => self.route_segment(engine, change, &mut ops),
                 "tier" => {

@@ -8,6 +8,7 @@
 
 mod browse;
 mod dry_run;
+mod backfill;
 mod evaluate;
 mod health;
 mod parallel;
@@ -115,6 +116,19 @@ pub struct Engine {
     health: health::Health,
     /// Score thresholds whose crossings are recorded as changes.
     watches: Vec<ScoreWatch>,
+    /// Changes before this instant are backfilled history, not routed.
+    routed_from: Millis,
+}
+
+/// How [`Engine::load_with`] starts.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Score thresholds whose crossings are recorded as changes.
+    pub watches: Vec<ScoreWatch>,
+    /// On a first start (no checkpoint) with stored events, record the
+    /// membership and score history at its true instants (the server does;
+    /// one-shot evaluations like `eval` do not need it).
+    pub backfill_history: bool,
 }
 
 impl Engine {
@@ -132,6 +146,7 @@ impl Engine {
             departed: HashMap::new(),
             health: health::Health::default(),
             watches: Vec::new(),
+            routed_from: Millis::MIN,
         }
     }
 
@@ -140,18 +155,19 @@ impl Engine {
     /// recorded at its true instant, including those that fell due while the
     /// server was down. [`Engine::take_changes`] hands over what load recorded.
     pub fn load(store: &dyn Store, rules: Arc<RuleSet>, now: Millis) -> Result<Self, StoreError> {
-        Self::load_watching(store, rules, Vec::new(), now)
+        Self::load_with(store, rules, LoadOptions::default(), now)
     }
 
-    /// [`Engine::load`], also recording crossings of `watches`.
-    pub fn load_watching(
+    /// [`Engine::load`] with watched thresholds and, on a first start, the
+    /// history backfilled (see [`LoadOptions`]).
+    pub fn load_with(
         store: &dyn Store,
         rules: Arc<RuleSet>,
-        watches: Vec<ScoreWatch>,
+        options: LoadOptions,
         now: Millis,
     ) -> Result<Self, StoreError> {
         let mut engine = Self::new(rules);
-        engine.watches = watches;
+        engine.watches = options.watches;
         engine.state = State::load(store)?;
         let (history, checkpoint) = store.membership_history()?;
         let start = checkpoint.unwrap_or(now).min(now);
@@ -172,9 +188,13 @@ impl Engine {
         for key in gone {
             engine.forget(key, start);
         }
-        engine.reevaluate_everything(start);
-        // Keep what load recorded for the caller to take (and persist).
-        engine.fresh = engine.process_due(now);
+        engine.fresh = if checkpoint.is_none() && options.backfill_history {
+            engine.backfill(now)
+        } else {
+            engine.reevaluate_everything(start);
+            // Keep what load recorded for the caller to take (and persist).
+            engine.process_due(now)
+        };
         Ok(engine)
     }
 

@@ -186,7 +186,7 @@ pub(crate) struct DeliveryPage {
     next_cursor: Option<String>,
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub(crate) struct DeliveryQuery {
     destination: Option<String>,
     /// A segment, tier or score name.
@@ -197,6 +197,17 @@ pub(crate) struct DeliveryQuery {
     cursor: Option<String>,
     /// Include each delivery's body.
     body: Option<bool>,
+}
+
+impl DeliveryQuery {
+    /// The latest `limit` deliveries of one segment, tier or score.
+    pub(crate) fn of_definition(definition: &str, limit: usize) -> Self {
+        Self {
+            definition: Some(definition.to_owned()),
+            limit: Some(limit),
+            ..Self::default()
+        }
+    }
 }
 
 /// Deliveries, newest first: what was sent, when, how it went.

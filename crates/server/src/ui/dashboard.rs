@@ -73,7 +73,10 @@ pub(crate) async fn page(
     let tiers = app.engine.lock().tier_level_counts();
     let now = app.engine.now();
     let columns: Vec<ExtraColumn> = Vec::new();
-    let panels: Vec<Markup> = vec![health_panel(&health, now)];
+    let panels: Vec<Markup> = vec![
+        health_panel(&health, now),
+        super::deliveries::destinations_panel(app, &viewer).await?,
+    ];
     let body = html! {
         (layout::heading("Overview", "Segments", html! {
             a.button.primary href="/editor" { "New segment" }
@@ -246,7 +249,6 @@ fn health_panel(health: &Value, now: i64) -> Markup {
                 dt { "Write queue" }
                 dd { (format::count(health["ingest_pending_messages"].as_u64().unwrap_or(0))) " messages" }
             }
-            p.muted.small { "Destination failures appear here once webhooks are configured." }
         }
     }
 }

@@ -15,6 +15,7 @@ mod auth;
 mod chart;
 mod contact;
 mod dashboard;
+mod deliveries;
 mod editor;
 mod explain;
 mod format;

@@ -2,9 +2,8 @@
 //! over time, entries and exits per day, members ranked by a score with
 //! paging and search, and the live feed of entries and exits.
 //!
-//! Extension point: a panel for the segment's destinations (deliveries and
-//! dead letters, issue #5) is one more [`Markup`] pushed onto `panels` in
-//! [`page`].
+//! Side panels (`panels` in [`page`]): the live feed and, when a
+//! destination subscribes to the segment, its latest webhook deliveries.
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
@@ -101,7 +100,8 @@ pub(crate) async fn page(
         limit: PAGE_SIZE,
         now,
     });
-    let panels: Vec<Markup> = vec![feed_panel(&name, &feed, now)];
+    let mut panels: Vec<Markup> = vec![feed_panel(&name, &feed, now)];
+    panels.extend(super::deliveries::segment_panel(app, &viewer, &name, now).await?);
     let view = MembersView {
         segment: &summary,
         members: &members,
