@@ -446,7 +446,7 @@ impl Engine {
 
 mod queries;
 
-pub use queries::Membership;
+pub use queries::{Membership, SubjectValues};
 
 #[cfg(test)]
 mod tests;
