@@ -51,6 +51,8 @@ def arguments():
     p.add_argument("--work", type=Path, default=ROOT / "bench/work")
     p.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/test")
     p.add_argument("--pg-schema", default="bench_full")
+    p.add_argument("--sql", type=Path, default=ROOT / "bench/sql",
+                   help="folder with duckdb/ and postgres/ SQL files")
     p.add_argument("--samples", type=int, default=200, help="one-event samples (0: skip)")
     p.add_argument("--no-server", action="store_true", help="skip memory and one-event latency")
     return p.parse_args()
@@ -79,8 +81,8 @@ def main():
     csv_dir = work / "csv"
     export_seconds = export.export(store / "bellwether.db", csv_dir)
 
-    duck = Duck(ROOT / "bench/sql/duckdb")
-    pg = Postgres(args.pg_url, args.pg_schema, ROOT / "bench/sql/postgres")
+    duck = Duck(args.sql / "duckdb")
+    pg = Postgres(args.pg_url, args.pg_schema, args.sql / "postgres")
     log("loading DuckDB and PostgreSQL")
     loads["DuckDB"] = duck.load(csv_dir)
     loads["PostgreSQL"] = pg.load(csv_dir)
@@ -113,6 +115,7 @@ def main():
     sizes = compare.summary(reference)
     log(f"segment sizes: {sizes}")
     if failed:
+        pg.drop()
         sys.exit(1)
     log("identical results: memberships, tier levels and scores agree on all three engines")
 
@@ -125,11 +128,18 @@ def main():
 
 
 def measure_server(args, bw, store, csv_dir, duck, at_ms, events, contacts):
-    log("starting bellwether serve for memory and one-event latency")
+    log("starting bellwether serve on an empty store, then on the loaded one")
+    empty_store = store.parent / "empty-store"
+    shutil.rmtree(empty_store, ignore_errors=True)
+    empty = Server(args.bellwether, args.config, empty_store, store.parent / "serve-empty.log")
+    empty_rss = empty.rss()
+    empty.stop()
     server = Server(args.bellwether, args.config, store, store.parent / "serve.log")
     try:
+        time.sleep(1)
         rss = server.rss()
-        figures = {"rss": rss, "ready": server.ready_in}
+        retained = sum(1 for _ in open(csv_dir / "events.csv", "rb"))
+        figures = {"rss": rss, "empty_rss": empty_rss, "ready": server.ready_in, "events": retained}
         if args.samples:
             rows = [r for r in compare.read_csv_plain(csv_dir / "contacts.csv") if r[1].startswith("person-")]
             rng = random.Random(args.seed)
@@ -166,21 +176,25 @@ def report(args, events, contacts, loads, export_seconds, times, sizes, versions
     print(f"\n### Full evaluation, scale `{args.scale}`: {events:,} messages, {contacts:,} contacts\n")
     print(f"Machine: {stats.machine()}. Versions: {', '.join(versions)}.\n")
     print(f"```sh\n.venv/bin/python bench/full.py --scale {args.scale} --runs {args.runs}\n```\n")
-    bw_median = stats.spread(times["Bellwether"])[1]
-    print("| engine | load | full evaluation (min / median / max) | Bellwether's time ÷ this engine's |")
-    print("|---|---|---|---|")
+    medians = {engine: stats.spread(values)[1] for engine, values in times.items()}
+    print("| engine | load (once) | full evaluation (min / median / max) | ratio to DuckDB | ratio to PostgreSQL |")
+    print("|---|---|---|---|---|")
     for engine, values in times.items():
         load = loads.get(engine)
-        load_text = stats.fmt_seconds(load) if load is not None else "(reads the store: in the time)"
-        median = stats.spread(values)[1]
-        print(f"| {engine} | {load_text} | {stats.fmt_spread(values)} | {bw_median / median:.2f}× |")
+        load_text = stats.fmt_seconds(load) if load is not None else "(in the time)"
+        print(f"| {engine} | {load_text} | {stats.fmt_spread(values)} "
+              f"| {medians[engine] / medians['DuckDB']:.2f}× "
+              f"| {medians[engine] / medians['PostgreSQL']:.2f}× |")
     print(f"\nExport of the store for the peers: {stats.fmt_seconds(export_seconds)}. "
           f"Segment sizes: {', '.join(f'{k} {v:,}' for k, v in sizes.items())}.")
     if server:
-        rss = server["rss"]
-        print(f"\nResident memory of `bellwether serve` after loading (ready in "
-              f"{stats.fmt_seconds(server['ready'])}): {rss / 2**20:,.0f} MiB = "
-              f"{rss / contacts / 1024:.1f} KiB per contact, {rss / events:.0f} B per stored message.")
+        rss, empty = server["rss"], server["empty_rss"]
+        grown = rss - empty
+        print(f"\nResident memory of `bellwether serve` after loading the store (ready in "
+              f"{stats.fmt_seconds(server['ready'])}): {rss / 2**20:,.0f} MiB, of which "
+              f"{grown / 2**20:,.0f} MiB over the same server on an empty store "
+              f"({empty / 2**20:,.0f} MiB) = {grown / contacts / 1024:.2f} KiB per contact, "
+              f"{grown / server['events']:.0f} B per retained behavior event.")
         if "bellwether" in server:
             ms = lambda s: f"{s * 1000:.2f} ms"  # noqa: E731
             b, d = server["bellwether"], server["duckdb"]

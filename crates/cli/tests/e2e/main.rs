@@ -4,6 +4,7 @@
 mod harness;
 
 mod api;
+mod bench;
 mod bad_input;
 mod check;
 mod durability;
