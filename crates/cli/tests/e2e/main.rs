@@ -4,8 +4,8 @@
 mod harness;
 
 mod api;
-mod bench;
 mod bad_input;
+mod bench;
 mod check;
 mod durability;
 mod gen;
