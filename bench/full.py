@@ -53,6 +53,8 @@ def arguments():
     p.add_argument("--pg-schema", default="bench_full")
     p.add_argument("--sql", type=Path, default=ROOT / "bench/sql",
                    help="folder with duckdb/ and postgres/ SQL files")
+    p.add_argument("--export", choices=["auto", "shell", "module"], default="auto",
+                   help="export the store with the sqlite3 shell or Python's sqlite3 module")
     p.add_argument("--samples", type=int, default=200, help="one-event samples (0: skip)")
     p.add_argument("--no-server", action="store_true", help="skip memory and one-event latency")
     return p.parse_args()
@@ -79,7 +81,7 @@ def main():
     loads = {"Bellwether": bw.load(ndjson, store)}
     log("exporting the store for the peers")
     csv_dir = work / "csv"
-    export_seconds = export.export(store / "bellwether.db", csv_dir)
+    export_seconds = export.export(store / "bellwether.db", csv_dir, args.export)
 
     duck = Duck(args.sql / "duckdb")
     pg = Postgres(args.pg_url, args.pg_schema, args.sql / "postgres")

@@ -13,10 +13,11 @@ fn python() -> String {
         .unwrap_or_else(|_| repo_root().join(".venv/bin/python").display().to_string())
 }
 
-fn run_harness(work: &Path, sql: &Path) -> Output {
+fn run_harness(work: &Path, sql: &Path, export: &str) -> Output {
     Command::new(python())
         .arg(repo_root().join("bench/full.py"))
         .args(["--scale", "quick", "--runs", "1", "--samples", "20"])
+        .args(["--export", export])
         .arg("--bellwether")
         .arg(binary())
         .arg("--work")
@@ -31,7 +32,7 @@ fn run_harness(work: &Path, sql: &Path) -> Output {
 #[test]
 fn quick_mode_finds_identical_results_on_all_three_engines() {
     let work = tempfile::tempdir().unwrap();
-    let output = run_harness(work.path(), &repo_root().join("bench/sql"));
+    let output = run_harness(work.path(), &repo_root().join("bench/sql"), "auto");
     let (stdout, stderr) = (
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr),
@@ -61,7 +62,9 @@ fn quick_mode_fails_and_names_the_difference_when_a_peer_disagrees() {
             std::fs::write(sql.join(engine).join(path.file_name().unwrap()), text).unwrap();
         }
     }
-    let output = run_harness(&work.path().join("work"), &sql);
+    // Python's sqlite3 module exports here (the other test: the shell if
+    // installed), so both export paths must give identical results.
+    let output = run_harness(&work.path().join("work"), &sql, "module");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
