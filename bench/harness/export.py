@@ -22,15 +22,14 @@ JSON_VALUE = """CASE j.type WHEN 'text' THEN json_quote(j.value) WHEN 'null' THE
 
 QUERIES = {
     "contacts": f"""
-        WITH live AS ({LIVE}),
-        named AS (
-            SELECT contact, value, row_number() OVER (
-                PARTITION BY contact
-                ORDER BY CASE kind WHEN 'user' THEN 0 ELSE 1 END, first_seen, value) AS rank
-            FROM identities WHERE kind IN ('user', 'anonymous'))
-        SELECT l.id, coalesce(n.value, ''), a.group_id
-        FROM live l
-        LEFT JOIN named n ON n.contact = l.id AND n.rank = 1
+        SELECT l.id,
+               coalesce((SELECT value FROM identities WHERE contact = l.id AND kind = 'user'
+                         ORDER BY first_seen, value LIMIT 1),
+                        (SELECT value FROM identities WHERE contact = l.id AND kind = 'anonymous'
+                         ORDER BY first_seen, value LIMIT 1),
+                        ''),
+               a.group_id
+        FROM ({LIVE}) l
         LEFT JOIN contact_accounts a ON a.contact = l.id
         ORDER BY l.id""",
     "accounts": f"""
