@@ -3,16 +3,21 @@
 --   trial: trait.plan = "trial" or exists("Signed Up")
 --   engaged_lead: score("intent") >= 20;  lead: otherwise
 -- intent_level (account): high >= 60, medium >= 25 (account_intent), low.
-WITH facts AS (
-    SELECT i.contact_id, i.label, i.value AS intent,
-           (SELECT p.value ->> '$' FROM contact_traits_now p
-            WHERE p.contact_id = i.contact_id AND p.key = 'plan'
-              AND json_type(p.value) = 'VARCHAR') AS plan,
-           EXISTS (SELECT 1 FROM ev e WHERE e.contact_id = i.contact_id
-                   AND e.kind = 'track' AND e.name = 'Deal Won') AS won,
-           EXISTS (SELECT 1 FROM ev e WHERE e.contact_id = i.contact_id
-                   AND e.kind = 'track' AND e.name = 'Signed Up') AS signed_up
-    FROM intent i
+WITH flags AS (
+    SELECT contact_id,
+           bool_or(name = 'Deal Won') AS won,
+           bool_or(name = 'Signed Up') AS signed_up
+    FROM ev WHERE kind = 'track' AND name IN ('Deal Won', 'Signed Up')
+    GROUP BY contact_id
+),
+plans AS (
+    SELECT contact_id, value ->> '$' AS plan FROM contact_traits_now
+    WHERE key = 'plan' AND json_type(value) = 'VARCHAR'
+),
+facts AS (
+    SELECT i.contact_id, i.label, i.value AS intent, p.plan,
+           coalesce(f.won, false) AS won, coalesce(f.signed_up, false) AS signed_up
+    FROM intent i LEFT JOIN plans p USING (contact_id) LEFT JOIN flags f USING (contact_id)
 )
 SELECT 'contact' AS kind, label AS id, 'lifecycle' AS tier,
        CASE WHEN won OR plan IN ('pro', 'enterprise') THEN 'customer'
