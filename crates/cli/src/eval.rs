@@ -1,14 +1,16 @@
 //! `bellwether eval`: every membership as of an instant, from the stored
-//! events, as CSV (`kind,id,segment`). The reference the live engine is
-//! checked against, and what the benchmarks time.
+//! events, as CSV (`kind,id,segment`); optionally every score
+//! (`kind,id,score,value`) and tier level (`kind,id,tier,level`). The
+//! reference the live engine is checked against, and what the benchmarks
+//! time and compare with SQL peers.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use bellwether_core::engine::Engine;
+use bellwether_core::engine::{Engine, SubjectValues};
 use clap::Args;
 
 use crate::settings::StoreArgs;
@@ -20,9 +22,15 @@ pub(crate) struct EvalArgs {
     /// The instant, RFC 3339 (e.g. 2026-11-01T00:00:00Z).
     #[arg(long)]
     pub(crate) at: String,
-    /// Output CSV file.
+    /// Output CSV file of memberships (`kind,id,segment`).
     #[arg(long)]
     pub(crate) out: PathBuf,
+    /// Also write every score value at the instant (`kind,id,score,value`).
+    #[arg(long)]
+    pub(crate) scores: Option<PathBuf>,
+    /// Also write every tier level at the instant (`kind,id,tier,level`).
+    #[arg(long)]
+    pub(crate) tiers: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
@@ -35,31 +43,94 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let engine = Engine::load(store.as_ref(), Arc::new(definitions), at)
         .context("cannot load the stored events")?;
     let loaded_in = started.elapsed();
-    let memberships = engine.evaluate_all(at);
+    let subjects = engine.evaluate_values(at);
     let evaluated_in = started.elapsed() - loaded_in;
-    let file = std::fs::File::create(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let mut out = std::io::BufWriter::new(file);
-    writeln!(out, "kind,id,segment")?;
-    for membership in &memberships {
-        writeln!(
-            out,
-            "{},{},{}",
-            membership.kind,
-            csv_field(&membership.id),
-            csv_field(&membership.segment)
-        )?;
+    let memberships = write_memberships(&args.out, &subjects)?;
+    if let Some(path) = &args.scores {
+        write_rows(path, "kind,id,score,value", &subjects, |s| {
+            s.values
+                .scores
+                .iter()
+                .map(|(name, form)| (name.to_string(), form.at(at).to_string()))
+                .collect()
+        })?;
     }
-    out.flush()?;
+    if let Some(path) = &args.tiers {
+        write_rows(path, "kind,id,tier,level", &subjects, |s| {
+            s.values
+                .tiers
+                .iter()
+                .map(|(name, level)| (name.to_string(), level.to_string()))
+                .collect()
+        })?;
+    }
     eprintln!(
-        "{} memberships as of {} written to {} (load {:.0} ms, evaluate {:.0} ms)",
-        memberships.len(),
+        "{memberships} memberships as of {} written to {} (load {:.1} ms, evaluate {:.1} ms)",
         args.at,
         args.out.display(),
         loaded_in.as_secs_f64() * 1000.0,
         evaluated_in.as_secs_f64() * 1000.0
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the segment memberships, sorted; returns how many.
+fn write_memberships(path: &Path, subjects: &[SubjectValues]) -> anyhow::Result<usize> {
+    let mut rows: Vec<(&str, &str, &str)> = subjects
+        .iter()
+        .flat_map(|s| {
+            s.values
+                .segments
+                .iter()
+                .filter(|(_, member)| **member)
+                .map(|(segment, _)| (s.kind, s.id.as_str(), &**segment))
+        })
+        .collect();
+    rows.sort_unstable();
+    let mut out = create(path)?;
+    writeln!(out, "kind,id,segment")?;
+    for (kind, id, segment) in &rows {
+        writeln!(out, "{kind},{},{}", csv_field(id), csv_field(segment))?;
+    }
+    out.flush()?;
+    Ok(rows.len())
+}
+
+/// Writes `header` and one `kind,id,name,value` row per pair `pairs` gives, sorted.
+fn write_rows(
+    path: &Path,
+    header: &str,
+    subjects: &[SubjectValues],
+    pairs: impl Fn(&SubjectValues) -> Vec<(String, String)>,
+) -> anyhow::Result<()> {
+    let mut rows: Vec<(&str, &str, String, String)> = subjects
+        .iter()
+        .flat_map(|s| {
+            pairs(s)
+                .into_iter()
+                .map(move |(name, value)| (s.kind, s.id.as_str(), name, value))
+        })
+        .collect();
+    rows.sort_unstable();
+    let mut out = create(path)?;
+    writeln!(out, "{header}")?;
+    for (kind, id, name, value) in &rows {
+        writeln!(
+            out,
+            "{kind},{},{},{}",
+            csv_field(id),
+            csv_field(name),
+            csv_field(value)
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn create(path: &Path) -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    Ok(std::io::BufWriter::new(file))
 }
 
 /// Quotes a CSV field when it needs it.

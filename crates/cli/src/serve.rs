@@ -170,7 +170,12 @@ pub(crate) fn load_engine(
         watches: router.watches(),
         backfill_history: true,
     };
-    let engine = Engine::load_with(store.as_ref(), Arc::new(definitions), options, clock.now_ms())
+    let engine = Engine::load_with(
+        store.as_ref(),
+        Arc::new(definitions),
+        options,
+        clock.now_ms(),
+    )
     .context("cannot load the engine state")?;
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,

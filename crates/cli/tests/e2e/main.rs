@@ -5,6 +5,7 @@ mod harness;
 
 mod api;
 mod bad_input;
+mod bench;
 mod check;
 mod durability;
 mod gen;
@@ -16,5 +17,5 @@ mod scores;
 mod sdk;
 mod segments;
 mod trends;
-mod webhooks;
 mod ui;
+mod webhooks;

@@ -66,3 +66,81 @@ fn score_history_on_postgres() {
     score_history_is_recorded_once_per_change(Backend::Postgres(url));
     drop_schema(&schema);
 }
+
+fn eval_rows(path: &std::path::Path, header: &str) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).expect("eval wrote the file");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some(header), "{text}");
+    lines
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
+}
+
+#[test]
+fn eval_writes_every_score_value_and_tier_level_at_the_instant() {
+    let mut server = Server::start_with(Backend::Sqlite, DEFINITIONS);
+    let (decayed, fresh) = (unique("decayed"), unique("fresh"));
+    let day0 = "2026-01-01T00:00:00.000Z";
+    server.send(
+        "/v1/track",
+        &json!({"userId": decayed, "event": "Demo Requested", "timestamp": day0}),
+    );
+    server.send(
+        "/v1/page",
+        &json!({"userId": decayed, "properties": {"path": "/pricing"}, "timestamp": day0}),
+    );
+    server.send(
+        "/v1/track",
+        &json!({"userId": fresh, "event": "Demo Requested", "timestamp": "2026-01-15T00:00:00.000Z"}),
+    );
+    assert!(server.stop_gracefully().success());
+
+    let dir = tempfile::tempdir().unwrap();
+    let (members, scores, tiers) = (
+        dir.path().join("members.csv"),
+        dir.path().join("scores.csv"),
+        dir.path().join("tiers.csv"),
+    );
+    let output = std::process::Command::new(crate::harness::binary())
+        .args(["eval", "--at", "2026-01-15T00:00:00Z", "--out"])
+        .arg(&members)
+        .arg("--scores")
+        .arg(&scores)
+        .arg("--tiers")
+        .arg(&tiers)
+        .arg("--config")
+        .arg(server.config_path())
+        .arg("--data")
+        .arg(server.data_dir())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let score_of = |user: &str| -> f64 {
+        let rows = eval_rows(&scores, "kind,id,score,value");
+        let row = rows
+            .iter()
+            .find(|r| r[0] == "contact" && r[1] == user && r[2] == "intent")
+            .unwrap_or_else(|| panic!("no intent row for {user}: {rows:?}"));
+        row[3].parse().expect("a number")
+    };
+    // 40 points 14 days (one half-life) ago, and 30 points right now.
+    assert!((score_of(&decayed) - 20.0).abs() < 1e-9);
+    assert!((score_of(&fresh) - 30.0).abs() < 1e-9);
+    let levels = eval_rows(&tiers, "kind,id,tier,level");
+    let level_of = |user: &str| {
+        levels
+            .iter()
+            .find(|r| r[1] == user && r[2] == "intent_level")
+            .map(|r| r[3].clone())
+    };
+    assert_eq!(level_of(&decayed).as_deref(), Some("low"), "{levels:?}");
+    assert_eq!(level_of(&fresh).as_deref(), Some("high"), "{levels:?}");
+    let memberships = eval_rows(&members, "kind,id,segment");
+    assert!(memberships
+        .iter()
+        .any(|r| r[1] == fresh && r[2] == "demo_requesters"));
+}

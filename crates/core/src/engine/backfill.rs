@@ -24,7 +24,12 @@ impl Engine {
             .state
             .contacts
             .iter()
-            .map(|(id, c)| (SubjectKey::Contact(*id), c.first_seen.unwrap_or(now).min(now)))
+            .map(|(id, c)| {
+                (
+                    SubjectKey::Contact(*id),
+                    c.first_seen.unwrap_or(now).min(now),
+                )
+            })
             .collect();
         let accounts: Vec<(SubjectKey, Millis)> = self
             .state

@@ -374,7 +374,6 @@ fn explain(
     }
 }
 
-
 /// Contact ids in a stable order, for deterministic account evaluation.
 pub(crate) fn sorted_members(ids: impl IntoIterator<Item = ContactId>) -> Vec<ContactId> {
     let mut ids: Vec<_> = ids.into_iter().collect();

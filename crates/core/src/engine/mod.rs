@@ -6,9 +6,9 @@
 //! its own next-change instant arrives (no rescans); a time-driven change is
 //! recorded at its exact instant, even when processed late.
 
+mod backfill;
 mod browse;
 mod dry_run;
-mod backfill;
 mod evaluate;
 mod health;
 mod parallel;
@@ -546,7 +546,7 @@ impl Engine {
 
 mod queries;
 
-pub use queries::Membership;
+pub use queries::{Membership, SubjectValues};
 
 #[cfg(test)]
 mod tests;

@@ -19,6 +19,17 @@ pub struct Membership {
     pub segment: String,
 }
 
+/// One subject's values as of an instant (what `bellwether eval --scores`
+/// and `--tiers` write).
+#[derive(Debug, Clone)]
+pub struct SubjectValues {
+    /// `contact` or `account`.
+    pub kind: &'static str,
+    /// The contact's label or the account's group id.
+    pub id: String,
+    pub values: Values,
+}
+
 impl Engine {
     pub fn contact_values(&self, contact: ContactId) -> Option<&Values> {
         self.values.get(&SubjectKey::Contact(contact))
@@ -171,51 +182,27 @@ impl Engine {
         rules: &bellwether_rules::RuleSet,
         at: Millis,
     ) -> Vec<Membership> {
-        let contacts: Vec<(&ContactId, &ContactState)> = self.state.contacts.iter().collect();
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .max(1);
-        let chunk = contacts.len().div_ceil(threads).max(1);
-        let contact_values: std::collections::HashMap<ContactId, Values> =
-            std::thread::scope(|scope| {
-                let workers: Vec<_> = contacts
-                    .chunks(chunk)
-                    .map(|part| {
-                        scope.spawn(move || {
-                            part.iter()
-                                .map(|(id, c)| {
-                                    let account =
-                                        c.account.as_ref().and_then(|a| self.state.accounts.get(a));
-                                    (
-                                        **id,
-                                        evaluate::evaluate_contact(
-                                            rules,
-                                            c,
-                                            account,
-                                            at,
-                                            Plan::Everything,
-                                        ),
-                                    )
-                                })
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                workers
-                    .into_iter()
-                    .flat_map(|w| w.join().unwrap_or_default())
-                    .collect()
-            });
         let mut out = Vec::new();
-        for (id, values) in &contact_values {
-            let label = self
-                .state
-                .contacts
-                .get(id)
-                .map(|c| c.label.clone())
-                .unwrap_or_default();
-            push_memberships(&mut out, "contact", &label, values);
+        for subject in self.evaluate_values_with(rules, at) {
+            push_memberships(&mut out, subject.kind, &subject.id, &subject.values);
         }
+        out.sort();
+        out
+    }
+
+    /// Every subject's values (scores, segments, tiers) as of `at`, evaluated
+    /// from scratch: contacts (in parallel), then accounts, unordered.
+    pub fn evaluate_values(&self, at: Millis) -> Vec<SubjectValues> {
+        self.evaluate_values_with(&self.rules, at)
+    }
+
+    fn evaluate_values_with(
+        &self,
+        rules: &bellwether_rules::RuleSet,
+        at: Millis,
+    ) -> Vec<SubjectValues> {
+        let contact_values = self.evaluate_contacts(rules, at);
+        let mut out = Vec::with_capacity(contact_values.len() + self.state.accounts.len());
         let empty = Values::default();
         for (group_id, account) in &self.state.accounts {
             let members = self.members_of(account, |id| contact_values.get(&id).unwrap_or(&empty));
@@ -227,10 +214,67 @@ impl Engine {
                 at,
                 Plan::Everything,
             );
-            push_memberships(&mut out, "account", group_id, &values);
+            out.push(SubjectValues {
+                kind: "account",
+                id: group_id.to_string(),
+                values,
+            });
         }
-        out.sort();
+        for (id, values) in contact_values {
+            let label = self
+                .state
+                .contacts
+                .get(&id)
+                .map(|c| c.label.clone())
+                .unwrap_or_default();
+            out.push(SubjectValues {
+                kind: "contact",
+                id: label,
+                values,
+            });
+        }
         out
+    }
+
+    fn evaluate_contacts(
+        &self,
+        rules: &bellwether_rules::RuleSet,
+        at: Millis,
+    ) -> std::collections::HashMap<ContactId, Values> {
+        let contacts: Vec<(&ContactId, &ContactState)> = self.state.contacts.iter().collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .max(1);
+        let chunk = contacts.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = contacts
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(id, c)| {
+                                let account =
+                                    c.account.as_ref().and_then(|a| self.state.accounts.get(a));
+                                (
+                                    **id,
+                                    evaluate::evaluate_contact(
+                                        rules,
+                                        c,
+                                        account,
+                                        at,
+                                        Plan::Everything,
+                                    ),
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_default())
+                .collect()
+        })
     }
 
     /// Live memberships right now, in the same form as [`Engine::evaluate_all`].

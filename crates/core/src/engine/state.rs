@@ -122,14 +122,30 @@ impl State {
     pub(crate) fn load(store: &dyn Store) -> Result<Self, StoreError> {
         let snapshot = store.load_identity()?;
         let mut state = Self::from_snapshot(&snapshot);
+        // Stored events are in commit order, not time order (late events):
+        // each timeline is built once, sorted, instead of event by event.
+        let mut timelines: HashMap<ContactId, Vec<Event>> = HashMap::new();
         let mut after = 0;
         loop {
             let page = store.scan_events(after, 10_000)?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             for event in &page {
-                state.add_event(event, &mut Touched::default());
+                let live = event
+                    .contact_id
+                    .filter(|contact| state.contacts.contains_key(contact));
+                if let Some(contact) = live {
+                    state.saw(contact, event.message.timestamp);
+                    if let Some(behavior) = state.behavior_event(event) {
+                        timelines.entry(contact).or_default().push(behavior);
+                    }
+                }
                 state.add_event_traits(event);
+            }
+        }
+        for (contact, events) in timelines {
+            if let Some(contact) = state.contacts.get_mut(&contact) {
+                contact.timeline = Timeline::from_events(events);
             }
         }
         Ok(state)
@@ -242,19 +258,39 @@ impl State {
         let Some(contact) = stored.contact_id else {
             return;
         };
+        if !self.contacts.contains_key(&contact) {
+            return;
+        }
+        self.saw(contact, stored.message.timestamp);
+        touched.contacts.insert(contact);
+        let Some(event) = self.behavior_event(stored) else {
+            return;
+        };
         let Some(state) = self.contacts.get_mut(&contact) else {
             return;
         };
+        state.timeline.insert(event);
+        if let Some(account) = &state.account {
+            touched.accounts.insert(account.clone());
+        }
+    }
+
+    /// A message of the contact at `at`: it is known from its earliest one.
+    fn saw(&mut self, contact: ContactId, at: i64) {
+        if let Some(state) = self.contacts.get_mut(&contact) {
+            state.first_seen = earlier(state.first_seen, Some(at));
+        }
+    }
+
+    /// The timeline event of a stored `track`/`page`/`screen` message
+    /// (`None` for identify, group and alias: they are not behavior).
+    fn behavior_event(&mut self, stored: &StoredEvent) -> Option<Event> {
         let message = &stored.message;
-        state.first_seen = earlier(state.first_seen, Some(message.timestamp));
         let kind = match message.kind {
             MessageKind::Track => EventKind::Track,
             MessageKind::Page => EventKind::Page,
             MessageKind::Screen => EventKind::Screen,
-            _ => {
-                touched.contacts.insert(contact);
-                return;
-            }
+            _ => return None,
         };
         let name = self.shared.name(message.event.as_deref().unwrap_or(""));
         let properties = self.shared.properties(&message.properties);
@@ -267,18 +303,14 @@ impl State {
             }
             _ => None,
         };
-        state.timeline.insert(Event {
+        Some(Event {
             time: message.timestamp,
             seq: stored.seq as u64,
             kind,
             name,
             properties,
             context,
-        });
-        touched.contacts.insert(contact);
-        if let Some(account) = &state.account {
-            touched.accounts.insert(account.clone());
-        }
+        })
     }
 
     /// Replays the trait writes of an identify/group message (start-up only).

@@ -16,7 +16,10 @@ use crate::AppState;
 const RECENT: usize = 8;
 
 /// Destinations with pending and dead deliveries (dashboard side panel).
-pub(crate) async fn destinations_panel(app: &AppState, viewer: &Viewer) -> Result<Markup, PageError> {
+pub(crate) async fn destinations_panel(
+    app: &AppState,
+    viewer: &Viewer,
+) -> Result<Markup, PageError> {
     let Json(list) =
         deliveries::list_destinations(State(app.clone()), viewer.headers.clone()).await?;
     let list = serde_json::to_value(&list).unwrap_or(Value::Null);
@@ -62,7 +65,12 @@ pub(crate) async fn segment_panel(
     segment: &str,
     now: i64,
 ) -> Result<Option<Markup>, PageError> {
-    if !app.config.destination.iter().any(|d| d.segments.iter().any(|s| s == segment)) {
+    if !app
+        .config
+        .destination
+        .iter()
+        .any(|d| d.segments.iter().any(|s| s == segment))
+    {
         return Ok(None);
     }
     let Json(page) = deliveries::list_deliveries(

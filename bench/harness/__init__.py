@@ -1,0 +1,1 @@
+"""The side-by-side benchmark harness: Bellwether vs DuckDB and PostgreSQL."""

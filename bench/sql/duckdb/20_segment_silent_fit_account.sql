@@ -1,0 +1,7 @@
+-- silent_fit_account (account): score("fit") >= 50 and not exists(any, last 60d)
+-- (the account's events are those of all its contacts).
+SELECT 'account' AS kind, f.group_id AS id, 'silent_fit_account' AS segment
+FROM fit f
+WHERE f.value >= 50
+  AND NOT EXISTS (SELECT 1 FROM ev e WHERE e.group_id = f.group_id
+                  AND e.ts > {T} - 60 * 86400000::BIGINT);
