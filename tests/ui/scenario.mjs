@@ -43,10 +43,11 @@ try {
   step = "dashboard";
   await open("/");
   expect((await page.textContent("h1")) === "Segments", "the Segments heading");
-  const rows = await page.locator("table.data tbody tr").count();
+  const rows = await page.locator("#segments table.data tbody tr").count();
   expect(rows >= 10, `the demo's segments listed (got ${rows})`);
   expect((await page.locator("svg.spark").count()) === rows, "a trend sparkline per segment");
   expect((await page.locator("#health").count()) === 1, "the health panel");
+  expect((await page.locator("#destinations").textContent()).includes("demo-inbox"), "the demo's destination");
   await shot("dashboard");
 
   step = "dashboard → segment";
@@ -60,6 +61,10 @@ try {
   expect((await page.locator("figure.chart svg").count()) >= 2, "size and entries charts");
   expect((await page.locator("figure.chart text.unit").first().textContent()) === "members", "a unit on the size axis");
   await page.waitForSelector("#live-status.on", { timeout: 10000 });
+  if (segmentName === "hot_intent") {
+    // The demo's destination subscribes to it: its deliveries are listed.
+    expect((await page.locator("#deliveries").count()) === 1, "the segment's deliveries panel");
+  }
   await shot("segment");
 
   step = "segment search and paging";

@@ -100,9 +100,23 @@ impl Server {
 
     /// A server whose config adds `extra` (definitions) to the base config.
     pub(crate) fn start_with(backend: Backend, extra: &str) -> Self {
+        Self::start_prepared(backend, extra, |_, _| {})
+    }
+
+    /// [`Server::start_with`], after `prepare(config, data_dir)` ran (an
+    /// import before the first start, say).
+    pub(crate) fn start_prepared(
+        backend: Backend,
+        extra: &str,
+        prepare: impl FnOnce(&Path, &Path),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("bellwether.toml"), config_text() + extra)
             .expect("write config");
+        prepare(
+            &dir.path().join("bellwether.toml"),
+            &dir.path().join("data"),
+        );
         let mut server = Self {
             child: None,
             base: String::new(),

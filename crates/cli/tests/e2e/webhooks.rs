@@ -538,3 +538,121 @@ fn retry_after_is_honored() {
         second - first
     );
 }
+
+/// RFC 3339 with milliseconds for `ms` since the epoch (UTC).
+fn rfc3339(ms: i64) -> String {
+    let (days, ms_of_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s, milli) = (
+        ms_of_day / 3_600_000,
+        ms_of_day / 60_000 % 60,
+        ms_of_day / 1_000 % 60,
+        ms_of_day % 1_000,
+    );
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
+}
+
+#[test]
+fn a_first_start_records_imported_history_at_its_instants_and_routes_only_the_last_day() {
+    let receiver = Receiver::started();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let (old, recent) = (unique("old"), unique("recent"));
+    let long_ago = now - 10 * 86_400_000;
+    let lines = [
+        json!({"type": "track", "userId": old, "event": "Demo Requested", "messageId": "m1", "timestamp": rfc3339(long_ago)}),
+        json!({"type": "track", "userId": old, "event": "Clicked", "messageId": "m2", "timestamp": rfc3339(long_ago + 5_000)}),
+        json!({"type": "track", "userId": recent, "event": "Demo Requested", "messageId": "m3", "timestamp": rfc3339(now - 3_600_000)}),
+    ];
+    let server = Server::start_prepared(
+        Backend::Sqlite,
+        &config(&receiver, r#"["100ms"]"#),
+        |config, data| {
+            let file = data.with_extension("ndjson");
+            let text: Vec<String> = lines.iter().map(Value::to_string).collect();
+            std::fs::write(&file, text.join("\n")).expect("write ndjson");
+            let imported = Command::new(crate::harness::binary())
+                .arg("import")
+                .arg(&file)
+                .arg("--config")
+                .arg(config)
+                .arg("--data")
+                .arg(data)
+                .output()
+                .expect("run bellwether import");
+            assert!(
+                imported.status.success(),
+                "{}",
+                String::from_utf8_lossy(&imported.stderr)
+            );
+        },
+    );
+    // Entries at the events' instants, not at start-up.
+    let (status, page) = server.get("/api/v1/segments/demo_requesters/members", READ_TOKEN);
+    assert_eq!(status, 200, "{page}");
+    let entered: Vec<(&str, &str)> = page["members"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .map(|m| {
+                    (
+                        m["id"].as_str().unwrap_or(""),
+                        m["entered_at"].as_str().unwrap_or(""),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        entered.contains(&(old.as_str(), rfc3339(long_ago).as_str())),
+        "{entered:?}"
+    );
+    // The 1 s window closed 10 days ago, recorded at its instant.
+    let (_, history) = server.get(&format!("/api/v1/contacts/{old}/history"), READ_TOKEN);
+    let clicked: Vec<(&str, &str)> = history["changes"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .filter(|c| c["definition"] == "just_clicked")
+                .map(|c| {
+                    (
+                        c["change"].as_str().unwrap_or(""),
+                        c["at"].as_str().unwrap_or(""),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        clicked,
+        [
+            ("entered", rfc3339(long_ago + 5_000).as_str()),
+            ("exited", rfc3339(long_ago + 6_000).as_str())
+        ]
+    );
+    // Only the last day's changes are routed: the recent demo request.
+    let accepted = receiver.wait_for("the recent user's deliveries", |a| {
+        !of_type(a, "segment.entered", &recent).is_empty()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let about_old = receiver
+        .attempts()
+        .iter()
+        .filter(|a| a["body"]["data"]["subject"]["id"] == old.as_str())
+        .count();
+    assert_eq!(
+        about_old, 0,
+        "history older than a day is not routed: {accepted:#?}"
+    );
+}

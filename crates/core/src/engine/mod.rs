@@ -118,6 +118,9 @@ pub struct Engine {
     watches: Vec<ScoreWatch>,
     /// Changes before this instant are backfilled history, not routed.
     routed_from: Millis,
+    /// Accounts' merged member timelines, kept only while a backfill
+    /// evaluates each account at many instants with no new events.
+    merged_timelines: HashMap<Arc<str>, bellwether_rules::Timeline>,
 }
 
 /// How [`Engine::load_with`] starts.
@@ -147,6 +150,7 @@ impl Engine {
             health: health::Health::default(),
             watches: Vec::new(),
             routed_from: Millis::MIN,
+            merged_timelines: HashMap::new(),
         }
     }
 
@@ -391,6 +395,17 @@ impl Engine {
                         ))
                     })
                     .collect();
+                if let Some(timeline) = self.merged_timelines.get(group_id) {
+                    return Some(evaluate::evaluate_account_on(
+                        &self.rules,
+                        group_id,
+                        account,
+                        &members,
+                        timeline,
+                        at,
+                        plan,
+                    ));
+                }
                 Some(evaluate::evaluate_account(
                     &self.rules,
                     group_id,

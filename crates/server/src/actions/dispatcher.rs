@@ -373,17 +373,27 @@ impl Attempt {
             })
             .inc();
         self.metrics.delivery_seconds.observe(latency_ms / 1_000.0);
-        tracing::info!(
-            destination = %record.destination,
-            url = %target.config.redacted_url(),
-            webhook_id = %record.id,
-            attempt,
-            status = status.map(i64::from).unwrap_or(-1),
-            latency_ms = format!("{latency_ms:.1}"),
-            outcome = label,
-            error = result.unwrap_or(""),
-            "webhook attempt"
-        );
+        // Successes at debug (a busy destination would flood the log);
+        // failures always show.
+        macro_rules! attempt_event {
+            ($level:ident) => {
+                tracing::$level!(
+                    destination = %record.destination,
+                    url = %target.config.redacted_url(),
+                    webhook_id = %record.id,
+                    attempt,
+                    status = status.map(i64::from).unwrap_or(-1),
+                    latency_ms = format!("{latency_ms:.1}"),
+                    outcome = label,
+                    error = result.unwrap_or(""),
+                    "webhook attempt"
+                )
+            };
+        }
+        match outcome {
+            AttemptOutcome::Delivered { .. } => attempt_event!(debug),
+            _ => attempt_event!(warn),
+        }
     }
 }
 

@@ -87,7 +87,7 @@ pub(crate) async fn page(
         (totals(&health, &rows))
         div.columns {
             div.wide {
-                section.card {
+                section.card #segments {
                     h2 { "Segments" }
                     (segment_table(&rows, &columns, now))
                 }
