@@ -562,7 +562,7 @@ fn rfc3339(ms: i64) -> String {
 }
 
 #[test]
-fn a_first_start_records_imported_history_at_its_instants_and_routes_only_the_last_day() {
+fn a_first_start_records_imported_history_at_its_instants_and_sends_only_the_last_day() {
     let receiver = Receiver::started();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

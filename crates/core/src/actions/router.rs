@@ -93,12 +93,11 @@ impl ActionRouter {
         let mut index = 0;
         while index < changes.len() {
             let change = &changes[index];
-            if change.at < engine.routed_from() {
-                index += 1;
-                continue;
-            }
+            // Backfilled history: owners are still assigned, nothing is sent.
+            let deliver = change.at >= engine.routed_from();
             match change.definition_kind {
-                "segment" => self.route_segment(engine, change, &mut ops),
+                "segment" => self.route_segment(engine, change, deliver, &mut ops),
+                _ if !deliver => {}
                 "tier" => {
                     let next = changes.get(index + 1).filter(|n| pairs_with(change, n));
                     if next.is_some() {
@@ -114,7 +113,13 @@ impl ActionRouter {
         ops
     }
 
-    fn route_segment(&mut self, engine: &Engine, change: &Change, ops: &mut Vec<WriteOp>) {
+    fn route_segment(
+        &mut self,
+        engine: &Engine,
+        change: &Change,
+        deliver: bool,
+        ops: &mut Vec<WriteOp>,
+    ) {
         let Some(def) = engine
             .rules()
             .definitions()
@@ -145,7 +150,8 @@ impl ActionRouter {
             }
         };
         let wanted = |d: &DestinationConfig| {
-            d.segments.contains(&def.name)
+            deliver
+                && d.segments.contains(&def.name)
                 && (d.changes.is_empty() || d.changes.iter().any(|c| c == change.change))
         };
         let payload = || {
