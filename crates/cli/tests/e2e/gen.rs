@@ -141,14 +141,31 @@ fn the_demo_loads_personas_and_a_generated_population_and_serves_them() {
         .send()
         .and_then(|r| r.json())
         .unwrap();
+    // The README's walk-through: a new lead heats up, is routed and sent.
+    let hot_lead = std::fs::read_to_string(repo_root().join("examples/hot-lead.json")).unwrap();
+    let sent = reqwest::blocking::Client::new()
+        .post(format!("http://127.0.0.1:{port}/v1/batch"))
+        .basic_auth("demo-write-key", Some(""))
+        .header("content-type", "application/json")
+        .body(hot_lead)
+        .send()
+        .unwrap();
+    assert!(sent.status().is_success());
     let inbox = wait_for_inbox(port);
     drop(demo);
-    // The demo's destination delivered signed changes to its own inbox.
-    let kinds: std::collections::BTreeSet<&str> = inbox
+    let entry = inbox
         .iter()
-        .filter_map(|d| d["body"]["type"].as_str())
-        .collect();
-    assert!(kinds.contains("segment.entered"), "{kinds:?}");
+        .find(|d| {
+            d["body"]["type"] == "segment.entered" && d["body"]["data"]["subject"]["id"] == "dana"
+        })
+        .unwrap_or_else(|| panic!("no hot_intent entry for dana in {inbox:#?}"));
+    let data = &entry["body"]["data"];
+    assert_eq!(data["change"]["name"], "hot_intent");
+    assert_eq!(
+        data["assigned_owner"], "eva@example.com",
+        "routed by the account's country"
+    );
+    assert_eq!(data["explanation"]["holds"], true);
     let sizes: Vec<(String, u64)> = segments["segments"]
         .as_array()
         .unwrap()
@@ -174,7 +191,7 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// The demo's built-in inbox, once it has received something (30 s at most).
+/// The demo's built-in inbox, once it has dana's entry (30 s at most).
 fn wait_for_inbox(port: u16) -> Vec<serde_json::Value> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
@@ -185,7 +202,10 @@ fn wait_for_inbox(port: u16) -> Vec<serde_json::Value> {
             .and_then(|r| r.json())
             .unwrap();
         let deliveries = inbox["deliveries"].as_array().cloned().unwrap_or_default();
-        if !deliveries.is_empty() || std::time::Instant::now() > deadline {
+        let arrived = deliveries
+            .iter()
+            .any(|d| d["body"]["data"]["subject"]["id"] == "dana");
+        if arrived || std::time::Instant::now() > deadline {
             return deliveries;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));

@@ -152,6 +152,10 @@ fn identity_card(contact: &ContactView, now: i64) -> Markup {
                 dd { @match format::parse_time(&contact.created_at) { Some(at) => (layout::when(at, now)), None => "–" } }
                 dt { "Account" }
                 dd { @match &contact.account_id { Some(a) => (layout::subject_link("account", a)), None => span.muted { "none" } } }
+                @if !contact.owners.is_empty() {
+                    dt { "Owners" }
+                    dd { @for (segment, owner) in &contact.owners { (owner) span.muted.small { " for " (segment) } br; } }
+                }
             }
             @if !contact.merges.is_empty() {
                 h3 { "Merges" }

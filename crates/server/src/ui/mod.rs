@@ -14,6 +14,7 @@ mod assets;
 mod auth;
 mod chart;
 mod contact;
+mod conversion;
 mod dashboard;
 mod deliveries;
 mod editor;

@@ -34,6 +34,9 @@ pub(crate) struct MemberParams {
     score: Option<String>,
     /// 1-based page.
     page: Option<usize>,
+    /// Conversion card: the outcome to measure, and within how long.
+    outcome: Option<String>,
+    horizon: Option<String>,
 }
 
 pub(crate) async fn page(
@@ -100,6 +103,14 @@ pub(crate) async fn page(
         limit: PAGE_SIZE,
         now,
     });
+    let conversion = super::conversion::card(
+        app,
+        &viewer,
+        &name,
+        params.outcome.as_deref(),
+        params.horizon.as_deref(),
+    )
+    .await;
     let mut panels: Vec<Markup> = vec![feed_panel(&name, &feed, now)];
     panels.extend(super::deliveries::segment_panel(app, &viewer, &name, now).await?);
     let view = MembersView {
@@ -127,6 +138,7 @@ pub(crate) async fn page(
                         @if let Some(description) = &summary.description { dt { "About" } dd { (description) } }
                     }
                 }
+                (conversion)
                 section.card {
                     h2 { "Size over time" }
                     (size_chart(&trend))
