@@ -5,11 +5,11 @@
 //! due: then everything is evaluated for it, as the timer would. Equal to [`Engine::evaluate_all_with`], the
 //! from-scratch reference (a test checks it).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use bellwether_rules::{RuleSet, SubjectKind};
 
-use super::evaluate::{self, DefSet, Plan, Values};
+use super::evaluate::{self, Plan, Values};
 use super::queries::{push_memberships, Membership};
 use super::state::SubjectKey;
 use super::Engine;
@@ -18,25 +18,13 @@ use crate::message::{ContactId, Millis};
 impl Engine {
     /// Every membership as of `at` under `rules`, sorted.
     pub fn memberships_under(&self, rules: &RuleSet, at: Millis) -> Vec<Membership> {
-        let changed = rules.changed_since(&self.rules);
-        let unchanged: DefSet = rules
-            .order()
-            .iter()
-            .map(|d| (d.kind, d.name.clone()))
-            .filter(|key| !changed.contains(key))
-            .collect();
-        // Kinds with a definition changed, added or dropped; subjects of the
-        // other kind keep their live values as they are.
-        let touched: HashSet<SubjectKind> = rules
-            .order()
-            .iter()
-            .filter(|d| changed.contains(&(d.kind, d.name.clone())))
-            .map(|d| d.subject)
-            .chain(self.rules.order().iter().filter_map(|d| {
-                let kept = unchanged.contains(&(d.kind, d.name.clone()));
-                (!kept).then_some(d.subject)
-            }))
-            .collect();
+        // Subjects of a kind no definition change touches keep their live
+        // values as they are.
+        let super::DefinitionChange {
+            changed,
+            unchanged,
+            touched_kinds: touched,
+        } = self.definition_change(rules);
         let current =
             |live: Option<&Values>| live.is_some_and(|v| v.next_change.is_none_or(|t| t > at));
         let plan = |values: &Values| Plan::Only {

@@ -318,35 +318,6 @@ pub(crate) fn explain_account(
     })
 }
 
-/// Why a contact is in or out of a segment (the action layer's payloads).
-pub(crate) fn explanation_of_contact(
-    rules: &RuleSet,
-    segment: &str,
-    contact: &ContactState,
-    account: Option<&AccountState>,
-    values: &Values,
-    now: i64,
-) -> Option<bellwether_rules::Explanation> {
-    with_contact_view(contact, account, values, |view| {
-        rules.explain_segment(segment, view, now)
-    })
-}
-
-/// Why an account is in or out of a segment (the action layer's payloads).
-pub(crate) fn explanation_of_account(
-    rules: &RuleSet,
-    segment: &str,
-    group_id: &str,
-    account: &AccountState,
-    members: &[(&ContactState, &Values)],
-    values: &Values,
-    now: i64,
-) -> Option<bellwether_rules::Explanation> {
-    with_account_view(group_id, account, members, values, |view| {
-        rules.explain_segment(segment, view, now)
-    })
-}
-
 /// What an explanation is about.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Target<'a> {

@@ -123,6 +123,13 @@ pub struct Engine {
     merged_timelines: HashMap<Arc<str>, bellwether_rules::Timeline>,
 }
 
+/// See [`Engine::definition_change`].
+pub(super) struct DefinitionChange {
+    pub(super) changed: DefSet,
+    pub(super) unchanged: DefSet,
+    pub(super) touched_kinds: HashSet<SubjectKind>,
+}
+
 /// How [`Engine::load_with`] starts.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -254,6 +261,32 @@ impl Engine {
     /// depend on them) are evaluated, for the subjects of their kind.
     pub fn replace_rules(&mut self, rules: Arc<RuleSet>, now: Millis) -> Vec<Change> {
         let mut changes = self.process_due(now);
+        let DefinitionChange {
+            changed,
+            unchanged,
+            touched_kinds,
+        } = self.definition_change(&rules);
+        self.rules = rules;
+        self.drop_undefined_segments(now);
+        if !touched_kinds.is_empty() {
+            for key in self.subjects_of(&touched_kinds) {
+                let start = self.values.get(&key).cloned().unwrap_or_default();
+                let plan = Plan::Only {
+                    start,
+                    changed: &changed,
+                    unchanged: &unchanged,
+                };
+                self.reevaluate_with(key, now, plan);
+            }
+        }
+        changes.extend(self.take_changes());
+        changes
+    }
+
+    /// What switching to `rules` changes: the definitions to evaluate, those
+    /// whose values stay, and the kinds of subject touched (a definition of
+    /// theirs changed, was added or was dropped).
+    pub(super) fn definition_change(&self, rules: &RuleSet) -> DefinitionChange {
         let changed = rules.changed_since(&self.rules);
         let unchanged: DefSet = rules
             .order()
@@ -271,21 +304,11 @@ impl Engine {
                 (!kept).then_some(d.subject)
             }))
             .collect();
-        self.rules = rules;
-        self.drop_undefined_segments(now);
-        if !touched_kinds.is_empty() {
-            for key in self.subjects_of(&touched_kinds) {
-                let start = self.values.get(&key).cloned().unwrap_or_default();
-                let plan = Plan::Only {
-                    start,
-                    changed: &changed,
-                    unchanged: &unchanged,
-                };
-                self.reevaluate_with(key, now, plan);
-            }
+        DefinitionChange {
+            changed,
+            unchanged,
+            touched_kinds,
         }
-        changes.extend(self.take_changes());
-        changes
     }
 
     /// Every subject of the given kinds, contacts first (accounts read them).

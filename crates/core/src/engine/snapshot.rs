@@ -4,7 +4,6 @@
 use bellwether_rules::Explanation;
 use serde_json::{Map, Value};
 
-use super::evaluate::{self, Values};
 use super::state::SubjectKey;
 use super::Engine;
 use crate::message::Millis;
@@ -54,39 +53,8 @@ impl Engine {
 
     /// Why the subject is in or out of `segment` as of `at`.
     pub fn explanation(&self, key: &SubjectKey, segment: &str, at: Millis) -> Option<Explanation> {
-        let empty = Values::default();
-        let values = self.values.get(key).unwrap_or(&empty);
-        match key {
-            SubjectKey::Contact(id) => {
-                let contact = self.state.contacts.get(id)?;
-                let account = contact
-                    .account
-                    .as_ref()
-                    .and_then(|a| self.state.accounts.get(a));
-                evaluate::explanation_of_contact(&self.rules, segment, contact, account, values, at)
-            }
-            SubjectKey::Account(group_id) => {
-                let account = self.state.accounts.get(group_id)?;
-                let members: Vec<_> = evaluate::sorted_members(account.contacts.iter().copied())
-                    .into_iter()
-                    .filter_map(|id| {
-                        let contact = self.state.contacts.get(&id)?;
-                        let member_values =
-                            self.values.get(&SubjectKey::Contact(id)).unwrap_or(&empty);
-                        Some((contact, member_values))
-                    })
-                    .collect();
-                evaluate::explanation_of_account(
-                    &self.rules,
-                    segment,
-                    group_id,
-                    account,
-                    &members,
-                    values,
-                    at,
-                )
-            }
-        }
+        self.with_view(key, |view| self.rules.explain_segment(segment, view, at))
+            .flatten()
     }
 
     /// A subject's current score value at `at`.

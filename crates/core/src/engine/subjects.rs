@@ -95,7 +95,7 @@ impl Engine {
     }
 
     /// Runs `visit` with a view of the subject and its current values.
-    fn with_view<R>(
+    pub(super) fn with_view<R>(
         &self,
         key: &SubjectKey,
         visit: impl FnOnce(&dyn SubjectView) -> R,
