@@ -656,3 +656,119 @@ fn a_first_start_records_imported_history_at_its_instants_and_sends_only_the_las
         "history older than a day is not routed: {accepted:#?}"
     );
 }
+
+/// A signature made by the official library, for the built-in inbox.
+fn library_signature(id: &str, timestamp: i64, body: &str) -> String {
+    let script = format!(
+        "import datetime; from standardwebhooks import Webhook; \
+         print(Webhook({SECRET:?}).sign({id:?}, datetime.datetime.fromtimestamp({timestamp}, datetime.timezone.utc), {body:?}))"
+    );
+    let output = Command::new(python())
+        .args(["-c", &script])
+        .output()
+        .expect("python");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[test]
+fn the_inbox_and_the_delivery_api_refuse_bad_input_clearly() {
+    let receiver = Receiver::new();
+    let extra = format!(
+        "{}\n[server]\ninbox_secret = \"{SECRET}\"\n",
+        config(&receiver, r#"["1s"]"#)
+    );
+    let server = Server::start_with(Backend::Sqlite, &extra);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let inbox = |id: &str, timestamp: i64, signature: Option<&str>, body: &str| {
+        let mut request = crate::harness::client()
+            .post(server.url("/inbox"))
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .body(body.to_owned());
+        if let Some(signature) = signature {
+            request = request.header("webhook-signature", signature);
+        }
+        crate::harness::read(request.send().expect("request"))
+    };
+    // Signed by the official library: accepted and listed.
+    let body = r#"{"type":"segment.entered"}"#;
+    let good = library_signature("msg_lib", now, body);
+    assert_eq!(inbox("msg_lib", now, Some(&good), body).0, 200);
+    let (_, listed) = server.get("/api/v1/inbox", READ_TOKEN);
+    assert_eq!(listed["deliveries"][0]["webhook_id"], "msg_lib");
+    // Tampered body, stale timestamp, missing signature.
+    let (status, error) = inbox("msg_lib", now, Some(&good), r#"{"type":"forged"}"#);
+    assert_eq!(status, 401, "{error}");
+    assert!(error["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("does not match"));
+    let stale = library_signature("msg_old", now - 3_600, body);
+    assert_eq!(inbox("msg_old", now - 3_600, Some(&stale), body).0, 401);
+    let (status, error) = inbox("msg_x", now, None, body);
+    assert_eq!(
+        (status, error["field"].as_str()),
+        (400, Some("webhook-signature")),
+        "{error}"
+    );
+    let (_, listed) = server.get("/api/v1/inbox", READ_TOKEN);
+    assert_eq!(
+        listed["deliveries"].as_array().map(Vec::len),
+        Some(1),
+        "nothing refused is kept"
+    );
+
+    // The delivery API names what is wrong.
+    let (status, error) = server.get("/api/v1/deliveries?state=lost", READ_TOKEN);
+    assert_eq!(
+        (status, error["field"].as_str()),
+        (400, Some("state")),
+        "{error}"
+    );
+    let (status, error) = server.get("/api/v1/dead-letters?cursor=abc", READ_TOKEN);
+    assert_eq!(
+        (status, error["field"].as_str()),
+        (400, Some("cursor")),
+        "{error}"
+    );
+    let (status, _) = post(&server, "/api/v1/destinations/nowhere/enable", &json!({}));
+    assert_eq!(status, 404);
+    let (status, error) = post(
+        &server,
+        "/api/v1/dead-letters/replay",
+        &json!({"ids": ["a"], "all": true}),
+    );
+    assert_eq!(status, 400, "{error}");
+    let (status, error) = post(
+        &server,
+        "/api/v1/dead-letters/replay",
+        &json!({"everything": true}),
+    );
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("everything"),
+        "{error}"
+    );
+    let read_only = crate::harness::client()
+        .post(server.url("/api/v1/dead-letters/replay"))
+        .bearer_auth(READ_TOKEN)
+        .json(&json!({"all": true}))
+        .send()
+        .expect("request");
+    assert_eq!(
+        read_only.status().as_u16(),
+        403,
+        "replaying needs a write token"
+    );
+}

@@ -45,10 +45,6 @@ impl ActionRouter {
         self.turns = recorded.turns.into_iter().collect();
     }
 
-    pub fn destinations(&self) -> &[DestinationConfig] {
-        &self.destinations
-    }
-
     /// Every score threshold some destination watches, once each.
     pub fn watches(&self) -> Vec<ScoreWatch> {
         let mut watches: Vec<ScoreWatch> = Vec::new();
@@ -62,12 +58,6 @@ impl ActionRouter {
             }
         }
         watches
-    }
-
-    /// The current owner of a subject in a segment.
-    pub fn owner_of(&self, segment: &str, key: &SubjectKey) -> Option<&str> {
-        let subject = (key.kind().as_str().to_owned(), key.store_key());
-        self.current.get(&subject)?.get(segment).map(String::as_str)
     }
 
     fn insert_owner(&mut self, (segment, kind, key): AssignmentKey, owner: String) {

@@ -36,14 +36,8 @@ impl Engine {
             .accounts
             .iter()
             .map(|(group_id, account)| {
-                let first = account
-                    .contacts
-                    .iter()
-                    .filter_map(|id| self.state.contacts.get(id)?.first_seen)
-                    .min()
-                    .unwrap_or(now)
-                    .min(now);
-                (SubjectKey::Account(group_id.clone()), first)
+                let first = self.state.account_first_seen(account).unwrap_or(now);
+                (SubjectKey::Account(group_id.clone()), first.min(now))
             })
             .collect();
         for (key, first) in contacts.into_iter().chain(accounts) {

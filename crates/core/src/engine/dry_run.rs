@@ -44,10 +44,7 @@ impl Engine {
                     Some(values) => plan(values),
                     None => Plan::Everything,
                 };
-                let account = contact
-                    .account
-                    .as_ref()
-                    .and_then(|a| self.state.accounts.get(a));
+                let account = self.state.account_of(contact);
                 (
                     *id,
                     evaluate::evaluate_contact(rules, contact, account, at, plan),

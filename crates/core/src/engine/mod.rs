@@ -220,10 +220,6 @@ impl Engine {
         self.watches = watches;
     }
 
-    pub fn watches(&self) -> &[ScoreWatch] {
-        &self.watches
-    }
-
     /// Applies one commit's writes and re-evaluates what they touched.
     pub fn apply(&mut self, ops: &[WriteOp], now: Millis) -> Vec<Change> {
         let touched = self.state.apply(ops);
@@ -393,10 +389,7 @@ impl Engine {
         match key {
             SubjectKey::Contact(id) => {
                 let contact = self.state.contacts.get(id)?;
-                let account = contact
-                    .account
-                    .as_ref()
-                    .and_then(|a| self.state.accounts.get(a));
+                let account = self.state.account_of(contact);
                 Some(evaluate::evaluate_contact(
                     &self.rules,
                     contact,

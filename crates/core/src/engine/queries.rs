@@ -106,10 +106,7 @@ impl Engine {
         now: Millis,
     ) -> Option<serde_json::Value> {
         let state = self.state.contacts.get(&contact)?;
-        let account = state
-            .account
-            .as_ref()
-            .and_then(|a| self.state.accounts.get(a));
+        let account = self.state.account_of(state);
         let values = self.contact_values(contact).cloned().unwrap_or_default();
         evaluate::explain_contact(&self.rules, target, state, account, &values, now)
     }
@@ -253,8 +250,7 @@ impl Engine {
                     scope.spawn(move || {
                         part.iter()
                             .map(|(id, c)| {
-                                let account =
-                                    c.account.as_ref().and_then(|a| self.state.accounts.get(a));
+                                let account = self.state.account_of(c);
                                 (
                                     **id,
                                     evaluate::evaluate_contact(

@@ -73,7 +73,7 @@ impl<'e> Replay<'e> {
         let rules = &*self.rules;
         let evaluated = parallel::map(&due, |(_, contact)| match contact_rules {
             true => {
-                let account = contact.account.as_ref().and_then(|a| state.accounts.get(a));
+                let account = state.account_of(contact);
                 evaluate::evaluate_contact(rules, contact, account, at, Plan::Everything)
             }
             false => Values::default(),

@@ -25,16 +25,13 @@ impl Engine {
         match key {
             SubjectKey::Contact(id) => {
                 let contact = self.state.contacts.get(id)?;
-                let account = contact
-                    .account
-                    .as_ref()
-                    .and_then(|a| Some((a, self.state.accounts.get(a)?)));
+                let account = self.state.account_of(contact);
                 Some(SubjectSnapshot {
                     id: contact.label.clone(),
                     traits: contact.traits.snapshot_at(at),
-                    account_id: account.map(|(id, _)| id.to_string()),
+                    account_id: account.and(contact.account.as_ref().map(|a| a.to_string())),
                     account_traits: account
-                        .map(|(_, a)| a.traits.snapshot_at(at))
+                        .map(|a| a.traits.snapshot_at(at))
                         .unwrap_or_default(),
                 })
             }

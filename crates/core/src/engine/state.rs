@@ -111,6 +111,20 @@ impl Shared {
 }
 
 impl State {
+    /// The account a contact belongs to, if it is known.
+    pub(crate) fn account_of(&self, contact: &ContactState) -> Option<&AccountState> {
+        self.accounts.get(contact.account.as_ref()?)
+    }
+
+    /// An account's earliest message: the earliest of its contacts'.
+    pub(crate) fn account_first_seen(&self, account: &AccountState) -> Option<i64> {
+        account
+            .contacts
+            .iter()
+            .filter_map(|id| self.contacts.get(id)?.first_seen)
+            .min()
+    }
+
     /// Every event name seen in a behavior event (track, page, screen).
     pub(crate) fn event_names(&self) -> impl Iterator<Item = &str> {
         self.shared.names.iter().map(|n| &**n)

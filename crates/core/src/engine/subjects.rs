@@ -104,10 +104,7 @@ impl Engine {
         match key {
             SubjectKey::Contact(id) => {
                 let contact = self.state.contacts.get(id)?;
-                let account = contact
-                    .account
-                    .as_ref()
-                    .and_then(|a| self.state.accounts.get(a));
+                let account = self.state.account_of(contact);
                 let values = self.values.get(key).unwrap_or(&empty);
                 Some(evaluate::with_contact_view(contact, account, values, visit))
             }
@@ -125,10 +122,9 @@ impl Engine {
     }
 
     pub(super) fn account_known_at(&self, account: &AccountState, at: Millis) -> bool {
-        account
-            .contacts
-            .iter()
-            .any(|id| self.state.contacts.get(id).is_some_and(|c| known_at(c, at)))
+        self.state
+            .account_first_seen(account)
+            .is_some_and(|t| t <= at)
     }
 }
 

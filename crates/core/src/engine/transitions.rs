@@ -46,10 +46,7 @@ impl Engine {
             SubjectKind::Contact => {
                 let contacts: Vec<_> = self.state.contacts.iter().collect();
                 parallel::map(&contacts, |(id, contact)| {
-                    let account = contact
-                        .account
-                        .as_ref()
-                        .and_then(|a| self.state.accounts.get(a));
+                    let account = self.state.account_of(contact);
                     let evaluate = |at| {
                         evaluate::evaluate_contact(rules, contact, account, at, Plan::Everything)
                     };

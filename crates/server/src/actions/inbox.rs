@@ -13,6 +13,7 @@ use bellwether_core::actions::config::decode_secret;
 use bellwether_core::config::Scope;
 use parking_lot::Mutex;
 use serde::Serialize;
+use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use super::signing::signature_header;
@@ -95,7 +96,7 @@ pub(crate) async fn receive(
     let signatures = header("webhook-signature")?;
     let valid = signatures
         .split(' ')
-        .any(|given| constant_time_eq(given.as_bytes(), expected.as_bytes()));
+        .any(|given| bool::from(given.as_bytes().ct_eq(expected.as_bytes())));
     if !valid {
         return Err(ApiError::Unauthorized(
             "webhook-signature does not match".into(),
@@ -124,8 +125,4 @@ pub(crate) async fn list(
     require_token(&state.config, &headers, Scope::Read)?;
     let deliveries = state.inbox.received.lock().iter().rev().cloned().collect();
     Ok(Json(InboxList { deliveries }))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
