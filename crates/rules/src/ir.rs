@@ -12,6 +12,19 @@ use crate::value::Value;
 pub(crate) struct Node {
     pub(crate) kind: NodeKind,
     pub(crate) span: Span,
+    /// For an aggregate a rule set keeps incrementally: its slot in the
+    /// subject's [`crate::Tracker`] (assigned by [`crate::track::plan`]).
+    pub(crate) slot: Option<u32>,
+}
+
+impl Node {
+    pub(crate) fn new(kind: NodeKind, span: Span) -> Self {
+        Node {
+            kind,
+            span,
+            slot: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

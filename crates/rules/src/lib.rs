@@ -82,6 +82,7 @@ mod selector;
 mod subject;
 mod time;
 mod timeline;
+mod track;
 mod value;
 
 pub use check::DefKind;
@@ -95,5 +96,6 @@ pub use score::{RuleContribution, ScoreExplanation};
 pub use selector::EventSelector;
 pub use subject::{MemorySubject, ScoreValue, SubjectKind, SubjectView};
 pub use time::{format_duration, format_time, parse_duration, DAY, HOUR, MINUTE, SECOND, WEEK};
-pub use timeline::{Event, EventKind, Timeline, Traits};
+pub use timeline::{Event, EventKind, Span, Timeline, Traits};
+pub use track::{TrackPlan, Tracker};
 pub use value::Value;

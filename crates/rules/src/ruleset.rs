@@ -14,6 +14,7 @@ use crate::explain::{Explanation, Tracer};
 use crate::ir::Node;
 use crate::score::{CompiledScore, ScoreExplanation};
 use crate::subject::{ScoreValue, SubjectKind, SubjectView};
+use crate::track::TrackPlan;
 
 /// A definition, as the engine schedules it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -64,6 +65,8 @@ pub(crate) struct CompiledTier {
 /// Every score, segment and tier, checked together and ready to evaluate.
 #[derive(Clone, Debug)]
 pub struct RuleSet {
+    /// The aggregates and score rules subjects' trackers keep.
+    pub(crate) plan: TrackPlan,
     pub(crate) scores: Vec<CompiledScore>,
     pub(crate) segments: Vec<CompiledSegment>,
     pub(crate) tiers: Vec<CompiledTier>,
@@ -162,7 +165,7 @@ impl RuleSet {
         now: i64,
     ) -> Option<ScoreValue> {
         let score = &self.scores[*self.score_index.get(name)?];
-        Some(score.evaluate(subject, now, false).0)
+        Some(score.evaluate(subject, now, Some(&self.plan), false).0)
     }
 
     /// A score's value with each rule's contribution.
@@ -173,7 +176,7 @@ impl RuleSet {
         now: i64,
     ) -> Option<ScoreExplanation> {
         let score = &self.scores[*self.score_index.get(name)?];
-        let (form, rules) = score.evaluate(subject, now, true);
+        let (form, rules) = score.evaluate(subject, now, Some(&self.plan), true);
         Some(ScoreExplanation {
             score: score.name.clone(),
             value: form.at(now),
@@ -190,7 +193,7 @@ impl RuleSet {
         now: i64,
     ) -> Option<Evaluated<bool>> {
         let segment = &self.segments[*self.segment_index.get(name)?];
-        let out = evaluate(&segment.node, subject, now, &mut NoTrace);
+        let out = evaluate(&segment.node, subject, now, Some(&self.plan), &mut NoTrace);
         Some(Evaluated {
             value: out.val.is_true(),
             next_change: out.next,
@@ -205,7 +208,7 @@ impl RuleSet {
         now: i64,
     ) -> Option<Explanation> {
         let segment = &self.segments[*self.segment_index.get(name)?];
-        explain_node(&segment.node, &segment.source, subject, now)
+        explain_node(&segment.node, &segment.source, subject, now, Some(&self.plan))
     }
 
     /// The tier level of `subject` at `now` (`None`: no level holds).
@@ -218,7 +221,7 @@ impl RuleSet {
         let tier = &self.tiers[*self.tier_index.get(name)?];
         let mut next = None;
         for level in &tier.levels {
-            let out = evaluate(&level.node, subject, now, &mut NoTrace);
+            let out = evaluate(&level.node, subject, now, Some(&self.plan), &mut NoTrace);
             next = earliest(next, out.next);
             if out.val.is_true() {
                 return Some(Evaluated {
@@ -242,13 +245,19 @@ impl RuleSet {
     ) -> Option<Vec<LevelExplanation>> {
         let tier = &self.tiers[*self.tier_index.get(name)?];
         let levels = tier.levels.iter().filter_map(|level| {
-            let explanation = explain_node(&level.node, &level.source, subject, now)?;
+            let explanation =
+                explain_node(&level.node, &level.source, subject, now, Some(&self.plan))?;
             Some(LevelExplanation {
                 level: level.name.to_string(),
                 explanation,
             })
         });
         Some(levels.collect())
+    }
+
+    /// What a subject's [`crate::Tracker`] keeps for these definitions.
+    pub fn track_plan(&self) -> &TrackPlan {
+        &self.plan
     }
 
     /// Checks a draft condition against these definitions (segment editor,
@@ -306,9 +315,10 @@ fn explain_node(
     source: &str,
     subject: &dyn SubjectView,
     now: i64,
+    plan: Option<&TrackPlan>,
 ) -> Option<Explanation> {
     let mut tracer = Tracer::new(source);
-    let out = evaluate(node, subject, now, &mut tracer);
+    let out = evaluate(node, subject, now, plan, &mut tracer);
     let mut explanation = tracer.finish()?;
     explanation.next_change = out.next;
     Some(explanation)
@@ -330,7 +340,7 @@ impl Condition {
 
     /// Whether it holds for `subject` at `now`.
     pub fn evaluate(&self, subject: &dyn SubjectView, now: i64) -> Evaluated<bool> {
-        let out = evaluate(&self.node, subject, now, &mut NoTrace);
+        let out = evaluate(&self.node, subject, now, None, &mut NoTrace);
         Evaluated {
             value: out.val.is_true(),
             next_change: out.next,
@@ -339,6 +349,6 @@ impl Condition {
 
     /// Why it holds or not.
     pub fn explain(&self, subject: &dyn SubjectView, now: i64) -> Option<Explanation> {
-        explain_node(&self.node, &self.source, subject, now)
+        explain_node(&self.node, &self.source, subject, now, None)
     }
 }

@@ -105,6 +105,7 @@ mod tests {
             segments: Default::default(),
             tiers: Default::default(),
             contacts: Vec::new(),
+            tracker: None,
         };
         assert_eq!(selector.first_between(&subject, 0, 1_000), Some(100));
         // `(after, until]`: an event at `after` is not after it.

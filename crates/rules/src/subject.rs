@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::timeline::{Timeline, Traits};
+use crate::track::Tracker;
 
 /// Contacts (people) or accounts (companies).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -147,6 +148,11 @@ pub trait SubjectView {
     fn in_segment(&self, name: &str) -> Option<bool>;
     /// The level of a tier.
     fn tier(&self, name: &str) -> Option<Arc<str>>;
+    /// Incremental state kept by the engine; read when it is at the
+    /// evaluation instant for the rule set being evaluated.
+    fn tracker(&self) -> Option<&Tracker> {
+        None
+    }
     /// For an account: visits each member contact.
     fn for_each_contact(&self, visit: &mut dyn FnMut(&dyn SubjectView)) {
         let _ = visit;
@@ -174,6 +180,8 @@ pub struct MemorySubject {
     pub tiers: HashMap<String, Arc<str>>,
     /// An account's contacts.
     pub contacts: Vec<MemorySubject>,
+    /// Incremental state, when the caller keeps it.
+    pub tracker: Option<Tracker>,
 }
 
 impl SubjectView for MemorySubject {
@@ -200,6 +208,9 @@ impl SubjectView for MemorySubject {
     }
     fn tier(&self, name: &str) -> Option<Arc<str>> {
         self.tiers.get(name).cloned()
+    }
+    fn tracker(&self) -> Option<&Tracker> {
+        self.tracker.as_ref()
     }
     fn for_each_contact(&self, visit: &mut dyn FnMut(&dyn SubjectView)) {
         for contact in &self.contacts {

@@ -70,18 +70,41 @@ impl Event {
         self
     }
 
-    fn key(&self) -> (i64, u64) {
+    /// The (time, seq) pair that orders a timeline.
+    pub fn key(&self) -> (i64, u64) {
         (self.time, self.seq)
     }
 }
 
-/// A subject's behavior events, sorted by (time, seq), indexed by name and kind.
-#[derive(Clone, Debug, Default)]
+/// Events per chunk: a late event shifts one chunk, not the whole timeline.
+const CHUNK: usize = 512;
+
+/// Stamps that tell a [`crate::Tracker`] its timeline was edited in place.
+static STAMPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn fresh_stamp() -> u64 {
+    STAMPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A subject's behavior events, sorted by (time, seq), in chunks of at most
+/// `2 × CHUNK` events: appending is a push, a late event shifts one chunk.
+#[derive(Clone, Debug)]
 pub struct Timeline {
-    events: Vec<Event>,
-    by_name: HashMap<Arc<str>, Vec<u32>>,
-    pages: Vec<u32>,
-    screens: Vec<u32>,
+    chunks: Vec<Vec<Event>>,
+    len: usize,
+    /// Changes whenever an event is inserted before the newest one or removed:
+    /// state derived from a prefix of the timeline is then stale.
+    stamp: u64,
+}
+
+impl Default for Timeline {
+    fn default() -> Self {
+        Timeline {
+            chunks: Vec::new(),
+            len: 0,
+            stamp: fresh_stamp(),
+        }
+    }
 }
 
 impl Timeline {
@@ -94,145 +117,167 @@ impl Timeline {
     pub fn from_events(events: impl IntoIterator<Item = Event>) -> Self {
         let mut events: Vec<Event> = events.into_iter().collect();
         events.sort_by_key(Event::key);
-        let mut timeline = Timeline {
-            events,
-            ..Timeline::default()
-        };
-        timeline.reindex();
+        let mut timeline = Timeline::new();
+        timeline.len = events.len();
+        let mut rest = events.into_iter().peekable();
+        while rest.peek().is_some() {
+            timeline.chunks.push(rest.by_ref().take(CHUNK).collect());
+        }
         timeline
     }
 
     /// All events of several timelines (an account's contacts) in one.
     pub fn merged<'t>(timelines: impl IntoIterator<Item = &'t Timeline>) -> Self {
-        Timeline::from_events(timelines.into_iter().flat_map(|t| t.events.iter().cloned()))
+        Timeline::from_events(timelines.into_iter().flat_map(|t| t.iter().cloned()))
     }
 
-    /// Adds an event, keeping the order (cheap when it is the newest).
+    /// Adds an event, keeping the order (a push when it is the newest).
     pub fn insert(&mut self, event: Event) {
-        let at = self.events.partition_point(|e| e.key() <= event.key());
-        let append = at == self.events.len();
-        self.events.insert(at, event);
-        if append {
-            self.index_one(at);
-        } else {
-            self.reindex();
+        let key = event.key();
+        self.len += 1;
+        let newest = self.chunks.last().and_then(|c| c.last()).map(Event::key);
+        if newest.is_none_or(|newest| newest <= key) {
+            match self.chunks.last_mut() {
+                Some(chunk) if chunk.len() < CHUNK => chunk.push(event),
+                _ => self.chunks.push(vec![event]),
+            }
+            return;
+        }
+        self.stamp = fresh_stamp();
+        let at = self
+            .chunks
+            .partition_point(|c| c.last().is_some_and(|e| e.key() <= key))
+            .min(self.chunks.len() - 1);
+        let chunk = &mut self.chunks[at];
+        let position = chunk.partition_point(|e| e.key() <= key);
+        chunk.insert(position, event);
+        if chunk.len() >= 2 * CHUNK {
+            let upper = chunk.split_off(CHUNK);
+            self.chunks.insert(at + 1, upper);
         }
     }
 
     /// Keeps only the events `keep` accepts (retention, deletion).
-    pub fn retain(&mut self, keep: impl FnMut(&Event) -> bool) {
-        self.events.retain(keep);
-        self.reindex();
+    pub fn retain(&mut self, mut keep: impl FnMut(&Event) -> bool) {
+        let events: Vec<Event> = self.iter().filter(|e| keep(e)).cloned().collect();
+        *self = Timeline::from_events(events);
     }
 
     /// The events, oldest first.
-    pub fn events(&self) -> &[Event] {
-        &self.events
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Event> + '_ {
+        self.chunks.iter().flatten()
+    }
+
+    /// The events with `from <= time <= to`, oldest first (either end).
+    pub fn range(&self, from: i64, to: i64) -> Span<'_> {
+        if from > to {
+            return Span::empty();
+        }
+        self.between(self.locate(|e| e.time < from), self.locate(|e| e.time <= to))
+    }
+
+    /// The events after `key` (in (time, seq) order) with `time <= to`.
+    pub fn after(&self, key: (i64, u64), to: i64) -> Span<'_> {
+        let start = self.locate(|e| e.key() <= key);
+        let end = self.locate(|e| e.time <= to);
+        if start >= end {
+            return Span::empty();
+        }
+        self.between(start, end)
+    }
+
+    /// Number of events with a key at or before `key`.
+    pub fn count_upto_key(&self, key: (i64, u64)) -> usize {
+        let (chunk, offset) = self.locate(|e| e.key() <= key);
+        self.chunks[..chunk].iter().map(Vec::len).sum::<usize>() + offset
+    }
+
+    /// Changes whenever the timeline is edited other than by appending.
+    pub fn stamp(&self) -> u64 {
+        self.stamp
+    }
+
+    /// The (chunk, offset) of the first event for which `before` is false
+    /// (`before` must hold for a prefix of the timeline).
+    fn locate(&self, before: impl Fn(&Event) -> bool) -> (usize, usize) {
+        let chunk = self
+            .chunks
+            .partition_point(|c| c.last().is_some_and(&before));
+        match self.chunks.get(chunk) {
+            Some(events) => (chunk, events.partition_point(&before)),
+            None => (chunk, 0),
+        }
+    }
+
+    fn between(&self, start: (usize, usize), end: (usize, usize)) -> Span<'_> {
+        if start >= end {
+            return Span::empty();
+        }
+        let mut slices: Vec<&[Event]> = Vec::with_capacity(end.0 + 1 - start.0);
+        for chunk in start.0..=end.0.min(self.chunks.len().saturating_sub(1)) {
+            let events = &self.chunks[chunk][..];
+            let from = if chunk == start.0 { start.1 } else { 0 };
+            let to = if chunk == end.0 { end.1 } else { events.len() };
+            if from < to {
+                slices.push(&events[from..to]);
+            }
+        }
+        Span {
+            inner: slices.into_iter().flatten(),
+        }
     }
 
     /// Number of events.
     pub fn len(&self) -> usize {
-        self.events.len()
+        self.len
     }
 
     /// Whether there is no event.
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
+        self.len == 0
     }
 
     /// The time of the first event strictly after `time`.
     pub fn next_event_after(&self, time: i64) -> Option<i64> {
-        let at = self.events.partition_point(|e| e.time <= time);
-        self.events.get(at).map(|e| e.time)
+        let (chunk, offset) = self.locate(|e| e.time <= time);
+        self.chunks.get(chunk)?.get(offset).map(|e| e.time)
     }
 
     /// The time of the newest event at or before `time`.
     pub fn latest_at_or_before(&self, time: i64) -> Option<i64> {
-        let at = self.events.partition_point(|e| e.time <= time);
-        at.checked_sub(1).map(|i| self.events[i].time)
+        self.range(i64::MIN, time).next_back().map(|e| e.time)
     }
 
-    fn reindex(&mut self) {
-        self.by_name.clear();
-        self.pages.clear();
-        self.screens.clear();
-        for at in 0..self.events.len() {
-            self.index_one(at);
-        }
+    /// Frees spare capacity (after a bulk load).
+    pub fn shrink_to_fit(&mut self) {
+        self.chunks.iter_mut().for_each(Vec::shrink_to_fit);
+        self.chunks.shrink_to_fit();
     }
+}
 
-    fn index_one(&mut self, at: usize) {
-        let Ok(position) = u32::try_from(at) else {
-            return;
-        };
-        let event = &self.events[at];
-        match event.kind {
-            EventKind::Track => match self.by_name.get_mut(&event.name) {
-                Some(list) => list.push(position),
-                None => {
-                    self.by_name.insert(event.name.clone(), vec![position]);
-                }
-            },
-            EventKind::Page => self.pages.push(position),
-            EventKind::Screen => self.screens.push(position),
-        }
-    }
+/// Some consecutive events of a timeline, oldest first.
+pub struct Span<'t> {
+    inner: std::iter::Flatten<std::vec::IntoIter<&'t [Event]>>,
+}
 
-    /// The events a selector base can match, as a view.
-    pub(crate) fn pick(&self, base: &crate::ir::SelBase) -> Picked<'_> {
-        use crate::ir::SelBase;
-        let idx = match base {
-            SelBase::Any => None,
-            SelBase::Page => Some(self.pages.as_slice()),
-            SelBase::Screen => Some(self.screens.as_slice()),
-            SelBase::Named(name) => Some(self.by_name.get(name).map_or(&[][..], Vec::as_slice)),
-        };
-        Picked {
-            events: &self.events,
-            idx,
+impl Span<'_> {
+    fn empty() -> Self {
+        Span {
+            inner: Vec::new().into_iter().flatten(),
         }
     }
 }
 
-/// A subsequence of a timeline: all events, or those of one index list.
-#[derive(Clone, Copy)]
-pub(crate) struct Picked<'t> {
-    events: &'t [Event],
-    idx: Option<&'t [u32]>,
+impl<'t> Iterator for Span<'t> {
+    type Item = &'t Event;
+    fn next(&mut self) -> Option<&'t Event> {
+        self.inner.next()
+    }
 }
 
-impl<'t> Picked<'t> {
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.idx.map_or(self.events.len(), <[u32]>::len)
-    }
-
-    pub(crate) fn get(&self, i: usize) -> &'t Event {
-        match self.idx {
-            None => &self.events[i],
-            Some(idx) => &self.events[idx[i] as usize],
-        }
-    }
-
-    /// Position of `i` in the whole timeline (orders events across views).
-    pub(crate) fn position(&self, i: usize) -> usize {
-        self.idx.map_or(i, |idx| idx[i] as usize)
-    }
-
-    /// Number of picked events with time <= `time`.
-    pub(crate) fn count_upto(&self, time: i64) -> usize {
-        match self.idx {
-            None => self.events.partition_point(|e| e.time <= time),
-            Some(idx) => idx.partition_point(|&i| self.events[i as usize].time <= time),
-        }
-    }
-
-    /// Number of picked events with time < `time`.
-    pub(crate) fn count_before(&self, time: i64) -> usize {
-        match self.idx {
-            None => self.events.partition_point(|e| e.time < time),
-            Some(idx) => idx.partition_point(|&i| self.events[i as usize].time < time),
-        }
+impl DoubleEndedIterator for Span<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.inner.next_back()
     }
 }
 
@@ -332,11 +377,37 @@ mod tests {
         timeline.insert(Event::track(20, 2, "B", json!({})));
         timeline.insert(Event::track(10, 1, "A", json!({})));
         timeline.insert(Event::page(30, 3, "Home", json!({})));
-        let names: Vec<&str> = timeline.events().iter().map(|e| &*e.name).collect();
+        let names: Vec<&str> = timeline.iter().map(|e| &*e.name).collect();
         assert_eq!(names, ["A", "B", "Home"]);
-        let picked = timeline.pick(&crate::ir::SelBase::Named(Arc::from("B")));
-        assert_eq!((picked.len(), picked.get(0).time), (1, 20));
+        assert_eq!(timeline.range(15, 25).map(|e| e.time).collect::<Vec<_>>(), [20]);
         assert_eq!(timeline.next_event_after(20), Some(30));
+        assert_eq!(timeline.latest_at_or_before(29), Some(20));
+    }
+
+    #[test]
+    fn late_events_land_in_order_across_chunks() {
+        let mut timeline = Timeline::new();
+        // Even times in order, then odd times late: every chunk shifts.
+        for t in 0..3000 {
+            timeline.insert(Event::track(2 * t, t as u64, "A", json!({})));
+        }
+        let stamp = timeline.stamp();
+        timeline.insert(Event::track(2 * 2999 + 2, 9_999, "A", json!({})));
+        assert_eq!(timeline.stamp(), stamp, "appending keeps the stamp");
+        for t in (0..3000).rev() {
+            timeline.insert(Event::track(2 * t + 1, 10_000 + t as u64, "A", json!({})));
+        }
+        assert_ne!(timeline.stamp(), stamp);
+        let times: Vec<i64> = timeline.iter().map(|e| e.time).collect();
+        let expected: Vec<i64> = (0..6000).chain([6000]).collect();
+        assert_eq!(times, expected);
+        assert_eq!(timeline.len(), 6001);
+        let back: Vec<i64> = timeline.range(1000, 1003).rev().map(|e| e.time).collect();
+        assert_eq!(back, [1003, 1002, 1001, 1000]);
+        let after: Vec<i64> = timeline.after((1001, 10_500), 1003).map(|e| e.time).collect();
+        assert_eq!(after, [1002, 1003]);
+        assert_eq!(timeline.count_upto_key((1001, 10_500)), 1002);
+        assert_eq!(timeline.range(7000, 8000).count(), 0);
     }
 
     #[test]

@@ -44,26 +44,7 @@ impl Engine {
             self.timers.schedule(key, Some(first));
         }
         self.routed_from = now - ROUTED_HISTORY_MS;
-        // No event arrives meanwhile: merge each account's timelines once.
-        self.merged_timelines = self
-            .state
-            .accounts
-            .iter()
-            .map(|(group_id, account)| {
-                let members = account
-                    .contacts
-                    .iter()
-                    .filter_map(|id| self.state.contacts.get(id))
-                    .map(|c| &c.timeline);
-                (
-                    group_id.clone(),
-                    bellwether_rules::Timeline::merged(members),
-                )
-            })
-            .collect();
-        let changes = self.process_due(now);
-        self.merged_timelines = std::collections::HashMap::new();
-        changes
+        self.process_due(now)
     }
 
     /// Changes before this instant were recorded by a backfill: history,

@@ -47,7 +47,7 @@ impl Engine {
                 let account = self.state.account_of(contact);
                 (
                     *id,
-                    evaluate::evaluate_contact(rules, contact, account, at, plan),
+                    evaluate::evaluate_contact(rules, contact, account, at, plan, None),
                 )
             })
             .collect();

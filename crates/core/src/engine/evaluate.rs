@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use bellwether_rules::{
-    DefKind, DefRef, RuleSet, ScoreValue, SubjectKind, SubjectView, Timeline, Traits,
+    DefKind, DefRef, RuleSet, ScoreValue, SubjectKind, SubjectView, Timeline, Tracker, Traits,
 };
 
 use super::state::{AccountState, ContactState};
@@ -43,6 +43,7 @@ struct ContactView<'a> {
     traits: &'a Traits,
     account_traits: Option<&'a Traits>,
     values: &'a Values,
+    tracker: Option<&'a Tracker>,
 }
 
 impl SubjectView for ContactView<'_> {
@@ -70,6 +71,9 @@ impl SubjectView for ContactView<'_> {
     fn tier(&self, name: &str) -> Option<Arc<str>> {
         self.values.tiers.get(name).cloned()
     }
+    fn tracker(&self) -> Option<&Tracker> {
+        self.tracker
+    }
 }
 
 struct AccountView<'a> {
@@ -78,6 +82,7 @@ struct AccountView<'a> {
     traits: &'a Traits,
     contacts: &'a [ContactView<'a>],
     values: &'a Values,
+    tracker: Option<&'a Tracker>,
 }
 
 impl SubjectView for AccountView<'_> {
@@ -104,6 +109,9 @@ impl SubjectView for AccountView<'_> {
     }
     fn tier(&self, name: &str) -> Option<Arc<str>> {
         self.values.tiers.get(name).cloned()
+    }
+    fn tracker(&self) -> Option<&Tracker> {
+        self.tracker
     }
     fn for_each_contact(&self, visit: &mut dyn FnMut(&dyn SubjectView)) {
         for contact in self.contacts {
@@ -217,12 +225,15 @@ fn compute(
     }
 }
 
+/// Evaluates a contact; `tracker` (when at `now` for these rules) answers
+/// the aggregates it keeps.
 pub(crate) fn evaluate_contact(
     rules: &RuleSet,
     contact: &ContactState,
     account: Option<&AccountState>,
     now: i64,
     plan: Plan<'_>,
+    tracker: Option<&Tracker>,
 ) -> Values {
     let account_traits = account.map(|a| &a.traits);
     evaluate_kind(rules, SubjectKind::Contact, now, plan, &|values, visit| {
@@ -232,23 +243,25 @@ pub(crate) fn evaluate_contact(
             traits: &contact.traits,
             account_traits,
             values,
+            tracker,
         })
     })
 }
 
+/// A member contact of an account: its state, values and tracker.
+pub(crate) type Member<'a> = (&'a ContactState, &'a Values, Option<&'a Tracker>);
+
 /// Views of an account's member contacts (they read `account.x` from it).
-fn member_views<'a>(
-    account: &'a AccountState,
-    members: &'a [(&ContactState, &Values)],
-) -> Vec<ContactView<'a>> {
+fn member_views<'a>(account: &'a AccountState, members: &'a [Member<'a>]) -> Vec<ContactView<'a>> {
     members
         .iter()
-        .map(|(c, values)| ContactView {
+        .map(|(c, values, tracker)| ContactView {
             id: &c.label,
             timeline: &c.timeline,
             traits: &c.traits,
             account_traits: Some(&account.traits),
             values,
+            tracker: *tracker,
         })
         .collect()
 }
@@ -258,22 +271,33 @@ pub(crate) fn evaluate_account(
     rules: &RuleSet,
     group_id: &str,
     account: &AccountState,
-    members: &[(&ContactState, &Values)],
+    members: &[Member<'_>],
     now: i64,
     plan: Plan<'_>,
 ) -> Values {
-    let timeline = Timeline::merged(members.iter().map(|(c, _)| &c.timeline));
-    evaluate_account_on(rules, group_id, account, members, &timeline, now, plan)
+    let timeline = Timeline::merged(members.iter().map(|(c, _, _)| &c.timeline));
+    let on = AccountOn {
+        timeline: &timeline,
+        tracker: None,
+    };
+    evaluate_account_on(rules, group_id, account, members, on, now, plan)
 }
 
-/// [`evaluate_account`] with the members' timelines already merged (replays
-/// evaluate one account at many instants).
+/// An account's merged timeline, and its tracker if it is kept.
+#[derive(Clone, Copy)]
+pub(crate) struct AccountOn<'a> {
+    pub(crate) timeline: &'a Timeline,
+    pub(crate) tracker: Option<&'a Tracker>,
+}
+
+/// [`evaluate_account`] with the members' timelines already merged (the
+/// engine keeps them; replays evaluate one account at many instants).
 pub(crate) fn evaluate_account_on(
     rules: &RuleSet,
     group_id: &str,
     account: &AccountState,
-    members: &[(&ContactState, &Values)],
-    timeline: &Timeline,
+    members: &[Member<'_>],
+    on: AccountOn<'_>,
     now: i64,
     plan: Plan<'_>,
 ) -> Values {
@@ -281,10 +305,11 @@ pub(crate) fn evaluate_account_on(
     evaluate_kind(rules, SubjectKind::Account, now, plan, &|values, visit| {
         visit(&AccountView {
             id: group_id,
-            timeline,
+            timeline: on.timeline,
             traits: &account.traits,
             contacts: &contacts,
             values,
+            tracker: on.tracker,
         })
     })
 }
@@ -309,7 +334,7 @@ pub(crate) fn explain_account(
     target: Target<'_>,
     group_id: &str,
     account: &AccountState,
-    members: &[(&ContactState, &Values)],
+    members: &[Member<'_>],
     values: &Values,
     now: i64,
 ) -> Option<serde_json::Value> {
@@ -365,6 +390,7 @@ pub(crate) fn with_contact_view<R>(
         traits: &contact.traits,
         account_traits: account.map(|a| &a.traits),
         values,
+        tracker: None,
     })
 }
 
@@ -372,17 +398,25 @@ pub(crate) fn with_contact_view<R>(
 pub(crate) fn with_account_view<R>(
     group_id: &str,
     account: &AccountState,
-    members: &[(&ContactState, &Values)],
+    members: &[Member<'_>],
     values: &Values,
     visit: impl FnOnce(&dyn SubjectView) -> R,
 ) -> R {
-    let timeline = Timeline::merged(members.iter().map(|(c, _)| &c.timeline));
+    let merged;
+    let timeline = match &account.timeline {
+        Some(kept) => kept,
+        None => {
+            merged = Timeline::merged(members.iter().map(|(c, _, _)| &c.timeline));
+            &merged
+        }
+    };
     let contacts = member_views(account, members);
     visit(&AccountView {
         id: group_id,
-        timeline: &timeline,
+        timeline,
         traits: &account.traits,
         contacts: &contacts,
         values,
+        tracker: None,
     })
 }

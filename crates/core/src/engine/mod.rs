@@ -26,7 +26,7 @@ mod watches;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use bellwether_rules::{DefKind, RuleSet, SubjectKind};
+use bellwether_rules::{DefKind, RuleSet, SubjectKind, Tracker};
 use serde::Serialize;
 
 pub use browse::{MemberQuery, RankedMember, RankedPage, TierCounts};
@@ -118,9 +118,10 @@ pub struct Engine {
     watches: Vec<ScoreWatch>,
     /// Changes before this instant are backfilled history, not routed.
     routed_from: Millis,
-    /// Accounts' merged member timelines, kept only while a backfill
-    /// evaluates each account at many instants with no new events.
-    merged_timelines: HashMap<Arc<str>, bellwether_rules::Timeline>,
+    /// Each subject's incremental state for the current rule set: an
+    /// evaluation feeds it the events since the last one instead of
+    /// re-reading the history.
+    trackers: HashMap<SubjectKey, Tracker>,
 }
 
 /// See [`Engine::definition_change`].
@@ -157,7 +158,7 @@ impl Engine {
             health: health::Health::default(),
             watches: Vec::new(),
             routed_from: Millis::MIN,
-            merged_timelines: HashMap::new(),
+            trackers: HashMap::new(),
         }
     }
 
@@ -385,10 +386,14 @@ impl Engine {
         self.values.insert(key, values);
     }
 
-    fn compute(&self, key: &SubjectKey, at: Millis, plan: Plan<'_>) -> Option<Values> {
+    /// Evaluates a subject at `at`, its tracker advanced to `at` first.
+    fn compute(&mut self, key: &SubjectKey, at: Millis, plan: Plan<'_>) -> Option<Values> {
+        let plan_of_rules = self.rules.track_plan();
         match key {
             SubjectKey::Contact(id) => {
                 let contact = self.state.contacts.get(id)?;
+                let tracker = self.trackers.entry(key.clone()).or_default();
+                tracker.advance(plan_of_rules, SubjectKind::Contact, &contact.timeline, at);
                 let account = self.state.account_of(contact);
                 Some(evaluate::evaluate_contact(
                     &self.rules,
@@ -396,37 +401,42 @@ impl Engine {
                     account,
                     at,
                     plan,
+                    Some(tracker),
                 ))
             }
             SubjectKey::Account(group_id) => {
+                self.state.ensure_account_timeline(group_id);
                 let account = self.state.accounts.get(group_id)?;
+                let timeline = account.timeline.as_ref()?;
+                self.trackers.entry(key.clone()).or_default().advance(
+                    plan_of_rules,
+                    SubjectKind::Account,
+                    timeline,
+                    at,
+                );
                 let empty = Values::default();
                 let members: Vec<_> = evaluate::sorted_members(account.contacts.iter().copied())
                     .into_iter()
                     .filter_map(|id| {
                         let contact = self.state.contacts.get(&id)?;
+                        let member = SubjectKey::Contact(id);
                         Some((
                             contact,
-                            self.values.get(&SubjectKey::Contact(id)).unwrap_or(&empty),
+                            self.values.get(&member).unwrap_or(&empty),
+                            self.trackers.get(&member),
                         ))
                     })
                     .collect();
-                if let Some(timeline) = self.merged_timelines.get(group_id) {
-                    return Some(evaluate::evaluate_account_on(
-                        &self.rules,
-                        group_id,
-                        account,
-                        &members,
-                        timeline,
-                        at,
-                        plan,
-                    ));
-                }
-                Some(evaluate::evaluate_account(
+                let on = evaluate::AccountOn {
+                    timeline,
+                    tracker: self.trackers.get(key),
+                };
+                Some(evaluate::evaluate_account_on(
                     &self.rules,
                     group_id,
                     account,
                     &members,
+                    on,
                     at,
                     plan,
                 ))
@@ -439,6 +449,7 @@ impl Engine {
         self.record_changes(&key, &Values::default(), at);
         self.timers.schedule(key.clone(), None);
         self.values.remove(&key);
+        self.trackers.remove(&key);
     }
 
     /// Records how `values` differ from the subject's previous ones. Takes the

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use bellwether_rules::{DefKind, SubjectKind};
+use bellwether_rules::{DefKind, SubjectKind, Tracker};
 
 use super::evaluate::{self, Plan, Target, Values};
 use super::state::{AccountState, ContactState, SubjectKey};
@@ -158,10 +158,10 @@ impl Engine {
         &'a self,
         account: &'a AccountState,
         values: impl Fn(ContactId) -> &'a Values,
-    ) -> Vec<(&'a ContactState, &'a Values)> {
+    ) -> Vec<evaluate::Member<'a>> {
         evaluate::sorted_members(account.contacts.iter().copied())
             .into_iter()
-            .filter_map(|id| Some((self.state.contacts.get(&id)?, values(id))))
+            .filter_map(|id| Some((self.state.contacts.get(&id)?, values(id), None)))
             .collect()
     }
 
@@ -203,11 +203,30 @@ impl Engine {
         let empty = Values::default();
         for (group_id, account) in &self.state.accounts {
             let members = self.members_of(account, |id| contact_values.get(&id).unwrap_or(&empty));
-            let values = evaluate::evaluate_account(
+            let merged;
+            let timeline = match &account.timeline {
+                Some(kept) => kept,
+                None => {
+                    merged = bellwether_rules::Timeline::merged(
+                        members.iter().map(|(c, _, _)| &c.timeline),
+                    );
+                    &merged
+                }
+            };
+            // A fresh tracker: one pass over the history, the same state
+            // the live engine reaches incrementally.
+            let mut tracker = Tracker::new();
+            tracker.advance(rules.track_plan(), SubjectKind::Account, timeline, at);
+            let on = evaluate::AccountOn {
+                timeline,
+                tracker: Some(&tracker),
+            };
+            let values = evaluate::evaluate_account_on(
                 rules,
                 group_id,
                 account,
                 &members,
+                on,
                 at,
                 Plan::Everything,
             );
@@ -251,6 +270,9 @@ impl Engine {
                         part.iter()
                             .map(|(id, c)| {
                                 let account = self.state.account_of(c);
+                                let mut tracker = Tracker::new();
+                                let plan = rules.track_plan();
+                                tracker.advance(plan, SubjectKind::Contact, &c.timeline, at);
                                 (
                                     **id,
                                     evaluate::evaluate_contact(
@@ -259,6 +281,7 @@ impl Engine {
                                         account,
                                         at,
                                         Plan::Everything,
+                                        Some(&tracker),
                                     ),
                                 )
                             })

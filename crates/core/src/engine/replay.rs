@@ -74,7 +74,7 @@ impl<'e> Replay<'e> {
         let evaluated = parallel::map(&due, |(_, contact)| match contact_rules {
             true => {
                 let account = state.account_of(contact);
-                evaluate::evaluate_contact(rules, contact, account, at, Plan::Everything)
+                evaluate::evaluate_contact(rules, contact, account, at, Plan::Everything, None)
             }
             false => Values::default(),
         });
@@ -128,16 +128,20 @@ impl<'e> Replay<'e> {
         let evaluated = parallel::map(&due, |(group_id, account)| {
             let members: Vec<_> = evaluate::sorted_members(account.contacts.iter().copied())
                 .into_iter()
-                .filter_map(|id| Some((state.contacts.get(&id)?, contacts.get(&id)?)))
+                .filter_map(|id| Some((state.contacts.get(&id)?, contacts.get(&id)?, None)))
                 .collect();
             let empty = Timeline::default();
             let timeline = timelines.get(*group_id).unwrap_or(&empty);
+            let on = evaluate::AccountOn {
+                timeline,
+                tracker: None,
+            };
             evaluate::evaluate_account_on(
                 rules,
                 group_id,
                 account,
                 &members,
-                timeline,
+                on,
                 at,
                 Plan::Everything,
             )

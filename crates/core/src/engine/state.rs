@@ -64,6 +64,9 @@ pub(crate) struct ContactState {
 pub(crate) struct AccountState {
     pub(crate) traits: Traits,
     pub(crate) contacts: BTreeSet<ContactId>,
+    /// Every member's events in one timeline, kept up to date once built
+    /// (events are added as they arrive); dropped when membership changes.
+    pub(crate) timeline: Option<Timeline>,
 }
 
 /// Subjects touched by a batch of writes, to re-evaluate.
@@ -283,9 +286,36 @@ impl State {
         let Some(state) = self.contacts.get_mut(&contact) else {
             return;
         };
-        state.timeline.insert(event);
         if let Some(account) = &state.account {
             touched.accounts.insert(account.clone());
+            if let Some(kept) = self
+                .accounts
+                .get_mut(account)
+                .and_then(|a| a.timeline.as_mut())
+            {
+                kept.insert(event.clone());
+            }
+        }
+        state.timeline.insert(event);
+    }
+
+    /// Builds an account's merged timeline if it is not kept yet.
+    pub(crate) fn ensure_account_timeline(&mut self, group_id: &str) {
+        let Some(account) = self.accounts.get(group_id) else {
+            return;
+        };
+        if account.timeline.is_some() {
+            return;
+        }
+        let merged = Timeline::merged(
+            account
+                .contacts
+                .iter()
+                .filter_map(|id| self.contacts.get(id))
+                .map(|c| &c.timeline),
+        );
+        if let Some(account) = self.accounts.get_mut(group_id) {
+            account.timeline = Some(merged);
         }
     }
 
@@ -358,14 +388,14 @@ impl State {
         if let Some(previous) = state.account.replace(key.clone()) {
             if let Some(old) = self.accounts.get_mut(&previous) {
                 old.contacts.remove(&contact);
+                old.timeline = None;
             }
             touched.accounts.insert(previous);
         }
-        self.accounts
-            .entry(key.clone())
-            .or_default()
-            .contacts
-            .insert(contact);
+        let account = self.accounts.entry(key.clone()).or_default();
+        if account.contacts.insert(contact) {
+            account.timeline = None;
+        }
         touched.contacts.insert(contact);
         touched.accounts.insert(key);
     }
@@ -377,14 +407,21 @@ impl State {
         if let Some(account) = &absorbed.account {
             if let Some(state) = self.accounts.get_mut(account) {
                 state.contacts.remove(&from);
+                state.timeline = None;
             }
             touched.accounts.insert(account.clone());
         }
         let absorbed_label = absorbed.label.clone();
         let survivor = self.contacts.entry(into).or_default();
-        for event in absorbed.timeline.events() {
+        for event in absorbed.timeline.iter() {
             survivor.timeline.insert(event.clone());
         }
+        if let Some(account) = survivor.account.clone() {
+            if let Some(state) = self.accounts.get_mut(&account) {
+                state.timeline = None;
+            }
+        }
+        let survivor = self.contacts.entry(into).or_default();
         survivor.traits.absorb(&absorbed.traits);
         survivor.first_seen = earlier(survivor.first_seen, absorbed.first_seen);
         if survivor.label.is_empty() || (!survivor.has_user_id && absorbed.has_user_id) {

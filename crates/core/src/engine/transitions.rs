@@ -48,7 +48,7 @@ impl Engine {
                 parallel::map(&contacts, |(id, contact)| {
                     let account = self.state.account_of(contact);
                     let evaluate = |at| {
-                        evaluate::evaluate_contact(rules, contact, account, at, Plan::Everything)
+                        evaluate::evaluate_contact(rules, contact, account, at, Plan::Everything, None)
                     };
                     let key = SubjectKey::Contact(**id);
                     walk(key, segment, from, contact.first_seen?, to, evaluate)
@@ -194,24 +194,29 @@ impl<'a> AccountWalk<'a> {
                         Some(self.account),
                         at,
                         Plan::Everything,
+                        None,
                     ),
                     false => Values::default(),
                 });
             }
             earliest(cached.as_ref().and_then(|v| v.next_change));
         }
-        let members: Vec<(&ContactState, &Values)> = self
+        let members: Vec<evaluate::Member<'_>> = self
             .contacts
             .iter()
-            .filter_map(|(c, v)| Some((*c, v.as_ref()?)))
-            .filter(|(c, _)| known_at(c, at))
+            .filter_map(|(c, v)| Some((*c, v.as_ref()?, None)))
+            .filter(|(c, _, _)| known_at(c, at))
             .collect();
+        let on = evaluate::AccountOn {
+            timeline: &self.timeline,
+            tracker: None,
+        };
         let mut values = evaluate::evaluate_account_on(
             self.rules,
             self.group_id,
             self.account,
             &members,
-            &self.timeline,
+            on,
             at,
             Plan::Everything,
         );

@@ -48,7 +48,7 @@ fn usage(name: &str) -> &'static str {
 
 pub(super) fn node(kind: NodeKind, span: Span, ty: Ty) -> Typed {
     Typed {
-        node: Node { kind, span },
+        node: Node::new(kind, span),
         ty,
         varying: false,
     }

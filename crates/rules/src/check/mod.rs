@@ -212,10 +212,7 @@ impl Checker<'_> {
         let span = problem.span;
         self.problems.push(problem);
         Typed {
-            node: Node {
-                kind: NodeKind::Lit(Value::Missing),
-                span,
-            },
+            node: Node::new(NodeKind::Lit(Value::Missing), span),
             ty: Ty::Any,
             varying: false,
         }
@@ -223,10 +220,7 @@ impl Checker<'_> {
 
     pub(crate) fn lit(value: Value, ty: Ty, span: Span) -> Typed {
         Typed {
-            node: Node {
-                kind: NodeKind::Lit(value),
-                span,
-            },
+            node: Node::new(NodeKind::Lit(value), span),
             ty,
             varying: false,
         }

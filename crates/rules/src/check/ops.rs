@@ -35,7 +35,7 @@ impl Checker<'_> {
                 path: prop_path(&path[1..]),
             };
             return Typed {
-                node: Node { kind, span },
+                node: Node::new(kind, span),
                 ty: Ty::Any,
                 varying: false,
             };
@@ -43,7 +43,7 @@ impl Checker<'_> {
         if ctx.in_where {
             let kind = NodeKind::Prop(prop_path(path));
             return Typed {
-                node: Node { kind, span },
+                node: Node::new(kind, span),
                 ty: Ty::Any,
                 varying: false,
             };
@@ -92,7 +92,7 @@ impl Checker<'_> {
             typed.ty
         };
         Typed {
-            node: Node { kind, span },
+            node: Node::new(kind, span),
             ty,
             varying: typed.varying,
         }
@@ -139,10 +139,7 @@ impl Checker<'_> {
                 (BinOp::And, NodeKind::And(inner)) | (BinOp::Or, NodeKind::Or(inner)) => {
                     items.extend(inner)
                 }
-                (_, kind) => items.push(Node {
-                    kind,
-                    span: side.span,
-                }),
+                (_, kind) => items.push(Node::new(kind, side.span)),
             }
         }
         let kind = if op == BinOp::And {
@@ -151,7 +148,7 @@ impl Checker<'_> {
             NodeKind::Or(items)
         };
         Typed {
-            node: Node { kind, span },
+            node: Node::new(kind, span),
             ty: Ty::Bool,
             varying: false,
         }
@@ -203,7 +200,7 @@ impl Checker<'_> {
         let varying = left.varying || right.varying;
         let kind = NodeKind::Arith(arith, boxed(left), boxed(right));
         Typed {
-            node: Node { kind, span },
+            node: Node::new(kind, span),
             ty,
             varying,
         }
@@ -241,7 +238,7 @@ impl Checker<'_> {
         };
         let kind = NodeKind::Cmp(cmp, boxed(left), boxed(right));
         Typed {
-            node: Node { kind, span },
+            node: Node::new(kind, span),
             ty: Ty::Bool,
             varying: false,
         }

@@ -60,7 +60,7 @@ impl Checker<'_> {
         }
         let kind = NodeKind::Between(boxed(value), boxed(low), boxed(high));
         Typed {
-            node: Node { kind, span },
+            node: Node::new(kind, span),
             ty: Ty::Bool,
             varying: false,
         }
@@ -89,7 +89,7 @@ impl Checker<'_> {
             list: boxed(list),
         };
         Typed {
-            node: Node { kind, span },
+            node: Node::new(kind, span),
             ty: Ty::Bool,
             varying: false,
         }
@@ -105,7 +105,7 @@ impl Checker<'_> {
         }
         let kind = NodeKind::Contains(boxed(haystack), boxed(needle));
         Typed {
-            node: Node { kind, span },
+            node: Node::new(kind, span),
             ty: Ty::Bool,
             varying: false,
         }
@@ -120,7 +120,7 @@ impl Checker<'_> {
         }
         let kind = NodeKind::StartsWith(boxed(text), boxed(prefix));
         Typed {
-            node: Node { kind, span },
+            node: Node::new(kind, span),
             ty: Ty::Bool,
             varying: false,
         }
@@ -152,7 +152,7 @@ impl Checker<'_> {
             Ok(regex) => {
                 let kind = NodeKind::Matches(boxed(text), Box::new(regex));
                 Typed {
-                    node: Node { kind, span },
+                    node: Node::new(kind, span),
                     ty: Ty::Bool,
                     varying: false,
                 }

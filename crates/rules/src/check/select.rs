@@ -193,7 +193,7 @@ impl Checker<'_> {
             win,
         };
         Typed {
-            node: Node { kind, span },
+            node: Node::new(kind, span),
             ty: Ty::Bool,
             varying: false,
         }
@@ -239,10 +239,7 @@ impl Checker<'_> {
             within: *within,
         };
         Typed {
-            node: Node {
-                kind: NodeKind::EachFollowed(Box::new(each)),
-                span,
-            },
+            node: Node::new(NodeKind::EachFollowed(Box::new(each)), span),
             ty: Ty::Bool,
             varying: false,
         }

@@ -14,7 +14,9 @@ use crate::defs::Definitions;
 use crate::diagnostics::Problem;
 use crate::ir::Node;
 use crate::ruleset::{CompiledSegment, CompiledTier, Level, RuleSet};
+use crate::score::CompiledScore;
 use crate::subject::SubjectKind;
+use crate::track::TrackPlan;
 
 pub(crate) use report::{resolve_plain, resolve_toml};
 
@@ -250,13 +252,13 @@ pub(crate) fn compile(defs: &Definitions) -> Result<RuleSet, Vec<DefError>> {
     };
     compiler.build_catalog();
     let mut vertices = Vec::new();
-    let scores: Vec<_> = (0..defs.score.len())
+    let mut scores: Vec<_> = (0..defs.score.len())
         .filter_map(|i| compiler.score(i, &mut vertices))
         .collect();
-    let segments: Vec<_> = (0..defs.segment.len())
+    let mut segments: Vec<_> = (0..defs.segment.len())
         .filter_map(|i| compiler.segment(i, &mut vertices))
         .collect();
-    let tiers: Vec<_> = (0..defs.tier.len())
+    let mut tiers: Vec<_> = (0..defs.tier.len())
         .filter_map(|i| compiler.tier(i, &mut vertices))
         .collect();
     let order = graph::order(&vertices, &mut compiler);
@@ -270,7 +272,9 @@ pub(crate) fn compile(defs: &Definitions) -> Result<RuleSet, Vec<DefError>> {
             .map(|(i, n)| (n.clone(), i))
             .collect::<HashMap<_, _>>()
     };
+    let plan = plan_tracking(&mut scores, &mut segments, &mut tiers);
     Ok(RuleSet {
+        plan,
         score_index: index(scores.iter().map(|s| &s.name).collect()),
         segment_index: index(segments.iter().map(|s| &s.name).collect()),
         tier_index: index(tiers.iter().map(|t| &t.name).collect()),
@@ -280,4 +284,25 @@ pub(crate) fn compile(defs: &Definitions) -> Result<RuleSet, Vec<DefError>> {
         order,
         definitions: defs.clone(),
     })
+}
+
+/// Gives each aggregate the engine can keep incrementally a tracker slot.
+fn plan_tracking(
+    scores: &mut [CompiledScore],
+    segments: &mut [CompiledSegment],
+    tiers: &mut [CompiledTier],
+) -> TrackPlan {
+    let mut plan = TrackPlan::default();
+    for score in scores {
+        plan.assign_score(score);
+    }
+    for segment in segments {
+        plan.assign(&mut segment.node, segment.subject);
+    }
+    for tier in tiers {
+        for level in &mut tier.levels {
+            plan.assign(&mut level.node, tier.subject);
+        }
+    }
+    plan
 }

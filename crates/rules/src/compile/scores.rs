@@ -58,6 +58,7 @@ impl Compiler<'_> {
             subject: def.subject,
             half_life,
             rules,
+            track: None,
         })
     }
 

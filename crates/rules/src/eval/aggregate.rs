@@ -10,6 +10,7 @@ use super::{Detail, Eval, Out, Trace};
 use crate::ir::{AggOp, Field, PropPath, Sel, SelBase, Win};
 use crate::time::{utc_day, DAY};
 use crate::timeline::Event;
+use crate::track::sum::ExactSum;
 use crate::value::Val;
 
 /// Every behavior event, for `active_days`.
@@ -39,7 +40,8 @@ fn key<'e>(value: &Val<'e>) -> Option<Key<'e>> {
 
 #[derive(Default)]
 struct Accumulator<'e> {
-    sum: f64,
+    /// Exact, so that a window kept incrementally sums to the same value.
+    sum: ExactSum,
     n: usize,
     min: Option<f64>,
     max: Option<f64>,
@@ -66,7 +68,7 @@ impl<'e> Accumulator<'e> {
             return true;
         }
         let Val::Num(n) = value else { return false };
-        self.sum += n;
+        self.sum.add(n);
         self.n += 1;
         self.min = Some(self.min.map_or(n, |m| m.min(n)));
         self.max = Some(self.max.map_or(n, |m| m.max(n)));
@@ -75,8 +77,8 @@ impl<'e> Accumulator<'e> {
 
     fn result(&self, op: AggOp) -> Val<'static> {
         match op {
-            AggOp::Sum => Val::Num(self.sum),
-            AggOp::Avg if self.n > 0 => Val::Num(self.sum / self.n as f64),
+            AggOp::Sum => Val::Num(self.sum.value()),
+            AggOp::Avg if self.n > 0 => Val::Num(self.sum.value() / self.n as f64),
             AggOp::Min => self.min.map_or(Val::Missing, Val::Num),
             AggOp::Max => self.max.map_or(Val::Missing, Val::Num),
             AggOp::Distinct => Val::Num((self.few.len() + self.many.len()) as f64),
@@ -98,14 +100,6 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
         limit: usize,
         detail: &mut Detail<'a>,
     ) -> Out<'a> {
-        if sel.filter.is_none() && !T::ON {
-            let range = self.range(win);
-            let picked = self.picked(sel);
-            let (start, end) = Self::bounds(&picked, range);
-            let oldest = (start < end).then(|| picked.get(start).time);
-            let next = self.window_next(sel, win, oldest);
-            return Out::until(Val::Num((end - start) as f64), next);
-        }
         let mut n = 0usize;
         let next = self.scan(sel, win, |event| {
             n += 1;
@@ -166,12 +160,10 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
     /// Distinct UTC dates with a behavior event in the window.
     pub(super) fn active_days(&mut self, win: &'a Win, detail: &mut Detail<'a>) -> Out<'a> {
         let range = self.range(win);
-        let picked = self.picked(&ANY_EVENT);
-        let (start, end) = Self::bounds(&picked, range);
         let (mut days, mut day_ends) = (0usize, i64::MIN);
-        let mut last_of_first_day = None;
-        for i in start..end {
-            let event = picked.get(i);
+        let (mut oldest, mut last_of_first_day) = (None, None);
+        for event in self.span(range) {
+            oldest = oldest.or(Some(event.time));
             if event.time >= day_ends {
                 days += 1;
                 day_ends = (utc_day(event.time) + 1).saturating_mul(DAY);
@@ -185,10 +177,7 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
         }
         let next = match win {
             Win::Last(length) => last_of_first_day.map(|t| t.saturating_add(*length)),
-            _ => {
-                let oldest = (start < end).then(|| picked.get(start).time);
-                self.window_next(&ANY_EVENT, win, oldest)
-            }
+            _ => self.window_next(&ANY_EVENT, win, oldest),
         };
         Out::until(Val::Num(days as f64), next)
     }

@@ -13,13 +13,16 @@ mod ops;
 mod predicate;
 mod props;
 mod sequence;
+mod tracked;
 mod window;
 
 use crate::ir::{Node, NodeKind};
 use crate::subject::SubjectView;
 use crate::timeline::Event;
+use crate::track::{TrackPlan, Tracker};
 use crate::value::Val;
 use motion::Motion;
+pub(crate) use props::property;
 
 /// The earlier of two optional instants (`None` = never).
 pub(crate) fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
@@ -84,19 +87,53 @@ pub(crate) struct Eval<'a, 't, T: Trace> {
     pub(crate) subject: &'a dyn SubjectView,
     pub(crate) now: i64,
     pub(crate) trace: &'t mut T,
+    /// The rule set's plan, when `node`s come from it (their slots mean
+    /// something only then).
+    pub(crate) plan: Option<&'a TrackPlan>,
+    /// The subject's tracker, when it holds this plan's state at `now`.
+    pub(crate) tracker: Option<&'a Tracker>,
 }
 
-/// Evaluates `node` for `subject` at `now`, including stored future changes in `next`.
+impl<'a> Eval<'a, 'static, NoTrace> {
+    /// An evaluator for `where` predicates only (they read just the event).
+    pub(crate) fn detached(subject: &'a dyn SubjectView, now: i64) -> Self {
+        Eval {
+            subject,
+            now,
+            // A zero-sized value: leaking it allocates nothing.
+            trace: Box::leak(Box::new(NoTrace)),
+            plan: None,
+            tracker: None,
+        }
+    }
+}
+
+/// The subject's tracker if it holds `plan`'s state at `now`.
+pub(crate) fn ready_tracker<'a>(
+    subject: &'a dyn SubjectView,
+    plan: Option<&TrackPlan>,
+    now: i64,
+) -> Option<&'a Tracker> {
+    let plan = plan?;
+    subject.tracker().filter(|t| t.ready(plan.id, now))
+}
+
+/// Evaluates `node` for `subject` at `now`, including stored future changes
+/// in `next`. With `plan` (the rule set's), slotted aggregates are read from
+/// the subject's tracker when it is ready at `now`.
 pub(crate) fn evaluate<'a, T: Trace>(
     node: &'a Node,
     subject: &'a dyn SubjectView,
     now: i64,
+    plan: Option<&'a TrackPlan>,
     trace: &mut T,
 ) -> Out<'a> {
     let mut eval = Eval {
         subject,
         now,
         trace,
+        plan,
+        tracker: ready_tracker(subject, plan, now),
     };
     let mut out = eval.eval(node, None);
     out.next = earliest(out.next, future_changes(subject, now));
@@ -195,6 +232,9 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
     }
 
     fn eval_aggregate(&mut self, node: &'a Node, detail: &mut Detail<'a>) -> Out<'a> {
+        if let Some(out) = self.tracked(node) {
+            return out;
+        }
         match &node.kind {
             NodeKind::Count(sel, win) => self.count(sel, win, detail),
             NodeKind::Exists(sel, win) => self.exists(sel, win, detail),
@@ -241,9 +281,9 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
 
     /// `count(contacts where <expression>)`: each contact evaluated on its own.
     fn count_contacts(&mut self, inner: &'a Node, detail: &mut Detail<'a>) -> Out<'a> {
-        let (now, mut count, mut next) = (self.now, 0usize, None);
+        let (now, plan, mut count, mut next) = (self.now, self.plan, 0usize, None);
         self.subject.for_each_contact(&mut |contact| {
-            let out = evaluate(inner, contact, now, &mut NoTrace);
+            let out = evaluate(inner, contact, now, plan, &mut NoTrace);
             if out.val.is_true() {
                 count += 1;
                 if T::ON {
@@ -268,6 +308,8 @@ pub(crate) fn first_matching(
         subject,
         now: to,
         trace: &mut NoTrace,
+        plan: None,
+        tracker: None,
     };
     eval.first_match(sel, window::Range { from, to })
         .map(|event| event.time)

@@ -121,8 +121,9 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
         rhs: &'a Node,
         event: Option<&'a Event>,
     ) -> Out<'a> {
-        if let (false, NodeKind::Count(sel, win), NodeKind::Lit(Value::Number(k))) =
-            (T::ON, &lhs.kind, &rhs.kind)
+        let tracked = lhs.slot.is_some() && self.tracker.is_some();
+        if let (false, false, NodeKind::Count(sel, win), NodeKind::Lit(Value::Number(k))) =
+            (T::ON, tracked, &lhs.kind, &rhs.kind)
         {
             if let Some(limit) = deciding_count(op, *k) {
                 let out = self.count_upto(sel, win, limit, &mut super::Detail::default());

@@ -8,26 +8,25 @@ use crate::ir::{EachFollowed, Sel, Win};
 use crate::timeline::Event;
 use crate::value::Val;
 
-/// A matching event and its position in the whole timeline (orders events
-/// that share a millisecond).
+/// A matching event; its (time, seq) key orders events that share a
+/// millisecond.
 #[derive(Clone, Copy)]
 struct Hit<'e> {
-    position: usize,
     event: &'e Event,
+}
+
+impl Hit<'_> {
+    fn position(&self) -> (i64, u64) {
+        self.event.key()
+    }
 }
 
 impl<'a, T: Trace> Eval<'a, '_, T> {
     fn hits(&mut self, sel: &'a Sel, range: Range) -> Vec<Hit<'a>> {
-        let picked = self.picked(sel);
-        let (start, end) = Self::bounds(&picked, range);
         let mut hits = Vec::new();
-        for i in start..end {
-            let event = picked.get(i);
+        for event in self.span(range) {
             if self.matches(sel, event) {
-                hits.push(Hit {
-                    position: picked.position(i),
-                    event,
-                });
+                hits.push(Hit { event });
             }
         }
         hits
@@ -92,19 +91,17 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
 
     /// The latest `count` matches at or before now, newest first.
     fn latest_hits(&mut self, sel: &'a Sel, count: usize) -> Vec<Hit<'a>> {
-        let picked = self.picked(sel);
-        let end = picked.count_upto(self.now);
         let mut hits = Vec::with_capacity(count);
-        for i in (0..end).rev() {
+        let everything = Range {
+            from: i64::MIN,
+            to: self.now,
+        };
+        for event in self.span(everything).rev() {
             if hits.len() == count {
                 break;
             }
-            let event = picked.get(i);
             if self.matches(sel, event) {
-                hits.push(Hit {
-                    position: picked.position(i),
-                    event,
-                });
+                hits.push(Hit { event });
             }
         }
         hits
@@ -116,19 +113,8 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
         if key == Some(Val::Missing) {
             return None;
         }
-        let picked = self.picked(&each.follower);
-        let end = picked.count_upto(self.now);
-        let (mut low, mut high) = (0, end);
-        while low < high {
-            let mid = low + (high - low) / 2;
-            if picked.position(mid) <= lead.position {
-                low = mid + 1;
-            } else {
-                high = mid;
-            }
-        }
-        for i in low..end {
-            let event = picked.get(i);
+        let subject = self.subject;
+        for event in subject.timeline().after(lead.position(), self.now) {
             if each
                 .within
                 .is_some_and(|limit| event.time - lead.event.time > limit)
@@ -140,10 +126,7 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
                 _ => true,
             };
             if same_key && self.matches(&each.follower, event) {
-                return Some(Hit {
-                    position: picked.position(i),
-                    event,
-                });
+                return Some(Hit { event });
             }
         }
         None
@@ -155,7 +138,7 @@ fn chain<'e>(start: &Hit<'e>, rest: &[Vec<Hit<'e>>], within: Option<i64>) -> Opt
     let mut current = *start;
     let mut chain = vec![current];
     for list in rest {
-        let at = list.partition_point(|h| h.position <= current.position);
+        let at = list.partition_point(|h| h.position() <= current.position());
         current = *list.get(at)?;
         chain.push(current);
     }

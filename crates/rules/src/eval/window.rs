@@ -6,8 +6,20 @@
 //! integer intervals here.
 
 use super::{earliest, Eval, Trace};
-use crate::ir::{Sel, Win};
-use crate::timeline::{Event, Picked};
+use crate::ir::{Sel, SelBase, Win};
+use crate::timeline::{Event, EventKind, Span};
+
+/// Whether an event is of the kind and name a selector's base names.
+pub(crate) fn base_matches(base: &SelBase, event: &Event) -> bool {
+    match base {
+        SelBase::Any => true,
+        SelBase::Page => event.kind == EventKind::Page,
+        SelBase::Screen => event.kind == EventKind::Screen,
+        SelBase::Named(name) => {
+            event.kind == EventKind::Track && super::props::same_text(&event.name, name)
+        }
+    }
+}
 
 /// An inclusive range of instants; empty when `from > to`.
 #[derive(Clone, Copy, Debug)]
@@ -17,12 +29,16 @@ pub(super) struct Range {
 }
 
 impl<'a, T: Trace> Eval<'a, '_, T> {
-    pub(super) fn picked(&self, sel: &Sel) -> Picked<'a> {
+    /// The events of the timeline in `range`, oldest first.
+    pub(super) fn span(&self, range: Range) -> Span<'a> {
         let subject = self.subject;
-        subject.timeline().pick(&sel.base)
+        subject.timeline().range(range.from, range.to)
     }
 
-    pub(super) fn matches(&mut self, sel: &'a Sel, event: &'a Event) -> bool {
+    pub(crate) fn matches(&mut self, sel: &'a Sel, event: &'a Event) -> bool {
+        if !base_matches(&sel.base, event) {
+            return false;
+        }
         match &sel.filter {
             None => true,
             Some(filter) => self.test(filter, event),
@@ -60,29 +76,12 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
         }
     }
 
-    /// Indices `[start, end)` of the picked events inside `range`.
-    pub(super) fn bounds(picked: &Picked<'a>, range: Range) -> (usize, usize) {
-        if range.from > range.to {
-            return (0, 0);
-        }
-        (picked.count_before(range.from), picked.count_upto(range.to))
-    }
-
     pub(super) fn first_match(&mut self, sel: &'a Sel, range: Range) -> Option<&'a Event> {
-        let picked = self.picked(sel);
-        let (start, end) = Self::bounds(&picked, range);
-        (start..end)
-            .map(|i| picked.get(i))
-            .find(|e| self.matches(sel, e))
+        self.span(range).find(|e| self.matches(sel, e))
     }
 
     pub(super) fn last_match(&mut self, sel: &'a Sel, range: Range) -> Option<&'a Event> {
-        let picked = self.picked(sel);
-        let (start, end) = Self::bounds(&picked, range);
-        (start..end)
-            .rev()
-            .map(|i| picked.get(i))
-            .find(|e| self.matches(sel, e))
+        self.span(range).rev().find(|e| self.matches(sel, e))
     }
 
     /// Visits the matching events in the window, oldest first, until `visit`
@@ -96,11 +95,8 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
         mut visit: impl FnMut(&'a Event) -> bool,
     ) -> Option<i64> {
         let range = self.range(win);
-        let picked = self.picked(sel);
-        let (start, end) = Self::bounds(&picked, range);
         let mut first = None;
-        for i in start..end {
-            let event = picked.get(i);
+        for event in self.span(range) {
             if !self.matches(sel, event) {
                 continue;
             }

@@ -9,11 +9,13 @@ mod rollup;
 
 use std::sync::Arc;
 
-use crate::eval::{earliest, evaluate, future_changes, Eval, NoTrace};
+use crate::eval::{earliest, evaluate, future_changes, ready_tracker, Eval, NoTrace};
 use crate::ir::{Node, Sel, Win};
 use crate::subject::{decay_factor, ScoreValue, SubjectKind, SubjectView};
 use crate::time::{DAY, WEEK};
 use crate::timeline::Event;
+use crate::track::plan::EventRuleSpec;
+use crate::track::{RulePoints, TrackPlan};
 use crate::value::format_number;
 
 pub(crate) use rollup::Rollup;
@@ -50,7 +52,7 @@ impl Cap {
         Some(Cap { amount, period })
     }
 
-    fn bucket(&self, time: i64) -> i64 {
+    pub(crate) fn bucket(&self, time: i64) -> i64 {
         self.period.map_or(0, |(length, offset)| {
             time.saturating_add(offset).div_euclid(length)
         })
@@ -87,6 +89,9 @@ pub(crate) struct CompiledScore {
     pub(crate) subject: SubjectKind,
     pub(crate) half_life: Option<i64>,
     pub(crate) rules: Vec<CompiledRule>,
+    /// Its index among the tracked scores of the rule set's plan, when every
+    /// event rule is kept incrementally.
+    pub(crate) track: Option<usize>,
 }
 
 /// How one rule contributed to a score.
@@ -159,6 +164,9 @@ struct Instant<'s> {
     subject: &'s dyn SubjectView,
     now: i64,
     anchor: i64,
+    plan: Option<&'s TrackPlan>,
+    /// The event rules' points from the subject's tracker, when ready.
+    tracked: Option<&'s [Option<RulePoints>]>,
 }
 
 fn empty() -> RuleContribution {
@@ -185,17 +193,29 @@ impl CompiledScore {
         &self,
         subject: &dyn SubjectView,
         now: i64,
+        plan: Option<&TrackPlan>,
         explain: bool,
     ) -> (ScoreValue, Vec<RuleContribution>) {
         let anchor = subject.timeline().latest_at_or_before(now).unwrap_or(now);
+        let tracked = match (self.track, ready_tracker(subject, plan, now)) {
+            (Some(index), Some(tracker)) => tracker.score_points(index),
+            _ => None,
+        };
         let mut totals = Totals {
             constant: 0.0,
             decaying: 0.0,
             next: future_changes(subject, now),
         };
         let mut rules = Vec::new();
-        for rule in &self.rules {
-            let contribution = self.apply(rule, subject, now, anchor, &mut totals);
+        let at = Instant {
+            subject,
+            now,
+            anchor,
+            plan,
+            tracked,
+        };
+        for (index, rule) in self.rules.iter().enumerate() {
+            let contribution = self.apply(index, rule, &at, &mut totals);
             if explain {
                 rules.push(RuleContribution {
                     rule: rule.label.clone(),
@@ -216,23 +236,19 @@ impl CompiledScore {
     /// What one rule adds at `now`, added into `totals`.
     fn apply(
         &self,
+        index: usize,
         rule: &CompiledRule,
-        subject: &dyn SubjectView,
-        now: i64,
-        anchor: i64,
+        at: &Instant<'_>,
         totals: &mut Totals,
     ) -> RuleContribution {
-        let at = Instant {
-            subject,
-            now,
-            anchor,
-        };
+        let (subject, now, anchor) = (at.subject, at.now, at.anchor);
         match &rule.kind {
             RuleKind::Event { sel, points, cap } => {
-                self.apply_event(sel, *points, cap.as_ref(), &at, totals)
+                let tracked = at.tracked.and_then(|t| t.get(index)?.as_ref());
+                self.apply_event(sel, *points, cap.as_ref(), at, tracked, totals)
             }
             RuleKind::While { condition, points } => {
-                let out = evaluate(condition, subject, now, &mut NoTrace);
+                let out = evaluate(condition, subject, now, at.plan, &mut NoTrace);
                 let holds = out.val.is_true();
                 totals.next = earliest(totals.next, out.next);
                 let earned = if holds { *points } else { 0.0 };
@@ -272,10 +288,13 @@ impl CompiledScore {
         points: f64,
         cap: Option<&Cap>,
         at: &Instant<'_>,
+        tracked: Option<&RulePoints>,
         totals: &mut Totals,
     ) -> RuleContribution {
-        let (raw, decayed, matched) =
-            self.event_points(sel, points, cap, at.subject, at.now, at.anchor);
+        let (raw, decayed, matched) = match tracked {
+            Some(tracked) => self.read_points(tracked, at.anchor),
+            None => self.event_points(sel, points, cap, at.subject, at.now, at.anchor),
+        };
         let value = match self.half_life {
             Some(half_life) => {
                 totals.decaying += decayed;
@@ -296,7 +315,16 @@ impl CompiledScore {
         }
     }
 
-    /// (raw points, points decayed to `anchor`, events counted).
+    /// (raw points, points decayed to `anchor`, events counted) from a tracker.
+    fn read_points(&self, tracked: &RulePoints, anchor: i64) -> (f64, f64, usize) {
+        let decayed = self
+            .half_life
+            .map_or(0.0, |h| tracked.decayed.at(anchor, h));
+        (tracked.raw.value(), decayed, tracked.matched)
+    }
+
+    /// (raw points, points decayed to `anchor`, events counted), by a scan
+    /// that earns exactly what [`RulePoints`] earns.
     fn event_points(
         &self,
         sel: &Sel,
@@ -310,31 +338,21 @@ impl CompiledScore {
             subject,
             now,
             trace: &mut NoTrace,
+            plan: None,
+            tracker: None,
         };
-        let (mut raw, mut decayed, mut matched) = (0.0, 0.0, 0usize);
-        let (mut bucket, mut used) = (None, 0.0f64);
+        let rule = EventRuleSpec {
+            sel: sel.clone(),
+            points,
+            cap: cap.cloned(),
+        };
+        let mut earned = RulePoints::default();
         let half_life = self.half_life;
         eval.scan(sel, &ALL_TIME, |event: &Event| {
-            let mut earned = points;
-            if let Some(cap) = cap {
-                let current = cap.bucket(event.time);
-                if bucket != Some(current) {
-                    bucket = Some(current);
-                    used = 0.0;
-                }
-                earned = points.signum() * points.abs().min((cap.amount - used).max(0.0));
-                used += earned.abs();
-            }
-            if earned != 0.0 {
-                matched += 1;
-                raw += earned;
-                if let Some(h) = half_life {
-                    decayed += earned * decay_factor(anchor - event.time, h);
-                }
-            }
+            earned.add(&rule, event.time, half_life);
             true
         });
-        (raw, decayed, matched)
+        self.read_points(&earned, anchor)
     }
 }
 

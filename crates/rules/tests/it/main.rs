@@ -5,6 +5,7 @@ mod errors;
 mod example;
 mod explain;
 mod fuzz;
+mod incremental;
 mod parse;
 mod properties;
 mod scores;

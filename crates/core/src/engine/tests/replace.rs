@@ -49,7 +49,7 @@ fn assert_live_equals_fresh(engine: &Engine, at: i64) {
             .account
             .as_ref()
             .and_then(|a| engine.state.accounts.get(a));
-        let values = evaluate_contact(&rules, contact, account, at, Plan::Everything);
+        let values = evaluate_contact(&rules, contact, account, at, Plan::Everything, None);
         fresh.insert(SubjectKey::Contact(*id), values);
     }
     for (group_id, account) in &engine.state.accounts {
@@ -60,6 +60,7 @@ fn assert_live_equals_fresh(engine: &Engine, at: i64) {
                     Some((
                         engine.state.contacts.get(&id)?,
                         fresh.get(&SubjectKey::Contact(id))?,
+                        None,
                     ))
                 })
                 .collect();

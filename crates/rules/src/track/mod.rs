@@ -1,0 +1,155 @@
+//! Incremental state per subject: the aggregates and score points a rule set
+//! reads, advanced by the events since the last instant instead of
+//! re-reading the whole history.
+//!
+//! A [`Tracker`] is exact at the instant it was last advanced to: its
+//! answers equal the scan's. It follows its timeline by a cursor; when the
+//! timeline is edited behind the cursor (a late event, a merge, a deletion),
+//! when time goes back, or when the rule set changes, it starts over from
+//! the first event (one pass over the history).
+
+pub(crate) mod plan;
+mod score;
+mod slot;
+pub(crate) mod sum;
+
+use crate::eval::{Eval, NoTrace};
+use crate::ir::Field;
+use crate::subject::{MemorySubject, SubjectKind};
+use crate::timeline::{Event, Timeline};
+use crate::value::{Val, Value};
+pub use plan::TrackPlan;
+use plan::{KindPlan, Measure, SlotSpec};
+pub(crate) use score::RulePoints;
+use slot::{Item, SlotState};
+
+/// One subject's incremental state for one rule set.
+#[derive(Clone, Debug)]
+pub struct Tracker {
+    plan: u64,
+    kind: SubjectKind,
+    /// The instant it is exact at.
+    at: i64,
+    /// The last event fed, in timeline order.
+    cursor: Option<(i64, u64)>,
+    /// The timeline's stamp when fed.
+    stamp: u64,
+    slots: Vec<SlotState>,
+    /// Per tracked score, per rule: points so far (`None` for other rules).
+    scores: Vec<Vec<Option<RulePoints>>>,
+}
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Tracker::new()
+    }
+}
+
+impl Tracker {
+    /// A tracker that has seen nothing.
+    pub fn new() -> Self {
+        Tracker {
+            plan: 0,
+            kind: SubjectKind::Contact,
+            at: i64::MIN,
+            cursor: None,
+            stamp: 0,
+            slots: Vec::new(),
+            scores: Vec::new(),
+        }
+    }
+
+    /// Brings the state to `now`: feeds the events after the cursor up to
+    /// `now`, then moves every window's edges.
+    pub fn advance(&mut self, plan: &TrackPlan, kind: SubjectKind, timeline: &Timeline, now: i64) {
+        let wanted = plan.kind(kind);
+        if self.plan != plan.id || self.kind != kind || now < self.at || self.stamp != timeline.stamp()
+        {
+            self.reset(plan, kind, wanted, timeline);
+        }
+        let fresh = match self.cursor {
+            Some(cursor) => timeline.after(cursor, now),
+            None => timeline.range(i64::MIN, now),
+        };
+        let subject = MemorySubject::default();
+        let mut eval = Eval::detached(&subject, now);
+        for event in fresh {
+            self.feed(wanted, &mut eval, event, now);
+            self.cursor = Some(event.key());
+        }
+        for (state, spec) in self.slots.iter_mut().zip(&wanted.slots) {
+            state.slide(spec, now);
+        }
+        self.at = now;
+    }
+
+    fn reset(&mut self, plan: &TrackPlan, kind: SubjectKind, wanted: &KindPlan, timeline: &Timeline) {
+        *self = Tracker {
+            plan: plan.id,
+            kind,
+            at: i64::MIN,
+            cursor: None,
+            stamp: timeline.stamp(),
+            slots: wanted.slots.iter().map(|_| SlotState::new()).collect(),
+            scores: wanted
+                .scores
+                .iter()
+                .map(|s| s.rules.iter().map(|r| r.as_ref().map(|_| RulePoints::default())).collect())
+                .collect(),
+        };
+    }
+
+    fn feed<'a>(
+        &mut self,
+        wanted: &'a KindPlan,
+        eval: &mut Eval<'a, '_, NoTrace>,
+        event: &'a Event,
+        now: i64,
+    ) {
+        for (state, spec) in self.slots.iter_mut().zip(&wanted.slots) {
+            if eval.matches(&spec.sel, event) {
+                state.feed(spec, item(spec, event), now);
+            }
+        }
+        for (points, spec) in self.scores.iter_mut().zip(&wanted.scores) {
+            for (rule_points, rule) in points.iter_mut().zip(&spec.rules) {
+                if let (Some(rule_points), Some(rule)) = (rule_points, rule) {
+                    if eval.matches(&rule.sel, event) {
+                        rule_points.add(rule, event.time, spec.half_life);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether it holds the state of rule set `plan` at `now`.
+    pub(crate) fn ready(&self, plan: u64, now: i64) -> bool {
+        self.plan == plan && self.at == now
+    }
+
+    /// A slot's value at the instant, and when it may change.
+    pub(crate) fn answer(&self, plan: &TrackPlan, slot: u32) -> Option<(Val<'_>, Option<i64>)> {
+        let state = self.slots.get(slot as usize)?;
+        let spec = plan.kind(self.kind).slots.get(slot as usize)?;
+        Some(state.answer(spec, self.at))
+    }
+
+    /// A tracked score's points per rule.
+    pub(crate) fn score_points(&self, score: usize) -> Option<&[Option<RulePoints>]> {
+        self.scores.get(score).map(Vec::as_slice)
+    }
+}
+
+/// What a window keeps of a matching event: the value its aggregate reads.
+fn item(spec: &SlotSpec, event: &Event) -> Item {
+    let value = match &spec.measure {
+        Measure::Agg(_, path) => crate::eval::property(event, path).to_value(),
+        Measure::Pick(_, Field::Time) => Value::Time(event.time),
+        Measure::Pick(_, Field::Prop(path)) => crate::eval::property(event, path).to_value(),
+        _ => Value::Missing,
+    };
+    Item {
+        time: event.time,
+        value,
+    }
+}

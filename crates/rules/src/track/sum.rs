@@ -1,0 +1,161 @@
+//! Sums a tracker keeps: a window adds and removes values in whatever order
+//! evaluations happen, and the total must still equal a fresh scan's.
+
+/// The exact sum of finitely many `f64`s, rounded once when read
+/// (Shewchuk's non-overlapping partials, as in Python's `math.fsum`).
+/// Removing a value is adding its negation, so a sliding window stays exact.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct ExactSum {
+    partials: Vec<f64>,
+    /// Infinite or NaN terms, or an overflow: summed plainly.
+    special: Option<f64>,
+}
+
+impl ExactSum {
+    pub(crate) fn add(&mut self, value: f64) {
+        if !value.is_finite() || self.special.is_some() {
+            self.special = Some(self.special.unwrap_or_else(|| self.value_finite()) + value);
+            return;
+        }
+        let mut x = value;
+        let mut kept = 0;
+        for i in 0..self.partials.len() {
+            let mut y = self.partials[i];
+            if x.abs() < y.abs() {
+                std::mem::swap(&mut x, &mut y);
+            }
+            let high = x + y;
+            let low = y - (high - x);
+            if low != 0.0 {
+                self.partials[kept] = low;
+                kept += 1;
+            }
+            x = high;
+        }
+        if !x.is_finite() {
+            self.special = Some(x);
+            return;
+        }
+        self.partials.truncate(kept);
+        self.partials.push(x);
+    }
+
+    pub(crate) fn remove(&mut self, value: f64) {
+        self.add(-value);
+    }
+
+    /// The correctly rounded sum.
+    pub(crate) fn value(&self) -> f64 {
+        match self.special {
+            Some(special) => special,
+            None => self.value_finite(),
+        }
+    }
+
+    fn value_finite(&self) -> f64 {
+        let partials = &self.partials;
+        let Some((&last, rest)) = partials.split_last() else {
+            return 0.0;
+        };
+        let mut high = last;
+        let mut low = 0.0;
+        let mut i = rest.len();
+        while i > 0 {
+            i -= 1;
+            let x = high;
+            let y = rest[i];
+            high = x + y;
+            let back = high - x;
+            low = y - back;
+            if low != 0.0 {
+                break;
+            }
+        }
+        // Round half-even correction (as in fsum): look at the next partial.
+        if i > 0 && ((low < 0.0 && rest[i - 1] < 0.0) || (low > 0.0 && rest[i - 1] > 0.0)) {
+            let y = low * 2.0;
+            let x = high + y;
+            if y == x - high {
+                high = x;
+            }
+        }
+        high
+    }
+}
+
+/// Points decayed with a half-life, folded in time order: the total is
+/// decayed to each new term's time, then the term is added. The result
+/// depends only on the terms (fed in time order), never on when it was
+/// read, and one term read at its own time is exactly its points.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct DecayedSum {
+    total: f64,
+    /// The time of the latest term: `total` is measured there.
+    at: Option<i64>,
+}
+
+impl DecayedSum {
+    /// Adds a term; terms come in time order.
+    pub(crate) fn add(&mut self, points: f64, time: i64, half_life: i64) {
+        let carried = match self.at {
+            Some(at) => self.total * crate::subject::decay_factor(time - at, half_life),
+            None => 0.0,
+        };
+        self.total = carried + points;
+        self.at = Some(time);
+    }
+
+    /// The sum of every `points · 2^(−(anchor − time)/half_life)`, for an
+    /// anchor at or after the latest term.
+    pub(crate) fn at(&self, anchor: i64, half_life: i64) -> f64 {
+        match self.at {
+            Some(at) => self.total * crate::subject::decay_factor(anchor - at, half_life),
+            None => 0.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn sums_exactly_whatever_the_order() {
+        let mut a = ExactSum::default();
+        for v in [1e16, 1.0, -1e16, 0.1, 0.2] {
+            a.add(v);
+        }
+        assert_eq!(a.value(), 1.3);
+        a.remove(1.0);
+        assert_eq!(a.value(), 0.1 + 0.2);
+    }
+
+    proptest! {
+        #[test]
+        fn order_does_not_matter(values in proptest::collection::vec(-1e6f64..1e6, 0..40), cut in 0usize..40) {
+            let mut forward = ExactSum::default();
+            values.iter().for_each(|v| forward.add(*v));
+            let mut backward = ExactSum::default();
+            values.iter().rev().for_each(|v| backward.add(*v));
+            prop_assert_eq!(forward.value(), backward.value());
+            // Removing a prefix equals summing the rest.
+            let cut = cut.min(values.len());
+            values[..cut].iter().for_each(|v| forward.remove(*v));
+            let mut rest = ExactSum::default();
+            values[cut..].iter().for_each(|v| rest.add(*v));
+            prop_assert_eq!(forward.value(), rest.value());
+        }
+
+        #[test]
+        fn decayed_sums_match_the_plain_formula(mut terms in proptest::collection::vec((0.0f64..50.0, 0i64..10_000_000_000), 0..30)) {
+            terms.sort_by_key(|(_, t)| *t);
+            let half_life = 86_400_000;
+            let mut folded = DecayedSum::default();
+            terms.iter().for_each(|(p, t)| folded.add(*p, *t, half_life));
+            let anchor = 10_000_000_000;
+            let plain: f64 = terms.iter().map(|(p, t)| p * crate::subject::decay_factor(anchor - t, half_life)).sum();
+            prop_assert!((folded.at(anchor, half_life) - plain).abs() <= 1e-9 * plain.abs().max(1.0));
+        }
+    }
+}
