@@ -5,9 +5,11 @@
 //! (several concurrent clients) vs the same events `COPY`ed into an indexed
 //! PostgreSQL table. `timers`: lag of time-driven transitions. `latency`: one
 //! event to its updated membership on 100k contacts. `webhooks`: event to
-//! received webhook vs a PostgreSQL transactional outbox.
+//! received webhook vs a PostgreSQL transactional outbox. `heavy`: one
+//! contact's per-event cost as its history grows, in order and late.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod heavy;
 mod ingest;
 mod latency;
 mod stats;
@@ -33,6 +35,9 @@ enum Command {
     /// One new event to its updated membership on a loaded server vs a
     /// durable insert and per-contact SQL in PostgreSQL.
     Latency(latency::LatencyArgs),
+    /// One heavy contact: per-event cost as its history grows to 200k
+    /// events, in order and late, vs PostgreSQL insert + recompute.
+    Heavy(heavy::HeavyArgs),
     /// Event to received webhook at a fixed event rate vs a PostgreSQL
     /// transactional outbox with a LISTEN worker.
     Webhooks(webhooks::WebhookArgs),
@@ -44,5 +49,6 @@ fn main() -> anyhow::Result<()> {
         Command::Timers(args) => timers::run(&args),
         Command::Latency(args) => latency::run(&args),
         Command::Webhooks(args) => webhooks::run(&args),
+        Command::Heavy(args) => heavy::run(&args),
     }
 }

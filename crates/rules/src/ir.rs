@@ -149,8 +149,16 @@ pub(crate) struct Sel {
 pub(crate) enum Win {
     All,
     Last(i64),
-    Ago { from: i64, to: i64 },
-    WithinOf { length: i64, anchor: Box<Sel> },
+    Ago {
+        from: i64,
+        to: i64,
+    },
+    WithinOf {
+        length: i64,
+        anchor: Box<Sel>,
+        /// The tracker slot of `first(anchor).time`, when kept.
+        first: Option<u32>,
+    },
 }
 
 #[derive(Clone, Debug)]

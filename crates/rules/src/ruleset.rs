@@ -208,7 +208,13 @@ impl RuleSet {
         now: i64,
     ) -> Option<Explanation> {
         let segment = &self.segments[*self.segment_index.get(name)?];
-        explain_node(&segment.node, &segment.source, subject, now, Some(&self.plan))
+        explain_node(
+            &segment.node,
+            &segment.source,
+            subject,
+            now,
+            Some(&self.plan),
+        )
     }
 
     /// The tier level of `subject` at `now` (`None`: no level holds).

@@ -173,7 +173,10 @@ impl Timeline {
         if from > to {
             return Span::empty();
         }
-        self.between(self.locate(|e| e.time < from), self.locate(|e| e.time <= to))
+        self.between(
+            self.locate(|e| e.time < from),
+            self.locate(|e| e.time <= to),
+        )
     }
 
     /// The events after `key` (in (time, seq) order) with `time <= to`.
@@ -213,17 +216,10 @@ impl Timeline {
         if start >= end {
             return Span::empty();
         }
-        let mut slices: Vec<&[Event]> = Vec::with_capacity(end.0 + 1 - start.0);
-        for chunk in start.0..=end.0.min(self.chunks.len().saturating_sub(1)) {
-            let events = &self.chunks[chunk][..];
-            let from = if chunk == start.0 { start.1 } else { 0 };
-            let to = if chunk == end.0 { end.1 } else { events.len() };
-            if from < to {
-                slices.push(&events[from..to]);
-            }
-        }
         Span {
-            inner: slices.into_iter().flatten(),
+            chunks: &self.chunks,
+            front: start,
+            back: end,
         }
     }
 
@@ -245,7 +241,12 @@ impl Timeline {
 
     /// The time of the newest event at or before `time`.
     pub fn latest_at_or_before(&self, time: i64) -> Option<i64> {
-        self.range(i64::MIN, time).next_back().map(|e| e.time)
+        let (chunk, offset) = self.locate(|e| e.time <= time);
+        match offset.checked_sub(1) {
+            Some(before) => self.chunks.get(chunk)?.get(before),
+            None => self.chunks.get(chunk.checked_sub(1)?)?.last(),
+        }
+        .map(|e| e.time)
     }
 
     /// Frees spare capacity (after a bulk load).
@@ -255,15 +256,20 @@ impl Timeline {
     }
 }
 
-/// Some consecutive events of a timeline, oldest first.
+/// Some consecutive events of a timeline, oldest first (from either end),
+/// read lazily: positions are (chunk, offset), `back` exclusive.
 pub struct Span<'t> {
-    inner: std::iter::Flatten<std::vec::IntoIter<&'t [Event]>>,
+    chunks: &'t [Vec<Event>],
+    front: (usize, usize),
+    back: (usize, usize),
 }
 
 impl Span<'_> {
     fn empty() -> Self {
         Span {
-            inner: Vec::new().into_iter().flatten(),
+            chunks: &[],
+            front: (0, 0),
+            back: (0, 0),
         }
     }
 }
@@ -271,13 +277,37 @@ impl Span<'_> {
 impl<'t> Iterator for Span<'t> {
     type Item = &'t Event;
     fn next(&mut self) -> Option<&'t Event> {
-        self.inner.next()
+        loop {
+            if self.front >= self.back {
+                return None;
+            }
+            let (chunk, offset) = self.front;
+            match self.chunks.get(chunk)?.get(offset) {
+                Some(event) => {
+                    self.front = (chunk, offset + 1);
+                    return Some(event);
+                }
+                None => self.front = (chunk + 1, 0),
+            }
+        }
     }
 }
 
 impl DoubleEndedIterator for Span<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.inner.next_back()
+        loop {
+            if self.front >= self.back {
+                return None;
+            }
+            let (chunk, offset) = self.back;
+            if offset == 0 {
+                let previous = chunk.checked_sub(1)?;
+                self.back = (previous, self.chunks.get(previous)?.len());
+                continue;
+            }
+            self.back = (chunk, offset - 1);
+            return self.chunks.get(chunk)?.get(offset - 1);
+        }
     }
 }
 
@@ -379,7 +409,10 @@ mod tests {
         timeline.insert(Event::page(30, 3, "Home", json!({})));
         let names: Vec<&str> = timeline.iter().map(|e| &*e.name).collect();
         assert_eq!(names, ["A", "B", "Home"]);
-        assert_eq!(timeline.range(15, 25).map(|e| e.time).collect::<Vec<_>>(), [20]);
+        assert_eq!(
+            timeline.range(15, 25).map(|e| e.time).collect::<Vec<_>>(),
+            [20]
+        );
         assert_eq!(timeline.next_event_after(20), Some(30));
         assert_eq!(timeline.latest_at_or_before(29), Some(20));
     }
@@ -404,7 +437,10 @@ mod tests {
         assert_eq!(timeline.len(), 6001);
         let back: Vec<i64> = timeline.range(1000, 1003).rev().map(|e| e.time).collect();
         assert_eq!(back, [1003, 1002, 1001, 1000]);
-        let after: Vec<i64> = timeline.after((1001, 10_500), 1003).map(|e| e.time).collect();
+        let after: Vec<i64> = timeline
+            .after((1001, 10_500), 1003)
+            .map(|e| e.time)
+            .collect();
         assert_eq!(after, [1002, 1003]);
         assert_eq!(timeline.count_upto_key((1001, 10_500)), 1002);
         assert_eq!(timeline.range(7000, 8000).count(), 0);

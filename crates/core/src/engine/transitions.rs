@@ -48,7 +48,14 @@ impl Engine {
                 parallel::map(&contacts, |(id, contact)| {
                     let account = self.state.account_of(contact);
                     let evaluate = |at| {
-                        evaluate::evaluate_contact(rules, contact, account, at, Plan::Everything, None)
+                        evaluate::evaluate_contact(
+                            rules,
+                            contact,
+                            account,
+                            at,
+                            Plan::Everything,
+                            None,
+                        )
                     };
                     let key = SubjectKey::Contact(**id);
                     walk(key, segment, from, contact.first_seen?, to, evaluate)

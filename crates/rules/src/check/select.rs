@@ -142,6 +142,7 @@ impl Checker<'_> {
                 Some(Win::WithinOf {
                     length: *length,
                     anchor: Box::new(anchor),
+                    first: None,
                 })
             }
             Window::Last(_) => {

@@ -8,6 +8,7 @@
 use super::{earliest, Eval, Trace};
 use crate::ir::{Sel, SelBase, Win};
 use crate::timeline::{Event, EventKind, Span};
+use crate::value::Val;
 
 /// Whether an event is of the kind and name a selector's base names.
 pub(crate) fn base_matches(base: &SelBase, event: &Event) -> bool {
@@ -60,19 +61,33 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
                 from: now.saturating_sub(*from).saturating_add(1),
                 to: now.saturating_sub(*to),
             },
-            Win::WithinOf { length, anchor } => match self.first_match(
+            Win::WithinOf {
+                length,
                 anchor,
-                Range {
-                    from: i64::MIN,
-                    to: now,
-                },
-            ) {
-                Some(first) => Range {
-                    from: first.time,
-                    to: first.time.saturating_add(*length).min(now),
-                },
-                None => Range { from: 1, to: 0 },
-            },
+                first,
+            } => {
+                let kept = first.and_then(|slot| {
+                    let answer = self.tracker?.answer(self.plan?, slot)?;
+                    Some(match answer.0 {
+                        Val::Time(time) => Some(time),
+                        _ => None,
+                    })
+                });
+                let first = kept.unwrap_or_else(|| {
+                    let everything = Range {
+                        from: i64::MIN,
+                        to: now,
+                    };
+                    self.first_match(anchor, everything).map(|e| e.time)
+                });
+                match first {
+                    Some(first) => Range {
+                        from: first,
+                        to: first.saturating_add(*length).min(now),
+                    },
+                    None => Range { from: 1, to: 0 },
+                }
+            }
         }
     }
 

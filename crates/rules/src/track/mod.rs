@@ -63,7 +63,10 @@ impl Tracker {
     /// `now`, then moves every window's edges.
     pub fn advance(&mut self, plan: &TrackPlan, kind: SubjectKind, timeline: &Timeline, now: i64) {
         let wanted = plan.kind(kind);
-        if self.plan != plan.id || self.kind != kind || now < self.at || self.stamp != timeline.stamp()
+        if self.plan != plan.id
+            || self.kind != kind
+            || now < self.at
+            || self.stamp != timeline.stamp()
         {
             self.reset(plan, kind, wanted, timeline);
         }
@@ -83,7 +86,13 @@ impl Tracker {
         self.at = now;
     }
 
-    fn reset(&mut self, plan: &TrackPlan, kind: SubjectKind, wanted: &KindPlan, timeline: &Timeline) {
+    fn reset(
+        &mut self,
+        plan: &TrackPlan,
+        kind: SubjectKind,
+        wanted: &KindPlan,
+        timeline: &Timeline,
+    ) {
         *self = Tracker {
             plan: plan.id,
             kind,
@@ -94,7 +103,12 @@ impl Tracker {
             scores: wanted
                 .scores
                 .iter()
-                .map(|s| s.rules.iter().map(|r| r.as_ref().map(|_| RulePoints::default())).collect())
+                .map(|s| {
+                    s.rules
+                        .iter()
+                        .map(|r| r.as_ref().map(|_| RulePoints::default()))
+                        .collect()
+                })
                 .collect(),
         };
     }

@@ -102,12 +102,15 @@ impl TrackPlan {
     /// subject of `kind`) a slot.
     pub(crate) fn assign(&mut self, node: &mut Node, kind: SubjectKind) {
         if let Some(spec) = slot_spec(node) {
-            let slots = &mut self.kind_mut(kind).slots;
-            node.slot = u32::try_from(slots.len()).ok();
-            slots.push(spec);
+            node.slot = self.push_slot(kind, spec);
             return;
         }
         match &mut node.kind {
+            NodeKind::Count(_, win)
+            | NodeKind::Exists(_, win)
+            | NodeKind::Agg(_, _, _, win)
+            | NodeKind::Pick { win, .. }
+            | NodeKind::Sequence { win, .. } => self.assign_anchor(win, kind),
             NodeKind::Not(inner) | NodeKind::Neg(inner) => self.assign(inner, kind),
             NodeKind::And(items) | NodeKind::Or(items) => {
                 items.iter_mut().for_each(|item| self.assign(item, kind))
@@ -131,6 +134,29 @@ impl TrackPlan {
             NodeKind::Matches(a, _) => self.assign(a, kind),
             NodeKind::CountContacts(inner) => self.assign(inner, SubjectKind::Contact),
             _ => {}
+        }
+    }
+
+    fn push_slot(&mut self, kind: SubjectKind, spec: SlotSpec) -> Option<u32> {
+        let slots = &mut self.kind_mut(kind).slots;
+        let slot = u32::try_from(slots.len()).ok();
+        slots.push(spec);
+        slot
+    }
+
+    /// `within D of first(S)`: the time of the first S is kept, so the
+    /// window is found without scanning from the first event.
+    fn assign_anchor(&mut self, win: &mut Win, kind: SubjectKind) {
+        let Win::WithinOf { anchor, first, .. } = win else {
+            return;
+        };
+        if is_static_sel(anchor) {
+            let spec = SlotSpec {
+                measure: Measure::Pick(true, Field::Time),
+                sel: (**anchor).clone(),
+                span: Span::All,
+            };
+            *first = self.push_slot(kind, spec);
         }
     }
 

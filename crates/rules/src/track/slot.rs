@@ -145,8 +145,15 @@ impl SlotState {
             Span::All => (self.first.as_ref(), self.last.as_ref(), None),
             Span::Slide { from, to } => {
                 let newest = self.entered.checked_sub(1).and_then(|i| self.items.get(i));
-                let waiting = self.items.get(self.entered).map(|i| i.time.saturating_add(to));
-                (self.items.front().filter(|_| self.entered > 0), newest, Some((from, waiting)))
+                let waiting = self
+                    .items
+                    .get(self.entered)
+                    .map(|i| i.time.saturating_add(to));
+                (
+                    self.items.front().filter(|_| self.entered > 0),
+                    newest,
+                    Some((from, waiting)),
+                )
             }
         };
         // When the matching set changes: the oldest leaves, or one enters.
@@ -178,7 +185,10 @@ impl SlotState {
             Measure::Agg(op, _) => (totals.result(*op), edges),
             Measure::Pick(first, _) => {
                 let chosen = if *first { oldest } else { newest };
-                (chosen.map_or(Val::Missing, |i| Val::from_value(&i.value)), edges)
+                (
+                    chosen.map_or(Val::Missing, |i| Val::from_value(&i.value)),
+                    edges,
+                )
             }
         }
     }

@@ -96,13 +96,13 @@ fn compare(rules: &RuleSet, subject: &mut MemorySubject, now: i64) -> Result<(),
             subject.scores.insert(name.to_owned(), score);
         }
     }
-    for i in 0..CONDITIONS.len() {
+    for (i, condition) in CONDITIONS.iter().enumerate() {
         let name = format!("s{i}");
         let tracked = rules.evaluate_segment(&name, subject, now);
         let tracker = subject.tracker.take();
         let scan = rules.evaluate_segment(&name, subject, now);
         subject.tracker = tracker;
-        prop_assert_eq!(tracked, scan, "{} at {}", CONDITIONS[i], now);
+        prop_assert_eq!(tracked, scan, "{} at {}", condition, now);
     }
     Ok(())
 }
@@ -176,12 +176,23 @@ fn a_ready_tracker_is_what_evaluation_reads() {
         tracker: Some(tracker),
         ..MemorySubject::default()
     };
-    let s16 = rules.evaluate_segment("s16", &subject, now).map(|e| e.value);
-    let plain = rules.evaluate_score("plain", &subject, now).map(|s| s.at(now));
+    let s16 = rules
+        .evaluate_segment("s16", &subject, now)
+        .map(|e| e.value);
+    let plain = rules
+        .evaluate_score("plain", &subject, now)
+        .map(|s| s.at(now));
     assert_eq!((s16, plain), (Some(true), Some(4.0)));
     // At another instant the tracker is not ready: the (empty) scan answers.
-    let later = rules.evaluate_segment("s16", &subject, now + 1).map(|e| e.value);
+    let later = rules
+        .evaluate_segment("s16", &subject, now + 1)
+        .map(|e| e.value);
     assert_eq!(later, Some(false));
     subject.tracker = None;
-    assert_eq!(rules.evaluate_segment("s16", &subject, now).map(|e| e.value), Some(false));
+    assert_eq!(
+        rules
+            .evaluate_segment("s16", &subject, now)
+            .map(|e| e.value),
+        Some(false)
+    );
 }
