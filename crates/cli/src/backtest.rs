@@ -73,9 +73,11 @@ pub(crate) fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
         as_of,
         keep_members: false,
     };
-    let (engine, _) = args.common.engine(as_of)?;
+    let (mut engine, store) = args.common.engine(as_of)?;
     let started = std::time::Instant::now();
-    let report = reports::backtest(&engine, &params)?;
+    let report = reports::with_store(&mut engine, store.as_ref(), |e| {
+        reports::backtest(e, &params)
+    })?;
     eprintln!(
         "{} instants, {} evaluations, {:.0} ms",
         report.points.len(),

@@ -175,10 +175,12 @@ fn conversion(args: ConversionArgs, holdout: bool) -> anyhow::Result<ExitCode> {
         period: Period { from, to },
         as_of,
     };
-    let (engine, _) = args.common.engine(as_of)?;
+    let (mut engine, store) = args.common.engine(as_of)?;
     let started = std::time::Instant::now();
     if holdout {
-        let report = reports::holdout_lift(&engine, &params)?;
+        let report = reports::with_store(&mut engine, store.as_ref(), |e| {
+            reports::holdout_lift(e, &params)
+        })?;
         eprintln!(
             "computed in {:.0} ms",
             started.elapsed().as_secs_f64() * 1000.0
@@ -196,7 +198,9 @@ fn conversion(args: ConversionArgs, holdout: bool) -> anyhow::Result<ExitCode> {
             out + &comparison(report.lift, report.difference, report.p_value)
         })?;
     } else {
-        let report = reports::conversion(&engine, &params)?;
+        let report = reports::with_store(&mut engine, store.as_ref(), |e| {
+            reports::conversion(e, &params)
+        })?;
         eprintln!(
             "computed in {:.0} ms",
             started.elapsed().as_secs_f64() * 1000.0
@@ -259,8 +263,10 @@ fn quality(args: QualityArgs) -> anyhow::Result<ExitCode> {
         at,
         as_of,
     };
-    let (engine, _) = args.common.engine(as_of)?;
-    let report = reports::score_quality(&engine, &params)?;
+    let (mut engine, store) = args.common.engine(as_of)?;
+    let report = reports::with_store(&mut engine, store.as_ref(), |e| {
+        reports::score_quality(e, &params)
+    })?;
     args.common.print(&report, || {
         let auc = report.auc.map_or("n/a".to_owned(), |a| format!("{a:.3}"));
         let mut out = format!(

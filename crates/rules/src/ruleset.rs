@@ -14,7 +14,7 @@ use crate::explain::{Explanation, Tracer};
 use crate::ir::Node;
 use crate::score::{CompiledScore, ScoreExplanation};
 use crate::subject::{ScoreValue, SubjectKind, SubjectView};
-use crate::track::TrackPlan;
+use crate::track::{PropertyKeys, TrackPlan};
 
 /// A definition, as the engine schedules it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -261,6 +261,18 @@ impl RuleSet {
         Some(levels.collect())
     }
 
+    /// The event properties these definitions read (the engine keeps only
+    /// those in memory).
+    pub fn property_keys(&self) -> PropertyKeys {
+        let mut keys = PropertyKeys::default();
+        self.scores.iter().for_each(|s| keys.score(s));
+        self.segments.iter().for_each(|s| keys.node(&s.node));
+        for tier in &self.tiers {
+            tier.levels.iter().for_each(|l| keys.node(&l.node));
+        }
+        keys
+    }
+
     /// What a subject's [`crate::Tracker`] keeps for these definitions.
     pub fn track_plan(&self) -> &TrackPlan {
         &self.plan
@@ -342,6 +354,13 @@ impl Condition {
     /// Contact or account.
     pub fn subject(&self) -> SubjectKind {
         self.subject
+    }
+
+    /// The event properties it reads.
+    pub fn property_keys(&self) -> PropertyKeys {
+        let mut keys = PropertyKeys::default();
+        keys.node(&self.node);
+        keys
     }
 
     /// Whether it holds for `subject` at `now`.

@@ -29,6 +29,13 @@ impl EventSelector {
         self.subject
     }
 
+    /// The event properties its `where` reads.
+    pub fn property_keys(&self) -> crate::PropertyKeys {
+        let mut keys = crate::PropertyKeys::default();
+        keys.sel(&self.sel);
+        keys
+    }
+
     /// The time of the first matching event of `subject` in `(after, until]`.
     pub fn first_between(&self, subject: &dyn SubjectView, after: i64, until: i64) -> Option<i64> {
         crate::eval::first_matching(&self.sel, subject, after.saturating_add(1), until)

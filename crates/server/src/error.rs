@@ -175,6 +175,7 @@ impl From<bellwether_core::reports::ReportError> for ApiError {
                     .map_or_else(|| "invalid expression".to_owned(), |d| d.message.clone()),
                 errors: serde_json::to_value(&diagnostics.diagnostics).unwrap_or_default(),
             },
+            E::PropertiesNotKept(_) => Self::Unavailable(error.to_string()),
             E::Store(store) => store.into(),
         }
     }

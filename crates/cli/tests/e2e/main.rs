@@ -12,6 +12,7 @@ mod gen;
 mod identity;
 mod import;
 mod mcp;
+mod properties;
 mod reports;
 mod scores;
 mod sdk;

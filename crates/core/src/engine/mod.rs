@@ -26,7 +26,7 @@ mod watches;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use bellwether_rules::{DefKind, RuleSet, SubjectKind, Tracker};
+use bellwether_rules::{DefKind, PropertyKeys, RuleSet, SubjectKind, Tracker};
 use serde::Serialize;
 
 pub use browse::{MemberQuery, RankedMember, RankedPage, TierCounts};
@@ -180,7 +180,7 @@ impl Engine {
     ) -> Result<Self, StoreError> {
         let mut engine = Self::new(rules);
         engine.watches = options.watches;
-        engine.state = State::load(store)?;
+        engine.state = State::load(store, Some(engine.rules.property_keys()), None)?;
         let (history, checkpoint) = store.membership_history()?;
         let start = checkpoint.unwrap_or(now).min(now);
         engine.restore(&history);
@@ -212,6 +212,42 @@ impl Engine {
 
     pub fn rules(&self) -> &RuleSet {
         &self.rules
+    }
+
+    /// The event properties held in memory (`None`: all): what the
+    /// definitions read, plus what drafts and reports asked for since.
+    pub fn kept_properties(&self) -> Option<&PropertyKeys> {
+        self.state.kept_properties()
+    }
+
+    /// Whether every property in `keys` is held in memory.
+    pub fn keeps(&self, keys: &PropertyKeys) -> bool {
+        self.kept_properties().is_none_or(|kept| kept.covers(keys))
+    }
+
+    /// Holds `keys` too, reloading the subjects from the store (the events
+    /// this engine applied, no later ones): what definitions, drafts or
+    /// reports reading a property no definition read before need. Values,
+    /// memberships and timers stay (the events are the same).
+    pub fn widen_properties(
+        &mut self,
+        store: &dyn Store,
+        keys: &PropertyKeys,
+    ) -> Result<(), StoreError> {
+        let Some(kept) = self.kept_properties() else {
+            return Ok(());
+        };
+        if kept.covers(keys) {
+            return Ok(());
+        }
+        let wider = kept.union(keys);
+        tracing::info!(
+            properties = ?keys.iter().collect::<Vec<_>>(),
+            "reloading events from the store to keep more properties"
+        );
+        self.state = State::load(store, Some(wider), Some(self.state.position()))?;
+        self.trackers.clear();
+        Ok(())
     }
 
     /// Records crossings of these score thresholds from now on (subjects

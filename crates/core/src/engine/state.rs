@@ -8,7 +8,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use bellwether_rules::{Event, EventKind, Timeline, Traits};
+use bellwether_rules::{Event, EventKind, PropertyKeys, Timeline, Traits};
 use serde_json::Value;
 
 use crate::message::{ContactId, MessageKind, StoredEvent};
@@ -83,14 +83,23 @@ pub(crate) struct State {
     pub(crate) contacts: HashMap<ContactId, ContactState>,
     pub(crate) accounts: HashMap<Arc<str>, AccountState>,
     shared: Shared,
+    /// The event properties kept in memory (the definitions' reads);
+    /// `None` keeps them all.
+    keep: Option<PropertyKeys>,
+    /// The highest event sequence number applied.
+    position: i64,
 }
 
-/// Values many events repeat, kept once: event names, and the empty
-/// properties object.
+/// Page fields that rules read from `context.page` when the properties lack
+/// them.
+const PAGE_FIELDS: [&str; 5] = ["path", "url", "title", "referrer", "search"];
+
+/// Values many events repeat, kept once: event names, and the (projected)
+/// properties and page contexts, interned by their JSON text.
 #[derive(Debug, Default)]
 struct Shared {
     names: HashSet<Arc<str>>,
-    empty: Option<Arc<Value>>,
+    objects: HashMap<String, Arc<Value>>,
 }
 
 impl Shared {
@@ -103,14 +112,29 @@ impl Shared {
         name
     }
 
-    fn properties(&mut self, properties: &serde_json::Map<String, Value>) -> Arc<Value> {
-        if !properties.is_empty() {
-            return Arc::new(Value::Object(properties.clone()));
+    /// The one shared copy of an object with these keys and values.
+    fn object(&mut self, object: serde_json::Map<String, Value>) -> Arc<Value> {
+        let value = Value::Object(object);
+        let text = value.to_string();
+        if let Some(known) = self.objects.get(&text) {
+            return known.clone();
         }
-        self.empty
-            .get_or_insert_with(|| Arc::new(Value::Object(serde_json::Map::new())))
-            .clone()
+        let shared = Arc::new(value);
+        self.objects.insert(text, shared.clone());
+        shared
     }
+}
+
+/// The entries of `object` whose key `keep` accepts.
+fn kept(
+    object: &serde_json::Map<String, Value>,
+    keep: impl Fn(&str) -> bool,
+) -> serde_json::Map<String, Value> {
+    object
+        .iter()
+        .filter(|(key, _)| keep(key))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
 }
 
 impl State {
@@ -128,6 +152,16 @@ impl State {
             .min()
     }
 
+    /// The event properties kept in memory (`None`: all of them).
+    pub(crate) fn kept_properties(&self) -> Option<&PropertyKeys> {
+        self.keep.as_ref()
+    }
+
+    /// The highest event sequence number applied.
+    pub(crate) fn position(&self) -> i64 {
+        self.position
+    }
+
     /// Every event name seen in a behavior event (track, page, screen).
     pub(crate) fn event_names(&self) -> impl Iterator<Item = &str> {
         self.shared.names.iter().map(|n| &**n)
@@ -136,9 +170,17 @@ impl State {
     /// Rebuilds the picture from the store: identities, accounts, then every
     /// event in commit order (identify and group traits are replayed from
     /// their messages, exactly as the writer derived the trait history).
-    pub(crate) fn load(store: &dyn Store) -> Result<Self, StoreError> {
+    /// Only the `keep` properties of events are kept (`None`: all); with
+    /// `upto`, events after that sequence number are left out (the engine
+    /// applies them from the commit it has not seen yet).
+    pub(crate) fn load(
+        store: &dyn Store,
+        keep: Option<PropertyKeys>,
+        upto: Option<i64>,
+    ) -> Result<Self, StoreError> {
         let snapshot = store.load_identity()?;
         let mut state = Self::from_snapshot(&snapshot);
+        state.keep = keep;
         // Stored events are in commit order, not time order (late events):
         // each timeline is built once, sorted, instead of event by event.
         let mut timelines: HashMap<ContactId, Vec<Event>> = HashMap::new();
@@ -147,7 +189,11 @@ impl State {
             let page = store.scan_events(after, 10_000)?;
             let Some(last) = page.last() else { break };
             after = last.seq;
-            for event in &page {
+            for event in page
+                .iter()
+                .filter(|e| upto.is_none_or(|upto| e.seq <= upto))
+            {
+                state.position = state.position.max(event.seq);
                 let live = event
                     .contact_id
                     .filter(|contact| state.contacts.contains_key(contact));
@@ -158,6 +204,9 @@ impl State {
                     }
                 }
                 state.add_event_traits(event);
+            }
+            if upto.is_some_and(|upto| after >= upto) {
+                break;
             }
         }
         for (contact, events) in timelines {
@@ -278,6 +327,7 @@ impl State {
         if !self.contacts.contains_key(&contact) {
             return;
         }
+        self.position = self.position.max(stored.seq);
         self.saw(contact, stored.message.timestamp);
         touched.contacts.insert(contact);
         let Some(event) = self.behavior_event(stored) else {
@@ -337,16 +387,22 @@ impl State {
             _ => return None,
         };
         let name = self.shared.name(message.event.as_deref().unwrap_or(""));
-        let properties = self.shared.properties(&message.properties);
+        let reads = |key: &str| self.keep.as_ref().is_none_or(|keep| keep.contains(key));
+        let properties = kept(&message.properties, reads);
         // Rules read only `context.page` (page fields fall back to it).
-        let context = match (kind, message.context.get("page")) {
-            (EventKind::Page, Some(page)) => {
-                let mut kept = serde_json::Map::new();
-                kept.insert("page".to_owned(), page.clone());
-                Some(Arc::new(Value::Object(kept)))
+        let page = match (kind, message.context.get("page")) {
+            (EventKind::Page, Some(Value::Object(page))) => {
+                let fields = kept(page, |key| PAGE_FIELDS.contains(&key) && reads(key));
+                (!fields.is_empty()).then_some(fields)
             }
             _ => None,
         };
+        let properties = self.shared.object(properties);
+        let context = page.map(|fields| {
+            let mut context = serde_json::Map::new();
+            context.insert("page".to_owned(), Value::Object(fields));
+            self.shared.object(context)
+        });
         Some(Event {
             time: message.timestamp,
             seq: stored.seq as u64,

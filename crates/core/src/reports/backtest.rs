@@ -97,7 +97,7 @@ pub fn backtest(engine: &Engine, params: &BacktestParams) -> Result<BacktestRepo
     let instants = instants(params.from, params.to, params.every)?;
     let (name, subject, rules) = target_rules(engine, &params.target)?;
     let selector = match &params.outcome {
-        Some(outcome) => Some(outcome.compile(&rules, subject)?),
+        Some(outcome) => Some(outcome.compile(engine, &rules, subject)?),
         None => None,
     };
     let mut replay = Replay::new(engine, Arc::new(rules));
@@ -199,6 +199,7 @@ fn target_rules(
                 }
             })?;
             let rules = reduced_rules(&all, &[(DefKind::Segment, DRAFT)])?;
+            super::require_kept(engine, rules.property_keys())?;
             Ok((DRAFT.to_owned(), *subject, rules))
         }
     }

@@ -80,7 +80,7 @@ pub fn conversion(
 ) -> Result<ConversionReport, ReportError> {
     let period = params.period.check()?;
     let subject = segment_subject(engine, &params.segment)?;
-    let outcome = params.outcome.compile(engine.rules(), subject)?;
+    let outcome = params.outcome.compile(engine, engine.rules(), subject)?;
     let cohort = Cohort::of(engine, &params.segment, period)?;
     let mut members = Tally::default();
     for (key, entered) in &cohort.entrants {
@@ -145,7 +145,7 @@ pub fn holdout_lift(
         .and_then(|s| s.holdout)
         .filter(|share| *share > 0.0)
         .ok_or_else(|| ReportError::NoHoldout(params.segment.clone()))?;
-    let outcome = params.outcome.compile(engine.rules(), subject)?;
+    let outcome = params.outcome.compile(engine, engine.rules(), subject)?;
     let cohort = Cohort::of(engine, &params.segment, period)?;
     let (mut treated, mut held_out) = (Tally::default(), Tally::default());
     for (stored, entered) in &cohort.entrants {

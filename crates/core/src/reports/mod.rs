@@ -16,7 +16,9 @@ mod quality;
 mod references;
 pub mod stats;
 
-use bellwether_rules::{DefKind, Definitions, Diagnostics, EventSelector, RuleSet, SubjectKind};
+use bellwether_rules::{
+    DefKind, Definitions, Diagnostics, EventSelector, PropertyKeys, RuleSet, SubjectKind,
+};
 
 pub use backtest::{backtest, BacktestParams, BacktestPoint, BacktestReport, BacktestTarget};
 pub use conversion::{
@@ -27,6 +29,7 @@ pub use overlap::{overlap, OverlapPair, OverlapReport};
 pub use quality::{score_quality, QualityParams, QualityReport};
 pub use stats::{Decile, Proportion};
 
+use crate::engine::Engine;
 use crate::message::Millis;
 use crate::store::StoreError;
 
@@ -51,8 +54,38 @@ pub enum ReportError {
         field: &'static str,
         diagnostics: Diagnostics,
     },
+    /// The report reads event properties the engine does not hold in
+    /// memory yet; the caller reloads them (`EngineHandle::ensure_properties`)
+    /// and runs it again.
+    #[error("the report reads event properties not loaded yet: {}", .0.iter().collect::<Vec<_>>().join(", "))]
+    PropertiesNotKept(PropertyKeys),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Runs a report on an engine the caller owns; when it reads event
+/// properties the engine does not hold yet, loads them from `store` and runs
+/// it again (the server does the same through its engine handle).
+pub fn with_store<T>(
+    engine: &mut Engine,
+    store: &dyn crate::store::Store,
+    run: impl Fn(&Engine) -> Result<T, ReportError>,
+) -> Result<T, ReportError> {
+    match run(engine) {
+        Err(ReportError::PropertiesNotKept(keys)) => {
+            engine.widen_properties(store, &keys)?;
+            run(engine)
+        }
+        other => other,
+    }
+}
+
+/// Fails with [`ReportError::PropertiesNotKept`] unless `engine` holds `keys`.
+fn require_kept(engine: &Engine, keys: PropertyKeys) -> Result<(), ReportError> {
+    match engine.keeps(&keys) {
+        true => Ok(()),
+        false => Err(ReportError::PropertiesNotKept(keys)),
+    }
 }
 
 fn first_message(diagnostics: &Diagnostics) -> String {
@@ -73,7 +106,22 @@ pub struct OutcomeSpec {
 }
 
 impl OutcomeSpec {
-    fn compile(&self, rules: &RuleSet, subject: SubjectKind) -> Result<EventSelector, ReportError> {
+    fn compile(
+        &self,
+        engine: &Engine,
+        rules: &RuleSet,
+        subject: SubjectKind,
+    ) -> Result<EventSelector, ReportError> {
+        let selector = self.compile_with(rules, subject)?;
+        require_kept(engine, selector.property_keys())?;
+        Ok(selector)
+    }
+
+    fn compile_with(
+        &self,
+        rules: &RuleSet,
+        subject: SubjectKind,
+    ) -> Result<EventSelector, ReportError> {
         if !(1..=MAX_HORIZON).contains(&self.horizon) {
             return Err(ReportError::InvalidParameter {
                 field: "horizon",

@@ -49,7 +49,7 @@ pub fn score_quality(
         .find(|s| s.name == params.score)
         .map(|s| s.subject)
         .ok_or_else(|| ReportError::UnknownScore(params.score.clone()))?;
-    let selector = params.outcome.compile(engine.rules(), subject)?;
+    let selector = params.outcome.compile(engine, engine.rules(), subject)?;
     let rules = reduced_rules(engine.rules(), &[(DefKind::Score, &params.score)])?;
     let mut replay = Replay::new(engine, Arc::new(rules));
     replay.advance(params.at);

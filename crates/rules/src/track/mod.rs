@@ -9,6 +9,7 @@
 //! the first event (one pass over the history).
 
 pub(crate) mod plan;
+mod reads;
 mod score;
 mod slot;
 pub(crate) mod sum;
@@ -20,6 +21,7 @@ use crate::timeline::{Event, Timeline};
 use crate::value::{Val, Value};
 pub use plan::TrackPlan;
 use plan::{KindPlan, Measure, SlotSpec};
+pub use reads::PropertyKeys;
 pub(crate) use score::RulePoints;
 use slot::{Item, SlotState};
 

@@ -78,6 +78,9 @@ pub(crate) async fn put_definitions(
                 errors: diagnostics.to_json()["errors"].clone(),
             }
         })?;
+        // A definition reading a property no definition read before: the
+        // engine loads it from the store first (the dry run needs it too).
+        engine.ensure_properties(&rules.property_keys())?;
         let now = engine.now();
         let (live, after) = {
             let engine = engine.lock();

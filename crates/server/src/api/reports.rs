@@ -106,7 +106,7 @@ pub(crate) async fn conversion(
     let (params, frame) = query.params(state.engine.now())?;
     let engine = state.engine.clone();
     let report = blocking(&state, move |_| {
-        reports::conversion(&engine.lock(), &params)
+        with_properties(&engine, |e| reports::conversion(e, &params))
     })
     .await??;
     Ok(Json(ConversionView::new(report, frame)))
@@ -126,7 +126,7 @@ pub(crate) async fn holdout(
     let (params, frame) = query.params(state.engine.now())?;
     let engine = state.engine.clone();
     let report = blocking(&state, move |_| {
-        reports::holdout_lift(&engine.lock(), &params)
+        with_properties(&engine, |e| reports::holdout_lift(e, &params))
     })
     .await??;
     Ok(Json(HoldoutView::new(report, frame)))
@@ -177,7 +177,7 @@ pub(crate) async fn score_quality(
     };
     let engine = state.engine.clone();
     let report = blocking(&state, move |_| {
-        reports::score_quality(&engine.lock(), &params)
+        with_properties(&engine, |e| reports::score_quality(e, &params))
     })
     .await??;
     Ok(Json(QualityView::new(report, at, frame)))
@@ -294,7 +294,10 @@ pub(crate) async fn backtest(
     require_token(&state.config, &headers, Scope::Read)?;
     let params = query.params(state.engine.now())?;
     let engine = state.engine.clone();
-    let report = blocking(&state, move |_| reports::backtest(&engine.lock(), &params)).await??;
+    let report = blocking(&state, move |_| {
+        with_properties(&engine, |e| reports::backtest(e, &params))
+    })
+    .await??;
     Ok(Json(report.into()))
 }
 
@@ -353,4 +356,21 @@ pub(crate) async fn lint(
     })
     .await??;
     Ok(Json(LintView::new(report.findings)))
+}
+
+/// Runs a report; when it reads event properties the engine does not hold
+/// in memory yet (an outcome or draft reading a property no definition
+/// reads), loads them from the store and runs it again.
+pub(crate) fn with_properties<T>(
+    engine: &bellwether_core::engine::EngineHandle,
+    run: impl Fn(&bellwether_core::engine::Engine) -> Result<T, reports::ReportError>,
+) -> Result<T, reports::ReportError> {
+    let first = run(&engine.lock());
+    match first {
+        Err(reports::ReportError::PropertiesNotKept(keys)) => {
+            engine.ensure_properties(&keys)?;
+            run(&engine.lock())
+        }
+        other => other,
+    }
 }
