@@ -89,6 +89,7 @@ pub use check::DefKind;
 pub use defs::{Definitions, LevelDef, ScoreDef, ScoreRuleDef, SegmentDef, TierDef};
 pub use diagnostics::{Diagnostic, Diagnostics, Problem};
 pub use eval::motion::threshold_crossing;
+pub use eval::scan_future_changes;
 pub use explain::{EventRef, Explanation};
 pub use parser::{parse, MAX_DEPTH, MAX_SOURCE_BYTES, MAX_TOKENS};
 pub use ruleset::{check_file, Condition, DefRef, Evaluated, LevelExplanation, RuleSet};

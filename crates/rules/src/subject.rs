@@ -148,6 +148,13 @@ pub trait SubjectView {
     fn in_segment(&self, name: &str) -> Option<bool>;
     /// The level of a tier.
     fn tier(&self, name: &str) -> Option<Arc<str>>;
+    /// The first stored event or trait change after `now`, when the view
+    /// remembers it (every definition of one evaluation asks; see
+    /// [`crate::scan_future_changes`]); `None`: not remembered.
+    fn cached_future_changes(&self, now: i64) -> Option<Option<i64>> {
+        let _ = now;
+        None
+    }
     /// Incremental state kept by the engine; read when it is at the
     /// evaluation instant for the rule set being evaluated.
     fn tracker(&self) -> Option<&Tracker> {

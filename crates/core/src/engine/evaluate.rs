@@ -4,22 +4,27 @@
 //!
 //! Invariant: pure. The result depends only on the state and the instant.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use bellwether_rules::{
-    DefKind, DefRef, RuleSet, ScoreValue, SubjectKind, SubjectView, Timeline, Tracker, Traits,
+    scan_future_changes, DefKind, DefRef, RuleSet, ScoreValue, SubjectKind, SubjectView, Timeline,
+    Tracker, Traits,
 };
 
 use super::state::{AccountState, ContactState};
 use crate::message::ContactId;
 
+/// Definition name → value; names are few and short, so a fast non-keyed
+/// hash (they come from the definitions, not from users' events).
+pub(crate) type ByName<V> = rustc_hash::FxHashMap<Arc<str>, V>;
+
 /// Everything computed for one subject at one instant.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Values {
-    pub scores: HashMap<Arc<str>, ScoreValue>,
-    pub segments: HashMap<Arc<str>, bool>,
-    pub tiers: HashMap<Arc<str>, Arc<str>>,
+    pub scores: ByName<ScoreValue>,
+    pub segments: ByName<bool>,
+    pub tiers: ByName<Arc<str>>,
     /// The first instant after the evaluation at which any value may change
     /// by itself (no new event); `None` = never.
     pub next_change: Option<i64>,
@@ -29,6 +34,20 @@ pub struct Values {
 }
 
 impl Values {
+    /// Whether both hold the same scores (as closed forms), segments and
+    /// tier levels: what other subjects can read.
+    pub(super) fn same_values(&self, other: &Values) -> bool {
+        self.segments == other.segments
+            && self.tiers == other.tiers
+            && self.scores.len() == other.scores.len()
+            && self.scores.iter().all(|(name, score)| {
+                other
+                    .scores
+                    .get(name)
+                    .is_some_and(|o| o.same_form(score) && o.next_change == score.next_change)
+            })
+    }
+
     pub(super) fn note_change(&mut self, at: Option<i64>) {
         self.next_change = match (self.next_change, at) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -44,6 +63,8 @@ struct ContactView<'a> {
     account_traits: Option<&'a Traits>,
     values: &'a Values,
     tracker: Option<&'a Tracker>,
+    /// (instant, first stored change after it), asked by every definition.
+    future: &'a FutureCache,
 }
 
 impl SubjectView for ContactView<'_> {
@@ -74,6 +95,9 @@ impl SubjectView for ContactView<'_> {
     fn tracker(&self) -> Option<&Tracker> {
         self.tracker
     }
+    fn cached_future_changes(&self, now: i64) -> Option<Option<i64>> {
+        Some(self.future.get(now, || scan_future_changes(self, now)))
+    }
 }
 
 struct AccountView<'a> {
@@ -83,6 +107,7 @@ struct AccountView<'a> {
     contacts: &'a [ContactView<'a>],
     values: &'a Values,
     tracker: Option<&'a Tracker>,
+    future: &'a FutureCache,
 }
 
 impl SubjectView for AccountView<'_> {
@@ -113,9 +138,29 @@ impl SubjectView for AccountView<'_> {
     fn tracker(&self) -> Option<&Tracker> {
         self.tracker
     }
+    fn cached_future_changes(&self, now: i64) -> Option<Option<i64>> {
+        Some(self.future.get(now, || scan_future_changes(self, now)))
+    }
     fn for_each_contact(&self, visit: &mut dyn FnMut(&dyn SubjectView)) {
         for contact in self.contacts {
             visit(contact);
+        }
+    }
+}
+
+/// A view's first stored change after an instant, computed once.
+#[derive(Default)]
+struct FutureCache(std::cell::Cell<Option<(i64, Option<i64>)>>);
+
+impl FutureCache {
+    fn get(&self, now: i64, compute: impl FnOnce() -> Option<i64>) -> Option<i64> {
+        match self.0.get() {
+            Some((at, next)) if at == now => next,
+            _ => {
+                let next = compute();
+                self.0.set(Some((now, next)));
+                next
+            }
         }
     }
 }
@@ -236,6 +281,7 @@ pub(crate) fn evaluate_contact(
     tracker: Option<&Tracker>,
 ) -> Values {
     let account_traits = account.map(|a| &a.traits);
+    let future = FutureCache::default();
     evaluate_kind(rules, SubjectKind::Contact, now, plan, &|values, visit| {
         visit(&ContactView {
             id: &contact.label,
@@ -244,6 +290,7 @@ pub(crate) fn evaluate_contact(
             account_traits,
             values,
             tracker,
+            future: &future,
         })
     })
 }
@@ -252,16 +299,22 @@ pub(crate) fn evaluate_contact(
 pub(crate) type Member<'a> = (&'a ContactState, &'a Values, Option<&'a Tracker>);
 
 /// Views of an account's member contacts (they read `account.x` from it).
-fn member_views<'a>(account: &'a AccountState, members: &'a [Member<'a>]) -> Vec<ContactView<'a>> {
+fn member_views<'a>(
+    account: &'a AccountState,
+    members: &'a [Member<'a>],
+    futures: &'a [FutureCache],
+) -> Vec<ContactView<'a>> {
     members
         .iter()
-        .map(|(c, values, tracker)| ContactView {
+        .zip(futures)
+        .map(|((c, values, tracker), future)| ContactView {
             id: &c.label,
             timeline: &c.timeline,
             traits: &c.traits,
             account_traits: Some(&account.traits),
             values,
             tracker: *tracker,
+            future,
         })
         .collect()
 }
@@ -301,7 +354,9 @@ pub(crate) fn evaluate_account_on(
     now: i64,
     plan: Plan<'_>,
 ) -> Values {
-    let contacts = member_views(account, members);
+    let futures: Vec<FutureCache> = members.iter().map(|_| FutureCache::default()).collect();
+    let contacts = member_views(account, members, &futures);
+    let future = FutureCache::default();
     evaluate_kind(rules, SubjectKind::Account, now, plan, &|values, visit| {
         visit(&AccountView {
             id: group_id,
@@ -310,6 +365,7 @@ pub(crate) fn evaluate_account_on(
             contacts: &contacts,
             values,
             tracker: on.tracker,
+            future: &future,
         })
     })
 }
@@ -391,6 +447,7 @@ pub(crate) fn with_contact_view<R>(
         account_traits: account.map(|a| &a.traits),
         values,
         tracker: None,
+        future: &FutureCache::default(),
     })
 }
 
@@ -410,7 +467,8 @@ pub(crate) fn with_account_view<R>(
             &merged
         }
     };
-    let contacts = member_views(account, members);
+    let futures: Vec<FutureCache> = members.iter().map(|_| FutureCache::default()).collect();
+    let contacts = member_views(account, members, &futures);
     visit(&AccountView {
         id: group_id,
         timeline,
@@ -418,5 +476,6 @@ pub(crate) fn with_account_view<R>(
         contacts: &contacts,
         values,
         tracker: None,
+        future: &FutureCache::default(),
     })
 }

@@ -23,7 +23,7 @@ mod timers;
 mod transitions;
 mod watches;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use bellwether_rules::{DefKind, PropertyKeys, RuleSet, SubjectKind, Tracker};
@@ -364,19 +364,39 @@ impl Engine {
     /// Re-evaluates every subject whose deadline is at or before `now`, each at
     /// its exact deadline.
     pub fn process_due(&mut self, now: Millis) -> Vec<Change> {
+        // Accounts due at an instant (their own timers, or a member whose
+        // values changed) are evaluated once, after every contact due then.
+        let mut accounts: BTreeSet<Arc<str>> = BTreeSet::new();
+        let mut instant = None;
         while let Some((at, key)) = self.timers.pop_due(now) {
-            let account = match &key {
+            if instant.is_some_and(|instant| instant != at) {
+                self.reevaluate_accounts(&mut accounts, instant.unwrap_or(at));
+            }
+            instant = Some(at);
+            match key {
                 SubjectKey::Contact(id) => {
-                    self.state.contacts.get(id).and_then(|c| c.account.clone())
+                    if let Some(account) =
+                        self.state.contacts.get(&id).and_then(|c| c.account.clone())
+                    {
+                        accounts.insert(account);
+                    }
+                    self.reevaluate(SubjectKey::Contact(id), at);
                 }
-                SubjectKey::Account(_) => None,
-            };
-            self.reevaluate(key, at);
-            if let Some(account) = account {
-                self.reevaluate(SubjectKey::Account(account), at);
+                SubjectKey::Account(group_id) => {
+                    accounts.insert(group_id);
+                }
             }
         }
+        if let Some(at) = instant {
+            self.reevaluate_accounts(&mut accounts, at);
+        }
         self.take_changes()
+    }
+
+    fn reevaluate_accounts(&mut self, accounts: &mut BTreeSet<Arc<str>>, at: Millis) {
+        for group_id in std::mem::take(accounts) {
+            self.reevaluate(SubjectKey::Account(group_id), at);
+        }
     }
 
     /// The earliest instant at which some subject must be re-evaluated.
@@ -388,11 +408,13 @@ impl Engine {
         self.timers.pending()
     }
 
-    fn reevaluate(&mut self, key: SubjectKey, at: Millis) {
-        self.reevaluate_with(key, at, Plan::Everything);
+    /// Re-evaluates a subject; returns whether a value others read (a score
+    /// form, a segment, a tier level) changed.
+    fn reevaluate(&mut self, key: SubjectKey, at: Millis) -> bool {
+        self.reevaluate_with(key, at, Plan::Everything)
     }
 
-    fn reevaluate_with(&mut self, key: SubjectKey, at: Millis, plan: Plan<'_>) {
+    fn reevaluate_with(&mut self, key: SubjectKey, at: Millis, plan: Plan<'_>) -> bool {
         let started = std::time::Instant::now();
         let alone: Vec<String> = match &plan {
             Plan::Everything => Vec::new(),
@@ -407,7 +429,7 @@ impl Engine {
         let plan_was_partial = matches!(plan, Plan::Only { .. });
         let Some(mut values) = self.compute(&key, at, plan) else {
             self.forget(key, at);
-            return;
+            return true;
         };
         watches::observe(&self.watches, &mut values, at);
         match plan_was_partial {
@@ -416,10 +438,15 @@ impl Engine {
                 .iter()
                 .for_each(|name| self.health.evaluated_alone(name)),
         }
+        let changed = self
+            .values
+            .get(&key)
+            .is_none_or(|previous| !previous.same_values(&values));
         self.record_changes(&key, &values, at);
         let next = values.next_change.map(|t| t.max(at + 1));
         self.timers.schedule(key.clone(), next);
         self.values.insert(key, values);
+        changed
     }
 
     /// Evaluates a subject at `at`, its tracker advanced to `at` first.

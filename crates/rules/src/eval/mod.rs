@@ -140,8 +140,16 @@ pub(crate) fn evaluate<'a, T: Trace>(
     out
 }
 
-/// The first stored event or trait change after `now`.
+/// The first stored event or trait change after `now` (the subject may
+/// remember it: every definition of one evaluation asks).
 pub(crate) fn future_changes(subject: &dyn SubjectView, now: i64) -> Option<i64> {
+    subject
+        .cached_future_changes(now)
+        .unwrap_or_else(|| scan_future_changes(subject, now))
+}
+
+/// [`future_changes`] computed from the subject's timeline and traits.
+pub fn scan_future_changes(subject: &dyn SubjectView, now: i64) -> Option<i64> {
     let events = subject.timeline().next_event_after(now);
     let traits = subject.traits().next_change_after(now);
     let account = subject
@@ -283,7 +291,17 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
     fn count_contacts(&mut self, inner: &'a Node, detail: &mut Detail<'a>) -> Out<'a> {
         let (now, plan, mut count, mut next) = (self.now, self.plan, 0usize, None);
         self.subject.for_each_contact(&mut |contact| {
-            let out = evaluate(inner, contact, now, plan, &mut NoTrace);
+            // The account's own timeline holds its contacts' events, so
+            // only their trait changes are added to the account's.
+            let mut eval = Eval {
+                subject: contact,
+                now,
+                trace: &mut NoTrace,
+                plan,
+                tracker: ready_tracker(contact, plan, now),
+            };
+            let mut out = eval.eval(inner, None);
+            out.next = earliest(out.next, contact.traits().next_change_after(now));
             if out.val.is_true() {
                 count += 1;
                 if T::ON {
