@@ -215,6 +215,17 @@ fn parse_batch(
         match parse_item(raw, &ctx) {
             Ok(message) => parsed.messages.push(message),
             Err((field, reason)) => {
+    for (name, object) in [
+        ("context", envelope.context.as_ref()),
+        ("integrations", envelope.integrations.as_ref()),
+    ] {
+        if let Some(object) = object {
+            segment::check_envelope_object(name, object).map_err(|e| ApiError::InvalidField {
+                field: e.field,
+                reason: e.reason,
+            })?;
+        }
+    }
                 let excerpt: String = raw.get().chars().take(200).collect();
                 parsed.rejections.push(state.rejection(
                     &source,

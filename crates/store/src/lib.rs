@@ -23,8 +23,10 @@
 //! - JSON is stored as text (SQLite `TEXT`, PostgreSQL `json`, not `jsonb`),
 //!   so it reads back exactly as written: key order (the workspace enables
 //!   serde_json's `preserve_order`), number spelling, even `\u0000`.
-//!   PostgreSQL cannot hold U+0000 in `TEXT` columns (ids, event names): the
-//!   ingestion edge should reject such strings, or that batch fails there.
+//!   PostgreSQL cannot hold U+0000 in `TEXT` columns (ids, event names, trait
+//!   names): the ingestion edge rejects every NUL, and the writer retries a
+//!   failed group one request at a time, so a commit is never lost to one
+//!   message.
 
 mod codec;
 mod migrations;

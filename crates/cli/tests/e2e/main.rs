@@ -16,6 +16,7 @@ mod reports;
 mod scores;
 mod sdk;
 mod segments;
+mod text_limits;
 mod trends;
 mod ui;
 mod webhooks;
