@@ -12,6 +12,7 @@ mod gen;
 mod identity;
 mod import;
 mod mcp;
+mod one_writer;
 mod reports;
 mod scores;
 mod sdk;
