@@ -92,6 +92,15 @@ pub struct ServerConfig {
     /// Turns on the built-in webhook receiver (`POST /inbox`), which checks
     /// signatures with this `whsec_…` secret (the demo uses it).
     pub inbox_secret: Option<Secret>,
+    /// Seconds a client has to send a request's headers, and the longest a
+    /// kept-alive connection may sit idle between requests (default 10).
+    pub header_read_timeout_secs: Option<u64>,
+    /// Most open HTTP connections (default 1024); beyond it new connections
+    /// are closed at once, so file descriptors are never exhausted.
+    pub max_connections: Option<usize>,
+    /// Of `max_connections`, the slots kept for `/healthz` and `/metrics`
+    /// when the rest are taken (default 32).
+    pub reserved_connections: Option<usize>,
 }
 
 /// The whole file. Definition tables (`[[score]]`, `[[segment]]`, `[[tier]]`)

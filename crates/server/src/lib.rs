@@ -10,6 +10,7 @@ pub mod actions;
 mod api;
 mod auth;
 mod body;
+mod connections;
 pub mod error;
 mod ingest;
 pub mod mcp;
@@ -17,7 +18,6 @@ pub mod metrics;
 pub mod segment;
 mod ui;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -190,14 +190,16 @@ async fn metrics_text(State(state): State<AppState>) -> String {
 }
 
 /// Serves until `shutdown` resolves, then drains in-flight requests.
+/// Connections are bounded as [`connections`] describes (`[server]`
+/// `header_read_timeout_secs`, `max_connections`, `reserved_connections`).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let loopback = listener.local_addr()?.ip().is_loopback();
-    let app = router_on(state, loopback).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = connections::ConnectionLimits::from_config(&state.config.server);
+    let metrics = state.metrics.clone();
+    let app = router_on(state, loopback);
+    connections::serve(listener, app, limits, metrics, shutdown).await
 }

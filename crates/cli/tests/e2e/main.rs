@@ -7,6 +7,7 @@ mod api;
 mod bad_input;
 mod bench;
 mod check;
+mod connections;
 mod durability;
 mod gen;
 mod identity;
