@@ -101,6 +101,9 @@ pub struct ServerConfig {
     /// Of `max_connections`, the slots kept for `/healthz` and `/metrics`
     /// when the rest are taken (default 32).
     pub reserved_connections: Option<usize>,
+    /// The server is reached over HTTPS through a proxy that terminates TLS:
+    /// the sign-in cookie is marked `Secure`.
+    pub behind_https_proxy: bool,
 }
 
 /// The whole file. Definition tables (`[[score]]`, `[[segment]]`, `[[tier]]`)

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{Server, ADMIN_TOKEN};
+use crate::harness::{client, Backend, Server, ADMIN_TOKEN, DEFINITIONS, READ_TOKEN};
 
 fn no_redirects() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
@@ -47,4 +47,83 @@ fn sign_in_returns_only_to_paths_on_this_server() {
         .send()
         .expect("get");
     assert_eq!(page.status().as_u16(), 200);
+}
+
+fn admin_cookie(server: &Server) -> String {
+    let response = sign_in(server, "/");
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    cookie.split(';').next().unwrap_or_default().to_owned()
+}
+
+fn save_segment(server: &Server, cookie: &str, headers: &[(&str, &str)]) -> u16 {
+    let mut request = no_redirects()
+        .post(server.url("/editor"))
+        .header("cookie", cookie)
+        .form(&[
+            ("name", "csrf_made"),
+            ("subject", "contact"),
+            ("when", "exists(any)"),
+            ("intent", "save"),
+        ]);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().expect("post").status().as_u16()
+}
+
+#[test]
+fn forms_from_other_origins_are_refused_and_pages_cannot_be_framed() {
+    let server = Server::start_with(Backend::Sqlite, DEFINITIONS);
+    let cookie = admin_cookie(&server);
+    let own = server.base.clone();
+    for headers in [
+        vec![("origin", "http://127.0.0.1:1")],
+        vec![("origin", "null")],
+        vec![
+            ("sec-fetch-site", "same-site"),
+            ("origin", "http://localhost:1"),
+        ],
+        vec![("sec-fetch-site", "cross-site")],
+    ] {
+        assert_eq!(save_segment(&server, &cookie, &headers), 403, "{headers:?}");
+    }
+    let (_, segments) = server.get("/api/v1/segments", READ_TOKEN);
+    assert!(!segments.to_string().contains("csrf_made"), "{segments}");
+    assert_eq!(
+        save_segment(
+            &server,
+            &cookie,
+            &[("origin", own.as_str()), ("sec-fetch-site", "same-origin")]
+        ),
+        303
+    );
+
+    let page = client()
+        .get(server.url("/editor"))
+        .header("cookie", &cookie)
+        .send()
+        .expect("get");
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert!(!sign_in(&server, "/").headers()["set-cookie"]
+        .to_str()
+        .unwrap_or_default()
+        .contains("Secure"));
+}
+
+#[test]
+fn the_cookie_is_secure_behind_a_declared_https_proxy() {
+    let server = Server::start_with(Backend::Sqlite, "[server]\nbehind_https_proxy = true\n");
+    let cookie = sign_in(&server, "/").headers()["set-cookie"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
 }

@@ -138,10 +138,12 @@ pub(crate) fn loopback_host(headers: &HeaderMap) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// `Set-Cookie` for a signed-in token.
-pub(crate) fn sign_in_cookie(secret: &str) -> String {
+/// `Set-Cookie` for a signed-in token; `secure` when the UI is reached
+/// over HTTPS (`[server] behind_https_proxy`).
+pub(crate) fn sign_in_cookie(secret: &str, secure: bool) -> String {
     let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
-    format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict")
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict{secure}")
 }
 
 /// Where to go after signing in: a path on this server, never another
@@ -212,7 +214,10 @@ pub(crate) async fn sign_in(State(ui): State<UiState>, Form(form): Form<SignInFo
         .filter(|t| t.name != INTERNAL_TOKEN && t.allows(Scope::Read));
     match token {
         Some(token) => {
-            let cookie = sign_in_cookie(token.secret.expose());
+            let cookie = sign_in_cookie(
+                token.secret.expose(),
+                ui.app.config.server.behind_https_proxy,
+            );
             let mut response = redirect_to(&next);
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().insert(header::SET_COOKIE, value);
@@ -228,9 +233,14 @@ pub(crate) async fn sign_in(State(ui): State<UiState>, Form(form): Form<SignInFo
 }
 
 /// `POST /signout`: forgets the cookie.
-pub(crate) async fn sign_out() -> Response {
+pub(crate) async fn sign_out(State(ui): State<UiState>) -> Response {
     let mut response = redirect_to("/");
-    let expired = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    let secure = if ui.app.config.server.behind_https_proxy {
+        "; Secure"
+    } else {
+        ""
+    };
+    let expired = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}");
     if let Ok(value) = HeaderValue::from_str(&expired) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
@@ -289,8 +299,9 @@ mod tests {
 
     #[test]
     fn the_cookie_round_trips_any_secret() {
-        let cookie = sign_in_cookie("tok; with=odd chars");
+        let cookie = sign_in_cookie("tok; with=odd chars", false);
         assert!(cookie.ends_with("; Path=/; HttpOnly; SameSite=Strict"));
+        assert!(sign_in_cookie("t", true).ends_with("; SameSite=Strict; Secure"));
         let pair = cookie.split(';').next().unwrap();
         let headers = with(header::COOKIE, &format!("other=1; {pair}"));
         assert_eq!(

@@ -110,7 +110,10 @@ pub(crate) async fn save(
     let name = form.name.trim();
     let mut response = Redirect::to(&format!("/?saved={}", layout::encode(name))).into_response();
     if !form.token.trim().is_empty() {
-        if let Ok(cookie) = HeaderValue::from_str(&auth::sign_in_cookie(&secret)) {
+        if let Ok(cookie) = HeaderValue::from_str(&auth::sign_in_cookie(
+            &secret,
+            ui.app.config.server.behind_https_proxy,
+        )) {
             response.headers_mut().insert(header::SET_COOKIE, cookie);
         }
     }
