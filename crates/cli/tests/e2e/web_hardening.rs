@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use crate::harness::{client, Backend, Server, ADMIN_TOKEN, DEFINITIONS, READ_TOKEN};
+use serde_json::Value;
+
+use crate::harness::{client, read, Backend, Server, ADMIN_TOKEN, DEFINITIONS, READ_TOKEN};
 
 fn no_redirects() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
@@ -126,4 +128,43 @@ fn the_cookie_is_secure_behind_a_declared_https_proxy() {
         .unwrap_or_default()
         .to_owned();
     assert!(cookie.ends_with("; Secure"), "{cookie}");
+}
+
+fn put_definitions(server: &Server, query: &str, body: &str) -> (u16, Value) {
+    read(
+        client()
+            .put(server.url(&format!("/api/v1/definitions{query}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .body(body.to_owned())
+            .send()
+            .expect("put"),
+    )
+}
+
+#[test]
+fn definitions_follow_one_name_rule_and_emptying_needs_a_flag() {
+    let server = Server::start_with(Backend::Sqlite, DEFINITIONS);
+    let (status, body) = put_definitions(&server, "", "[\"\"]");
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("allow_empty")),
+        "{body}"
+    );
+    let long = "a".repeat(70_000);
+    for name in ["a/b", "<b>x</b>", "", long.as_str()] {
+        let text = format!("[[segment]]\nname = '{name}'\nsubject = 'contact'\nwhen = 'true'\n");
+        let (status, body) = put_definitions(&server, "", &text);
+        assert_eq!(status, 400, "{name:.20}: {body}");
+    }
+    let (_, segments) = server.get("/api/v1/segments", READ_TOKEN);
+    assert!(
+        segments.to_string().contains("demo_requesters"),
+        "nothing was deleted: {segments}"
+    );
+    let (status, body) = put_definitions(&server, "?allow_empty=true", "");
+    assert_eq!(
+        (status, body["applied"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
 }

@@ -30,6 +30,10 @@ pub(crate) struct PutParams {
     #[serde(default)]
     pub(crate) dry_run: bool,
 }
+    /// Allow definitions with no score, segment or tier at all (which
+    /// deletes every definition); refused without it.
+    #[serde(default)]
+    pub(crate) allow_empty: bool,
 
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub(crate) struct SegmentDiff {
@@ -79,6 +83,17 @@ pub(crate) async fn put_definitions(
             }
         })?;
         let now = engine.now();
+        let defined = rules.definitions();
+        if !params.allow_empty
+            && defined.score.is_empty()
+            && defined.segment.is_empty()
+            && defined.tier.is_empty()
+        {
+            return Err(ApiError::InvalidField {
+                field: "allow_empty".into(),
+                reason: "these definitions have no [[score]], [[segment]] or [[tier]]; applying them deletes every definition: send allow_empty=true to mean it".into(),
+            });
+        }
         let (live, after) = {
             let engine = engine.lock();
             (

@@ -373,7 +373,10 @@ async fn check_definition(server: &McpServer, caller: &HeaderMap, args: &JsonObj
     let Json(outcome) = definitions::put_definitions(
         State(server.state.clone()),
         server.internal.clone(),
-        Query(PutParams { dry_run: true }),
+        Query(PutParams {
+            dry_run: true,
+            allow_empty: false,
+        }),
         axum::body::Body::from(text),
     )
     .await?;
@@ -405,7 +408,10 @@ async fn apply_definitions(server: &McpServer, caller: &HeaderMap, args: &JsonOb
     let Json(outcome) = definitions::put_definitions(
         State(server.state.clone()),
         caller.clone(),
-        Query(PutParams { dry_run }),
+        Query(PutParams {
+            dry_run,
+            allow_empty: false,
+        }),
         axum::body::Body::from(text),
     )
     .await?;

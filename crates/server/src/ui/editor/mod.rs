@@ -103,7 +103,10 @@ pub(crate) async fn save(
     let Json(_) = definitions::put_definitions(
         State(ui.app.clone()),
         auth::bearer(&secret),
-        Query(PutParams { dry_run: false }),
+        Query(PutParams {
+            dry_run: false,
+            allow_empty: false,
+        }),
         axum::body::Body::from(text),
     )
     .await?;

@@ -58,7 +58,10 @@ pub(crate) async fn run(ui: &UiState, form: &EditorForm) -> Result<Preview, ApiE
     let result = definitions::put_definitions(
         State(ui.app.clone()),
         ui.previewer.clone(),
-        Query(PutParams { dry_run: true }),
+        Query(PutParams {
+            dry_run: true,
+            allow_empty: false,
+        }),
         axum::body::Body::from(text),
     )
     .await;
