@@ -105,7 +105,7 @@ fn router_on(state: AppState, loopback: bool) -> Router {
         .route("/v1/group", post(ingest::group))
         .route("/v1/alias", post(ingest::alias))
         .route("/v1/batch", post(ingest::batch))
-        .route("/v1/import", post(ingest::batch))
+        .route("/v1/import", post(ingest::import))
         // Segment SDKs send bodies up to the batch cap; the handlers enforce
         // the real per-endpoint limits while reading.
         .layer(axum::extract::DefaultBodyLimit::disable());

@@ -20,6 +20,6 @@ mod sdk;
 mod segments;
 mod text_limits;
 mod trends;
-mod web_hardening;
 mod ui;
+mod web_hardening;
 mod webhooks;

@@ -168,3 +168,54 @@ fn definitions_follow_one_name_rule_and_emptying_needs_a_flag() {
         "{body}"
     );
 }
+
+#[test]
+fn query_string_errors_are_json_naming_the_parameter() {
+    let server = Server::start_with(Backend::Sqlite, DEFINITIONS);
+    for (path, field) in [
+        (
+            "/api/v1/segments/demo_requesters/members?limit=abc",
+            "limit",
+        ),
+        ("/api/v1/changes?limit=-3", "limit"),
+    ] {
+        let (status, body) = server.get(path, READ_TOKEN);
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (400, Some(field)),
+            "{path}: {body}"
+        );
+        assert_eq!(body["code"], "invalid_field");
+    }
+    let (status, body) = put_definitions(&server, "?dry_run=maybe", DEFINITIONS);
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("dry_run")),
+        "{body}"
+    );
+}
+
+#[test]
+fn the_openapi_document_matches_what_the_server_does() {
+    let server = Server::start();
+    let (status, doc) = server.get("/api/v1/openapi.json", READ_TOKEN);
+    assert_eq!(status, 200);
+    let paths = doc["paths"].as_object().expect("paths");
+    assert!(paths.contains_key("/v1/import") && paths.contains_key("/api/v1/inbox"));
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            assert!(
+                operation["responses"]["401"].is_object(),
+                "{method} {path} documents no 401"
+            );
+        }
+    }
+    let errors = &doc["components"]["schemas"]["ErrorBody"]["properties"]["errors"];
+    assert!(errors.to_string().contains("array"), "{errors}");
+    let limit = paths["/api/v1/changes"]["get"]["parameters"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "limit"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(limit["schema"]["minimum"], 1, "{limit}");
+}

@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use super::Query;
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;
@@ -29,11 +30,11 @@ pub(crate) struct PutParams {
     /// Only report what would change.
     #[serde(default)]
     pub(crate) dry_run: bool,
-}
     /// Allow definitions with no score, segment or tier at all (which
     /// deletes every definition); refused without it.
     #[serde(default)]
     pub(crate) allow_empty: bool,
+}
 
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub(crate) struct SegmentDiff {
@@ -82,7 +83,6 @@ pub(crate) async fn put_definitions(
                 errors: diagnostics.to_json()["errors"].clone(),
             }
         })?;
-        let now = engine.now();
         let defined = rules.definitions();
         if !params.allow_empty
             && defined.score.is_empty()
@@ -94,6 +94,7 @@ pub(crate) async fn put_definitions(
                 reason: "these definitions have no [[score]], [[segment]] or [[tier]]; applying them deletes every definition: send allow_empty=true to mean it".into(),
             });
         }
+        let now = engine.now();
         let (live, after) = {
             let engine = engine.lock();
             (

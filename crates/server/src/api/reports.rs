@@ -6,7 +6,8 @@
 
 use std::collections::HashSet;
 
-use axum::extract::{Query, State};
+use super::Query;
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;

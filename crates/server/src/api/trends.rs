@@ -2,7 +2,8 @@
 //! per UTC day and its size at the end of each day, from the recorded
 //! history, for charts and reports.
 
-use axum::extract::{Path, Query, State};
+use super::Query;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;

@@ -2,7 +2,8 @@
 //! and their calls, each through the REST handler that serves the same
 //! question, with the caller's credentials.
 
-use axum::extract::{Path, Query, State};
+use crate::api::Query;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;

@@ -10,7 +10,8 @@
 mod draft;
 mod preview;
 
-use axum::extract::{Form, Query, State};
+use crate::api::Query;
+use axum::extract::{Form, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;

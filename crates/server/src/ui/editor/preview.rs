@@ -2,7 +2,8 @@
 //! run of the definitions change (how many would match now, a sample of
 //! members, who would enter and exit compared with the saved version).
 
-use axum::extract::{Query, State};
+use crate::api::Query;
+use axum::extract::State;
 use axum::Json;
 use bellwether_rules::Diagnostic;
 use maud::{html, Markup};
