@@ -104,6 +104,10 @@ pub struct ServerConfig {
     /// The server is reached over HTTPS through a proxy that terminates TLS:
     /// the sign-in cookie is marked `Secure`.
     pub behind_https_proxy: bool,
+    /// Most MCP sessions open over HTTP at once (default 256).
+    pub max_mcp_sessions: Option<usize>,
+    /// Seconds an MCP session may sit unused before it is closed (default 300).
+    pub mcp_session_idle_secs: Option<u64>,
 }
 
 /// The whole file. Definition tables (`[[score]]`, `[[segment]]`, `[[tier]]`)

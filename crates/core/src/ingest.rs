@@ -39,6 +39,11 @@ impl Default for IngestConfig {
     }
 }
 
+/// Rejected messages kept for the ingestion view: at most this many ...
+pub const KEEP_REJECTIONS: u64 = 10_000;
+/// ... and none received more than this long before the newest (30 days).
+pub const KEEP_REJECTIONS_MS: i64 = 30 * 24 * 3_600_000;
+
 /// What happened to one submission.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Receipt {
@@ -344,6 +349,19 @@ impl Writer {
             );
             receipts.push(receipt);
             ends.push(ops.len());
+        }
+        let newest_rejection = ops
+            .iter()
+            .filter_map(|op| match op {
+                WriteOp::Rejection(rejection) => Some(rejection.received_at),
+                _ => None,
+            })
+            .max();
+        if let Some(newest) = newest_rejection {
+            ops.push(WriteOp::PruneRejections {
+                keep_newest: KEEP_REJECTIONS,
+                before: newest - KEEP_REJECTIONS_MS,
+            });
         }
         if !ops.is_empty() {
             if let Err(error) = self.store.apply(&ops) {

@@ -162,6 +162,12 @@ pub enum WriteOp {
         at: Millis,
     },
     Rejection(Rejection),
+    /// Forget stored rejections beyond the newest `keep_newest`, and those
+    /// received before `before` (applied after this batch's rejections).
+    PruneRejections {
+        keep_newest: u64,
+        before: Millis,
+    },
     /// A segment entry/exit or tier change recorded by the engine.
     Membership(MembershipRecord),
     /// A score's closed form changed (events, state points, definitions;

@@ -109,8 +109,13 @@ fn router_on(state: AppState, loopback: bool) -> Router {
         // Segment SDKs send bodies up to the batch cap; the handlers enforce
         // the real per-endpoint limits while reading.
         .layer(axum::extract::DefaultBodyLimit::disable());
+    let (mcp_service, mcp_sessions) = mcp::http_service(state.clone());
     let agents = Router::new()
-        .nest_service("/mcp", mcp::http_service(state.clone()))
+        .nest_service("/mcp", mcp_service)
+        .layer(axum::middleware::from_fn_with_state(
+            mcp_sessions,
+            mcp::sessions::limit_sessions,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_read_token,

@@ -219,3 +219,68 @@ fn the_openapi_document_matches_what_the_server_does() {
         .unwrap_or_default();
     assert_eq!(limit["schema"]["minimum"], 1, "{limit}");
 }
+
+#[test]
+fn small_overflows_and_lookups_are_refused_clearly() {
+    let server = Server::start_with(Backend::Sqlite, DEFINITIONS);
+    let text = "[[score]]\nname = 'huge'\nsubject = 'contact'\nrules = [ { on = 'any', points = 1.7e308 } ]\n";
+    let (status, body) = put_definitions(&server, "", text);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("points"), "{body}");
+    let (status, _) = server.get("/api/v1/stream?definition=nope", READ_TOKEN);
+    assert_eq!(status, 404);
+    let response = client()
+        .get(server.url("/api/v1/segments"))
+        .header("authorization", format!("BEARER {READ_TOKEN}"))
+        .send()
+        .expect("get");
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+fn open_mcp_session(server: &Server) -> (u16, Option<String>) {
+    let response = client()
+        .post(server.url("/mcp"))
+        .bearer_auth(READ_TOKEN)
+        .header("accept", "application/json, text/event-stream")
+        .json(
+            &serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-03-26", "capabilities": {},
+            "clientInfo": {"name": "e2e", "version": "1"}}}),
+        )
+        .send()
+        .expect("initialize");
+    let id = response
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (response.status().as_u16(), id)
+}
+
+#[test]
+fn mcp_sessions_are_capped_and_idle_ones_expire() {
+    let server = Server::start_with(
+        Backend::Sqlite,
+        "[server]\nmax_mcp_sessions = 3\nmcp_session_idle_secs = 1\n",
+    );
+    for _ in 0..3 {
+        let (status, id) = open_mcp_session(&server);
+        assert_eq!(status, 200);
+        assert!(id.is_some(), "a session id");
+    }
+    assert_eq!(
+        open_mcp_session(&server).0,
+        503,
+        "a fourth session is refused"
+    );
+    std::thread::sleep(Duration::from_millis(1_500));
+    let (status, id) = open_mcp_session(&server);
+    assert_eq!(status, 200, "idle sessions were closed");
+    let closed = client()
+        .delete(server.url("/mcp"))
+        .bearer_auth(READ_TOKEN)
+        .header("mcp-session-id", id.unwrap_or_default())
+        .send()
+        .expect("delete");
+    assert!(closed.status().is_success(), "{}", closed.status());
+}
