@@ -72,6 +72,11 @@ pub(crate) async fn put_definitions(
     let bytes = axum::body::to_bytes(body, MAX_DEFINITIONS_BYTES)
         .await
         .map_err(|_| ApiError::PayloadTooLarge("definitions exceed 1 MB".into()))?;
+    if bytes.is_empty() {
+        return Err(ApiError::BadRequest(
+            "the body is empty: send the definitions TOML (to remove every definition, send allow_empty=true with a body such as a comment)".into(),
+        ));
+    }
     let text = String::from_utf8(bytes.to_vec())
         .map_err(|_| ApiError::BadRequest("definitions are not valid UTF-8".into()))?;
     let engine = state.engine.clone();

@@ -106,7 +106,7 @@ struct SecuritySchemes;
 impl utoipa::Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        document_unauthorized(openapi);
+        document_common_errors(openapi);
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
@@ -120,18 +120,27 @@ impl utoipa::Modify for SecuritySchemes {
 }
 
 /// Every operation needs a credential (a bearer token or a write key), so
-/// every one can answer 401 with the error body.
-fn document_unauthorized(openapi: &mut utoipa::openapi::OpenApi) {
+/// every one can answer 401 with the error body; every one with query
+/// parameters can answer 400 (a parameter that does not parse or is out of
+/// range, named in `field`).
+fn document_common_errors(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-    let unauthorized = ResponseBuilder::new()
-        .description("missing or unknown credentials (`WWW-Authenticate` names the scheme)")
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("ErrorBody")))
-                .build(),
-        )
-        .build();
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    let unauthorized =
+        error("missing or unknown credentials (`WWW-Authenticate` names the scheme)");
+    let bad_query =
+        error("a query parameter that does not parse or is out of range (`field` names it)");
     for item in openapi.paths.paths.values_mut() {
         let operations = [
             &mut item.get,
@@ -141,11 +150,20 @@ fn document_unauthorized(openapi: &mut utoipa::openapi::OpenApi) {
             &mut item.patch,
         ];
         for operation in operations.into_iter().flatten() {
-            operation
-                .responses
-                .responses
+            let responses = &mut operation.responses.responses;
+            responses
                 .entry("401".to_owned())
                 .or_insert_with(|| unauthorized.clone().into());
+            let has_query = operation
+                .parameters
+                .iter()
+                .flatten()
+                .any(|parameter| matches!(parameter.parameter_in, ParameterIn::Query));
+            if has_query {
+                responses
+                    .entry("400".to_owned())
+                    .or_insert_with(|| bad_query.clone().into());
+            }
         }
     }
 }

@@ -22,6 +22,7 @@ const MAX_DAYS: u32 = 400;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct TrendParams {
     /// Days back, today included: 1 to 400 (default 30).
+    #[param(minimum = 1, maximum = 400)]
     pub(crate) days: Option<u32>,
 }
 
