@@ -58,9 +58,9 @@ pub struct Metrics {
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct RefusalLabels {
-    /// `full`: closed at accept, every slot taken; `evicted`: a connection
-    /// in the reserved share closed for a newer one; `reserved_only`: a
-    /// request other than /healthz and /metrics on a reserved connection.
+    /// `evicted`: a connection in the reserved share closed for a newer
+    /// one; `reserved_only`: a request other than /healthz and /metrics on
+    /// a reserved connection.
     pub(crate) reason: &'static str,
 }
 
