@@ -161,6 +161,12 @@ fn definitions_follow_one_name_rule_and_emptying_needs_a_flag() {
         segments.to_string().contains("demo_requesters"),
         "nothing was deleted: {segments}"
     );
+    let (status, body) = put_definitions(&server, "?dry_run=true", "");
+    assert_eq!(
+        (status, body["applied"].as_bool()),
+        (200, Some(false)),
+        "a dry run needs no flag: {body}"
+    );
     let (status, body) = put_definitions(&server, "?allow_empty=true", "# none\n");
     assert_eq!(
         (status, body["applied"].as_bool()),

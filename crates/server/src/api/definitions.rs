@@ -30,8 +30,9 @@ pub(crate) struct PutParams {
     /// Only report what would change.
     #[serde(default)]
     pub(crate) dry_run: bool,
-    /// Allow definitions with no score, segment or tier at all (which
-    /// deletes every definition); refused without it.
+    /// Allow applying definitions with no score, segment or tier at all
+    /// (which deletes every definition); refused without it (a dry run
+    /// needs no flag: it changes nothing).
     #[serde(default)]
     pub(crate) allow_empty: bool,
 }
@@ -58,7 +59,7 @@ pub(crate) struct DefinitionsOutcome {
 /// Replaces the definitions (TOML with `[[score]]`, `[[segment]]`,
 /// `[[tier]]` tables; admin scope). With `dry_run=true` nothing changes.
 #[utoipa::path(put, path = "/api/v1/definitions", tag = "admin", params(PutParams),
-    request_body(content = String, content_type = "text/plain", description = "definitions TOML"),
+    request_body(content = Option<String>, content_type = "text/plain", description = "definitions TOML (empty: no definitions)"),
     responses((status = 200, body = DefinitionsOutcome), (status = 400, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
@@ -72,11 +73,6 @@ pub(crate) async fn put_definitions(
     let bytes = axum::body::to_bytes(body, MAX_DEFINITIONS_BYTES)
         .await
         .map_err(|_| ApiError::PayloadTooLarge("definitions exceed 1 MB".into()))?;
-    if bytes.is_empty() {
-        return Err(ApiError::BadRequest(
-            "the body is empty: send the definitions TOML (to remove every definition, send allow_empty=true with a body such as a comment)".into(),
-        ));
-    }
     let text = String::from_utf8(bytes.to_vec())
         .map_err(|_| ApiError::BadRequest("definitions are not valid UTF-8".into()))?;
     let engine = state.engine.clone();
@@ -90,6 +86,7 @@ pub(crate) async fn put_definitions(
         })?;
         let defined = rules.definitions();
         if !params.allow_empty
+            && !params.dry_run
             && defined.score.is_empty()
             && defined.segment.is_empty()
             && defined.tier.is_empty()

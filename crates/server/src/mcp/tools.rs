@@ -397,7 +397,7 @@ async fn apply_definitions(server: &McpServer, caller: &HeaderMap, args: &JsonOb
     crate::auth::require_token(&server.state.config, caller, Scope::Admin)?;
     let Some(Value::String(text)) = args.get("definitions") else {
         return Err(invalid(
-            "`definitions` (TOML text, may be empty) is required",
+            "`definitions` (TOML text; empty only for a dry run) is required",
         ));
     };
     let text = text.clone();
