@@ -132,7 +132,34 @@ fn router_on(state: AppState, loopback: bool) -> Router {
         .merge(ui::routes(state.clone(), loopback))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
+        .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .with_state(state)
+}
+
+/// A NUL (`%00`) in the path or query string would reach the store as a
+/// lookup key, which PostgreSQL refuses (503 for a bad request): 400 here,
+/// for every route.
+async fn refuse_nul_in_uri(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let uri = request.uri();
+    let part = if uri.path().contains("%00") {
+        Some("path")
+    } else if uri.query().is_some_and(|query| query.contains("%00")) {
+        Some("query")
+    } else {
+        None
+    };
+    match part {
+        Some(part) => error::ApiError::InvalidField {
+            field: part.to_owned(),
+            reason: "contains a NUL character (%00)".to_owned(),
+        }
+        .into_response(),
+        None => next.run(request).await,
+    }
 }
 
 /// MCP over HTTP needs a read token; tools that change things check for

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::durability::drop_schema;
-use crate::harness::{pg_url, unique, Backend, Server};
+use crate::harness::{pg_url, unique, Backend, Server, READ_TOKEN};
 
 fn nul_sender_does_not_fail_other_senders(backend: Backend) {
     let server = Server::start_on(backend);
@@ -65,6 +65,19 @@ fn nul_sender_does_not_fail_other_senders(backend: Backend) {
         (400, Some("context.ip")),
         "{body}"
     );
+    // Lookups too: a NUL in a path or query never reaches the store.
+    for (path, field) in [
+        ("/api/v1/contacts/a%00b", "path"),
+        ("/api/v1/accounts/a%00b", "path"),
+        ("/api/v1/deliveries?destination=a%00b", "query"),
+    ] {
+        let (status, body) = server.get(path, READ_TOKEN);
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (400, Some(field)),
+            "{path}: {body}"
+        );
+    }
 }
 
 #[test]
