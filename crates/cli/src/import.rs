@@ -44,7 +44,7 @@ pub(crate) struct ImportSummary {
 
 pub(crate) fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let loaded = args.store.load()?;
-    let store = args.store.open_store(&loaded.config)?;
+    let store = args.store.open_writer_store(&loaded.config, "import")?;
     let source = args
         .source
         .clone()

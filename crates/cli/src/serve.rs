@@ -100,7 +100,7 @@ impl Running {
             "definitions loaded"
         );
         let config = Arc::new(loaded.config);
-        let store = store_args.open_store(&config)?;
+        let store = store_args.open_writer_store(&config, "serve")?;
         let definitions_file = store_args.definitions_file(&config);
         std::fs::create_dir_all(store_args.data_dir(&config))
             .context("cannot create the data directory")?;

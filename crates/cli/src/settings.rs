@@ -56,6 +56,33 @@ impl StoreArgs {
         bellwether_store::open_store(database.as_deref(), &data_dir)
             .with_context(|| format!("cannot open the store (data dir {})", data_dir.display()))
     }
+
+    /// Opens the store for `command` (`serve`, `import`), the one process
+    /// that writes to it: fails at once, naming the holder, when another
+    /// process already does (SPEC section 7, "One writer").
+    pub(crate) fn open_writer_store(
+        &self,
+        config: &Config,
+        command: &str,
+    ) -> anyhow::Result<Arc<dyn Store>> {
+        let database = self
+            .database
+            .clone()
+            .or_else(|| config.server.database.clone());
+        let data_dir = self.data_dir(config);
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|name| name.trim().to_owned())
+            .unwrap_or_else(|_| "this host".to_owned());
+        let holder = format!("bellwether {command}, pid {} on {host}", std::process::id());
+        match bellwether_store::open_store_as_writer(database.as_deref(), &data_dir, &holder) {
+            Ok(store) => Ok(store),
+            Err(error @ bellwether_core::StoreError::Locked { .. }) => Err(error.into()),
+            Err(error) => Err(anyhow::Error::new(error).context(format!(
+                "cannot open the store (data dir {})",
+                data_dir.display()
+            ))),
+        }
+    }
 }
 
 /// Definitions applied through the API live here, beside the data, and take

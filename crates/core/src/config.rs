@@ -92,6 +92,22 @@ pub struct ServerConfig {
     /// Turns on the built-in webhook receiver (`POST /inbox`), which checks
     /// signatures with this `whsec_…` secret (the demo uses it).
     pub inbox_secret: Option<Secret>,
+    /// Seconds a client has to send a request's headers, and the longest a
+    /// kept-alive connection may sit idle between requests (default 10).
+    pub header_read_timeout_secs: Option<u64>,
+    /// Most open HTTP connections (default 1024); beyond it new connections
+    /// are closed at once, so file descriptors are never exhausted.
+    pub max_connections: Option<usize>,
+    /// Of `max_connections`, the slots kept for `/healthz` and `/metrics`
+    /// when the rest are taken (default 32).
+    pub reserved_connections: Option<usize>,
+    /// The server is reached over HTTPS through a proxy that terminates TLS:
+    /// the sign-in cookie is marked `Secure`.
+    pub behind_https_proxy: bool,
+    /// Most MCP sessions open over HTTP at once (default 256).
+    pub max_mcp_sessions: Option<usize>,
+    /// Seconds an MCP session may sit unused before it is closed (default 300).
+    pub mcp_session_idle_secs: Option<u64>,
 }
 
 /// The whole file. Definition tables (`[[score]]`, `[[segment]]`, `[[tier]]`)

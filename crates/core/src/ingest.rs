@@ -39,6 +39,11 @@ impl Default for IngestConfig {
     }
 }
 
+/// Rejected messages kept for the ingestion view: at most this many ...
+pub const KEEP_REJECTIONS: u64 = 10_000;
+/// ... and none received more than this long before the newest (30 days).
+pub const KEEP_REJECTIONS_MS: i64 = 30 * 24 * 3_600_000;
+
 /// What happened to one submission.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Receipt {
@@ -73,6 +78,9 @@ pub trait CommitListener: Send {
 struct Job {
     messages: Vec<Message>,
     rejections: Vec<Rejection>,
+    /// Duplicates found in an earlier attempt of this job (see
+    /// [`Writer::commit`]): its messages were dropped, the count is kept.
+    duplicates: usize,
     reply: Reply,
     _permit: OwnedSemaphorePermit,
 }
@@ -135,6 +143,7 @@ impl Ingestor {
         let job = Job {
             messages,
             rejections,
+            duplicates: 0,
             reply,
             _permit: permit,
         };
@@ -224,6 +233,28 @@ impl Drop for ListenerStage {
     }
 }
 
+/// Returns a failed group's messages and rejections to the jobs they came
+/// from (`ends[i]`: the end of job `i`'s ops).
+fn give_back(jobs: &mut [Job], ops: Vec<WriteOp>, ends: &[usize], receipts: &[Receipt]) {
+    let mut job = 0;
+    for (index, op) in ops.into_iter().enumerate() {
+        while ends.get(job).is_some_and(|end| index >= *end) {
+            job += 1;
+        }
+        let Some(target) = jobs.get_mut(job) else {
+            return;
+        };
+        match op {
+            WriteOp::Event(event) => target.messages.push(event.message),
+            WriteOp::Rejection(rejection) => target.rejections.push(rejection),
+            _ => {}
+        }
+    }
+    for (target, receipt) in jobs.iter_mut().zip(receipts) {
+        target.duplicates = receipt.duplicates;
+    }
+}
+
 fn reply_all(replies: Vec<(Reply, Receipt)>) {
     for (reply, receipt) in replies {
         let _ = reply.send(Ok(receipt));
@@ -245,6 +276,10 @@ impl Writer {
         tracing::info!("writer stopped: queue closed and drained");
     }
 
+    /// Commits a group. If the store refuses it, the group is split: each
+    /// job is committed on its own, so one request the store cannot take
+    /// (a value it refuses) fails alone instead of failing every other
+    /// sender's messages with it.
     fn commit(&mut self, mut jobs: Vec<Job>) {
         let outcome = self.build_and_apply(&mut jobs);
         match outcome {
@@ -260,8 +295,15 @@ impl Writer {
                     _ => reply_all(group.replies),
                 }
             }
+            Err(error) if jobs.len() > 1 => {
+                tracing::warn!(%error, jobs = jobs.len(), "group commit failed; committing its requests one by one");
+                self.reload();
+                for job in jobs {
+                    self.commit(vec![job]);
+                }
+            }
             Err(error) => {
-                tracing::error!(%error, "group commit failed; reloading identity graph");
+                tracing::error!(%error, "commit failed; reloading identity graph");
                 self.reload();
                 let message = error.to_string();
                 for job in jobs {
@@ -273,9 +315,10 @@ impl Writer {
         }
     }
 
-    /// Moves the jobs' messages into one list of writes and applies it.
     /// Stores the jobs' messages in one transaction: the ops applied and
-    /// each job's receipt.
+    /// each job's receipt. On failure every job gets its messages and
+    /// rejections back (minus duplicates, which it counts), ready to be
+    /// committed again.
     fn build_and_apply(
         &mut self,
         jobs: &mut [Job],
@@ -283,9 +326,11 @@ impl Writer {
         let mut seen = self.already_stored(jobs)?;
         let mut ops = Vec::new();
         let mut receipts = Vec::with_capacity(jobs.len());
+        let mut ends = Vec::with_capacity(jobs.len());
         for job in jobs.iter_mut() {
             let mut receipt = Receipt {
                 rejected: job.rejections.len(),
+                duplicates: job.duplicates,
                 ..Receipt::default()
             };
             for message in std::mem::take(&mut job.messages) {
@@ -303,9 +348,26 @@ impl Writer {
                     .map(WriteOp::Rejection),
             );
             receipts.push(receipt);
+            ends.push(ops.len());
+        }
+        let newest_rejection = ops
+            .iter()
+            .filter_map(|op| match op {
+                WriteOp::Rejection(rejection) => Some(rejection.received_at),
+                _ => None,
+            })
+            .max();
+        if let Some(newest) = newest_rejection {
+            ops.push(WriteOp::PruneRejections {
+                keep_newest: KEEP_REJECTIONS,
+                before: newest - KEEP_REJECTIONS_MS,
+            });
         }
         if !ops.is_empty() {
-            self.store.apply(&ops)?;
+            if let Err(error) = self.store.apply(&ops) {
+                give_back(jobs, ops, &ends, &receipts);
+                return Err(error);
+            }
         }
         Ok((ops, receipts))
     }

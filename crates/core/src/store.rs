@@ -20,6 +20,9 @@ pub enum StoreError {
     Migration { version: u32, reason: String },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// Another process writes to this store (SPEC section 7, "One writer").
+    #[error("{store} is already in use by {holder}; one bellwether serve or import writes to a store at a time")]
+    Locked { store: String, holder: String },
 }
 
 /// Kinds of identifier that resolve to a contact.
@@ -159,6 +162,12 @@ pub enum WriteOp {
         at: Millis,
     },
     Rejection(Rejection),
+    /// Forget stored rejections beyond the newest `keep_newest`, and those
+    /// received before `before` (applied after this batch's rejections).
+    PruneRejections {
+        keep_newest: u64,
+        before: Millis,
+    },
     /// A segment entry/exit or tier change recorded by the engine.
     Membership(MembershipRecord),
     /// A score's closed form changed (events, state points, definitions;

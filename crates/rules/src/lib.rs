@@ -100,3 +100,59 @@ pub use time::{format_duration, format_time, parse_duration, DAY, HOUR, MINUTE, 
 pub use timeline::{Event, EventKind, Span, Timeline, Traits};
 pub use track::{PropertyKeys, TrackPlan, Tracker};
 pub use value::Value;
+
+/// Longest definition name, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// The one rule for score, segment and tier names, wherever they come from
+/// (config file, `PUT /api/v1/definitions`, the editor, agents): ASCII
+/// letters, digits and underscores, not starting with a digit, at most
+/// [`MAX_NAME_CHARS`]. Names appear in URLs, CSV headers, HTML and webhook
+/// payloads, so nothing there needs escaping. (Bellwether's own drafts use
+/// names starting with `__`.)
+pub fn check_name(name: &str) -> Result<(), &'static str> {
+    let mut chars = name.chars();
+    match chars.next() {
+        None => Err("a name cannot be empty"),
+        Some(first) if !(first.is_ascii_alphabetic() || first == '_') => {
+            Err("a name starts with a letter or an underscore")
+        }
+        Some(_) if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            Err("a name uses only letters, digits and underscores")
+        }
+        Some(_) if name.len() > MAX_NAME_CHARS => Err("a name has at most 64 characters"),
+        Some(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::check_name;
+
+    #[test]
+    fn names_are_letters_digits_and_underscores_from_a_letter() {
+        for good in [
+            "hot",
+            "hot_intent",
+            "Tier2",
+            "_x",
+            "__backtest_draft",
+            &"a".repeat(64),
+        ] {
+            assert_eq!(check_name(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "a/b",
+            "<b>x</b>",
+            "2hot",
+            "hot intent",
+            "hot-intent",
+            "café",
+            &"a".repeat(65),
+            &"a".repeat(70_000),
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:.20}");
+        }
+    }
+}

@@ -9,10 +9,7 @@ use crate::error::ApiError;
 
 /// The write key from `Authorization: Basic base64(key:)`, if present.
 pub(crate) fn basic_write_key(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))?;
+    let encoded = credentials(headers, "basic")?;
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .ok()?;
@@ -60,12 +57,23 @@ pub(crate) fn require_token<'c>(
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
+    credentials(headers, "bearer")
         .map(str::trim)
         .filter(|s| !s.is_empty())
+}
+
+/// What follows the `Authorization` scheme, when it is `scheme`: schemes
+/// are case-insensitive (RFC 9110 section 11.1), so `BEARER x` counts.
+fn credentials<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<&'h str> {
+    let value = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim_start();
+    let (given, rest) = value.split_once(' ')?;
+    given
+        .eq_ignore_ascii_case(scheme)
+        .then(|| rest.trim_start())
 }
 
 #[cfg(test)]
@@ -83,6 +91,18 @@ mod tests {
             HeaderValue::from_str(&format!("Basic {encoded}")).unwrap(),
         );
         assert_eq!(basic_write_key(&headers).as_deref(), Some("wk_123"));
+    }
+
+    #[test]
+    fn schemes_are_case_insensitive() {
+        for value in ["Bearer tok", "bearer tok", "BEARER tok", "BeArEr  tok"] {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            assert_eq!(bearer(&headers), Some("tok"), "{value}");
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearertok"));
+        assert_eq!(bearer(&headers), None);
     }
 
     #[test]

@@ -59,9 +59,10 @@ pub struct ErrorBody {
     pub link: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// Diagnostics (line, column, message, hint) for invalid definitions.
+    /// Diagnostics (line, column, message, hint) for invalid definitions
+    /// or an invalid expression: a list.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Vec<Object>>)]
     pub errors: Option<serde_json::Value>,
 }
 

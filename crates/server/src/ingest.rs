@@ -68,13 +68,28 @@ single_endpoint!(screen, MessageKind::Screen, "/v1/screen");
 single_endpoint!(group, MessageKind::Group, "/v1/group");
 single_endpoint!(alias, MessageKind::Alias, "/v1/alias");
 
-/// Many messages in one request (`/v1/import` is the same endpoint).
+/// Many messages in one request.
 #[utoipa::path(post, path = "/v1/batch", tag = "ingestion",
     request_body(content = Object, description = "{\"batch\": [messages], \"context\"?, \"integrations\"?, \"writeKey\"?, \"sentAt\"?}"),
     responses((status = 200, body = IngestResponse), (status = 400, body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
               (status = 429, body = crate::error::ErrorBody)))]
 pub(crate) async fn batch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let result = ingest_batch(&state, &headers, body).await;
+    finish(&state, Endpoint::Batch, result)
+}
+
+/// The same as `/v1/batch` (Segment's historical-import path).
+#[utoipa::path(post, path = "/v1/import", tag = "ingestion",
+    request_body(content = Object, description = "{\"batch\": [messages], \"context\"?, \"integrations\"?, \"writeKey\"?, \"sentAt\"?}"),
+    responses((status = 200, body = IngestResponse), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
+              (status = 429, body = crate::error::ErrorBody)))]
+pub(crate) async fn import(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
@@ -200,6 +215,17 @@ fn parse_batch(
         field: "batch".into(),
         reason: "missing; expected an array of messages".into(),
     })?;
+    for (name, object) in [
+        ("context", envelope.context.as_ref()),
+        ("integrations", envelope.integrations.as_ref()),
+    ] {
+        if let Some(object) = object {
+            segment::check_envelope_object(name, object).map_err(|e| ApiError::InvalidField {
+                field: e.field,
+                reason: e.reason,
+            })?;
+        }
+    }
     let batch_sent_at = envelope.sent_at.as_deref().and_then(parse_timestamp);
     let mut ctx = state.parse_context(&source, None);
     ctx.batch_context = envelope.context.as_ref();

@@ -10,6 +10,7 @@ pub mod actions;
 mod api;
 mod auth;
 mod body;
+mod connections;
 pub mod error;
 mod ingest;
 pub mod mcp;
@@ -17,7 +18,6 @@ pub mod metrics;
 pub mod segment;
 mod ui;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -105,12 +105,17 @@ fn router_on(state: AppState, loopback: bool) -> Router {
         .route("/v1/group", post(ingest::group))
         .route("/v1/alias", post(ingest::alias))
         .route("/v1/batch", post(ingest::batch))
-        .route("/v1/import", post(ingest::batch))
+        .route("/v1/import", post(ingest::import))
         // Segment SDKs send bodies up to the batch cap; the handlers enforce
         // the real per-endpoint limits while reading.
         .layer(axum::extract::DefaultBodyLimit::disable());
+    let (mcp_service, mcp_sessions) = mcp::http_service(state.clone());
     let agents = Router::new()
-        .nest_service("/mcp", mcp::http_service(state.clone()))
+        .nest_service("/mcp", mcp_service)
+        .layer(axum::middleware::from_fn_with_state(
+            mcp_sessions,
+            mcp::sessions::limit_sessions,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_read_token,
@@ -127,7 +132,34 @@ fn router_on(state: AppState, loopback: bool) -> Router {
         .merge(ui::routes(state.clone(), loopback))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
+        .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .with_state(state)
+}
+
+/// A NUL (`%00`) in the path or query string would reach the store as a
+/// lookup key, which PostgreSQL refuses (503 for a bad request): 400 here,
+/// for every route.
+async fn refuse_nul_in_uri(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let uri = request.uri();
+    let part = if uri.path().contains("%00") {
+        Some("path")
+    } else if uri.query().is_some_and(|query| query.contains("%00")) {
+        Some("query")
+    } else {
+        None
+    };
+    match part {
+        Some(part) => error::ApiError::InvalidField {
+            field: part.to_owned(),
+            reason: "contains a NUL character (%00)".to_owned(),
+        }
+        .into_response(),
+        None => next.run(request).await,
+    }
 }
 
 /// MCP over HTTP needs a read token; tools that change things check for
@@ -190,14 +222,16 @@ async fn metrics_text(State(state): State<AppState>) -> String {
 }
 
 /// Serves until `shutdown` resolves, then drains in-flight requests.
+/// Connections are bounded as [`connections`] describes (`[server]`
+/// `header_read_timeout_secs`, `max_connections`, `reserved_connections`).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let loopback = listener.local_addr()?.ip().is_loopback();
-    let app = router_on(state, loopback).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = connections::ConnectionLimits::from_config(&state.config.server);
+    let metrics = state.metrics.clone();
+    let app = router_on(state, loopback);
+    connections::serve(listener, app, limits, metrics, shutdown).await
 }

@@ -52,6 +52,16 @@ pub struct Metrics {
     pub(crate) deliveries: Family<DeliveryLabels, Counter>,
     pub(crate) delivery_seconds: Histogram,
     pub(crate) outbox_depth: Family<OutboxLabels, Gauge>,
+    pub(crate) connections_open: Gauge,
+    pub(crate) connections_refused: Family<RefusalLabels, Counter>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct RefusalLabels {
+    /// `evicted`: a connection in the reserved share closed for a newer
+    /// one; `reserved_only`: a request other than /healthz and /metrics on
+    /// a reserved connection.
+    pub(crate) reason: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -80,6 +90,18 @@ impl Metrics {
         let deliveries = Family::<DeliveryLabels, Counter>::default();
         let delivery_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
         let outbox_depth = Family::<OutboxLabels, Gauge>::default();
+        let connections_open = Gauge::default();
+        let connections_refused = Family::<RefusalLabels, Counter>::default();
+        registry.register(
+            "connections_open",
+            "Open HTTP connections",
+            connections_open.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "HTTP connections closed or requests refused for lack of connection slots",
+            connections_refused.clone(),
+        );
         registry.register(
             "webhook_attempts",
             "Webhook delivery attempts by destination and outcome",
@@ -148,6 +170,8 @@ impl Metrics {
             deliveries,
             delivery_seconds,
             outbox_depth,
+            connections_open,
+            connections_refused,
         }
     }
 

@@ -32,6 +32,8 @@ struct Faulty {
     gate_open: Mutex<bool>,
     gate: Condvar,
     fail_next: AtomicBool,
+    /// A track event name the store refuses (as PostgreSQL refuses a NUL).
+    poison: Mutex<Option<String>>,
 }
 
 impl Faulty {
@@ -53,6 +55,14 @@ impl Store for Faulty {
         drop(open);
         if self.fail_next.swap(false, Ordering::SeqCst) {
             return Err(StoreError::Database("injected: disk full".into()));
+        }
+        if let Some(poison) = self.poison.lock().unwrap().as_deref() {
+            let refused = ops.iter().any(|op| {
+                matches!(op, WriteOp::Event(event) if event.message.event.as_deref() == Some(poison))
+            });
+            if refused {
+                return Err(StoreError::Database("injected: value refused".into()));
+            }
         }
         self.inner.apply(ops)
     }
@@ -174,6 +184,7 @@ fn start(max_pending_messages: usize) -> Harness {
         gate_open: Mutex::new(true),
         gate: Condvar::new(),
         fail_next: AtomicBool::new(false),
+        poison: Mutex::new(None),
     });
     let config = Config::from_toml("[[source]]\nname='web'\nwrite_key='wk'\n").unwrap();
     let ingest = IngestConfig {
@@ -232,6 +243,59 @@ fn post(base: &str, body: &Value) -> reqwest::blocking::Response {
         .json(body)
         .send()
         .unwrap()
+}
+
+fn wait_pending(ingestor: &Ingestor, expected: usize) {
+    for _ in 0..500 {
+        if ingestor.pending() == expected {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!(
+        "{} messages pending, expected {expected}",
+        ingestor.pending()
+    );
+}
+
+#[test]
+fn a_message_the_store_refuses_fails_alone_not_its_group() {
+    let harness = start(1_000);
+    *harness.store.poison.lock().unwrap() = Some("Poison".into());
+    *harness.store.gate_open.lock().unwrap() = false;
+    // The first request holds the writer at the gate, so the next two wait
+    // in the queue and are committed as one group.
+    let post_in_thread = |body: Value| {
+        let base = harness.base.clone();
+        std::thread::spawn(move || post(&base, &body).status().as_u16())
+    };
+    let blocker = post_in_thread(batch("blocker", 1));
+    wait_pending(&harness.ingestor, 1);
+    let good = post_in_thread(batch("good", 3));
+    wait_pending(&harness.ingestor, 4);
+    let poisoned = post_in_thread(json!({"batch": [
+        {"type": "track", "userId": "bad", "event": "Poison", "messageId": "p1"}
+    ]}));
+    wait_pending(&harness.ingestor, 5);
+    harness.store.open_gate();
+    assert_eq!(blocker.join().unwrap(), 200);
+    assert_eq!(
+        good.join().unwrap(),
+        200,
+        "a good request shared a commit with a refused one"
+    );
+    assert_eq!(poisoned.join().unwrap(), 503);
+    assert_eq!(harness.store.event_count().unwrap(), 4);
+    // Nothing of the refused request was kept in the identity graph.
+    assert!(harness
+        .store
+        .contact_by_identity(IdKind::User, "bad")
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        post(&harness.base, &batch("after", 1)).status().as_u16(),
+        200
+    );
 }
 
 #[test]

@@ -31,6 +31,11 @@ pub(crate) fn limit(n: usize) -> i64 {
 }
 
 /// A batch position as stored (`rejections.batch_index`).
+/// A count for a query parameter (saturating: no stored table is that big).
+pub(crate) fn count_to_db(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 pub(crate) fn batch_index_to_db(index: Option<usize>) -> Result<Option<i64>, StoreError> {
     index
         .map(|i| {

@@ -20,13 +20,18 @@
 //!   merging `B` into `C` also repoints every contact merged into `B`.
 //!   `Store::contact` of a merged-away id returns the survivor's record.
 //! - Merging a contact into itself is an error.
+//! - One writer: [`open_store_as_writer`] locks the store; plain
+//!   [`open_store`] (reports, `eval`) does not.
 //! - JSON is stored as text (SQLite `TEXT`, PostgreSQL `json`, not `jsonb`),
 //!   so it reads back exactly as written: key order (the workspace enables
 //!   serde_json's `preserve_order`), number spelling, even `\u0000`.
-//!   PostgreSQL cannot hold U+0000 in `TEXT` columns (ids, event names): the
-//!   ingestion edge should reject such strings, or that batch fails there.
+//!   PostgreSQL cannot hold U+0000 in `TEXT` columns (ids, event names, trait
+//!   names): the ingestion edge rejects every NUL, and the writer retries a
+//!   failed group one request at a time, so a commit is never lost to one
+//!   message.
 
 mod codec;
+mod lock;
 mod migrations;
 mod pool;
 mod postgres;
@@ -37,6 +42,7 @@ use std::sync::Arc;
 
 use bellwether_core::store::{Store, StoreError};
 
+pub use crate::lock::LOCK_FILE;
 pub use crate::postgres::PostgresStore;
 pub use crate::sqlite::SqliteStore;
 
@@ -50,6 +56,29 @@ pub fn open_store(database: Option<&str>, data_dir: &Path) -> Result<Arc<dyn Sto
             (url, None) => Ok(Arc::new(PostgresStore::connect(&url)?)),
         },
         _ => Ok(Arc::new(SqliteStore::open(data_dir)?)),
+    }
+}
+
+/// [`open_store`] for the one process that writes (`serve`, `import`):
+/// takes the store's writer lock first (a `flock`ed `bellwether.lock` in
+/// `data_dir` for SQLite, a session advisory lock held by the writer
+/// connection for PostgreSQL), recording `holder`. A store already held
+/// fails at once with [`StoreError::Locked`] naming the holder.
+pub fn open_store_as_writer(
+    database: Option<&str>,
+    data_dir: &Path,
+    holder: &str,
+) -> Result<Arc<dyn Store>, StoreError> {
+    match database {
+        Some(url) if is_postgres_url(url) => {
+            let (url, schema) = split_schema(url);
+            Ok(Arc::new(PostgresStore::connect_as_writer(
+                &url,
+                schema.as_deref(),
+                holder,
+            )?))
+        }
+        _ => Ok(Arc::new(SqliteStore::open_as_writer(data_dir, holder)?)),
     }
 }
 

@@ -128,6 +128,11 @@ impl Server {
         server
     }
 
+    /// The server process's id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     pub(crate) fn config_path(&self) -> PathBuf {
         self.dir.path().join("bellwether.toml")
     }

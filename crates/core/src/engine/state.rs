@@ -296,6 +296,7 @@ impl State {
                 contact, group_id, ..
             } => self.link_account(*contact, group_id, touched),
             WriteOp::Rejection(_)
+            | WriteOp::PruneRejections { .. }
             | WriteOp::Membership(_)
             | WriteOp::Score(_)
             | WriteOp::Checkpoint { .. }

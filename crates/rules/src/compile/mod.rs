@@ -101,6 +101,10 @@ impl Compiler<'_> {
                 format!("{} #{}", kind.as_str(), seen.len() + 1),
                 problem,
             );
+        } else if let Err(reason) = crate::check_name(name) {
+            let problem = Problem::new("name", reason, Span::default())
+                .hint("for example hot_leads or intent_score_v2");
+            self.whole(field, format!("{} {name:.64}", kind.as_str()), problem);
         } else if !seen.insert(name.to_owned()) {
             let problem = Problem::new(
                 "duplicate",

@@ -8,6 +8,9 @@ use crate::diagnostics::Problem;
 use crate::score::{Cap, CompiledRule, CompiledScore, Rollup, RuleKind};
 use crate::subject::SubjectKind;
 
+/// Largest magnitude of one rule's points.
+pub(crate) const MAX_POINTS: f64 = 1e9;
+
 fn problem(message: impl Into<String>) -> Problem {
     Problem::new("definition", message, Span::default())
 }
@@ -94,6 +97,19 @@ impl Compiler<'_> {
             );
             return None;
         };
+        if points.abs() > MAX_POINTS {
+            // Sums of larger values can overflow to infinity, which JSON
+            // cannot carry (it would reach clients as `null`).
+            self.whole(
+                format!("{at}.points"),
+                definition,
+                problem(format!(
+                    "points must be between -{MAX_POINTS:e} and {MAX_POINTS:e}"
+                ))
+                .hint("scores are sums of points; keep them in a human range"),
+            );
+            return None;
+        }
         if let Some(text) = &rule.on {
             return self.event_rule(&at, &definition, def, rule, text, points);
         }

@@ -1,6 +1,7 @@
 //! Contacts, accounts and their event timelines.
 
-use axum::extract::{Path, Query, State};
+use super::Query;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;
@@ -74,6 +75,7 @@ pub(crate) async fn get_account(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct PageParams {
     /// Page size, 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub(crate) limit: Option<usize>,
     /// `next_cursor` of the previous page.
     pub(crate) cursor: Option<String>,

@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use super::Query;
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;
@@ -29,6 +30,11 @@ pub(crate) struct PutParams {
     /// Only report what would change.
     #[serde(default)]
     pub(crate) dry_run: bool,
+    /// Allow applying definitions with no score, segment or tier at all
+    /// (which deletes every definition); refused without it (a dry run
+    /// needs no flag: it changes nothing).
+    #[serde(default)]
+    pub(crate) allow_empty: bool,
 }
 
 #[derive(Debug, Default, Serialize, ToSchema)]
@@ -53,7 +59,7 @@ pub(crate) struct DefinitionsOutcome {
 /// Replaces the definitions (TOML with `[[score]]`, `[[segment]]`,
 /// `[[tier]]` tables; admin scope). With `dry_run=true` nothing changes.
 #[utoipa::path(put, path = "/api/v1/definitions", tag = "admin", params(PutParams),
-    request_body(content = String, content_type = "text/plain", description = "definitions TOML"),
+    request_body(content = Option<String>, content_type = "text/plain", description = "definitions TOML (empty: no definitions)"),
     responses((status = 200, body = DefinitionsOutcome), (status = 400, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
@@ -78,6 +84,18 @@ pub(crate) async fn put_definitions(
                 errors: diagnostics.to_json()["errors"].clone(),
             }
         })?;
+        let defined = rules.definitions();
+        if !params.allow_empty
+            && !params.dry_run
+            && defined.score.is_empty()
+            && defined.segment.is_empty()
+            && defined.tier.is_empty()
+        {
+            return Err(ApiError::InvalidField {
+                field: "allow_empty".into(),
+                reason: "these definitions have no [[score]], [[segment]] or [[tier]]; applying them deletes every definition: send allow_empty=true to mean it".into(),
+            });
+        }
         // A definition reading a property no definition read before: the
         // engine loads it from the store first (the dry run needs it too).
         engine.ensure_properties(&rules.property_keys())?;

@@ -1,7 +1,8 @@
 //! Destinations, deliveries and dead letters: what was sent where, what is
 //! waiting, what gave up, and replaying it.
 
-use axum::extract::{Path, Query, State};
+use super::Query;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;
@@ -193,6 +194,7 @@ pub(crate) struct DeliveryQuery {
     definition: Option<String>,
     /// `pending`, `delivered` or `dead`.
     state: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
     cursor: Option<String>,
     /// Include each delivery's body.
@@ -245,6 +247,7 @@ pub(crate) async fn list_deliveries(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct DeadLetterQuery {
     destination: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
     cursor: Option<String>,
 }

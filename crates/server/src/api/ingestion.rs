@@ -1,6 +1,7 @@
 //! The ingestion-errors view: recent rejected messages with their reasons.
 
-use axum::extract::{Query, State};
+use super::Query;
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;
@@ -31,6 +32,7 @@ pub(crate) struct RejectionList {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct ListParams {
     /// How many, newest first (default 50, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub(crate) limit: Option<usize>,
 }
 

@@ -9,12 +9,15 @@ pub(crate) mod deliveries;
 pub(crate) mod health;
 pub(crate) mod history;
 pub(crate) mod ingestion;
+mod query;
 mod report_views;
 pub(crate) mod reports;
 pub(crate) mod segments;
 pub(crate) mod stream;
 pub(crate) mod trends;
 pub(crate) mod views;
+
+pub(crate) use query::Query;
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -79,7 +82,8 @@ pub(crate) fn routes() -> Router<AppState> {
     info(title = "Bellwether API", description = "Segment-compatible ingestion and the query API of Bellwether."),
     paths(
         crate::ingest::identify, crate::ingest::track, crate::ingest::page, crate::ingest::screen,
-        crate::ingest::group, crate::ingest::alias, crate::ingest::batch,
+        crate::ingest::group, crate::ingest::alias, crate::ingest::batch, crate::ingest::import,
+        crate::actions::inbox::list,
         contacts::get_contact, contacts::get_contact_events, contacts::get_account,
         ingestion::list_errors, admin::get_config,
         segments::list_segments, segments::segment_members, segments::explain, segments::recent_changes, stream::stream, definitions::put_definitions, health::health, history::history, trends::segment_trend,
@@ -102,6 +106,7 @@ struct SecuritySchemes;
 impl utoipa::Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        document_common_errors(openapi);
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
@@ -111,6 +116,55 @@ impl utoipa::Modify for SecuritySchemes {
             "write_key",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
         );
+    }
+}
+
+/// Every operation needs a credential (a bearer token or a write key), so
+/// every one can answer 401 with the error body; every one with query
+/// parameters can answer 400 (a parameter that does not parse or is out of
+/// range, named in `field`).
+fn document_common_errors(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    let unauthorized =
+        error("missing or unknown credentials (`WWW-Authenticate` names the scheme)");
+    let bad_query =
+        error("a query parameter that does not parse or is out of range (`field` names it)");
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            responses
+                .entry("401".to_owned())
+                .or_insert_with(|| unauthorized.clone().into());
+            let has_query = operation
+                .parameters
+                .iter()
+                .flatten()
+                .any(|parameter| matches!(parameter.parameter_in, ParameterIn::Query));
+            if has_query {
+                responses
+                    .entry("400".to_owned())
+                    .or_insert_with(|| bad_query.clone().into());
+            }
+        }
     }
 }
 

@@ -6,7 +6,8 @@
 
 use std::collections::HashSet;
 
-use axum::extract::{Query, State};
+use super::Query;
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;
@@ -304,6 +305,7 @@ pub(crate) async fn backtest(
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub(crate) struct LintQuery {
     /// Fewer members than this is too small to act on (default 50).
+    #[param(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub(crate) min_size: Option<u64>,
     /// Jaccard overlap above which two segments are near-duplicates (default 0.9).
     pub(crate) max_overlap: Option<f64>,
@@ -324,6 +326,12 @@ pub(crate) async fn lint(
         min_size: query.min_size.unwrap_or(reports::DEFAULT_MIN_SIZE),
         max_overlap: query.max_overlap.unwrap_or(reports::DEFAULT_MAX_OVERLAP),
     };
+    if params.min_size > 1_000_000_000_000 {
+        return Err(ApiError::InvalidField {
+            field: "min_size".into(),
+            reason: "at most 1000000000000".into(),
+        });
+    }
     if !(0.0..=1.0).contains(&params.max_overlap) {
         return Err(ApiError::InvalidField {
             field: "max_overlap".into(),

@@ -1,7 +1,8 @@
 //! Segments with their live sizes, members with cursors, explanations, and
 //! the recent membership changes.
 
-use axum::extract::{Path, Query, State};
+use super::Query;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;
@@ -80,6 +81,7 @@ pub(crate) struct MemberPage {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct MemberParams {
     /// Page size, 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub(crate) limit: Option<usize>,
     /// `next_cursor` of the previous page.
     pub(crate) cursor: Option<String>,
@@ -169,6 +171,7 @@ pub(crate) async fn explain(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct ChangeParams {
     /// How many, newest last (default 50, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub(crate) limit: Option<usize>,
 }
 

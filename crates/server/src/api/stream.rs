@@ -4,7 +4,8 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use super::Query;
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use bellwether_core::config::Scope;
@@ -27,13 +28,26 @@ pub(crate) struct StreamParams {
 /// Segment entries/exits and tier changes as they happen (`event: change`,
 /// JSON data); `event: lagged` says how many a slow reader missed.
 #[utoipa::path(get, path = "/api/v1/stream", tag = "query", params(StreamParams),
-    responses((status = 200, description = "text/event-stream of changes")), security(("bearer" = [])))]
+    responses((status = 200, description = "text/event-stream of changes"),
+              (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
 pub(crate) async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<StreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     require_token(&state.config, &headers, Scope::Read)?;
+    if let Some(name) = &params.definition {
+        let engine = state.engine.lock();
+        let definitions = engine.rules().definitions();
+        let known = definitions.segment.iter().any(|s| s.name == *name)
+            || definitions.tier.iter().any(|t| t.name == *name);
+        if !known {
+            return Err(ApiError::NotFound(format!(
+                "no segment or tier named {name:?}"
+            )));
+        }
+    }
     let receiver = state.engine.subscribe();
     let events = futures_util::stream::unfold(
         (receiver, params.definition),

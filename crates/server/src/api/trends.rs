@@ -2,7 +2,8 @@
 //! per UTC day and its size at the end of each day, from the recorded
 //! history, for charts and reports.
 
-use axum::extract::{Path, Query, State};
+use super::Query;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;
@@ -21,6 +22,7 @@ const MAX_DAYS: u32 = 400;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct TrendParams {
     /// Days back, today included: 1 to 400 (default 30).
+    #[param(minimum = 1, maximum = 400)]
     pub(crate) days: Option<u32>,
 }
 

@@ -11,9 +11,11 @@
 
 mod args;
 mod resources;
+pub(crate) mod sessions;
 mod tools;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use bellwether_core::config::{Scope, Secret, TokenConfig};
@@ -145,10 +147,14 @@ impl ServerHandler for McpServer {
     }
 }
 
-/// The Streamable HTTP endpoint, mounted at `/mcp` behind bearer auth.
+/// The Streamable HTTP endpoint, mounted at `/mcp` behind bearer auth,
+/// with the book its [`sessions::limit_sessions`] middleware keeps.
 pub(crate) fn http_service(
     state: AppState,
-) -> StreamableHttpService<McpServer, LocalSessionManager> {
+) -> (
+    StreamableHttpService<McpServer, LocalSessionManager>,
+    Arc<sessions::SessionBook>,
+) {
     let mut config = StreamableHttpServerConfig::default();
     let extra_hosts = state.config.server.mcp_allowed_hosts.iter().cloned();
     let hosts: Vec<String> = config
@@ -158,12 +164,15 @@ pub(crate) fn http_service(
         .chain(extra_hosts)
         .collect();
     config = config.with_allowed_hosts(hosts);
+    let idle = Duration::from_secs(state.config.server.mcp_session_idle_secs.unwrap_or(300));
+    let max = state.config.server.max_mcp_sessions.unwrap_or(256);
+    let mut manager = LocalSessionManager::default();
+    manager.session_config.keep_alive = Some(idle);
+    let manager = Arc::new(manager);
+    let book = Arc::new(sessions::SessionBook::new(Arc::clone(&manager), max, idle));
     let server = McpServer::new(state, false);
-    StreamableHttpService::new(
-        move || Ok(server.clone()),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    )
+    let service = StreamableHttpService::new(move || Ok(server.clone()), manager, config);
+    (service, book)
 }
 
 /// Serves one MCP session on stdin/stdout until the client disconnects.

@@ -2,7 +2,8 @@
 //! and their calls, each through the REST handler that serves the same
 //! question, with the caller's credentials.
 
-use axum::extract::{Path, Query, State};
+use crate::api::Query;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;
@@ -373,7 +374,10 @@ async fn check_definition(server: &McpServer, caller: &HeaderMap, args: &JsonObj
     let Json(outcome) = definitions::put_definitions(
         State(server.state.clone()),
         server.internal.clone(),
-        Query(PutParams { dry_run: true }),
+        Query(PutParams {
+            dry_run: true,
+            allow_empty: false,
+        }),
         axum::body::Body::from(text),
     )
     .await?;
@@ -393,7 +397,7 @@ async fn apply_definitions(server: &McpServer, caller: &HeaderMap, args: &JsonOb
     crate::auth::require_token(&server.state.config, caller, Scope::Admin)?;
     let Some(Value::String(text)) = args.get("definitions") else {
         return Err(invalid(
-            "`definitions` (TOML text, may be empty) is required",
+            "`definitions` (TOML text; empty only for a dry run) is required",
         ));
     };
     let text = text.clone();
@@ -405,7 +409,10 @@ async fn apply_definitions(server: &McpServer, caller: &HeaderMap, args: &JsonOb
     let Json(outcome) = definitions::put_definitions(
         State(server.state.clone()),
         caller.clone(),
-        Query(PutParams { dry_run }),
+        Query(PutParams {
+            dry_run,
+            allow_empty: false,
+        }),
         axum::body::Body::from(text),
     )
     .await?;

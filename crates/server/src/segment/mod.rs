@@ -7,7 +7,7 @@
 mod message;
 mod time;
 
-pub use message::{parse_message, MessageError, ParseContext};
+pub use message::{check_envelope_object, parse_message, MessageError, ParseContext};
 pub use time::{format_timestamp, parse_timestamp};
 
 /// Largest accepted single message, in bytes (Segment's limit).

@@ -138,20 +138,35 @@ pub(crate) fn loopback_host(headers: &HeaderMap) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// `Set-Cookie` for a signed-in token.
-pub(crate) fn sign_in_cookie(secret: &str) -> String {
+/// `Set-Cookie` for a signed-in token; `secure` when the UI is reached
+/// over HTTPS (`[server] behind_https_proxy`).
+pub(crate) fn sign_in_cookie(secret: &str, secure: bool) -> String {
     let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
-    format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict")
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict{secure}")
 }
 
-/// Where to go after signing in: a local path only (never another site).
+/// Where to go after signing in: a path on this server, never another
+/// site. Only printable ASCII is kept: browsers drop tabs and newlines from
+/// URLs, so `/\t/evil.example` would become `//evil.example`, another
+/// host; a backslash counts as a slash for them too.
 pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
             path.to_owned()
         }
         _ => "/".to_owned(),
     }
+}
+
+/// `303 See Other` to a path already made safe; never panics on the value.
+pub(crate) fn redirect_to(path: &str) -> Response {
+    let location = HeaderValue::from_str(path).unwrap_or(HeaderValue::from_static("/"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -199,8 +214,11 @@ pub(crate) async fn sign_in(State(ui): State<UiState>, Form(form): Form<SignInFo
         .filter(|t| t.name != INTERNAL_TOKEN && t.allows(Scope::Read));
     match token {
         Some(token) => {
-            let cookie = sign_in_cookie(token.secret.expose());
-            let mut response = Redirect::to(&next).into_response();
+            let cookie = sign_in_cookie(
+                token.secret.expose(),
+                ui.app.config.server.behind_https_proxy,
+            );
+            let mut response = redirect_to(&next);
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().insert(header::SET_COOKIE, value);
             }
@@ -215,9 +233,14 @@ pub(crate) async fn sign_in(State(ui): State<UiState>, Form(form): Form<SignInFo
 }
 
 /// `POST /signout`: forgets the cookie.
-pub(crate) async fn sign_out() -> Response {
-    let mut response = Redirect::to("/").into_response();
-    let expired = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+pub(crate) async fn sign_out(State(ui): State<UiState>) -> Response {
+    let mut response = redirect_to("/");
+    let secure = if ui.app.config.server.behind_https_proxy {
+        "; Secure"
+    } else {
+        ""
+    };
+    let expired = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}");
     if let Ok(value) = HeaderValue::from_str(&expired) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
@@ -276,8 +299,9 @@ mod tests {
 
     #[test]
     fn the_cookie_round_trips_any_secret() {
-        let cookie = sign_in_cookie("tok; with=odd chars");
+        let cookie = sign_in_cookie("tok; with=odd chars", false);
         assert!(cookie.ends_with("; Path=/; HttpOnly; SameSite=Strict"));
+        assert!(sign_in_cookie("t", true).ends_with("; SameSite=Strict; Secure"));
         let pair = cookie.split(';').next().unwrap();
         let headers = with(header::COOKIE, &format!("other=1; {pair}"));
         assert_eq!(
@@ -293,7 +317,17 @@ mod tests {
     #[test]
     fn sign_in_only_returns_to_local_paths() {
         assert_eq!(safe_next(Some("/segments/hot?x=1")), "/segments/hot?x=1");
-        for bad in ["//evil.example", "https://evil.example", "/\\evil", ""] {
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "",
+            "/\t/evil.example",
+            "/\n",
+            "/ /evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/caf\u{e9}",
+        ] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }
         assert_eq!(safe_next(None), "/");

@@ -3,7 +3,8 @@
 //! explanation tree, membership history, and the event timeline (filter by
 //! type, paged).
 
-use axum::extract::{Path, Query, State};
+use crate::api::Query;
+use axum::extract::{Path, State};
 use axum::Json;
 use bellwether_rules::SubjectKind;
 use maud::{html, Markup};

@@ -3,7 +3,8 @@
 //! a horizon, as bars with their Wilson 95 % intervals, the lift and the
 //! p-value. Computed on demand (a form), from `/api/v1/reports/conversion`.
 
-use axum::extract::{Query, State};
+use crate::api::Query;
+use axum::extract::State;
 use axum::Json;
 use maud::{html, Markup};
 use serde_json::Value;

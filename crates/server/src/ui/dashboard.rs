@@ -8,7 +8,8 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use crate::api::Query;
+use axum::extract::{Path, State};
 use axum::Json;
 use maud::{html, Markup};
 use serde_json::Value;

@@ -2,7 +2,8 @@
 //! the dashboard, and a segment's recent deliveries on its page. They read
 //! the same handlers as `/api/v1/destinations` and `/api/v1/deliveries`.
 
-use axum::extract::{Query, State};
+use crate::api::Query;
+use axum::extract::State;
 use axum::Json;
 use maud::{html, Markup};
 use serde_json::Value;

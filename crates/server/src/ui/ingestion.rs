@@ -2,7 +2,8 @@
 //! hour), counts since start per source, the most recent events, and
 //! rejected messages with the field at fault and the reason.
 
-use axum::extract::{Query, State};
+use crate::api::Query;
+use axum::extract::State;
 use axum::Json;
 use bellwether_core::message::StoredEvent;
 use bellwether_core::Store;

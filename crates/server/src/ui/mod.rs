@@ -20,6 +20,7 @@ mod deliveries;
 mod editor;
 mod explain;
 mod format;
+mod guard;
 mod highlight;
 mod ingestion;
 mod layout;
@@ -89,6 +90,7 @@ pub(crate) fn routes<S>(state: AppState, loopback: bool) -> Router<S> {
         .route("/signout", post(auth::sign_out))
         .route(assets::CSS_PATH, get(assets::css))
         .route(assets::JS_PATH, get(assets::js))
+        .layer(axum::middleware::from_fn(guard::protect))
         .with_state(ui)
 }
 

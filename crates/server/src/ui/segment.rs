@@ -5,7 +5,8 @@
 //! Side panels (`panels` in [`page`]): the live feed and, when a
 //! destination subscribes to the segment, its latest webhook deliveries.
 
-use axum::extract::{Path, Query, State};
+use crate::api::Query;
+use axum::extract::{Path, State};
 use axum::Json;
 use bellwether_core::engine::{MemberQuery, RankedPage};
 use maud::{html, Markup};

@@ -3,7 +3,8 @@
 //! route takes the page's credentials (cookie, or anonymous on loopback)
 //! and serves the REST stream with them.
 
-use axum::extract::{Query, State};
+use crate::api::Query;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use super::auth::Viewer;

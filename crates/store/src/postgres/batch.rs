@@ -38,6 +38,8 @@ pub(super) struct Pending<'a> {
     pub(super) account_traits: TraitRows<'a, &'a str>,
     pub(super) merges: Vec<(ContactId, ContactId, Millis, MergeReason, &'a str)>,
     pub(super) rejections: Vec<&'a Rejection>,
+    /// `WriteOp::PruneRejections`, run after the rejections are inserted.
+    pub(super) prune_rejections: Option<(u64, Millis)>,
     pub(super) memberships: Vec<&'a MembershipRecord>,
     pub(super) scores: Vec<&'a ScoreRecord>,
     pub(super) checkpoint: Option<Millis>,
@@ -228,6 +230,9 @@ impl<'a> Pending<'a> {
         flush::account_traits(session, &self.account_traits)?;
         flush::merges(session, &self.merges)?;
         flush::rejections(session, &self.rejections)?;
+        if let Some((keep_newest, before)) = self.prune_rejections {
+            flush::prune_rejections(session, keep_newest, before)?;
+        }
         super::scores::insert(session, &self.scores)?;
         flush::memberships(session, &self.memberships, self.checkpoint)
     }

@@ -232,6 +232,21 @@ pub(super) fn rejections<C: GenericClient>(s: &mut Session<'_, C>, rows: &[&Reje
     Ok(())
 }
 
+/// `WriteOp::PruneRejections`.
+pub(super) fn prune_rejections<C: GenericClient>(
+    s: &mut Session<'_, C>,
+    keep_newest: u64,
+    before: Millis,
+) -> Result {
+    let keep = codec::count_to_db(keep_newest);
+    s.execute(
+        "DELETE FROM rejections
+         WHERE id <= (SELECT max(id) FROM rejections) - $1 OR received_at < $2",
+        &[&keep, &before],
+    )?;
+    Ok(())
+}
+
 pub(super) fn memberships<C: GenericClient>(
     s: &mut Session<'_, C>,
     rows: &[&MembershipRecord],

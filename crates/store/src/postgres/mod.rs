@@ -9,6 +9,7 @@
 mod batch;
 mod conn;
 mod flush;
+mod lock;
 mod migrate;
 mod outbox;
 mod read;
@@ -37,6 +38,9 @@ const MAX_READERS: usize = 4;
 /// The PostgreSQL [`Store`].
 pub struct PostgresStore {
     settings: Arc<Settings>,
+    /// The writer connection holds the writer lock (`lock`), and takes it
+    /// again when it reconnects.
+    exclusive: bool,
     writer: Mutex<Option<PgConn>>,
     readers: Pool<PgConn>,
 }
@@ -54,12 +58,33 @@ impl PostgresStore {
     /// Connects to `url` (`postgres://user@host:port/db?…`), working in the
     /// URL's default schema, and applies pending migrations.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
-        Self::open(Settings::parse(url, None)?)
+        Self::open(Settings::parse(url, None)?, None)
     }
 
     /// Like [`connect`](Self::connect), but every table lives in `schema`,
     /// which is created if missing (used to isolate tests or tenants).
     pub fn connect_with_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
+        Self::open(Self::settings_creating_schema(url, schema)?, None)
+    }
+
+    /// For the one process that writes (`serve`, `import`): like
+    /// [`connect`](Self::connect) (in `schema` when given), but the writer
+    /// connection first takes the store's advisory lock, named `holder` in
+    /// `pg_stat_activity`; if another session holds it, fails at once with
+    /// [`StoreError::Locked`] naming that session.
+    pub fn connect_as_writer(
+        url: &str,
+        schema: Option<&str>,
+        holder: &str,
+    ) -> Result<Self, StoreError> {
+        let settings = match schema {
+            Some(schema) => Self::settings_creating_schema(url, schema)?,
+            None => Settings::parse(url, None)?,
+        };
+        Self::open(settings, Some(holder))
+    }
+
+    fn settings_creating_schema(url: &str, schema: &str) -> Result<Settings, StoreError> {
         let settings = Settings::parse(url, Some(schema))?;
         PgConn::connect(&Settings::parse(url, None)?)?.session(|session| {
             session.batch_execute(&format!(
@@ -67,12 +92,21 @@ impl PostgresStore {
                 quote_identifier(schema)
             ))
         })?;
-        Self::open(settings)
+        Ok(settings)
     }
 
-    fn open(settings: Settings) -> Result<Self, StoreError> {
+    fn open(mut settings: Settings, holder: Option<&str>) -> Result<Self, StoreError> {
+        if let Some(holder) = holder {
+            // PostgreSQL keeps 63 bytes of it.
+            let mut name: String = holder.chars().take(63).collect();
+            while name.len() > 63 {
+                name.pop();
+            }
+            settings.config.application_name(&name);
+        }
         let settings = Arc::new(settings);
-        let mut writer = connect_writer(&settings)?;
+        let exclusive = holder.is_some();
+        let mut writer = connect_writer(&settings, exclusive)?;
         migrate::run(&mut writer)?;
         let reader_settings = Arc::clone(&settings);
         let readers = Pool::new(
@@ -80,9 +114,10 @@ impl PostgresStore {
             Box::new(move || PgConn::connect(&reader_settings)),
             PgConn::is_closed,
         );
-        tracing::info!(schema = ?settings.schema, "postgresql store open");
+        tracing::info!(schema = ?settings.schema, exclusive, "postgresql store open");
         Ok(Self {
             settings,
+            exclusive,
             writer: Mutex::new(Some(writer)),
             readers,
         })
@@ -102,7 +137,7 @@ impl PostgresStore {
     ) -> Result<T, StoreError> {
         let mut writer = self.writer.lock();
         if writer.as_ref().is_none_or(PgConn::is_closed) {
-            *writer = Some(connect_writer(&self.settings)?);
+            *writer = Some(connect_writer(&self.settings, self.exclusive)?);
         }
         let Some(conn) = writer.as_mut() else {
             return Err(StoreError::Database("no writer connection".to_owned()));
@@ -111,8 +146,11 @@ impl PostgresStore {
     }
 }
 
-fn connect_writer(settings: &Settings) -> Result<PgConn, StoreError> {
+fn connect_writer(settings: &Settings, exclusive: bool) -> Result<PgConn, StoreError> {
     let mut writer = PgConn::connect(settings)?;
+    if exclusive {
+        lock::take(&mut writer, settings.schema.as_deref())?;
+    }
     writer.require_durable_commits()?;
     Ok(writer)
 }

@@ -68,6 +68,10 @@ fn buffer<'a>(
             at,
         } => pending.contact_account(*contact, group_id, *link, *at),
         WriteOp::Rejection(rejection) => pending.rejection(rejection),
+        WriteOp::PruneRejections {
+            keep_newest,
+            before,
+        } => pending.prune_rejections = Some((*keep_newest, *before)),
         WriteOp::Membership(record) => pending.memberships.push(record),
         WriteOp::Score(record) => pending.scores.push(record),
         WriteOp::Checkpoint { at } => pending.checkpoint = Some(*at),

@@ -39,6 +39,8 @@ const STATEMENT_CACHE_CAPACITY: usize = 64;
 /// The SQLite [`Store`].
 pub struct SqliteStore {
     path: PathBuf,
+    /// Held by the one process that writes (`open_as_writer`).
+    _lock: Option<crate::lock::DirectoryLock>,
     writer: Mutex<Connection>,
     readers: Pool<Connection>,
     _checkpointer: checkpoint::Checkpointer,
@@ -56,6 +58,22 @@ impl SqliteStore {
     /// Opens (creating if needed) `bellwether.db` in `data_dir`, which is
     /// created too, and applies pending migrations.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open_locked(data_dir, None)
+    }
+
+    /// For the one process that writes (`serve`, `import`): like
+    /// [`open`](Self::open), but first takes the data directory's lock
+    /// (`bellwether.lock`, recording `holder`); if another process holds
+    /// it, fails at once with [`StoreError::Locked`] naming that process.
+    pub fn open_as_writer(data_dir: &Path, holder: &str) -> Result<Self, StoreError> {
+        let lock = crate::lock::lock_directory(data_dir, holder)?;
+        Self::open_locked(data_dir, Some(lock))
+    }
+
+    fn open_locked(
+        data_dir: &Path,
+        lock: Option<crate::lock::DirectoryLock>,
+    ) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::Database(format!(
                 "cannot create data directory {}: {e}",
@@ -74,6 +92,7 @@ impl SqliteStore {
         tracing::info!(path = %path.display(), "sqlite store open");
         Ok(Self {
             _checkpointer: checkpoint::Checkpointer::start(path.clone()),
+            _lock: lock,
             path,
             writer: Mutex::new(writer),
             readers,

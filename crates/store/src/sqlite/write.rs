@@ -104,6 +104,15 @@ fn apply_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<(), StoreError> {
             params![contact, group_id, link.as_str(), at],
         ),
         WriteOp::Rejection(rejection) => insert_rejection(tx, rejection),
+        WriteOp::PruneRejections {
+            keep_newest,
+            before,
+        } => execute(
+            tx,
+            "DELETE FROM rejections
+             WHERE id <= (SELECT max(id) FROM rejections) - ?1 OR received_at < ?2",
+            params![codec::count_to_db(*keep_newest), before],
+        ),
         WriteOp::Membership(record) => execute(
             tx,
             "INSERT INTO membership_changes

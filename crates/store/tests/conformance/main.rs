@@ -32,6 +32,7 @@ macro_rules! store_conformance_tests {
                 data_survives_reopen,
                 migrations_are_idempotent_on_reopen,
                 rejections_are_listed_most_recent_first,
+                rejections_are_pruned_by_count_and_age,
                 concurrent_readers_see_whole_batches,
                 a_large_mixed_batch_applies_in_one_call,
             ],

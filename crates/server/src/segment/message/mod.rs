@@ -242,39 +242,112 @@ fn timestamp_field(object: &Map<String, Value>, key: &str) -> Result<Option<Mill
     }
 }
 
-/// Rejects pathological nesting and key counts before anything is stored.
+/// Rejects pathological nesting and key counts, and text no store can hold
+/// (a NUL character: PostgreSQL refuses it in `text` and `jsonb`), before
+/// anything is stored. One such message must never reach a group commit,
+/// where it would fail every other sender's messages with it.
 fn check_shape(object: &Map<String, Value>) -> Result<(), MessageError> {
     for (key, value) in object {
-        check_value(value, key, 1)?;
+        let mut path = vec![PathStep::Key(key)];
+        check_key_text(key, &path)?;
+        check_value(value, &mut path, 1)?;
     }
-    check_keys(object, "")
+    check_keys(object, &[])
 }
 
-fn check_value(value: &Value, path: &str, depth: usize) -> Result<(), MessageError> {
+/// Checks a request-level object merged into every message of a batch
+/// (`context`, `integrations`) exactly like a message's own fields.
+pub fn check_envelope_object<'a>(
+    name: &'a str,
+    object: &'a Map<String, Value>,
+) -> Result<(), MessageError> {
+    let mut path = vec![PathStep::Key(name)];
+    check_keys(object, &path)?;
+    for (key, value) in object {
+        path.push(PathStep::Key(key));
+        check_key_text(key, &path)?;
+        check_value(value, &mut path, 2)?;
+        path.pop();
+    }
+    Ok(())
+}
+
+/// One step of the path to a value, kept as borrowed pieces so the common
+/// case (nothing wrong) builds no strings.
+#[derive(Debug, Clone, Copy)]
+enum PathStep<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// `traits.address[2].k\u0000`: the field as people read it, NULs escaped.
+fn path_text(path: &[PathStep<'_>]) -> String {
+    let mut text = String::new();
+    for step in path {
+        match step {
+            PathStep::Key(key) => {
+                if !text.is_empty() {
+                    text.push('.');
+                }
+                text.push_str(&key.replace('\0', "\\u0000"));
+            }
+            PathStep::Index(index) => text.push_str(&format!("[{index}]")),
+        }
+    }
+    text
+}
+
+const NUL_REASON: &str = "contains a NUL character (\\u0000), which cannot be stored";
+
+fn check_key_text(key: &str, path: &[PathStep<'_>]) -> Result<(), MessageError> {
+    if key.contains('\0') {
+        return Err(MessageError::new(&path_text(path), NUL_REASON));
+    }
+    Ok(())
+}
+
+fn check_value<'a>(
+    value: &'a Value,
+    path: &mut Vec<PathStep<'a>>,
+    depth: usize,
+) -> Result<(), MessageError> {
     if depth > MAX_DEPTH {
         return Err(MessageError::new(
-            path,
+            &path_text(&path[..path.len().min(1)]),
             format!("nested deeper than {MAX_DEPTH} levels"),
         ));
     }
     match value {
         Value::Object(inner) => {
             check_keys(inner, path)?;
-            inner
-                .values()
-                .try_for_each(|v| check_value(v, path, depth + 1))
+            for (key, value) in inner {
+                path.push(PathStep::Key(key));
+                check_key_text(key, path)?;
+                check_value(value, path, depth + 1)?;
+                path.pop();
+            }
+            Ok(())
         }
-        Value::Array(items) => items
-            .iter()
-            .try_for_each(|v| check_value(v, path, depth + 1)),
+        Value::Array(items) => {
+            for (index, value) in items.iter().enumerate() {
+                path.push(PathStep::Index(index));
+                check_value(value, path, depth + 1)?;
+                path.pop();
+            }
+            Ok(())
+        }
+        Value::String(text) if text.contains('\0') => {
+            Err(MessageError::new(&path_text(path), NUL_REASON))
+        }
         _ => Ok(()),
     }
 }
 
-fn check_keys(object: &Map<String, Value>, path: &str) -> Result<(), MessageError> {
+/// Too many keys in one object; the error names the top-level field.
+fn check_keys(object: &Map<String, Value>, path: &[PathStep<'_>]) -> Result<(), MessageError> {
     if object.len() > MAX_KEYS_PER_OBJECT {
         return Err(MessageError::new(
-            path,
+            &path_text(&path[..path.len().min(1)]),
             format!(
                 "{} keys in one object; at most {MAX_KEYS_PER_OBJECT}",
                 object.len()

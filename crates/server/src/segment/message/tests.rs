@@ -182,3 +182,52 @@ fn too_many_keys_are_rejected() {
         .unwrap_err();
     assert_eq!(error.field, "properties");
 }
+
+#[test]
+fn nul_characters_are_rejected_wherever_they_are_with_the_path() {
+    let cases = [
+        (
+            json!({"type": "identify", "userId": "u", "traits": {"k\u{0}": "v"}}),
+            "traits.k\\u0000",
+        ),
+        (
+            json!({"type": "identify", "userId": "u", "traits": {"email": "a\u{0}@b.c"}}),
+            "traits.email",
+        ),
+        (
+            json!({"type": "group", "userId": "u", "groupId": "g", "traits": {"plan\u{0}": 1}}),
+            "traits.plan\\u0000",
+        ),
+        (
+            json!({"type": "track", "userId": "u", "event": "X", "properties": {"list": [1, {"a": "\u{0}"}]}}),
+            "properties.list[1].a",
+        ),
+        (
+            json!({"type": "track", "userId": "u", "event": "X", "context": {"ip": "1.2.3.4\u{0}"}}),
+            "context.ip",
+        ),
+        (
+            json!({"type": "track", "userId": "u", "event": "X", "k\u{0}": 1}),
+            "k\\u0000",
+        ),
+        (
+            json!({"type": "identify", "userId": "nul\u{0}byte"}),
+            "userId",
+        ),
+    ];
+    for (input, field) in cases {
+        let error = parse(input.clone()).expect_err("should be rejected");
+        assert_eq!(error.field, field, "for {input}");
+        assert!(error.reason.contains("NUL"), "{error}");
+        assert!(!error.field.contains('\0'), "the field name is printable");
+    }
+}
+
+#[test]
+fn batch_level_objects_are_checked_too() {
+    let Value::Object(context) = json!({"library": {"name": "x\u{0}"}}) else {
+        unreachable!()
+    };
+    let error = check_envelope_object("context", &context).unwrap_err();
+    assert_eq!(error.field, "context.library.name");
+}

@@ -35,7 +35,7 @@ pub(crate) struct EditorForm {
 pub(crate) enum DraftError {
     #[error("give the segment a name")]
     MissingName,
-    #[error("names use letters, digits and underscores, starting with a letter")]
+    #[error("names use letters, digits and underscores, not starting with a digit, at most 64 characters")]
     BadName,
     #[error("subject must be contact or account")]
     BadSubject,
@@ -68,19 +68,15 @@ impl EditorForm {
         }
     }
 
+    /// The name, by the rule every definition name follows
+    /// ([`bellwether_rules::check_name`], the same as the API's).
     fn name(&self) -> Result<&str, DraftError> {
         let name = self.name.trim();
-        let mut chars = name.chars();
-        match chars.next() {
-            None => Err(DraftError::MissingName),
-            Some(first)
-                if first.is_ascii_alphabetic()
-                    && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') =>
-            {
-                Ok(name)
-            }
-            Some(_) => Err(DraftError::BadName),
+        if name.is_empty() {
+            return Err(DraftError::MissingName);
         }
+        bellwether_rules::check_name(name).map_err(|_| DraftError::BadName)?;
+        Ok(name)
     }
 
     /// `current` with this segment put in: replacing the one being edited

@@ -10,7 +10,8 @@
 mod draft;
 mod preview;
 
-use axum::extract::{Form, Query, State};
+use crate::api::Query;
+use axum::extract::{Form, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
@@ -103,14 +104,20 @@ pub(crate) async fn save(
     let Json(_) = definitions::put_definitions(
         State(ui.app.clone()),
         auth::bearer(&secret),
-        Query(PutParams { dry_run: false }),
+        Query(PutParams {
+            dry_run: false,
+            allow_empty: false,
+        }),
         axum::body::Body::from(text),
     )
     .await?;
     let name = form.name.trim();
     let mut response = Redirect::to(&format!("/?saved={}", layout::encode(name))).into_response();
     if !form.token.trim().is_empty() {
-        if let Ok(cookie) = HeaderValue::from_str(&auth::sign_in_cookie(&secret)) {
+        if let Ok(cookie) = HeaderValue::from_str(&auth::sign_in_cookie(
+            &secret,
+            ui.app.config.server.behind_https_proxy,
+        )) {
             response.headers_mut().insert(header::SET_COOKIE, cookie);
         }
     }

@@ -2,7 +2,8 @@
 //! run of the definitions change (how many would match now, a sample of
 //! members, who would enter and exit compared with the saved version).
 
-use axum::extract::{Query, State};
+use crate::api::Query;
+use axum::extract::State;
 use axum::Json;
 use bellwether_rules::Diagnostic;
 use maud::{html, Markup};
@@ -58,7 +59,10 @@ pub(crate) async fn run(ui: &UiState, form: &EditorForm) -> Result<Preview, ApiE
     let result = definitions::put_definitions(
         State(ui.app.clone()),
         ui.previewer.clone(),
-        Query(PutParams { dry_run: true }),
+        Query(PutParams {
+            dry_run: true,
+            allow_empty: false,
+        }),
         axum::body::Body::from(text),
     )
     .await;

@@ -148,6 +148,38 @@ pub(crate) fn rejections_are_listed_most_recent_first(h: &dyn Harness) {
     assert_eq!(store.event_count().unwrap(), 0, "rejections are not events");
 }
 
+pub(crate) fn rejections_are_pruned_by_count_and_age(h: &dyn Harness) {
+    let store = h.open();
+    let batch: Vec<WriteOp> = (0..6)
+        .map(|i| WriteOp::Rejection(rejection(1_000 + i, &format!("batch[{i}]"))))
+        .collect();
+    store.apply(&batch).unwrap();
+    // Keep the newest four (by insertion), and nothing received before 1_001.
+    store
+        .apply(&[
+            WriteOp::Rejection(rejection(1_010, "late")),
+            WriteOp::PruneRejections {
+                keep_newest: 4,
+                before: 1_001,
+            },
+        ])
+        .unwrap();
+    let fields: Vec<String> = store
+        .recent_rejections(100)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.field)
+        .collect();
+    assert_eq!(fields, ["late", "batch[5]", "batch[4]", "batch[3]"]);
+    store
+        .apply(&[WriteOp::PruneRejections {
+            keep_newest: 10,
+            before: 1_005,
+        }])
+        .unwrap();
+    assert_eq!(store.recent_rejections(100).unwrap().len(), 2, "aged out");
+}
+
 pub(crate) fn concurrent_readers_see_whole_batches(h: &dyn Harness) {
     const BATCHES: i64 = 20;
     const PER_BATCH: i64 = 200;
