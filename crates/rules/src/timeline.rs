@@ -342,6 +342,22 @@ impl Traits {
         }
     }
 
+    /// Removes what `set_all(time, traits)` recorded (a message re-homed to
+    /// another subject takes its trait values with it).
+    pub fn unset_all(&mut self, time: i64, traits: &serde_json::Map<String, serde_json::Value>) {
+        for (key, value) in traits {
+            let Some(history) = self.map.get_mut(key.as_str()) else {
+                continue;
+            };
+            if let Some(at) = history.iter().position(|(t, v)| *t == time && v == value) {
+                history.remove(at);
+            }
+            if history.is_empty() {
+                self.map.remove(key.as_str());
+            }
+        }
+    }
+
     /// Adds every recorded value of `other` (an identity merge folds one
     /// contact's trait history into another's).
     pub fn absorb(&mut self, other: &Traits) {

@@ -58,6 +58,18 @@ fn apply_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<(), StoreError> {
             )
         }
         WriteOp::Event(event) => insert_event(tx, event),
+        WriteOp::Rehome { seq, from, to, .. } => {
+            execute(
+                tx,
+                "UPDATE events SET contact_id = ?3 WHERE seq = ?1 AND contact_id = ?2",
+                params![seq, from, to],
+            )?;
+            execute(
+                tx,
+                "UPDATE contact_traits SET contact = ?3 WHERE seq = ?1 AND contact = ?2",
+                params![seq, from, to],
+            )
+        }
         WriteOp::ContactTraits {
             contact,
             traits,

@@ -69,7 +69,7 @@ impl Feed {
         let mut ops = Vec::new();
         for message in messages {
             self.seq += 1;
-            let contact_id = self.graph.resolve(message, &mut ops);
+            let contact_id = self.graph.resolve(message, self.seq, &mut ops);
             ops.push(WriteOp::Event(StoredEvent {
                 seq: self.seq,
                 contact_id,
