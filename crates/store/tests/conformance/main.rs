@@ -75,6 +75,10 @@ macro_rules! store_conformance_tests {
                 merge_rehomes_stored_and_same_batch_rows,
                 merging_a_contact_into_itself_is_an_error,
             ],
+            rehome: [
+                rehome_moves_one_event_and_its_traits,
+                rebuild_splits_contacts_the_old_rule_merged,
+            ],
             traits: [
                 current_traits_follow_event_time_not_arrival,
                 trait_history_is_ordered_by_time_then_seq,
