@@ -174,6 +174,7 @@ impl Chunk {
                     ),
                     reason,
                     excerpt: line.chars().take(200).collect(),
+                    warning: false,
                 });
             }
         }

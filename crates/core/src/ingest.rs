@@ -333,7 +333,7 @@ impl Writer {
         let mut receipts = Vec::with_capacity(jobs.len());
         for job in jobs.iter_mut() {
             let mut receipt = Receipt {
-                rejected: job.rejections.len(),
+                rejected: job.rejections.iter().filter(|r| !r.warning).count(),
                 ..Receipt::default()
             };
             for message in std::mem::take(&mut job.messages) {

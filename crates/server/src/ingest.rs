@@ -26,6 +26,7 @@ use crate::error::ApiError;
 use crate::metrics::{Endpoint, RequestLabels, SourceLabels};
 use crate::segment::{self, parse_message, parse_timestamp, ParseContext};
 use crate::AppState;
+use bellwether_core::identity::IdentityConfig;
 
 /// Answer to an accepted ingestion request.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -38,6 +39,10 @@ pub(crate) struct IngestResponse {
     /// Invalid messages, each with the field at fault; absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) rejected: Vec<RejectedMessage>,
+    /// Stored messages with a field ignored (a blocked identifier such as
+    /// `"undefined"`); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) warnings: Vec<RejectedMessage>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -119,19 +124,36 @@ async fn ingest_single(
             .name
             .clone();
         let ctx = state_for_parse.parse_context(&source, Some(kind));
-        let parsed = parse_message(value, &ctx, new_message_id);
+        let parsed = parse_message(value, &ctx, new_message_id)
+            .map_err(|e| (e.field, e.reason))
+            .and_then(|message| {
+                let warnings = screen_ids(&state_for_parse.config.identity, &message)?;
+                Ok((message, warnings))
+            });
         Ok((source, parsed))
     })
     .await??;
     match parsed {
-        Ok(message) => commit(state, &source, vec![message], Vec::new()).await,
-        Err(error) => {
-            let rejection = state.rejection(&source, None, &error.field, &error.reason, "");
+        Ok((message, warnings)) => {
+            let rejections = warnings
+                .iter()
+                .map(|(field, reason)| state.warning(&source, None, field, reason, &message))
+                .collect();
+            let mut response = commit(state, &source, vec![message], rejections).await?;
+            response.warnings = warnings
+                .into_iter()
+                .map(|(field, message)| RejectedMessage {
+                    index: 0,
+                    field,
+                    message,
+                })
+                .collect();
+            Ok(response)
+        }
+        Err((field, reason)) => {
+            let rejection = state.rejection(&source, None, &field, &reason, "");
             commit(state, &source, Vec::new(), vec![rejection]).await?;
-            Err(ApiError::InvalidField {
-                field: error.field,
-                reason: error.reason,
-            })
+            Err(ApiError::InvalidField { field, reason })
         }
     }
 }
@@ -153,6 +175,7 @@ struct ParsedBatch {
     messages: Vec<Message>,
     rejections: Vec<Rejection>,
     rejected: Vec<RejectedMessage>,
+    warnings: Vec<RejectedMessage>,
 }
 
 async fn ingest_batch(
@@ -177,6 +200,7 @@ async fn ingest_batch(
     }
     let mut response = commit(state, &parsed.source, parsed.messages, parsed.rejections).await?;
     response.rejected = parsed.rejected;
+    response.warnings = parsed.warnings;
     Ok(response)
 }
 
@@ -210,10 +234,31 @@ fn parse_batch(
         messages: Vec::with_capacity(items.len()),
         rejections: Vec::new(),
         rejected: Vec::new(),
+        warnings: Vec::new(),
     };
     for (index, raw) in items.into_iter().enumerate() {
-        match parse_item(raw, &ctx) {
-            Ok(message) => parsed.messages.push(message),
+        let screened = parse_item(raw, &ctx).and_then(|message| {
+            let warnings = screen_ids(&state.config.identity, &message)?;
+            Ok((message, warnings))
+        });
+        match screened {
+            Ok((message, warnings)) => {
+                for (field, reason) in warnings {
+                    parsed.rejections.push(state.warning(
+                        &source,
+                        Some(index),
+                        &field,
+                        &reason,
+                        &message,
+                    ));
+                    parsed.warnings.push(RejectedMessage {
+                        index,
+                        field,
+                        message: reason,
+                    });
+                }
+                parsed.messages.push(message);
+            }
             Err((field, reason)) => {
                 let excerpt: String = raw.get().chars().take(200).collect();
                 parsed.rejections.push(state.rejection(
@@ -258,7 +303,7 @@ async fn commit(
     messages: Vec<Message>,
     rejections: Vec<Rejection>,
 ) -> Result<IngestResponse, ApiError> {
-    let rejected = rejections.len();
+    let rejected = rejections.iter().filter(|r| !r.warning).count();
     let started = Instant::now();
     let pending = state
         .ingestor
@@ -302,7 +347,41 @@ async fn commit(
         stored: receipt.stored,
         duplicates: receipt.duplicates,
         rejected: Vec::new(),
+        warnings: Vec::new(),
     })
+}
+
+/// SPEC §7: values in `[identity] blocked_ids` are never identifiers. The
+/// warnings `(field, reason)` for the blocked ones, or the error when no
+/// usable id is left.
+fn screen_ids(
+    identity: &IdentityConfig,
+    message: &Message,
+) -> Result<Vec<(String, String)>, (String, String)> {
+    let blocked = identity.blocked_fields(message);
+    if !identity.names_a_contact(message) {
+        let (field, value) = blocked
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| ("userId".to_owned(), String::new()));
+        return Err((
+            field,
+            format!(
+                "{value:?} is a blocked identifier ([identity] blocked_ids) and the message \
+                 has no other id to store it under"
+            ),
+        ));
+    }
+    Ok(blocked
+        .into_iter()
+        .map(|(field, value)| {
+            let reason = format!(
+                "{value:?} is a blocked identifier ([identity] blocked_ids): ignored, the \
+                 message is stored under its other ids"
+            );
+            (field, reason)
+        })
+        .collect())
 }
 
 /// A message id for messages that came without one (they cannot be deduplicated).

@@ -68,6 +68,37 @@ pub const DEFAULT_BLOCKED_IDS: [&str; 7] = [
 ];
 
 impl IdentityConfig {
+    /// The identifier fields of `message` holding blocked values, with the
+    /// value: ignored as identifiers, reported as warnings.
+    pub fn blocked_fields(&self, message: &Message) -> Vec<(String, String)> {
+        let email = (!self.email_trait.is_empty())
+            .then(|| message.traits.get(&self.email_trait))
+            .flatten()
+            .and_then(Value::as_str);
+        [
+            ("userId".to_owned(), message.user_id.as_deref()),
+            ("anonymousId".to_owned(), message.anonymous_id.as_deref()),
+            ("previousId".to_owned(), message.previous_id.as_deref()),
+            (format!("traits.{}", self.email_trait), email),
+        ]
+        .into_iter()
+        .filter_map(|(field, value)| {
+            let value = value?;
+            self.is_blocked(value).then(|| (field, value.to_owned()))
+        })
+        .collect()
+    }
+
+    /// Whether the message still names a contact once blocked values are
+    /// left out (an alias needs both of its ids).
+    pub fn names_a_contact(&self, message: &Message) -> bool {
+        let usable = |id: &Option<String>| id.as_deref().is_some_and(|v| !self.is_blocked(v));
+        match message.kind {
+            MessageKind::Alias => usable(&message.user_id) && usable(&message.previous_id),
+            _ => usable(&message.user_id) || usable(&message.anonymous_id),
+        }
+    }
+
     /// Whether `value` is a blocked identifier.
     pub fn is_blocked(&self, value: &str) -> bool {
         let value = value.trim();

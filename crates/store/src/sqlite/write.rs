@@ -241,8 +241,9 @@ fn insert_traits(
 fn insert_rejection(tx: &Transaction<'_>, rejection: &Rejection) -> Result<(), StoreError> {
     execute(
         tx,
-        "INSERT INTO rejections (received_at, source, message_id, batch_index, field, reason, excerpt)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO rejections
+           (received_at, source, message_id, batch_index, field, reason, excerpt, warning)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             rejection.received_at,
             rejection.source,
@@ -251,6 +252,7 @@ fn insert_rejection(tx: &Transaction<'_>, rejection: &Rejection) -> Result<(), S
             rejection.field,
             rejection.reason,
             rejection.excerpt,
+            rejection.warning,
         ],
     )
 }

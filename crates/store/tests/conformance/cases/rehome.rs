@@ -9,7 +9,7 @@ use bellwether_core::store::{IdKind, WriteOp};
 use serde_json::{json, Value};
 
 use crate::fixtures::{
-    contact_traits, event, event_op, identity, message, new_contact, object, seqs,
+    contact_traits, event, event_op, identity, message, new_contact, object, rejection, seqs,
 };
 use crate::harness::Harness;
 
@@ -146,4 +146,22 @@ pub(crate) fn rebuild_splits_contacts_the_old_rule_merged(h: &dyn Harness) {
     let (_, corrections) =
         IdentityGraph::rebuild(IdentityConfig::default(), store.as_ref(), &mut |_, _| {}).unwrap();
     assert_eq!(corrections, [], "a store under the new rule needs nothing");
+}
+
+/// A blocked identifier is stored as a warning row (migration 0005): the
+/// message was kept, only the field was ignored.
+pub(crate) fn rejection_warnings_round_trip(h: &dyn Harness) {
+    let store = h.open();
+    let mut warning = rejection(20, "anonymousId");
+    warning.warning = true;
+    store
+        .apply(&[
+            WriteOp::Rejection(rejection(10, "event")),
+            WriteOp::Rejection(warning.clone()),
+        ])
+        .unwrap();
+    assert_eq!(
+        store.recent_rejections(10).unwrap(),
+        [warning, rejection(10, "event")]
+    );
 }
