@@ -176,6 +176,12 @@ async fn metrics_text(State(state): State<AppState>) -> String {
         (engine.pending_timers(), seconds(0.5), seconds(0.99))
     };
     state.metrics.timers_pending.set(timers as i64);
+    let refused = state.ingestor.identity_report().refused_links;
+    let counted = state.metrics.identity_links_refused.get();
+    state
+        .metrics
+        .identity_links_refused
+        .inc_by(refused.saturating_sub(counted));
     let store = state.store.clone();
     if let Ok(Ok(depth)) = tokio::task::spawn_blocking(move || store.outbox_depth()).await {
         for destination in &state.config.destination {

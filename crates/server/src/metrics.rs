@@ -52,6 +52,7 @@ pub struct Metrics {
     pub(crate) deliveries: Family<DeliveryLabels, Counter>,
     pub(crate) delivery_seconds: Histogram,
     pub(crate) outbox_depth: Family<OutboxLabels, Gauge>,
+    pub(crate) identity_links_refused: Counter,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -80,6 +81,13 @@ impl Metrics {
         let deliveries = Family::<DeliveryLabels, Counter>::default();
         let delivery_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
         let outbox_depth = Family::<OutboxLabels, Gauge>::default();
+        let identity_links_refused = Counter::default();
+        registry.register(
+            "identity_links_refused",
+            "Links refused by the identity rules: a message claimed an anonymous id or email \
+             another user had claimed (see /api/v1/identity/conflicts)",
+            identity_links_refused.clone(),
+        );
         registry.register(
             "webhook_attempts",
             "Webhook delivery attempts by destination and outcome",
@@ -148,6 +156,7 @@ impl Metrics {
             deliveries,
             delivery_seconds,
             outbox_depth,
+            identity_links_refused,
         }
     }
 
