@@ -16,6 +16,7 @@ mod reports;
 mod scores;
 mod sdk;
 mod segments;
+mod shared_identity;
 mod trends;
 mod ui;
 mod webhooks;
