@@ -62,7 +62,7 @@ impl IdentityGraph {
                 placed.push(Placed {
                     seq: event.seq,
                     at: event.message.timestamp,
-                    stored: event.contact_id.map(|c| stored_home(c)),
+                    stored: event.contact_id.map(&stored_home),
                     replayed,
                     traits,
                 });
