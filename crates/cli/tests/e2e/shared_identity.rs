@@ -75,6 +75,16 @@ fn run_shared_browser(backend: Backend) {
     assert!(list["refused_links"].as_u64() >= Some(1), "{list}");
     let shown = &server.contact(&alice)["identity_conflicts"];
     assert_eq!(shown[0]["value"], browser.as_str(), "{shown}");
+    let page = client()
+        .get(server.url(&format!("/contacts/{alice}")))
+        .send()
+        .and_then(|r| r.text())
+        .unwrap_or_default();
+    assert!(
+        page.contains("Shared identifiers"),
+        "the contact page shows the conflict"
+    );
+    assert!(page.contains(&browser));
     let metrics = client()
         .get(server.url("/metrics"))
         .send()
