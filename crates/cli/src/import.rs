@@ -101,6 +101,7 @@ pub(crate) fn import_reader(
             source,
             clock.now_ms(),
             skew,
+            &config.identity,
             &mut summary,
         );
         if chunk.len() >= CHUNK {
@@ -142,6 +143,7 @@ impl Chunk {
         source: &str,
         now: i64,
         skew: i64,
+        identity: &bellwether_core::identity::IdentityConfig,
         summary: &mut ImportSummary,
     ) {
         let ctx = ParseContext {
@@ -155,6 +157,12 @@ impl Chunk {
             .and_then(|value| {
                 parse_message(value, &ctx, || format!("import-{now}-{line_number}"))
                     .map_err(|e| (e.field, e.reason))
+            })
+            .and_then(|message| {
+                // Blocked ids are ignored by the identity rules; a message
+                // left without any id is refused, as over HTTP.
+                identity.screen_ids(&message)?;
+                Ok(message)
             });
         match parsed {
             Ok(message) => self.messages.push(message),

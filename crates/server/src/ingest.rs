@@ -26,7 +26,6 @@ use crate::error::ApiError;
 use crate::metrics::{Endpoint, RequestLabels, SourceLabels};
 use crate::segment::{self, parse_message, parse_timestamp, ParseContext};
 use crate::AppState;
-use bellwether_core::identity::IdentityConfig;
 
 /// Answer to an accepted ingestion request.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -127,7 +126,7 @@ async fn ingest_single(
         let parsed = parse_message(value, &ctx, new_message_id)
             .map_err(|e| (e.field, e.reason))
             .and_then(|message| {
-                let warnings = screen_ids(&state_for_parse.config.identity, &message)?;
+                let warnings = state_for_parse.config.identity.screen_ids(&message)?;
                 Ok((message, warnings))
             });
         Ok((source, parsed))
@@ -238,7 +237,7 @@ fn parse_batch(
     };
     for (index, raw) in items.into_iter().enumerate() {
         let screened = parse_item(raw, &ctx).and_then(|message| {
-            let warnings = screen_ids(&state.config.identity, &message)?;
+            let warnings = state.config.identity.screen_ids(&message)?;
             Ok((message, warnings))
         });
         match screened {
@@ -349,39 +348,6 @@ async fn commit(
         rejected: Vec::new(),
         warnings: Vec::new(),
     })
-}
-
-/// SPEC §7: values in `[identity] blocked_ids` are never identifiers. The
-/// warnings `(field, reason)` for the blocked ones, or the error when no
-/// usable id is left.
-fn screen_ids(
-    identity: &IdentityConfig,
-    message: &Message,
-) -> Result<Vec<(String, String)>, (String, String)> {
-    let blocked = identity.blocked_fields(message);
-    if !identity.names_a_contact(message) {
-        let (field, value) = blocked
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| ("userId".to_owned(), String::new()));
-        return Err((
-            field,
-            format!(
-                "{value:?} is a blocked identifier ([identity] blocked_ids) and the message \
-                 has no other id to store it under"
-            ),
-        ));
-    }
-    Ok(blocked
-        .into_iter()
-        .map(|(field, value)| {
-            let reason = format!(
-                "{value:?} is a blocked identifier ([identity] blocked_ids): ignored, the \
-                 message is stored under its other ids"
-            );
-            (field, reason)
-        })
-        .collect())
 }
 
 /// A message id for messages that came without one (they cannot be deduplicated).

@@ -99,6 +99,36 @@ impl IdentityConfig {
         }
     }
 
+    /// SPEC §7 at ingestion: the warnings `(field, reason)` for the blocked
+    /// ids of a message that still names a contact, or the error `(field,
+    /// reason)` when no usable id is left.
+    pub fn screen_ids(&self, message: &Message) -> Result<Vec<(String, String)>, (String, String)> {
+        let blocked = self.blocked_fields(message);
+        if !self.names_a_contact(message) {
+            let (field, value) = blocked
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| ("userId".to_owned(), String::new()));
+            return Err((
+                field,
+                format!(
+                    "{value:?} is a blocked identifier ([identity] blocked_ids) and the \
+                     message has no other id to store it under"
+                ),
+            ));
+        }
+        Ok(blocked
+            .into_iter()
+            .map(|(field, value)| {
+                let reason = format!(
+                    "{value:?} is a blocked identifier ([identity] blocked_ids): ignored, \
+                     the message is stored under its other ids"
+                );
+                (field, reason)
+            })
+            .collect())
+    }
+
     /// Whether `value` is a blocked identifier.
     pub fn is_blocked(&self, value: &str) -> bool {
         let value = value.trim();
