@@ -60,7 +60,13 @@ pub(super) struct Cluster {
     pub(super) claims: Vec<Claim>,
     /// Its anonymous contact while nobody claimed it.
     pub(super) home: Option<ContactId>,
+    /// Sorted by `(at, seq)`.
     pub(super) events: Vec<ClusterEvent>,
+    /// The distinct users of `claims` (few): who else claimed it is asked
+    /// on every claim.
+    pub(super) claimants: Vec<Arc<str>>,
+    /// Another cluster was folded in since the last full settle.
+    pub(super) united: bool,
 }
 
 /// One identifier of a cluster.
@@ -73,15 +79,26 @@ pub(super) struct Member {
 }
 
 impl Cluster {
-    /// Adds a claim in order; `false` if it was already there.
-    pub(super) fn add_claim(&mut self, claim: Claim) -> bool {
+    /// Adds a claim in order; its position, or `None` if it was already
+    /// there.
+    pub(super) fn add_claim(&mut self, claim: Claim) -> Option<usize> {
         match self.claims.binary_search(&claim) {
-            Ok(_) => false,
+            Ok(_) => None,
             Err(at) => {
+                if !self.claimants.contains(&claim.user) {
+                    self.claimants.push(claim.user.clone());
+                }
                 self.claims.insert(at, claim);
-                true
+                Some(at)
             }
         }
+    }
+
+    /// Adds a user-less message in `(at, seq)` order.
+    pub(super) fn insert_event(&mut self, event: ClusterEvent) {
+        let key = (event.at, event.seq);
+        let at = self.events.partition_point(|e| (e.at, e.seq) <= key);
+        self.events.insert(at, event);
     }
 
     /// The user holding the cluster at `at`: the latest claim at or before
@@ -104,6 +121,7 @@ impl Cluster {
             self.add_claim(claim);
         }
         self.events.extend(other.events);
+        self.events.sort_by_key(|e| (e.at, e.seq));
     }
 }
 
@@ -125,7 +143,7 @@ mod tests {
         assert_eq!(cluster.holder_at(5), None);
         cluster.add_claim(claim(20, "bob"));
         cluster.add_claim(claim(10, "alice"));
-        assert!(!cluster.add_claim(claim(10, "alice")));
+        assert_eq!(cluster.add_claim(claim(10, "alice")), None);
         assert_eq!(cluster.holder_at(1).map(|u| &**u), Some("alice"));
         assert_eq!(cluster.holder_at(10).map(|u| &**u), Some("alice"));
         assert_eq!(cluster.holder_at(19).map(|u| &**u), Some("alice"));

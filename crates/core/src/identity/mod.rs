@@ -443,12 +443,13 @@ impl IdentityGraph {
         };
         let claimed_before = !cluster.claims.is_empty();
         let others_before = cluster
-            .claims
+            .claimants
             .iter()
-            .any(|c| self.users.get(&*c.user).copied() != Some(person));
-        if !cluster.add_claim(claim) {
+            .any(|user| self.users.get(&**user).copied() != Some(person));
+        let at = claim.at;
+        let Some(position) = cluster.add_claim(claim) else {
             return;
-        }
+        };
         if others_before {
             self.refused_links += 1;
             self.shared.insert(id);
@@ -457,7 +458,14 @@ impl IdentityGraph {
         if claimed_before && !others_before && cluster.home.is_none() {
             return;
         }
-        self.settle(id, message, ops);
+        // Only the messages from this claim to the next can change holder
+        // (and those before it, when it is the new first claim).
+        let from = if position == 0 { Millis::MIN } else { at };
+        let to = cluster
+            .claims
+            .get(position + 1)
+            .map_or(Millis::MAX, |next| next.at);
+        self.settle(id, message, (from, to), ops);
     }
 
     /// A message without a (usable) user id: it joins the clusters of its
@@ -477,12 +485,22 @@ impl IdentityGraph {
         let id = rest
             .into_iter()
             .fold(first, |kept, other| self.unite(kept, other, message, ops));
-        self.settle(id, message, ops);
+        let united = id != first || self.clusters.get(&id).is_some_and(|c| c.united);
+        let unsettled = self
+            .clusters
+            .get(&id)
+            .is_some_and(|c| c.home.is_none() && c.claims.is_empty());
+        if united || unsettled {
+            if let Some(cluster) = self.clusters.get_mut(&id) {
+                cluster.united = false;
+            }
+            self.settle(id, message, (Millis::MIN, Millis::MAX), ops);
+        }
         let contact = self.contact_at(id, message.timestamp)?;
         let traits = (message.kind == MessageKind::Identify && !message.traits.is_empty())
             .then(|| Arc::new(message.traits.clone()));
         if let Some(cluster) = self.clusters.get_mut(&id) {
-            cluster.events.push(ClusterEvent {
+            cluster.insert_event(ClusterEvent {
                 at: message.timestamp,
                 seq,
                 contact,
@@ -568,6 +586,7 @@ impl IdentityGraph {
         let kept_home = self.clusters.get(&kept).and_then(|c| c.home);
         if let Some(cluster) = self.clusters.get_mut(&kept) {
             cluster.absorb(absorbed);
+            cluster.united = true;
         }
         match (kept_home, absorbed_home) {
             (Some(x), Some(y)) => {
@@ -588,7 +607,15 @@ impl IdentityGraph {
     }
 
     /// Puts every message and identifier of a cluster where its claims say.
-    fn settle(&mut self, id: ClusterId, message: &Message, ops: &mut Vec<WriteOp>) {
+    /// Messages are looked at only within `range` (inclusive), where
+    /// holders may have changed.
+    fn settle(
+        &mut self,
+        id: ClusterId,
+        message: &Message,
+        range: (Millis, Millis),
+        ops: &mut Vec<WriteOp>,
+    ) {
         let Some(cluster) = self.clusters.get(&id) else {
             return;
         };
@@ -615,26 +642,34 @@ impl IdentityGraph {
                     };
                     self.merge(home, first, message, reason, ops);
                 }
+                // Every message was the anonymous contact's.
+                return self.settle(id, message, (Millis::MIN, Millis::MAX), ops);
             }
             _ => {}
         }
-        self.rehome_events(id, ops);
+        self.rehome_events(id, range, ops);
         self.repoint_ids(id, ops);
     }
 
-    fn rehome_events(&mut self, id: ClusterId, ops: &mut Vec<WriteOp>) {
+    fn rehome_events(
+        &mut self,
+        id: ClusterId,
+        (from, to): (Millis, Millis),
+        ops: &mut Vec<WriteOp>,
+    ) {
         let Some(mut cluster) = self.clusters.remove(&id) else {
             return;
         };
-        let targets: Vec<Option<ContactId>> = cluster
-            .events
+        let start = cluster.events.partition_point(|e| e.at < from);
+        let end = cluster.events.partition_point(|e| e.at <= to);
+        let targets: Vec<Option<ContactId>> = cluster.events[start..end]
             .iter()
             .map(|event| match cluster.holder_at(event.at) {
                 Some(user) => self.users.get(&**user).copied(),
                 None => cluster.home,
             })
             .collect();
-        for (event, target) in cluster.events.iter_mut().zip(targets) {
+        for (event, target) in cluster.events[start..end].iter_mut().zip(targets) {
             let current = self.canonical(event.contact);
             event.contact = current;
             let Some(target) = target.filter(|t| *t != current) else {
