@@ -145,6 +145,15 @@ pub enum WriteOp {
         at: Millis,
         traits: Map<String, Value>,
     },
+    /// A stored message that no longer names any contact (its only ids are
+    /// blocked values, stored by a version without `blocked_ids`) leaves
+    /// its contact, with the contact traits it set (deleted).
+    Detach {
+        seq: i64,
+        from: ContactId,
+        at: Millis,
+        traits: Map<String, Value>,
+    },
     /// Trait values set by one message (history row per key).
     ContactTraits {
         contact: ContactId,

@@ -219,7 +219,13 @@ impl State {
                 to,
                 at,
                 traits,
-            } => self.rehome(*seq, (*from, *to), *at, traits, touched),
+            } => self.rehome(*seq, (*from, Some(*to)), *at, traits, touched),
+            WriteOp::Detach {
+                seq,
+                from,
+                at,
+                traits,
+            } => self.rehome(*seq, (*from, None), *at, traits, touched),
             WriteOp::Event(event) => self.add_event(event, touched),
             WriteOp::ContactTraits {
                 contact,
@@ -414,7 +420,7 @@ impl State {
     fn rehome(
         &mut self,
         seq: i64,
-        (from, to): (ContactId, ContactId),
+        (from, to): (ContactId, Option<ContactId>),
         at: i64,
         traits: &serde_json::Map<String, Value>,
         touched: &mut Touched,
@@ -430,14 +436,16 @@ impl State {
             });
             state.traits.unset_all(at, traits);
         }
-        self.saw(to, at);
-        if let Some(state) = self.contacts.get_mut(&to) {
-            for event in moved {
-                state.timeline.insert(event);
+        if let Some(to) = to {
+            self.saw(to, at);
+            if let Some(state) = self.contacts.get_mut(&to) {
+                for event in moved {
+                    state.timeline.insert(event);
+                }
+                state.traits.set_all(at, traits);
             }
-            state.traits.set_all(at, traits);
         }
-        for contact in [from, to] {
+        for contact in std::iter::once(from).chain(to) {
             let account = self.contacts.get(&contact).and_then(|c| c.account.clone());
             if let Some(account) = account {
                 if let Some(state) = self.accounts.get_mut(&account) {

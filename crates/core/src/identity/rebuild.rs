@@ -192,7 +192,17 @@ impl IdentityGraph {
         }
         let mut emptied: HashMap<ContactId, ContactId> = HashMap::new();
         for item in placed {
-            let (Some(stored), Some(replayed)) = (item.stored, item.replayed) else {
+            let Some(stored) = item.stored else {
+                continue;
+            };
+            let Some(replayed) = item.replayed else {
+                // Only blocked ids: it names no contact any more.
+                ops.push(WriteOp::Detach {
+                    seq: item.seq,
+                    from: stored,
+                    at: item.at,
+                    traits: item.traits.clone().unwrap_or_default(),
+                });
                 continue;
             };
             let to = numbers.get(&replayed).map_or(replayed, |(n, _)| *n);

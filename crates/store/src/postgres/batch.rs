@@ -223,6 +223,27 @@ impl<'a> Pending<'a> {
         }
     }
 
+    /// A buffered message leaves its contact, its buffered trait rows are
+    /// dropped (see `WriteOp::Detach`).
+    pub(super) fn detach(&mut self, seq: i64, from: ContactId) {
+        for (event, contact) in self.events.iter_mut().rev() {
+            if event.seq == seq && *contact == Some(from) {
+                *contact = None;
+            }
+        }
+        let rows = std::mem::take(&mut self.contact_traits);
+        for i in 0..rows.owner.len() {
+            if rows.seq[i] == seq && rows.owner[i] == from {
+                continue;
+            }
+            self.contact_traits.owner.push(rows.owner[i]);
+            self.contact_traits.key.push(rows.key[i]);
+            self.contact_traits.value.push(rows.value[i]);
+            self.contact_traits.at.push(rows.at[i]);
+            self.contact_traits.seq.push(rows.seq[i]);
+        }
+    }
+
     /// Writes and empties the account-link buffer.
     pub(super) fn flush_contact_accounts<C: postgres::GenericClient>(
         &mut self,

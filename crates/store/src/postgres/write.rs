@@ -45,6 +45,13 @@ fn buffer<'a>(
             pending.merge((*from, *into), *at, *reason, message_id);
         }
         WriteOp::Event(event) => pending.event(event),
+        WriteOp::Detach { seq, from, .. } => {
+            session.batch_execute(&format!(
+                "UPDATE events SET contact_id = NULL WHERE seq = {seq} AND contact_id = {from};
+                 DELETE FROM contact_traits WHERE seq = {seq} AND contact = {from};"
+            ))?;
+            pending.detach(*seq, *from);
+        }
         WriteOp::Rehome { seq, from, to, .. } => {
             rehome_stored(session, *seq, *from, *to)?;
             pending.rehome(*seq, *from, *to);

@@ -58,6 +58,18 @@ fn apply_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<(), StoreError> {
             )
         }
         WriteOp::Event(event) => insert_event(tx, event),
+        WriteOp::Detach { seq, from, .. } => {
+            execute(
+                tx,
+                "UPDATE events SET contact_id = NULL WHERE seq = ?1 AND contact_id = ?2",
+                params![seq, from],
+            )?;
+            execute(
+                tx,
+                "DELETE FROM contact_traits WHERE seq = ?1 AND contact = ?2",
+                params![seq, from],
+            )
+        }
         WriteOp::Rehome { seq, from, to, .. } => {
             execute(
                 tx,

@@ -79,6 +79,7 @@ macro_rules! store_conformance_tests {
                 rehome_moves_one_event_and_its_traits,
                 rebuild_splits_contacts_the_old_rule_merged,
                 rejection_warnings_round_trip,
+                rebuild_detaches_messages_with_only_blocked_ids,
             ],
             traits: [
                 current_traits_follow_event_time_not_arrival,

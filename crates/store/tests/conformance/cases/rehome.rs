@@ -165,3 +165,57 @@ pub(crate) fn rejection_warnings_round_trip(h: &dyn Harness) {
         [warning, rejection(10, "event")]
     );
 }
+
+/// A junk anonymous id fused two users under the old rule; the next start
+/// splits them, and the message carrying only the junk id leaves every
+/// contact (with the traits it set).
+pub(crate) fn rebuild_detaches_messages_with_only_blocked_ids(h: &dyn Harness) {
+    let store = h.open();
+    store
+        .apply(&[
+            new_contact(1, 100),
+            identity(IdKind::User, "alice", 1, 100),
+            identity(IdKind::Anonymous, "undefined", 1, 100),
+            identity(IdKind::User, "bob", 1, 200),
+            stored(1, 1, Some("alice"), "undefined", 100),
+            stored(2, 1, Some("bob"), "undefined", 200),
+            {
+                let mut junk = message(MessageKind::Identify, "web", "m3", 300);
+                junk.anonymous_id = Some("undefined".to_owned());
+                junk.traits = object(json!({"plan": "junk"}));
+                event(StoredEvent {
+                    seq: 3,
+                    contact_id: Some(1),
+                    message: junk,
+                })
+            },
+            contact_traits(1, json!({"plan": "junk"}), 300, 3),
+        ])
+        .unwrap();
+    rebuild_identity(store.as_ref(), IdentityConfig::default(), &mut |_, _| {}).unwrap();
+    let alice = store
+        .contact_by_identity(IdKind::User, "alice")
+        .unwrap()
+        .unwrap();
+    let bob = store
+        .contact_by_identity(IdKind::User, "bob")
+        .unwrap()
+        .unwrap();
+    assert_ne!(alice.id, bob.id);
+    assert_eq!(
+        seqs(&store.contact_events(alice.id, 10, None).unwrap()),
+        vec![1]
+    );
+    assert_eq!(
+        seqs(&store.contact_events(bob.id, 10, None).unwrap()),
+        vec![2]
+    );
+    let junk = store.scan_events(2, 10).unwrap();
+    assert_eq!(junk.len(), 1);
+    assert_eq!(junk[0].contact_id, None, "a blocked id names no contact");
+    assert_eq!(
+        alice.traits.get("plan"),
+        None,
+        "the junk message's traits left with it"
+    );
+}
