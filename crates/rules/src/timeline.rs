@@ -418,6 +418,21 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn unset_all_removes_exactly_what_one_message_set() {
+        let mut traits = Traits::new();
+        let first = json!({"plan": "free", "seats": 1});
+        let second = json!({"plan": "pro"});
+        traits.set_all(10, first.as_object().unwrap());
+        traits.set_all(20, second.as_object().unwrap());
+        traits.unset_all(20, second.as_object().unwrap());
+        assert_eq!(traits.get_at("plan", 30), Some(&json!("free")));
+        assert_eq!(traits.history("plan").len(), 1);
+        traits.unset_all(10, first.as_object().unwrap());
+        assert_eq!(traits.get_at("seats", 30), None);
+        assert!(traits.snapshot_at(30).is_empty());
+    }
+
+    #[test]
     fn keeps_events_sorted_and_indexed() {
         let mut timeline = Timeline::new();
         timeline.insert(Event::track(20, 2, "B", json!({})));
