@@ -72,6 +72,15 @@ impl IdentityGraph {
         graph.settle_placements(&mut placed);
         let renumber = graph.number_like_store(&placed, &snapshot);
         graph.renumber(&renumber);
+        // New contacts never take a stored number, even one the replay
+        // left unused.
+        let stored_max = snapshot
+            .contacts
+            .iter()
+            .map(|(id, _)| *id)
+            .max()
+            .unwrap_or(0);
+        graph.next_contact = graph.next_contact.max(stored_max + 1);
         let ops = graph.corrections(&placed, &renumber, &snapshot, &stored_home);
         graph.refused_links = 0;
         Ok((graph, ops))
