@@ -67,8 +67,8 @@ fn history(args: &TimersArgs, now: i64, graph: &mut IdentityGraph) -> Vec<WriteO
     for user in 0..args.contacts {
         for n in 1..args.events_per_contact {
             let message = message(user, n, "Page Viewed", now - 86_400_000 + n as i64);
-            let contact_id = graph.resolve(&message, &mut ops);
             let seq = (user * args.events_per_contact + n) as i64;
+            let contact_id = graph.resolve(&message, seq, &mut ops);
             ops.push(WriteOp::Event(StoredEvent {
                 seq,
                 contact_id,
@@ -89,8 +89,8 @@ fn clicks(args: &TimersArgs, now: i64, graph: &mut IdentityGraph) -> Vec<WriteOp
             "Clicked",
             now + (user as i64 * 1000) / args.contacts as i64,
         );
-        let contact_id = graph.resolve(&message, &mut ops);
         let seq = (user * args.events_per_contact) as i64;
+        let contact_id = graph.resolve(&message, seq, &mut ops);
         ops.push(WriteOp::Event(StoredEvent {
             seq,
             contact_id,

@@ -87,7 +87,6 @@ pub(crate) fn import_reader(
     let mut in_flight: VecDeque<PendingReceipt> = VecDeque::new();
     let mut chunk = Chunk::default();
     let clock = SystemClock;
-    let skew = i64::from(config.server.max_future_skew_hours.unwrap_or(24)) * 3_600_000;
     for line in BufReader::with_capacity(1 << 20, reader).lines() {
         let line = line.context("cannot read input")?;
         progress.inc(line.len() as u64 + 1);
@@ -100,7 +99,7 @@ pub(crate) fn import_reader(
             summary.lines,
             source,
             clock.now_ms(),
-            skew,
+            config,
             &mut summary,
         );
         if chunk.len() >= CHUNK {
@@ -141,9 +140,11 @@ impl Chunk {
         line_number: u64,
         source: &str,
         now: i64,
-        skew: i64,
+        config: &bellwether_core::config::Config,
         summary: &mut ImportSummary,
     ) {
+        let skew = i64::from(config.server.max_future_skew_hours.unwrap_or(24)) * 3_600_000;
+        let identity = &config.identity;
         let ctx = ParseContext {
             source,
             received_at: now,
@@ -155,6 +156,12 @@ impl Chunk {
             .and_then(|value| {
                 parse_message(value, &ctx, || format!("import-{now}-{line_number}"))
                     .map_err(|e| (e.field, e.reason))
+            })
+            .and_then(|message| {
+                // Blocked ids are ignored by the identity rules; a message
+                // left without any id is refused, as over HTTP.
+                identity.screen_ids(&message)?;
+                Ok(message)
             });
         match parsed {
             Ok(message) => self.messages.push(message),
@@ -174,6 +181,7 @@ impl Chunk {
                     ),
                     reason,
                     excerpt: line.chars().take(200).collect(),
+                    warning: false,
                 });
             }
         }

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use anyhow::Context;
 use bellwether_core::actions::router::{reference_problems, ActionRouter};
 use bellwether_core::engine::{Engine, EngineHandle, LoadOptions};
-use bellwether_core::ingest::Ingestor;
+use bellwether_core::identity::IdentityGraph;
+use bellwether_core::ingest::{rebuild_identity as rebuild_identity_from, Ingestor};
 use bellwether_core::{Clock, SystemClock};
 use bellwether_server::metrics::Metrics;
 use bellwether_server::AppState;
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::settings::{Loaded, StoreArgs, DEFAULT_LISTEN};
 
@@ -110,10 +112,12 @@ impl Running {
             anyhow::bail!("invalid destinations:\n  {}", problems.join("\n  "));
         }
         let router = ActionRouter::new(config.destination.clone(), config.pool.clone());
+        // Before the engine loads: it must see contacts split by the rules.
+        let graph = rebuild_identity(store.as_ref(), &config)?;
         let engine = load_engine(store.clone(), definitions, clock.clone(), router)?;
-        let (ingestor, writer) = Ingestor::start(
+        let (ingestor, writer) = Ingestor::start_with(
             store.clone(),
-            config.identity.clone(),
+            graph,
             config.ingest.clone(),
             Some(Box::new(engine.listener())),
         )
@@ -152,6 +156,34 @@ impl Running {
         }
         Ok(())
     }
+}
+
+/// Replays the stored messages into the identity graph (SPEC §7 identity
+/// rules), splitting contacts an older version merged, with a progress bar
+/// on a terminal.
+fn rebuild_identity(
+    store: &dyn bellwether_core::Store,
+    config: &bellwether_core::config::Config,
+) -> anyhow::Result<IdentityGraph> {
+    let started = std::time::Instant::now();
+    let bar = ProgressBar::new(0);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} identity [{bar:40}] {pos}/{len} messages (eta {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    let graph = rebuild_identity_from(store, config.identity.clone(), &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .context("cannot rebuild the identity graph")?;
+    bar.finish_and_clear();
+    tracing::info!(
+        contacts = graph.live_contacts(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "identity graph rebuilt from the stored messages"
+    );
+    Ok(graph)
 }
 
 /// Loads every subject and evaluates the definitions as of now.

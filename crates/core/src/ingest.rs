@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, Sender};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
-use crate::identity::{IdentityConfig, IdentityGraph};
+use crate::identity::{IdentityConfig, IdentityGraph, IdentityReport};
 use crate::message::{Message, MessageKind, Rejection, StoredEvent};
 use crate::store::{Store, StoreError, WriteOp};
 
@@ -92,27 +92,48 @@ pub struct Ingestor {
     jobs: Sender<Job>,
     admission: Arc<Semaphore>,
     max_pending: usize,
+    identity: PublishedIdentity,
 }
+
+/// The identity graph's report, replaced after each commit that changed it.
+type PublishedIdentity = Arc<parking_lot::RwLock<Arc<IdentityReport>>>;
 
 /// Receipt of a submission, resolved once the batch is committed.
 pub type PendingReceipt = oneshot::Receiver<Result<Receipt, CommitError>>;
 
 impl Ingestor {
-    /// Loads the identity graph and starts the writer thread.
+    /// Rebuilds the identity graph from the stored messages (applying the
+    /// corrections a store written under older identity rules needs) and
+    /// starts the writer thread.
     pub fn start(
         store: Arc<dyn Store>,
         identity: IdentityConfig,
         config: IngestConfig,
         listener: Option<Box<dyn CommitListener>>,
     ) -> Result<(Self, JoinHandle<()>), StoreError> {
+        let graph = rebuild_identity(store.as_ref(), identity, &mut |_, _| {})?;
+        Self::start_with(store, graph, config, listener)
+    }
+
+    /// Starts the writer thread with a graph already rebuilt (see
+    /// [`rebuild_identity`]).
+    pub fn start_with(
+        store: Arc<dyn Store>,
+        graph: IdentityGraph,
+        config: IngestConfig,
+        listener: Option<Box<dyn CommitListener>>,
+    ) -> Result<(Self, JoinHandle<()>), StoreError> {
         let snapshot = store.load_identity()?;
+        let published: PublishedIdentity =
+            Arc::new(parking_lot::RwLock::new(Arc::new(graph.report())));
         let writer = Writer {
-            graph: IdentityGraph::from_snapshot(identity.clone(), &snapshot),
-            identity,
+            identity: graph.config().clone(),
+            graph,
             next_seq: snapshot.max_seq + 1,
             store,
             max_batch: config.max_batch_messages.max(1),
             listener: listener.map(ListenerStage::start).transpose()?,
+            published: published.clone(),
         };
         let (jobs, queue) = crossbeam_channel::unbounded();
         let handle = std::thread::Builder::new()
@@ -124,8 +145,14 @@ impl Ingestor {
             jobs,
             admission: Arc::new(Semaphore::new(max_pending)),
             max_pending,
+            identity: published,
         };
         Ok((ingestor, handle))
+    }
+
+    /// Shared identifiers and refused links, as of the last commit.
+    pub fn identity_report(&self) -> Arc<IdentityReport> {
+        self.identity.read().clone()
     }
 
     /// Queues messages (and the rejections found while validating them) for
@@ -164,6 +191,26 @@ struct Writer {
     store: Arc<dyn Store>,
     max_batch: usize,
     listener: Option<ListenerStage>,
+    published: PublishedIdentity,
+}
+
+/// Replays the stored messages into a fresh identity graph and applies the
+/// corrections it finds (contacts that older rules merged are split), in
+/// one transaction. `progress` is told `(replayed, total)` messages.
+pub fn rebuild_identity(
+    store: &dyn Store,
+    identity: IdentityConfig,
+    progress: &mut dyn crate::identity::RebuildProgress,
+) -> Result<IdentityGraph, StoreError> {
+    let (graph, corrections) = IdentityGraph::rebuild(identity, store, progress)?;
+    if !corrections.is_empty() {
+        tracing::info!(
+            writes = corrections.len(),
+            "identity rules: correcting contacts stored under older rules"
+        );
+        store.apply(&corrections)?;
+    }
+    Ok(graph)
 }
 
 /// A committed group on its way to the listener, with the replies that wait
@@ -284,6 +331,7 @@ impl Writer {
         let outcome = self.build_and_apply(&mut jobs);
         match outcome {
             Ok((ops, receipts)) => {
+                self.publish_identity();
                 let replies = jobs
                     .into_iter()
                     .map(|job| job.reply)
@@ -329,7 +377,7 @@ impl Writer {
         let mut ends = Vec::with_capacity(jobs.len());
         for job in jobs.iter_mut() {
             let mut receipt = Receipt {
-                rejected: job.rejections.len(),
+                rejected: job.rejections.iter().filter(|r| !r.warning).count(),
                 duplicates: job.duplicates,
                 ..Receipt::default()
             };
@@ -394,7 +442,7 @@ impl Writer {
     fn stage(&mut self, message: Message, ops: &mut Vec<WriteOp>) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let contact_id = self.graph.resolve(&message, ops);
+        let contact_id = self.graph.resolve(&message, seq, ops);
         let has_traits = !message.traits.is_empty();
         let trait_op = match (message.kind, contact_id, &message.group_id) {
             (MessageKind::Identify, Some(contact), _) if has_traits => {
@@ -421,13 +469,25 @@ impl Writer {
         ops.extend(trait_op);
     }
 
+    /// Publishes the graph's report when it changed (a link was refused).
+    fn publish_identity(&self) {
+        let refused = self.graph.refused_links();
+        if self.published.read().refused_links != refused {
+            *self.published.write() = Arc::new(self.graph.report());
+        }
+    }
+
     /// After a failed commit the graph may hold uncommitted changes: rebuild
     /// it from the store, the source of truth.
     fn reload(&mut self) {
-        match self.store.load_identity() {
-            Ok(snapshot) => {
-                self.graph = IdentityGraph::from_snapshot(self.identity.clone(), &snapshot);
-                self.next_seq = snapshot.max_seq + 1;
+        let refused = self.graph.refused_links();
+        let rebuilt = rebuild_identity(self.store.as_ref(), self.identity.clone(), &mut |_, _| {})
+            .and_then(|graph| Ok((graph, self.store.load_identity()?.max_seq)));
+        match rebuilt {
+            Ok((graph, max_seq)) => {
+                self.graph = graph;
+                self.graph.count_refused(refused);
+                self.next_seq = max_seq + 1;
             }
             Err(error) => tracing::error!(%error, "cannot reload identity graph"),
         }

@@ -99,4 +99,8 @@ pub struct Rejection {
     pub reason: String,
     /// The start of the offending message, for humans.
     pub excerpt: String,
+    /// The message was stored; only this field was ignored (a blocked
+    /// identifier). Not counted as rejected.
+    #[serde(default)]
+    pub warning: bool,
 }

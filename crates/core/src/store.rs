@@ -136,6 +136,27 @@ pub enum WriteOp {
         message_id: String,
     },
     Event(StoredEvent),
+    /// Move one stored message, and the contact traits it set (rows with
+    /// its `seq`), from one contact to another: a shared anonymous id's or
+    /// email's message belongs to whoever held it at its time (SPEC §7).
+    /// `at` is the message's time and `traits` the contact traits it set,
+    /// for the engine; the store needs only `seq`, `from` and `to`.
+    Rehome {
+        seq: i64,
+        from: ContactId,
+        to: ContactId,
+        at: Millis,
+        traits: Map<String, Value>,
+    },
+    /// A stored message that no longer names any contact (its only ids are
+    /// blocked values, stored by a version without `blocked_ids`) leaves
+    /// its contact, with the contact traits it set (deleted).
+    Detach {
+        seq: i64,
+        from: ContactId,
+        at: Millis,
+        traits: Map<String, Value>,
+    },
     /// Trait values set by one message (history row per key).
     ContactTraits {
         contact: ContactId,

@@ -342,6 +342,22 @@ impl Traits {
         }
     }
 
+    /// Removes what `set_all(time, traits)` recorded (a message re-homed to
+    /// another subject takes its trait values with it).
+    pub fn unset_all(&mut self, time: i64, traits: &serde_json::Map<String, serde_json::Value>) {
+        for (key, value) in traits {
+            let Some(history) = self.map.get_mut(key.as_str()) else {
+                continue;
+            };
+            if let Some(at) = history.iter().position(|(t, v)| *t == time && v == value) {
+                history.remove(at);
+            }
+            if history.is_empty() {
+                self.map.remove(key.as_str());
+            }
+        }
+    }
+
     /// Adds every recorded value of `other` (an identity merge folds one
     /// contact's trait history into another's).
     pub fn absorb(&mut self, other: &Traits) {
@@ -400,6 +416,21 @@ fn next_after(history: &History, time: i64) -> Option<i64> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn unset_all_removes_exactly_what_one_message_set() {
+        let mut traits = Traits::new();
+        let first = json!({"plan": "free", "seats": 1});
+        let second = json!({"plan": "pro"});
+        traits.set_all(10, first.as_object().unwrap());
+        traits.set_all(20, second.as_object().unwrap());
+        traits.unset_all(20, second.as_object().unwrap());
+        assert_eq!(traits.get_at("plan", 30), Some(&json!("free")));
+        assert_eq!(traits.history("plan").len(), 1);
+        traits.unset_all(10, first.as_object().unwrap());
+        assert_eq!(traits.get_at("seats", 30), None);
+        assert!(traits.snapshot_at(30).is_empty());
+    }
 
     #[test]
     fn keeps_events_sorted_and_indexed() {

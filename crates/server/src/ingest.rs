@@ -38,6 +38,10 @@ pub(crate) struct IngestResponse {
     /// Invalid messages, each with the field at fault; absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) rejected: Vec<RejectedMessage>,
+    /// Stored messages with a field ignored (a blocked identifier such as
+    /// `"undefined"`); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) warnings: Vec<RejectedMessage>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -134,19 +138,36 @@ async fn ingest_single(
             .name
             .clone();
         let ctx = state_for_parse.parse_context(&source, Some(kind));
-        let parsed = parse_message(value, &ctx, new_message_id);
+        let parsed = parse_message(value, &ctx, new_message_id)
+            .map_err(|e| (e.field, e.reason))
+            .and_then(|message| {
+                let warnings = state_for_parse.config.identity.screen_ids(&message)?;
+                Ok((message, warnings))
+            });
         Ok((source, parsed))
     })
     .await??;
     match parsed {
-        Ok(message) => commit(state, &source, vec![message], Vec::new()).await,
-        Err(error) => {
-            let rejection = state.rejection(&source, None, &error.field, &error.reason, "");
+        Ok((message, warnings)) => {
+            let rejections = warnings
+                .iter()
+                .map(|(field, reason)| state.warning(&source, None, field, reason, &message))
+                .collect();
+            let mut response = commit(state, &source, vec![message], rejections).await?;
+            response.warnings = warnings
+                .into_iter()
+                .map(|(field, message)| RejectedMessage {
+                    index: 0,
+                    field,
+                    message,
+                })
+                .collect();
+            Ok(response)
+        }
+        Err((field, reason)) => {
+            let rejection = state.rejection(&source, None, &field, &reason, "");
             commit(state, &source, Vec::new(), vec![rejection]).await?;
-            Err(ApiError::InvalidField {
-                field: error.field,
-                reason: error.reason,
-            })
+            Err(ApiError::InvalidField { field, reason })
         }
     }
 }
@@ -168,6 +189,7 @@ struct ParsedBatch {
     messages: Vec<Message>,
     rejections: Vec<Rejection>,
     rejected: Vec<RejectedMessage>,
+    warnings: Vec<RejectedMessage>,
 }
 
 async fn ingest_batch(
@@ -192,6 +214,7 @@ async fn ingest_batch(
     }
     let mut response = commit(state, &parsed.source, parsed.messages, parsed.rejections).await?;
     response.rejected = parsed.rejected;
+    response.warnings = parsed.warnings;
     Ok(response)
 }
 
@@ -236,10 +259,31 @@ fn parse_batch(
         messages: Vec::with_capacity(items.len()),
         rejections: Vec::new(),
         rejected: Vec::new(),
+        warnings: Vec::new(),
     };
     for (index, raw) in items.into_iter().enumerate() {
-        match parse_item(raw, &ctx) {
-            Ok(message) => parsed.messages.push(message),
+        let screened = parse_item(raw, &ctx).and_then(|message| {
+            let warnings = state.config.identity.screen_ids(&message)?;
+            Ok((message, warnings))
+        });
+        match screened {
+            Ok((message, warnings)) => {
+                for (field, reason) in warnings {
+                    parsed.rejections.push(state.warning(
+                        &source,
+                        Some(index),
+                        &field,
+                        &reason,
+                        &message,
+                    ));
+                    parsed.warnings.push(RejectedMessage {
+                        index,
+                        field,
+                        message: reason,
+                    });
+                }
+                parsed.messages.push(message);
+            }
             Err((field, reason)) => {
                 let excerpt: String = raw.get().chars().take(200).collect();
                 parsed.rejections.push(state.rejection(
@@ -284,7 +328,7 @@ async fn commit(
     messages: Vec<Message>,
     rejections: Vec<Rejection>,
 ) -> Result<IngestResponse, ApiError> {
-    let rejected = rejections.len();
+    let rejected = rejections.iter().filter(|r| !r.warning).count();
     let started = Instant::now();
     let pending = state
         .ingestor
@@ -328,6 +372,7 @@ async fn commit(
         stored: receipt.stored,
         duplicates: receipt.duplicates,
         rejected: Vec::new(),
+        warnings: Vec::new(),
     })
 }
 

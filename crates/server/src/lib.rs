@@ -27,7 +27,7 @@ use bellwether_core::config::Config;
 use bellwether_core::engine::EngineHandle;
 use bellwether_core::ingest::Ingestor;
 use bellwether_core::message::Rejection;
-use bellwether_core::{Clock, MessageKind, Store};
+use bellwether_core::{Clock, Message, MessageKind, Store};
 use tokio::net::TcpListener;
 
 pub use api::openapi_document;
@@ -63,6 +63,21 @@ impl AppState {
         }
     }
 
+    /// A warning row for a stored message (a field ignored).
+    fn warning(
+        &self,
+        source: &str,
+        index: Option<usize>,
+        field: &str,
+        reason: &str,
+        message: &Message,
+    ) -> Rejection {
+        let mut row = self.rejection(source, index, field, reason, "");
+        row.message_id = Some(message.message_id.clone());
+        row.warning = true;
+        row
+    }
+
     fn rejection(
         &self,
         source: &str,
@@ -84,6 +99,7 @@ impl AppState {
             field,
             reason: reason.to_owned(),
             excerpt: excerpt.to_owned(),
+            warning: false,
         }
     }
 }
@@ -192,6 +208,12 @@ async fn metrics_text(State(state): State<AppState>) -> String {
         (engine.pending_timers(), seconds(0.5), seconds(0.99))
     };
     state.metrics.timers_pending.set(timers as i64);
+    let refused = state.ingestor.identity_report().refused_links;
+    let counted = state.metrics.identity_links_refused.get();
+    state
+        .metrics
+        .identity_links_refused
+        .inc_by(refused.saturating_sub(counted));
     let store = state.store.clone();
     if let Ok(Ok(depth)) = tokio::task::spawn_blocking(move || store.outbox_depth()).await {
         for destination in &state.config.destination {

@@ -54,6 +54,7 @@ pub struct Metrics {
     pub(crate) outbox_depth: Family<OutboxLabels, Gauge>,
     pub(crate) connections_open: Gauge,
     pub(crate) connections_refused: Family<RefusalLabels, Counter>,
+    pub(crate) identity_links_refused: Counter,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -101,6 +102,13 @@ impl Metrics {
             "connections_refused",
             "HTTP connections closed or requests refused for lack of connection slots",
             connections_refused.clone(),
+        );
+        let identity_links_refused = Counter::default();
+        registry.register(
+            "identity_links_refused",
+            "Links refused by the identity rules: a message claimed an anonymous id or email \
+             another user had claimed (see /api/v1/identity/conflicts)",
+            identity_links_refused.clone(),
         );
         registry.register(
             "webhook_attempts",
@@ -172,6 +180,7 @@ impl Metrics {
             outbox_depth,
             connections_open,
             connections_refused,
+            identity_links_refused,
         }
     }
 

@@ -32,6 +32,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "outbox",
         sql: include_str!("../migrations/sqlite/0004_outbox.sql"),
     },
+    Migration {
+        version: 5,
+        name: "identity_rules",
+        sql: include_str!("../migrations/sqlite/0005_identity_rules.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -54,6 +59,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 4,
         name: "outbox",
         sql: include_str!("../migrations/postgres/0004_outbox.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "identity_rules",
+        sql: include_str!("../migrations/postgres/0005_identity_rules.sql"),
     },
 ];
 

@@ -20,6 +20,7 @@ fn import_stores_dedupes_and_reports_rejections() {
         r#"{{"type":"track","userId":"{user}","event":"Imported","messageId":"{user}-0"}}"#
     ));
     lines.push(r#"{"type":"track","event":"No ids"}"#.to_owned());
+    lines.push(r#"{"type":"track","event":"Junk id","anonymousId":"undefined"}"#.to_owned());
     lines.push("not json".to_owned());
     let file = dir.path().join("events.ndjson");
     std::fs::write(&file, lines.join("\n")).unwrap();
@@ -40,7 +41,11 @@ fn import_stores_dedupes_and_reports_rejections() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("500 stored, 1 duplicates, 2 rejected"),
+        stdout.contains("500 stored, 1 duplicates, 3 rejected"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("anonymousId: \"undefined\" is a blocked identifier"),
         "{stdout}"
     );
     assert!(

@@ -19,6 +19,7 @@ mod reports;
 mod scores;
 mod sdk;
 mod segments;
+mod shared_identity;
 mod text_limits;
 mod trends;
 mod ui;

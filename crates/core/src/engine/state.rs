@@ -262,6 +262,19 @@ impl State {
                 ..
             } => self.name_contact(*contact, *kind, value),
             WriteOp::Merge { from, into, .. } => self.merge(*from, *into, touched),
+            WriteOp::Rehome {
+                seq,
+                from,
+                to,
+                at,
+                traits,
+            } => self.rehome(*seq, (*from, Some(*to)), *at, traits, touched),
+            WriteOp::Detach {
+                seq,
+                from,
+                at,
+                traits,
+            } => self.rehome(*seq, (*from, None), *at, traits, touched),
             WriteOp::Event(event) => self.add_event(event, touched),
             WriteOp::ContactTraits {
                 contact,
@@ -455,6 +468,52 @@ impl State {
         }
         touched.contacts.insert(contact);
         touched.accounts.insert(key);
+    }
+
+    /// Moves one message (its timeline event and the traits it set) from
+    /// one contact to another. Both timelines are edited other than by
+    /// appending, so their trackers start over; the accounts' merged
+    /// timelines are dropped.
+    fn rehome(
+        &mut self,
+        seq: i64,
+        (from, to): (ContactId, Option<ContactId>),
+        at: i64,
+        traits: &serde_json::Map<String, Value>,
+        touched: &mut Touched,
+    ) {
+        let mut moved = Vec::new();
+        if let Some(state) = self.contacts.get_mut(&from) {
+            state.timeline.retain(|event| {
+                let keep = event.seq != seq as u64;
+                if !keep {
+                    moved.push(event.clone());
+                }
+                keep
+            });
+            state.traits.unset_all(at, traits);
+        }
+        if let Some(to) = to {
+            self.saw(to, at);
+            if let Some(state) = self.contacts.get_mut(&to) {
+                for event in moved {
+                    state.timeline.insert(event);
+                }
+                state.traits.set_all(at, traits);
+            }
+        }
+        for contact in std::iter::once(from).chain(to) {
+            let account = self.contacts.get(&contact).and_then(|c| c.account.clone());
+            if let Some(account) = account {
+                if let Some(state) = self.accounts.get_mut(&account) {
+                    state.timeline = None;
+                }
+                touched.accounts.insert(account);
+            }
+            if self.contacts.contains_key(&contact) {
+                touched.contacts.insert(contact);
+            }
+        }
     }
 
     fn merge(&mut self, from: ContactId, into: ContactId, touched: &mut Touched) {

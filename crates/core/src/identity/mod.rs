@@ -2,20 +2,40 @@
 //! become one, and which account a contact belongs to.
 //!
 //! The graph lives in memory, owned by the single writer thread, and mirrors
-//! the store exactly after every commit (it is rebuilt from
-//! [`IdentitySnapshot`] at start-up and after a failed commit).
+//! the store exactly after every commit. It is rebuilt at start-up (and after
+//! a failed commit) by replaying the stored messages ([`rebuild`]), which
+//! also corrects a store written under older rules.
 //!
-//! Merges are unions: any message carrying two identifiers that resolve to
-//! different contacts folds them together, so the final partition does not
-//! depend on arrival order. The survivor is the contact that has a user id
-//! (the known person), else the older contact.
+//! The rules (SPEC §7 "Identity rules"):
+//! - a contact never holds two user ids, except through an explicit `alias`
+//!   from a previous user id (persons are unions of user ids by alias);
+//! - anonymous ids and emails that user-less messages tie together form a
+//!   [`cluster`]; a message with a user id *claims* the clusters of its
+//!   other identifiers from its timestamp on, and each user-less message of
+//!   a cluster belongs to whoever held it at the message's time (the first
+//!   claimant before any claim); a link that would join two users is thus
+//!   refused and counted ([`IdentityGraph::refused_links`]);
+//! - values in `[identity] blocked_ids` are never identifiers.
+//!
+//! Moving a user-less message when a (possibly late) claim changes its
+//! holder is a [`WriteOp::Rehome`]; a cluster's anonymous contact is folded
+//! into its first claimant with a [`WriteOp::Merge`]. Everything is decided
+//! by event time and a hash of `(source, messageId)`, so the contacts and
+//! where each message lives do not depend on arrival order.
+
+mod cluster;
+mod rebuild;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::message::{ContactId, Message, MessageKind, Millis};
-use crate::store::{AccountLink, IdKind, IdentitySnapshot, MergeReason, WriteOp};
+use crate::store::{AccountLink, IdKind, MergeReason, WriteOp};
+use cluster::{tie_of, Claim, Cluster, ClusterEvent, ClusterId, Member};
+
+pub use rebuild::RebuildProgress;
 
 /// Free-mail domains never become accounts.
 const FREE_MAIL_DOMAINS: &str = include_str!("free_mail_domains.txt");
@@ -31,6 +51,91 @@ pub struct IdentityConfig {
     pub account_from_email_domain: bool,
     /// Extra domains to treat as free mail, beside the shipped list.
     pub extra_free_mail_domains: Vec<String>,
+    /// Values that are never identifiers (compared case-insensitively, after
+    /// trimming): broken integrations send them for every visitor.
+    pub blocked_ids: Vec<String>,
+}
+
+/// `blocked_ids` when the config does not set it.
+pub const DEFAULT_BLOCKED_IDS: [&str; 7] = [
+    "",
+    "null",
+    "undefined",
+    "0",
+    "-1",
+    "anonymous",
+    "[object Object]",
+];
+
+impl IdentityConfig {
+    /// The identifier fields of `message` holding blocked values, with the
+    /// value: ignored as identifiers, reported as warnings.
+    pub fn blocked_fields(&self, message: &Message) -> Vec<(String, String)> {
+        let email = (!self.email_trait.is_empty())
+            .then(|| message.traits.get(&self.email_trait))
+            .flatten()
+            .and_then(Value::as_str);
+        [
+            ("userId".to_owned(), message.user_id.as_deref()),
+            ("anonymousId".to_owned(), message.anonymous_id.as_deref()),
+            ("previousId".to_owned(), message.previous_id.as_deref()),
+            (format!("traits.{}", self.email_trait), email),
+        ]
+        .into_iter()
+        .filter_map(|(field, value)| {
+            let value = value?;
+            self.is_blocked(value).then(|| (field, value.to_owned()))
+        })
+        .collect()
+    }
+
+    /// Whether the message still names a contact once blocked values are
+    /// left out (an alias needs both of its ids).
+    pub fn names_a_contact(&self, message: &Message) -> bool {
+        let usable = |id: &Option<String>| id.as_deref().is_some_and(|v| !self.is_blocked(v));
+        match message.kind {
+            MessageKind::Alias => usable(&message.user_id) && usable(&message.previous_id),
+            _ => usable(&message.user_id) || usable(&message.anonymous_id),
+        }
+    }
+
+    /// SPEC §7 at ingestion: the warnings `(field, reason)` for the blocked
+    /// ids of a message that still names a contact, or the error `(field,
+    /// reason)` when no usable id is left.
+    pub fn screen_ids(&self, message: &Message) -> Result<Vec<(String, String)>, (String, String)> {
+        let blocked = self.blocked_fields(message);
+        if !self.names_a_contact(message) {
+            let (field, value) = blocked
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| ("userId".to_owned(), String::new()));
+            return Err((
+                field,
+                format!(
+                    "{value:?} is a blocked identifier ([identity] blocked_ids) and the \
+                     message has no other id to store it under"
+                ),
+            ));
+        }
+        Ok(blocked
+            .into_iter()
+            .map(|(field, value)| {
+                let reason = format!(
+                    "{value:?} is a blocked identifier ([identity] blocked_ids): ignored, \
+                     the message is stored under its other ids"
+                );
+                (field, reason)
+            })
+            .collect())
+    }
+
+    /// Whether `value` is a blocked identifier.
+    pub fn is_blocked(&self, value: &str) -> bool {
+        let value = value.trim();
+        self.blocked_ids
+            .iter()
+            .any(|blocked| blocked.trim().eq_ignore_ascii_case(value))
+    }
 }
 
 impl Default for IdentityConfig {
@@ -39,22 +144,19 @@ impl Default for IdentityConfig {
             email_trait: "email".to_owned(),
             account_from_email_domain: true,
             extra_free_mail_domains: Vec::new(),
+            blocked_ids: DEFAULT_BLOCKED_IDS
+                .iter()
+                .map(|v| (*v).to_owned())
+                .collect(),
         }
     }
 }
 
+/// A live contact: a person (its user ids) or a cluster's anonymous contact.
 #[derive(Debug, Clone, Default)]
 struct ContactNode {
-    identities: Vec<(IdKind, String)>,
+    user_ids: Vec<String>,
     account: Option<(String, AccountLink)>,
-}
-
-impl ContactNode {
-    fn has_user_id(&self) -> bool {
-        self.identities
-            .iter()
-            .any(|(kind, _)| *kind == IdKind::User)
-    }
 }
 
 /// The in-memory identity graph.
@@ -62,12 +164,61 @@ impl ContactNode {
 pub struct IdentityGraph {
     config: IdentityConfig,
     free_mail: HashSet<String>,
-    index: HashMap<(IdKind, String), ContactId>,
+    /// User id → its person's live contact.
+    users: HashMap<String, ContactId>,
+    /// Anonymous id or email → its cluster.
+    members: HashMap<(IdKind, String), ClusterId>,
+    clusters: HashMap<ClusterId, Cluster>,
     live: HashMap<ContactId, ContactNode>,
+    /// Merged-away contact → where it went.
+    merged: HashMap<ContactId, ContactId>,
     /// Account id by the `domain` trait of a grouped account.
     account_by_domain: HashMap<String, String>,
     known_accounts: HashSet<String>,
     next_contact: ContactId,
+    next_cluster: ClusterId,
+    refused_links: u64,
+    /// Clusters claimed by more than one person.
+    shared: std::collections::BTreeSet<ClusterId>,
+}
+
+/// An anonymous id or email that several users claimed (SPEC §7): who held
+/// it from when, so an operator spots a shared browser, a team inbox or a
+/// broken integration.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct IdentityConflict {
+    pub kind: IdKind,
+    pub value: String,
+    /// Messages that claimed it.
+    pub claims: usize,
+    /// Who held it, in time order: a new entry each time the holder changes.
+    pub holders: Vec<Holding>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Holding {
+    pub user_id: String,
+    /// From this instant (ms); the first holder also holds what came before.
+    pub from: Millis,
+}
+
+/// What the identity graph publishes after each commit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IdentityReport {
+    /// Links refused since start-up (claims on an identifier another user
+    /// had claimed).
+    pub refused_links: u64,
+    /// Shared identifiers, most claimed first.
+    pub conflicts: Vec<IdentityConflict>,
+}
+
+/// The identifiers of one message, blocked values left out.
+struct Ids {
+    user: Option<String>,
+    /// Anonymous ids and emails.
+    others: Vec<(IdKind, String)>,
+    /// An alias from a previous user id.
+    alias_of_user: Option<String>,
 }
 
 impl IdentityGraph {
@@ -87,156 +238,507 @@ impl IdentityGraph {
         Self {
             config,
             free_mail,
-            index: HashMap::new(),
+            users: HashMap::new(),
+            members: HashMap::new(),
+            clusters: HashMap::new(),
             live: HashMap::new(),
+            merged: HashMap::new(),
             account_by_domain: HashMap::new(),
             known_accounts: HashSet::new(),
             next_contact: 1,
+            next_cluster: 1,
+            refused_links: 0,
+            shared: Default::default(),
         }
     }
 
-    /// Rebuilds the graph from what the store holds.
-    pub fn from_snapshot(config: IdentityConfig, snapshot: &IdentitySnapshot) -> Self {
-        let mut graph = Self::new(config);
-        for (id, merged_into) in &snapshot.contacts {
-            graph.next_contact = graph.next_contact.max(id + 1);
-            if merged_into.is_none() {
-                graph.live.insert(*id, ContactNode::default());
-            }
-        }
-        for row in &snapshot.identities {
-            graph
-                .index
-                .insert((row.kind, row.value.clone()), row.contact);
-            let node = graph.live.entry(row.contact).or_default();
-            node.identities.push((row.kind, row.value.clone()));
-        }
-        for (contact, group_id, link, _) in &snapshot.contact_accounts {
-            if let Some(node) = graph.live.get_mut(contact) {
-                node.account = Some((group_id.clone(), *link));
-            }
-        }
-        for (group_id, domain) in &snapshot.accounts {
-            graph.known_accounts.insert(group_id.clone());
-            if let Some(domain) = domain {
-                graph
-                    .account_by_domain
-                    .insert(domain.to_lowercase(), group_id.clone());
-            }
-        }
-        graph
+    pub fn config(&self) -> &IdentityConfig {
+        &self.config
     }
 
-    /// The live contact an identifier points at.
+    /// The live contact an identifier points at (a shared one: its current
+    /// holder).
     pub fn lookup(&self, kind: IdKind, value: &str) -> Option<ContactId> {
-        self.index.get(&(kind, value.to_owned())).copied()
+        if kind == IdKind::User {
+            return self.users.get(value).copied();
+        }
+        let cluster = self
+            .clusters
+            .get(self.members.get(&(kind, value.to_owned()))?)?;
+        self.cluster_contact(cluster)
     }
 
     pub fn live_contacts(&self) -> usize {
         self.live.len()
     }
 
-    /// Resolves `message`, updating the graph and appending the store changes
-    /// to `ops`. Returns the contact the message belongs to, if it names one.
-    pub fn resolve(&mut self, message: &Message, ops: &mut Vec<WriteOp>) -> Option<ContactId> {
-        let at = message.timestamp;
-        let contact = match message.kind {
-            MessageKind::Alias => self.resolve_alias(message, ops),
-            _ => self.resolve_ids(message, ops),
+    /// Links refused since start-up (a claim on an identifier another user
+    /// had claimed).
+    pub fn refused_links(&self) -> u64 {
+        self.refused_links
+    }
+
+    /// Carries the refused-link count over a rebuild.
+    pub fn count_refused(&mut self, earlier: u64) {
+        self.refused_links = earlier;
+    }
+
+    /// Shared identifiers and refused links, for the API and metrics.
+    pub fn report(&self) -> IdentityReport {
+        let mut conflicts: Vec<IdentityConflict> = self
+            .shared
+            .iter()
+            .filter_map(|id| self.clusters.get(id))
+            .flat_map(|cluster| {
+                let mut holders: Vec<Holding> = Vec::new();
+                for claim in &cluster.claims {
+                    if holders.last().is_some_and(|h| *h.user_id == *claim.user) {
+                        continue;
+                    }
+                    holders.push(Holding {
+                        user_id: claim.user.to_string(),
+                        from: claim.at,
+                    });
+                }
+                cluster.ids.iter().map(move |member| IdentityConflict {
+                    kind: member.kind,
+                    value: member.value.clone(),
+                    claims: cluster.claims.len(),
+                    holders: holders.clone(),
+                })
+            })
+            .collect();
+        conflicts.sort_by(|a, b| b.claims.cmp(&a.claims).then_with(|| a.value.cmp(&b.value)));
+        IdentityReport {
+            refused_links: self.refused_links,
+            conflicts,
+        }
+    }
+
+    /// Resolves `message` (stored as `seq`), updating the graph and
+    /// appending the store changes to `ops`. Returns the contact the message
+    /// belongs to, if it names one.
+    pub fn resolve(
+        &mut self,
+        message: &Message,
+        seq: i64,
+        ops: &mut Vec<WriteOp>,
+    ) -> Option<ContactId> {
+        let ids = self.ids_of(message);
+        let contact = match (&ids.user, &ids.alias_of_user) {
+            (Some(user), Some(previous)) => Some(self.alias_users(user, previous, message, ops)),
+            (Some(user), None) => Some(self.resolve_user(user, &ids.others, message, ops)),
+            (None, _) => self.resolve_userless(&ids.others, message, seq, ops),
         }?;
-        let contact = if message.kind == MessageKind::Identify {
-            self.resolve_email(contact, message, ops)
-        } else {
-            contact
-        };
         if message.kind == MessageKind::Group {
             if let Some(group_id) = &message.group_id {
                 self.link_group(contact, group_id, message, ops);
             }
         } else if message.kind == MessageKind::Identify {
-            self.link_email_domain(contact, &message.traits, at, ops);
+            self.link_email_domain(contact, &message.traits, message.timestamp, ops);
         }
         Some(contact)
     }
 
-    fn resolve_ids(&mut self, message: &Message, ops: &mut Vec<WriteOp>) -> Option<ContactId> {
-        let ids: Vec<(IdKind, &str)> = [
-            (IdKind::User, message.user_id.as_deref()),
-            (IdKind::Anonymous, message.anonymous_id.as_deref()),
-        ]
-        .into_iter()
-        .filter_map(|(kind, value)| value.map(|v| (kind, v)))
-        .collect();
-        self.unite(&ids, message, MergeReason::Identify, ops)
-    }
-
-    fn resolve_alias(&mut self, message: &Message, ops: &mut Vec<WriteOp>) -> Option<ContactId> {
-        let previous = message.previous_id.as_deref()?;
-        let previous_kind = if self.lookup(IdKind::User, previous).is_some() {
-            IdKind::User
-        } else {
-            IdKind::Anonymous
+    fn ids_of(&self, message: &Message) -> Ids {
+        let usable = |value: &Option<String>| {
+            value
+                .as_deref()
+                .filter(|v| !self.config.is_blocked(v))
+                .map(str::to_owned)
         };
-        let mut ids = Vec::new();
-        if let Some(user_id) = message.user_id.as_deref() {
-            ids.push((IdKind::User, user_id));
+        let user = usable(&message.user_id);
+        let mut others = Vec::new();
+        let mut alias_of_user = None;
+        if let Some(anonymous) = usable(&message.anonymous_id) {
+            others.push((IdKind::Anonymous, anonymous));
         }
-        ids.push((previous_kind, previous));
-        self.unite(&ids, message, MergeReason::Alias, ops)
-    }
-
-    /// Makes every identifier in `ids` point at one contact, creating or
-    /// merging contacts as needed.
-    fn unite(
-        &mut self,
-        ids: &[(IdKind, &str)],
-        message: &Message,
-        reason: MergeReason,
-        ops: &mut Vec<WriteOp>,
-    ) -> Option<ContactId> {
-        let mut contact: Option<ContactId> = None;
-        for (kind, value) in ids {
-            if let Some(found) = self.lookup(*kind, value) {
-                contact = Some(match contact {
-                    Some(current) if current != found => {
-                        self.merge(current, found, message, reason, ops)
-                    }
-                    _ => found,
-                });
+        if message.kind == MessageKind::Alias {
+            if let Some(previous) = usable(&message.previous_id) {
+                if self.users.contains_key(&previous) && user.is_some() {
+                    alias_of_user = Some(previous);
+                } else {
+                    others.push((IdKind::Anonymous, previous));
+                }
             }
         }
-        let contact = match contact {
-            Some(existing) => existing,
-            None if ids.is_empty() => return None,
-            None => self.create_contact(message.timestamp, ops),
-        };
-        for (kind, value) in ids {
-            if self.lookup(*kind, value).is_none() {
-                self.link(*kind, value, contact, message.timestamp, ops);
+        if message.kind == MessageKind::Identify {
+            if let Some(email) = self.email_of(&message.traits) {
+                others.push((IdKind::Email, email));
             }
         }
-        Some(contact)
+        Ids {
+            user,
+            others,
+            alias_of_user,
+        }
     }
 
-    fn resolve_email(
+    /// `alias` from a previous user id: the two users become one person.
+    fn alias_users(
         &mut self,
-        contact: ContactId,
+        user: &str,
+        previous: &str,
         message: &Message,
         ops: &mut Vec<WriteOp>,
     ) -> ContactId {
-        let Some(email) = self.email_of(&message.traits) else {
-            return contact;
+        let Some(&kept) = self.users.get(previous) else {
+            return self.ensure_user(user, None, message.timestamp, ops);
         };
-        match self.lookup(IdKind::Email, &email) {
+        match self.users.get(user).copied() {
             None => {
-                self.link(IdKind::Email, &email, contact, message.timestamp, ops);
-                contact
+                self.link_user(user, kept, message.timestamp, ops);
+                kept
             }
-            Some(other) if other != contact => {
-                self.merge(contact, other, message, MergeReason::Email, ops)
+            Some(other) if other != kept => {
+                let (into, from) = (kept.min(other), kept.max(other));
+                self.merge(from, into, message, MergeReason::Alias, ops);
+                into
             }
-            Some(_) => contact,
+            Some(same) => same,
         }
+    }
+
+    /// A message with a user id: it belongs to the user, and claims its
+    /// other identifiers.
+    fn resolve_user(
+        &mut self,
+        user: &str,
+        others: &[(IdKind, String)],
+        message: &Message,
+        ops: &mut Vec<WriteOp>,
+    ) -> ContactId {
+        let clusters: Vec<ClusterId> = others
+            .iter()
+            .map(|(kind, value)| self.ensure_cluster(*kind, value, message.timestamp))
+            .collect();
+        // A new user takes over the anonymous contact of the only unclaimed
+        // cluster it names (today's merge, without a new contact).
+        let adoptable = match clusters.as_slice() {
+            [only] => self.clusters.get(only).and_then(|c| c.home),
+            _ => None,
+        };
+        let person = self.ensure_user(user, adoptable, message.timestamp, ops);
+        let claim = Claim {
+            at: message.timestamp,
+            tie: tie_of(&message.source, &message.message_id),
+            user: Arc::from(user),
+        };
+        for cluster in clusters {
+            self.claim(cluster, claim.clone(), person, message, ops);
+        }
+        person
+    }
+
+    fn claim(
+        &mut self,
+        id: ClusterId,
+        claim: Claim,
+        person: ContactId,
+        message: &Message,
+        ops: &mut Vec<WriteOp>,
+    ) {
+        let Some(cluster) = self.clusters.get_mut(&id) else {
+            return;
+        };
+        let claimed_before = !cluster.claims.is_empty();
+        let others_before = cluster
+            .claimants
+            .iter()
+            .any(|user| self.users.get(&**user).copied() != Some(person));
+        let at = claim.at;
+        let Some(position) = cluster.add_claim(claim) else {
+            return;
+        };
+        if others_before {
+            self.refused_links += 1;
+            self.shared.insert(id);
+        }
+        // Held by this person alone, before and after: nothing moves.
+        if claimed_before && !others_before && cluster.home.is_none() {
+            return;
+        }
+        // Only the messages from this claim to the next can change holder
+        // (and those before it, when it is the new first claim).
+        let from = if position == 0 { Millis::MIN } else { at };
+        let to = cluster
+            .claims
+            .get(position + 1)
+            .map_or(Millis::MAX, |next| next.at);
+        self.settle(id, message, (from, to), ops);
+    }
+
+    /// A message without a (usable) user id: it joins the clusters of its
+    /// identifiers and belongs to whoever holds them at its time.
+    fn resolve_userless(
+        &mut self,
+        others: &[(IdKind, String)],
+        message: &Message,
+        seq: i64,
+        ops: &mut Vec<WriteOp>,
+    ) -> Option<ContactId> {
+        let mut ids = others
+            .iter()
+            .map(|(kind, value)| self.ensure_cluster(*kind, value, message.timestamp));
+        let first = ids.next()?;
+        let rest: Vec<ClusterId> = ids.collect();
+        let id = rest
+            .into_iter()
+            .fold(first, |kept, other| self.unite(kept, other, message, ops));
+        let united = id != first || self.clusters.get(&id).is_some_and(|c| c.united);
+        let unsettled = self
+            .clusters
+            .get(&id)
+            .is_some_and(|c| c.home.is_none() && c.claims.is_empty());
+        if united || unsettled {
+            if let Some(cluster) = self.clusters.get_mut(&id) {
+                cluster.united = false;
+            }
+            self.settle(id, message, (Millis::MIN, Millis::MAX), ops);
+        }
+        let contact = self.contact_at(id, message.timestamp)?;
+        let traits = (message.kind == MessageKind::Identify && !message.traits.is_empty())
+            .then(|| Arc::new(message.traits.clone()));
+        if let Some(cluster) = self.clusters.get_mut(&id) {
+            cluster.insert_event(ClusterEvent {
+                at: message.timestamp,
+                seq,
+                contact,
+                traits,
+            });
+        }
+        Some(contact)
+    }
+
+    /// Who a cluster's message at `at` belongs to.
+    fn contact_at(&self, id: ClusterId, at: Millis) -> Option<ContactId> {
+        let cluster = self.clusters.get(&id)?;
+        match cluster.holder_at(at) {
+            Some(user) => self.users.get(&**user).copied(),
+            None => cluster.home,
+        }
+    }
+
+    fn cluster_contact(&self, cluster: &Cluster) -> Option<ContactId> {
+        match cluster.current_holder() {
+            Some(user) => self.users.get(&**user).copied(),
+            None => cluster.home,
+        }
+    }
+
+    fn canonical(&self, mut contact: ContactId) -> ContactId {
+        while let Some(&next) = self.merged.get(&contact) {
+            contact = next;
+        }
+        contact
+    }
+
+    fn ensure_cluster(&mut self, kind: IdKind, value: &str, at: Millis) -> ClusterId {
+        let key = (kind, value.to_owned());
+        if let Some(&id) = self.members.get(&key) {
+            if let Some(member) = self.clusters.get_mut(&id).and_then(|c| {
+                c.ids
+                    .iter_mut()
+                    .find(|m| m.kind == kind && m.value == value)
+            }) {
+                member.first_seen = member.first_seen.min(at);
+            }
+            return id;
+        }
+        let id = self.next_cluster;
+        self.next_cluster += 1;
+        self.members.insert(key, id);
+        let mut cluster = Cluster::default();
+        cluster.ids.push(Member {
+            kind,
+            value: value.to_owned(),
+            pointer: None,
+            first_seen: at,
+        });
+        self.clusters.insert(id, cluster);
+        id
+    }
+
+    /// Folds two clusters into one (a user-less message tied them).
+    fn unite(
+        &mut self,
+        a: ClusterId,
+        b: ClusterId,
+        message: &Message,
+        ops: &mut Vec<WriteOp>,
+    ) -> ClusterId {
+        if a == b {
+            return a;
+        }
+        let size = |id| self.clusters.get(&id).map_or(0, |c| c.ids.len());
+        let (kept, gone) = if size(a) >= size(b) { (a, b) } else { (b, a) };
+        let Some(absorbed) = self.clusters.remove(&gone) else {
+            return kept;
+        };
+        for member in &absorbed.ids {
+            self.members
+                .insert((member.kind, member.value.clone()), kept);
+        }
+        if self.shared.remove(&gone) {
+            self.shared.insert(kept);
+        }
+        let absorbed_home = absorbed.home;
+        let kept_home = self.clusters.get(&kept).and_then(|c| c.home);
+        if let Some(cluster) = self.clusters.get_mut(&kept) {
+            cluster.absorb(absorbed);
+            cluster.united = true;
+        }
+        match (kept_home, absorbed_home) {
+            (Some(x), Some(y)) => {
+                let (into, from) = (x.min(y), x.max(y));
+                self.merge(from, into, message, MergeReason::Identify, ops);
+                if let Some(cluster) = self.clusters.get_mut(&kept) {
+                    cluster.home = Some(into);
+                }
+            }
+            (None, Some(home)) => {
+                if let Some(cluster) = self.clusters.get_mut(&kept) {
+                    cluster.home = Some(home);
+                }
+            }
+            _ => {}
+        }
+        kept
+    }
+
+    /// Puts every message and identifier of a cluster where its claims say.
+    /// Messages are looked at only within `range` (inclusive), where
+    /// holders may have changed.
+    fn settle(
+        &mut self,
+        id: ClusterId,
+        message: &Message,
+        range: (Millis, Millis),
+        ops: &mut Vec<WriteOp>,
+    ) {
+        let Some(cluster) = self.clusters.get(&id) else {
+            return;
+        };
+        let first_claimant = cluster
+            .claims
+            .first()
+            .and_then(|c| self.users.get(&*c.user).copied());
+        match (first_claimant, cluster.home) {
+            (None, None) => {
+                let home = self.create_contact(message.timestamp, ops);
+                if let Some(cluster) = self.clusters.get_mut(&id) {
+                    cluster.home = Some(home);
+                }
+            }
+            (Some(first), Some(home)) => {
+                if let Some(cluster) = self.clusters.get_mut(&id) {
+                    cluster.home = None;
+                }
+                if home != first {
+                    let reason = match message.kind {
+                        MessageKind::Alias => MergeReason::Alias,
+                        _ if message.user_id.is_some() => MergeReason::Identify,
+                        _ => MergeReason::Email,
+                    };
+                    self.merge(home, first, message, reason, ops);
+                }
+                // Every message was the anonymous contact's.
+                return self.settle(id, message, (Millis::MIN, Millis::MAX), ops);
+            }
+            _ => {}
+        }
+        self.rehome_events(id, range, ops);
+        self.repoint_ids(id, ops);
+    }
+
+    fn rehome_events(
+        &mut self,
+        id: ClusterId,
+        (from, to): (Millis, Millis),
+        ops: &mut Vec<WriteOp>,
+    ) {
+        let Some(mut cluster) = self.clusters.remove(&id) else {
+            return;
+        };
+        let start = cluster.events.partition_point(|e| e.at < from);
+        let end = cluster.events.partition_point(|e| e.at <= to);
+        let targets: Vec<Option<ContactId>> = cluster.events[start..end]
+            .iter()
+            .map(|event| match cluster.holder_at(event.at) {
+                Some(user) => self.users.get(&**user).copied(),
+                None => cluster.home,
+            })
+            .collect();
+        for (event, target) in cluster.events[start..end].iter_mut().zip(targets) {
+            let current = self.canonical(event.contact);
+            event.contact = current;
+            let Some(target) = target.filter(|t| *t != current) else {
+                continue;
+            };
+            ops.push(WriteOp::Rehome {
+                seq: event.seq,
+                from: current,
+                to: target,
+                at: event.at,
+                traits: event.traits.as_deref().cloned().unwrap_or_default(),
+            });
+            event.contact = target;
+        }
+        self.clusters.insert(id, cluster);
+    }
+
+    fn repoint_ids(&mut self, id: ClusterId, ops: &mut Vec<WriteOp>) {
+        let Some(mut cluster) = self.clusters.remove(&id) else {
+            return;
+        };
+        if let Some(target) = self.cluster_contact(&cluster) {
+            for member in &mut cluster.ids {
+                if member.pointer.map(|p| self.canonical(p)) == Some(target) {
+                    continue;
+                }
+                member.pointer = Some(target);
+                ops.push(WriteOp::Identity {
+                    kind: member.kind,
+                    value: member.value.clone(),
+                    contact: target,
+                    first_seen: member.first_seen,
+                });
+            }
+        }
+        self.clusters.insert(id, cluster);
+    }
+
+    /// The contact of `user`, created (or adopting `adopt`, a cluster's
+    /// anonymous contact) when new.
+    fn ensure_user(
+        &mut self,
+        user: &str,
+        adopt: Option<ContactId>,
+        at: Millis,
+        ops: &mut Vec<WriteOp>,
+    ) -> ContactId {
+        if let Some(&contact) = self.users.get(user) {
+            return contact;
+        }
+        let contact = match adopt {
+            Some(home) => home,
+            None => self.create_contact(at, ops),
+        };
+        self.link_user(user, contact, at, ops);
+        contact
+    }
+
+    fn link_user(&mut self, user: &str, contact: ContactId, at: Millis, ops: &mut Vec<WriteOp>) {
+        self.users.insert(user.to_owned(), contact);
+        if let Some(node) = self.live.get_mut(&contact) {
+            node.user_ids.push(user.to_owned());
+        }
+        ops.push(WriteOp::Identity {
+            kind: IdKind::User,
+            value: user.to_owned(),
+            contact,
+            first_seen: at,
+        });
     }
 
     fn email_of(&self, traits: &serde_json::Map<String, Value>) -> Option<String> {
@@ -244,7 +746,7 @@ impl IdentityGraph {
             return None;
         }
         let email = traits.get(&self.config.email_trait)?.as_str()?.trim();
-        email.contains('@').then(|| email.to_lowercase())
+        (email.contains('@') && !self.config.is_blocked(email)).then(|| email.to_lowercase())
     }
 
     fn create_contact(&mut self, at: Millis, ops: &mut Vec<WriteOp>) -> ContactId {
@@ -255,42 +757,23 @@ impl IdentityGraph {
         id
     }
 
-    fn link(
-        &mut self,
-        kind: IdKind,
-        value: &str,
-        contact: ContactId,
-        at: Millis,
-        ops: &mut Vec<WriteOp>,
-    ) {
-        self.index.insert((kind, value.to_owned()), contact);
-        if let Some(node) = self.live.get_mut(&contact) {
-            node.identities.push((kind, value.to_owned()));
-        }
-        ops.push(WriteOp::Identity {
-            kind,
-            value: value.to_owned(),
-            contact,
-            first_seen: at,
-        });
-    }
-
-    /// Folds one of `a`, `b` into the other; returns the survivor.
+    /// Folds `from` into `into` (an alias of two users, two anonymous
+    /// contacts tied, or an anonymous contact to its first claimant).
     fn merge(
         &mut self,
-        a: ContactId,
-        b: ContactId,
+        from: ContactId,
+        into: ContactId,
         message: &Message,
         reason: MergeReason,
         ops: &mut Vec<WriteOp>,
-    ) -> ContactId {
-        let (into, from) = self.pick_survivor(a, b);
+    ) {
         let absorbed = self.live.remove(&from).unwrap_or_default();
-        for (kind, value) in &absorbed.identities {
-            self.index.insert((*kind, value.clone()), into);
+        for user in &absorbed.user_ids {
+            self.users.insert(user.clone(), into);
         }
+        self.merged.insert(from, into);
         let survivor = self.live.entry(into).or_default();
-        survivor.identities.extend(absorbed.identities);
+        survivor.user_ids.extend(absorbed.user_ids);
         if survivor.account.is_none() {
             survivor.account = absorbed.account;
         }
@@ -301,16 +784,6 @@ impl IdentityGraph {
             reason,
             message_id: message.message_id.clone(),
         });
-        into
-    }
-
-    fn pick_survivor(&self, a: ContactId, b: ContactId) -> (ContactId, ContactId) {
-        let known = |id| self.live.get(&id).is_some_and(ContactNode::has_user_id);
-        match (known(a), known(b)) {
-            (true, false) => (a, b),
-            (false, true) => (b, a),
-            _ => (a.min(b), a.max(b)),
-        }
     }
 
     fn link_group(

@@ -98,7 +98,7 @@ impl World {
         self.history.extend(due.iter().map(|c| c.to_record()));
         let mut ops = Vec::new();
         self.seq += 1;
-        let contact_id = self.graph.resolve(&message, &mut ops);
+        let contact_id = self.graph.resolve(&message, self.seq, &mut ops);
         ops.push(WriteOp::Event(StoredEvent {
             seq: self.seq,
             contact_id,

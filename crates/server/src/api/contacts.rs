@@ -38,6 +38,8 @@ pub(crate) async fn get_contact(
         Ok(ContactView::from_record(record, merges, computed))
     })
     .await??;
+    let mut view = view;
+    view.identity_conflicts = super::identity::conflicts_of(&state, &view.user_ids);
     Ok(Json(view))
 }
 

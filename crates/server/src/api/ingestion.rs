@@ -22,6 +22,9 @@ pub(crate) struct RejectionView {
     pub(crate) field: String,
     pub(crate) reason: String,
     pub(crate) excerpt: String,
+    /// `error`: the message was not stored; `warning`: it was stored with
+    /// this field ignored (a blocked identifier).
+    pub(crate) severity: &'static str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -56,6 +59,7 @@ pub(crate) async fn list_errors(
             field: r.field,
             reason: r.reason,
             excerpt: r.excerpt,
+            severity: if r.warning { "warning" } else { "error" },
         })
         .collect();
     Ok(Json(RejectionList { errors }))

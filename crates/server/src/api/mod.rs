@@ -8,6 +8,7 @@ pub(crate) mod definitions;
 pub(crate) mod deliveries;
 pub(crate) mod health;
 pub(crate) mod history;
+pub(crate) mod identity;
 pub(crate) mod ingestion;
 mod query;
 mod report_views;
@@ -52,6 +53,7 @@ pub(crate) fn routes() -> Router<AppState> {
             axum::routing::put(definitions::put_definitions),
         )
         .route("/api/v1/ingestion/errors", get(ingestion::list_errors))
+        .route("/api/v1/identity/conflicts", get(identity::list_conflicts))
         .route("/api/v1/admin/config", get(admin::get_config))
         .route("/api/v1/destinations", get(deliveries::list_destinations))
         .route(
@@ -85,7 +87,7 @@ pub(crate) fn routes() -> Router<AppState> {
         crate::ingest::group, crate::ingest::alias, crate::ingest::batch, crate::ingest::import,
         crate::actions::inbox::list,
         contacts::get_contact, contacts::get_contact_events, contacts::get_account,
-        ingestion::list_errors, admin::get_config,
+        ingestion::list_errors, identity::list_conflicts, admin::get_config,
         segments::list_segments, segments::segment_members, segments::explain, segments::recent_changes, stream::stream, definitions::put_definitions, health::health, history::history, trends::segment_trend,
         deliveries::list_destinations, deliveries::enable_destination, deliveries::list_deliveries,
         deliveries::list_dead_letters, deliveries::replay_dead_letters, deliveries::replay_dead_letter,

@@ -31,6 +31,9 @@ pub(crate) struct ContactView {
     pub(crate) created_at: String,
     /// Identity merges that folded other contacts into this one.
     pub(crate) merges: Vec<MergeView>,
+    /// Anonymous ids and emails this contact shared with other users
+    /// (SPEC §7): who held each from when.
+    pub(crate) identity_conflicts: Vec<super::identity::ConflictView>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -117,6 +120,7 @@ impl ContactView {
                     message_id: m.message_id,
                 })
                 .collect(),
+            identity_conflicts: Vec::new(),
         }
     }
 }

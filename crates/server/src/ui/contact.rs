@@ -170,6 +170,35 @@ fn identity_card(contact: &ContactView, now: i64) -> Markup {
                     }
                 }
             }
+            (conflicts_list(contact, now))
+        }
+    }
+}
+
+/// SPEC §7: anonymous ids and emails shared with other users, who held each
+/// from when (links between users are refused, not merged).
+fn conflicts_list(contact: &ContactView, now: i64) -> Markup {
+    html! {
+        @if !contact.identity_conflicts.is_empty() {
+            h3 #identity-conflicts { "Shared identifiers" }
+            p.muted.small { "Also used by other users: each message goes to whoever held the id at its time." }
+            ul.plain {
+                @for conflict in &contact.identity_conflicts {
+                    li {
+                        (conflict.kind) " " code.id { (conflict.value) }
+                        span.muted.small { " " (format::plural(conflict.claims as i64, "claim")) }
+                        ul.plain {
+                            @for holder in &conflict.holders {
+                                li {
+                                    (layout::subject_link("contact", &holder.user_id))
+                                    " from "
+                                    @match format::parse_time(&holder.from) { Some(at) => (layout::when(at, now)), None => (holder.from) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }

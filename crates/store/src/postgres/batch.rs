@@ -9,7 +9,9 @@
 //!   `ContactAccount` per key wins, the first `NewAccount` wins;
 //! - a merge re-homes rows already in the database with `UPDATE`s, and the
 //!   buffered rows of earlier ops here with [`Pending::merge`]; only the
-//!   account links are flushed before it, because a merge reads them.
+//!   account links are flushed before it, because a merge reads them;
+//! - a re-homed message likewise: `UPDATE`s for stored rows, and
+//!   [`Pending::rehome`] for buffered ones.
 
 use bellwether_core::store::{MembershipRecord, ScoreRecord};
 use std::collections::hash_map::Entry;
@@ -205,6 +207,43 @@ impl<'a> Pending<'a> {
             }
         }
         self.merges.push((from, into, at, reason, message_id));
+    }
+
+    /// Moves a buffered message and its buffered trait rows (see
+    /// `WriteOp::Rehome`).
+    pub(super) fn rehome(&mut self, seq: i64, from: ContactId, to: ContactId) {
+        for (event, contact) in self.events.iter_mut().rev() {
+            if event.seq == seq && *contact == Some(from) {
+                *contact = Some(to);
+            }
+        }
+        let rows = &mut self.contact_traits;
+        for (owner, row_seq) in rows.owner.iter_mut().zip(&rows.seq) {
+            if *row_seq == seq && *owner == from {
+                *owner = to;
+            }
+        }
+    }
+
+    /// A buffered message leaves its contact, its buffered trait rows are
+    /// dropped (see `WriteOp::Detach`).
+    pub(super) fn detach(&mut self, seq: i64, from: ContactId) {
+        for (event, contact) in self.events.iter_mut().rev() {
+            if event.seq == seq && *contact == Some(from) {
+                *contact = None;
+            }
+        }
+        let rows = std::mem::take(&mut self.contact_traits);
+        for i in 0..rows.owner.len() {
+            if rows.seq[i] == seq && rows.owner[i] == from {
+                continue;
+            }
+            self.contact_traits.owner.push(rows.owner[i]);
+            self.contact_traits.key.push(rows.key[i]);
+            self.contact_traits.value.push(rows.value[i]);
+            self.contact_traits.at.push(rows.at[i]);
+            self.contact_traits.seq.push(rows.seq[i]);
+        }
     }
 
     /// Writes and empties the account-link buffer.

@@ -214,10 +214,11 @@ pub(super) fn rejections<C: GenericClient>(s: &mut Session<'_, C>, rows: &[&Reje
         .map(|r| codec::batch_index_to_db(r.index))
         .collect::<std::result::Result<Vec<_>, _>>()?;
     s.execute(
-        "INSERT INTO rejections (received_at, source, message_id, batch_index, field, reason, excerpt)
-         SELECT r, s, m, i, f, w, e
+        "INSERT INTO rejections (received_at, source, message_id, batch_index, field, reason, excerpt,
+                                 warning)
+         SELECT r, s, m, i, f, w, e, g
          FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
-              $7::text[]) WITH ORDINALITY AS t(r, s, m, i, f, w, e, n)
+              $7::text[], $8::boolean[]) WITH ORDINALITY AS t(r, s, m, i, f, w, e, g, n)
          ORDER BY n",
         &[
             &column(rows, |r| r.received_at),
@@ -227,6 +228,7 @@ pub(super) fn rejections<C: GenericClient>(s: &mut Session<'_, C>, rows: &[&Reje
             &column(rows, |r| r.field.as_str()),
             &column(rows, |r| r.reason.as_str()),
             &column(rows, |r| r.excerpt.as_str()),
+            &column(rows, |r| r.warning),
         ],
     )?;
     Ok(())

@@ -357,7 +357,7 @@ pub(super) fn recent_rejections(
 ) -> Result<Vec<Rejection>, StoreError> {
     let rows = conn.session(|s| {
         s.query(
-            "SELECT received_at, source, message_id, batch_index, field, reason, excerpt
+            "SELECT received_at, source, message_id, batch_index, field, reason, excerpt, warning
              FROM rejections ORDER BY received_at DESC, id DESC LIMIT $1",
             &[&codec::limit(limit)],
         )
@@ -371,6 +371,7 @@ pub(super) fn recent_rejections(
             field: get(row, 4)?,
             reason: get(row, 5)?,
             excerpt: get(row, 6)?,
+            warning: get(row, 7)?,
         })
     })
 }

@@ -45,6 +45,17 @@ fn buffer<'a>(
             pending.merge((*from, *into), *at, *reason, message_id);
         }
         WriteOp::Event(event) => pending.event(event),
+        WriteOp::Detach { seq, from, .. } => {
+            session.batch_execute(&format!(
+                "UPDATE events SET contact_id = NULL WHERE seq = {seq} AND contact_id = {from};
+                 DELETE FROM contact_traits WHERE seq = {seq} AND contact = {from};"
+            ))?;
+            pending.detach(*seq, *from);
+        }
+        WriteOp::Rehome { seq, from, to, .. } => {
+            rehome_stored(session, *seq, *from, *to)?;
+            pending.rehome(*seq, *from, *to);
+        }
         WriteOp::ContactTraits {
             contact,
             traits,
@@ -110,5 +121,19 @@ fn merge_stored(
              AND NOT EXISTS (SELECT 1 FROM contact_accounts WHERE contact = {into});
          DELETE FROM contact_accounts WHERE contact = {from};
          UPDATE contacts SET merged_into = {into} WHERE id = {from} OR merged_into = {from};"
+    ))
+}
+
+/// Moves one stored message and the contact traits it set (see
+/// `WriteOp::Rehome`); rows still buffered move in [`Pending::rehome`].
+fn rehome_stored(
+    session: &mut WriteSession<'_, '_>,
+    seq: i64,
+    from: ContactId,
+    to: ContactId,
+) -> Result<(), StoreError> {
+    session.batch_execute(&format!(
+        "UPDATE events SET contact_id = {to} WHERE seq = {seq} AND contact_id = {from};
+         UPDATE contact_traits SET contact = {to} WHERE seq = {seq} AND contact = {from};"
     ))
 }

@@ -381,7 +381,7 @@ pub(super) fn recent_rejections(
 ) -> Result<Vec<Rejection>, StoreError> {
     query(
         conn,
-        "SELECT received_at, source, message_id, batch_index, field, reason, excerpt
+        "SELECT received_at, source, message_id, batch_index, field, reason, excerpt, warning
          FROM rejections ORDER BY received_at DESC, id DESC LIMIT ?1",
         [codec::limit(limit)],
         |row| {
@@ -393,6 +393,7 @@ pub(super) fn recent_rejections(
                 field: row.get(4).db()?,
                 reason: row.get(5).db()?,
                 excerpt: row.get(6).db()?,
+                warning: row.get::<_, i64>(7).db()? != 0,
             })
         },
     )

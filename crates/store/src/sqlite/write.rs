@@ -58,6 +58,30 @@ fn apply_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<(), StoreError> {
             )
         }
         WriteOp::Event(event) => insert_event(tx, event),
+        WriteOp::Detach { seq, from, .. } => {
+            execute(
+                tx,
+                "UPDATE events SET contact_id = NULL WHERE seq = ?1 AND contact_id = ?2",
+                params![seq, from],
+            )?;
+            execute(
+                tx,
+                "DELETE FROM contact_traits WHERE seq = ?1 AND contact = ?2",
+                params![seq, from],
+            )
+        }
+        WriteOp::Rehome { seq, from, to, .. } => {
+            execute(
+                tx,
+                "UPDATE events SET contact_id = ?3 WHERE seq = ?1 AND contact_id = ?2",
+                params![seq, from, to],
+            )?;
+            execute(
+                tx,
+                "UPDATE contact_traits SET contact = ?3 WHERE seq = ?1 AND contact = ?2",
+                params![seq, from, to],
+            )
+        }
         WriteOp::ContactTraits {
             contact,
             traits,
@@ -238,8 +262,9 @@ fn insert_traits(
 fn insert_rejection(tx: &Transaction<'_>, rejection: &Rejection) -> Result<(), StoreError> {
     execute(
         tx,
-        "INSERT INTO rejections (received_at, source, message_id, batch_index, field, reason, excerpt)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO rejections
+           (received_at, source, message_id, batch_index, field, reason, excerpt, warning)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             rejection.received_at,
             rejection.source,
@@ -248,6 +273,7 @@ fn insert_rejection(tx: &Transaction<'_>, rejection: &Rejection) -> Result<(), S
             rejection.field,
             rejection.reason,
             rejection.excerpt,
+            rejection.warning,
         ],
     )
 }

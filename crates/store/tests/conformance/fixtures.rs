@@ -130,6 +130,7 @@ pub(crate) fn rejection(received_at: Millis, field: &str) -> Rejection {
         field: field.to_owned(),
         reason: "must be a string".to_owned(),
         excerpt: "{\"type\":\"track\"".to_owned(),
+        warning: false,
     }
 }
 

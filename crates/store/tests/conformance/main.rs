@@ -76,6 +76,12 @@ macro_rules! store_conformance_tests {
                 merge_rehomes_stored_and_same_batch_rows,
                 merging_a_contact_into_itself_is_an_error,
             ],
+            rehome: [
+                rehome_moves_one_event_and_its_traits,
+                rebuild_splits_contacts_the_old_rule_merged,
+                rejection_warnings_round_trip,
+                rebuild_detaches_messages_with_only_blocked_ids,
+            ],
             traits: [
                 current_traits_follow_event_time_not_arrival,
                 trait_history_is_ordered_by_time_then_seq,

@@ -38,7 +38,7 @@ fn memberships() -> BTreeMap<String, BTreeSet<String>> {
     {
         let message =
             parse_message(serde_json::from_slice(line).unwrap(), &ctx, String::new).unwrap();
-        let contact_id = graph.resolve(&message, &mut ops);
+        let contact_id = graph.resolve(&message, seq as i64 + 1, &mut ops);
         let traits = message.traits.clone();
         let (kind, group_id, at) = (message.kind, message.group_id.clone(), message.timestamp);
         ops.push(WriteOp::Event(StoredEvent {

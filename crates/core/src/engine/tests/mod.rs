@@ -69,7 +69,7 @@ impl Feed {
         let mut ops = Vec::new();
         for message in messages {
             self.seq += 1;
-            let contact_id = self.graph.resolve(message, &mut ops);
+            let contact_id = self.graph.resolve(message, self.seq, &mut ops);
             ops.push(WriteOp::Event(StoredEvent {
                 seq: self.seq,
                 contact_id,
@@ -266,10 +266,12 @@ fn to_message((user, kind, who, hours): (u8, u8, u8, i64)) -> Message {
     let user_id = format!("u{user}");
     let anon_id = format!("a{user}");
     match (kind, who) {
+        // Users sign in on each other's browsers (shared anonymous ids):
+        // anonymous events are re-homed as later and earlier claims arrive.
         (0, _) => message(
             MessageKind::Identify,
             Some(&user_id),
-            Some(&anon_id),
+            Some(&format!("a{}", (user + who) % 4)),
             "",
             at,
         ),
@@ -317,6 +319,15 @@ proptest! {
         let at = now + extra_hours * HOUR;
         engine.process_due(at);
         prop_assert_eq!(engine.live_memberships(), engine.evaluate_all(at));
+        // The state itself (where re-homed events landed) equals one built
+        // from the same messages in time order, in one batch.
+        let mut sorted: Vec<Message> = messages.clone();
+        sorted.sort_by_key(|m| m.timestamp);
+        let mut seen = std::collections::HashSet::new();
+        sorted.retain(|m| seen.insert(m.message_id.clone()));
+        let mut reference = Engine::new(rules());
+        reference.apply(&Feed::new().ops(&sorted), at);
+        prop_assert_eq!(engine.live_memberships(), reference.evaluate_all(at));
     }
 }
 
@@ -448,3 +459,44 @@ mod replace;
 mod replay;
 mod routing;
 mod scores;
+
+/// SPEC §7: a late claim on a shared browser moves the anonymous events of
+/// its period to the new holder; both contacts are re-evaluated exactly.
+#[test]
+fn a_late_claim_on_a_shared_browser_moves_events_and_memberships() {
+    let mut engine = Engine::new(rules());
+    let mut feed = Feed::new();
+    let pricing = |hours: i64| {
+        message(
+            MessageKind::Track,
+            None,
+            Some("shared"),
+            "Pricing Viewed",
+            T0 + hours * HOUR,
+        )
+    };
+    let alice = message(MessageKind::Identify, Some("alice"), Some("shared"), "", T0);
+    let first = feed.ops(&[alice, pricing(2), pricing(3)]);
+    let changes = engine.apply(&first, T0 + 3 * HOUR);
+    assert!(changes
+        .iter()
+        .any(|c| c.id == "alice" && c.definition == "pricing_twice" && c.change == "entered"));
+    let bob = message(
+        MessageKind::Identify,
+        Some("bob"),
+        Some("shared"),
+        "",
+        T0 + HOUR,
+    );
+    let changes = engine.apply(&feed.ops(&[bob]), T0 + 4 * HOUR);
+    let moved: Vec<(&str, &str)> = changes
+        .iter()
+        .filter(|c| c.definition == "pricing_twice")
+        .map(|c| (&*c.id, c.change))
+        .collect();
+    assert_eq!(moved, [("alice", "exited"), ("bob", "entered")]);
+    assert_eq!(
+        engine.live_memberships(),
+        engine.evaluate_all(T0 + 4 * HOUR)
+    );
+}
