@@ -2,7 +2,8 @@
 //! claimed, with who held each from when, so an operator spots a shared
 //! browser, a team inbox or a broken integration.
 
-use axum::extract::{Query, State};
+use super::Query;
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;
@@ -62,13 +63,15 @@ pub(crate) struct ConflictList {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct ConflictParams {
-    /// How many, most claimed first (default 50, at most 1000).
+    /// How many, most claimed first, 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub(crate) limit: Option<usize>,
 }
 
 /// Shared identifiers, most claimed first.
 #[utoipa::path(get, path = "/api/v1/identity/conflicts", tag = "query", params(ConflictParams),
-    responses((status = 200, body = ConflictList)), security(("bearer" = [])))]
+    responses((status = 200, body = ConflictList), (status = 400, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
 pub(crate) async fn list_conflicts(
     State(state): State<AppState>,
     headers: HeaderMap,
