@@ -189,12 +189,6 @@ impl Timeline {
         self.between(start, end)
     }
 
-    /// Number of events with a key at or before `key`.
-    pub fn count_upto_key(&self, key: (i64, u64)) -> usize {
-        let (chunk, offset) = self.locate(|e| e.key() <= key);
-        self.chunks[..chunk].iter().map(Vec::len).sum::<usize>() + offset
-    }
-
     /// Changes whenever the timeline is edited other than by appending.
     pub fn stamp(&self) -> u64 {
         self.stamp
@@ -247,12 +241,6 @@ impl Timeline {
             None => self.chunks.get(chunk.checked_sub(1)?)?.last(),
         }
         .map(|e| e.time)
-    }
-
-    /// Frees spare capacity (after a bulk load).
-    pub fn shrink_to_fit(&mut self) {
-        self.chunks.iter_mut().for_each(Vec::shrink_to_fit);
-        self.chunks.shrink_to_fit();
     }
 }
 
@@ -473,7 +461,6 @@ mod tests {
             .map(|e| e.time)
             .collect();
         assert_eq!(after, [1002, 1003]);
-        assert_eq!(timeline.count_upto_key((1001, 10_500)), 1002);
         assert_eq!(timeline.range(7000, 8000).count(), 0);
     }
 

@@ -63,8 +63,10 @@ struct ContactView<'a> {
     account_traits: Option<&'a Traits>,
     values: &'a Values,
     tracker: Option<&'a Tracker>,
-    /// (instant, first stored change after it), asked by every definition.
-    future: &'a FutureCache,
+    /// (instant, first stored change after it), asked by every definition
+    /// of one evaluation; `None` for an account's members (an account
+    /// never asks for theirs).
+    future: Option<&'a FutureCache>,
 }
 
 impl SubjectView for ContactView<'_> {
@@ -96,7 +98,8 @@ impl SubjectView for ContactView<'_> {
         self.tracker
     }
     fn cached_future_changes(&self, now: i64) -> Option<Option<i64>> {
-        Some(self.future.get(now, || scan_future_changes(self, now)))
+        let future = self.future?;
+        Some(future.get(now, || scan_future_changes(self, now)))
     }
 }
 
@@ -290,7 +293,7 @@ pub(crate) fn evaluate_contact(
             account_traits,
             values,
             tracker,
-            future: &future,
+            future: Some(&future),
         })
     })
 }
@@ -299,22 +302,17 @@ pub(crate) fn evaluate_contact(
 pub(crate) type Member<'a> = (&'a ContactState, &'a Values, Option<&'a Tracker>);
 
 /// Views of an account's member contacts (they read `account.x` from it).
-fn member_views<'a>(
-    account: &'a AccountState,
-    members: &'a [Member<'a>],
-    futures: &'a [FutureCache],
-) -> Vec<ContactView<'a>> {
+fn member_views<'a>(account: &'a AccountState, members: &'a [Member<'a>]) -> Vec<ContactView<'a>> {
     members
         .iter()
-        .zip(futures)
-        .map(|((c, values, tracker), future)| ContactView {
+        .map(|(c, values, tracker)| ContactView {
             id: &c.label,
             timeline: &c.timeline,
             traits: &c.traits,
             account_traits: Some(&account.traits),
             values,
             tracker: *tracker,
-            future,
+            future: None,
         })
         .collect()
 }
@@ -354,8 +352,7 @@ pub(crate) fn evaluate_account_on(
     now: i64,
     plan: Plan<'_>,
 ) -> Values {
-    let futures: Vec<FutureCache> = members.iter().map(|_| FutureCache::default()).collect();
-    let contacts = member_views(account, members, &futures);
+    let contacts = member_views(account, members);
     let future = FutureCache::default();
     evaluate_kind(rules, SubjectKind::Account, now, plan, &|values, visit| {
         visit(&AccountView {
@@ -447,7 +444,7 @@ pub(crate) fn with_contact_view<R>(
         account_traits: account.map(|a| &a.traits),
         values,
         tracker: None,
-        future: &FutureCache::default(),
+        future: None,
     })
 }
 
@@ -467,8 +464,7 @@ pub(crate) fn with_account_view<R>(
             &merged
         }
     };
-    let futures: Vec<FutureCache> = members.iter().map(|_| FutureCache::default()).collect();
-    let contacts = member_views(account, members, &futures);
+    let contacts = member_views(account, members);
     visit(&AccountView {
         id: group_id,
         timeline,

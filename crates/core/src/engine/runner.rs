@@ -14,8 +14,7 @@ use super::{Change, Engine};
 use crate::actions::router::ActionRouter;
 use crate::clock::Clock;
 use crate::ingest::CommitListener;
-use crate::store::{Store, StoreError, WriteOp};
-use bellwether_rules::PropertyKeys;
+use crate::store::{Store, WriteOp};
 
 /// Longest sleep of the timer thread: a bound on how late a deadline set by
 /// a clock jump could be noticed. Deadlines themselves wake it on time.
@@ -37,8 +36,6 @@ struct Shared {
     outbox_written: Arc<tokio::sync::Notify>,
     /// Writes membership changes and score history (none in unit tests).
     recorder: Option<Recorder>,
-    /// The store the engine was loaded from: reloads read it.
-    store: Option<Arc<dyn Store>>,
     /// When the last checkpoint was queued.
     last_checkpoint: AtomicI64,
     changes: tokio::sync::broadcast::Sender<Change>,
@@ -48,17 +45,8 @@ struct Shared {
     stopping: AtomicBool,
 }
 
-/// What a handle is built with besides the engine and the clock.
-struct Parts {
-    recorder: Option<Recorder>,
-    store: Option<Arc<dyn Store>>,
-    router: ActionRouter,
-    outbox_written: Arc<tokio::sync::Notify>,
-}
-
 /// A cheap, cloneable handle to the running engine.
 #[derive(Clone)]
-
 pub struct EngineHandle {
     shared: Arc<Shared>,
 }
@@ -66,13 +54,7 @@ pub struct EngineHandle {
 impl EngineHandle {
     pub fn new(engine: Engine, clock: Arc<dyn Clock>) -> Self {
         let outbox_written = Arc::new(tokio::sync::Notify::new());
-        let parts = Parts {
-            recorder: None,
-            store: None,
-            router: ActionRouter::default(),
-            outbox_written,
-        };
-        Self::build(engine, clock, parts)
+        Self::build(engine, clock, None, ActionRouter::default(), outbox_written)
     }
 
     /// A handle that records every membership change in `store`, starting
@@ -94,14 +76,8 @@ impl EngineHandle {
         router: ActionRouter,
     ) -> std::io::Result<Self> {
         let outbox_written = Arc::new(tokio::sync::Notify::new());
-        let recorder = Recorder::start(Arc::clone(&store), Arc::clone(&outbox_written))?;
-        let parts = Parts {
-            recorder: Some(recorder),
-            store: Some(store),
-            router,
-            outbox_written,
-        };
-        let handle = Self::build(engine, clock, parts);
+        let recorder = Recorder::start(store, Arc::clone(&outbox_written))?;
+        let handle = Self::build(engine, clock, Some(recorder), router, outbox_written);
         // Durable before anything is served: a crash from here on replays
         // from this checkpoint at the latest, so no transition is lost.
         handle.publish_with_checkpoint(handle.lock(), Vec::new(), true);
@@ -109,13 +85,18 @@ impl EngineHandle {
         Ok(handle)
     }
 
-    fn build(engine: Engine, clock: Arc<dyn Clock>, parts: Parts) -> Self {
+    fn build(
+        engine: Engine,
+        clock: Arc<dyn Clock>,
+        recorder: Option<Recorder>,
+        router: ActionRouter,
+        outbox_written: Arc<tokio::sync::Notify>,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
-                recorder: parts.recorder,
-                store: parts.store,
-                router: Mutex::new(parts.router),
-                outbox_written: parts.outbox_written,
+                recorder,
+                router: Mutex::new(router),
+                outbox_written,
                 last_checkpoint: AtomicI64::new(i64::MIN / 2),
                 engine: Mutex::new(engine),
                 changes: tokio::sync::broadcast::channel(STREAM_BUFFER).0,
@@ -131,17 +112,6 @@ impl EngineHandle {
     /// `process_due` with a manual clock).
     pub fn lock(&self) -> MutexGuard<'_, Engine> {
         self.shared.engine.lock()
-    }
-
-    /// Makes sure the engine holds these event properties in memory,
-    /// reloading the subjects from the store if not (a definition, draft or
-    /// report reading a property no definition read before).
-    pub fn ensure_properties(&self, keys: &PropertyKeys) -> Result<(), StoreError> {
-        let mut engine = self.lock();
-        match &self.shared.store {
-            Some(store) if !engine.keeps(keys) => engine.widen_properties(store.as_ref(), keys),
-            _ => Ok(()),
-        }
     }
 
     pub fn now(&self) -> i64 {

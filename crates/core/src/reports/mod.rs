@@ -55,7 +55,7 @@ pub enum ReportError {
         diagnostics: Diagnostics,
     },
     /// The report reads event properties the engine does not hold in
-    /// memory yet; the caller reloads them (`EngineHandle::ensure_properties`)
+    /// memory yet; the caller reloads them (`Engine::widen_properties`)
     /// and runs it again.
     #[error("the report reads event properties not loaded yet: {}", .0.iter().collect::<Vec<_>>().join(", "))]
     PropertiesNotKept(PropertyKeys),

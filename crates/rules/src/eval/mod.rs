@@ -94,20 +94,6 @@ pub(crate) struct Eval<'a, 't, T: Trace> {
     pub(crate) tracker: Option<&'a Tracker>,
 }
 
-impl<'a> Eval<'a, 'static, NoTrace> {
-    /// An evaluator for `where` predicates only (they read just the event).
-    pub(crate) fn detached(subject: &'a dyn SubjectView, now: i64) -> Self {
-        Eval {
-            subject,
-            now,
-            // A zero-sized value: leaking it allocates nothing.
-            trace: Box::leak(Box::new(NoTrace)),
-            plan: None,
-            tracker: None,
-        }
-    }
-}
-
 /// The subject's tracker if it holds `plan`'s state at `now`.
 pub(crate) fn ready_tracker<'a>(
     subject: &'a dyn SubjectView,

@@ -76,8 +76,16 @@ impl Tracker {
             Some(cursor) => timeline.after(cursor, now),
             None => timeline.range(i64::MIN, now),
         };
+        // `where` predicates here read only the event (see `plan`).
         let subject = MemorySubject::default();
-        let mut eval = Eval::detached(&subject, now);
+        let mut trace = NoTrace;
+        let mut eval = Eval {
+            subject: &subject,
+            now,
+            trace: &mut trace,
+            plan: None,
+            tracker: None,
+        };
         for event in fresh {
             self.feed(wanted, &mut eval, event, now);
             self.cursor = Some(event.key());
@@ -147,7 +155,7 @@ impl Tracker {
     pub(crate) fn answer(&self, plan: &TrackPlan, slot: u32) -> Option<(Val<'_>, Option<i64>)> {
         let state = self.slots.get(slot as usize)?;
         let spec = plan.kind(self.kind).slots.get(slot as usize)?;
-        Some(state.answer(spec, self.at))
+        Some(state.answer(spec))
     }
 
     /// A tracked score's points per rule.

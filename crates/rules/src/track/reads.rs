@@ -29,27 +29,10 @@ impl PropertyKeys {
         other.keys.is_subset(&self.keys)
     }
 
-    /// The keys of `other` missing here.
-    pub fn missing<'o>(&self, other: &'o PropertyKeys) -> Vec<&'o str> {
-        other
-            .keys
-            .iter()
-            .filter(|key| !self.keys.contains(*key))
-            .map(String::as_str)
-            .collect()
-    }
-
     /// Both sets.
     pub fn union(&self, other: &PropertyKeys) -> PropertyKeys {
         PropertyKeys {
             keys: self.keys.union(&other.keys).cloned().collect(),
-        }
-    }
-
-    /// Keys given by name (tests, configuration).
-    pub fn of<'k>(keys: impl IntoIterator<Item = &'k str>) -> Self {
-        PropertyKeys {
-            keys: keys.into_iter().map(str::to_owned).collect(),
         }
     }
 

@@ -69,9 +69,10 @@ struct Totals {
     /// Numbers by order, with multiplicity (min/max).
     order: BTreeMap<u64, usize>,
     distinct: HashMap<DistinctKey, usize>,
-    /// `active_days`: (UTC day, events, last event time), oldest first.
+    /// `active_days` in a window: (UTC day, events, last event time),
+    /// oldest first.
     days: VecDeque<(i64, usize, i64)>,
-    /// `active_days` over all history: days seen (the deque is not kept).
+    /// `active_days` over all history: days seen (no runs kept).
     all_days: usize,
 }
 
@@ -102,7 +103,8 @@ impl SlotState {
     pub(crate) fn feed(&mut self, spec: &SlotSpec, item: Item, now: i64) {
         match spec.span {
             Span::All => {
-                self.totals.add(&spec.measure, &item, self.last.as_ref());
+                self.totals
+                    .add(&spec.measure, &item, Some(self.last.as_ref()));
                 if self.first.is_none() {
                     self.first = Some(item.clone());
                 }
@@ -124,8 +126,7 @@ impl SlotState {
         };
         let upper = now.saturating_sub(to);
         while let Some(item) = self.items.get(self.entered).filter(|i| i.time <= upper) {
-            let previous = self.entered.checked_sub(1).and_then(|i| self.items.get(i));
-            self.totals.add(&spec.measure, item, previous);
+            self.totals.add(&spec.measure, item, None);
             self.entered += 1;
         }
         let lower = now.saturating_sub(from);
@@ -139,7 +140,7 @@ impl SlotState {
     }
 
     /// The value the scan would compute at `now`, and when it may change.
-    pub(crate) fn answer(&self, spec: &SlotSpec, now: i64) -> (Val<'_>, Option<i64>) {
+    pub(crate) fn answer(&self, spec: &SlotSpec) -> (Val<'_>, Option<i64>) {
         let totals = &self.totals;
         let (oldest, newest, slide) = match spec.span {
             Span::All => (self.first.as_ref(), self.last.as_ref(), None),
@@ -160,7 +161,6 @@ impl SlotState {
         let edges = slide.and_then(|(from, waiting)| {
             earliest(oldest.map(|i| i.time.saturating_add(from)), waiting)
         });
-        let _ = now;
         match &spec.measure {
             Measure::Count => (Val::Num(count(self, spec) as f64), edges),
             Measure::Exists => match (slide, newest) {
@@ -202,21 +202,27 @@ fn count(state: &SlotState, spec: &SlotSpec) -> usize {
 }
 
 impl Totals {
-    fn add(&mut self, measure: &Measure, item: &Item, previous: Option<&Item>) {
+    /// Adds an item entering the window; over all history, `all_history`
+    /// holds the previous item (days are then counted, not kept as runs).
+    fn add(&mut self, measure: &Measure, item: &Item, all_history: Option<Option<&Item>>) {
         self.count += 1;
         match measure {
             Measure::Agg(op, _) => self.add_value(*op, &item.value, 1),
             Measure::ActiveDays => {
                 let day = utc_day(item.time);
-                match self.days.back_mut() {
-                    Some(back) if back.0 == day => {
-                        back.1 += 1;
-                        back.2 = item.time;
+                match all_history {
+                    Some(previous) => {
+                        if previous.is_none_or(|p| utc_day(p.time) != day) {
+                            self.all_days += 1;
+                        }
                     }
-                    _ => self.days.push_back((day, 1, item.time)),
-                }
-                if previous.is_none_or(|p| utc_day(p.time) != day) {
-                    self.all_days += 1;
+                    None => match self.days.back_mut() {
+                        Some(back) if back.0 == day => {
+                            back.1 += 1;
+                            back.2 = item.time;
+                        }
+                        _ => self.days.push_back((day, 1, item.time)),
+                    },
                 }
             }
             _ => {}

@@ -6,9 +6,8 @@
 
 use bellwether_rules::{Event, MemorySubject, RuleSet, SubjectKind, Tracker, DAY, HOUR};
 use proptest::prelude::*;
-use serde_json::json;
 
-use crate::support::BASE;
+use crate::support::{arb_event, build_event, cases, BASE};
 
 const DEFINITIONS: &str = r#"
 [[score]]
@@ -66,20 +65,6 @@ fn rules() -> RuleSet {
     RuleSet::from_toml("incremental.toml", &text).unwrap_or_else(|d| panic!("{}", d.render()))
 }
 
-fn arb_event() -> impl Strategy<Value = (i64, u8, u8, u8)> {
-    (0..10 * DAY, 0u8..4, 0u8..10, 0u8..3)
-}
-
-fn build_event(seq: u64, (offset, kind, v, k): (i64, u8, u8, u8)) -> Event {
-    let time = BASE + offset / HOUR * HOUR + i64::from(v) * 60_000;
-    match kind {
-        0 => Event::page(time, seq, "", json!({"path": "/pricing"})),
-        1 => Event::page(time, seq, "", json!({"path": "/blog/x"})),
-        2 => Event::track(time, seq, "A", json!({"v": v, "k": k})),
-        _ => Event::track(time, seq, "B", json!({"v": v * 3 / 2, "k": k})),
-    }
-}
-
 /// Scores first (their values are handed to the segments, as the engine
 /// does), then every segment: tracked and scanned must agree.
 fn compare(rules: &RuleSet, subject: &mut MemorySubject, now: i64) -> Result<(), TestCaseError> {
@@ -105,13 +90,6 @@ fn compare(rules: &RuleSet, subject: &mut MemorySubject, now: i64) -> Result<(),
         prop_assert_eq!(tracked, scan, "{} at {}", condition, now);
     }
     Ok(())
-}
-
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 proptest! {

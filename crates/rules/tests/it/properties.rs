@@ -1,13 +1,11 @@
 //! Property tests: (a) event order does not matter; (b) the value holds from
 //! `now` until the returned next-change instant (no missed transition).
 
-use bellwether_rules::{
-    Condition, Event, MemorySubject, RuleSet, SubjectKind, Timeline, DAY, HOUR,
-};
+use bellwether_rules::{Condition, Event, MemorySubject, RuleSet, SubjectKind, Timeline, DAY};
 use proptest::prelude::*;
 use serde_json::json;
 
-use crate::support::BASE;
+use crate::support::{arb_event, build_event, cases, BASE};
 
 const DEFINITIONS: &str = r#"
 [[score]]
@@ -40,28 +38,6 @@ const CONDITIONS: &[&str] = &[
     r#"days_since(page) - days_since("A") > 0.5"#,
     r#"trait.plan = "pro" and past(trait.plan, 2d) != "pro""#,
 ];
-
-/// `PROPTEST_CASES` overrides the default number of cases (for long runs).
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn arb_event() -> impl Strategy<Value = (i64, u8, u8, u8)> {
-    (0..10 * DAY, 0u8..4, 0u8..10, 0u8..3)
-}
-
-fn build_event(seq: u64, (offset, kind, v, k): (i64, u8, u8, u8)) -> Event {
-    let time = BASE + offset / HOUR * HOUR + i64::from(v) * 60_000;
-    match kind {
-        0 => Event::page(time, seq, "", json!({"path": "/pricing"})),
-        1 => Event::page(time, seq, "", json!({"path": "/blog/x"})),
-        2 => Event::track(time, seq, "A", json!({"v": v, "k": k})),
-        _ => Event::track(time, seq, "B", json!({"v": v, "k": k})),
-    }
-}
 
 fn conditions(rules: &RuleSet) -> Vec<Condition> {
     CONDITIONS

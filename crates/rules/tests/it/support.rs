@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bellwether_rules::{Event, MemorySubject, RuleSet, SubjectKind, Timeline, Traits, DAY};
+use bellwether_rules::{Event, MemorySubject, RuleSet, SubjectKind, Timeline, Traits, DAY, HOUR};
 use serde_json::{json, Value};
 
 /// 2024-01-01T00:00:00Z
@@ -105,4 +105,29 @@ pub(crate) fn sample_contact() -> MemorySubject {
         ("tech", 0.0, json!(["hubspot", "salesforce"])),
     ];
     subject(SubjectKind::Contact, events, &traits)
+}
+
+/// `PROPTEST_CASES` overrides the default number of cases (for long runs).
+pub(crate) fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A random event of the property tests: (offset, kind, value, key).
+pub(crate) fn arb_event() -> impl proptest::strategy::Strategy<Value = (i64, u8, u8, u8)> {
+    (0..10 * DAY, 0u8..4, 0u8..10, 0u8..3)
+}
+
+/// Pricing and blog page views, `A` and `B` events with `v` and `k`,
+/// on hour boundaries plus `v` minutes (so events share instants).
+pub(crate) fn build_event(seq: u64, (offset, kind, v, k): (i64, u8, u8, u8)) -> Event {
+    let time = BASE + offset / HOUR * HOUR + i64::from(v) * 60_000;
+    match kind {
+        0 => Event::page(time, seq, "", json!({"path": "/pricing"})),
+        1 => Event::page(time, seq, "", json!({"path": "/blog/x"})),
+        2 => Event::track(time, seq, "A", json!({"v": v, "k": k})),
+        _ => Event::track(time, seq, "B", json!({"v": v, "k": k})),
+    }
 }

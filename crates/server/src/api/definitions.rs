@@ -76,6 +76,7 @@ pub(crate) async fn put_definitions(
     let text = String::from_utf8(bytes.to_vec())
         .map_err(|_| ApiError::BadRequest("definitions are not valid UTF-8".into()))?;
     let engine = state.engine.clone();
+    let store = state.store.clone();
     let file = state.definitions_file.clone();
     let outcome = tokio::task::spawn_blocking(move || -> Result<DefinitionsOutcome, ApiError> {
         let rules = RuleSet::from_toml("definitions", &text).map_err(|diagnostics| {
@@ -98,7 +99,9 @@ pub(crate) async fn put_definitions(
         }
         // A definition reading a property no definition read before: the
         // engine loads it from the store first (the dry run needs it too).
-        engine.ensure_properties(&rules.property_keys())?;
+        engine
+            .lock()
+            .widen_properties(store.as_ref(), &rules.property_keys())?;
         let now = engine.now();
         let (live, after) = {
             let engine = engine.lock();

@@ -106,8 +106,10 @@ pub(crate) async fn conversion(
     require_token(&state.config, &headers, Scope::Read)?;
     let (params, frame) = query.params(state.engine.now())?;
     let engine = state.engine.clone();
-    let report = blocking(&state, move |_| {
-        with_properties(&engine, |e| reports::conversion(e, &params))
+    let report = blocking(&state, move |store| {
+        reports::with_store(&mut engine.lock(), store, |e| {
+            reports::conversion(e, &params)
+        })
     })
     .await??;
     Ok(Json(ConversionView::new(report, frame)))
@@ -126,8 +128,10 @@ pub(crate) async fn holdout(
     require_token(&state.config, &headers, Scope::Read)?;
     let (params, frame) = query.params(state.engine.now())?;
     let engine = state.engine.clone();
-    let report = blocking(&state, move |_| {
-        with_properties(&engine, |e| reports::holdout_lift(e, &params))
+    let report = blocking(&state, move |store| {
+        reports::with_store(&mut engine.lock(), store, |e| {
+            reports::holdout_lift(e, &params)
+        })
     })
     .await??;
     Ok(Json(HoldoutView::new(report, frame)))
@@ -177,8 +181,10 @@ pub(crate) async fn score_quality(
         as_of: now,
     };
     let engine = state.engine.clone();
-    let report = blocking(&state, move |_| {
-        with_properties(&engine, |e| reports::score_quality(e, &params))
+    let report = blocking(&state, move |store| {
+        reports::with_store(&mut engine.lock(), store, |e| {
+            reports::score_quality(e, &params)
+        })
     })
     .await??;
     Ok(Json(QualityView::new(report, at, frame)))
@@ -295,8 +301,8 @@ pub(crate) async fn backtest(
     require_token(&state.config, &headers, Scope::Read)?;
     let params = query.params(state.engine.now())?;
     let engine = state.engine.clone();
-    let report = blocking(&state, move |_| {
-        with_properties(&engine, |e| reports::backtest(e, &params))
+    let report = blocking(&state, move |store| {
+        reports::with_store(&mut engine.lock(), store, |e| reports::backtest(e, &params))
     })
     .await??;
     Ok(Json(report.into()))
@@ -364,21 +370,4 @@ pub(crate) async fn lint(
     })
     .await??;
     Ok(Json(LintView::new(report.findings)))
-}
-
-/// Runs a report; when it reads event properties the engine does not hold
-/// in memory yet (an outcome or draft reading a property no definition
-/// reads), loads them from the store and runs it again.
-pub(crate) fn with_properties<T>(
-    engine: &bellwether_core::engine::EngineHandle,
-    run: impl Fn(&bellwether_core::engine::Engine) -> Result<T, reports::ReportError>,
-) -> Result<T, reports::ReportError> {
-    let first = run(&engine.lock());
-    match first {
-        Err(reports::ReportError::PropertiesNotKept(keys)) => {
-            engine.ensure_properties(&keys)?;
-            run(&engine.lock())
-        }
-        other => other,
-    }
 }
