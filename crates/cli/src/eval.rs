@@ -40,8 +40,14 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let definitions = args.store.definitions(&loaded)?;
     let store = args.store.open_store(&loaded.config)?;
     let started = std::time::Instant::now();
-    let engine = Engine::load(store.as_ref(), Arc::new(definitions), at)
-        .context("cannot load the stored events")?;
+    let start = crate::subjects::start(
+        store.as_ref(),
+        &args.store.data_dir(&loaded.config),
+        &loaded.config.identity,
+        definitions.property_keys(),
+        false,
+    )?;
+    let engine = Engine::with_subjects(Arc::new(definitions), start.subjects);
     let loaded_in = started.elapsed();
     let subjects = engine.evaluate_values(at);
     let evaluated_in = started.elapsed() - loaded_in;

@@ -14,6 +14,7 @@ mod mcp;
 mod report;
 mod serve;
 mod settings;
+mod subjects;
 
 use std::process::ExitCode;
 

@@ -5,16 +5,17 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use bellwether_core::actions::router::{reference_problems, ActionRouter};
-use bellwether_core::engine::{Engine, EngineHandle, LoadOptions};
+use bellwether_core::engine::{Engine, EngineHandle, LoadOptions, Subjects};
 use bellwether_core::identity::IdentityGraph;
-use bellwether_core::ingest::{rebuild_identity as rebuild_identity_from, Ingestor};
+use bellwether_core::ingest::Ingestor;
+use bellwether_core::snapshot;
 use bellwether_core::{Clock, SystemClock};
 use bellwether_server::metrics::Metrics;
 use bellwether_server::AppState;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::settings::{Loaded, StoreArgs, DEFAULT_LISTEN};
+use crate::subjects;
 
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
@@ -90,8 +91,9 @@ fn dispatcher_parts(state: &AppState) -> bellwether_server::actions::DispatcherP
 pub(crate) struct Running {
     pub(crate) state: AppState,
     engine: EngineHandle,
-    writer: std::thread::JoinHandle<()>,
+    writer: std::thread::JoinHandle<IdentityGraph>,
     timers: std::thread::JoinHandle<()>,
+    snapshot: std::path::PathBuf,
 }
 
 impl Running {
@@ -112,9 +114,31 @@ impl Running {
             anyhow::bail!("invalid destinations:\n  {}", problems.join("\n  "));
         }
         let router = ActionRouter::new(config.destination.clone(), config.pool.clone());
-        // Before the engine loads: it must see contacts split by the rules.
-        let graph = rebuild_identity(store.as_ref(), &config)?;
-        let engine = load_engine(store.clone(), definitions, clock.clone(), router)?;
+        let data_dir = store_args.data_dir(&config);
+        let started = std::time::Instant::now();
+        let start = subjects::start(
+            store.as_ref(),
+            &data_dir,
+            &config.identity,
+            definitions.property_keys(),
+            true,
+        )?;
+        let (from_snapshot, tail) = (start.from_snapshot, start.tail);
+        let graph = start.graph.context("the identity graph was not rebuilt")?;
+        let engine = load_engine(
+            store.clone(),
+            definitions,
+            start.subjects,
+            clock.clone(),
+            router,
+        )?;
+        let metrics = Arc::new(Metrics::new());
+        metrics.record_start(from_snapshot, tail, started.elapsed().as_secs_f64());
+        let snapshot = snapshot::path_in(&data_dir);
+        if !from_snapshot || tail > 0 {
+            // The next start skips what this one read (even after a crash).
+            save_snapshot(&snapshot, store.as_ref(), &graph, &engine);
+        }
         let (ingestor, writer) = Ingestor::start_with(
             store.clone(),
             graph,
@@ -132,7 +156,7 @@ impl Running {
             engine: engine.clone(),
             definitions_file: Some(definitions_file),
             clock,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             inbox: Arc::default(),
         };
         Ok(Self {
@@ -140,56 +164,53 @@ impl Running {
             engine,
             writer,
             timers,
+            snapshot,
         })
     }
 
     /// Lets the writer drain (once every other handle to it is gone), then
-    /// records what fell due and stops the timers.
+    /// records what fell due, stops the timers and writes the snapshot the
+    /// next start resumes from.
     pub(crate) fn stop(self) -> anyhow::Result<()> {
+        let store = self.state.store.clone();
         drop(self.state);
-        if self.writer.join().is_err() {
+        let Ok(graph) = self.writer.join() else {
             anyhow::bail!("the writer thread panicked");
-        }
+        };
         self.engine.stop();
         if self.timers.join().is_err() {
             anyhow::bail!("the timer thread panicked");
         }
+        save_snapshot(&self.snapshot, store.as_ref(), &graph, &self.engine);
         Ok(())
     }
 }
 
-/// Replays the stored messages into the identity graph (SPEC §7 identity
-/// rules), splitting contacts an older version merged, with a progress bar
-/// on a terminal.
-fn rebuild_identity(
+/// Writes the engine snapshot; a failure costs only the next start's time.
+fn save_snapshot(
+    path: &std::path::Path,
     store: &dyn bellwether_core::Store,
-    config: &bellwether_core::config::Config,
-) -> anyhow::Result<IdentityGraph> {
+    graph: &IdentityGraph,
+    engine: &EngineHandle,
+) {
     let started = std::time::Instant::now();
-    let bar = ProgressBar::new(0);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} identity [{bar:40}] {pos}/{len} messages (eta {eta})",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
+    match snapshot::save(path, store, graph, &engine.lock()) {
+        Ok(bytes) => tracing::info!(
+            snapshot = %path.display(),
+            bytes,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "engine snapshot written"
+        ),
+        Err(error) => tracing::warn!(%error, "engine snapshot not written"),
     }
-    let graph = rebuild_identity_from(store, config.identity.clone(), &mut |done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    })
-    .context("cannot rebuild the identity graph")?;
-    bar.finish_and_clear();
-    tracing::info!(
-        contacts = graph.live_contacts(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "identity graph rebuilt from the stored messages"
-    );
-    Ok(graph)
 }
 
-/// Loads every subject and evaluates the definitions as of now.
+/// Starts the engine from `subjects` and evaluates the definitions as of
+/// now.
 pub(crate) fn load_engine(
     store: Arc<dyn bellwether_core::Store>,
     definitions: bellwether_rules::RuleSet,
+    subjects: Subjects,
     clock: Arc<dyn Clock>,
     mut router: ActionRouter,
 ) -> anyhow::Result<EngineHandle> {
@@ -202,9 +223,10 @@ pub(crate) fn load_engine(
         watches: router.watches(),
         backfill_history: true,
     };
-    let engine = Engine::load_with(
+    let engine = Engine::start(
         store.as_ref(),
         Arc::new(definitions),
+        subjects,
         options,
         clock.now_ms(),
     )

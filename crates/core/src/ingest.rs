@@ -110,7 +110,7 @@ impl Ingestor {
         identity: IdentityConfig,
         config: IngestConfig,
         listener: Option<Box<dyn CommitListener>>,
-    ) -> Result<(Self, JoinHandle<()>), StoreError> {
+    ) -> Result<(Self, JoinHandle<IdentityGraph>), StoreError> {
         let graph = rebuild_identity(store.as_ref(), identity, &mut |_, _| {})?;
         Self::start_with(store, graph, config, listener)
     }
@@ -122,7 +122,7 @@ impl Ingestor {
         graph: IdentityGraph,
         config: IngestConfig,
         listener: Option<Box<dyn CommitListener>>,
-    ) -> Result<(Self, JoinHandle<()>), StoreError> {
+    ) -> Result<(Self, JoinHandle<IdentityGraph>), StoreError> {
         let snapshot = store.load_identity()?;
         let published: PublishedIdentity =
             Arc::new(parking_lot::RwLock::new(Arc::new(graph.report())));
@@ -309,7 +309,7 @@ fn reply_all(replies: Vec<(Reply, Receipt)>) {
 }
 
 impl Writer {
-    fn run(mut self, queue: Receiver<Job>) {
+    fn run(mut self, queue: Receiver<Job>) -> IdentityGraph {
         while let Ok(first) = queue.recv() {
             let mut size = first.messages.len();
             let mut jobs = vec![first];
@@ -320,7 +320,14 @@ impl Writer {
             }
             self.commit(jobs);
         }
+        // Every committed group reaches the listener before the graph is
+        // handed back: together they are the state a snapshot captures.
+        let Writer {
+            graph, listener, ..
+        } = self;
+        drop(listener);
         tracing::info!("writer stopped: queue closed and drained");
+        graph
     }
 
     /// Commits a group. If the store refuses it, the group is split: each
@@ -442,31 +449,7 @@ impl Writer {
     fn stage(&mut self, message: Message, ops: &mut Vec<WriteOp>) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let contact_id = self.graph.resolve(&message, seq, ops);
-        let has_traits = !message.traits.is_empty();
-        let trait_op = match (message.kind, contact_id, &message.group_id) {
-            (MessageKind::Identify, Some(contact), _) if has_traits => {
-                Some(WriteOp::ContactTraits {
-                    contact,
-                    traits: message.traits.clone(),
-                    at: message.timestamp,
-                    seq,
-                })
-            }
-            (MessageKind::Group, _, Some(group_id)) if has_traits => Some(WriteOp::AccountTraits {
-                group_id: group_id.clone(),
-                traits: message.traits.clone(),
-                at: message.timestamp,
-                seq,
-            }),
-            _ => None,
-        };
-        ops.push(WriteOp::Event(StoredEvent {
-            seq,
-            contact_id,
-            message,
-        }));
-        ops.extend(trait_op);
+        stage_message(&mut self.graph, message, seq, ops);
     }
 
     /// Publishes the graph's report when it changed (a link was refused).
@@ -492,4 +475,37 @@ impl Writer {
             Err(error) => tracing::error!(%error, "cannot reload identity graph"),
         }
     }
+}
+
+/// Resolves the identity of message number `seq` and appends its writes:
+/// what the writer commits, and what a snapshot's tail replays.
+pub(crate) fn stage_message(
+    graph: &mut IdentityGraph,
+    message: Message,
+    seq: i64,
+    ops: &mut Vec<WriteOp>,
+) {
+    let contact_id = graph.resolve(&message, seq, ops);
+    let has_traits = !message.traits.is_empty();
+    let trait_op = match (message.kind, contact_id, &message.group_id) {
+        (MessageKind::Identify, Some(contact), _) if has_traits => Some(WriteOp::ContactTraits {
+            contact,
+            traits: message.traits.clone(),
+            at: message.timestamp,
+            seq,
+        }),
+        (MessageKind::Group, _, Some(group_id)) if has_traits => Some(WriteOp::AccountTraits {
+            group_id: group_id.clone(),
+            traits: message.traits.clone(),
+            at: message.timestamp,
+            seq,
+        }),
+        _ => None,
+    };
+    ops.push(WriteOp::Event(StoredEvent {
+        seq,
+        contact_id,
+        message,
+    }));
+    ops.extend(trait_op);
 }

@@ -13,6 +13,7 @@ pub mod identity;
 pub mod ingest;
 pub mod message;
 pub mod reports;
+pub mod snapshot;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -496,6 +496,10 @@ pub trait Store: Send + Sync {
 
     fn event_count(&self) -> Result<u64, StoreError>;
 
+    /// How many stored events have a sequence number of at most `seq` (a
+    /// snapshot covering them is stale when this changed).
+    fn events_through(&self, seq: i64) -> Result<u64, StoreError>;
+
     /// Every recorded membership change in recording order, and the engine's
     /// last checkpoint (`None` before the first).
     fn membership_history(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError>;

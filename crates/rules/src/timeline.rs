@@ -299,11 +299,17 @@ impl DoubleEndedIterator for Span<'_> {
     }
 }
 
-/// A trait's recorded values, oldest first.
-type History = Vec<(i64, serde_json::Value)>;
+/// A trait's recorded values, oldest first: `(time, seq, value)`, ties in
+/// time ordered by the setting message's sequence number (commit order),
+/// whatever order they were applied in.
+type History = Vec<(i64, u64, serde_json::Value)>;
+
+/// The sequence number of a value set other than by a stored message: after
+/// every message at the same instant.
+const UNSEQUENCED: u64 = u64::MAX;
 
 /// Trait history: for each key, every value it had and since when.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Traits {
     map: HashMap<Arc<str>, History>,
     latest: Option<i64>,
@@ -317,27 +323,42 @@ impl Traits {
 
     /// Records that `key` became `value` at `time` (`null` unsets it).
     pub fn set(&mut self, key: &str, time: i64, value: serde_json::Value) {
+        self.set_sequenced(key, time, UNSEQUENCED, value);
+    }
+
+    fn set_sequenced(&mut self, key: &str, time: i64, seq: u64, value: serde_json::Value) {
         let history = self.map.entry(Arc::from(key)).or_default();
-        let at = history.partition_point(|(t, _)| *t <= time);
-        history.insert(at, (time, value));
+        let at = history.partition_point(|(t, s, _)| (*t, *s) <= (time, seq));
+        history.insert(at, (time, seq, value));
         self.latest = Some(self.latest.map_or(time, |l| l.max(time)));
     }
 
-    /// Records every key of an `identify`/`group` traits object at `time`.
-    pub fn set_all(&mut self, time: i64, traits: &serde_json::Map<String, serde_json::Value>) {
+    /// Records every key of an `identify`/`group` traits object set by
+    /// message number `seq` at `time`.
+    pub fn set_all(
+        &mut self,
+        time: i64,
+        seq: u64,
+        traits: &serde_json::Map<String, serde_json::Value>,
+    ) {
         for (key, value) in traits {
-            self.set(key, time, value.clone());
+            self.set_sequenced(key, time, seq, value.clone());
         }
     }
 
-    /// Removes what `set_all(time, traits)` recorded (a message re-homed to
-    /// another subject takes its trait values with it).
-    pub fn unset_all(&mut self, time: i64, traits: &serde_json::Map<String, serde_json::Value>) {
-        for (key, value) in traits {
+    /// Removes what `set_all(time, seq, traits)` recorded (a message
+    /// re-homed to another subject takes its trait values with it).
+    pub fn unset_all(
+        &mut self,
+        time: i64,
+        seq: u64,
+        traits: &serde_json::Map<String, serde_json::Value>,
+    ) {
+        for key in traits.keys() {
             let Some(history) = self.map.get_mut(key.as_str()) else {
                 continue;
             };
-            if let Some(at) = history.iter().position(|(t, v)| *t == time && v == value) {
+            if let Some(at) = history.iter().position(|(t, s, _)| (*t, *s) == (time, seq)) {
                 history.remove(at);
             }
             if history.is_empty() {
@@ -350,8 +371,8 @@ impl Traits {
     /// contact's trait history into another's).
     pub fn absorb(&mut self, other: &Traits) {
         for (key, history) in &other.map {
-            for (time, value) in history {
-                self.set(key, *time, value.clone());
+            for (time, seq, value) in history {
+                self.set_sequenced(key, *time, *seq, value.clone());
             }
         }
     }
@@ -359,8 +380,8 @@ impl Traits {
     /// The value of `key` as of `time` (latest entry at or before it).
     pub fn get_at(&self, key: &str, time: i64) -> Option<&serde_json::Value> {
         let history = self.map.get(key)?;
-        let at = history.partition_point(|(t, _)| *t <= time);
-        at.checked_sub(1).map(|i| &history[i].1)
+        let at = history.partition_point(|(t, _, _)| *t <= time);
+        at.checked_sub(1).map(|i| &history[i].2)
     }
 
     /// Every key with its value as of `time` (unset and `null` left out),
@@ -377,8 +398,12 @@ impl Traits {
     }
 
     /// The history of `key`, oldest first.
-    pub fn history(&self, key: &str) -> &[(i64, serde_json::Value)] {
-        self.map.get(key).map_or(&[], Vec::as_slice)
+    pub fn history(&self, key: &str) -> impl Iterator<Item = (i64, &serde_json::Value)> {
+        self.map
+            .get(key)
+            .into_iter()
+            .flatten()
+            .map(|(time, _, value)| (*time, value))
     }
 
     /// The first instant after `time` at which any trait changes.
@@ -395,9 +420,17 @@ impl Traits {
     }
 }
 
+/// Equal histories; `latest` is only a bound (a value moved away by
+/// [`Traits::unset_all`] leaves it behind) and is not compared.
+impl PartialEq for Traits {
+    fn eq(&self, other: &Self) -> bool {
+        self.map == other.map
+    }
+}
+
 fn next_after(history: &History, time: i64) -> Option<i64> {
-    let at = history.partition_point(|(t, _)| *t <= time);
-    history.get(at).map(|(t, _)| *t)
+    let at = history.partition_point(|(t, _, _)| *t <= time);
+    history.get(at).map(|(t, _, _)| *t)
 }
 
 #[cfg(test)]
@@ -410,12 +443,12 @@ mod tests {
         let mut traits = Traits::new();
         let first = json!({"plan": "free", "seats": 1});
         let second = json!({"plan": "pro"});
-        traits.set_all(10, first.as_object().unwrap());
-        traits.set_all(20, second.as_object().unwrap());
-        traits.unset_all(20, second.as_object().unwrap());
+        traits.set_all(10, 1, first.as_object().unwrap());
+        traits.set_all(20, 2, second.as_object().unwrap());
+        traits.unset_all(20, 2, second.as_object().unwrap());
         assert_eq!(traits.get_at("plan", 30), Some(&json!("free")));
-        assert_eq!(traits.history("plan").len(), 1);
-        traits.unset_all(10, first.as_object().unwrap());
+        assert_eq!(traits.history("plan").count(), 1);
+        traits.unset_all(10, 1, first.as_object().unwrap());
         assert_eq!(traits.get_at("seats", 30), None);
         assert!(traits.snapshot_at(30).is_empty());
     }

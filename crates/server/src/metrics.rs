@@ -55,6 +55,9 @@ pub struct Metrics {
     pub(crate) connections_open: Gauge,
     pub(crate) connections_refused: Family<RefusalLabels, Counter>,
     pub(crate) identity_links_refused: Counter,
+    start_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+    start_from_snapshot: Gauge,
+    start_tail_messages: Gauge,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -165,7 +168,28 @@ impl Metrics {
             "Time from admission to durable commit of an ingestion request",
             ingest_commit_seconds.clone(),
         );
+        let start_seconds = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "start_seconds",
+            "Time the last start took to load the subjects and evaluate them",
+            start_seconds.clone(),
+        );
+        let start_from_snapshot = Gauge::default();
+        registry.register(
+            "start_from_snapshot",
+            "1 when the last start resumed from the engine snapshot, 0 when it read the whole store",
+            start_from_snapshot.clone(),
+        );
+        let start_tail_messages = Gauge::default();
+        registry.register(
+            "start_tail_messages",
+            "Messages the last start replayed after the engine snapshot",
+            start_tail_messages.clone(),
+        );
         Self {
+            start_seconds,
+            start_from_snapshot,
+            start_tail_messages,
             registry,
             events_ingested,
             events_duplicate,
@@ -182,6 +206,15 @@ impl Metrics {
             connections_refused,
             identity_links_refused,
         }
+    }
+
+    /// How the engine started: from the snapshot (with `tail` messages
+    /// replayed after it) or from the whole store, in `seconds`.
+    pub fn record_start(&self, from_snapshot: bool, tail: u64, seconds: f64) {
+        self.start_seconds.set(seconds);
+        self.start_from_snapshot.set(i64::from(from_snapshot));
+        self.start_tail_messages
+            .set(i64::try_from(tail).unwrap_or(i64::MAX));
     }
 
     /// The text exposition format.

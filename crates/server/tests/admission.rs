@@ -108,6 +108,10 @@ impl Store for Faulty {
     fn recent_rejections(&self, limit: usize) -> Result<Vec<Rejection>, StoreError> {
         self.inner.recent_rejections(limit)
     }
+    fn events_through(&self, seq: i64) -> Result<u64, StoreError> {
+        self.inner.events_through(seq)
+    }
+
     fn event_count(&self) -> Result<u64, StoreError> {
         self.inner.event_count()
     }

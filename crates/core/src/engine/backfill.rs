@@ -27,7 +27,7 @@ impl Engine {
             .map(|(id, c)| {
                 (
                     SubjectKey::Contact(*id),
-                    c.first_seen.unwrap_or(now).min(now),
+                    c.first_seen().unwrap_or(now).min(now),
                 )
             })
             .collect();

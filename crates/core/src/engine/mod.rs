@@ -11,6 +11,7 @@ mod browse;
 mod dry_run;
 mod evaluate;
 mod health;
+mod image;
 mod parallel;
 mod recorder;
 mod replay;
@@ -33,6 +34,7 @@ pub use browse::{MemberQuery, RankedMember, RankedPage, TierCounts};
 pub use evaluate::Values;
 use evaluate::{DefSet, Plan};
 pub use health::DefinitionHealth;
+pub(crate) use image::StateImage;
 pub use replay::Replay;
 pub use runner::{EngineHandle, EngineListener};
 pub use snapshot::SubjectSnapshot;
@@ -124,6 +126,30 @@ pub struct Engine {
     trackers: HashMap<SubjectKey, Tracker>,
 }
 
+/// Every contact and account with its timeline and trait history: what an
+/// engine starts from, read from the store ([`Subjects::load`]) or from a
+/// snapshot ([`crate::snapshot`]).
+#[derive(Debug, Default)]
+pub struct Subjects(pub(crate) State);
+
+impl Subjects {
+    /// Reads every subject from the store, keeping only the `keep`
+    /// properties of each event.
+    pub fn load(store: &dyn Store, keep: PropertyKeys) -> Result<Self, StoreError> {
+        State::load(store, Some(keep), None).map(Self)
+    }
+
+    /// The highest event sequence number applied.
+    pub fn position(&self) -> i64 {
+        self.0.position()
+    }
+
+    /// The event properties kept (`None`: all).
+    pub fn kept_properties(&self) -> Option<&PropertyKeys> {
+        self.0.kept_properties()
+    }
+}
+
 /// See [`Engine::definition_change`].
 pub(super) struct DefinitionChange {
     pub(super) changed: DefSet,
@@ -178,9 +204,31 @@ impl Engine {
         options: LoadOptions,
         now: Millis,
     ) -> Result<Self, StoreError> {
+        let subjects = Subjects::load(store, rules.property_keys())?;
+        Self::start(store, rules, subjects, options, now)
+    }
+
+    /// An engine over `subjects` with nothing evaluated or recorded yet:
+    /// for from-scratch evaluations ([`Engine::evaluate_values`]), which
+    /// need neither the recorded history nor timers.
+    pub fn with_subjects(rules: Arc<RuleSet>, subjects: Subjects) -> Self {
+        let mut engine = Self::new(rules);
+        engine.state = subjects.0;
+        engine
+    }
+
+    /// [`Engine::load_with`] from subjects already loaded (restored from a
+    /// snapshot): the store gives only the recorded memberships and scores.
+    pub fn start(
+        store: &dyn Store,
+        rules: Arc<RuleSet>,
+        subjects: Subjects,
+        options: LoadOptions,
+        now: Millis,
+    ) -> Result<Self, StoreError> {
         let mut engine = Self::new(rules);
         engine.watches = options.watches;
-        engine.state = State::load(store, Some(engine.rules.property_keys()), None)?;
+        engine.state = subjects.0;
         let (history, checkpoint) = store.membership_history()?;
         let start = checkpoint.unwrap_or(now).min(now);
         engine.restore(&history);

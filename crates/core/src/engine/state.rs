@@ -52,12 +52,43 @@ pub(crate) struct ContactState {
     /// Primary user id, else first anonymous id: how people name the contact.
     pub(crate) label: String,
     pub(crate) has_user_id: bool,
+    /// When the label's identifier was first seen: of its identifiers, the
+    /// label is the earliest user id, else the earliest anonymous id (ties
+    /// by value), whatever order they arrived in.
+    pub(crate) label_since: i64,
     pub(crate) timeline: Timeline,
     pub(crate) traits: Traits,
     pub(crate) account: Option<Arc<str>>,
+    /// Times of its stored messages that are not behavior (identify, group,
+    /// alias), sorted: with the timeline, they say when it was first seen,
+    /// also after a message moved away.
+    pub(crate) quiet: Vec<i64>,
+}
+
+impl ContactState {
     /// Timestamp of its earliest stored message (behavior or not): from when
     /// reports and backtests consider it known.
-    pub(crate) first_seen: Option<i64>,
+    pub(crate) fn first_seen(&self) -> Option<i64> {
+        let behavior = self.timeline.iter().next().map(|event| event.time);
+        earlier(behavior, self.quiet.first().copied())
+    }
+
+    /// Whether an identifier ranks before the label (see `label_since`).
+    fn named_better_by(&self, user: bool, since: i64, value: &str) -> bool {
+        self.label.is_empty()
+            || (!user, since, value) < (!self.has_user_id, self.label_since, self.label.as_str())
+    }
+
+    fn add_quiet(&mut self, at: i64) {
+        let index = self.quiet.partition_point(|t| *t <= at);
+        self.quiet.insert(index, at);
+    }
+
+    fn remove_quiet(&mut self, at: i64) {
+        if let Some(index) = self.quiet.iter().position(|t| *t == at) {
+            self.quiet.remove(index);
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -148,7 +179,7 @@ impl State {
         account
             .contacts
             .iter()
-            .filter_map(|id| self.contacts.get(id)?.first_seen)
+            .filter_map(|id| self.contacts.get(id)?.first_seen())
             .min()
     }
 
@@ -184,6 +215,7 @@ impl State {
         // Stored events are in commit order, not time order (late events):
         // each timeline is built once, sorted, instead of event by event.
         let mut timelines: HashMap<ContactId, Vec<Event>> = HashMap::new();
+        let mut quiet: HashMap<ContactId, Vec<i64>> = HashMap::new();
         let mut after = 0;
         loop {
             let page = store.scan_events(after, 10_000)?;
@@ -198,9 +230,12 @@ impl State {
                     .contact_id
                     .filter(|contact| state.contacts.contains_key(contact));
                 if let Some(contact) = live {
-                    state.saw(contact, event.message.timestamp);
-                    if let Some(behavior) = state.behavior_event(event) {
-                        timelines.entry(contact).or_default().push(behavior);
+                    match state.behavior_event(event) {
+                        Some(behavior) => timelines.entry(contact).or_default().push(behavior),
+                        None => quiet
+                            .entry(contact)
+                            .or_default()
+                            .push(event.message.timestamp),
                     }
                 }
                 state.add_event_traits(event);
@@ -214,7 +249,36 @@ impl State {
                 contact.timeline = Timeline::from_events(events);
             }
         }
+        for (contact, mut times) in quiet {
+            if let Some(contact) = state.contacts.get_mut(&contact) {
+                times.sort_unstable();
+                contact.quiet = times;
+            }
+        }
         Ok(state)
+    }
+
+    /// An empty state sharing these names and objects (a snapshot's),
+    /// having applied events up to `position`.
+    pub(crate) fn restored(
+        keep: Option<PropertyKeys>,
+        position: i64,
+        names: &[Arc<str>],
+        objects: &[Arc<Value>],
+    ) -> Self {
+        let shared = Shared {
+            names: names.iter().cloned().collect(),
+            objects: objects
+                .iter()
+                .map(|object| (object.to_string(), object.clone()))
+                .collect(),
+        };
+        Self {
+            shared,
+            keep,
+            position,
+            ..Self::default()
+        }
     }
 
     fn from_snapshot(snapshot: &IdentitySnapshot) -> Self {
@@ -227,7 +291,7 @@ impl State {
         let mut rows: Vec<_> = snapshot.identities.iter().collect();
         rows.sort_by(|a, b| (a.first_seen, &a.value).cmp(&(b.first_seen, &b.value)));
         for row in rows {
-            state.name_contact(row.contact, row.kind, &row.value);
+            state.name_contact(row.contact, row.kind, &row.value, row.first_seen);
         }
         for (group_id, _) in &snapshot.accounts {
             state
@@ -259,8 +323,8 @@ impl State {
                 kind,
                 value,
                 contact,
-                ..
-            } => self.name_contact(*contact, *kind, value),
+                first_seen,
+            } => self.name_contact(*contact, *kind, value, *first_seen),
             WriteOp::Merge { from, into, .. } => self.merge(*from, *into, touched),
             WriteOp::Rehome {
                 seq,
@@ -280,10 +344,10 @@ impl State {
                 contact,
                 traits,
                 at,
-                ..
+                seq,
             } => {
                 if let Some(state) = self.contacts.get_mut(contact) {
-                    state.traits.set_all(*at, traits);
+                    state.traits.set_all(*at, *seq as u64, traits);
                     touched.contacts.insert(*contact);
                 }
             }
@@ -296,11 +360,11 @@ impl State {
                 group_id,
                 traits,
                 at,
-                ..
+                seq,
             } => {
                 let key: Arc<str> = Arc::from(group_id.as_str());
                 let account = self.accounts.entry(key.clone()).or_default();
-                account.traits.set_all(*at, traits);
+                account.traits.set_all(*at, *seq as u64, traits);
                 // Contacts read `account.x`: they change with their account.
                 touched.contacts.extend(account.contacts.iter().copied());
                 touched.accounts.insert(key);
@@ -319,32 +383,37 @@ impl State {
         }
     }
 
-    fn name_contact(&mut self, contact: ContactId, kind: IdKind, value: &str) {
+    fn name_contact(&mut self, contact: ContactId, kind: IdKind, value: &str, since: i64) {
         let Some(state) = self.contacts.get_mut(&contact) else {
             return;
         };
-        let better = match kind {
-            IdKind::User => !state.has_user_id,
-            IdKind::Anonymous => state.label.is_empty(),
-            IdKind::Email => false,
+        let user = match kind {
+            IdKind::User => true,
+            IdKind::Anonymous => false,
+            IdKind::Email => return,
         };
-        if better {
+        if state.named_better_by(user, since, value) {
             state.label = value.to_owned();
-            state.has_user_id |= kind == IdKind::User;
+            state.has_user_id = user;
+            state.label_since = since;
         }
     }
 
     fn add_event(&mut self, stored: &StoredEvent, touched: &mut Touched) {
+        // Every applied message counts, contact or not: a snapshot's tail
+        // starts after it.
+        self.position = self.position.max(stored.seq);
         let Some(contact) = stored.contact_id else {
             return;
         };
         if !self.contacts.contains_key(&contact) {
             return;
         }
-        self.position = self.position.max(stored.seq);
-        self.saw(contact, stored.message.timestamp);
         touched.contacts.insert(contact);
         let Some(event) = self.behavior_event(stored) else {
+            if let Some(state) = self.contacts.get_mut(&contact) {
+                state.add_quiet(stored.message.timestamp);
+            }
             return;
         };
         let Some(state) = self.contacts.get_mut(&contact) else {
@@ -380,13 +449,6 @@ impl State {
         );
         if let Some(account) = self.accounts.get_mut(group_id) {
             account.timeline = Some(merged);
-        }
-    }
-
-    /// A message of the contact at `at`: it is known from its earliest one.
-    fn saw(&mut self, contact: ContactId, at: i64) {
-        if let Some(state) = self.contacts.get_mut(&contact) {
-            state.first_seen = earlier(state.first_seen, Some(at));
         }
     }
 
@@ -436,7 +498,9 @@ impl State {
         match (message.kind, stored.contact_id, &message.group_id) {
             (MessageKind::Identify, Some(contact), _) => {
                 if let Some(state) = self.contacts.get_mut(&contact) {
-                    state.traits.set_all(message.timestamp, &message.traits);
+                    state
+                        .traits
+                        .set_all(message.timestamp, stored.seq as u64, &message.traits);
                 }
             }
             (MessageKind::Group, _, Some(group_id)) => {
@@ -444,7 +508,9 @@ impl State {
                     .accounts
                     .entry(Arc::from(group_id.as_str()))
                     .or_default();
-                account.traits.set_all(message.timestamp, &message.traits);
+                account
+                    .traits
+                    .set_all(message.timestamp, stored.seq as u64, &message.traits);
             }
             _ => {}
         }
@@ -491,15 +557,20 @@ impl State {
                 }
                 keep
             });
-            state.traits.unset_all(at, traits);
+            state.traits.unset_all(at, seq as u64, traits);
+            if moved.is_empty() {
+                state.remove_quiet(at);
+            }
         }
         if let Some(to) = to {
-            self.saw(to, at);
             if let Some(state) = self.contacts.get_mut(&to) {
+                if moved.is_empty() {
+                    state.add_quiet(at);
+                }
                 for event in moved {
                     state.timeline.insert(event);
                 }
-                state.traits.set_all(at, traits);
+                state.traits.set_all(at, seq as u64, traits);
             }
         }
         for contact in std::iter::once(from).chain(to) {
@@ -539,10 +610,14 @@ impl State {
         }
         let survivor = self.contacts.entry(into).or_default();
         survivor.traits.absorb(&absorbed.traits);
-        survivor.first_seen = earlier(survivor.first_seen, absorbed.first_seen);
-        if survivor.label.is_empty() || (!survivor.has_user_id && absorbed.has_user_id) {
+        survivor.quiet.extend(&absorbed.quiet);
+        survivor.quiet.sort_unstable();
+        if !absorbed.label.is_empty()
+            && survivor.named_better_by(absorbed.has_user_id, absorbed.label_since, &absorbed.label)
+        {
             survivor.label = absorbed.label;
             survivor.has_user_id = absorbed.has_user_id;
+            survivor.label_since = absorbed.label_since;
         }
         let survivor_account = survivor.account.clone();
         match (survivor_account, absorbed.account) {

@@ -129,5 +129,5 @@ impl Engine {
 }
 
 pub(super) fn known_at(contact: &ContactState, at: Millis) -> bool {
-    contact.first_seen.is_some_and(|t| t <= at)
+    contact.first_seen().is_some_and(|t| t <= at)
 }

@@ -58,7 +58,7 @@ impl Engine {
                         )
                     };
                     let key = SubjectKey::Contact(**id);
-                    walk(key, segment, from, contact.first_seen?, to, evaluate)
+                    walk(key, segment, from, contact.first_seen()?, to, evaluate)
                 })
                 .into_iter()
                 .flatten()
@@ -68,7 +68,7 @@ impl Engine {
                 let accounts: Vec<_> = self.state.accounts.iter().collect();
                 parallel::map(&accounts, |(group_id, account)| {
                     let contacts = self.account_contacts(account);
-                    let first_seen = contacts.iter().filter_map(|c| c.1.first_seen).min()?;
+                    let first_seen = contacts.iter().filter_map(|c| c.1.first_seen()).min()?;
                     let mut walk_account = AccountWalk::new(rules, group_id, account, contacts);
                     let evaluate = |at| walk_account.evaluate(at);
                     let key = SubjectKey::Account((*group_id).clone());
@@ -187,7 +187,7 @@ impl<'a> AccountWalk<'a> {
         };
         for (contact, cached) in &mut self.contacts {
             if !known_at(contact, at) {
-                earliest(contact.first_seen);
+                earliest(contact.first_seen());
                 continue;
             }
             let stale = cached

@@ -23,7 +23,7 @@ pub(super) type ClusterId = u64;
 
 /// A user's claim on a cluster, ordered by time, then by a hash of the
 /// message's `(source, messageId)` (ties never depend on arrival).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub(super) struct Claim {
     pub(super) at: Millis,
     pub(super) tie: u64,
@@ -41,7 +41,7 @@ pub(super) fn tie_of(source: &str, message_id: &str) -> u64 {
 }
 
 /// A user-less message resolved through a cluster.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct ClusterEvent {
     pub(super) at: Millis,
     pub(super) seq: i64,
@@ -51,7 +51,7 @@ pub(super) struct ClusterEvent {
     pub(super) traits: Option<Arc<Map<String, Value>>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Cluster {
     /// Its identifiers, each with the contact the store points it at and
     /// when it was first seen.
@@ -70,7 +70,7 @@ pub(super) struct Cluster {
 }
 
 /// One identifier of a cluster.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct Member {
     pub(super) kind: IdKind,
     pub(super) value: String,

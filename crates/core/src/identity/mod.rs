@@ -41,7 +41,7 @@ pub use rebuild::RebuildProgress;
 const FREE_MAIL_DOMAINS: &str = include_str!("free_mail_domains.txt");
 
 /// How identifiers and accounts are resolved (`[identity]` in the config).
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IdentityConfig {
     /// Trait holding an email address that identifies a contact; `""` disables.
@@ -153,16 +153,20 @@ impl Default for IdentityConfig {
 }
 
 /// A live contact: a person (its user ids) or a cluster's anonymous contact.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct ContactNode {
     user_ids: Vec<String>,
     account: Option<(String, AccountLink)>,
 }
 
-/// The in-memory identity graph.
-#[derive(Debug)]
+/// The in-memory identity graph. It serializes into the engine snapshot
+/// ([`crate::snapshot`]) without its configuration, which comes from the
+/// config file on restore ([`IdentityGraph::configured`]).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct IdentityGraph {
+    #[serde(skip)]
     config: IdentityConfig,
+    #[serde(skip)]
     free_mail: HashSet<String>,
     /// User id → its person's live contact.
     users: HashMap<String, ContactId>,
@@ -177,6 +181,8 @@ pub struct IdentityGraph {
     known_accounts: HashSet<String>,
     next_contact: ContactId,
     next_cluster: ClusterId,
+    /// Counted since start-up.
+    #[serde(skip)]
     refused_links: u64,
     /// Clusters claimed by more than one person.
     shared: std::collections::BTreeSet<ClusterId>,
@@ -223,7 +229,28 @@ struct Ids {
 
 impl IdentityGraph {
     pub fn new(config: IdentityConfig) -> Self {
-        let free_mail = FREE_MAIL_DOMAINS
+        Self {
+            users: HashMap::new(),
+            members: HashMap::new(),
+            clusters: HashMap::new(),
+            live: HashMap::new(),
+            merged: HashMap::new(),
+            account_by_domain: HashMap::new(),
+            known_accounts: HashSet::new(),
+            next_contact: 1,
+            next_cluster: 1,
+            refused_links: 0,
+            shared: std::collections::BTreeSet::new(),
+            config: IdentityConfig::default(),
+            free_mail: HashSet::new(),
+        }
+        .configured(config)
+    }
+
+    /// The graph resolving by `config` (a graph read from a snapshot gets
+    /// its configuration here).
+    pub(crate) fn configured(mut self, config: IdentityConfig) -> Self {
+        self.free_mail = FREE_MAIL_DOMAINS
             .lines()
             .map(str::trim)
             .filter(|line| !line.is_empty() && !line.starts_with('#'))
@@ -235,21 +262,8 @@ impl IdentityGraph {
                     .map(|d| d.to_lowercase()),
             )
             .collect();
-        Self {
-            config,
-            free_mail,
-            users: HashMap::new(),
-            members: HashMap::new(),
-            clusters: HashMap::new(),
-            live: HashMap::new(),
-            merged: HashMap::new(),
-            account_by_domain: HashMap::new(),
-            known_accounts: HashSet::new(),
-            next_contact: 1,
-            next_cluster: 1,
-            refused_links: 0,
-            shared: Default::default(),
-        }
+        self.config = config;
+        self
     }
 
     pub fn config(&self) -> &IdentityConfig {

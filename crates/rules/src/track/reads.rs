@@ -8,7 +8,7 @@ use crate::score::{CompiledScore, RuleKind};
 
 /// The first-level property keys read (`plan` for `plan.name`); page
 /// fields (`path`, `url`, …) are also read from `context.page`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PropertyKeys {
     keys: BTreeSet<String>,
 }

@@ -231,6 +231,10 @@ impl Store for PostgresStore {
             .with(|conn| read::recent_rejections(conn, limit))
     }
 
+    fn events_through(&self, seq: i64) -> Result<u64, StoreError> {
+        self.readers.with(|conn| read::events_through(conn, seq))
+    }
+
     fn event_count(&self) -> Result<u64, StoreError> {
         self.readers.with(read::event_count)
     }

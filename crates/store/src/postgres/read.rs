@@ -376,6 +376,12 @@ pub(super) fn recent_rejections(
     })
 }
 
+pub(super) fn events_through(conn: &mut PgConn, seq: i64) -> Result<u64, StoreError> {
+    let row =
+        conn.session(|s| s.query_one("SELECT COUNT(*) FROM events WHERE seq <= $1", &[&seq]))?;
+    codec::count(get(&row, 0)?)
+}
+
 pub(super) fn event_count(conn: &mut PgConn) -> Result<u64, StoreError> {
     let row = conn.session(|s| s.query_one("SELECT COUNT(*) FROM events", &[]))?;
     codec::count(get(&row, 0)?)

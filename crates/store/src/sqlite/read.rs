@@ -399,6 +399,15 @@ pub(super) fn recent_rejections(
     )
 }
 
+pub(super) fn events_through(conn: &Connection, seq: i64) -> Result<u64, StoreError> {
+    let count: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM events WHERE seq <= ?1")
+        .db()?
+        .query_row([seq], |row| row.get(0))
+        .db()?;
+    codec::count(count)
+}
+
 pub(super) fn event_count(conn: &Connection) -> Result<u64, StoreError> {
     let count: i64 = conn
         .prepare_cached("SELECT COUNT(*) FROM events")

@@ -1,0 +1,54 @@
+//! The messages stored after a snapshot's position, replayed the way the
+//! writer committed them: each is resolved by the identity graph (the same
+//! [`stage_message`] the writer runs, so contacts, merges and re-homed
+//! messages come out identical) and its writes are applied to the
+//! subjects, as the engine applied them live.
+
+use crate::engine::Subjects;
+use crate::identity::IdentityGraph;
+use crate::ingest::stage_message;
+use crate::store::{Store, StoreError};
+
+/// Told how far the replay is: `(messages replayed, messages after the
+/// snapshot)`.
+pub trait TailProgress {
+    fn replayed(&mut self, done: u64, total: u64);
+}
+
+impl<F: FnMut(u64, u64)> TailProgress for F {
+    fn replayed(&mut self, done: u64, total: u64) {
+        self(done, total)
+    }
+}
+
+const PAGE: usize = 10_000;
+
+/// Replays every stored message after the subjects' position; returns how
+/// many there were.
+pub(super) fn replay(
+    store: &dyn Store,
+    graph: &mut IdentityGraph,
+    subjects: &mut Subjects,
+    progress: &mut dyn TailProgress,
+) -> Result<u64, StoreError> {
+    let start = subjects.position();
+    let total = store
+        .event_count()?
+        .saturating_sub(store.events_through(start)?);
+    let mut after = start;
+    let mut done = 0;
+    let mut ops = Vec::new();
+    loop {
+        let page = store.scan_events(after, PAGE)?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for event in page {
+            ops.clear();
+            stage_message(graph, event.message, event.seq, &mut ops);
+            subjects.0.apply(&ops);
+            done += 1;
+        }
+        progress.replayed(done, total);
+    }
+    Ok(done)
+}

@@ -1,0 +1,289 @@
+//! The engine snapshot against a real SQLite store and the real writer: a
+//! start that resumes from a snapshot and replays the messages stored after
+//! it reaches exactly the subjects a start reading the whole store reaches,
+//! and its identity graph resolves later messages exactly as one that never
+//! stopped. A snapshot the store no longer matches is refused.
+
+use std::sync::Arc;
+
+use bellwether_core::engine::{Engine, Subjects};
+use bellwether_core::identity::{IdentityConfig, IdentityGraph};
+use bellwether_core::ingest::{IngestConfig, Ingestor};
+use bellwether_core::snapshot::{self, Stale};
+use bellwether_core::{Message, MessageKind, Store};
+use bellwether_rules::RuleSet;
+use bellwether_store::SqliteStore;
+use proptest::prelude::*;
+use serde_json::{json, Map, Value};
+
+const T0: i64 = 1_700_000_000_000;
+const HOUR: i64 = 3_600_000;
+
+const RULES: &str = r#"
+[[segment]]
+name = "pro_pricing"
+subject = "contact"
+when = 'count("Pricing Viewed" where plan = "pro", last 30d) >= 1 and trait.role = "admin"'
+
+[[segment]]
+name = "busy_account"
+subject = "account"
+when = 'count(contacts where in_segment("pro_pricing")) >= 1 or trait.tier = "gold"'
+"#;
+
+fn rules() -> Arc<RuleSet> {
+    Arc::new(RuleSet::from_toml("snapshot.toml", RULES).expect("valid rules"))
+}
+
+/// `(kind, user, anonymous id, hours after T0, variant)`.
+type Raw = (u8, u8, u8, i64, u8);
+
+fn arb_message() -> impl Strategy<Value = Raw> {
+    (0u8..6, 0u8..4, 0u8..4, 0i64..200, 0u8..3)
+}
+
+fn to_message(index: usize, (kind, user, anon, hours, variant): Raw) -> Message {
+    let user_id = format!("user-{user}");
+    let anonymous_id = format!("anon-{anon}");
+    let mut message = Message {
+        source: "web".into(),
+        message_id: format!("m{index}"),
+        kind: MessageKind::Track,
+        user_id: Some(user_id),
+        anonymous_id: None,
+        previous_id: None,
+        group_id: None,
+        event: Some("Pricing Viewed".into()),
+        properties: object(json!({"plan": pick(["free", "pro", "team"], variant), "noise": index})),
+        traits: Map::new(),
+        context: Map::new(),
+        timestamp: T0 + hours * HOUR,
+        received_at: T0 + hours * HOUR,
+        sent_at: None,
+        original_timestamp: None,
+    };
+    match kind {
+        // A visitor before they sign in.
+        0 => {
+            message.user_id = None;
+            message.anonymous_id = Some(anonymous_id);
+        }
+        // Signing in claims the browser (shared browsers included).
+        1 => {
+            message.kind = MessageKind::Identify;
+            message.event = None;
+            message.anonymous_id = Some(anonymous_id);
+            message.traits = object(json!({"role": pick(["admin", "viewer", "admin"], variant)}));
+        }
+        // An anonymous identify with an email ties ids together.
+        2 => {
+            message.kind = MessageKind::Identify;
+            message.event = None;
+            message.user_id = None;
+            message.anonymous_id = Some(anonymous_id);
+            message.traits = object(json!({"email": format!("p{user}@acme{variant}.com")}));
+        }
+        3 => {
+            message.kind = MessageKind::Group;
+            message.event = None;
+            message.group_id = Some(format!("g{}", variant % 2));
+            message.traits = object(json!({"tier": pick(["gold", "silver", "gold"], variant)}));
+        }
+        4 => message.event = Some("Logged In".into()),
+        _ => {}
+    }
+    message
+}
+
+fn pick(values: [&'static str; 3], variant: u8) -> &'static str {
+    values[usize::from(variant) % 3]
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// Commits `messages` through the real writer, in batches, starting from
+/// `graph`; returns the graph the writer hands back when it stops.
+fn ingest(
+    store: &Arc<SqliteStore>,
+    graph: IdentityGraph,
+    messages: &[Message],
+    batch: usize,
+) -> IdentityGraph {
+    let (ingestor, writer) = Ingestor::start_with(
+        store.clone() as Arc<dyn Store>,
+        graph,
+        IngestConfig::default(),
+        None,
+    )
+    .expect("writer starts");
+    for chunk in messages.chunks(batch.max(1)) {
+        let receipt = ingestor
+            .submit(chunk.to_vec(), Vec::new())
+            .expect("admitted");
+        receipt
+            .blocking_recv()
+            .expect("answered")
+            .expect("committed");
+    }
+    drop(ingestor);
+    writer.join().expect("writer stops cleanly")
+}
+
+fn full_load(store: &SqliteStore) -> Subjects {
+    Subjects::load(store, rules().property_keys()).expect("loads")
+}
+
+fn save(dir: &std::path::Path, store: &SqliteStore, graph: &IdentityGraph) {
+    let engine = Engine::with_subjects(rules(), full_load(store));
+    snapshot::save(&snapshot::path_in(dir), store, graph, &engine).expect("snapshot written");
+}
+
+fn resume(dir: &std::path::Path, store: &SqliteStore) -> Result<snapshot::Resumed, Stale> {
+    snapshot::resume(
+        &snapshot::path_in(dir),
+        store,
+        &IdentityConfig::default(),
+        &rules().property_keys(),
+        &mut |_, _| {},
+    )
+    .expect("store readable")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn resuming_from_a_snapshot_equals_reading_the_whole_store(
+        raw in proptest::collection::vec(arb_message(), 1..60),
+        split in 0usize..60,
+        later in proptest::collection::vec(arb_message(), 0..20),
+        batch in 1usize..9,
+    ) {
+        let messages: Vec<Message> = raw.into_iter().enumerate().map(|(i, r)| to_message(i, r)).collect();
+        let split = split.min(messages.len());
+        let later: Vec<Message> = later.into_iter().enumerate().map(|(i, r)| to_message(1_000 + i, r)).collect();
+
+        // Stopped after `split` messages with a snapshot, then the rest
+        // arrived (the snapshot is now behind: a crash, or an import).
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        let graph = ingest(&store, IdentityGraph::new(IdentityConfig::default()), &messages[..split], batch);
+        save(dir.path(), &store, &graph);
+        ingest(&store, graph, &messages[split..], batch);
+
+        let resumed = resume(dir.path(), &store).expect("snapshot usable");
+        prop_assert_eq!(resumed.tail, (messages.len() - split) as u64);
+        let reference = full_load(&store);
+        prop_assert!(resumed.subjects == reference, "resumed subjects differ from a full load:\n{:#?}\n{:#?}", resumed.subjects.describe(), reference.describe());
+        let at = T0 + 300 * HOUR;
+        prop_assert_eq!(
+            Engine::with_subjects(rules(), resumed.subjects).evaluate_all(at),
+            Engine::with_subjects(rules(), reference).evaluate_all(at)
+        );
+
+        // The resumed graph goes on exactly like one that never stopped.
+        ingest(&store, resumed.graph, &later, batch);
+        let straight_dir = tempfile::tempdir().unwrap();
+        let straight = Arc::new(SqliteStore::open(straight_dir.path()).unwrap());
+        let kept = ingest(&straight, IdentityGraph::new(IdentityConfig::default()), &messages, batch);
+        ingest(&straight, kept, &later, batch);
+        prop_assert!(full_load(&store) == full_load(&straight), "the resumed writer resolved later messages differently:\n{}\n{}", full_load(&store).describe(), full_load(&straight).describe());
+    }
+}
+
+#[test]
+fn a_snapshot_is_refused_when_the_store_or_the_rules_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    let messages: Vec<Message> = (0..5)
+        .map(|i| to_message(i, (5, 0, 0, i as i64, 1)))
+        .collect();
+    let graph = ingest(
+        &store,
+        IdentityGraph::new(IdentityConfig::default()),
+        &messages,
+        2,
+    );
+    assert!(matches!(resume(dir.path(), &store), Err(Stale::Missing)));
+    save(dir.path(), &store, &graph);
+    assert!(resume(dir.path(), &store).is_ok());
+
+    // Other identity rules.
+    let other = IdentityConfig {
+        account_from_email_domain: false,
+        ..IdentityConfig::default()
+    };
+    let refused = snapshot::resume(
+        &snapshot::path_in(dir.path()),
+        store.as_ref(),
+        &other,
+        &rules().property_keys(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert!(matches!(refused, Err(Stale::OtherIdentityRules)));
+
+    // Definitions reading a property the snapshot did not keep.
+    let wider = RuleSet::from_toml(
+        "wider.toml",
+        "[[segment]]\nname = \"s\"\nsubject = \"contact\"\nwhen = 'count(\"Pricing Viewed\" where seats > 3) >= 1'\n",
+    )
+    .unwrap();
+    let refused = snapshot::resume(
+        &snapshot::path_in(dir.path()),
+        store.as_ref(),
+        &IdentityConfig::default(),
+        &wider.property_keys(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert!(matches!(refused, Err(Stale::PropertiesNotKept)));
+
+    // Another store with as many events (a restored backup, a copy).
+    let other_dir = tempfile::tempdir().unwrap();
+    let other_store = Arc::new(SqliteStore::open(other_dir.path()).unwrap());
+    let renamed: Vec<Message> = messages
+        .iter()
+        .cloned()
+        .map(|mut m| {
+            m.message_id.push_str("-copy");
+            m
+        })
+        .collect();
+    ingest(
+        &other_store,
+        IdentityGraph::new(IdentityConfig::default()),
+        &renamed,
+        2,
+    );
+    std::fs::copy(
+        snapshot::path_in(dir.path()),
+        snapshot::path_in(other_dir.path()),
+    )
+    .unwrap();
+    assert!(matches!(
+        resume(other_dir.path(), &other_store),
+        Err(Stale::StoreChanged)
+    ));
+
+    // A torn or corrupted file.
+    let path = snapshot::path_in(dir.path());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(matches!(
+        resume(dir.path(), &store),
+        Err(Stale::Unreadable(_))
+    ));
+    std::fs::write(&path, &bytes[..10]).unwrap();
+    assert!(matches!(
+        resume(dir.path(), &store),
+        Err(Stale::Unreadable(_))
+    ));
+}
