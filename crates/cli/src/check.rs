@@ -109,9 +109,13 @@ fn lint(
         .map_err(|d| anyhow::anyhow!("invalid definitions:\n{}", d.render()))?;
     let store = store_args.open_store(&config)?;
     let now = bellwether_core::SystemClock.now_ms();
-    let engine =
-        bellwether_core::engine::Engine::load(store.as_ref(), std::sync::Arc::new(rules), now)
-            .context("cannot load the stored events")?;
+    let engine = crate::subjects::engine_as_of(
+        store.as_ref(),
+        &store_args.data_dir(&config),
+        &config.identity,
+        rules,
+        now,
+    )?;
     let params = bellwether_core::reports::LintParams {
         min_size: args.min_size,
         max_overlap: args.max_overlap,

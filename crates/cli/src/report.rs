@@ -144,8 +144,13 @@ impl Common {
         let loaded = self.store.load()?;
         let definitions = self.store.definitions(&loaded)?;
         let store = self.store.open_store(&loaded.config)?;
-        let engine = Engine::load(store.as_ref(), Arc::new(definitions), as_of)
-            .context("cannot load the stored events")?;
+        let engine = crate::subjects::engine_as_of(
+            store.as_ref(),
+            &self.store.data_dir(&loaded.config),
+            &loaded.config.identity,
+            definitions,
+            as_of,
+        )?;
         Ok((engine, store))
     }
 

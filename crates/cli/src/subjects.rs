@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
-use bellwether_core::engine::Subjects;
+use bellwether_core::engine::{Engine, LoadOptions, Subjects};
 use bellwether_core::identity::{IdentityConfig, IdentityGraph};
 use bellwether_core::ingest::rebuild_identity;
 use bellwether_core::snapshot::{self, Resumed};
@@ -84,6 +84,28 @@ pub(crate) fn start(
             })
         }
     }
+}
+
+/// A read-only engine with the recorded history brought up to `at` (what
+/// reports, backtests and lint read), started from the snapshot when it
+/// still describes the store.
+pub(crate) fn engine_as_of(
+    store: &dyn Store,
+    data_dir: &Path,
+    identity: &IdentityConfig,
+    definitions: bellwether_rules::RuleSet,
+    at: bellwether_core::Millis,
+) -> anyhow::Result<Engine> {
+    let keep = definitions.property_keys();
+    let start = start(store, data_dir, identity, keep, false)?;
+    Engine::start(
+        store,
+        std::sync::Arc::new(definitions),
+        start.subjects,
+        LoadOptions::default(),
+        at,
+    )
+    .context("cannot load the recorded history")
 }
 
 /// Replays the stored messages into the identity graph (SPEC §7 identity
