@@ -94,7 +94,11 @@ pub(crate) struct Running {
     writer: std::thread::JoinHandle<IdentityGraph>,
     timers: std::thread::JoinHandle<()>,
     snapshot: std::path::PathBuf,
+    /// What the snapshot on disk covers: `(position, kept properties)`.
+    saved: Option<Saved>,
 }
+
+type Saved = (i64, Option<bellwether_rules::PropertyKeys>);
 
 impl Running {
     pub(crate) fn start(store_args: &StoreArgs, loaded: Loaded) -> anyhow::Result<Self> {
@@ -135,10 +139,12 @@ impl Running {
         let metrics = Arc::new(Metrics::new());
         metrics.record_start(from_snapshot, tail, started.elapsed().as_secs_f64());
         let snapshot = snapshot::path_in(&data_dir);
-        if !from_snapshot || tail > 0 {
+        let saved = if !from_snapshot || tail > 0 {
             // The next start skips what this one read (even after a crash).
-            save_snapshot(&snapshot, store.as_ref(), &graph, &engine);
-        }
+            save_snapshot(&snapshot, store.as_ref(), &graph, &engine)
+        } else {
+            Some(covered(&engine))
+        };
         let (ingestor, writer) = Ingestor::start_with(
             store.clone(),
             graph,
@@ -165,6 +171,7 @@ impl Running {
             writer,
             timers,
             snapshot,
+            saved,
         })
     }
 
@@ -181,27 +188,43 @@ impl Running {
         if self.timers.join().is_err() {
             anyhow::bail!("the timer thread panicked");
         }
-        save_snapshot(&self.snapshot, store.as_ref(), &graph, &self.engine);
+        if self.saved != Some(covered(&self.engine)) {
+            save_snapshot(&self.snapshot, store.as_ref(), &graph, &self.engine);
+        }
         Ok(())
     }
 }
 
-/// Writes the engine snapshot; a failure costs only the next start's time.
+/// What a snapshot of the engine now would cover.
+fn covered(engine: &EngineHandle) -> Saved {
+    let engine = engine.lock();
+    (engine.position(), engine.kept_properties().cloned())
+}
+
+/// Writes the engine snapshot; returns what it covers. A failure costs only
+/// the next start's time.
 fn save_snapshot(
     path: &std::path::Path,
     store: &dyn bellwether_core::Store,
     graph: &IdentityGraph,
     engine: &EngineHandle,
-) {
+) -> Option<Saved> {
     let started = std::time::Instant::now();
-    match snapshot::save(path, store, graph, &engine.lock()) {
-        Ok(bytes) => tracing::info!(
-            snapshot = %path.display(),
-            bytes,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "engine snapshot written"
-        ),
-        Err(error) => tracing::warn!(%error, "engine snapshot not written"),
+    let engine = engine.lock();
+    match snapshot::save(path, store, graph, &engine) {
+        Ok(bytes) => {
+            tracing::info!(
+                snapshot = %path.display(),
+                bytes,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "engine snapshot written"
+            );
+            Some((engine.position(), engine.kept_properties().cloned()))
+        }
+        Err(error) => {
+            tracing::warn!(%error, "engine snapshot not written");
+            None
+        }
     }
 }
 

@@ -500,9 +500,10 @@ pub trait Store: Send + Sync {
     /// snapshot covering them is stale when this changed).
     fn events_through(&self, seq: i64) -> Result<u64, StoreError>;
 
-    /// Every recorded membership change in recording order, and the engine's
-    /// last checkpoint (`None` before the first).
-    fn membership_history(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError>;
+    /// The last recorded change of each subject in each segment or tier, in
+    /// recording order (who is in what since when: what a start restores),
+    /// and the engine's last checkpoint (`None` before the first).
+    fn latest_memberships(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError>;
 
     /// The recorded changes of one subject (`subject_kind`, `subject_key` as
     /// in [`MembershipRecord`]), in recording order.

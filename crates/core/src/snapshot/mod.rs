@@ -181,6 +181,7 @@ pub fn resume(
     if let Err(stale) = check(&header, store, identity)? {
         return Ok(Err(stale));
     }
+    let phase = std::time::Instant::now();
     let body: Body = match rmp_serde::from_slice(body) {
         Ok(body) => body,
         Err(error) => return Ok(Err(Stale::Unreadable(error.to_string()))),
@@ -195,6 +196,11 @@ pub fn resume(
     {
         return Ok(Err(Stale::PropertiesNotKept));
     }
+    tracing::debug!(
+        bytes = bytes.len(),
+        elapsed_ms = phase.elapsed().as_millis() as u64,
+        "engine snapshot decoded"
+    );
     let mut graph = body.graph.configured(identity.clone());
     let mut subjects = subjects;
     let tail = tail::replay(store, &mut graph, &mut subjects, progress)?;

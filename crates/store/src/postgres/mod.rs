@@ -239,8 +239,8 @@ impl Store for PostgresStore {
         self.readers.with(read::event_count)
     }
 
-    fn membership_history(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError> {
-        self.readers.with(read::membership_history)
+    fn latest_memberships(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError> {
+        self.readers.with(read::latest_memberships)
     }
 
     fn subject_history(

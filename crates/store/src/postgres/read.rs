@@ -387,13 +387,16 @@ pub(super) fn event_count(conn: &mut PgConn) -> Result<u64, StoreError> {
     codec::count(get(&row, 0)?)
 }
 
-pub(super) fn membership_history(
+pub(super) fn latest_memberships(
     conn: &mut PgConn,
 ) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError> {
     let (rows, checkpoint) = conn.session(|s| {
         let rows = s.query(
             "SELECT at, subject_kind, subject_key, label, change, definition_kind, definition, level
-             FROM membership_changes ORDER BY id",
+             FROM (SELECT DISTINCT ON (subject_kind, subject_key, definition_kind, definition) *
+                   FROM membership_changes
+                   ORDER BY subject_kind, subject_key, definition_kind, definition, id DESC) latest
+             ORDER BY id",
             &[],
         )?;
         let checkpoint = s.query_opt("SELECT at FROM engine_checkpoint WHERE id = 1", &[])?;

@@ -233,8 +233,8 @@ impl Store for SqliteStore {
         self.readers.with(|conn| read::event_count(conn))
     }
 
-    fn membership_history(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError> {
-        self.readers.with(|conn| read::membership_history(conn))
+    fn latest_memberships(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError> {
+        self.readers.with(|conn| read::latest_memberships(conn))
     }
 
     fn subject_history(

@@ -417,13 +417,16 @@ pub(super) fn event_count(conn: &Connection) -> Result<u64, StoreError> {
     codec::count(count)
 }
 
-pub(super) fn membership_history(
+pub(super) fn latest_memberships(
     conn: &Connection,
 ) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError> {
     let records = query(
         conn,
         "SELECT at, subject_kind, subject_key, label, change, definition_kind, definition, level
-         FROM membership_changes ORDER BY id",
+         FROM membership_changes WHERE id IN
+           (SELECT MAX(id) FROM membership_changes
+            GROUP BY subject_kind, subject_key, definition_kind, definition)
+         ORDER BY id",
         [],
         membership_row,
     )?;

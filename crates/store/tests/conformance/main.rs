@@ -52,7 +52,7 @@ macro_rules! store_conformance_tests {
                 load_identity_returns_the_whole_graph,
             ],
             memberships: [
-                membership_history_round_trips_in_recording_order,
+                latest_memberships_keep_each_last_change_in_recording_order,
                 definition_history_lists_one_definition_since_an_instant,
             ],
             outbox: [

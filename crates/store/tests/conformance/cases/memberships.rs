@@ -1,4 +1,4 @@
-//! Membership history and the engine checkpoint.
+//! Membership history, the latest memberships and the engine checkpoint.
 
 use bellwether_core::store::{MembershipRecord, WriteOp};
 
@@ -17,9 +17,9 @@ fn record(at: i64, key: &str, change: &str, definition: &str, level: Option<&str
     })
 }
 
-pub(crate) fn membership_history_round_trips_in_recording_order(h: &dyn Harness) {
+pub(crate) fn latest_memberships_keep_each_last_change_in_recording_order(h: &dyn Harness) {
     let store = h.open();
-    assert_eq!(store.membership_history().unwrap(), (Vec::new(), None));
+    assert_eq!(store.latest_memberships().unwrap(), (Vec::new(), None));
     store
         .apply(&[
             record(20, "1", "entered", "hot", None),
@@ -30,18 +30,22 @@ pub(crate) fn membership_history_round_trips_in_recording_order(h: &dyn Harness)
     store
         .apply(&[
             record(30, "1", "exited", "hot", None),
-            WriteOp::Checkpoint { at: 35 },
+            record(40, "2", "exited", "lifecycle", Some("trial")),
+            record(40, "2", "entered", "lifecycle", Some("customer")),
+            record(25, "1", "entered", "cold", None),
+            WriteOp::Checkpoint { at: 45 },
         ])
         .unwrap();
-    let (records, checkpoint) = store.membership_history().unwrap();
-    assert_eq!(checkpoint, Some(35), "the latest checkpoint wins");
-    let summary: Vec<(i64, &str, &str, Option<&str>)> = records
+    let (records, checkpoint) = store.latest_memberships().unwrap();
+    assert_eq!(checkpoint, Some(45), "the latest checkpoint wins");
+    let summary: Vec<(i64, &str, &str, &str, Option<&str>)> = records
         .iter()
         .map(|r| {
             (
                 r.at,
                 r.subject_key.as_str(),
                 r.change.as_str(),
+                r.definition.as_str(),
                 r.level.as_deref(),
             )
         })
@@ -49,11 +53,11 @@ pub(crate) fn membership_history_round_trips_in_recording_order(h: &dyn Harness)
     assert_eq!(
         summary,
         [
-            (20, "1", "entered", None),
-            (10, "2", "entered", Some("trial")),
-            (30, "1", "exited", None)
+            (30, "1", "exited", "hot", None),
+            (40, "2", "entered", "lifecycle", Some("customer")),
+            (25, "1", "entered", "cold", None),
         ],
-        "recording order, not time order"
+        "each subject's last change per definition, in recording order (not time order)"
     );
     assert_eq!(records[1].definition_kind, "tier");
     assert_eq!(records[0].label, "user-1");
@@ -64,7 +68,15 @@ pub(crate) fn membership_history_round_trips_in_recording_order(h: &dyn Harness)
         .into_iter()
         .map(|r| (r.at, r.change))
         .collect();
-    assert_eq!(one, [(20, "entered".to_owned()), (30, "exited".to_owned())]);
+    assert_eq!(
+        one,
+        [
+            (20, "entered".to_owned()),
+            (30, "exited".to_owned()),
+            (25, "entered".to_owned())
+        ],
+        "every change of the subject, in recording order"
+    );
     assert!(
         store.subject_history("account", "1").unwrap().is_empty(),
         "kinds are distinct"
