@@ -311,6 +311,9 @@ pub struct DeliveryFilter {
     pub state: Option<DeliveryState>,
     /// Only rows committed before this one (by commit order), for paging.
     pub before: Option<i64>,
+    /// Only deliveries about this subject: `(subject_kind, subject_key)`
+    /// as in [`OutboxRecord`].
+    pub subject: Option<(String, String)>,
 }
 
 /// What the router resumes from at start-up.

@@ -37,6 +37,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "identity_rules",
         sql: include_str!("../migrations/sqlite/0005_identity_rules.sql"),
     },
+    Migration {
+        version: 6,
+        name: "subject_deliveries",
+        sql: include_str!("../migrations/sqlite/0006_subject_deliveries.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -64,6 +69,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 5,
         name: "identity_rules",
         sql: include_str!("../migrations/postgres/0005_identity_rules.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "subject_deliveries",
+        sql: include_str!("../migrations/postgres/0006_subject_deliveries.sql"),
     },
 ];
 

@@ -14,6 +14,7 @@ mod identity;
 mod import;
 mod mcp;
 mod one_writer;
+mod privacy;
 mod properties;
 mod reports;
 mod scores;

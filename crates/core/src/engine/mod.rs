@@ -8,9 +8,11 @@
 
 mod backfill;
 mod browse;
+mod directory;
 mod dry_run;
 mod evaluate;
 mod health;
+mod member_rows;
 mod parallel;
 mod recorder;
 mod replay;
@@ -30,9 +32,13 @@ use bellwether_rules::{DefKind, PropertyKeys, RuleSet, SubjectKind, Tracker};
 use serde::Serialize;
 
 pub use browse::{MemberQuery, RankedMember, RankedPage, TierCounts};
+pub use directory::{
+    DirectoryEntry, DirectoryOrder, DirectoryPage, DirectoryPosition, DirectoryQuery,
+};
 pub use evaluate::Values;
 use evaluate::{DefSet, Plan};
 pub use health::DefinitionHealth;
+pub use member_rows::{MemberChunk, MemberRow};
 pub use replay::Replay;
 pub use runner::{EngineHandle, EngineListener};
 pub use snapshot::SubjectSnapshot;
