@@ -42,6 +42,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "subject_deliveries",
         sql: include_str!("../migrations/sqlite/0006_subject_deliveries.sql"),
     },
+    Migration {
+        version: 7,
+        name: "privacy",
+        sql: include_str!("../migrations/sqlite/0007_privacy.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -74,6 +79,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 6,
         name: "subject_deliveries",
         sql: include_str!("../migrations/postgres/0006_subject_deliveries.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "privacy",
+        sql: include_str!("../migrations/postgres/0007_privacy.sql"),
     },
 ];
 

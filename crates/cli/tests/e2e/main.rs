@@ -8,6 +8,7 @@ mod bad_input;
 mod bench;
 mod check;
 mod connections;
+mod deletion;
 mod durability;
 mod gen;
 mod identity;

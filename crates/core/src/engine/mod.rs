@@ -11,6 +11,7 @@ mod browse;
 mod directory;
 mod dry_run;
 mod evaluate;
+mod forget;
 mod health;
 mod member_rows;
 mod parallel;
@@ -128,6 +129,8 @@ pub struct Engine {
     /// evaluation feeds it the events since the last one instead of
     /// re-reading the history.
     trackers: HashMap<SubjectKey, Tracker>,
+    /// Purges of deleted contacts' recorded history, for the recorder.
+    purges: Vec<WriteOp>,
 }
 
 /// See [`Engine::definition_change`].
@@ -165,6 +168,7 @@ impl Engine {
             watches: Vec::new(),
             routed_from: Millis::MIN,
             trackers: HashMap::new(),
+            purges: Vec::new(),
         }
     }
 
@@ -265,6 +269,7 @@ impl Engine {
 
     /// Applies one commit's writes and re-evaluates what they touched.
     pub fn apply(&mut self, ops: &[WriteOp], now: Millis) -> Vec<Change> {
+        self.forget_deleted(ops, now);
         let touched = self.state.apply(ops);
         for (removed, label) in touched.removed {
             self.departed.insert(removed, label);

@@ -13,6 +13,7 @@ pub(crate) mod history;
 pub(crate) mod identity;
 pub(crate) mod ingestion;
 pub(crate) mod members_csv;
+pub(crate) mod privacy;
 mod query;
 mod report_views;
 pub(crate) mod reports;
@@ -33,7 +34,16 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/contacts", get(directory::list_contacts))
         .route("/api/v1/accounts", get(directory::list_accounts))
-        .route("/api/v1/contacts/{user_id}", get(contacts::get_contact))
+        .route(
+            "/api/v1/contacts/{user_id}",
+            get(contacts::get_contact).delete(privacy::delete_contact),
+        )
+        .route("/api/v1/suppressions", get(privacy::list_suppressions))
+        .route(
+            "/api/v1/suppressions/{value}",
+            axum::routing::delete(privacy::delete_suppression),
+        )
+        .route("/api/v1/deletions", get(privacy::list_deletions))
         .route(
             "/api/v1/contacts/{user_id}/events",
             get(contacts::get_contact_events),
@@ -101,6 +111,7 @@ pub(crate) fn routes() -> Router<AppState> {
         crate::actions::inbox::list,
         contacts::get_contact, contacts::get_contact_events, contacts::get_account,
         directory::list_contacts, directory::list_accounts, contact_export::export_contact,
+        privacy::delete_contact, privacy::list_suppressions, privacy::delete_suppression, privacy::list_deletions,
         ingestion::list_errors, identity::list_conflicts, admin::get_config,
         segments::list_segments, segments::segment_members, members_csv::members_csv, segments::explain, segments::recent_changes, stream::stream, definitions::put_definitions, health::health, history::history, trends::segment_trend,
         deliveries::list_destinations, deliveries::enable_destination, deliveries::list_deliveries,
@@ -113,7 +124,7 @@ pub(crate) fn routes() -> Router<AppState> {
          (name = "query", description = "Contacts, accounts and events (bearer token)"),
          (name = "actions", description = "Destinations, webhook deliveries and dead letters"),
          (name = "reports", description = "Conversion, lift, score quality, overlap, backtests and lint (bearer token, read scope)"),
-         (name = "privacy", description = "Subject-access exports (admin scope)"),
+         (name = "privacy", description = "Delete and suppress a contact, suppressions, the deletion audit log, subject-access exports (admin scope)"),
          (name = "admin", description = "Configuration (admin scope)"))
 )]
 struct ApiDoc;

@@ -456,6 +456,7 @@ fn changes_are_handed_over_even_after_the_recent_list_is_full() {
 mod browse;
 mod directory;
 mod dry_run;
+mod forget;
 mod replace;
 mod replay;
 mod routing;
