@@ -91,16 +91,17 @@ pub struct DirectoryPage {
 }
 
 /// A candidate's place in the order; `Ord` puts earlier entries first.
+/// Borrows the id, so ranking every subject allocates nothing.
 #[derive(Debug, Clone, PartialEq)]
-struct Rank {
+struct Rank<'a> {
     score: Option<f64>,
-    id: String,
-    key: String,
+    id: &'a str,
+    key: SubjectKey,
 }
 
-impl Eq for Rank {}
+impl Eq for Rank<'_> {}
 
-impl Ord for Rank {
+impl Ord for Rank<'_> {
     fn cmp(&self, other: &Self) -> Ordering {
         // Higher scores first, no score last, then id and key ascending.
         let by_score = match (self.score, other.score) {
@@ -110,12 +111,12 @@ impl Ord for Rank {
             (None, None) => Ordering::Equal,
         };
         by_score
-            .then_with(|| self.id.cmp(&other.id))
+            .then_with(|| self.id.cmp(other.id))
             .then_with(|| self.key.cmp(&other.key))
     }
 }
 
-impl PartialOrd for Rank {
+impl PartialOrd for Rank<'_> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
@@ -137,19 +138,29 @@ impl Engine {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_lowercase);
-        let after = query.after.as_ref().map(|p| Rank {
-            score: p.score,
-            id: p.id.clone(),
-            key: p.key.clone(),
-        });
+        let after = match &query.after {
+            None => None,
+            Some(p) => match SubjectKey::from_store(query.kind.as_str(), &p.key) {
+                Some(key) => Some(Rank {
+                    score: p.score,
+                    id: &p.id,
+                    key,
+                }),
+                // Not a key of this kind: nothing comes after it.
+                None => {
+                    return DirectoryPage {
+                        entries: Vec::new(),
+                        more: false,
+                        matched: 0,
+                    }
+                }
+            },
+        };
         let keep = query.limit.saturating_add(1);
         // The `keep` earliest candidates after the cursor, latest on top.
-        let mut heap: BinaryHeap<(Rank, SubjectKey)> = BinaryHeap::with_capacity(keep + 1);
+        let mut heap: BinaryHeap<Rank<'_>> = BinaryHeap::with_capacity(keep + 1);
         let mut matched = 0;
-        for key in self.directory_candidates(query) {
-            let Some(described) = self.described(&key) else {
-                continue;
-            };
+        for (key, described) in self.directory_candidates(query) {
             if !self.passes_filters(&key, query)
                 || !needle
                     .as_deref()
@@ -164,28 +175,28 @@ impl Engine {
             };
             let rank = Rank {
                 score,
-                id: described.id.to_owned(),
-                key: key.store_key(),
+                id: described.id,
+                key,
             };
             if after.as_ref().is_some_and(|after| rank <= *after) {
                 continue;
             }
             if heap.len() == keep {
                 match heap.peek() {
-                    Some((latest, _)) if rank < *latest => {
+                    Some(latest) if rank < *latest => {
                         heap.pop();
                     }
                     _ => continue,
                 }
             }
-            heap.push((rank, key));
+            heap.push(rank);
         }
         let mut ranked = heap.into_sorted_vec();
         let more = ranked.len() > query.limit;
         ranked.truncate(query.limit);
         let entries = ranked
             .into_iter()
-            .filter_map(|(rank, key)| self.directory_entry(key, rank, query.now))
+            .filter_map(|rank| self.directory_entry(rank, query.now))
             .collect();
         DirectoryPage {
             entries,
@@ -194,36 +205,38 @@ impl Engine {
         }
     }
 
-    /// The subjects a query may list: a segment's members, or every
-    /// subject of the kind.
-    fn directory_candidates(&self, query: &DirectoryQuery<'_>) -> Vec<SubjectKey> {
+    /// The subjects a query may list, with what a search reads of them: a
+    /// segment's members, or every subject of the kind (read in place).
+    fn directory_candidates<'s>(
+        &'s self,
+        query: &DirectoryQuery<'_>,
+    ) -> Box<dyn Iterator<Item = (SubjectKey, Described<'s>)> + 's> {
         if let Some(segment) = query.segment {
-            return self
-                .members
-                .get(segment)
-                .map(|members| {
-                    members
-                        .keys()
-                        .filter(|k| k.kind() == query.kind)
-                        .cloned()
-                        .collect()
-                })
-                .unwrap_or_default();
+            let kind = query.kind;
+            let members = self.members.get(segment).into_iter().flat_map(|m| m.keys());
+            return Box::new(
+                members
+                    .filter(move |key| key.kind() == kind)
+                    .filter_map(|key| Some((key.clone(), self.described(key)?))),
+            );
         }
         match query.kind {
-            SubjectKind::Contact => self
-                .state
-                .contacts
-                .keys()
-                .map(|id| SubjectKey::Contact(*id))
-                .collect(),
-            SubjectKind::Account => self
-                .state
-                .accounts
-                .keys()
-                .cloned()
-                .map(SubjectKey::Account)
-                .collect(),
+            SubjectKind::Contact => Box::new(self.state.contacts.iter().map(|(id, contact)| {
+                let described = Described {
+                    id: &contact.label,
+                    traits: &contact.traits,
+                    account: contact.account.as_deref(),
+                };
+                (SubjectKey::Contact(*id), described)
+            })),
+            SubjectKind::Account => Box::new(self.state.accounts.iter().map(|(id, account)| {
+                let described = Described {
+                    id,
+                    traits: &account.traits,
+                    account: None,
+                };
+                (SubjectKey::Account(id.clone()), described)
+            })),
         }
     }
 
@@ -258,7 +271,8 @@ impl Engine {
         }
     }
 
-    fn directory_entry(&self, key: SubjectKey, rank: Rank, now: Millis) -> Option<DirectoryEntry> {
+    fn directory_entry(&self, rank: Rank<'_>, now: Millis) -> Option<DirectoryEntry> {
+        let key = rank.key;
         let described = self.described(&key)?;
         let domain = match &key {
             SubjectKey::Contact(_) => described.account.map(str::to_owned),
@@ -269,7 +283,7 @@ impl Engine {
             name: name_of(described.traits, now),
             domain,
             score: rank.score,
-            id: rank.id,
+            id: rank.id.to_owned(),
             values: self.values.get(&key).cloned().unwrap_or_default(),
             key,
         })
@@ -281,23 +295,19 @@ impl Engine {
 fn matches_search(described: &Described<'_>, now: Millis, needle: &str) -> bool {
     let traits = described.traits;
     let text = |key: &str| traits.get_at(key, now).and_then(|v| v.as_str());
+    let found = |key: &str| text(key).is_some_and(|value| contains_folded(value, needle));
     contains_folded(described.id, needle)
         || described
             .account
             .is_some_and(|account| contains_folded(account, needle))
-        || [
-            "email",
-            "name",
-            "firstName",
-            "lastName",
-            "first_name",
-            "last_name",
-            "domain",
-            "website",
-        ]
-        .into_iter()
-        .filter_map(text)
-        .any(|value| contains_folded(value, needle))
+        || ["email", "domain", "website"].into_iter().any(found)
+        || match text("name") {
+            Some(name) => contains_folded(name, needle),
+            // First and last names are read only without a full name.
+            None => ["firstName", "lastName", "first_name", "last_name"]
+                .into_iter()
+                .any(found),
+        }
 }
 
 /// Case-insensitive `contains` without allocating for ASCII text (the
@@ -348,10 +358,10 @@ mod tests {
 
     #[test]
     fn ranks_put_high_scores_first_and_missing_scores_last() {
-        let rank = |score: Option<f64>, id: &str| Rank {
+        let rank = |score: Option<f64>, id: &'static str| Rank {
             score,
-            id: id.into(),
-            key: id.into(),
+            id,
+            key: SubjectKey::Contact(1),
         };
         let mut ranks = [
             rank(None, "a"),
@@ -360,7 +370,7 @@ mod tests {
             rank(Some(1.0), "b"),
         ];
         ranks.sort();
-        let ids: Vec<&str> = ranks.iter().map(|r| r.id.as_str()).collect();
+        let ids: Vec<&str> = ranks.iter().map(|r| r.id).collect();
         assert_eq!(ids, ["d", "b", "c", "a"]);
     }
 }
