@@ -2,13 +2,14 @@
 // driven by playwright-core): open every page on demo data, click
 // dashboard → segment → contact → explanation, create a segment in the
 // editor, see an inline error for a bad expression, save a good one and
-// find it on the dashboard. Screenshots of each page go to OUT_DIR.
+// find it on the dashboard; export a segment's members as CSV; search,
+// filter and page the contacts and accounts directories. Screenshots of each page go to OUT_DIR.
 //
 // usage: node scenario.mjs BASE_URL ADMIN_TOKEN OUT_DIR
 // Exits non-zero (with the failing step) on any failed expectation.
 
 import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const [base, token, outDir] = process.argv.slice(2);
@@ -67,6 +68,19 @@ try {
   }
   await shot("segment");
 
+  step = "segment: Export CSV";
+  {
+    const pagerText = await page.locator("#members nav.pager span.muted").textContent();
+    const listed = Number((pagerText.match(/([\d,]+) members/) || [])[1].replace(/,/g, ""));
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export-csv")]);
+    expect(download.suggestedFilename() === `${segmentName}-members.csv`, `a ${segmentName}-members.csv download (got ${download.suggestedFilename()})`);
+    const csv = readFileSync(await download.path(), "utf8");
+    const lines = csv.trimEnd().split("\n");
+    expect(lines[0].startsWith("id,entered_at"), `the CSV header (got ${lines[0]})`);
+    expect(lines.length - 1 === listed, `one row per member: ${lines.length - 1} rows for ${listed} members`);
+    expect(/^[^,]+,\d{4}-\d\d-\d\dT/.test(lines[1]), `an id and an instant in the first row (got ${lines[1]})`);
+  }
+
   step = "segment search and paging";
   const members = page.locator("#members tbody tr");
   expect((await members.count()) > 0, "members listed");
@@ -108,6 +122,41 @@ try {
   expect((await page.locator("#committee tbody tr").count()) > 0, "the buying committee");
   expect((await page.locator("#stages").count()) === 1, "stage progression");
   await shot("account");
+
+  step = "contacts directory: search, filter, order, pages";
+  await Promise.all([page.waitForURL((url) => url.pathname === "/contacts"), page.click("header nav a:text-is('Contacts')")]);
+  expect((await page.textContent("h1")) === "Contacts", "the Contacts heading");
+  const contactRows = page.locator("#directory tbody tr");
+  expect((await contactRows.count()) === 50, `a full first page (got ${await contactRows.count()})`);
+  const someContact = (await contactRows.nth(3).locator("td:first-child a").textContent()).trim();
+  await page.fill("#q", someContact);
+  await Promise.all([page.waitForURL(/q=/), page.click("#directory button[type=submit]")]);
+  const found = await contactRows.locator("td:first-child a").allTextContents();
+  expect(found.map((t) => t.trim()).includes(someContact), `the search finds ${someContact}`);
+  await page.fill("#q", "");
+  const matchedCount = async () => Number((await page.textContent("#matched")).replace(/[^\d]/g, ""));
+  const scoreOption = await page.locator("#sort option[value^='score:']").first().getAttribute("value");
+  await page.selectOption("#sort", scoreOption);
+  await Promise.all([page.waitForURL(/sort=score/), page.click("#directory button[type=submit]")]);
+  const everyone = await matchedCount();
+  const scores = (await page.locator("#directory tbody td.num").allTextContents()).map((t) => Number(t.replace(/[^\d.-]/g, "")));
+  expect(scores.length > 0 && scores.every((v, i) => i === 0 || v <= scores[i - 1]), `scores highest first (got ${scores.slice(0, 5)})`);
+  const firstOnPage = await contactRows.first().locator("td:first-child a").textContent();
+  await Promise.all([page.waitForURL(/cursor=/), page.click("#directory a[rel=next]")]);
+  expect((await contactRows.first().locator("td:first-child a").textContent()) !== firstOnPage, "the next page lists others");
+  const contactSegment = await page.locator("#segment option:not([value=''])").first().getAttribute("value");
+  await page.selectOption("#segment", contactSegment);
+  await Promise.all([page.waitForURL(/segment=/), page.click("#directory button[type=submit]")]);
+  expect((await matchedCount()) < everyone, `the ${contactSegment} filter narrows the list`);
+  await shot("contacts");
+
+  step = "accounts directory";
+  await Promise.all([page.waitForURL((url) => url.pathname === "/accounts"), page.click("header nav a:text-is('Accounts')")]);
+  expect((await page.textContent("h1")) === "Accounts", "the Accounts heading");
+  expect((await page.locator("#directory tbody tr").count()) > 0, "accounts listed");
+  const someAccount = (await page.locator("#directory tbody tr td:first-child a").first().textContent()).trim();
+  await Promise.all([page.waitForURL(/\/accounts\//), page.click(`#directory tbody a:text-is("${someAccount}")`)]);
+  await shot("accounts");
 
   step = "ingestion";
   await open("/ingestion");

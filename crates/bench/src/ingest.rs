@@ -61,6 +61,13 @@ pub(crate) struct Server {
     _dir: tempfile::TempDir,
 }
 
+impl Server {
+    /// The server process, for sampling its memory.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -7,8 +7,11 @@
 //! event to its updated membership on 100k contacts. `webhooks`: event to
 //! received webhook vs a PostgreSQL transactional outbox. `heavy`: one
 //! contact's per-event cost as its history grows, in order and late.
+//! `directory`: contact search and score order vs indexed PostgreSQL, and
+//! the members CSV's memory.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod directory;
 mod heavy;
 mod ingest;
 mod latency;
@@ -29,6 +32,9 @@ struct Cli {
 enum Command {
     /// Durable ingest throughput vs PostgreSQL COPY.
     Ingest(ingest::IngestArgs),
+    /// Contact search and score order on 100k contacts vs an indexed
+    /// PostgreSQL table; members.csv of 100k members and its memory.
+    Directory(directory::DirectoryArgs),
     /// Lag of time-driven transitions with many pending timers vs a
     /// PostgreSQL rescan; engine memory per contact and per event.
     Timers(timers::TimersArgs),
@@ -46,6 +52,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Ingest(args) => ingest::run(&args),
+        Command::Directory(args) => directory::run(&args),
         Command::Timers(args) => timers::run(&args),
         Command::Latency(args) => latency::run(&args),
         Command::Webhooks(args) => webhooks::run(&args),

@@ -6,6 +6,7 @@
 mod backtest;
 mod check;
 mod dead_letters;
+mod delete;
 mod demo;
 mod eval;
 mod gen;
@@ -47,6 +48,8 @@ enum Command {
     Gen(gen::GenArgs),
     /// List webhook deliveries that ran out of attempts, or replay them.
     DeadLetters(dead_letters::DeadLetterArgs),
+    /// Delete a contact and suppress its ids (GDPR), with no server running.
+    Delete(delete::DeleteArgs),
     /// Serve the Model Context Protocol on stdin/stdout for a local agent.
     Mcp(mcp::McpArgs),
     /// Measure: conversion, holdout lift, score quality, overlap, lint.
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Mcp(args) => mcp::run(args),
         Command::Gen(args) => gen::run(args),
         Command::DeadLetters(args) => dead_letters::run(args),
+        Command::Delete(args) => delete::run(args),
         Command::Report(args) => report::run(args),
         Command::Backtest(args) => backtest::run(args),
     };

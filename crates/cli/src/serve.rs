@@ -94,11 +94,13 @@ pub(crate) struct Running {
     writer: std::thread::JoinHandle<IdentityGraph>,
     timers: std::thread::JoinHandle<()>,
     snapshot: std::path::PathBuf,
-    /// What the snapshot on disk covers: `(position, kept properties)`.
+    /// What the snapshot on disk covers.
     saved: Option<Saved>,
 }
 
-type Saved = (i64, Option<bellwether_rules::PropertyKeys>);
+/// What a snapshot covers: the engine's position, the stored events up to
+/// it (a deletion changes them, not the position) and the kept properties.
+type Saved = (i64, Option<u64>, Option<bellwether_rules::PropertyKeys>);
 
 impl Running {
     pub(crate) fn start(store_args: &StoreArgs, loaded: Loaded) -> anyhow::Result<Self> {
@@ -143,7 +145,7 @@ impl Running {
             // The next start skips what this one read (even after a crash).
             save_snapshot(&snapshot, store.as_ref(), &graph, &engine)
         } else {
-            Some(covered(&engine))
+            Some(covered(store.as_ref(), &engine))
         };
         let (ingestor, writer) = Ingestor::start_with(
             store.clone(),
@@ -188,7 +190,7 @@ impl Running {
         if self.timers.join().is_err() {
             anyhow::bail!("the timer thread panicked");
         }
-        if self.saved != Some(covered(&self.engine)) {
+        if self.saved != Some(covered(store.as_ref(), &self.engine)) {
             save_snapshot(&self.snapshot, store.as_ref(), &graph, &self.engine);
         }
         Ok(())
@@ -196,9 +198,11 @@ impl Running {
 }
 
 /// What a snapshot of the engine now would cover.
-fn covered(engine: &EngineHandle) -> Saved {
+fn covered(store: &dyn bellwether_core::Store, engine: &EngineHandle) -> Saved {
     let engine = engine.lock();
-    (engine.position(), engine.kept_properties().cloned())
+    let position = engine.position();
+    let events = store.events_through(position).ok();
+    (position, events, engine.kept_properties().cloned())
 }
 
 /// Writes the engine snapshot; returns what it covers. A failure costs only
@@ -219,7 +223,9 @@ fn save_snapshot(
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "engine snapshot written"
             );
-            Some((engine.position(), engine.kept_properties().cloned()))
+            let position = engine.position();
+            let events = store.events_through(position).ok();
+            Some((position, events, engine.kept_properties().cloned()))
         }
         Err(error) => {
             tracing::warn!(%error, "engine snapshot not written");

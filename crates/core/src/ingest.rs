@@ -9,6 +9,8 @@
 //! [`SubmitError::Overloaded`] at once (HTTP 429) instead of queueing without
 //! limit.
 
+mod privacy;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -19,6 +21,8 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use crate::identity::{IdentityConfig, IdentityGraph, IdentityReport};
 use crate::message::{Message, MessageKind, Rejection, StoredEvent};
 use crate::store::{Store, StoreError, WriteOp};
+
+pub use privacy::{DeletionReport, PrivacyError};
 
 /// Sizes of the write path (`[ingest]` in the config).
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
@@ -51,6 +55,8 @@ pub struct Receipt {
     /// Already stored before (same source and `messageId`): no effect.
     pub duplicates: usize,
     pub rejected: usize,
+    /// Carried an identifier of a deleted contact (SPEC §7): dropped.
+    pub suppressed: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,9 +84,11 @@ pub trait CommitListener: Send {
 struct Job {
     messages: Vec<Message>,
     rejections: Vec<Rejection>,
-    /// Duplicates found in an earlier attempt of this job (see
-    /// [`Writer::commit`]): its messages were dropped, the count is kept.
+    /// Duplicates and suppressed messages found in an earlier attempt of
+    /// this job (see [`Writer::commit`]): its messages were dropped, the
+    /// counts are kept.
     duplicates: usize,
+    suppressed: usize,
     reply: Reply,
     _permit: OwnedSemaphorePermit,
 }
@@ -89,7 +97,7 @@ struct Job {
 /// is dropped and the queue is drained.
 #[derive(Clone)]
 pub struct Ingestor {
-    jobs: Sender<Job>,
+    jobs: Sender<Work>,
     admission: Arc<Semaphore>,
     max_pending: usize,
     identity: PublishedIdentity,
@@ -124,6 +132,7 @@ impl Ingestor {
         listener: Option<Box<dyn CommitListener>>,
     ) -> Result<(Self, JoinHandle<IdentityGraph>), StoreError> {
         let snapshot = store.load_identity()?;
+        let suppressed = store.suppressions()?.into_iter().map(|s| s.value).collect();
         let published: PublishedIdentity =
             Arc::new(parking_lot::RwLock::new(Arc::new(graph.report())));
         let writer = Writer {
@@ -134,6 +143,7 @@ impl Ingestor {
             max_batch: config.max_batch_messages.max(1),
             listener: listener.map(ListenerStage::start).transpose()?,
             published: published.clone(),
+            suppressed,
         };
         let (jobs, queue) = crossbeam_channel::unbounded();
         let handle = std::thread::Builder::new()
@@ -171,10 +181,13 @@ impl Ingestor {
             messages,
             rejections,
             duplicates: 0,
+            suppressed: 0,
             reply,
             _permit: permit,
         };
-        self.jobs.send(job).map_err(|_| SubmitError::ShuttingDown)?;
+        self.jobs
+            .send(Work::Messages(job))
+            .map_err(|_| SubmitError::ShuttingDown)?;
         Ok(receipt)
     }
 
@@ -192,6 +205,14 @@ struct Writer {
     max_batch: usize,
     listener: Option<ListenerStage>,
     published: PublishedIdentity,
+    /// Identifiers of deleted contacts: messages carrying one are dropped.
+    suppressed: HashSet<String>,
+}
+
+/// What the writer thread is asked to do, in order.
+enum Work {
+    Messages(Job),
+    Privacy(privacy::PrivacyJob),
 }
 
 /// Replays the stored messages into a fresh identity graph and applies the
@@ -202,6 +223,7 @@ pub fn rebuild_identity(
     identity: IdentityConfig,
     progress: &mut dyn crate::identity::RebuildProgress,
 ) -> Result<IdentityGraph, StoreError> {
+    privacy::finish_deletions(store)?;
     let (graph, corrections) = IdentityGraph::rebuild(identity, store, progress)?;
     if !corrections.is_empty() {
         tracing::info!(
@@ -218,6 +240,8 @@ pub fn rebuild_identity(
 struct Committed {
     ops: Vec<WriteOp>,
     replies: Vec<(Reply, Receipt)>,
+    /// Run once the listener saw the group (a deletion's reply).
+    after: Option<Box<dyn FnOnce() + Send>>,
 }
 
 type Reply = oneshot::Sender<Result<Receipt, CommitError>>;
@@ -247,6 +271,9 @@ impl ListenerStage {
                     for (reply, receipt) in group.replies {
                         let _ = reply.send(Ok(receipt));
                     }
+                    if let Some(after) = group.after {
+                        after();
+                    }
                 }
             })
             .map_err(|e| StoreError::Database(format!("cannot start listener thread: {e}")))?;
@@ -259,10 +286,10 @@ impl ListenerStage {
     /// Hands a committed group over; replies directly if the stage is gone.
     fn send(&self, group: Committed) {
         let Some(groups) = &self.groups else {
-            return reply_all(group.replies);
+            return finish(group);
         };
         if let Err(returned) = groups.send(group) {
-            reply_all(returned.into_inner().replies);
+            finish(returned.into_inner());
         }
     }
 }
@@ -299,6 +326,15 @@ fn give_back(jobs: &mut [Job], ops: Vec<WriteOp>, ends: &[usize], receipts: &[Re
     }
     for (target, receipt) in jobs.iter_mut().zip(receipts) {
         target.duplicates = receipt.duplicates;
+        target.suppressed = receipt.suppressed;
+    }
+}
+
+/// Answers a group without a listener.
+fn finish(group: Committed) {
+    reply_all(group.replies);
+    if let Some(after) = group.after {
+        after();
     }
 }
 
@@ -309,14 +345,40 @@ fn reply_all(replies: Vec<(Reply, Receipt)>) {
 }
 
 impl Writer {
-    fn run(mut self, queue: Receiver<Job>) -> IdentityGraph {
-        while let Ok(first) = queue.recv() {
+    fn run(mut self, queue: Receiver<Work>) -> IdentityGraph {
+        // Work taken from the queue while gathering a group, done next.
+        let mut next: Option<Work> = None;
+        loop {
+            let work = match next.take() {
+                Some(work) => work,
+                None => match queue.recv() {
+                    Ok(work) => work,
+                    Err(_) => break,
+                },
+            };
+            let first = match work {
+                Work::Messages(job) => job,
+                Work::Privacy(job) => {
+                    self.privacy(job);
+                    continue;
+                }
+            };
             let mut size = first.messages.len();
             let mut jobs = vec![first];
+            // A privacy job ends the group: messages queued after a
+            // deletion are screened with its suppressions.
             while size < self.max_batch {
-                let Ok(job) = queue.try_recv() else { break };
-                size += job.messages.len();
-                jobs.push(job);
+                match queue.try_recv() {
+                    Ok(Work::Messages(job)) => {
+                        size += job.messages.len();
+                        jobs.push(job);
+                    }
+                    Ok(other) => {
+                        next = Some(other);
+                        break;
+                    }
+                    Err(_) => break,
+                }
             }
             self.commit(jobs);
         }
@@ -344,11 +406,12 @@ impl Writer {
                     .map(|job| job.reply)
                     .zip(receipts)
                     .collect();
-                let group = Committed { ops, replies };
-                match &self.listener {
-                    Some(stage) if !group.ops.is_empty() => stage.send(group),
-                    _ => reply_all(group.replies),
-                }
+                let group = Committed {
+                    ops,
+                    replies,
+                    after: None,
+                };
+                self.hand_over(group);
             }
             Err(error) if jobs.len() > 1 => {
                 tracing::warn!(%error, jobs = jobs.len(), "group commit failed; committing its requests one by one");
@@ -386,9 +449,14 @@ impl Writer {
             let mut receipt = Receipt {
                 rejected: job.rejections.iter().filter(|r| !r.warning).count(),
                 duplicates: job.duplicates,
+                suppressed: job.suppressed,
                 ..Receipt::default()
             };
             for message in std::mem::take(&mut job.messages) {
+                if self.is_suppressed(&message) {
+                    receipt.suppressed += 1;
+                    continue;
+                }
                 let key = (message.source.clone(), message.message_id.clone());
                 if !seen.insert(key) {
                     receipt.duplicates += 1;
@@ -450,6 +518,15 @@ impl Writer {
         let seq = self.next_seq;
         self.next_seq += 1;
         stage_message(&mut self.graph, message, seq, ops);
+    }
+
+    /// Hands a committed group to the listener (answered once it saw it),
+    /// or answers it at once without one.
+    fn hand_over(&self, group: Committed) {
+        match &self.listener {
+            Some(stage) if !group.ops.is_empty() => stage.send(group),
+            _ => finish(group),
+        }
     }
 
     /// Publishes the graph's report when it changed (a link was refused).

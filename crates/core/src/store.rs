@@ -210,6 +210,74 @@ pub enum WriteOp {
         subject_key: String,
         at: Millis,
     },
+    /// Delete a contact and every row about it (SPEC §7), suppress its
+    /// identifiers, and log the deletion with what it removed.
+    DeleteContact(ContactDeletion),
+    /// Delete the recorded history of deleted contacts (membership and
+    /// score changes, deliveries, assignments) that the engine recorded
+    /// before it forgot them, and mark the deletion complete. Idempotent.
+    PurgeContactRecords {
+        deletion: String,
+        contacts: Vec<ContactId>,
+    },
+    /// Messages carrying `value` are stored again.
+    Unsuppress {
+        value: String,
+    },
+}
+
+/// One contact's deletion (`DELETE /api/v1/contacts/{id}`, `bellwether
+/// delete`): applied in one transaction, it removes the events, trait
+/// history, identities, merges, account link and contact rows of
+/// `contacts`, their recorded membership and score history and their
+/// deliveries; their assignments lose the subject (kept, anonymous, so
+/// round-robin turns still count); `suppress` is added to the suppression
+/// list; a [`DeletionRecord`] with the row counts is logged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactDeletion {
+    /// The audit log's key.
+    pub id: String,
+    pub at: Millis,
+    /// Who asked: a token name, or `cli`.
+    pub actor: String,
+    /// The live contact first, then every contact merged into it.
+    pub contacts: Vec<ContactId>,
+    pub suppress: Vec<Suppression>,
+}
+
+/// An identifier whose messages are dropped at ingestion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suppression {
+    /// The value as identities hold it (emails lowercase).
+    pub value: String,
+    pub kind: IdKind,
+    pub at: Millis,
+}
+
+/// What one deletion removed, by kind of row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletionCounts {
+    pub events: u64,
+    pub traits: u64,
+    pub identities: u64,
+    pub memberships: u64,
+    pub scores: u64,
+    pub deliveries: u64,
+    pub assignments: u64,
+}
+
+/// One entry of the deletion audit log: who, when, how much; never what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeletionRecord {
+    pub id: String,
+    pub at: Millis,
+    pub actor: String,
+    /// Internal contact numbers (not identifiers people or SDKs use).
+    pub contacts: Vec<ContactId>,
+    pub counts: DeletionCounts,
+    /// Whether the recorded history was purged too (see
+    /// [`WriteOp::PurgeContactRecords`]); finished at the next start if not.
+    pub complete: bool,
 }
 
 /// One delivery of one change to one destination, as committed. `id` is
@@ -311,6 +379,9 @@ pub struct DeliveryFilter {
     pub state: Option<DeliveryState>,
     /// Only rows committed before this one (by commit order), for paging.
     pub before: Option<i64>,
+    /// Only deliveries about this subject: `(subject_kind, subject_key)`
+    /// as in [`OutboxRecord`].
+    pub subject: Option<(String, String)>,
 }
 
 /// What the router resumes from at start-up.
@@ -578,4 +649,12 @@ pub trait Store: Send + Sync {
     /// Current assignments (not ended), and per pool how many round-robin
     /// turns were ever used.
     fn assignments(&self) -> Result<RecordedAssignments, StoreError>;
+
+    // ── Privacy (see `WriteOp::DeleteContact`) ──────────────────────────
+
+    /// Every suppressed identifier, oldest first.
+    fn suppressions(&self) -> Result<Vec<Suppression>, StoreError>;
+
+    /// The deletion audit log, newest first, at most `limit`.
+    fn deletions(&self, limit: usize) -> Result<Vec<DeletionRecord>, StoreError>;
 }

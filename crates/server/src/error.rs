@@ -182,6 +182,16 @@ impl From<bellwether_core::reports::ReportError> for ApiError {
     }
 }
 
+impl From<bellwether_core::ingest::PrivacyError> for ApiError {
+    fn from(error: bellwether_core::ingest::PrivacyError) -> Self {
+        use bellwether_core::ingest::PrivacyError as E;
+        match error {
+            E::UnknownContact(_) | E::NotSuppressed(_) => Self::NotFound(error.to_string()),
+            E::Store(_) | E::WriterGone => Self::Unavailable(error.to_string()),
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(error: tokio::task::JoinError) -> Self {
         Self::Internal(format!("background task failed: {error}"))

@@ -35,6 +35,9 @@ pub(crate) struct IngestResponse {
     pub(crate) stored: usize,
     /// Messages already stored earlier (same messageId): no effect.
     pub(crate) duplicates: usize,
+    /// Messages carrying an identifier of a deleted contact (see
+    /// `GET /api/v1/suppressions`): dropped.
+    pub(crate) suppressed: usize,
     /// Invalid messages, each with the field at fault; absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) rejected: Vec<RejectedMessage>,
@@ -371,6 +374,7 @@ async fn commit(
         success: true,
         stored: receipt.stored,
         duplicates: receipt.duplicates,
+        suppressed: receipt.suppressed,
         rejected: Vec::new(),
         warnings: Vec::new(),
     })

@@ -171,6 +171,15 @@ impl Store for Faulty {
     fn assignments(&self) -> Result<RecordedAssignments, StoreError> {
         self.inner.assignments()
     }
+    fn suppressions(&self) -> Result<Vec<bellwether_core::store::Suppression>, StoreError> {
+        self.inner.suppressions()
+    }
+    fn deletions(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<bellwether_core::store::DeletionRecord>, StoreError> {
+        self.inner.deletions(limit)
+    }
 }
 
 struct Harness {

@@ -39,8 +39,18 @@ pub(crate) const SQLITE: &[Migration] = &[
     },
     Migration {
         version: 6,
+        name: "subject_deliveries",
+        sql: include_str!("../migrations/sqlite/0006_subject_deliveries.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "privacy",
+        sql: include_str!("../migrations/sqlite/0007_privacy.sql"),
+    },
+    Migration {
+        version: 8,
         name: "latest_state",
-        sql: include_str!("../migrations/sqlite/0006_latest_state.sql"),
+        sql: include_str!("../migrations/sqlite/0008_latest_state.sql"),
     },
 ];
 
@@ -72,8 +82,18 @@ pub(crate) const POSTGRES: &[Migration] = &[
     },
     Migration {
         version: 6,
+        name: "subject_deliveries",
+        sql: include_str!("../migrations/postgres/0006_subject_deliveries.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "privacy",
+        sql: include_str!("../migrations/postgres/0007_privacy.sql"),
+    },
+    Migration {
+        version: 8,
         name: "latest_state",
-        sql: include_str!("../migrations/postgres/0006_latest_state.sql"),
+        sql: include_str!("../migrations/postgres/0008_latest_state.sql"),
     },
 ];
 

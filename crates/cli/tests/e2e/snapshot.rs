@@ -1,11 +1,11 @@
 //! Restarts resume from the engine snapshot: after a clean stop with
 //! nothing to replay, after `kill -9` with the messages stored since
-//! replayed, and the members (with their entry instants) agree with a start
-//! that reads the whole store.
+//! replayed, after a contact was deleted, and the members (with their entry
+//! instants) agree with a start that reads the whole store.
 
 use serde_json::{json, Value};
 
-use crate::harness::{client, Backend, Server, DEFINITIONS, READ_TOKEN};
+use crate::harness::{client, Backend, Server, ADMIN_TOKEN, DEFINITIONS, READ_TOKEN};
 
 const SEGMENTS: [&str; 2] = ["demo_requesters", "engaged_accounts"];
 
@@ -96,10 +96,28 @@ fn restarts_resume_from_the_snapshot_and_agree_with_the_whole_store() {
     assert_eq!(start_figures(&server), (1, sent as i64));
     assert_eq!(members(&server), live);
 
+    // A deletion changes stored history without new messages: the clean
+    // stop after it writes a snapshot without the contact.
+    let deleted = client()
+        .delete(server.url("/api/v1/contacts/snap-user-0"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .expect("delete");
+    assert_eq!(deleted.status(), 200);
+    let remaining = members(&server);
+    assert!(
+        remaining.len() < live.len() && !remaining.iter().any(|(_, id, _)| id == "snap-user-0"),
+        "{remaining:?}"
+    );
+    assert!(server.stop_gracefully().success());
+    server.restart();
+    assert_eq!(start_figures(&server), (1, 0));
+    assert_eq!(members(&server), remaining);
+
     // The reference: a start that reads the whole store.
     assert!(server.stop_gracefully().success());
     std::fs::remove_file(&snapshot).expect("snapshot removed");
     server.restart();
     assert_eq!(start_figures(&server), (0, 0));
-    assert_eq!(members(&server), live);
+    assert_eq!(members(&server), remaining);
 }

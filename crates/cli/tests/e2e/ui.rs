@@ -113,6 +113,8 @@ fn the_ui_scenario_passes_in_headless_chromium() {
         "segment",
         "contact",
         "account",
+        "contacts",
+        "accounts",
         "ingestion",
         "editor-error",
         "editor-preview",
@@ -141,7 +143,14 @@ fn no_redirects() -> reqwest::blocking::Client {
 fn loopback_pages_open_without_sign_in_but_saving_needs_an_admin_token() {
     let demo = Demo::start("127.0.0.1");
     let client = no_redirects();
-    for path in ["/", "/segments/hot_intent", "/editor", "/ingestion"] {
+    for path in [
+        "/",
+        "/segments/hot_intent",
+        "/contacts",
+        "/accounts",
+        "/editor",
+        "/ingestion",
+    ] {
         let response = client.get(demo.url(path)).send().expect("get");
         assert_eq!(response.status(), 200, "{path}");
         let body = response.text().unwrap_or_default();

@@ -77,6 +77,20 @@ impl ActionRouter {
         owner
     }
 
+    /// Deleted contacts (the contacts of `WriteOp::PurgeContactRecords`
+    /// among `ops`) own nothing any more; their stored assignments are
+    /// anonymised by the purge.
+    pub fn forget_purged(&mut self, ops: &[WriteOp]) {
+        for op in ops {
+            if let WriteOp::PurgeContactRecords { contacts, .. } = op {
+                for contact in contacts {
+                    self.current
+                        .remove(&("contact".to_owned(), contact.to_string()));
+                }
+            }
+        }
+    }
+
     /// The assignments and outbox rows `changes` cause, in their order.
     pub fn route(&mut self, engine: &Engine, changes: &[Change]) -> Vec<WriteOp> {
         let mut ops = Vec::new();

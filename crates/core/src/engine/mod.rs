@@ -8,10 +8,13 @@
 
 mod backfill;
 mod browse;
+mod directory;
 mod dry_run;
 mod evaluate;
+mod forget;
 mod health;
 mod image;
+mod member_rows;
 mod parallel;
 mod recorder;
 mod replay;
@@ -31,10 +34,14 @@ use bellwether_rules::{DefKind, PropertyKeys, RuleSet, SubjectKind, Tracker};
 use serde::Serialize;
 
 pub use browse::{MemberQuery, RankedMember, RankedPage, TierCounts};
+pub use directory::{
+    DirectoryEntry, DirectoryOrder, DirectoryPage, DirectoryPosition, DirectoryQuery,
+};
 pub use evaluate::Values;
 use evaluate::{DefSet, Plan};
 pub use health::DefinitionHealth;
 pub(crate) use image::StateImage;
+pub use member_rows::{MemberChunk, MemberRow};
 pub use replay::Replay;
 pub use runner::{EngineHandle, EngineListener};
 pub use snapshot::SubjectSnapshot;
@@ -124,6 +131,8 @@ pub struct Engine {
     /// evaluation feeds it the events since the last one instead of
     /// re-reading the history.
     trackers: HashMap<SubjectKey, Tracker>,
+    /// Purges of deleted contacts' recorded history, for the recorder.
+    purges: Vec<WriteOp>,
 }
 
 /// Every contact and account with its timeline and trait history: what an
@@ -185,6 +194,7 @@ impl Engine {
             watches: Vec::new(),
             routed_from: Millis::MIN,
             trackers: HashMap::new(),
+            purges: Vec::new(),
         }
     }
 
@@ -328,6 +338,7 @@ impl Engine {
 
     /// Applies one commit's writes and re-evaluates what they touched.
     pub fn apply(&mut self, ops: &[WriteOp], now: Millis) -> Vec<Change> {
+        self.forget_deleted(ops, now);
         let touched = self.state.apply(ops);
         for (removed, label) in touched.removed {
             self.departed.insert(removed, label);

@@ -142,17 +142,23 @@ impl EngineHandle {
     ) {
         changes.extend(engine.take_changes());
         let scores = engine.take_score_changes();
+        let purges = engine.take_purges();
         if let Some(recorder) = &self.shared.recorder {
             // Without changes the checkpoint may lag (nothing between it and
             // now changed), but not for long: a restart replays from it.
-            if force || !changes.is_empty() || !scores.is_empty() {
+            if force || !changes.is_empty() || !scores.is_empty() || !purges.is_empty() {
                 let mut ops: Vec<WriteOp> = changes
                     .iter()
                     .filter(|c| c.is_membership())
                     .map(|c| WriteOp::Membership(c.to_record()))
                     .collect();
                 ops.extend(scores.into_iter().map(WriteOp::Score));
-                ops.extend(self.shared.router.lock().route(&engine, &changes));
+                let mut router = self.shared.router.lock();
+                ops.extend(router.route(&engine, &changes));
+                // Deleted contacts: after everything recorded about them.
+                router.forget_purged(&purges);
+                drop(router);
+                ops.extend(purges);
                 let now = self.now();
                 ops.push(WriteOp::Checkpoint { at: now });
                 self.shared.last_checkpoint.store(now, Ordering::Relaxed);

@@ -379,7 +379,11 @@ impl State {
             | WriteOp::Checkpoint { .. }
             | WriteOp::Outbox(_)
             | WriteOp::Assign(_)
-            | WriteOp::Unassign { .. } => {}
+            | WriteOp::Unassign { .. }
+            // Deletions are applied by `engine::forget` before the rest.
+            | WriteOp::DeleteContact(_)
+            | WriteOp::PurgeContactRecords { .. }
+            | WriteOp::Unsuppress { .. } => {}
         }
     }
 

@@ -153,7 +153,7 @@ pub(crate) struct DeliveryView {
 }
 
 impl DeliveryView {
-    fn of(delivery: Delivery, with_body: bool) -> Self {
+    pub(crate) fn of(delivery: Delivery, with_body: bool) -> Self {
         let record = delivery.record;
         let body = with_body.then(|| {
             serde_json::from_str(&record.body).unwrap_or(serde_json::Value::String(record.body))
@@ -240,6 +240,7 @@ pub(crate) async fn list_deliveries(
         definition: query.definition,
         state: delivery_state,
         before: query.cursor.as_deref().map(parse_cursor).transpose()?,
+        subject: None,
     };
     page(&state, filter, page_limit(query.limit)?, with_body).await
 }

@@ -48,7 +48,11 @@ pub(crate) async fn history(
 
 type Records = (Vec<MembershipRecord>, Vec<ScoreRecord>);
 
-fn subject_records(store: &dyn Store, kind: &str, id: &str) -> Result<Records, ApiError> {
+pub(crate) fn subject_records(
+    store: &dyn Store,
+    kind: &str,
+    id: &str,
+) -> Result<Records, ApiError> {
     match kind {
         "contacts" => {
             let contact = find_contact(store, id)?;
@@ -76,7 +80,7 @@ fn subject_records(store: &dyn Store, kind: &str, id: &str) -> Result<Records, A
 
 /// One score change: the value then, and the closed form it follows until
 /// the next change (`value(t) = constant + decaying × 2^(−(t − anchor) / half_life)`).
-fn score_json(r: &ScoreRecord) -> Value {
+pub(crate) fn score_json(r: &ScoreRecord) -> Value {
     json!({
         "at": format_timestamp(r.at),
         "score": r.score,

@@ -3,13 +3,17 @@
 
 mod admin;
 pub(crate) mod committee;
+pub(crate) mod contact_export;
 pub(crate) mod contacts;
 pub(crate) mod definitions;
 pub(crate) mod deliveries;
+pub(crate) mod directory;
 pub(crate) mod health;
 pub(crate) mod history;
 pub(crate) mod identity;
 pub(crate) mod ingestion;
+pub(crate) mod members_csv;
+pub(crate) mod privacy;
 mod query;
 mod report_views;
 pub(crate) mod reports;
@@ -28,16 +32,35 @@ use crate::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/contacts/{user_id}", get(contacts::get_contact))
+        .route("/api/v1/contacts", get(directory::list_contacts))
+        .route("/api/v1/accounts", get(directory::list_accounts))
+        .route(
+            "/api/v1/contacts/{user_id}",
+            get(contacts::get_contact).delete(privacy::delete_contact),
+        )
+        .route("/api/v1/suppressions", get(privacy::list_suppressions))
+        .route(
+            "/api/v1/suppressions/{value}",
+            axum::routing::delete(privacy::delete_suppression),
+        )
+        .route("/api/v1/deletions", get(privacy::list_deletions))
         .route(
             "/api/v1/contacts/{user_id}/events",
             get(contacts::get_contact_events),
+        )
+        .route(
+            "/api/v1/contacts/{user_id}/export",
+            get(contact_export::export_contact),
         )
         .route("/api/v1/accounts/{group_id}", get(contacts::get_account))
         .route("/api/v1/segments", get(segments::list_segments))
         .route(
             "/api/v1/segments/{name}/members",
             get(segments::segment_members),
+        )
+        .route(
+            "/api/v1/segments/{name}/members.csv",
+            get(members_csv::members_csv),
         )
         .route(
             "/api/v1/{kind}/{id}/explain/{segment}",
@@ -87,8 +110,10 @@ pub(crate) fn routes() -> Router<AppState> {
         crate::ingest::group, crate::ingest::alias, crate::ingest::batch, crate::ingest::import,
         crate::actions::inbox::list,
         contacts::get_contact, contacts::get_contact_events, contacts::get_account,
+        directory::list_contacts, directory::list_accounts, contact_export::export_contact,
+        privacy::delete_contact, privacy::list_suppressions, privacy::delete_suppression, privacy::list_deletions,
         ingestion::list_errors, identity::list_conflicts, admin::get_config,
-        segments::list_segments, segments::segment_members, segments::explain, segments::recent_changes, stream::stream, definitions::put_definitions, health::health, history::history, trends::segment_trend,
+        segments::list_segments, segments::segment_members, members_csv::members_csv, segments::explain, segments::recent_changes, stream::stream, definitions::put_definitions, health::health, history::history, trends::segment_trend,
         deliveries::list_destinations, deliveries::enable_destination, deliveries::list_deliveries,
         deliveries::list_dead_letters, deliveries::replay_dead_letters, deliveries::replay_dead_letter,
         reports::conversion, reports::holdout, reports::score_quality, reports::overlap, reports::backtest, reports::lint,
@@ -99,6 +124,7 @@ pub(crate) fn routes() -> Router<AppState> {
          (name = "query", description = "Contacts, accounts and events (bearer token)"),
          (name = "actions", description = "Destinations, webhook deliveries and dead letters"),
          (name = "reports", description = "Conversion, lift, score quality, overlap, backtests and lint (bearer token, read scope)"),
+         (name = "privacy", description = "Delete and suppress a contact, suppressions, the deletion audit log, subject-access exports (admin scope)"),
          (name = "admin", description = "Configuration (admin scope)"))
 )]
 struct ApiDoc;

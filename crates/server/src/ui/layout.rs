@@ -10,6 +10,8 @@ use super::format;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Nav {
     Dashboard,
+    Contacts,
+    Accounts,
     Editor,
     Ingestion,
     /// A page reached from the others (segment, contact, account).
@@ -18,8 +20,10 @@ pub(crate) enum Nav {
     None,
 }
 
-const LINKS: [(Nav, &str, &str); 3] = [
+const LINKS: [(Nav, &str, &str); 5] = [
     (Nav::Dashboard, "/", "Dashboard"),
+    (Nav::Contacts, "/contacts", "Contacts"),
+    (Nav::Accounts, "/accounts", "Accounts"),
     (Nav::Editor, "/editor", "Segment editor"),
     (Nav::Ingestion, "/ingestion", "Ingestion"),
 ];
@@ -194,6 +198,8 @@ mod tests {
             "{html}"
         );
         assert!(html.contains(r#"<a href="/editor">Segment editor</a>"#));
+        assert!(html.contains(r#"<a href="/contacts">Contacts</a>"#));
+        assert!(html.contains(r#"<a href="/accounts">Accounts</a>"#));
         assert!(html.contains(r##"<a class="skip" href="#main">"##));
         assert!(html.starts_with("<!DOCTYPE html>"));
     }

@@ -1,7 +1,8 @@
 //! The web UI at `/`: server-rendered HTML (maud) with inline SVG charts
 //! and a little vanilla JavaScript (the live feed, the editor's preview).
 //! Pages: dashboard `/`, `/segments/{name}`, `/contacts/{user_id}`,
-//! `/accounts/{group_id}`, `/editor`, `/ingestion`.
+//! `/accounts/{group_id}`, `/editor`, `/ingestion`, and the directories
+//! `/contacts` and `/accounts` (search, filters, pages).
 //!
 //! Invariant: pages read through the REST handlers (`crate::api`) with the
 //! viewer's credentials ([`auth::Viewer`]), or through the engine handle
@@ -17,6 +18,7 @@ mod contact;
 mod conversion;
 mod dashboard;
 mod deliveries;
+mod directory;
 mod editor;
 mod explain;
 mod format;
@@ -80,6 +82,9 @@ pub(crate) fn routes<S>(state: AppState, loopback: bool) -> Router<S> {
     Router::new()
         .route("/", get(dashboard::page))
         .route("/segments/{name}", get(segment::page))
+        .route("/segments/{name}/members.csv", get(segment::members_csv))
+        .route("/contacts", get(directory::contacts))
+        .route("/accounts", get(directory::accounts))
         .route("/contacts/{user_id}", get(contact::page))
         .route("/accounts/{group_id}", get(account::page))
         .route("/editor", get(editor::page).post(editor::save))

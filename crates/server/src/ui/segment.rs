@@ -1,6 +1,7 @@
 //! `/segments/{name}`: the definition (highlighted), owner and action, size
 //! over time, entries and exits per day, members ranked by a score with
-//! paging and search, and the live feed of entries and exits.
+//! paging and search, the live feed of entries and exits, and "Export
+//! CSV" (every member with its scores, `/segments/{name}/members.csv`).
 //!
 //! Side panels (`panels` in [`page`]): the live feed and, when a
 //! destination subscribes to the segment, its latest webhook deliveries.
@@ -125,6 +126,10 @@ pub(crate) async fn page(
     };
     let body = html! {
         (layout::heading(&format!("{} segment", format::label(summary.subject)), &summary.name, html! {
+            a.button #export-csv href={"/segments/" (layout::encode(&summary.name)) "/members.csv"} download {
+                "Export CSV"
+            }
+            " "
             a.button href={"/editor?segment=" (layout::encode(&summary.name))} { "Edit definition" }
         }))
         (overview(&summary, &trend))
@@ -156,6 +161,19 @@ pub(crate) async fn page(
         Some(&viewer),
         body,
     ))
+}
+
+/// `/segments/{name}/members.csv`: the "Export CSV" button's download,
+/// `GET /api/v1/segments/{name}/members.csv` with the viewer's token.
+pub(crate) async fn members_csv(
+    State(ui): State<UiState>,
+    viewer: Viewer,
+    Path(name): Path<String>,
+) -> Result<axum::response::Response, PageError> {
+    Ok(
+        crate::api::members_csv::members_csv(State(ui.app.clone()), viewer.headers, Path(name))
+            .await?,
+    )
 }
 
 fn day_start(date: &str) -> Option<i64> {

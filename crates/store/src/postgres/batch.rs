@@ -45,6 +45,9 @@ pub(super) struct Pending<'a> {
     pub(super) memberships: Vec<&'a MembershipRecord>,
     pub(super) scores: Vec<&'a ScoreRecord>,
     pub(super) checkpoint: Option<Millis>,
+    /// Deletions, purges and unsuppressions, applied last: they delete
+    /// rows this batch may have buffered.
+    pub(super) privacy: Vec<&'a bellwether_core::store::WriteOp>,
 }
 
 pub(super) struct ContactRow {
@@ -273,6 +276,7 @@ impl<'a> Pending<'a> {
             flush::prune_rejections(session, keep_newest, before)?;
         }
         super::scores::insert(session, &self.scores)?;
-        flush::memberships(session, &self.memberships, self.checkpoint)
+        flush::memberships(session, &self.memberships, self.checkpoint)?;
+        super::privacy::apply_all(session, &self.privacy)
     }
 }

@@ -12,12 +12,14 @@ mod flush;
 mod lock;
 mod migrate;
 mod outbox;
+mod privacy;
 mod read;
 mod scores;
 mod write;
 
 use bellwether_core::store::{
-    AttemptOutcome, Delivery, DeliveryFilter, MembershipRecord, RecordedAssignments, ScoreRecord,
+    AttemptOutcome, DeletionRecord, Delivery, DeliveryFilter, MembershipRecord,
+    RecordedAssignments, ScoreRecord, Suppression,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -318,5 +320,13 @@ impl Store for PostgresStore {
 
     fn assignments(&self) -> Result<RecordedAssignments, StoreError> {
         self.readers.with(outbox::assignments)
+    }
+
+    fn suppressions(&self) -> Result<Vec<Suppression>, StoreError> {
+        self.readers.with(privacy::suppressions)
+    }
+
+    fn deletions(&self, limit: usize) -> Result<Vec<DeletionRecord>, StoreError> {
+        self.readers.with(|conn| privacy::deletions(conn, limit))
     }
 }

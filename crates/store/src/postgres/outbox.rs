@@ -194,6 +194,8 @@ pub(super) fn list(
 ) -> Result<Vec<(i64, Delivery)>, StoreError> {
     let limit = limit as i64;
     let state = filter.state.map(DeliveryState::as_str);
+    let subject_kind = filter.subject.as_ref().map(|(kind, _)| kind.as_str());
+    let subject_key = filter.subject.as_ref().map(|(_, key)| key.as_str());
     let rows = conn.session(|s| {
         s.query(
             select_deliveries!(
@@ -201,6 +203,7 @@ pub(super) fn list(
                    AND ($2::text IS NULL OR definition = $2)
                    AND ($3::text IS NULL OR state = $3)
                    AND ($4::bigint IS NULL OR seq < $4)
+                   AND ($6::text IS NULL OR (subject_kind = $6 AND subject_key = $7))
                  ORDER BY seq DESC LIMIT $5"
             ),
             &[
@@ -209,6 +212,8 @@ pub(super) fn list(
                 &state,
                 &filter.before,
                 &limit,
+                &subject_kind,
+                &subject_key,
             ],
         )
     })?;

@@ -96,6 +96,9 @@ fn buffer<'a>(
             subject_key,
             at,
         } => super::outbox::end_assignment(session, segment, subject_kind, subject_key, *at)?,
+        WriteOp::DeleteContact(_)
+        | WriteOp::PurgeContactRecords { .. }
+        | WriteOp::Unsuppress { .. } => pending.privacy.push(op),
     }
     Ok(())
 }

@@ -9,12 +9,14 @@
 mod checkpoint;
 mod migrate;
 mod outbox;
+mod privacy;
 mod read;
 mod scores;
 mod write;
 
 use bellwether_core::store::{
-    AttemptOutcome, Delivery, DeliveryFilter, MembershipRecord, RecordedAssignments, ScoreRecord,
+    AttemptOutcome, DeletionRecord, Delivery, DeliveryFilter, MembershipRecord,
+    RecordedAssignments, ScoreRecord, Suppression,
 };
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -312,6 +314,14 @@ impl Store for SqliteStore {
 
     fn assignments(&self) -> Result<RecordedAssignments, StoreError> {
         self.readers.with(|conn| outbox::assignments(conn))
+    }
+
+    fn suppressions(&self) -> Result<Vec<Suppression>, StoreError> {
+        self.readers.with(|conn| privacy::suppressions(conn))
+    }
+
+    fn deletions(&self, limit: usize) -> Result<Vec<DeletionRecord>, StoreError> {
+        self.readers.with(|conn| privacy::deletions(conn, limit))
     }
 }
 

@@ -203,6 +203,7 @@ pub(super) fn list(
             "SELECT {COLUMNS} FROM outbox
              WHERE (?1 IS NULL OR destination = ?1) AND (?2 IS NULL OR definition = ?2)
                AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR seq < ?4)
+               AND (?6 IS NULL OR (subject_kind = ?6 AND subject_key = ?7))
              ORDER BY seq DESC LIMIT ?5"
         ),
         params![
@@ -211,6 +212,8 @@ pub(super) fn list(
             filter.state.map(DeliveryState::as_str),
             filter.before,
             limit as i64,
+            filter.subject.as_ref().map(|(kind, _)| kind),
+            filter.subject.as_ref().map(|(_, key)| key),
         ],
         delivery_row,
     )

@@ -168,6 +168,11 @@ fn apply_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<(), StoreError> {
             subject_key,
             at,
         } => super::outbox::end_assignment(tx, segment, subject_kind, subject_key, *at),
+        WriteOp::DeleteContact(deletion) => super::privacy::delete_contact(tx, deletion),
+        WriteOp::PurgeContactRecords { deletion, contacts } => {
+            super::privacy::purge(tx, deletion, contacts)
+        }
+        WriteOp::Unsuppress { value } => super::privacy::unsuppress(tx, value),
     }
 }
 

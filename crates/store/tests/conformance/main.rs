@@ -63,6 +63,11 @@ macro_rules! store_conformance_tests {
                 destinations_are_disabled_and_enabled,
                 assignments_keep_current_owners_and_pool_turns,
             ],
+            privacy: [
+                deleting_a_contact_removes_every_row_about_it_and_logs_counts,
+                a_purge_removes_late_records_counts_them_and_completes,
+                suppressions_are_removed_one_by_one_and_survive_reopen,
+            ],
             scores: [
                 score_history_round_trips_exactly_in_recording_order,
                 latest_scores_keep_the_last_recorded_form_per_subject_and_score,

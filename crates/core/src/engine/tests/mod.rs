@@ -454,7 +454,9 @@ fn changes_are_handed_over_even_after_the_recent_list_is_full() {
 }
 
 mod browse;
+mod directory;
 mod dry_run;
+mod forget;
 mod replace;
 mod replay;
 mod routing;

@@ -7,6 +7,7 @@ pub(crate) mod identity;
 pub(crate) mod memberships;
 pub(crate) mod merges;
 pub(crate) mod outbox;
+pub(crate) mod privacy;
 pub(crate) mod rehome;
 pub(crate) mod scores;
 pub(crate) mod traits;

@@ -185,6 +185,16 @@ pub(crate) fn deliveries_filter_and_page(h: &dyn Harness) {
         ..DeliveryFilter::default()
     };
     assert_eq!(by(filter), "x1");
+    let filter = DeliveryFilter {
+        subject: Some(("contact".into(), "1".into())),
+        ..DeliveryFilter::default()
+    };
+    assert_eq!(by(filter), "a2,a1", "one subject's deliveries");
+    let filter = DeliveryFilter {
+        subject: Some(("account".into(), "1".into())),
+        ..DeliveryFilter::default()
+    };
+    assert_eq!(by(filter), "", "the kind counts too");
     let page = store.deliveries(&DeliveryFilter::default(), 2).unwrap();
     assert_eq!(ids(&page), ["x1", "a2"]);
     let next = DeliveryFilter {

@@ -1,5 +1,5 @@
 -- What every start reads (issue #14). Keep equivalent to
--- sqlite/0006_latest_state.sql.
+-- sqlite/0008_latest_state.sql.
 -- Each subject's latest score forms and last change per segment or tier:
 -- `DISTINCT ON (…) … ORDER BY …, id DESC` served from the index instead of
 -- sorting the whole history.

@@ -1,5 +1,5 @@
 -- What every start reads (issue #14). Keep equivalent to
--- postgres/0006_latest_state.sql.
+-- postgres/0008_latest_state.sql.
 -- Each subject's latest score forms: covers `MAX(id) … GROUP BY
 -- subject_kind, subject_key, score` (without it the query read every history
 -- row: 1.4 s for 750,000 rows, now 0.1 s).
