@@ -8,12 +8,14 @@ mod check;
 mod dead_letters;
 mod demo;
 mod eval;
+mod export;
 mod gen;
 mod import;
 mod mcp;
 mod report;
 mod serve;
 mod settings;
+mod sql;
 
 use std::process::ExitCode;
 
@@ -52,6 +54,11 @@ enum Command {
     Report(report::ReportArgs),
     /// Evaluate a saved or draft segment as of past instants.
     Backtest(backtest::BacktestArgs),
+    /// Write the resolved event log (`bellwether_events`) as CSV.
+    Export(export::ExportArgs),
+    /// Print the definitions as one SQL statement over `bellwether_events`
+    /// (DuckDB, PostgreSQL or ClickHouse) returning the rows `eval` writes.
+    Sql(sql::SqlArgs),
 }
 
 /// The engine allocates many small, short-lived values while loading and
@@ -74,6 +81,8 @@ fn main() -> ExitCode {
         Command::DeadLetters(args) => dead_letters::run(args),
         Command::Report(args) => report::run(args),
         Command::Backtest(args) => backtest::run(args),
+        Command::Sql(args) => sql::run(args),
+        Command::Export(args) => export::run(args),
     };
     match result {
         Ok(code) => code,

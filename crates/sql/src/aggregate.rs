@@ -1,0 +1,270 @@
+//! Event aggregates: one CTE per aggregate, one row per subject that has a
+//! matching event, left-joined to the definition's query (no row: the
+//! aggregate of nothing).
+//!
+//! Windows as of T, on whole milliseconds: `last D` is `ts > T − D`;
+//! `between A and B ago` is `T − A < ts <= T − B`; `within D of first(S)`
+//! joins the subject's first S event t and keeps `t <= ts <= t + D`.
+
+use bellwether_rules::ir::{AggOp, Field, Node, NodeKind, Sel, SelBase, Win};
+use bellwether_rules::{SubjectKind, DAY};
+
+use crate::builder::{event_subject, Builder, Frame};
+use crate::error::SqlError;
+use crate::expr::Ctx;
+use crate::value::{Sql, Ty};
+
+/// The rows of `events` an aggregate reads: `FROM` and `WHERE`.
+pub(crate) struct Scan {
+    pub(crate) from: String,
+    pub(crate) conditions: Vec<String>,
+}
+
+impl Scan {
+    pub(crate) fn where_clause(&self) -> String {
+        if self.conditions.is_empty() {
+            "true".to_owned()
+        } else {
+            self.conditions.join("\n  AND ")
+        }
+    }
+}
+
+impl Builder<'_> {
+    /// Whether event `alias` matches the selector.
+    pub(crate) fn selects(&mut self, sel: &Sel, alias: &str) -> Result<String, SqlError> {
+        let d = self.dialect;
+        let base = match &sel.base {
+            SelBase::Named(name) => format!(
+                "{alias}.type = 'track' AND {alias}.event = {}",
+                d.string(name)
+            ),
+            SelBase::Page => format!("{alias}.type = 'page'"),
+            SelBase::Screen => format!("{alias}.type = 'screen'"),
+            SelBase::Any => "true".to_owned(),
+        };
+        match &sel.filter {
+            None => Ok(base),
+            Some(filter) => {
+                let mut ctx = Ctx::Event {
+                    alias,
+                    base: &sel.base,
+                };
+                let test = self.condition(filter, &mut ctx)?;
+                Ok(format!("{base} AND {test}"))
+            }
+        }
+    }
+
+    /// The events of `kind` subjects that `sel` matches in `win`, as `alias`.
+    pub(crate) fn scan(
+        &mut self,
+        kind: SubjectKind,
+        sel: &Sel,
+        win: &Win,
+        alias: &str,
+    ) -> Result<Scan, SqlError> {
+        let mut scan = Scan {
+            from: format!("events {alias}"),
+            conditions: vec![self.selects(sel, alias)?],
+        };
+        self.window(kind, win, alias, &mut scan)?;
+        Ok(scan)
+    }
+
+    /// Adds the window's bounds on `alias.ts` to `scan`.
+    pub(crate) fn window(
+        &mut self,
+        kind: SubjectKind,
+        win: &Win,
+        alias: &str,
+        scan: &mut Scan,
+    ) -> Result<(), SqlError> {
+        let d = self.dialect;
+        let now = self.now.clone();
+        match win {
+            Win::All => {}
+            Win::Last(length) => scan
+                .conditions
+                .push(format!("{alias}.ts > {now} - {}", d.int(*length))),
+            Win::Ago { from, to } => scan.conditions.push(format!(
+                "{alias}.ts > {now} - {} AND {alias}.ts <= {now} - {}",
+                d.int(*from),
+                d.int(*to)
+            )),
+            Win::WithinOf { length, anchor, .. } => {
+                let first = self.first_time(kind, anchor)?;
+                let id = event_subject(kind);
+                let w = format!("w_{alias}");
+                scan.from
+                    .push_str(&format!("\nJOIN {first} {w} ON {w}.id = {alias}.{id}"));
+                scan.conditions.push(format!(
+                    "{alias}.ts >= {w}.t AND {alias}.ts <= {w}.t + {}",
+                    d.int(*length)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The time of each subject's first `sel` event (a window's anchor).
+    fn first_time(&mut self, kind: SubjectKind, sel: &Sel) -> Result<String, SqlError> {
+        let id = event_subject(kind);
+        let matches = self.selects(sel, "e")?;
+        let body = format!(
+            "SELECT e.{id} AS id, min(e.ts) AS t\nFROM events e\nWHERE {matches}\nGROUP BY e.{id}"
+        );
+        Ok(self.helper(
+            "first",
+            "The anchor of `within D of first(S)`.".into(),
+            body,
+        ))
+    }
+
+    /// `SELECT id, <value> AS v ... GROUP BY id` over a scan.
+    fn grouped(&mut self, kind: SubjectKind, what: &str, value: &str, scan: &Scan) -> String {
+        let id = event_subject(kind);
+        let body = format!(
+            "SELECT e.{id} AS id, {value} AS v\nFROM {}\nWHERE {}\nGROUP BY e.{id}",
+            scan.from,
+            scan.where_clause()
+        );
+        self.helper(what, format!("{what} per {}.", kind.as_str()), body)
+    }
+
+    /// An aggregate of the frame's subject: a joined CTE's column.
+    pub(crate) fn aggregate(&mut self, node: &Node, frame: &mut Frame) -> Result<Sql, SqlError> {
+        let d = self.dialect;
+        let kind = frame.subject;
+        let zero = d.float(0.0);
+        match &node.kind {
+            NodeKind::Count(sel, win) => {
+                let scan = self.scan(kind, sel, win, "e")?;
+                let cte = self.grouped(kind, "count", "count(*)", &scan);
+                let alias = frame.join(&cte, false);
+                let v = d.to_float(&format!("{alias}.v"));
+                Ok(Sql::new(Ty::Num, format!("coalesce({v}, {zero})")))
+            }
+            NodeKind::Exists(sel, win) => {
+                let scan = self.scan(kind, sel, win, "e")?;
+                let cte = self.grouped(kind, "exists", "count(*)", &scan);
+                let alias = frame.join(&cte, false);
+                Ok(Sql::condition(format!("coalesce({alias}.v > 0, false)")))
+            }
+            NodeKind::DaysSince(sel) => {
+                let scan = self.scan(kind, sel, &Win::All, "e")?;
+                let cte = self.grouped(kind, "latest", "max(e.ts)", &scan);
+                let alias = frame.join(&cte, false);
+                let elapsed = d.to_float(&format!("{} - {alias}.v", self.now));
+                Ok(Sql::new(
+                    Ty::Num,
+                    format!(
+                        "coalesce({elapsed} / {}, {})",
+                        d.float(DAY as f64),
+                        d.float(f64::INFINITY)
+                    ),
+                ))
+            }
+            NodeKind::ActiveDays(win) => {
+                let any = Sel {
+                    base: SelBase::Any,
+                    filter: None,
+                };
+                let scan = self.scan(kind, &any, win, "e")?;
+                let day = d.div_floor("e.ts", DAY);
+                let cte = self.grouped(
+                    kind,
+                    "active_days",
+                    &format!("count(DISTINCT {day})"),
+                    &scan,
+                );
+                let alias = frame.join(&cte, false);
+                let v = d.to_float(&format!("{alias}.v"));
+                Ok(Sql::new(Ty::Num, format!("coalesce({v}, {zero})")))
+            }
+            NodeKind::Agg(op, sel, prop, win) => {
+                let scan = self.scan(kind, sel, win, "e")?;
+                let value = self.property("e", &sel.base, prop);
+                let (what, expr) = self.agg_expr(*op, &value);
+                let cte = self.grouped(kind, what, &expr, &scan);
+                let alias = frame.join(&cte, false);
+                let v = format!("{alias}.v");
+                Ok(Sql::new(
+                    Ty::Num,
+                    match op {
+                        AggOp::Sum | AggOp::Distinct => {
+                            format!("coalesce({}, {zero})", d.to_float(&v))
+                        }
+                        AggOp::Avg | AggOp::Min | AggOp::Max => d.to_float(&v),
+                    },
+                ))
+            }
+            NodeKind::Pick {
+                first,
+                sel,
+                win,
+                field,
+            } => self.pick(*first, sel, win, field, frame),
+            NodeKind::Sequence { steps, within, win } => {
+                let cte = self.sequence(kind, steps, *within, win)?;
+                let alias = frame.join(&cte, false);
+                Ok(Sql::condition(format!("({alias}.id IS NOT NULL)")))
+            }
+            NodeKind::EachFollowed(each) => {
+                let cte = self.each_followed(kind, each)?;
+                let alias = frame.join(&cte, false);
+                Ok(Sql::condition(format!("({alias}.id IS NOT NULL)")))
+            }
+            _ => Err(self.unsupported("this expression", "no SQL translation")),
+        }
+    }
+
+    /// The aggregate function over a property value (numbers only, except
+    /// `distinct`, which counts distinct present values of any kind).
+    fn agg_expr(&self, op: AggOp, value: &Sql) -> (&'static str, String) {
+        let number = self
+            .as_num(value)
+            .unwrap_or_else(|| self.dialect.to_float("NULL"));
+        match op {
+            AggOp::Sum => ("sum", format!("sum({number})")),
+            AggOp::Avg => ("avg", format!("avg({number})")),
+            AggOp::Min => ("min", format!("min({number})")),
+            AggOp::Max => ("max", format!("max({number})")),
+            AggOp::Distinct => (
+                "distinct",
+                format!("count(DISTINCT {})", self.key_text(value)),
+            ),
+        }
+    }
+
+    /// `first(S).time`, `last(S).prop`: the first/latest match by (ts, seq).
+    fn pick(
+        &mut self,
+        first: bool,
+        sel: &Sel,
+        win: &Win,
+        field: &Field,
+        frame: &mut Frame,
+    ) -> Result<Sql, SqlError> {
+        let kind = frame.subject;
+        let id = event_subject(kind);
+        let scan = self.scan(kind, sel, win, "e")?;
+        let (value, ty) = match field {
+            Field::Time => ("e.ts".to_owned(), Ty::Time),
+            Field::Prop(path) => {
+                let value = self.property("e", &sel.base, path);
+                (value.text, value.ty)
+            }
+        };
+        let order = if first { "ASC" } else { "DESC" };
+        let body = format!(
+            "SELECT id, v FROM (\n  SELECT e.{id} AS id, {value} AS v,\n         row_number() OVER (PARTITION BY e.{id} ORDER BY e.ts {order}, e.seq {order}) AS rn\n  FROM {}\n  WHERE {}\n) picked\nWHERE rn = 1",
+            scan.from,
+            scan.where_clause()
+        );
+        let what = if first { "first" } else { "last" };
+        let cte = self.helper(what, format!("{what}(...) per {}.", kind.as_str()), body);
+        let alias = frame.join(&cte, false);
+        Ok(Sql::new(ty, format!("{alias}.v")))
+    }
+}
