@@ -18,7 +18,10 @@ impl Builder<'_> {
         self.start(format!("segment {name}"), format!("segment_{name}"));
         let mut frame = Frame::new(subject);
         let member = self.condition(node, &mut Ctx::Subject(&mut frame))?;
-        let body = format!("SELECT s.id, {member} AS member\nFROM {}", frame.from());
+        let body = format!(
+            "SELECT s.id AS id, {member} AS member\nFROM {}",
+            frame.from()
+        );
         self.add(
             format!("segment_{name}"),
             format!("segment {name} ({}): member or not.", subject.as_str()),
@@ -43,7 +46,7 @@ impl Builder<'_> {
         } else {
             format!("CASE\n  {}\nEND", arms.join("\n  "))
         };
-        let body = format!("SELECT s.id, {level} AS level\nFROM {}", frame.from());
+        let body = format!("SELECT s.id AS id, {level} AS level\nFROM {}", frame.from());
         self.add(
             format!("tier_{name}"),
             format!(
@@ -105,7 +108,7 @@ impl Builder<'_> {
                 "score {name} ({}{decay}): the sum of its rules.",
                 spec.subject.as_str()
             ),
-            format!("SELECT s.id, {value} AS value\nFROM {}", frame.from()),
+            format!("SELECT s.id AS id, {value} AS value\nFROM {}", frame.from()),
         );
         Ok(())
     }
@@ -178,7 +181,7 @@ impl Builder<'_> {
                 format!("SELECT c.account_id AS id, avg(sc.value) AS v\n{from}\nGROUP BY c.account_id")
             }
             RollupAgg::Top(n) => format!(
-                "SELECT id, sum(value) AS v FROM (\n  SELECT c.account_id AS id, sc.value,\n         row_number() OVER (PARTITION BY c.account_id ORDER BY sc.value DESC) AS rn\n  {}\n) ranked\nWHERE rn <= {n}\nGROUP BY id",
+                "SELECT id, sum(value) AS v FROM (\n  SELECT c.account_id AS id, sc.value AS value,\n         row_number() OVER (PARTITION BY c.account_id ORDER BY sc.value DESC) AS rn\n  {}\n) ranked\nWHERE rn <= {n}\nGROUP BY id",
                 from.replace('\n', "\n  ")
             ),
         };

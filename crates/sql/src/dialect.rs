@@ -80,6 +80,15 @@ impl Dialect {
         }
     }
 
+    /// `x` as text (`NULL` stays `NULL`).
+    pub(crate) fn to_text(self, sql: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("CAST({sql} AS VARCHAR)"),
+            Dialect::Postgres => format!("CAST({sql} AS text)"),
+            Dialect::ClickHouse => format!("toString({sql})"),
+        }
+    }
+
     /// A 64-bit integer literal (instants and durations in ms).
     pub(crate) fn int(self, value: i64) -> String {
         match self {
@@ -229,9 +238,8 @@ impl Dialect {
     /// A canonical text of an array value, for list equality.
     pub(crate) fn json_array_text(self, json: &str) -> String {
         let text = match self {
-            Dialect::DuckDb => format!("CAST({json} AS VARCHAR)"),
-            Dialect::Postgres => format!("CAST({json} AS text)"),
             Dialect::ClickHouse => json.to_owned(),
+            _ => self.to_text(json),
         };
         format!(
             "CASE WHEN {} THEN {text} END",
@@ -251,7 +259,7 @@ impl Dialect {
                 "({array} AND EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN {array} THEN {json} END) AS elements({alias}) WHERE {test}))"
             ),
             Dialect::ClickHouse => format!(
-                "({array} AND arrayExists({alias} -> {test}, JSONExtractArrayRaw({json})))"
+                "({array} AND arrayExists({alias} -> {test}, JSONExtractArrayRaw(ifNull({json}, ''))))"
             ),
         }
     }

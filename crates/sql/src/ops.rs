@@ -52,10 +52,9 @@ impl Builder<'_> {
     /// for `distinct` and the `on` property of `each`.
     pub(crate) fn key_text(&self, sql: &Sql) -> String {
         let d = self.dialect;
-        let text = d.text_type();
         let number = self.as_num(sql).map(|n| {
             // + 0.0 turns -0 into 0: the evaluator counts them as one value.
-            format!("'n' || CAST({n} + {} AS {text})", d.float(0.0))
+            format!("'n' || {}", d.to_text(&format!("{n} + {}", d.float(0.0))))
         });
         let string = self.as_str(sql).map(|s| format!("'s' || {s}"));
         let boolean = self

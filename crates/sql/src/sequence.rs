@@ -94,7 +94,7 @@ impl Builder<'_> {
             "followed",
             "each(...): the lead events with a later matching follower.".into(),
             format!(
-                "SELECT l.id, l.rn\nFROM {leads} l\nJOIN events f ON f.{id} = l.id\nWHERE l.k IS NOT NULL AND l.k = {follower_key}\n  AND {}\nGROUP BY l.id, l.rn",
+                "SELECT l.id AS id, l.rn AS rn\nFROM {leads} l\nJOIN events f ON f.{id} = l.id\nWHERE l.k IS NOT NULL AND l.k = {follower_key}\n  AND {}\nGROUP BY l.id, l.rn",
                 conditions.join("\n  AND ")
             ),
         );
@@ -103,7 +103,7 @@ impl Builder<'_> {
             "each",
             format!("each(last {n} ...): at least {n} leads, each followed."),
             format!(
-                "SELECT l.id\nFROM {leads} l\nLEFT JOIN {followed} fl ON fl.id = l.id AND fl.rn = l.rn\nGROUP BY l.id\nHAVING count(*) = {n} AND count(fl.rn) = {n}"
+                "SELECT l.id AS id\nFROM {leads} l\nLEFT JOIN {followed} fl ON fl.id = l.id AND fl.rn = l.rn\nGROUP BY l.id\nHAVING count(*) = {n} AND count(fl.rn) = {n}"
             ),
         ))
     }
