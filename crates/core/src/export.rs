@@ -11,9 +11,12 @@
 //! - page fields (`path`, `url`, `title`, `referrer`, `search`) missing from
 //!   a page's properties are taken from `context.page`, as rules read them;
 //! - `seq` is the store's sequence number: it orders events that share a
-//!   millisecond, as the engine's timelines do.
+//!   millisecond, as the engine's timelines do;
+//! - an account no message names (a work-email domain account whose
+//!   contacts all moved to a group) is one `group` row with no contact and
+//!   no traits, after the messages: the engine still evaluates it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
@@ -51,6 +54,8 @@ pub struct EventRow {
 struct Contacts {
     label: HashMap<ContactId, String>,
     account: HashMap<ContactId, String>,
+    /// Every account the store knows.
+    accounts: Vec<String>,
 }
 
 fn contacts(store: &dyn Store) -> Result<Contacts, StoreError> {
@@ -89,6 +94,7 @@ fn contacts(store: &dyn Store) -> Result<Contacts, StoreError> {
             .map(|(id, (_, name))| (id, name))
             .collect(),
         account,
+        accounts: snapshot.accounts.iter().map(|(id, _)| id.clone()).collect(),
     })
 }
 
@@ -101,6 +107,8 @@ pub fn export_events<E: From<StoreError>>(
 ) -> Result<u64, E> {
     let contacts = contacts(store)?;
     let (mut after, mut read, mut written) = (0, 0u64, 0u64);
+    let mut named: HashSet<String> = HashSet::new();
+    let mut latest = (0, 0);
     loop {
         let page = store.scan_events(after, PAGE)?;
         let Some(last) = page.last() else { break };
@@ -108,11 +116,27 @@ pub fn export_events<E: From<StoreError>>(
         read += page.len() as u64;
         for stored in &page {
             if let Some(row) = row(stored, &contacts) {
+                named.extend(row.account_id.iter().cloned());
+                latest = latest.max((row.ts, row.seq));
                 write(&row)?;
                 written += 1;
             }
         }
         progress(read);
+    }
+    for account in contacts.accounts.iter().filter(|a| !named.contains(*a)) {
+        latest.1 += 1;
+        write(&EventRow {
+            contact_id: None,
+            account_id: Some(account.clone()),
+            kind: MessageKind::Group,
+            event: None,
+            properties: Map::new(),
+            traits: Map::new(),
+            ts: latest.0,
+            seq: latest.1,
+        })?;
+        written += 1;
     }
     Ok(written)
 }

@@ -20,6 +20,7 @@ mod scores;
 mod sdk;
 mod segments;
 mod shared_identity;
+mod sql;
 mod text_limits;
 mod trends;
 mod ui;
