@@ -21,6 +21,7 @@ mod sdk;
 mod segments;
 mod shared_identity;
 mod sql;
+mod sql_random;
 mod text_limits;
 mod trends;
 mod ui;
