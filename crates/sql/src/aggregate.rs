@@ -31,8 +31,14 @@ impl Scan {
 }
 
 impl Builder<'_> {
-    /// Whether event `alias` matches the selector.
-    pub(crate) fn selects(&mut self, sel: &Sel, alias: &str) -> Result<String, SqlError> {
+    /// Whether event `alias` (of a `kind` subject's aggregate) matches the
+    /// selector: the joins its filter needs (traits) and the test.
+    pub(crate) fn selects(
+        &mut self,
+        kind: SubjectKind,
+        sel: &Sel,
+        alias: &str,
+    ) -> Result<(String, String), SqlError> {
         let d = self.dialect;
         let base = match &sel.base {
             SelBase::Named(name) => format!(
@@ -43,17 +49,18 @@ impl Builder<'_> {
             SelBase::Screen => format!("{alias}.type = 'screen'"),
             SelBase::Any => "true".to_owned(),
         };
-        match &sel.filter {
-            None => Ok(base),
-            Some(filter) => {
-                let mut ctx = Ctx::Event {
-                    alias,
-                    base: &sel.base,
-                };
-                let test = self.condition(filter, &mut ctx)?;
-                Ok(format!("{base} AND {test}"))
-            }
-        }
+        let Some(filter) = &sel.filter else {
+            return Ok((String::new(), base));
+        };
+        let mut joins = Vec::new();
+        let mut ctx = Ctx::Event {
+            alias,
+            base: &sel.base,
+            subject: kind,
+            joins: &mut joins,
+        };
+        let test = self.condition(filter, &mut ctx)?;
+        Ok((joins.concat(), format!("{base} AND {test}")))
     }
 
     /// The events of `kind` subjects that `sel` matches in `win`, as `alias`.
@@ -64,9 +71,10 @@ impl Builder<'_> {
         win: &Win,
         alias: &str,
     ) -> Result<Scan, SqlError> {
+        let (joins, test) = self.selects(kind, sel, alias)?;
         let mut scan = Scan {
-            from: format!("events {alias}"),
-            conditions: vec![self.selects(sel, alias)?],
+            from: format!("events {alias}{joins}"),
+            conditions: vec![test],
         };
         self.window(kind, win, alias, &mut scan)?;
         Ok(scan)
@@ -110,9 +118,9 @@ impl Builder<'_> {
     /// The time of each subject's first `sel` event (a window's anchor).
     fn first_time(&mut self, kind: SubjectKind, sel: &Sel) -> Result<String, SqlError> {
         let id = event_subject(kind);
-        let matches = self.selects(sel, "e")?;
+        let (joins, matches) = self.selects(kind, sel, "e")?;
         let body = format!(
-            "SELECT e.{id} AS id, min(e.ts) AS t\nFROM events e\nWHERE {matches}\nGROUP BY e.{id}"
+            "SELECT e.{id} AS id, min(e.ts) AS t\nFROM events e{joins}\nWHERE {matches}\nGROUP BY e.{id}"
         );
         Ok(self.helper(
             "first",

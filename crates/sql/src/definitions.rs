@@ -126,7 +126,7 @@ impl Builder<'_> {
     ) -> Result<String, SqlError> {
         let d = self.dialect;
         let id = event_subject(kind);
-        let matches = self.selects(sel, "e")?;
+        let (joins, matches) = self.selects(kind, sel, "e")?;
         let earned = match cap {
             None => d.float(points),
             Some(cap) => {
@@ -163,7 +163,7 @@ impl Builder<'_> {
             None => String::new(),
         };
         let body = format!(
-            "SELECT id, sum(earned{decay}) AS v FROM (\n  SELECT e.{id} AS id, e.ts, {earned} AS earned\n  FROM events e\n  WHERE {matches}\n) points\nGROUP BY id"
+            "SELECT id, sum(earned{decay}) AS v FROM (\n  SELECT e.{id} AS id, e.ts, {earned} AS earned\n  FROM events e{joins}\n  WHERE {matches}\n) points\nGROUP BY id"
         );
         Ok(self.helper("points", "Event points per subject.".into(), body))
     }

@@ -12,8 +12,14 @@ use crate::value::{Sql, Ty};
 pub(crate) enum Ctx<'f> {
     /// One row per subject (`s`), with CTEs joined to it.
     Subject(&'f mut Frame),
-    /// One event row (`alias`) that a selector with `base` matched.
-    Event { alias: &'f str, base: &'f SelBase },
+    /// One event row (`alias`) of a `kind` subject's aggregate that a
+    /// selector with `base` matched; traits read here join `joins`.
+    Event {
+        alias: &'f str,
+        base: &'f SelBase,
+        subject: SubjectKind,
+        joins: &'f mut Vec<String>,
+    },
 }
 
 impl Builder<'_> {
@@ -38,7 +44,7 @@ impl Builder<'_> {
             NodeKind::Trait { scope, path } => self.trait_value(*scope, path, 0, ctx),
             NodeKind::Past { scope, path, ago } => self.trait_value(*scope, path, *ago, ctx),
             NodeKind::Prop(path) => match ctx {
-                Ctx::Event { alias, base } => Ok(self.property(alias, base, path)),
+                Ctx::Event { alias, base, .. } => Ok(self.property(alias, base, path)),
                 Ctx::Subject(_) => Err(self.unsupported(
                     "an event property outside a selector",
                     "properties are read inside `where`",
@@ -194,11 +200,14 @@ impl Builder<'_> {
         ago: i64,
         ctx: &mut Ctx<'_>,
     ) -> Result<Sql, SqlError> {
-        let Ctx::Subject(frame) = ctx else {
-            return Err(self.unsupported(
-                "a trait inside a `where` filter",
-                "compare the trait outside the selector instead",
-            ));
+        let frame = match ctx {
+            Ctx::Subject(frame) => frame,
+            Ctx::Event {
+                alias,
+                subject,
+                joins,
+                ..
+            } => return Ok(self.event_trait(scope, path, ago, alias, *subject, joins)),
         };
         let via_account = scope == TraitScope::Account && frame.subject == SubjectKind::Contact;
         let owner = if via_account {
@@ -211,6 +220,35 @@ impl Builder<'_> {
         let rest: Vec<&str> = path.rest().iter().map(|k| &**k).collect();
         let value = format!("{alias}.value");
         Ok(Sql::new(Ty::Dyn, self.dialect.json_get(&value, &rest)))
+    }
+
+    /// A trait read inside a `where` filter: the value at T of the
+    /// aggregate's subject (or a contact's account), joined on the event.
+    fn event_trait(
+        &mut self,
+        scope: TraitScope,
+        path: &PropPath,
+        ago: i64,
+        alias: &str,
+        subject: SubjectKind,
+        joins: &mut Vec<String>,
+    ) -> Sql {
+        let via_account = scope == TraitScope::Account && subject == SubjectKind::Contact;
+        let (owner, column) = if via_account {
+            (SubjectKind::Account, "account_id")
+        } else {
+            (subject, crate::builder::event_subject(subject))
+        };
+        let cte = self.trait_cte(owner, path.first(), ago);
+        let join = format!("{alias}_t{}", joins.len() + 1);
+        joins.push(format!(
+            "\nLEFT JOIN {cte} {join} ON {join}.id = {alias}.{column}"
+        ));
+        let rest: Vec<&str> = path.rest().iter().map(|k| &**k).collect();
+        Sql::new(
+            Ty::Dyn,
+            self.dialect.json_get(&format!("{join}.value"), &rest),
+        )
     }
 
     /// An event property; `name` of a page or screen is its name.

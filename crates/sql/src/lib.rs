@@ -128,3 +128,6 @@ fn final_select(builder: &Builder<'_>, rules: &RuleSet, output: Output) -> Strin
         parts.join("\nUNION ALL\n")
     )
 }
+
+#[cfg(test)]
+mod tests;

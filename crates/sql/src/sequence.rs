@@ -75,17 +75,17 @@ impl Builder<'_> {
             None => "''".to_owned(),
         };
         let lead_key = key(self, "e", &each.lead);
-        let lead_match = self.selects(&each.lead, "e")?;
+        let (lead_joins, lead_match) = self.selects(kind, &each.lead, "e")?;
         let leads = self.helper(
             "leads",
             format!("each(last {} ...): the latest lead events.", each.count),
             format!(
-                "SELECT id, ts, seq, k, rn FROM (\n  SELECT e.{id} AS id, e.ts, e.seq, {lead_key} AS k,\n         row_number() OVER (PARTITION BY e.{id} ORDER BY e.ts DESC, e.seq DESC) AS rn\n  FROM events e\n  WHERE {lead_match}\n) ranked\nWHERE rn <= {}",
+                "SELECT id, ts, seq, k, rn FROM (\n  SELECT e.{id} AS id, e.ts, e.seq, {lead_key} AS k,\n         row_number() OVER (PARTITION BY e.{id} ORDER BY e.ts DESC, e.seq DESC) AS rn\n  FROM events e{lead_joins}\n  WHERE {lead_match}\n) ranked\nWHERE rn <= {}",
                 each.count
             ),
         );
         let follower_key = key(self, "f", &each.follower);
-        let follower_match = self.selects(&each.follower, "f")?;
+        let (follower_joins, follower_match) = self.selects(kind, &each.follower, "f")?;
         let mut conditions = vec![follower_match, after("f", "l")];
         if let Some(limit) = each.within {
             conditions.push(format!("f.ts - l.ts <= {}", d.int(limit)));
@@ -94,7 +94,7 @@ impl Builder<'_> {
             "followed",
             "each(...): the lead events with a later matching follower.".into(),
             format!(
-                "SELECT l.id AS id, l.rn AS rn\nFROM {leads} l\nJOIN events f ON f.{id} = l.id\nWHERE l.k IS NOT NULL AND l.k = {follower_key}\n  AND {}\nGROUP BY l.id, l.rn",
+                "SELECT l.id AS id, l.rn AS rn\nFROM {leads} l\nJOIN events f ON f.{id} = l.id{follower_joins}\nWHERE l.k IS NOT NULL AND l.k = {follower_key}\n  AND {}\nGROUP BY l.id, l.rn",
                 conditions.join("\n  AND ")
             ),
         );
