@@ -4,7 +4,8 @@
 //!
 //! Windows as of T, on whole milliseconds: `last D` is `ts > T − D`;
 //! `between A and B ago` is `T − A < ts <= T − B`; `within D of first(S)`
-//! joins the subject's first S event t and keeps `t <= ts <= t + D`.
+//! reads the subject's first S event t (a window function) and keeps
+//! `t <= ts <= t + D`.
 
 use bellwether_rules::ir::{AggOp, Field, Node, NodeKind, Sel, SelBase, Win};
 use bellwether_rules::{SubjectKind, DAY};
@@ -101,32 +102,21 @@ impl Builder<'_> {
                 d.int(*to)
             )),
             Win::WithinOf { length, anchor, .. } => {
-                let first = self.first_time(kind, anchor)?;
+                // The anchor is a window function over the subject's events,
+                // not a join: one sort, whatever the planner estimates.
                 let id = event_subject(kind);
-                let w = format!("w_{alias}");
-                scan.from
-                    .push_str(&format!("\nJOIN {first} {w} ON {w}.id = {alias}.{id}"));
+                let (joins, test) = self.selects(kind, anchor, "a")?;
+                let anchored = format!(
+                    "(SELECT a.*, min(CASE WHEN {test} THEN a.ts END) OVER (PARTITION BY a.{id}) AS anchor_ts\n  FROM events a{joins}) {alias}"
+                );
+                scan.from = scan.from.replacen(&format!("events {alias}"), &anchored, 1);
                 scan.conditions.push(format!(
-                    "{alias}.ts >= {w}.t AND {alias}.ts <= {w}.t + {}",
+                    "{alias}.ts >= {alias}.anchor_ts AND {alias}.ts <= {alias}.anchor_ts + {}",
                     d.int(*length)
                 ));
             }
         }
         Ok(())
-    }
-
-    /// The time of each subject's first `sel` event (a window's anchor).
-    fn first_time(&mut self, kind: SubjectKind, sel: &Sel) -> Result<String, SqlError> {
-        let id = event_subject(kind);
-        let (joins, matches) = self.selects(kind, sel, "e")?;
-        let body = format!(
-            "SELECT e.{id} AS id, min(e.ts) AS t\nFROM events e{joins}\nWHERE {matches}\nGROUP BY e.{id}"
-        );
-        Ok(self.helper(
-            "first",
-            "The anchor of `within D of first(S)`.".into(),
-            body,
-        ))
     }
 
     /// `SELECT id, <value> AS v ... GROUP BY id` over a scan.

@@ -39,6 +39,8 @@ pub(crate) struct Builder<'r> {
     /// Its CTE name (`segment_hot_intent`), the prefix of its helpers.
     pub(crate) prefix: String,
     counter: usize,
+    /// Numbers the joins of traits read inside filters (unique aliases).
+    pub(crate) trait_joins: usize,
 }
 
 impl<'r> Builder<'r> {
@@ -62,6 +64,7 @@ impl<'r> Builder<'r> {
             definition: String::new(),
             prefix: String::new(),
             counter: 0,
+            trait_joins: 0,
         };
         builder.base();
         builder
@@ -147,9 +150,9 @@ impl<'r> Builder<'r> {
         );
         self.add(
             "events".into(),
-            "Behavior events (track, page, screen) at or before T.".into(),
+            "Behavior events (track, page, screen) at or before T; pos is their timeline order (ts, seq).".into(),
             format!(
-                "SELECT contact_id, account_id, type, event, {} AS properties, ts, seq\nFROM messages\nWHERE type IN ('track', 'page', 'screen') AND ts <= {}",
+                "SELECT contact_id, account_id, type, event, {} AS properties, ts, seq,\n       row_number() OVER (ORDER BY ts, seq) AS pos\nFROM messages\nWHERE type IN ('track', 'page', 'screen') AND ts <= {}",
                 d.parse_json("properties"),
                 self.now
             ),

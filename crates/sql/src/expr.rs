@@ -240,7 +240,8 @@ impl Builder<'_> {
             (subject, crate::builder::event_subject(subject))
         };
         let cte = self.trait_cte(owner, path.first(), ago);
-        let join = format!("{alias}_t{}", joins.len() + 1);
+        self.trait_joins += 1;
+        let join = format!("{alias}_t{}", self.trait_joins);
         joins.push(format!(
             "\nLEFT JOIN {cte} {join} ON {join}.id = {alias}.{column}"
         ));

@@ -1,7 +1,7 @@
 //! Differential tests of the compiled SQL (SPEC §6.1, §7): the same
 //! definitions and messages go through `bellwether import` and `eval`, and
-//! through `bellwether export` and `bellwether sql` run in DuckDB,
-//! PostgreSQL and ClickHouse (chDB); every engine must return eval's rows
+//! through `bellwether export` (CSV, and Parquet for DuckDB) and
+//! `bellwether sql` run in DuckDB, PostgreSQL and ClickHouse (chDB); every engine must return eval's rows
 //! (scores within 1e-9, relative). A failure prints the first differing rows.
 
 use std::path::{Path, PathBuf};
@@ -36,6 +36,7 @@ impl Case {
         let case = Case { dir };
         case.run(&["import", &case.file("messages.ndjson")]);
         case.run(&["export", "--out", &case.file("events.csv")]);
+        case.run(&["export", "--out", &case.file("events.parquet")]);
         case
     }
 
@@ -88,8 +89,9 @@ impl Case {
             .collect()
     }
 
-    /// The statements run by `tests/sql/run_sql.py` (duckdb, clickhouse).
-    pub(crate) fn python(&self, engine: &str, at: &str) -> Rows {
+    /// The statements run by `tests/sql/run_sql.py` (duckdb, clickhouse)
+    /// over the exported `events` file.
+    pub(crate) fn python(&self, engine: &str, events: &str, at: &str) -> Rows {
         let statements = self.statements(engine, at);
         let outs: Vec<String> = OUTPUTS
             .iter()
@@ -99,7 +101,7 @@ impl Case {
         command
             .arg(repo_root().join("crates/cli/tests/sql/run_sql.py"))
             .arg(engine)
-            .arg(self.file("events.csv"));
+            .arg(self.file(events));
         for (statement, out) in statements.iter().zip(&outs) {
             command.arg(statement).arg(out);
         }
@@ -156,8 +158,12 @@ impl Case {
     pub(crate) fn assert_engines_agree(&self, at: &str) -> Rows {
         let expected = self.eval(at);
         for (engine, rows) in [
-            ("duckdb", self.python("duckdb", at)),
-            ("clickhouse", self.python("clickhouse", at)),
+            ("duckdb", self.python("duckdb", "events.csv", at)),
+            (
+                "duckdb over parquet",
+                self.python("duckdb", "events.parquet", at),
+            ),
+            ("clickhouse", self.python("clickhouse", "events.csv", at)),
             ("postgres", self.postgres(at)),
         ] {
             expected.assert_same(&rows, engine, self.dir.path());

@@ -1,6 +1,6 @@
 """Runs SQL statements in DuckDB or ClickHouse (chDB: ClickHouse in
-process) over bellwether_events loaded from the CSV that `bellwether
-export` writes, and writes each result as CSV with a header. Used by the
+process) over bellwether_events loaded from the CSV (or, in DuckDB, the Parquet
+file) that `bellwether export` writes, and writes each result as CSV with a header. Used by the
 differential tests (PostgreSQL is driven from Rust).
 
     python run_sql.py duckdb|clickhouse EVENTS.csv STATEMENT.sql OUT.csv [STATEMENT.sql OUT.csv ...]
@@ -42,11 +42,14 @@ def duckdb_run(events, jobs):
     db = duckdb.connect()
     db.execute("SET TimeZone = 'America/New_York'")
     columns = ", ".join(f"'{name}': '{duck}'" for name, duck, _ in COLUMNS)
-    db.execute(
-        f"CREATE TABLE bellwether_events AS SELECT * FROM read_csv(?, header = true, "
-        f"allow_quoted_nulls = false, columns = {{{columns}}})",
-        [events],
-    )
+    if events.endswith(".parquet"):
+        db.execute("CREATE TABLE bellwether_events AS SELECT * FROM read_parquet(?)", [events])
+    else:
+        db.execute(
+            f"CREATE TABLE bellwether_events AS SELECT * FROM read_csv(?, header = true, "
+            f"allow_quoted_nulls = false, columns = {{{columns}}})",
+            [events],
+        )
     for sql, out in jobs:
         cursor = db.execute(statement(sql))
         write(out, [d[0] for d in cursor.description], cursor.fetchall())
