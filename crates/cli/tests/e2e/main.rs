@@ -22,6 +22,7 @@ mod segments;
 mod shared_identity;
 mod sql;
 mod sql_random;
+mod sql_warehouse;
 mod text_limits;
 mod trends;
 mod ui;
