@@ -134,86 +134,87 @@ impl Builder<'_> {
     pub(crate) fn aggregate(&mut self, node: &Node, frame: &mut Frame) -> Result<Sql, SqlError> {
         let d = self.dialect;
         let kind = frame.subject;
-        let zero = d.float(0.0);
-        match &node.kind {
-            NodeKind::Count(sel, win) => {
-                let scan = self.scan(kind, sel, win, "e")?;
-                let cte = self.grouped(kind, "count", "count(*)", &scan);
-                let alias = frame.join(&cte, false);
-                let v = d.to_float(&format!("{alias}.v"));
-                Ok(Sql::new(Ty::Num, format!("coalesce({v}, {zero})")))
-            }
-            NodeKind::Exists(sel, win) => {
-                let scan = self.scan(kind, sel, win, "e")?;
-                let cte = self.grouped(kind, "exists", "count(*)", &scan);
-                let alias = frame.join(&cte, false);
-                Ok(Sql::condition(format!("coalesce({alias}.v > 0, false)")))
-            }
-            NodeKind::DaysSince(sel) => {
-                let scan = self.scan(kind, sel, &Win::All, "e")?;
-                let cte = self.grouped(kind, "latest", "max(e.ts)", &scan);
-                let alias = frame.join(&cte, false);
-                let elapsed = d.to_float(&format!("{} - {alias}.v", self.now));
-                Ok(Sql::new(
-                    Ty::Num,
-                    format!(
-                        "coalesce({elapsed} / {}, {})",
-                        d.float(DAY as f64),
-                        d.float(f64::INFINITY)
-                    ),
-                ))
-            }
+        let (what, value, scan) = match &node.kind {
+            NodeKind::Count(sel, win) => (
+                "count",
+                "count(*)".to_owned(),
+                self.scan(kind, sel, win, "e")?,
+            ),
+            NodeKind::Exists(sel, win) => (
+                "exists",
+                "count(*)".to_owned(),
+                self.scan(kind, sel, win, "e")?,
+            ),
+            NodeKind::DaysSince(sel) => (
+                "latest",
+                "max(e.ts)".to_owned(),
+                self.scan(kind, sel, &Win::All, "e")?,
+            ),
             NodeKind::ActiveDays(win) => {
                 let any = Sel {
                     base: SelBase::Any,
                     filter: None,
                 };
-                let scan = self.scan(kind, &any, win, "e")?;
                 let day = d.div_floor("e.ts", DAY);
-                let cte = self.grouped(
-                    kind,
+                (
                     "active_days",
-                    &format!("count(DISTINCT {day})"),
-                    &scan,
-                );
-                let alias = frame.join(&cte, false);
-                let v = d.to_float(&format!("{alias}.v"));
-                Ok(Sql::new(Ty::Num, format!("coalesce({v}, {zero})")))
+                    format!("count(DISTINCT {day})"),
+                    self.scan(kind, &any, win, "e")?,
+                )
             }
             NodeKind::Agg(op, sel, prop, win) => {
                 let scan = self.scan(kind, sel, win, "e")?;
-                let value = self.property("e", &sel.base, prop);
-                let (what, expr) = self.agg_expr(*op, &value);
-                let cte = self.grouped(kind, what, &expr, &scan);
-                let alias = frame.join(&cte, false);
-                let v = format!("{alias}.v");
-                Ok(Sql::new(
-                    Ty::Num,
-                    match op {
-                        AggOp::Sum | AggOp::Distinct => {
-                            format!("coalesce({}, {zero})", d.to_float(&v))
-                        }
-                        AggOp::Avg | AggOp::Min | AggOp::Max => d.to_float(&v),
-                    },
-                ))
+                let (what, value) = self.agg_expr(*op, &self.property("e", &sel.base, prop));
+                (what, value, scan)
             }
             NodeKind::Pick {
                 first,
                 sel,
                 win,
                 field,
-            } => self.pick(*first, sel, win, field, frame),
+            } => return self.pick(*first, sel, win, field, frame),
             NodeKind::Sequence { steps, within, win } => {
                 let cte = self.sequence(kind, steps, *within, win)?;
-                let alias = frame.join(&cte, false);
-                Ok(Sql::condition(format!("({alias}.id IS NOT NULL)")))
+                return Ok(Sql::condition(format!(
+                    "({}.id IS NOT NULL)",
+                    frame.join(&cte, false)
+                )));
             }
             NodeKind::EachFollowed(each) => {
                 let cte = self.each_followed(kind, each)?;
-                let alias = frame.join(&cte, false);
-                Ok(Sql::condition(format!("({alias}.id IS NOT NULL)")))
+                return Ok(Sql::condition(format!(
+                    "({}.id IS NOT NULL)",
+                    frame.join(&cte, false)
+                )));
             }
-            _ => Err(self.unsupported("this expression", "no SQL translation")),
+            _ => return Err(self.unsupported("this expression", "no SQL translation")),
+        };
+        let cte = self.grouped(kind, what, &value, &scan);
+        let v = format!("{}.v", frame.join(&cte, false));
+        Ok(self.of_nothing(&node.kind, &v))
+    }
+
+    /// The joined column `v` as the language's value, where a subject with
+    /// no row gets the aggregate of nothing: 0, false, +∞ or missing.
+    fn of_nothing(&self, kind: &NodeKind, v: &str) -> Sql {
+        let d = self.dialect;
+        match kind {
+            NodeKind::Exists(..) => Sql::condition(format!("coalesce({v} > 0, false)")),
+            NodeKind::DaysSince(_) => {
+                let elapsed = d.to_float(&format!("{} - {v}", self.now));
+                let days = format!("{elapsed} / {}", d.float(DAY as f64));
+                Sql::new(
+                    Ty::Num,
+                    format!("coalesce({days}, {})", d.float(f64::INFINITY)),
+                )
+            }
+            NodeKind::Agg(AggOp::Avg | AggOp::Min | AggOp::Max, ..) => {
+                Sql::new(Ty::Num, d.to_float(v))
+            }
+            _ => Sql::new(
+                Ty::Num,
+                format!("coalesce({}, {})", d.to_float(v), d.float(0.0)),
+            ),
         }
     }
 

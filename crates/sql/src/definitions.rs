@@ -2,7 +2,7 @@
 //! `segment_<name>(id, member)`, `tier_<name>(id, level)`, each with one
 //! row per subject of its kind.
 
-use bellwether_rules::inspect::{CapSpec, RollupAgg, ScoreRule};
+use bellwether_rules::inspect::{CapSpec, RollupAgg, ScoreRule, ScoreSpec};
 use bellwether_rules::ir::Sel;
 use bellwether_rules::{DefKind, SubjectKind};
 
@@ -67,31 +67,7 @@ impl Builder<'_> {
         let mut frame = Frame::new(spec.subject);
         let mut terms = Vec::new();
         for rule in &spec.rules {
-            match rule {
-                ScoreRule::Event {
-                    selector,
-                    points,
-                    cap,
-                } => {
-                    let cte =
-                        self.event_points(spec.subject, selector, *points, *cap, spec.half_life)?;
-                    let alias = frame.join(&cte, false);
-                    terms.push(format!("coalesce({alias}.v, {})", d.float(0.0)));
-                }
-                ScoreRule::While { condition, points } => {
-                    let holds = self.condition(condition, &mut Ctx::Subject(&mut frame))?;
-                    terms.push(format!(
-                        "CASE WHEN {holds} THEN {} ELSE {} END",
-                        d.float(*points),
-                        d.float(0.0)
-                    ));
-                }
-                ScoreRule::Rollup { score, agg } => {
-                    let cte = self.rollup(score, *agg);
-                    let alias = frame.join(&cte, false);
-                    terms.push(format!("coalesce({alias}.v, {})", d.float(0.0)));
-                }
-            }
+            terms.push(self.score_term(rule, &spec, &mut frame)?);
         }
         let value = if terms.is_empty() {
             d.float(0.0)
@@ -111,6 +87,33 @@ impl Builder<'_> {
             format!("SELECT s.id AS id, {value} AS value\nFROM {}", frame.from()),
         );
         Ok(())
+    }
+
+    /// What one rule adds to the score, over the score's frame.
+    fn score_term(
+        &mut self,
+        rule: &ScoreRule<'_>,
+        spec: &ScoreSpec<'_>,
+        frame: &mut Frame,
+    ) -> Result<String, SqlError> {
+        let d = self.dialect;
+        let zero = d.float(0.0);
+        let cte = match rule {
+            ScoreRule::Event {
+                selector,
+                points,
+                cap,
+            } => self.event_points(spec.subject, selector, *points, *cap, spec.half_life)?,
+            ScoreRule::Rollup { score, agg } => self.rollup(score, *agg),
+            ScoreRule::While { condition, points } => {
+                let holds = self.condition(condition, &mut Ctx::Subject(frame))?;
+                return Ok(format!(
+                    "CASE WHEN {holds} THEN {} ELSE {zero} END",
+                    d.float(*points)
+                ));
+            }
+        };
+        Ok(format!("coalesce({}.v, {zero})", frame.join(&cte, false)))
     }
 
     /// An event rule: points per matching event, capped per period in
