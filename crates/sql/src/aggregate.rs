@@ -164,7 +164,8 @@ impl Builder<'_> {
             }
             NodeKind::Agg(op, sel, prop, win) => {
                 let scan = self.scan(kind, sel, win, "e")?;
-                let (what, value) = self.agg_expr(*op, &self.property("e", &sel.base, prop));
+                let property = self.property("e", &sel.base, prop);
+                let (what, value) = self.agg_expr(*op, &property);
                 (what, value, scan)
             }
             NodeKind::Pick {

@@ -41,6 +41,9 @@ pub(crate) struct Builder<'r> {
     counter: usize,
     /// Numbers the joins of traits read inside filters (unique aliases).
     pub(crate) trait_joins: usize,
+    /// The property paths definitions read: `events` extracts each once,
+    /// as column `p<index + 1>_<path>`.
+    properties: Vec<Vec<String>>,
 }
 
 impl<'r> Builder<'r> {
@@ -65,6 +68,7 @@ impl<'r> Builder<'r> {
             prefix: String::new(),
             counter: 0,
             trait_joins: 0,
+            properties: Vec::new(),
         };
         builder.base();
         builder
@@ -109,8 +113,45 @@ impl<'r> Builder<'r> {
         }
     }
 
+    /// The `events` column holding property `path` (registered on first use).
+    pub(crate) fn property_column(&mut self, path: &[std::sync::Arc<str>]) -> String {
+        let path: Vec<String> = path.iter().map(|k| k.to_string()).collect();
+        let index = match self.properties.iter().position(|p| *p == path) {
+            Some(index) => index,
+            None => {
+                self.properties.push(path);
+                self.properties.len() - 1
+            }
+        };
+        property_name(index, &self.properties[index])
+    }
+
+    /// `events`: behavior at or before T with its timeline position and the
+    /// properties read, each extracted from the JSON once.
+    fn events_body(&self) -> String {
+        let d = self.dialect;
+        let mut columns = String::new();
+        for (index, path) in self.properties.iter().enumerate() {
+            let keys: Vec<&str> = path.iter().map(String::as_str).collect();
+            columns.push_str(&format!(
+                ",\n       {} AS {}",
+                d.json_get("props_json", &keys),
+                property_name(index, path)
+            ));
+        }
+        format!(
+            "SELECT contact_id, account_id, type, event, ts, seq,\n       row_number() OVER (ORDER BY ts, seq) AS pos{columns}\nFROM (\n  SELECT contact_id, account_id, type, event, ts, seq, {} AS props_json\n  FROM messages\n  WHERE type IN ('track', 'page', 'screen') AND ts <= {}\n) behavior",
+            d.parse_json("properties"),
+            self.now
+        )
+    }
+
     /// The whole statement: the CTEs, then `select`.
-    pub(crate) fn finish(self, select: &str) -> String {
+    pub(crate) fn finish(mut self, select: &str) -> String {
+        let events = self.events_body();
+        if let Some(cte) = self.ctes.iter_mut().find(|cte| cte.name == "events") {
+            cte.body = events;
+        }
         let mut out = String::from("WITH\n");
         let count = self.ctes.len();
         for (index, cte) in self.ctes.iter().enumerate() {
@@ -148,14 +189,11 @@ impl<'r> Builder<'r> {
                 d.epoch_ms("ts")
             ),
         );
+        // The body is written at the end, once every property read is known.
         self.add(
             "events".into(),
-            "Behavior events (track, page, screen) at or before T; pos is their timeline order (ts, seq).".into(),
-            format!(
-                "SELECT contact_id, account_id, type, event, {} AS properties, ts, seq,\n       row_number() OVER (ORDER BY ts, seq) AS pos\nFROM messages\nWHERE type IN ('track', 'page', 'screen') AND ts <= {}",
-                d.parse_json("properties"),
-                self.now
-            ),
+            "Behavior events (track, page, screen) at or before T; pos is their timeline\norder (ts, seq); p<n>_<path> are the properties the definitions read.".into(),
+            String::new(),
         );
         self.add(
             "contacts".into(),
@@ -212,6 +250,12 @@ impl<'r> Builder<'r> {
             body,
         )
     }
+}
+
+/// The `events` column of the `index`-th property read: `p1_path`,
+/// `p2_plan_name` (the number keeps `a.b` and `a_b` apart).
+fn property_name(index: usize, path: &[String]) -> String {
+    format!("p{}_{}", index + 1, sanitize(&path.join("_")))
 }
 
 /// A name usable unquoted in every dialect: ASCII letters, digits, `_`.

@@ -252,11 +252,11 @@ impl Builder<'_> {
         )
     }
 
-    /// An event property; `name` of a page or screen is its name.
-    pub(crate) fn property(&self, alias: &str, base: &SelBase, path: &PropPath) -> Sql {
-        let d = self.dialect;
-        let keys: Vec<&str> = path.segments().iter().map(|k| &**k).collect();
-        let json = Sql::new(Ty::Dyn, d.json_get(&format!("{alias}.properties"), &keys));
+    /// An event property; `name` of a page or screen is its name. The
+    /// value is read from the JSON once, in the `events` CTE (`p<n>_<path>`).
+    pub(crate) fn property(&mut self, alias: &str, base: &SelBase, path: &PropPath) -> Sql {
+        let column = self.property_column(path.segments());
+        let json = Sql::new(Ty::Dyn, format!("{alias}.{column}"));
         if !path.is_name {
             return json;
         }

@@ -88,7 +88,10 @@ impl Builder<'_> {
         // The `on` value is read from the event alone (a page's `name` is its
         // name whichever selector matched it), so one key serves both roles.
         let key = match &each.on {
-            Some(path) => self.key_text(&self.property("e", &each.lead.base, path)),
+            Some(path) => {
+                let property = self.property("e", &each.lead.base, path);
+                self.key_text(&property)
+            }
             None => "''".to_owned(),
         };
         let (lead_joins, lead) = self.selects(kind, &each.lead, "e")?;

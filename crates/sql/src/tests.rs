@@ -72,7 +72,11 @@ fn one_cte_per_definition_in_dependency_order_with_its_helpers_before_it() {
 fn every_dialect_compiles_every_output_with_its_own_json_and_time() {
     let rules = RuleSet::from_toml("test.toml", DEFINITIONS).expect("valid");
     for (dialect, json, time) in [
-        (Dialect::DuckDb, "CAST(properties AS JSON)", "epoch_ms(ts)"),
+        (
+            Dialect::DuckDb,
+            "CAST(properties AS JSON) AS props_json",
+            "epoch_ms(ts)",
+        ),
         (
             Dialect::Postgres,
             "CAST(properties AS jsonb)",
@@ -80,7 +84,7 @@ fn every_dialect_compiles_every_output_with_its_own_json_and_time() {
         ),
         (
             Dialect::ClickHouse,
-            "properties AS properties",
+            "properties AS props_json",
             "toUnixTimestamp64Milli(ts)",
         ),
     ] {
