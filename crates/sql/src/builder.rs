@@ -139,11 +139,26 @@ impl<'r> Builder<'r> {
                 property_name(index, path)
             ));
         }
+        // Read from the table itself, not `messages`: planners estimate the
+        // rows from the table's statistics (PostgreSQL picks hash joins).
         format!(
-            "SELECT contact_id, account_id, type, event, ts, seq,\n       row_number() OVER (ORDER BY ts, seq) AS pos{columns}\nFROM (\n  SELECT contact_id, account_id, type, event, ts, seq, {} AS props_json\n  FROM messages\n  WHERE type IN ('track', 'page', 'screen') AND ts <= {}\n) behavior",
+            "SELECT contact_id, account_id, type, event, ts, seq,\n       row_number() OVER (ORDER BY ts, seq) AS pos{columns}\nFROM (\n  SELECT contact_id, account_id, type, event, {} AS ts, {} AS seq, {} AS props_json\n  FROM bellwether_events\n  WHERE type IN ('track', 'page', 'screen')\n) behavior\nWHERE ts <= {}",
+            d.epoch_ms("ts"),
+            self.seq_expression(),
             d.parse_json("properties"),
             self.now
         )
+    }
+
+    /// The tie-breaking order of a row of `bellwether_events`.
+    fn seq_expression(&self) -> String {
+        match self.ties {
+            TieOrder::SeqColumn => "seq".to_owned(),
+            TieOrder::RowContent => format!(
+                "row_number() OVER (ORDER BY {}, contact_id, type, event, properties, traits)",
+                self.dialect.epoch_ms("ts")
+            ),
+        }
     }
 
     /// The whole statement: the CTEs, then `select`.
@@ -174,13 +189,7 @@ impl<'r> Builder<'r> {
     /// engine knows, whatever their first message's time).
     fn base(&mut self) {
         let d = self.dialect;
-        let seq = match self.ties {
-            TieOrder::SeqColumn => "seq".to_owned(),
-            TieOrder::RowContent => format!(
-                "row_number() OVER (ORDER BY {}, contact_id, type, event, properties, traits)",
-                d.epoch_ms("ts")
-            ),
-        };
+        let seq = self.seq_expression();
         self.add(
             "messages".into(),
             "Every stored message; ts in ms since the epoch (UTC), seq orders equal times.".into(),
