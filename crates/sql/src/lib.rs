@@ -15,7 +15,7 @@
 //! ```text
 //! WITH
 //! messages AS (...)             every row, ts in ms, seq for ties
-//! events AS (...)               behavior (track, page, screen) at or before T
+//! events AS (...)               behavior at or before T: pos, properties read
 //! contacts AS (...)             id, account_id of every contact
 //! accounts AS (...)             id of every account
 //! trait_contact_plan AS (...)   a trait's value at T (one per trait read)
