@@ -28,8 +28,9 @@ pub(crate) struct SqlArgs {
     #[arg(long)]
     pub(crate) tiers: bool,
     /// `bellwether_events` has a `seq` column (as `bellwether export`
-    /// writes): events of one millisecond are ordered by it, exactly as the
-    /// engine orders them. Without it they are ordered by the row's columns.
+    /// writes): messages of one millisecond are ordered by it, exactly as
+    /// the engine orders them. Without it they are ordered by the row's
+    /// columns, which may pick another of two tied messages.
     #[arg(long)]
     pub(crate) seq: bool,
 }
