@@ -183,10 +183,8 @@ impl Builder<'_> {
             }
             NodeKind::EachFollowed(each) => {
                 let cte = self.each_followed(kind, each)?;
-                return Ok(Sql::condition(format!(
-                    "({}.id IS NOT NULL)",
-                    frame.join(&cte, false)
-                )));
+                let alias = frame.join(&cte, false);
+                return Ok(Sql::condition(format!("coalesce({alias}.v, false)")));
             }
             _ => return Err(self.unsupported("this expression", "no SQL translation")),
         };

@@ -77,7 +77,9 @@ impl Builder<'_> {
         ))
     }
 
-    /// The subjects whose latest N `lead` events each have a later `follower`.
+    /// Per subject with a lead event, `v`: whether its latest N `lead` events
+    /// each have a later `follower` (a column, not a `HAVING` filter, so
+    /// planners estimate the rows as a grouping's).
     pub(crate) fn each_followed(
         &mut self,
         kind: SubjectKind,
@@ -123,7 +125,7 @@ impl Builder<'_> {
             "each",
             format!("each(last {n} ...): at least {n} leads, the latest {n} followed."),
             format!(
-                "SELECT id\nFROM {leads}\nWHERE rn <= {n}\nGROUP BY id\nHAVING count(*) = {n} AND sum(followed) = {n}"
+                "SELECT id, count(*) = {n} AND sum(followed) = {n} AS v\nFROM {leads}\nWHERE rn <= {n}\nGROUP BY id"
             ),
         ))
     }
