@@ -10,6 +10,9 @@ engine (load time reported apart from query time), evaluates the 12 segments,
 3 scores and 2 tiers of examples/b2b.toml at the data's last instant several
 times, checks that every engine got the same memberships, tier levels and
 scores (within 1e-6) and exits 1 otherwise, printing the first differences.
+The peers run the definitions twice: as the hand-written SQL in bench/sql
+(an independent check) and as compiled by `bellwether sql` over the table
+`bellwether export` writes, in DuckDB, PostgreSQL and ClickHouse (chDB).
 Then (unless --no-server) starts `bellwether serve` on the store for its
 resident memory and one-new-event latency, against re-running the SQL for
 that contact's account in DuckDB. Prints Markdown for BENCHMARKS.md.
@@ -26,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import compare, export, stats  # noqa: E402
+from harness.compiled import CompiledClickHouse, CompiledDuck, CompiledPostgres  # noqa: E402
 from harness.bellwether import Bellwether  # noqa: E402
 from harness.duck import Duck  # noqa: E402
 from harness.pg import Postgres  # noqa: E402
@@ -89,7 +93,19 @@ def main():
     loads["DuckDB"] = duck.load(csv_dir)
     loads["PostgreSQL"] = pg.load(csv_dir)
 
+    log("exporting bellwether_events and compiling the definitions (bellwether sql)")
+    events_csv = work / "bellwether_events.csv"
+    compiled_export = bw.export(store, events_csv)
+    compiled = [
+        CompiledDuck(bw, END),
+        CompiledPostgres(bw, END, args.pg_url, args.pg_schema + "_compiled"),
+        CompiledClickHouse(bw, END),
+    ]
+    for engine in compiled:
+        loads[engine.name] = engine.load(events_csv)
+
     times = {"Bellwether": [], "Bellwether eval (store to CSV)": [], "DuckDB": [], "PostgreSQL": []}
+    times.update({engine.name: [] for engine in compiled})
     results = {}
     out = work / "eval"
     out.mkdir(exist_ok=True)
@@ -98,7 +114,7 @@ def main():
         wall, _load, evaluate = bw.evaluate(store, END, out)
         times["Bellwether"].append(evaluate)
         times["Bellwether eval (store to CSV)"].append(wall)
-        for engine in (duck, pg):
+        for engine in (duck, pg, *compiled):
             started = time.perf_counter()
             results[engine.name] = engine.evaluate(at_ms)
             times[engine.name].append(time.perf_counter() - started)
@@ -107,7 +123,7 @@ def main():
 
     reference = compare.normalize(results["Bellwether"])
     failed = False
-    for peer in ("DuckDB", "PostgreSQL"):
+    for peer in ("DuckDB", "PostgreSQL", *(engine.name for engine in compiled)):
         found = compare.differences(reference, compare.normalize(results[peer]))
         if found:
             failed = True
@@ -118,15 +134,18 @@ def main():
     log(f"segment sizes: {sizes}")
     if failed:
         pg.drop()
+        compiled[1].drop()
         sys.exit(1)
-    log("identical results: memberships, tier levels and scores agree on all three engines")
+    log("identical results: memberships, tier levels and scores agree on every engine")
 
     server_figures = None
     if not args.no_server:
         server_figures = measure_server(args, bw, store, csv_dir, duck, at_ms, events, contacts)
     pg.drop()
-    versions = [bw.version(), duck.version(), pg.version()]
-    report(args, events, contacts, loads, export_seconds, times, sizes, versions, server_figures)
+    compiled[1].drop()
+    versions = [bw.version(), duck.version(), pg.version(), compiled[2].version()]
+    report(args, events, contacts, loads, (export_seconds, compiled_export), times, sizes, versions,
+           server_figures)
 
 
 def measure_server(args, bw, store, csv_dir, duck, at_ms, events, contacts):
@@ -200,7 +219,9 @@ def report(args, events, contacts, loads, export_seconds, times, sizes, versions
         print(f"| {engine} | {load_text} | {stats.fmt_spread(values)} "
               f"| {medians[engine] / medians['DuckDB']:.2f}× "
               f"| {medians[engine] / medians['PostgreSQL']:.2f}× |")
-    print(f"\nExport of the store for the peers: {stats.fmt_seconds(export_seconds)}. "
+    print(f"\nExport of the store for the peers: {stats.fmt_seconds(export_seconds[0])} (their "
+          f"tables), {stats.fmt_seconds(export_seconds[1])} (`bellwether export`, for the "
+          f"compiled SQL). "
           f"Segment sizes: {', '.join(f'{k} {v:,}' for k, v in sizes.items())}.")
     if server and "restart" in server:
         duck = loads["DuckDB"] + medians["DuckDB"]

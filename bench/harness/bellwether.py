@@ -54,3 +54,9 @@ class Bellwether:
         if not split:
             raise RuntimeError(f"unexpected eval output: {done.stderr}")
         return wall, float(split.group(1)) / 1000, float(split.group(2)) / 1000
+
+    def export(self, data_dir: Path, out: Path) -> float:
+        """`bellwether export` of the store as bellwether_events; seconds."""
+        started = time.perf_counter()
+        self.run("export", "--config", self.config, "--data", data_dir, "--out", out)
+        return time.perf_counter() - started

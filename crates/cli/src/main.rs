@@ -9,12 +9,14 @@ mod dead_letters;
 mod delete;
 mod demo;
 mod eval;
+mod export;
 mod gen;
 mod import;
 mod mcp;
 mod report;
 mod serve;
 mod settings;
+mod sql;
 mod subjects;
 
 use std::process::ExitCode;
@@ -56,6 +58,11 @@ enum Command {
     Report(report::ReportArgs),
     /// Evaluate a saved or draft segment as of past instants.
     Backtest(backtest::BacktestArgs),
+    /// Write the resolved event log (`bellwether_events`) as CSV.
+    Export(export::ExportArgs),
+    /// Print the definitions as one SQL statement over `bellwether_events`
+    /// (DuckDB, PostgreSQL or ClickHouse) returning the rows `eval` writes.
+    Sql(sql::SqlArgs),
 }
 
 /// The engine allocates many small, short-lived values while loading and
@@ -79,6 +86,8 @@ fn main() -> ExitCode {
         Command::Delete(args) => delete::run(args),
         Command::Report(args) => report::run(args),
         Command::Backtest(args) => backtest::run(args),
+        Command::Sql(args) => sql::run(args),
+        Command::Export(args) => export::run(args),
     };
     match result {
         Ok(code) => code,

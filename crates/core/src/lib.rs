@@ -9,6 +9,7 @@ pub mod actions;
 pub mod clock;
 pub mod config;
 pub mod engine;
+pub mod export;
 pub mod identity;
 pub mod ingest;
 pub mod message;

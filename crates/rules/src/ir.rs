@@ -1,5 +1,9 @@
 //! The checked, resolved form of an expression that the evaluator runs.
 //! Every node keeps its span so explanations can quote the source.
+//!
+//! Public (read-only) so that other compilers of the language (the SQL
+//! compiler in `bellwether-sql`) walk exactly the tree the evaluator runs;
+//! only this crate builds it.
 
 use std::sync::Arc;
 
@@ -9,12 +13,12 @@ use crate::ast::Span;
 use crate::value::Value;
 
 #[derive(Clone, Debug)]
-pub(crate) struct Node {
-    pub(crate) kind: NodeKind,
-    pub(crate) span: Span,
+pub struct Node {
+    pub kind: NodeKind,
+    pub span: Span,
     /// For an aggregate a rule set keeps incrementally: its slot in the
     /// subject's [`crate::Tracker`] (assigned by [`crate::track::plan`]).
-    pub(crate) slot: Option<u32>,
+    pub slot: Option<u32>,
 }
 
 impl Node {
@@ -28,7 +32,7 @@ impl Node {
 }
 
 #[derive(Clone, Debug)]
-pub(crate) enum NodeKind {
+pub enum NodeKind {
     Lit(Value),
     Trait {
         scope: TraitScope,
@@ -80,16 +84,16 @@ pub(crate) enum NodeKind {
 
 /// `last N lead followed_by follower [on prop] [within D]`
 #[derive(Clone, Debug)]
-pub(crate) struct EachFollowed {
-    pub(crate) count: usize,
-    pub(crate) lead: Sel,
-    pub(crate) follower: Sel,
-    pub(crate) on: Option<PropPath>,
-    pub(crate) within: Option<i64>,
+pub struct EachFollowed {
+    pub count: usize,
+    pub lead: Sel,
+    pub follower: Sel,
+    pub on: Option<PropPath>,
+    pub within: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TraitScope {
+pub enum TraitScope {
     /// `trait.x`: the subject's own traits.
     Own,
     /// `account.x`: the account's traits.
@@ -98,12 +102,12 @@ pub(crate) enum TraitScope {
 
 /// A dotted property path, `plan` or `address.city`.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct PropPath {
+pub struct PropPath {
     segments: Vec<Arc<str>>,
     /// `name`: the page/screen name for page and screen events.
-    pub(crate) is_name: bool,
+    pub is_name: bool,
     /// `path`, `url`, `title`, `referrer`, `search`: fall back to `context.page`.
-    pub(crate) is_page_field: bool,
+    pub is_page_field: bool,
 }
 
 /// Page fields that fall back to `context.page.*`.
@@ -122,17 +126,22 @@ impl PropPath {
         }
     }
 
-    pub(crate) fn first(&self) -> &str {
+    pub fn first(&self) -> &str {
         self.segments.first().map_or("", |s| s)
     }
 
-    pub(crate) fn rest(&self) -> &[Arc<str>] {
+    pub fn rest(&self) -> &[Arc<str>] {
         self.segments.get(1..).unwrap_or(&[])
+    }
+
+    /// Every key of the path, outermost first.
+    pub fn segments(&self) -> &[Arc<str>] {
+        &self.segments
     }
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum SelBase {
+pub enum SelBase {
     Named(Arc<str>),
     Page,
     Screen,
@@ -140,13 +149,13 @@ pub(crate) enum SelBase {
 }
 
 #[derive(Clone, Debug)]
-pub(crate) struct Sel {
-    pub(crate) base: SelBase,
-    pub(crate) filter: Option<Box<Node>>,
+pub struct Sel {
+    pub base: SelBase,
+    pub filter: Option<Box<Node>>,
 }
 
 #[derive(Clone, Debug)]
-pub(crate) enum Win {
+pub enum Win {
     All,
     Last(i64),
     Ago {
@@ -162,13 +171,13 @@ pub(crate) enum Win {
 }
 
 #[derive(Clone, Debug)]
-pub(crate) enum Field {
+pub enum Field {
     Time,
     Prop(PropPath),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum AggOp {
+pub enum AggOp {
     Sum,
     Avg,
     Min,
@@ -177,7 +186,7 @@ pub(crate) enum AggOp {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum CmpOp {
+pub enum CmpOp {
     Eq,
     Ne,
     Lt,
@@ -187,7 +196,7 @@ pub(crate) enum CmpOp {
 }
 
 impl CmpOp {
-    pub(crate) fn symbol(self) -> &'static str {
+    pub fn symbol(self) -> &'static str {
         match self {
             CmpOp::Eq => "==",
             CmpOp::Ne => "≠",
@@ -200,7 +209,7 @@ impl CmpOp {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ArithOp {
+pub enum ArithOp {
     Add,
     Sub,
     Mul,

@@ -28,7 +28,8 @@
 //! before). Each returns the value and the first later instant at which it may
 //! change without a new event. `bellwether check` is [`check_file`]. Left out
 //! on purpose: storage, identity resolution, timers, and SQL compilation live
-//! in other crates.
+//! in other crates (the SQL compiler, `bellwether-sql`, reads the checked
+//! trees through the read-only [`ir`] and [`inspect`] modules).
 //!
 //! # Grammar
 //!
@@ -73,7 +74,8 @@ mod defs;
 mod diagnostics;
 mod eval;
 mod explain;
-mod ir;
+pub mod inspect;
+pub mod ir;
 mod lexer;
 mod parser;
 mod ruleset;

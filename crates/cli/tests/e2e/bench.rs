@@ -1,6 +1,7 @@
 //! The side-by-side benchmark harness (`bench/full.py`) in quick mode: it
 //! generates a tiny data set, evaluates the 12 segments, 3 scores and 2 tiers
-//! in Bellwether, DuckDB and PostgreSQL, and must find identical results;
+//! in Bellwether, DuckDB and PostgreSQL (hand-written SQL, and the SQL
+//! `bellwether sql` compiles, with ClickHouse too), and must find identical results;
 //! and it must fail, naming the difference, when one peer's SQL disagrees.
 
 use std::path::Path;
