@@ -36,6 +36,11 @@ pub(crate) fn start(
     need_graph: bool,
 ) -> anyhow::Result<Start> {
     let started = Instant::now();
+    if need_graph {
+        // The writer's start: what a crash cut short is finished first.
+        bellwether_core::ingest::finish_deletions(store)
+            .context("cannot finish an interrupted deletion")?;
+    }
     let path = snapshot::path_in(data_dir);
     let bar = progress_bar("{spinner} snapshot tail [{bar:40}] {pos}/{len} messages (eta {eta})");
     let resumed = snapshot::resume(&path, store, identity, &keep, &mut |done, total| {

@@ -22,7 +22,7 @@ use crate::identity::{IdentityConfig, IdentityGraph, IdentityReport};
 use crate::message::{Message, MessageKind, Rejection, StoredEvent};
 use crate::store::{Store, StoreError, WriteOp};
 
-pub use privacy::{DeletionReport, PrivacyError};
+pub use privacy::{finish_deletions, DeletionReport, PrivacyError};
 
 /// Sizes of the write path (`[ingest]` in the config).
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]

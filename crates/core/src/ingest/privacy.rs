@@ -258,9 +258,10 @@ fn absorbed(store: &dyn Store, contact: ContactId) -> Result<Vec<ContactId>, Sto
 }
 
 /// Finishes deletions whose recorded history was not purged yet (a crash
-/// between the deletion and its purge): run at start-up, before the engine
-/// loads that history.
-pub(super) fn finish_deletions(store: &dyn Store) -> Result<(), StoreError> {
+/// between the deletion and its purge): run at start-up by the writer,
+/// before the engine loads that history, whether it resumes from the
+/// snapshot or reads the whole store.
+pub fn finish_deletions(store: &dyn Store) -> Result<(), StoreError> {
     let purges: Vec<WriteOp> = store
         .deletions(usize::MAX)?
         .into_iter()
