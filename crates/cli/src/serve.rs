@@ -141,6 +141,7 @@ impl Running {
         let metrics = Arc::new(Metrics::new());
         metrics.record_start(from_snapshot, tail, started.elapsed().as_secs_f64());
         let snapshot = snapshot::path_in(&data_dir);
+        engine.write_snapshots_to(snapshot.clone(), store.clone());
         let saved = if !from_snapshot || tail > 0 {
             // The next start skips what this one read (even after a crash).
             save_snapshot(&snapshot, store.as_ref(), &graph, &engine)

@@ -32,6 +32,10 @@ pub struct IngestConfig {
     pub max_pending_messages: usize,
     /// Most messages one group commit takes.
     pub max_batch_messages: usize,
+    /// A running server writes the engine snapshot after this many stored
+    /// messages (0: only at start and stop), so a start after a crash
+    /// replays at most about this many.
+    pub snapshot_every_messages: u64,
 }
 
 impl Default for IngestConfig {
@@ -39,6 +43,7 @@ impl Default for IngestConfig {
         Self {
             max_pending_messages: 200_000,
             max_batch_messages: 20_000,
+            snapshot_every_messages: 1_000_000,
         }
     }
 }
@@ -79,6 +84,11 @@ pub enum CommitError {
 /// with everything the commit wrote (events are the `WriteOp::Event`s).
 pub trait CommitListener: Send {
     fn committed(&mut self, ops: &[WriteOp]);
+
+    /// Called right after `committed` for a group when a snapshot is due,
+    /// with the identity graph as of the end of that group (the writer has
+    /// moved on): what the listener holds now matches it exactly.
+    fn snapshot(&mut self, _graph: &IdentityGraph) {}
 }
 
 struct Job {
@@ -144,6 +154,8 @@ impl Ingestor {
             listener: listener.map(ListenerStage::start).transpose()?,
             published: published.clone(),
             suppressed,
+            snapshot_every: config.snapshot_every_messages,
+            since_snapshot: 0,
         };
         let (jobs, queue) = crossbeam_channel::unbounded();
         let handle = std::thread::Builder::new()
@@ -207,6 +219,10 @@ struct Writer {
     published: PublishedIdentity,
     /// Identifiers of deleted contacts: messages carrying one are dropped.
     suppressed: HashSet<String>,
+    /// `[ingest] snapshot_every_messages` (0: never while running).
+    snapshot_every: u64,
+    /// Messages stored since the last snapshot was asked for.
+    since_snapshot: u64,
 }
 
 /// What the writer thread is asked to do, in order.
@@ -242,6 +258,8 @@ struct Committed {
     replies: Vec<(Reply, Receipt)>,
     /// Run once the listener saw the group (a deletion's reply).
     after: Option<Box<dyn FnOnce() + Send>>,
+    /// The identity graph as of this group, when a snapshot is due.
+    graph: Option<IdentityGraph>,
 }
 
 type Reply = oneshot::Sender<Result<Receipt, CommitError>>;
@@ -273,6 +291,9 @@ impl ListenerStage {
                     }
                     if let Some(after) = group.after {
                         after();
+                    }
+                    if let Some(graph) = group.graph {
+                        listener.snapshot(&graph);
                     }
                 }
             })
@@ -406,10 +427,12 @@ impl Writer {
                     .map(|job| job.reply)
                     .zip(receipts)
                     .collect();
+                let graph = self.snapshot_due(&ops);
                 let group = Committed {
                     ops,
                     replies,
                     after: None,
+                    graph,
                 };
                 self.hand_over(group);
             }
@@ -511,6 +534,31 @@ impl Writer {
             }
         }
         Ok(stored)
+    }
+
+    /// A copy of the graph for the listener's snapshot when `ops` bring the
+    /// messages stored since the last one to `[ingest]
+    /// snapshot_every_messages`.
+    fn snapshot_due(&mut self, ops: &[WriteOp]) -> Option<IdentityGraph> {
+        let stored = ops
+            .iter()
+            .filter(|op| matches!(op, WriteOp::Event(_)))
+            .count();
+        self.since_snapshot += stored as u64;
+        if self.snapshot_every == 0 || self.since_snapshot < self.snapshot_every {
+            return None;
+        }
+        self.graph_copy()
+    }
+
+    /// A copy of the graph for a snapshot, when there is a listener to take
+    /// one and snapshots are on.
+    fn graph_copy(&mut self) -> Option<IdentityGraph> {
+        if self.listener.is_none() || self.snapshot_every == 0 {
+            return None;
+        }
+        self.since_snapshot = 0;
+        Some(self.graph.clone())
     }
 
     /// Resolves identity and appends the message's writes.

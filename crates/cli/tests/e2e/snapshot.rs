@@ -121,3 +121,30 @@ fn restarts_resume_from_the_snapshot_and_agree_with_the_whole_store() {
     assert_eq!(start_figures(&server), (0, 0));
     assert_eq!(members(&server), remaining);
 }
+
+#[test]
+fn a_running_server_snapshots_so_a_crash_replays_only_what_came_after() {
+    let config = format!("\n[ingest]\nsnapshot_every_messages = 10\n{DEFINITIONS}");
+    let mut server = Server::start_with(Backend::Sqlite, &config);
+    // Five commits of five messages: snapshots are due after the second
+    // and the fourth (10 messages each time).
+    for batch in 0..5 {
+        let messages: Vec<Value> = (0..5)
+            .map(|i| {
+                json!({"type": "track", "userId": format!("runner-{i}"), "event": "Demo Requested",
+                       "messageId": format!("run-{batch}-{i}")})
+            })
+            .collect();
+        let (status, body) = server.send("/v1/batch", &json!({ "batch": messages }));
+        assert_eq!(status, 200, "{body}");
+    }
+    let live = members(&server);
+    server.kill9();
+    server.restart();
+    assert_eq!(
+        start_figures(&server),
+        (1, 5),
+        "only the last commit replayed"
+    );
+    assert_eq!(members(&server), live);
+}

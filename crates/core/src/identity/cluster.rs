@@ -51,7 +51,7 @@ pub(super) struct ClusterEvent {
     pub(super) traits: Option<Arc<Map<String, Value>>>,
 }
 
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Cluster {
     /// Its identifiers, each with the contact the store points it at and
     /// when it was first seen.

@@ -162,7 +162,7 @@ struct ContactNode {
 /// The in-memory identity graph. It serializes into the engine snapshot
 /// ([`crate::snapshot`]) without its configuration, which comes from the
 /// config file on restore ([`IdentityGraph::configured`]).
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct IdentityGraph {
     #[serde(skip)]
     config: IdentityConfig,

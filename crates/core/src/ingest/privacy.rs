@@ -100,13 +100,19 @@ impl Writer {
                 at,
                 reply,
             } => match self.delete(&id, &actor, at) {
-                Ok((report, ops)) => self.hand_over(Committed {
-                    ops,
-                    replies: Vec::new(),
-                    after: Some(Box::new(move || {
-                        let _ = reply.send(Ok(report));
-                    })),
-                }),
+                Ok((report, ops)) => {
+                    // Stored history changed: a snapshot from before it
+                    // would be refused at the next start.
+                    let graph = self.graph_copy();
+                    self.hand_over(Committed {
+                        ops,
+                        replies: Vec::new(),
+                        after: Some(Box::new(move || {
+                            let _ = reply.send(Ok(report));
+                        })),
+                        graph,
+                    })
+                }
                 Err(error) => {
                     let _ = reply.send(Err(error));
                 }
