@@ -14,7 +14,7 @@ use bellwether_core::message::Rejection;
 use bellwether_core::{Message, Store};
 use bellwether_server::segment::{parse_message, ParseContext};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 use crate::settings::StoreArgs;
 
@@ -238,10 +238,7 @@ fn progress_bar(total: Option<u64>) -> ProgressBar {
     } else {
         "{spinner} importing {bytes} ({bytes_per_sec})"
     };
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
+    crate::progress::styled(bar, template)
 }
 
 fn print_summary(summary: &ImportSummary) {

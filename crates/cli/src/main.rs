@@ -13,6 +13,7 @@ mod export;
 mod gen;
 mod import;
 mod mcp;
+mod progress;
 mod report;
 mod serve;
 mod settings;

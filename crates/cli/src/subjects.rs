@@ -13,7 +13,8 @@ use bellwether_core::ingest::rebuild_identity;
 use bellwether_core::snapshot::{self, Resumed};
 use bellwether_core::Store;
 use bellwether_rules::PropertyKeys;
-use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::progress;
 
 /// Where the subjects came from.
 pub(crate) struct Start {
@@ -42,7 +43,10 @@ pub(crate) fn start(
             .context("cannot finish an interrupted deletion")?;
     }
     let path = snapshot::path_in(data_dir);
-    let bar = progress_bar("{spinner} snapshot tail [{bar:40}] {pos}/{len} messages (eta {eta})");
+    let bar = progress::bar(
+        0,
+        "{spinner} snapshot tail [{bar:40}] {pos}/{len} messages (eta {eta})",
+    );
     let resumed = snapshot::resume(&path, store, identity, &keep, &mut |done, total| {
         bar.set_length(total);
         bar.set_position(done);
@@ -117,7 +121,10 @@ pub(crate) fn engine_as_of(
 /// rules), splitting contacts an older version merged.
 fn rebuild_graph(store: &dyn Store, identity: &IdentityConfig) -> anyhow::Result<IdentityGraph> {
     let started = Instant::now();
-    let bar = progress_bar("{spinner} identity [{bar:40}] {pos}/{len} messages (eta {eta})");
+    let bar = progress::bar(
+        0,
+        "{spinner} identity [{bar:40}] {pos}/{len} messages (eta {eta})",
+    );
     let graph = rebuild_identity(store, identity.clone(), &mut |done, total| {
         bar.set_length(total);
         bar.set_position(done);
@@ -130,12 +137,4 @@ fn rebuild_graph(store: &dyn Store, identity: &IdentityConfig) -> anyhow::Result
         "identity graph rebuilt from the stored messages"
     );
     Ok(graph)
-}
-
-fn progress_bar(template: &str) -> ProgressBar {
-    let bar = ProgressBar::new(0);
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
 }

@@ -15,7 +15,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use bellwether_core::export::{export_events, EventRow};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::settings::StoreArgs;
 
@@ -59,9 +58,9 @@ pub(crate) fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let total = store
         .event_count()
         .context("cannot count the stored events")?;
-    let bar = ProgressBar::new(total).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} messages ({per_sec}, {eta} left)")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    let bar = crate::progress::bar(
+        total,
+        "{bar:40} {pos}/{len} messages ({per_sec}, {eta} left)",
     );
     let written = export_events::<anyhow::Error>(
         store.as_ref(),

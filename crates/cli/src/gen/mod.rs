@@ -99,10 +99,8 @@ pub(crate) fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
         Some(_) => indicatif::ProgressBar::new(plan.events as u64),
         None => indicatif::ProgressBar::hidden(),
     };
-    progress.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} messages ({per_sec}, {eta})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let progress =
+        crate::progress::styled(progress, "{bar:40} {pos}/{len} messages ({per_sec}, {eta})");
     let written = match &args.out {
         Some(path) => {
             let file = std::fs::File::create(path)

@@ -317,7 +317,7 @@ impl State {
                     timeline: Timeline::from_events(events),
                     traits: contact.traits,
                     account: contact.account,
-                    quiet: contact.quiet.clone(),
+                    quiet: contact.quiet,
                 },
             );
         }
