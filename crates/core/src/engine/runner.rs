@@ -280,19 +280,21 @@ impl CommitListener for EngineListener {
         self.handle.notify();
     }
 
-    /// Written on this thread, under the engine lock: the engine is exactly
-    /// at the graph's position (the next group waits), and queries wait
-    /// for as long as the write takes (about 0.6 s per million events).
+    /// Taken on this thread, so the engine is exactly at the graph's
+    /// position (the next group waits for the write); the engine lock is
+    /// held only while the image is copied, so queries and timers go on
+    /// while it is encoded and written.
     fn snapshot(&mut self, graph: &crate::identity::IdentityGraph) {
         let Some((path, store)) = self.handle.shared.snapshots.lock().clone() else {
             return;
         };
         let started = std::time::Instant::now();
-        let engine = self.handle.lock();
-        match crate::snapshot::save(&path, store.as_ref(), graph, &engine) {
+        let image = self.handle.lock().subjects_image();
+        let position = image.position();
+        match crate::snapshot::write(&path, store.as_ref(), graph, image) {
             Ok(bytes) => tracing::info!(
                 snapshot = %path.display(),
-                position = engine.position(),
+                position,
                 bytes,
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "engine snapshot written while running"

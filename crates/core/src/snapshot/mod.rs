@@ -119,7 +119,18 @@ pub fn save(
     graph: &IdentityGraph,
     engine: &Engine,
 ) -> Result<u64, SnapshotError> {
-    let state = engine.subjects_image();
+    write(path, store, graph, engine.subjects_image())
+}
+
+/// [`save`] from an image already taken: the engine's lock is needed only
+/// for [`Engine::subjects_image`], not for the store reads, encoding and
+/// writing.
+pub(crate) fn write(
+    path: &Path,
+    store: &dyn Store,
+    graph: &IdentityGraph,
+    state: crate::engine::StateImage,
+) -> Result<u64, SnapshotError> {
     let position = state.position();
     let header = Header {
         written_by: env!("CARGO_PKG_VERSION").to_owned(),
