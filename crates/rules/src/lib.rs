@@ -100,7 +100,7 @@ pub use selector::EventSelector;
 pub use subject::{MemorySubject, ScoreValue, SubjectKind, SubjectView};
 pub use time::{format_duration, format_time, parse_duration, DAY, HOUR, MINUTE, SECOND, WEEK};
 pub use timeline::{Event, EventKind, Span, Timeline, Traits};
-pub use track::{PropertyKeys, TrackPlan, Tracker};
+pub use track::{LateInsert, PropertyKeys, TrackPlan, Tracker};
 pub use value::Value;
 
 /// Longest definition name, in characters.

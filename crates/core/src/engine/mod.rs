@@ -30,7 +30,7 @@ mod watches;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use bellwether_rules::{DefKind, PropertyKeys, RuleSet, SubjectKind, Tracker};
+use bellwether_rules::{DefKind, LateInsert, PropertyKeys, RuleSet, SubjectKind, Tracker};
 use serde::Serialize;
 
 pub use browse::{MemberQuery, RankedMember, RankedPage, TierCounts};
@@ -340,6 +340,7 @@ impl Engine {
     pub fn apply(&mut self, ops: &[WriteOp], now: Millis) -> Vec<Change> {
         self.forget_deleted(ops, now);
         let touched = self.state.apply(ops);
+        self.absorb_late(touched.late);
         for (removed, label) in touched.removed {
             self.departed.insert(removed, label);
             self.forget(SubjectKey::Contact(removed), now);
@@ -356,6 +357,32 @@ impl Engine {
             self.reevaluate(SubjectKey::Account(id), now);
         }
         self.take_changes()
+    }
+
+    /// Lets each tracker take its subject's late events in place, instead
+    /// of starting over from the first event at its next evaluation.
+    fn absorb_late(&mut self, late: Vec<(SubjectKey, LateInsert)>) {
+        let mut by_subject: HashMap<SubjectKey, Vec<LateInsert>> = HashMap::new();
+        for (key, edit) in late {
+            by_subject.entry(key).or_default().push(edit);
+        }
+        let plan = self.rules.track_plan();
+        for (key, edits) in by_subject {
+            let Some(tracker) = self.trackers.get_mut(&key) else {
+                continue;
+            };
+            let timeline = match &key {
+                SubjectKey::Contact(id) => self.state.contacts.get(id).map(|c| &c.timeline),
+                SubjectKey::Account(group_id) => self
+                    .state
+                    .accounts
+                    .get(group_id)
+                    .and_then(|a| a.timeline.as_ref()),
+            };
+            if let Some(timeline) = timeline {
+                tracker.absorb(plan, key.kind(), timeline, &edits);
+            }
+        }
     }
 
     /// Every change recorded since the last call (or since load).

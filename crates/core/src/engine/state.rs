@@ -8,7 +8,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use bellwether_rules::{Event, EventKind, PropertyKeys, Timeline, Traits};
+use bellwether_rules::{Event, EventKind, LateInsert, PropertyKeys, Timeline, Traits};
 use serde_json::Value;
 
 use crate::message::{ContactId, MessageKind, StoredEvent};
@@ -107,6 +107,9 @@ pub(crate) struct Touched {
     pub(crate) accounts: BTreeSet<Arc<str>>,
     /// Contacts merged away, with their label: their memberships end.
     pub(crate) removed: Vec<(ContactId, String)>,
+    /// Events inserted behind the newest of a subject's timeline, in the
+    /// order they were inserted: its tracker takes them in place.
+    pub(crate) late: Vec<(SubjectKey, LateInsert)>,
 }
 
 #[derive(Debug, Default)]
@@ -430,10 +433,12 @@ impl State {
                 .get_mut(account)
                 .and_then(|a| a.timeline.as_mut())
             {
-                kept.insert(event.clone());
+                let key = SubjectKey::Account(account.clone());
+                insert_noting_late(kept, event.clone(), key, &mut touched.late);
             }
         }
-        state.timeline.insert(event);
+        let key = SubjectKey::Contact(contact);
+        insert_noting_late(&mut state.timeline, event, key, &mut touched.late);
     }
 
     /// Builds an account's merged timeline if it is not kept yet.
@@ -641,5 +646,27 @@ fn earlier(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
+    }
+}
+
+/// Inserts an event; one that lands behind the newest is noted as late.
+fn insert_noting_late(
+    timeline: &mut Timeline,
+    event: Event,
+    key: SubjectKey,
+    late: &mut Vec<(SubjectKey, LateInsert)>,
+) {
+    let before = timeline.stamp();
+    timeline.insert(event.clone());
+    let after = timeline.stamp();
+    if after != before {
+        late.push((
+            key,
+            LateInsert {
+                event,
+                before,
+                after,
+            },
+        ));
     }
 }

@@ -57,6 +57,13 @@ impl Cap {
             time.saturating_add(offset).div_euclid(length)
         })
     }
+    /// The first and last instant of a bucket; `None` without a period (one
+    /// bucket, all history).
+    pub(crate) fn span(&self, bucket: i64) -> Option<(i64, i64)> {
+        let (length, offset) = self.period?;
+        let start = bucket.saturating_mul(length).saturating_sub(offset);
+        Some((start, start.saturating_add(length - 1)))
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -4,10 +4,12 @@
 //!
 //! A [`Tracker`] is exact at the instant it was last advanced to: its
 //! answers equal the scan's. It follows its timeline by a cursor; when the
-//! timeline is edited behind the cursor (a late event, a merge, a deletion),
-//! when time goes back, or when the rule set changes, it starts over from
-//! the first event (one pass over the history).
+//! timeline is edited behind the cursor (a merge, a deletion), when time
+//! goes back, or when the rule set changes, it starts over from the first
+//! event (one pass over the history). Late events are taken in place
+//! instead ([`Tracker::absorb`], `late`).
 
+mod late;
 pub(crate) mod plan;
 mod reads;
 mod score;
@@ -19,6 +21,7 @@ use crate::ir::Field;
 use crate::subject::{MemorySubject, SubjectKind};
 use crate::timeline::{Event, Timeline};
 use crate::value::{Val, Value};
+pub use late::LateInsert;
 pub use plan::TrackPlan;
 use plan::{KindPlan, Measure, SlotSpec};
 pub use reads::PropertyKeys;
@@ -39,6 +42,8 @@ pub struct Tracker {
     slots: Vec<SlotState>,
     /// Per tracked score, per rule: points so far (`None` for other rules).
     scores: Vec<Vec<Option<RulePoints>>>,
+    /// How many times it started over from the first event.
+    starts: u32,
 }
 
 impl Default for Tracker {
@@ -58,6 +63,7 @@ impl Tracker {
             stamp: 0,
             slots: Vec::new(),
             scores: Vec::new(),
+            starts: 0,
         }
     }
 
@@ -120,6 +126,7 @@ impl Tracker {
                         .collect()
                 })
                 .collect(),
+            starts: self.starts.saturating_add(1),
         };
     }
 
@@ -144,6 +151,13 @@ impl Tracker {
                 }
             }
         }
+    }
+
+    /// How many times it started over from the first event (one pass over
+    /// the history each): once when first advanced, then only when its
+    /// timeline was edited in a way it could not follow.
+    pub fn starts(&self) -> u32 {
+        self.starts
     }
 
     /// Whether it holds the state of rule set `plan` at `now`.

@@ -119,6 +119,63 @@ impl SlotState {
         }
     }
 
+    /// Whether a matching event from behind the cursor at `time` can be
+    /// taken in exactly: not when it ties with the event that decides a
+    /// `first`/`last` (the order among equal times is the sequence number,
+    /// which the state does not keep).
+    pub(crate) fn can_absorb(&self, spec: &SlotSpec, time: i64) -> bool {
+        if !matches!(spec.measure, Measure::Pick(..)) {
+            return true;
+        }
+        match spec.span {
+            Span::All => [&self.first, &self.last]
+                .into_iter()
+                .all(|kept| kept.as_ref().is_none_or(|i| i.time != time)),
+            Span::Slide { .. } => self.items.iter().all(|i| i.time != time),
+        }
+    }
+
+    /// Takes in a matching event from behind the cursor (late events in
+    /// (time, seq) order; `can_absorb` held for each). The state is at
+    /// `now`; `day_seen`: another counted match falls on the event's UTC
+    /// day (all-history `active_days`).
+    pub(crate) fn absorb(&mut self, spec: &SlotSpec, item: Item, now: i64, day_seen: bool) {
+        match spec.span {
+            Span::All => {
+                match spec.measure {
+                    Measure::ActiveDays => {
+                        self.totals.count += 1;
+                        if !day_seen {
+                            self.totals.all_days += 1;
+                        }
+                    }
+                    _ => self.totals.add(&spec.measure, &item, None),
+                }
+                if self.first.as_ref().is_none_or(|f| item.time < f.time) {
+                    self.first = Some(item.clone());
+                }
+                // `>=`: of late events with equal times, the later one.
+                if self.last.as_ref().is_none_or(|l| item.time >= l.time) {
+                    self.last = Some(item);
+                }
+            }
+            Span::Slide { from, to } => {
+                if item.time <= now.saturating_sub(from) {
+                    return;
+                }
+                let position = self.items.partition_point(|i| i.time <= item.time);
+                if item.time <= now.saturating_sub(to) {
+                    match spec.measure {
+                        Measure::ActiveDays => self.totals.add_day(item.time),
+                        _ => self.totals.add(&spec.measure, &item, None),
+                    }
+                    self.entered += 1;
+                }
+                self.items.insert(position, item);
+            }
+        }
+    }
+
     /// Moves the window's edges to `now`.
     pub(crate) fn slide(&mut self, spec: &SlotSpec, now: i64) {
         let Span::Slide { from, to } = spec.span else {
@@ -226,6 +283,21 @@ impl Totals {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// A windowed `active_days` match from behind the newest: its day's
+    /// run is found (or made) in place.
+    fn add_day(&mut self, time: i64) {
+        self.count += 1;
+        let day = utc_day(time);
+        let at = self.days.partition_point(|d| d.0 < day);
+        match self.days.get_mut(at) {
+            Some(run) if run.0 == day => {
+                run.1 += 1;
+                run.2 = run.2.max(time);
+            }
+            _ => self.days.insert(at, (day, 1, time)),
         }
     }
 

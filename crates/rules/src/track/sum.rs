@@ -90,14 +90,21 @@ impl ExactSum {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct DecayedSum {
     total: f64,
-    /// The time of the latest term: `total` is measured there.
+    /// The time of the latest term in time order: `total` is measured there.
     at: Option<i64>,
 }
 
 impl DecayedSum {
-    /// Adds a term; terms come in time order.
+    /// Adds a term. In time order the fold is the scan's, bit for bit; a
+    /// term from before the anchor is exact up to rounding.
     pub(crate) fn add(&mut self, points: f64, time: i64, half_life: i64) {
         let carried = match self.at {
+            // A term from before the anchor (a late event taken in): weighed
+            // to the anchor, which stays.
+            Some(at) if time < at => {
+                self.total += points * crate::subject::decay_factor(at - time, half_life);
+                return;
+            }
             Some(at) => self.total * crate::subject::decay_factor(time - at, half_life),
             None => 0.0,
         };

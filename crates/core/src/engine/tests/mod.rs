@@ -331,6 +331,39 @@ proptest! {
     }
 }
 
+/// History arriving behind a live event (an import behind live traffic,
+/// an offline queue) is taken into the contact's tracker in place: no pass
+/// over the whole history per late batch, and the result stays exact.
+#[test]
+fn late_history_does_not_restart_the_tracker() {
+    let mut engine = Engine::new(rules());
+    let mut feed = Feed::new();
+    let live = T0 + 30 * DAY;
+    engine.apply(&feed.ops(&[track("u1", "Logged In", live)]), live);
+    let now = live + HOUR;
+    for batch in 0..3 {
+        let late: Vec<Message> = (0..5)
+            .map(|i| {
+                let at = live - (batch * 5 + i + 1) * DAY + i * HOUR;
+                let event = ["Pricing Viewed", "Demo Requested"][(i % 2) as usize];
+                track("u1", event, at)
+            })
+            .collect();
+        engine.apply(&feed.ops(&late), now);
+    }
+    let contact = engine.state.contacts.keys().copied().next();
+    let tracker = contact.and_then(|id| engine.trackers.get(&SubjectKey::Contact(id)));
+    assert_eq!(
+        tracker.map(|t| t.starts()),
+        Some(1),
+        "started once, never over"
+    );
+    assert_eq!(engine.live_memberships(), engine.evaluate_all(now));
+    let later = now + 10 * DAY;
+    engine.process_due(later);
+    assert_eq!(engine.live_memberships(), engine.evaluate_all(later));
+}
+
 #[test]
 fn json_explanations_are_available() {
     let mut engine = Engine::new(rules());
