@@ -1,6 +1,8 @@
 //! `bellwether check FILE`: validate a configuration and definitions file.
 //! Prints every error rustc-style (file:line:col, the line, a caret) or as
-//! JSON with `--json`; exits 1 when there is any error. With `--lint`, the
+//! JSON with `--json`; exits 1 when there is any error. Definitions that
+//! read further back than `[retention] events` keeps are warned about
+//! (exit 0). With `--lint`, the
 //! file's segments are also linted against the stored data (`--data`): too
 //! small, near-duplicates, no owner/action, unknown events, never changed;
 //! any finding exits 1 too.
@@ -10,6 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use bellwether_core::config::Config;
+use bellwether_rules::Reach;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -49,6 +52,40 @@ fn config_problem(name: &str, text: &str) -> Option<String> {
     problems.first().map(|problem| format!("{name}: {problem}"))
 }
 
+/// Definitions that read further back than `[retention] events` keeps:
+/// warnings, not errors (the definition still works on what is kept).
+fn retention_warnings(name: &str, text: &str) -> Vec<String> {
+    let (Ok(config), Ok(rules)) = (
+        Config::from_toml(text),
+        bellwether_rules::RuleSet::from_toml(name, text),
+    ) else {
+        return Vec::new();
+    };
+    let Some(keep) = config.retention.events_ms() else {
+        return Vec::new();
+    };
+    let kept = bellwether_rules::format_duration(keep);
+    rules
+        .history_reach()
+        .into_iter()
+        .filter_map(|found| {
+            let what = format!("{} `{}`", found.kind.as_str(), found.name);
+            match found.reach {
+                Reach::Window(length) if length > keep => Some(format!(
+                    "{what} reads {} back, longer than [retention] events = {kept}: \
+                     events older than {kept} are deleted, so it sees only the last {kept}",
+                    bellwether_rules::format_duration(length)
+                )),
+                Reach::AllHistory => Some(format!(
+                    "{what} reads all history, but [retention] events = {kept} deletes \
+                     older events: it sees only the last {kept}"
+                )),
+                Reach::Window(_) => None,
+            }
+        })
+        .collect()
+}
+
 pub(crate) fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
@@ -61,6 +98,10 @@ pub(crate) fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         None
     };
     let valid = diagnostics.is_empty() && config_error.is_none();
+    let warnings = match valid {
+        true => retention_warnings(&name, &text),
+        false => Vec::new(),
+    };
     let findings = match (valid, args.lint) {
         (true, true) => Some(lint(&args, &name, &text)?),
         _ => None,
@@ -76,11 +117,17 @@ pub(crate) fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             report["ok"] = serde_json::Value::Bool(ok);
             report["lint"] = serde_json::to_value(findings)?;
         }
+        if !warnings.is_empty() {
+            report["retention_warnings"] = serde_json::to_value(&warnings)?;
+        }
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if let Some(error) = &config_error {
         println!("error: {error}");
     } else {
         print!("{}", diagnostics.render());
+        for warning in &warnings {
+            println!("warning: {name}: {warning}");
+        }
         if let Some(findings) = &findings {
             print!("{}", crate::report::render_findings(findings));
         }

@@ -64,10 +64,22 @@ pub(crate) fn serve_loaded(
                 let _ = dispatcher_stopped.await;
             },
         ));
+        let (stop_retention, retention_stopped) = tokio::sync::oneshot::channel::<()>();
+        let retention = tokio::spawn(bellwether_server::retention::run(
+            state.ingestor.clone(),
+            state.config.retention.clone(),
+            state.clock.clone(),
+            state.metrics.clone(),
+            async {
+                let _ = retention_stopped.await;
+            },
+        ));
         on_ready(address);
         bellwether_server::serve(listener, state, shutdown_signal()).await?;
         let _ = stop_dispatcher.send(());
+        let _ = stop_retention.send(());
         let _ = dispatcher.await;
+        let _ = retention.await;
         anyhow::Ok(())
     })?;
     drop(runtime);

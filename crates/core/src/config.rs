@@ -122,6 +122,68 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub destination: Vec<DestinationConfig>,
     pub pool: Vec<PoolConfig>,
+    pub retention: RetentionConfig,
+}
+
+/// `[retention]` (SPEC §7): how long behavior events are kept.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// `"400d"`: track, page and screen events older than this are deleted
+    /// from the store and forgotten by the engine; unset keeps them all.
+    /// Identify, group and alias messages (who someone is, their traits)
+    /// are kept until the contact is deleted.
+    pub events: Option<String>,
+    /// How often the deletion runs (default `"1h"`; also once at start).
+    pub every: Option<String>,
+}
+
+/// Shortest retention accepted: a shorter one would delete events before
+/// most definitions could read them.
+const MIN_RETENTION_MS: i64 = 86_400_000;
+const DEFAULT_RETENTION_EVERY_MS: i64 = 3_600_000;
+
+impl RetentionConfig {
+    /// The retention in ms, when set (validated at load).
+    pub fn events_ms(&self) -> Option<i64> {
+        self.events
+            .as_deref()
+            .and_then(bellwether_rules::parse_duration)
+    }
+
+    /// The interval between deletion passes, in ms.
+    pub fn every_ms(&self) -> i64 {
+        self.every
+            .as_deref()
+            .and_then(bellwether_rules::parse_duration)
+            .unwrap_or(DEFAULT_RETENTION_EVERY_MS)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(text) = &self.events {
+            match bellwether_rules::parse_duration(text) {
+                Some(ms) if ms >= MIN_RETENTION_MS => {}
+                Some(_) => {
+                    return Err(ConfigError::Invalid(format!(
+                        "[retention] events = {text:?}: at least \"1d\""
+                    )))
+                }
+                None => {
+                    return Err(ConfigError::Invalid(format!(
+                        "[retention] events = {text:?} is not a duration (e.g. \"400d\")"
+                    )))
+                }
+            }
+        }
+        if let Some(text) = &self.every {
+            if bellwether_rules::parse_duration(text).is_none_or(|ms| ms < 1_000) {
+                return Err(ConfigError::Invalid(format!(
+                    "[retention] every = {text:?} is not a duration of at least \"1s\""
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -176,6 +238,7 @@ impl Config {
                 ConfigError::Invalid(format!("[server] inbox_secret {problem}"))
             })?;
         }
+        self.retention.validate()?;
         crate::actions::config::validate(&self.destination, &self.pool)
     }
 

@@ -10,6 +10,7 @@
 //! limit.
 
 mod privacy;
+mod retention;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use crate::message::{Message, MessageKind, Rejection, StoredEvent};
 use crate::store::{Store, StoreError, WriteOp};
 
 pub use privacy::{finish_deletions, DeletionReport, PrivacyError};
+pub use retention::{RetentionError, RetentionStep, RETENTION_STEP};
 
 /// Sizes of the write path (`[ingest]` in the config).
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
@@ -156,6 +158,7 @@ impl Ingestor {
             suppressed,
             snapshot_every: config.snapshot_every_messages,
             since_snapshot: 0,
+            expired_since_snapshot: 0,
         };
         let (jobs, queue) = crossbeam_channel::unbounded();
         let handle = std::thread::Builder::new()
@@ -223,12 +226,15 @@ struct Writer {
     snapshot_every: u64,
     /// Messages stored since the last snapshot was asked for.
     since_snapshot: u64,
+    /// Events deleted by retention since the last snapshot was asked for.
+    expired_since_snapshot: usize,
 }
 
 /// What the writer thread is asked to do, in order.
 enum Work {
     Messages(Job),
     Privacy(privacy::PrivacyJob),
+    Retention(retention::RetentionJob),
 }
 
 /// Replays the stored messages into a fresh identity graph and applies the
@@ -381,6 +387,10 @@ impl Writer {
                 Work::Messages(job) => job,
                 Work::Privacy(job) => {
                     self.privacy(job);
+                    continue;
+                }
+                Work::Retention(job) => {
+                    self.expire(job);
                     continue;
                 }
             };

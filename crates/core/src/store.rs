@@ -224,6 +224,20 @@ pub enum WriteOp {
     Unsuppress {
         value: String,
     },
+    /// Retention (`[retention] events`): delete these behavior events,
+    /// older than `before`; the engine forgets them at the same commit.
+    ExpireEvents {
+        before: Millis,
+        events: Vec<ExpiredEvent>,
+    },
+}
+
+/// A behavior event past the retention: its sequence number and the
+/// contact whose timeline holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpiredEvent {
+    pub seq: i64,
+    pub contact: Option<ContactId>,
 }
 
 /// One contact's deletion (`DELETE /api/v1/contacts/{id}`, `bellwether
@@ -566,6 +580,15 @@ pub trait Store: Send + Sync {
     fn recent_rejections(&self, limit: usize) -> Result<Vec<Rejection>, StoreError>;
 
     fn event_count(&self) -> Result<u64, StoreError>;
+
+    /// Track, page and screen events with a timestamp before `before`
+    /// among the sequence numbers `seqs` (a bounded range: retention walks
+    /// the table in steps, without an index on time), in sequence order.
+    fn expired_events(
+        &self,
+        before: Millis,
+        seqs: std::ops::RangeInclusive<i64>,
+    ) -> Result<Vec<ExpiredEvent>, StoreError>;
 
     /// How many stored events have a sequence number of at most `seq` (a
     /// snapshot covering them is stale when this changed).

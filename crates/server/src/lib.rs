@@ -15,6 +15,7 @@ pub mod error;
 mod ingest;
 pub mod mcp;
 pub mod metrics;
+pub mod retention;
 pub mod segment;
 mod ui;
 

@@ -55,6 +55,7 @@ pub struct Metrics {
     pub(crate) connections_open: Gauge,
     pub(crate) connections_refused: Family<RefusalLabels, Counter>,
     pub(crate) identity_links_refused: Counter,
+    pub(crate) retention_deleted: Counter,
     start_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
     start_from_snapshot: Gauge,
     start_tail_messages: Gauge,
@@ -112,6 +113,12 @@ impl Metrics {
             "Links refused by the identity rules: a message claimed an anonymous id or email \
              another user had claimed (see /api/v1/identity/conflicts)",
             identity_links_refused.clone(),
+        );
+        let retention_deleted = Counter::default();
+        registry.register(
+            "retention_deleted_events",
+            "Track, page and screen events deleted because they were older than [retention] events",
+            retention_deleted.clone(),
         );
         registry.register(
             "webhook_attempts",
@@ -205,6 +212,7 @@ impl Metrics {
             connections_open,
             connections_refused,
             identity_links_refused,
+            retention_deleted,
         }
     }
 

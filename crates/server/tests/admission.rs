@@ -108,6 +108,14 @@ impl Store for Faulty {
     fn recent_rejections(&self, limit: usize) -> Result<Vec<Rejection>, StoreError> {
         self.inner.recent_rejections(limit)
     }
+    fn expired_events(
+        &self,
+        before: i64,
+        seqs: std::ops::RangeInclusive<i64>,
+    ) -> Result<Vec<bellwether_core::store::ExpiredEvent>, StoreError> {
+        self.inner.expired_events(before, seqs)
+    }
+
     fn events_through(&self, seq: i64) -> Result<u64, StoreError> {
         self.inner.events_through(seq)
     }

@@ -18,6 +18,7 @@ mod one_writer;
 mod privacy;
 mod properties;
 mod reports;
+mod retention;
 mod scores;
 mod sdk;
 mod segments;

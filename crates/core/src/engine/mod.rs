@@ -293,6 +293,15 @@ impl Engine {
         self.state.position()
     }
 
+    /// The time of the oldest behavior event held (what retention left).
+    pub fn oldest_event(&self) -> Option<Millis> {
+        self.state
+            .contacts
+            .values()
+            .filter_map(|c| c.timeline.iter().next().map(|e| e.time))
+            .min()
+    }
+
     /// The event properties held in memory (`None`: all): what the
     /// definitions read, plus what drafts and reports asked for since.
     pub fn kept_properties(&self) -> Option<&PropertyKeys> {

@@ -1,4 +1,5 @@
-//! The ingestion-errors view: recent rejected messages with their reasons.
+//! The ingestion views: recent rejected messages with their reasons, and
+//! the retention policy with the oldest event kept.
 
 use super::Query;
 use axum::extract::State;
@@ -63,4 +64,42 @@ pub(crate) async fn list_errors(
         })
         .collect();
     Ok(Json(RejectionList { errors }))
+}
+
+/// The retention policy (`[retention]`) and what it left.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RetentionView {
+    /// `[retention] events` (e.g. `"400d"`); null: events are kept forever.
+    pub(crate) events: Option<String>,
+    /// How often a deletion pass runs.
+    pub(crate) every: String,
+    /// Events older than this are deleted at the next pass; null without a policy.
+    pub(crate) cutoff: Option<String>,
+    /// The oldest track, page or screen event kept; null when there is none.
+    pub(crate) oldest_event: Option<String>,
+    /// Events deleted by retention since this server started.
+    pub(crate) deleted_since_start: u64,
+}
+
+/// The retention policy and the oldest event kept.
+#[utoipa::path(get, path = "/api/v1/ingestion/retention", tag = "query",
+    responses((status = 200, body = RetentionView)), security(("bearer" = [])))]
+pub(crate) async fn retention(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<RetentionView>, ApiError> {
+    require_token(&state.config, &headers, Scope::Read)?;
+    let engine = state.engine.clone();
+    let oldest = tokio::task::spawn_blocking(move || engine.lock().oldest_event()).await?;
+    let policy = &state.config.retention;
+    let now = state.clock.now_ms();
+    Ok(Json(RetentionView {
+        events: policy.events.clone(),
+        every: bellwether_rules::format_duration(policy.every_ms()),
+        cutoff: policy
+            .events_ms()
+            .map(|keep| format_timestamp(now.saturating_sub(keep))),
+        oldest_event: oldest.map(format_timestamp),
+        deleted_since_start: state.metrics.retention_deleted.get(),
+    }))
 }

@@ -76,6 +76,7 @@ pub(crate) fn routes() -> Router<AppState> {
             axum::routing::put(definitions::put_definitions),
         )
         .route("/api/v1/ingestion/errors", get(ingestion::list_errors))
+        .route("/api/v1/ingestion/retention", get(ingestion::retention))
         .route("/api/v1/identity/conflicts", get(identity::list_conflicts))
         .route("/api/v1/admin/config", get(admin::get_config))
         .route("/api/v1/destinations", get(deliveries::list_destinations))
@@ -112,7 +113,7 @@ pub(crate) fn routes() -> Router<AppState> {
         contacts::get_contact, contacts::get_contact_events, contacts::get_account,
         directory::list_contacts, directory::list_accounts, contact_export::export_contact,
         privacy::delete_contact, privacy::list_suppressions, privacy::delete_suppression, privacy::list_deletions,
-        ingestion::list_errors, identity::list_conflicts, admin::get_config,
+        ingestion::list_errors, ingestion::retention, identity::list_conflicts, admin::get_config,
         segments::list_segments, segments::segment_members, members_csv::members_csv, segments::explain, segments::recent_changes, stream::stream, definitions::put_definitions, health::health, history::history, trends::segment_trend,
         deliveries::list_destinations, deliveries::enable_destination, deliveries::list_deliveries,
         deliveries::list_dead_letters, deliveries::replay_dead_letters, deliveries::replay_dead_letter,

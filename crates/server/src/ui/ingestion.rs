@@ -1,6 +1,7 @@
 //! `/ingestion`: throughput (events received per minute over the last
-//! hour), counts since start per source, the most recent events, and
-//! rejected messages with the field at fault and the reason.
+//! hour), counts since start per source, the most recent events, rejected
+//! messages with the field at fault and the reason, and the retention
+//! policy with the oldest event kept.
 
 use crate::api::Query;
 use axum::extract::State;
@@ -14,7 +15,7 @@ use super::chart::{self, Bar};
 use super::layout::{self, Nav};
 use super::{format, Page, UiState};
 use crate::api::contacts::blocking;
-use crate::api::ingestion::{self, ListParams, RejectionView};
+use crate::api::ingestion::{self, ListParams, RejectionView, RetentionView};
 use crate::error::ApiError;
 use crate::metrics::SourceLabels;
 
@@ -27,7 +28,12 @@ const MINUTES: i64 = 60;
 
 pub(crate) async fn page(State(ui): State<UiState>, viewer: Viewer) -> Page {
     let app = &ui.app;
-    let (total, recent) = blocking(app, recent_events).await??;
+    let engine = app.engine.clone();
+    let newest = tokio::task::spawn_blocking(move || engine.lock().position())
+        .await
+        .map_err(ApiError::from)?;
+    let (total, recent) = blocking(app, move |store| recent_events(store, newest)).await??;
+    let Json(retention) = ingestion::retention(State(app.clone()), viewer.headers.clone()).await?;
     let Json(rejections) = ingestion::list_errors(
         State(app.clone()),
         viewer.headers.clone(),
@@ -78,6 +84,7 @@ pub(crate) async fn page(State(ui): State<UiState>, viewer: Viewer) -> Page {
                 }
             }
             aside.side {
+                (retention_card(&retention))
                 section.card {
                     h2 { "Since this server started" }
                     table.data.compact {
@@ -101,12 +108,38 @@ pub(crate) async fn page(State(ui): State<UiState>, viewer: Viewer) -> Page {
     ))
 }
 
-/// The event count and the latest `WINDOW` events, oldest first. Sequence
-/// numbers are gap-free, so the scan starts near the end; it reads on until
-/// the end in case they are not.
-fn recent_events(store: &dyn Store) -> Result<(u64, Vec<StoredEvent>), ApiError> {
+/// The retention policy, the oldest event kept and what was deleted.
+fn retention_card(view: &RetentionView) -> Markup {
+    html! {
+        section.card #retention {
+            h2 { "Retention" }
+            @match &view.events {
+                Some(events) => p {
+                    "Track, page and screen events are kept for " strong { (events) }
+                    "; older ones are deleted every " (view.every) ". Identify, group and alias messages stay until the contact is deleted."
+                },
+                None => p { "Events are kept forever. Set " code { "[retention] events = \"400d\"" } " to delete older ones." },
+            }
+            table.data.compact {
+                tbody {
+                    tr { th scope="row" { "Oldest event kept" } td { (view.oldest_event.as_deref().unwrap_or("none")) } }
+                    @if let Some(cutoff) = &view.cutoff {
+                        tr { th scope="row" { "Deleting events before" } td { (cutoff) } }
+                    }
+                    tr { th scope="row" { "Deleted since start" } td.num { (format::count(view.deleted_since_start)) } }
+                }
+            }
+        }
+    }
+}
+
+/// The event count and the latest `WINDOW` events up to sequence number
+/// `newest`, oldest first. Deletions (retention, a deleted contact) leave
+/// gaps, so the scan starts `WINDOW` numbers before the newest and reads on
+/// until the end.
+fn recent_events(store: &dyn Store, newest: i64) -> Result<(u64, Vec<StoredEvent>), ApiError> {
     let total = store.event_count()?;
-    let mut after = total.saturating_sub(WINDOW as u64) as i64;
+    let mut after = newest.saturating_sub(WINDOW as i64).max(0);
     let mut events: Vec<StoredEvent> = Vec::new();
     loop {
         let batch = store.scan_events(after, WINDOW)?;

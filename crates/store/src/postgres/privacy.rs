@@ -26,6 +26,9 @@ pub(super) fn apply_all<C: GenericClient>(
             WriteOp::Unsuppress { value } => {
                 s.execute("DELETE FROM suppressions WHERE value = $1", &[value])?;
             }
+            WriteOp::ExpireEvents { before, events } => {
+                super::retention::expire(s, *before, events)?
+            }
             _ => {}
         }
     }

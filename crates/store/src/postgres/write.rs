@@ -98,7 +98,8 @@ fn buffer<'a>(
         } => super::outbox::end_assignment(session, segment, subject_kind, subject_key, *at)?,
         WriteOp::DeleteContact(_)
         | WriteOp::PurgeContactRecords { .. }
-        | WriteOp::Unsuppress { .. } => pending.privacy.push(op),
+        | WriteOp::Unsuppress { .. }
+        | WriteOp::ExpireEvents { .. } => pending.privacy.push(op),
     }
     Ok(())
 }

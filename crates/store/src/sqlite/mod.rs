@@ -11,11 +11,12 @@ mod migrate;
 mod outbox;
 mod privacy;
 mod read;
+mod retention;
 mod scores;
 mod write;
 
 use bellwether_core::store::{
-    AttemptOutcome, DeletionRecord, Delivery, DeliveryFilter, MembershipRecord,
+    AttemptOutcome, DeletionRecord, Delivery, DeliveryFilter, ExpiredEvent, MembershipRecord,
     RecordedAssignments, ScoreRecord, Suppression,
 };
 use std::collections::HashSet;
@@ -225,6 +226,15 @@ impl Store for SqliteStore {
     fn recent_rejections(&self, limit: usize) -> Result<Vec<Rejection>, StoreError> {
         self.readers
             .with(|conn| read::recent_rejections(conn, limit))
+    }
+
+    fn expired_events(
+        &self,
+        before: Millis,
+        seqs: std::ops::RangeInclusive<i64>,
+    ) -> Result<Vec<ExpiredEvent>, StoreError> {
+        self.readers
+            .with(|conn| retention::expired_events(conn, before, seqs))
     }
 
     fn events_through(&self, seq: i64) -> Result<u64, StoreError> {

@@ -173,6 +173,7 @@ fn apply_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<(), StoreError> {
             super::privacy::purge(tx, deletion, contacts)
         }
         WriteOp::Unsuppress { value } => super::privacy::unsuppress(tx, value),
+        WriteOp::ExpireEvents { before, events } => super::retention::expire(tx, *before, events),
     }
 }
 

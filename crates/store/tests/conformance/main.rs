@@ -43,6 +43,7 @@ macro_rules! store_conformance_tests {
                 contact_events_are_newest_first_with_a_strict_cursor,
                 scan_events_pages_in_seq_order,
                 unicode_and_large_json_round_trip_exactly,
+                retention_finds_and_deletes_only_old_behavior_events,
             ],
             identity: [
                 contact_lists_identities_by_first_seen_then_value,

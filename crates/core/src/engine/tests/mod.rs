@@ -364,6 +364,46 @@ fn late_history_does_not_restart_the_tracker() {
     assert_eq!(engine.live_memberships(), engine.evaluate_all(later));
 }
 
+/// Retention: events deleted from the store are forgotten by the engine in
+/// the same commit, and what depended on them changes at that instant.
+#[test]
+fn expired_events_are_forgotten_at_the_commit_that_deleted_them() {
+    let mut engine = Engine::new(rules());
+    let mut feed = Feed::new();
+    let now = T0 + 2 * DAY;
+    let messages = [
+        track("u1", "Demo Requested", T0),
+        track("u1", "Logged In", T0 + DAY),
+    ];
+    engine.apply(&feed.ops(&messages), now);
+    assert_eq!(changes_of(&engine.take_changes(), "warm"), vec![]);
+    let warm = |engine: &Engine| {
+        engine
+            .live_memberships()
+            .iter()
+            .filter(|m| m.segment == "warm")
+            .count()
+    };
+    assert_eq!(warm(&engine), 1, "10 points, decayed two days");
+    let contact = engine.state.contacts.keys().copied().next();
+    let expire = WriteOp::ExpireEvents {
+        before: T0 + 1,
+        events: vec![crate::store::ExpiredEvent { seq: 1, contact }],
+    };
+    let changes = engine.apply(&[expire], now);
+    assert_eq!(changes_of(&changes, "warm"), vec![("exited", now)]);
+    let timeline = contact
+        .and_then(|id| engine.state.contacts.get(&id))
+        .map(|c| c.timeline.len());
+    assert_eq!(
+        timeline,
+        Some(1),
+        "the deleted event is gone from the timeline"
+    );
+    assert_eq!(warm(&engine), 0);
+    assert_eq!(engine.live_memberships(), engine.evaluate_all(now));
+}
+
 #[test]
 fn json_explanations_are_available() {
     let mut engine = Engine::new(rules());

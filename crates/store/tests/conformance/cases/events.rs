@@ -251,3 +251,65 @@ pub(crate) fn unicode_and_large_json_round_trip_exactly(h: &dyn Harness) {
     assert_eq!(contact.traits.keys().collect::<Vec<_>>(), ["bio", "名前"]);
     assert_eq!(contact.traits["名前"], json!("太郎"));
 }
+
+/// Retention: `expired_events` finds the track, page and screen events
+/// before the cutoff within a range of sequence numbers (identify and
+/// group messages stay), and `ExpireEvents` deletes exactly those.
+pub(crate) fn retention_finds_and_deletes_only_old_behavior_events(h: &dyn Harness) {
+    use bellwether_core::store::ExpiredEvent;
+    let store = h.open();
+    let mut identify = track(3, Some(1), 100);
+    identify.message.kind = MessageKind::Identify;
+    identify.message.event = None;
+    let mut page = track(4, Some(2), 150);
+    page.message.kind = MessageKind::Page;
+    store
+        .apply(&[
+            new_contact(1, 0),
+            new_contact(2, 0),
+            event_op(1, Some(1), 100),
+            event_op(2, Some(1), 900),
+            event(identify),
+            event(page),
+            event_op(5, None, 120),
+            event_op(6, Some(2), 130),
+        ])
+        .unwrap();
+    let found = store.expired_events(500, 1..=5).unwrap();
+    let expected = vec![
+        ExpiredEvent {
+            seq: 1,
+            contact: Some(1),
+        },
+        ExpiredEvent {
+            seq: 4,
+            contact: Some(2),
+        },
+        ExpiredEvent {
+            seq: 5,
+            contact: None,
+        },
+    ];
+    assert_eq!(found, expected, "old behavior events in 1..=5, in order");
+    assert_eq!(store.expired_events(500, 6..=6).unwrap().len(), 1);
+    assert!(store.expired_events(500, 7..=100).unwrap().is_empty());
+    store
+        .apply(&[WriteOp::ExpireEvents {
+            before: 500,
+            events: found,
+        }])
+        .unwrap();
+    assert_eq!(seqs(&store.scan_events(0, 10).unwrap()), vec![2, 3, 6]);
+    assert_eq!(store.event_count().unwrap(), 3);
+    // A guard: an event not past the cutoff is never deleted.
+    store
+        .apply(&[WriteOp::ExpireEvents {
+            before: 500,
+            events: vec![ExpiredEvent {
+                seq: 2,
+                contact: Some(1),
+            }],
+        }])
+        .unwrap();
+    assert_eq!(store.event_count().unwrap(), 3);
+}
