@@ -11,10 +11,13 @@ mod api;
 mod auth;
 mod body;
 mod connections;
+mod cors;
 pub mod error;
 mod ingest;
 pub mod mcp;
 pub mod metrics;
+mod personalize;
+mod posthog;
 pub mod segment;
 mod ui;
 
@@ -124,7 +127,19 @@ fn router_on(state: AppState, loopback: bool) -> Router {
         .route("/v1/import", post(ingest::import))
         // Segment SDKs send bodies up to the batch cap; the handlers enforce
         // the real per-endpoint limits while reading.
-        .layer(axum::extract::DefaultBodyLimit::disable());
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .route(
+            "/v1/personalize",
+            get(personalize::personalize).layer(axum::Extension(Arc::new(
+                personalize::limiter::Limiter::new(state.config.personalize.rate_per_minute),
+            ))),
+        )
+        .merge(posthog_routes())
+        // Browser pages on a source's allowed origins (SPEC §7).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::cors,
+        ));
     let (mcp_service, mcp_sessions) = mcp::http_service(state.clone());
     let agents = Router::new()
         .nest_service("/mcp", mcp_service)
@@ -150,6 +165,17 @@ fn router_on(state: AppState, loopback: bool) -> Router {
         .route("/metrics", get(metrics_text))
         .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .with_state(state)
+}
+
+/// PostHog capture paths (see [`posthog`]), bodies capped by the handler.
+fn posthog_routes() -> Router<AppState> {
+    let mut routes = Router::new();
+    for path in ["/batch", "/capture", "/e", "/i/v0/e"] {
+        routes = routes
+            .route(path, post(posthog::capture))
+            .route(&format!("{path}/"), post(posthog::capture));
+    }
+    routes.layer(axum::extract::DefaultBodyLimit::disable())
 }
 
 /// A NUL (`%00`) in the path or query string would reach the store as a

@@ -16,6 +16,8 @@ pub(crate) struct SourceLabels {
 pub(crate) enum Endpoint {
     Single,
     Batch,
+    /// PostHog capture (`/batch/`, `/capture/`, `/e/`).
+    Posthog,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
