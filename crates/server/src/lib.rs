@@ -125,6 +125,15 @@ fn router_on(state: AppState, loopback: bool) -> Router {
         .route("/v1/alias", post(ingest::alias))
         .route("/v1/batch", post(ingest::batch))
         .route("/v1/import", post(ingest::import))
+        // analytics.js (`@segment/analytics-next`) posts to the first
+        // letter of the call's type, and batches to `/b`.
+        .route("/v1/i", post(ingest::identify))
+        .route("/v1/t", post(ingest::track))
+        .route("/v1/p", post(ingest::page))
+        .route("/v1/s", post(ingest::screen))
+        .route("/v1/g", post(ingest::group))
+        .route("/v1/a", post(ingest::alias))
+        .route("/v1/b", post(ingest::batch))
         // Segment SDKs send bodies up to the batch cap; the handlers enforce
         // the real per-endpoint limits while reading.
         .layer(axum::extract::DefaultBodyLimit::disable())

@@ -132,6 +132,25 @@ fn v1_answers_cors_for_allowed_origins_only() {
         anonymous.as_str()
     );
 
+    // analytics.js: the type's first letter as the path, the key in the
+    // body, text/plain (a "simple" request, no preflight).
+    let response = client()
+        .post(server.url("/v1/t"))
+        .header("origin", SHOP)
+        .header("content-type", "text/plain")
+        .body(
+            json!({"writeKey": SITE_KEY, "anonymousId": anonymous, "event": "Quiz Started"})
+                .to_string(),
+        )
+        .send()
+        .expect("t");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(header(&response, "access-control-allow-origin"), Some(SHOP));
+    assert!(server
+        .events(&anonymous)
+        .iter()
+        .any(|e| e["event"] == "Quiz Started"));
+
     let response = client()
         .post(server.url("/v1/track"))
         .basic_auth(SITE_KEY, Some(""))
@@ -284,4 +303,63 @@ fn personalize_is_rate_limited_per_write_key_and_address() {
         &json!({"anonymousId": "a", "event": "x"}),
     );
     assert_eq!(status, 200);
+}
+
+fn site_dir() -> std::path::PathBuf {
+    std::env::var("BELLWETHER_TEST_SITE_DIR").map_or_else(
+        |_| crate::harness::repo_root().join("tests/site"),
+        Into::into,
+    )
+}
+
+/// analytics.js from npm in headless Chromium, on its own origin: a page
+/// view and a quiz answer reach Bellwether through CORS, and the page
+/// reads its visitor's new segment (tests/site/analytics_scenario.mjs).
+#[test]
+fn analytics_js_in_chromium_sends_and_personalizes_across_origins() {
+    let site_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port");
+    let origin = format!("http://127.0.0.1:{site_port}");
+    let server = Server::start_with(
+        Backend::Sqlite,
+        &format!("{}\n", SITE.replace("http://127.0.0.1:9", &origin)),
+    );
+    let output = std::process::Command::new("node")
+        .current_dir(site_dir())
+        .arg("analytics_scenario.mjs")
+        .args([&server.base, SITE_KEY, &site_port.to_string()])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node: {e} (run scripts/test to install it)"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the browser scenario failed:\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = stdout
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| panic!("no JSON report in {stdout}"));
+    assert_eq!(
+        report["personalize"],
+        json!({"segments": ["compliance_seeker"], "tiers": {"stage": "evaluating"}})
+    );
+    assert_eq!(report["result"], "SOC 2 and GDPR, handled for you");
+    let anonymous_id = report["anonymousId"].as_str().expect("the anonymous id");
+    let mut kinds: Vec<String> = server
+        .events(anonymous_id)
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["type"].as_str().unwrap_or(""),
+                e["event"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["page:Quiz", "track:Quiz Answered"]);
 }
