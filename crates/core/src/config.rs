@@ -113,6 +113,9 @@ pub struct ServerConfig {
     pub max_mcp_sessions: Option<usize>,
     /// Seconds an MCP session may sit unused before it is closed (default 300).
     pub mcp_session_idle_secs: Option<u64>,
+    /// Serves the example website at `/demo-site/` (`bellwether demo`
+    /// turns it on): pages that send events and adapt to exposed segments.
+    pub demo_site: bool,
 }
 
 /// The whole file. Definition tables (`[[score]]`, `[[segment]]`, `[[tier]]`)

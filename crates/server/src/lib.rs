@@ -12,6 +12,7 @@ mod auth;
 mod body;
 mod connections;
 mod cors;
+mod demo_site;
 pub mod error;
 mod ingest;
 pub mod mcp;
@@ -160,8 +161,14 @@ fn router_on(state: AppState, loopback: bool) -> Router {
             state.clone(),
             require_read_token,
         ));
+    let demo_site = if state.config.server.demo_site {
+        demo_site::routes()
+    } else {
+        Router::new()
+    };
     Router::new()
         .merge(tracking)
+        .merge(demo_site)
         .merge(api::routes())
         .merge(agents)
         .route(

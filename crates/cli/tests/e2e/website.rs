@@ -260,6 +260,19 @@ fn personalize_refuses_bad_keys_and_missing_ids() {
             "{body}"
         );
     }
+    let (status, body) = read(personalize(&server, SITE_KEY, "anonymousId=a&email=x"));
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("email")),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unknown field"),
+        "{body}"
+    );
     let long = "x".repeat(600);
     let (status, body) = read(personalize(&server, SITE_KEY, &format!("userId={long}")));
     assert_eq!(
@@ -362,4 +375,58 @@ fn analytics_js_in_chromium_sends_and_personalizes_across_origins() {
         .collect();
     kinds.sort();
     assert_eq!(kinds, ["page:Quiz", "track:Quiz Answered"]);
+}
+
+/// The demo's example website in Chromium: the hero and the quiz result
+/// follow the visitor's exposed segment (tests/site/demo_site_scenario.mjs).
+#[test]
+fn the_demo_site_adapts_to_the_quiz_answer() {
+    let server = start("\n[server]\ndemo_site = true\n");
+    let screenshots = server.dir.path().join("screenshots");
+    let output = std::process::Command::new("node")
+        .current_dir(site_dir())
+        .arg("demo_site_scenario.mjs")
+        .arg(&server.base)
+        .arg(&screenshots)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node: {e} (run scripts/test to install it)"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the demo site scenario failed:\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = stdout
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| panic!("no JSON report in {stdout}"));
+    let anonymous_id = report["anonymousId"].as_str().expect("the anonymous id");
+    let mut kinds: Vec<String> = server
+        .events(anonymous_id)
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["type"].as_str().unwrap_or(""),
+                e["event"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "page:home",
+            "page:home",
+            "page:pricing",
+            "page:quiz",
+            "track:Quiz Answered"
+        ]
+    );
+    let (status, _) = read(client().get(server.url("/demo-site/")).send().expect("get"));
+    assert_eq!(status, 200);
+    let off = start("");
+    let (status, _) = read(client().get(off.url("/demo-site/")).send().expect("get"));
+    assert_eq!(status, 404, "only when [server] demo_site is on");
 }

@@ -40,6 +40,7 @@ const MAX_ID_CHARS: usize = 512;
 /// Which visitor: the analytics.js anonymous id, or a user id.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct VisitorParams {
     /// The visitor's anonymous id (analytics.js `ajs_anonymous_id`).
     #[serde(rename = "anonymousId")]
