@@ -77,8 +77,10 @@ pub(crate) async fn personalize(
     connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
     Query(params): Query<VisitorParams>,
 ) -> Result<Response, ApiError> {
-    let header_key = auth::basic_write_key(&headers);
-    let source = auth::source_for(&state.config, header_key.as_deref(), None)?;
+    let header_key = auth::basic_write_key(&headers).ok_or_else(|| {
+        ApiError::Unauthorized("missing write key: send it as the HTTP Basic username".into())
+    })?;
+    let source = auth::source_for(&state.config, Some(&header_key), None)?;
     let address = connect_info.map_or(
         IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         |Extension(ConnectInfo(peer))| peer.ip(),
