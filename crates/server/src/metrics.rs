@@ -21,6 +21,11 @@ pub(crate) enum Endpoint {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct StatusLabels {
+    pub(crate) status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct RequestLabels {
     pub(crate) endpoint: Endpoint,
     pub(crate) status: u16,
@@ -47,6 +52,8 @@ pub struct Metrics {
     pub(crate) events_duplicate: Family<SourceLabels, Counter>,
     pub(crate) events_rejected: Family<SourceLabels, Counter>,
     pub(crate) ingest_requests: Family<RequestLabels, Counter>,
+    /// `GET /v1/personalize` answers by status (429: rate-limited).
+    pub(crate) personalize_requests: Family<StatusLabels, Counter>,
     pub(crate) ingest_pending: Gauge,
     pub(crate) ingest_commit_seconds: Histogram,
     pub(crate) timers_pending: Gauge,
@@ -88,6 +95,7 @@ impl Metrics {
         let events_duplicate = Family::<SourceLabels, Counter>::default();
         let events_rejected = Family::<SourceLabels, Counter>::default();
         let ingest_requests = Family::<RequestLabels, Counter>::default();
+        let personalize_requests = Family::<StatusLabels, Counter>::default();
         let ingest_pending = Gauge::default();
         let timers_pending = Gauge::default();
         let evaluation_seconds =
@@ -151,6 +159,11 @@ impl Metrics {
             ingest_requests.clone(),
         );
         registry.register(
+            "personalize_requests",
+            "GET /v1/personalize lookups by status (429: over the per-key and address rate)",
+            personalize_requests.clone(),
+        );
+        registry.register(
             "ingest_pending_messages",
             "Messages admitted and not yet committed",
             ingest_pending.clone(),
@@ -197,6 +210,7 @@ impl Metrics {
             events_duplicate,
             events_rejected,
             ingest_requests,
+            personalize_requests,
             ingest_pending,
             ingest_commit_seconds,
             timers_pending,

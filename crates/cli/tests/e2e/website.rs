@@ -309,6 +309,15 @@ fn personalize_is_rate_limited_per_write_key_and_address() {
             .as_u16(),
         200
     );
+    let metrics = client()
+        .get(server.url("/metrics"))
+        .send()
+        .and_then(|r| r.text())
+        .expect("metrics");
+    assert!(
+        metrics.contains("bellwether_personalize_requests_total{status=\"429\"} 1"),
+        "{metrics}"
+    );
     // Ingestion is not limited by it.
     let (status, _) = send_as_site(
         &server,

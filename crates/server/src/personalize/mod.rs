@@ -32,6 +32,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::Query;
 use crate::auth;
 use crate::error::ApiError;
+use crate::metrics::StatusLabels;
 use crate::AppState;
 
 /// Longest accepted id, as for ingestion.
@@ -75,16 +76,39 @@ pub(crate) async fn personalize(
     Extension(limiter): Extension<Arc<limiter::Limiter>>,
     headers: HeaderMap,
     connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
-    Query(params): Query<VisitorParams>,
-) -> Result<Response, ApiError> {
-    let header_key = auth::basic_write_key(&headers).ok_or_else(|| {
-        ApiError::Unauthorized("missing write key: send it as the HTTP Basic username".into())
-    })?;
-    let source = auth::source_for(&state.config, Some(&header_key), None)?;
+    query: Result<Query<VisitorParams>, ApiError>,
+) -> Response {
     let address = connect_info.map_or(
         IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         |Extension(ConnectInfo(peer))| peer.ip(),
     );
+    let response = match query {
+        Ok(Query(params)) => lookup(&state, &limiter, &headers, address, params).await,
+        Err(error) => Err(error),
+    }
+    .unwrap_or_else(IntoResponse::into_response);
+    state
+        .metrics
+        .personalize_requests
+        .get_or_create(&StatusLabels {
+            status: response.status().as_u16(),
+        })
+        .inc();
+    response
+}
+
+/// Authenticates, rate-limits, and reads the visitor's exposed values.
+async fn lookup(
+    state: &AppState,
+    limiter: &limiter::Limiter,
+    headers: &HeaderMap,
+    address: IpAddr,
+    params: VisitorParams,
+) -> Result<Response, ApiError> {
+    let header_key = auth::basic_write_key(headers).ok_or_else(|| {
+        ApiError::Unauthorized("missing write key: send it as the HTTP Basic username".into())
+    })?;
+    let source = auth::source_for(&state.config, Some(&header_key), None)?;
     limiter
         .check(&source.name, address, Instant::now())
         .map_err(|wait| ApiError::RateLimited {
