@@ -8,13 +8,15 @@
 //! received webhook vs a PostgreSQL transactional outbox. `heavy`: one
 //! contact's per-event cost as its history grows, in order and late.
 //! `directory`: contact search and score order vs indexed PostgreSQL, and
-//! the members CSV's memory.
+//! the members CSV's memory. `personalize`: the website's visitor lookup
+//! vs a PostgreSQL primary-key read of the same answer.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod directory;
 mod heavy;
 mod ingest;
 mod latency;
+mod personalize;
 mod stats;
 mod timers;
 mod webhooks;
@@ -41,6 +43,9 @@ enum Command {
     /// One new event to its updated membership on a loaded server vs a
     /// durable insert and per-contact SQL in PostgreSQL.
     Latency(latency::LatencyArgs),
+    /// `GET /v1/personalize` on 100k visitors vs a PostgreSQL
+    /// primary-key lookup of the same answers.
+    Personalize(personalize::PersonalizeArgs),
     /// One heavy contact: per-event cost as its history grows to 200k
     /// events, in order and late, vs PostgreSQL insert + recompute.
     Heavy(heavy::HeavyArgs),
@@ -57,5 +62,6 @@ fn main() -> anyhow::Result<()> {
         Command::Latency(args) => latency::run(&args),
         Command::Webhooks(args) => webhooks::run(&args),
         Command::Heavy(args) => heavy::run(&args),
+        Command::Personalize(args) => personalize::run(&args),
     }
 }

@@ -37,6 +37,11 @@ impl fmt::Debug for Secret {
 pub struct SourceConfig {
     pub name: String,
     pub write_key: Secret,
+    /// Web origins (`https://www.example.com`, or `"*"` for any) whose
+    /// pages may call `/v1/*` from the browser (CORS), for website
+    /// activation (SPEC §7). Empty: browsers on other origins are refused.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
 }
 
 /// What a bearer token may do.
@@ -108,6 +113,9 @@ pub struct ServerConfig {
     pub max_mcp_sessions: Option<usize>,
     /// Seconds an MCP session may sit unused before it is closed (default 300).
     pub mcp_session_idle_secs: Option<u64>,
+    /// Serves the example website at `/demo-site/` (`bellwether demo`
+    /// turns it on): pages that send events and adapt to exposed segments.
+    pub demo_site: bool,
 }
 
 /// The whole file. Definition tables (`[[score]]`, `[[segment]]`, `[[tier]]`)
@@ -123,6 +131,25 @@ pub struct Config {
     pub destination: Vec<DestinationConfig>,
     pub pool: Vec<PoolConfig>,
     pub retention: RetentionConfig,
+    pub personalize: PersonalizeConfig,
+}
+
+/// `[personalize]`: the public `GET /v1/personalize` lookup.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PersonalizeConfig {
+    /// Lookups allowed per minute for one (write key, client address)
+    /// pair, with bursts up to the same number (default 600); beyond, 429
+    /// with `Retry-After`.
+    pub rate_per_minute: u32,
+}
+
+impl Default for PersonalizeConfig {
+    fn default() -> Self {
+        Self {
+            rate_per_minute: 600,
+        }
+    }
 }
 
 /// `[retention]` (SPEC §7): how long behavior events are kept.
@@ -218,6 +245,14 @@ impl Config {
                     source.name
                 )));
             }
+            for origin in &source.allowed_origins {
+                check_origin(origin).map_err(|problem| {
+                    ConfigError::Invalid(format!(
+                        "source {:?}: allowed_origins entry {origin:?} {problem}",
+                        source.name
+                    ))
+                })?;
+            }
         }
         for token in &self.token {
             if !names.insert(("token", token.name.as_str())) {
@@ -239,7 +274,23 @@ impl Config {
             })?;
         }
         self.retention.validate()?;
+        if self.personalize.rate_per_minute == 0 {
+            return Err(ConfigError::Invalid(
+                "[personalize] rate_per_minute must be at least 1".into(),
+            ));
+        }
         crate::actions::config::validate(&self.destination, &self.pool)
+    }
+
+    /// Whether a browser page on `origin` (the `Origin` request header) may
+    /// call `/v1/*`: some source lists it, or `"*"`. A preflight carries no
+    /// write key, so the union over every source decides.
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        let origin = normalize_origin(origin);
+        self.source
+            .iter()
+            .flat_map(|source| &source.allowed_origins)
+            .any(|allowed| allowed == "*" || normalize_origin(allowed) == origin)
     }
 
     /// The source a write key belongs to.
@@ -255,6 +306,39 @@ impl Config {
             .iter()
             .find(|t| constant_time_eq(t.secret.expose().as_bytes(), secret.as_bytes()))
     }
+}
+
+/// `"*"`, or `scheme://host[:port]` as browsers send it in `Origin`: http
+/// or https, no path, query, user or whitespace.
+fn check_origin(origin: &str) -> Result<(), &'static str> {
+    if origin == "*" {
+        return Ok(());
+    }
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or("must start with https:// or http:// (or be \"*\")")?;
+    if rest.is_empty() {
+        return Err("has no host");
+    }
+    if rest.contains(['/', '?', '#', '@']) || rest.chars().any(char::is_whitespace) {
+        return Err("must be an origin (scheme://host[:port]), without a path, query or user");
+    }
+    Ok(())
+}
+
+/// Lower case, default port dropped: `HTTPS://Example.com:443` equals
+/// `https://example.com`, as browsers send it.
+fn normalize_origin(origin: &str) -> String {
+    let origin = origin.trim().to_ascii_lowercase();
+    for (scheme, port) in [("https://", ":443"), ("http://", ":80")] {
+        if origin.starts_with(scheme) {
+            if let Some(bare) = origin.strip_suffix(port) {
+                return bare.to_owned();
+            }
+        }
+    }
+    origin
 }
 
 /// Compares secrets without leaking where they differ through timing.
@@ -300,6 +384,47 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(error.to_string(), "duplicate source name \"web\"");
+    }
+
+    #[test]
+    fn allowed_origins_are_checked_and_matched() {
+        let config = Config::from_toml(
+            "[[source]]\nname='web'\nwrite_key='a'\n\
+             allowed_origins=['https://www.example.com', 'http://localhost:3000']\n\
+             [[source]]\nname='app'\nwrite_key='b'\nallowed_origins=['https://App.example.com:443']\n",
+        )
+        .unwrap();
+        assert!(config.origin_allowed("https://www.example.com"));
+        assert!(config.origin_allowed("https://WWW.example.com:443"));
+        assert!(config.origin_allowed("http://localhost:3000"));
+        assert!(config.origin_allowed("https://app.example.com"));
+        assert!(!config.origin_allowed("https://evil.example.com"));
+        assert!(!config.origin_allowed("http://localhost:3001"));
+        assert!(!config.origin_allowed("null"));
+        let any = Config::from_toml("[[source]]\nname='w'\nwrite_key='a'\nallowed_origins=['*']\n")
+            .unwrap();
+        assert!(any.origin_allowed("https://anything.test"));
+        for (bad, problem) in [
+            ("www.example.com", "must start with https://"),
+            ("https://example.com/", "without a path"),
+            ("https://", "has no host"),
+        ] {
+            let error = Config::from_toml(&format!(
+                "[[source]]\nname='w'\nwrite_key='a'\nallowed_origins=['{bad}']\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(error.contains(problem), "{bad}: {error}");
+            assert!(error.contains("allowed_origins"), "{error}");
+        }
+    }
+
+    #[test]
+    fn personalize_rate_must_be_positive() {
+        let config = Config::from_toml("").unwrap();
+        assert_eq!(config.personalize.rate_per_minute, 600);
+        let error = Config::from_toml("[personalize]\nrate_per_minute = 0\n").unwrap_err();
+        assert!(error.to_string().contains("rate_per_minute"), "{error}");
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub(crate) async fn read_limited(
     }
 }
 
-fn gunzip_limited(compressed: &[u8], limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) fn gunzip_limited(compressed: &[u8], limit: usize) -> Result<Bytes, ApiError> {
     let mut decompressed = Vec::new();
     GzDecoder::new(compressed)
         .take(limit as u64 + 1)

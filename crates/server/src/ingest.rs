@@ -325,7 +325,7 @@ fn parse_item(raw: &RawValue, ctx: &ParseContext<'_>) -> Result<Message, (String
 }
 
 /// Hands the messages to the writer and waits for the durable commit.
-async fn commit(
+pub(crate) async fn commit(
     state: &AppState,
     source: &str,
     messages: Vec<Message>,
@@ -381,7 +381,7 @@ async fn commit(
 }
 
 /// A message id for messages that came without one (they cannot be deduplicated).
-fn new_message_id() -> String {
+pub(crate) fn new_message_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()

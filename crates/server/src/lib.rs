@@ -11,10 +11,14 @@ mod api;
 mod auth;
 mod body;
 mod connections;
+mod cors;
+mod demo_site;
 pub mod error;
 mod ingest;
 pub mod mcp;
 pub mod metrics;
+mod personalize;
+mod posthog;
 pub mod retention;
 pub mod segment;
 mod ui;
@@ -123,9 +127,30 @@ fn router_on(state: AppState, loopback: bool) -> Router {
         .route("/v1/alias", post(ingest::alias))
         .route("/v1/batch", post(ingest::batch))
         .route("/v1/import", post(ingest::import))
+        // analytics.js (`@segment/analytics-next`) posts to the first
+        // letter of the call's type, and batches to `/b`.
+        .route("/v1/i", post(ingest::identify))
+        .route("/v1/t", post(ingest::track))
+        .route("/v1/p", post(ingest::page))
+        .route("/v1/s", post(ingest::screen))
+        .route("/v1/g", post(ingest::group))
+        .route("/v1/a", post(ingest::alias))
+        .route("/v1/b", post(ingest::batch))
         // Segment SDKs send bodies up to the batch cap; the handlers enforce
         // the real per-endpoint limits while reading.
-        .layer(axum::extract::DefaultBodyLimit::disable());
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .route(
+            "/v1/personalize",
+            get(personalize::personalize).layer(axum::Extension(Arc::new(
+                personalize::limiter::Limiter::new(state.config.personalize.rate_per_minute),
+            ))),
+        )
+        .merge(posthog_routes())
+        // Browser pages on a source's allowed origins (SPEC §7).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::cors,
+        ));
     let (mcp_service, mcp_sessions) = mcp::http_service(state.clone());
     let agents = Router::new()
         .nest_service("/mcp", mcp_service)
@@ -137,8 +162,14 @@ fn router_on(state: AppState, loopback: bool) -> Router {
             state.clone(),
             require_read_token,
         ));
+    let demo_site = if state.config.server.demo_site {
+        demo_site::routes()
+    } else {
+        Router::new()
+    };
     Router::new()
         .merge(tracking)
+        .merge(demo_site)
         .merge(api::routes())
         .merge(agents)
         .route(
@@ -151,6 +182,17 @@ fn router_on(state: AppState, loopback: bool) -> Router {
         .route("/metrics", get(metrics_text))
         .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .with_state(state)
+}
+
+/// PostHog capture paths (see [`posthog`]), bodies capped by the handler.
+fn posthog_routes() -> Router<AppState> {
+    let mut routes = Router::new();
+    for path in ["/batch", "/capture", "/e", "/i/v0/e"] {
+        routes = routes
+            .route(path, post(posthog::capture))
+            .route(&format!("{path}/"), post(posthog::capture));
+    }
+    routes.layer(axum::extract::DefaultBodyLimit::disable())
 }
 
 /// A NUL (`%00`) in the path or query string would reach the store as a

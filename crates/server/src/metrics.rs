@@ -16,6 +16,13 @@ pub(crate) struct SourceLabels {
 pub(crate) enum Endpoint {
     Single,
     Batch,
+    /// PostHog capture (`/batch/`, `/capture/`, `/e/`).
+    Posthog,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct StatusLabels {
+    pub(crate) status: u16,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -45,6 +52,8 @@ pub struct Metrics {
     pub(crate) events_duplicate: Family<SourceLabels, Counter>,
     pub(crate) events_rejected: Family<SourceLabels, Counter>,
     pub(crate) ingest_requests: Family<RequestLabels, Counter>,
+    /// `GET /v1/personalize` answers by status (429: rate-limited).
+    pub(crate) personalize_requests: Family<StatusLabels, Counter>,
     pub(crate) ingest_pending: Gauge,
     pub(crate) ingest_commit_seconds: Histogram,
     pub(crate) timers_pending: Gauge,
@@ -87,6 +96,7 @@ impl Metrics {
         let events_duplicate = Family::<SourceLabels, Counter>::default();
         let events_rejected = Family::<SourceLabels, Counter>::default();
         let ingest_requests = Family::<RequestLabels, Counter>::default();
+        let personalize_requests = Family::<StatusLabels, Counter>::default();
         let ingest_pending = Gauge::default();
         let timers_pending = Gauge::default();
         let evaluation_seconds =
@@ -156,6 +166,11 @@ impl Metrics {
             ingest_requests.clone(),
         );
         registry.register(
+            "personalize_requests",
+            "GET /v1/personalize lookups by status (429: over the per-key and address rate)",
+            personalize_requests.clone(),
+        );
+        registry.register(
             "ingest_pending_messages",
             "Messages admitted and not yet committed",
             ingest_pending.clone(),
@@ -202,6 +217,7 @@ impl Metrics {
             events_duplicate,
             events_rejected,
             ingest_requests,
+            personalize_requests,
             ingest_pending,
             ingest_commit_seconds,
             timers_pending,

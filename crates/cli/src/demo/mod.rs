@@ -120,6 +120,7 @@ fn demo_config(token: &str, listen: &str) -> String {
         r#"
 [server]
 inbox_secret = "{secret}"
+demo_site = true
 
 [[destination]]
 name = "demo-inbox"

@@ -29,7 +29,7 @@ pub struct Definitions {
 impl Definitions {
     /// Whether the definition `kind`/`name` exists in both and computes the
     /// same values: its subject and conditions are equal (owner, action,
-    /// description and holdout change no value).
+    /// description, holdout and expose change no value).
     pub fn same_meaning(&self, other: &Definitions, kind: DefKind, name: &str) -> bool {
         match kind {
             DefKind::Score => {
@@ -127,6 +127,10 @@ pub struct SegmentDef {
     /// Share of entrants (0 to 1) withheld from actions, for causal lift.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holdout: Option<f64>,
+    /// Shown to the visitor's own page by `GET /v1/personalize` (website
+    /// activation); changes no value.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub expose: bool,
 }
 
 /// `[[tier]]`: ordered levels, the first that holds wins.
@@ -142,6 +146,14 @@ pub struct TierDef {
     /// Free text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Shown to the visitor's own page by `GET /v1/personalize` (website
+    /// activation); changes no value.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub expose: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// One level of a tier.

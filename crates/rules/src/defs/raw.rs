@@ -74,6 +74,8 @@ struct RawSegment {
     action: Option<String>,
     description: Option<String>,
     holdout: Option<Spanned<f64>>,
+    #[serde(default)]
+    expose: bool,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +84,8 @@ struct RawTier {
     subject: Option<Spanned<SubjectKind>>,
     levels: Vec<Spanned<RawLevel>>,
     description: Option<String>,
+    #[serde(default)]
+    expose: bool,
 }
 
 #[derive(Deserialize)]
@@ -183,6 +187,7 @@ fn segment(i: usize, raw: Spanned<RawSegment>, spans: &mut SpanTable) -> Segment
         action: raw.action,
         description: raw.description,
         holdout: raw.holdout.map(Spanned::into_inner),
+        expose: raw.expose,
     }
 }
 
@@ -209,5 +214,26 @@ fn tier(i: usize, raw: Spanned<RawTier>, spans: &mut SpanTable) -> TierDef {
         subject: subject(raw.subject),
         levels,
         description: raw.description,
+        expose: raw.expose,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expose_defaults_to_false_and_round_trips() {
+        let text = "[[segment]]\nname='a'\nwhen='true'\nexpose=true\n\
+                    [[segment]]\nname='b'\nwhen='true'\n\
+                    [[tier]]\nname='t'\nexpose=true\nlevels=[{name='x', when='true'}]\n";
+        let (definitions, _) = parse_toml(text).unwrap();
+        assert!(definitions.segment[0].expose);
+        assert!(!definitions.segment[1].expose);
+        assert!(definitions.tier[0].expose);
+        let encoded = toml::to_string(&definitions).unwrap();
+        let (again, _) = parse_toml(&encoded).unwrap();
+        assert_eq!(again, definitions);
+        assert_eq!(encoded.matches("expose").count(), 2, "{encoded}");
     }
 }

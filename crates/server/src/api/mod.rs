@@ -109,6 +109,7 @@ pub(crate) fn routes() -> Router<AppState> {
     paths(
         crate::ingest::identify, crate::ingest::track, crate::ingest::page, crate::ingest::screen,
         crate::ingest::group, crate::ingest::alias, crate::ingest::batch, crate::ingest::import,
+        crate::personalize::personalize,
         crate::actions::inbox::list,
         contacts::get_contact, contacts::get_contact_events, contacts::get_account,
         directory::list_contacts, directory::list_accounts, contact_export::export_contact,

@@ -530,6 +530,7 @@ mod browse;
 mod directory;
 mod dry_run;
 mod forget;
+mod personalize;
 mod replace;
 mod replay;
 mod routing;
