@@ -225,7 +225,8 @@ pub enum WriteOp {
         value: String,
     },
     /// Retention (`[retention] events`): delete these behavior events,
-    /// older than `before`; the engine forgets them at the same commit.
+    /// older than `before` (one step of a pass). The engine forgets every
+    /// behavior event older than `before`, which the pass deletes.
     ExpireEvents {
         before: Millis,
         events: Vec<ExpiredEvent>,

@@ -163,6 +163,27 @@ impl Timeline {
         *self = Timeline::from_events(events);
     }
 
+    /// Drops every event before `time` (retention); returns how many went.
+    /// Whole chunks go at once; only the one straddling `time` shifts.
+    pub fn drop_before(&mut self, time: i64) -> usize {
+        let (chunk, offset) = self.locate(|e| e.time < time);
+        let dropped: usize = self.chunks[..chunk].iter().map(Vec::len).sum::<usize>()
+            + offset.min(self.chunks.get(chunk).map_or(0, Vec::len));
+        if dropped == 0 {
+            return 0;
+        }
+        self.chunks.drain(..chunk);
+        if let Some(first) = self.chunks.first_mut() {
+            first.drain(..offset.min(first.len()));
+            if first.is_empty() {
+                self.chunks.remove(0);
+            }
+        }
+        self.len -= dropped;
+        self.stamp = fresh_stamp();
+        dropped
+    }
+
     /// The events, oldest first.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Event> + '_ {
         self.chunks.iter().flatten()
@@ -467,6 +488,24 @@ mod tests {
         );
         assert_eq!(timeline.next_event_after(20), Some(30));
         assert_eq!(timeline.latest_at_or_before(29), Some(20));
+    }
+
+    #[test]
+    fn dropping_a_prefix_keeps_the_rest_in_order() {
+        let mut timeline =
+            Timeline::from_events((0..2000).map(|t| Event::track(t, t as u64, "A", json!({}))));
+        let stamp = timeline.stamp();
+        assert_eq!(timeline.drop_before(1500), 1500);
+        assert_ne!(timeline.stamp(), stamp, "state derived from it is stale");
+        assert_eq!(timeline.len(), 500);
+        let times: Vec<i64> = timeline.iter().map(|e| e.time).collect();
+        assert_eq!(times, (1500..2000).collect::<Vec<_>>());
+        let stamp = timeline.stamp();
+        assert_eq!(timeline.drop_before(1500), 0);
+        assert_eq!(timeline.stamp(), stamp, "nothing dropped, nothing stale");
+        timeline.insert(Event::track(1200, 9_999, "A", json!({})));
+        assert_eq!(timeline.drop_before(5000), 501);
+        assert!(timeline.is_empty() && timeline.iter().next().is_none());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use bellwether_rules::{Event, EventKind, LateInsert, PropertyKeys, Timeline, Tra
 use serde_json::Value;
 
 use crate::message::{ContactId, MessageKind, StoredEvent};
-use crate::store::{ExpiredEvent, IdKind, IdentitySnapshot, Store, StoreError, WriteOp};
+use crate::store::{IdKind, IdentitySnapshot, Store, StoreError, WriteOp};
 
 /// Which subject: a contact (by internal id) or an account (by group id).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -375,7 +375,7 @@ impl State {
             WriteOp::ContactAccount {
                 contact, group_id, ..
             } => self.link_account(*contact, group_id, touched),
-            WriteOp::ExpireEvents { events, .. } => self.expire_events(events, touched),
+            WriteOp::ExpireEvents { before, .. } => self.expire_before(*before, touched),
             WriteOp::Rejection(_)
             | WriteOp::PruneRejections { .. }
             | WriteOp::Membership(_)
@@ -391,30 +391,21 @@ impl State {
         }
     }
 
-    /// Forgets events past the retention (deleted from the store in the
-    /// same commit): each contact's timeline keeps the others; an account's
-    /// merged timeline is rebuilt when next read.
-    fn expire_events(&mut self, events: &[ExpiredEvent], touched: &mut Touched) {
-        let mut by_contact: HashMap<ContactId, HashSet<u64>> = HashMap::new();
-        for event in events {
-            if let Some(contact) = event.contact {
-                by_contact
-                    .entry(contact)
-                    .or_default()
-                    .insert(event.seq as u64);
-            }
-        }
-        for (contact, seqs) in by_contact {
-            let Some(state) = self.contacts.get_mut(&contact) else {
+    /// Forgets every behavior event before `before` (retention), at the
+    /// first step of a pass: the store deletes exactly those (track, page
+    /// and screen events before the cutoff) over the pass's steps, and each
+    /// timeline drops its prefix once instead of once per step.
+    fn expire_before(&mut self, before: i64, touched: &mut Touched) {
+        for (id, contact) in &mut self.contacts {
+            if contact.timeline.drop_before(before) == 0 {
                 continue;
-            };
-            state.timeline.retain(|e| !seqs.contains(&e.seq));
-            touched.contacts.insert(contact);
-            if let Some(account) = state.account.clone() {
-                if let Some(kept) = self.accounts.get_mut(&account) {
+            }
+            touched.contacts.insert(*id);
+            if let Some(account) = &contact.account {
+                if let Some(kept) = self.accounts.get_mut(account) {
                     kept.timeline = None;
                 }
-                touched.accounts.insert(account);
+                touched.accounts.insert(account.clone());
             }
         }
     }

@@ -1,8 +1,9 @@
 //! Retention (`[retention] events`, SPEC §7) on the writer thread. One step
 //! deletes the behavior events past the retention among a bounded range of
 //! sequence numbers, in a transaction of its own, and hands the deletion to
-//! the engine like any commit: the engine forgets those events at the same
-//! instant. Messages queued meanwhile are committed between steps, so a
+//! the engine like any commit: at the pass's first deletion the engine
+//! forgets every event before the cutoff (what the pass will delete), so
+//! each timeline drops its prefix once, not once per step. Messages queued meanwhile are committed between steps, so a
 //! pass over years of history never holds a long lock or pauses ingestion.
 //! A pass that deleted anything ends with an engine snapshot (the stored
 //! events it covers changed).
