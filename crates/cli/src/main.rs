@@ -9,6 +9,7 @@ mod dead_letters;
 mod delete;
 mod demo;
 mod eval;
+mod explain;
 mod export;
 mod gen;
 mod import;
@@ -47,6 +48,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Write every membership as of an instant as CSV.
     Eval(eval::EvalArgs),
+    /// Why a contact or account is in or out of a segment (as of an instant).
+    Explain(explain::ExplainArgs),
     /// Write realistic synthetic B2B data (Segment NDJSON), seeded.
     Gen(gen::GenArgs),
     /// List webhook deliveries that ran out of attempts, or replay them.
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Check(args) => check::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Explain(args) => explain::run(args),
         Command::Mcp(args) => mcp::run(args),
         Command::Gen(args) => gen::run(args),
         Command::DeadLetters(args) => dead_letters::run(args),

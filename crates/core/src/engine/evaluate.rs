@@ -403,6 +403,8 @@ pub(crate) enum Target<'a> {
     Segment(&'a str),
     /// A tier: `{"levels": [{"level", "explanation"}]}`, every level in order.
     Tier(&'a str),
+    /// A segment, as the indented text tree people read (a JSON string).
+    Rendered(&'a str),
 }
 
 fn explain(
@@ -419,6 +421,10 @@ fn explain(
         Target::Tier(tier) => {
             let levels = rules.explain_tier(tier, view, now)?;
             Some(serde_json::json!({ "levels": levels }))
+        }
+        Target::Rendered(segment) => {
+            let explanation = rules.explain_segment(segment, view, now)?;
+            Some(serde_json::Value::String(explanation.render()))
         }
     }
 }

@@ -111,6 +111,20 @@ impl Engine {
         evaluate::explain_contact(&self.rules, target, state, account, &values, now)
     }
 
+    /// [`Engine::explain_contact`] or [`Engine::explain_account`] as the
+    /// indented text tree people read (`bellwether explain`).
+    pub fn explain_text(&self, key: &SubjectKey, segment: &str, now: Millis) -> Option<String> {
+        let rendered = match key {
+            SubjectKey::Contact(id) => {
+                self.explain_contact_target(*id, Target::Rendered(segment), now)
+            }
+            SubjectKey::Account(group_id) => {
+                self.explain_account_target(group_id, Target::Rendered(segment), now)
+            }
+        }?;
+        rendered.as_str().map(str::to_owned)
+    }
+
     /// Why an account is in or out of a segment, as of `now`.
     pub fn explain_account(
         &self,
