@@ -187,12 +187,70 @@ struct BatchEnvelope<'a> {
     sent_at: Option<String>,
 }
 
-struct ParsedBatch {
-    source: String,
-    messages: Vec<Message>,
-    rejections: Vec<Rejection>,
-    rejected: Vec<RejectedMessage>,
-    warnings: Vec<RejectedMessage>,
+/// A request's messages after validation: what to store, and what was
+/// refused or stored with a field ignored (each both a row for the
+/// ingestion view and an entry in the response).
+pub(crate) struct ParsedBatch {
+    pub(crate) source: String,
+    pub(crate) messages: Vec<Message>,
+    pub(crate) rejections: Vec<Rejection>,
+    pub(crate) rejected: Vec<RejectedMessage>,
+    pub(crate) warnings: Vec<RejectedMessage>,
+}
+
+impl ParsedBatch {
+    pub(crate) fn new(source: String, capacity: usize) -> Self {
+        ParsedBatch {
+            source,
+            messages: Vec::with_capacity(capacity),
+            rejections: Vec::new(),
+            rejected: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The message at `index` is refused (`excerpt`: the start of its text).
+    pub(crate) fn reject(
+        &mut self,
+        state: &AppState,
+        index: usize,
+        (field, reason): (String, String),
+        excerpt: &str,
+    ) {
+        let excerpt: String = excerpt.chars().take(200).collect();
+        self.rejections
+            .push(state.rejection(&self.source, Some(index), &field, &reason, &excerpt));
+        self.rejected.push(RejectedMessage {
+            index,
+            field,
+            message: reason,
+        });
+    }
+
+    /// The message at `index` is stored with `warnings` (fields ignored).
+    pub(crate) fn accept(
+        &mut self,
+        state: &AppState,
+        index: usize,
+        message: Message,
+        warnings: Vec<(String, String)>,
+    ) {
+        for (field, reason) in warnings {
+            self.rejections.push(state.warning(
+                &self.source,
+                Some(index),
+                &field,
+                &reason,
+                &message,
+            ));
+            self.warnings.push(RejectedMessage {
+                index,
+                field,
+                message: reason,
+            });
+        }
+        self.messages.push(message);
+    }
 }
 
 async fn ingest_batch(
@@ -257,51 +315,15 @@ fn parse_batch(
     ctx.batch_context = envelope.context.as_ref();
     ctx.batch_integrations = envelope.integrations.as_ref();
     ctx.batch_sent_at = batch_sent_at;
-    let mut parsed = ParsedBatch {
-        source: source.clone(),
-        messages: Vec::with_capacity(items.len()),
-        rejections: Vec::new(),
-        rejected: Vec::new(),
-        warnings: Vec::new(),
-    };
+    let mut parsed = ParsedBatch::new(source.clone(), items.len());
     for (index, raw) in items.into_iter().enumerate() {
         let screened = parse_item(raw, &ctx).and_then(|message| {
             let warnings = state.config.identity.screen_ids(&message)?;
             Ok((message, warnings))
         });
         match screened {
-            Ok((message, warnings)) => {
-                for (field, reason) in warnings {
-                    parsed.rejections.push(state.warning(
-                        &source,
-                        Some(index),
-                        &field,
-                        &reason,
-                        &message,
-                    ));
-                    parsed.warnings.push(RejectedMessage {
-                        index,
-                        field,
-                        message: reason,
-                    });
-                }
-                parsed.messages.push(message);
-            }
-            Err((field, reason)) => {
-                let excerpt: String = raw.get().chars().take(200).collect();
-                parsed.rejections.push(state.rejection(
-                    &source,
-                    Some(index),
-                    &field,
-                    &reason,
-                    &excerpt,
-                ));
-                parsed.rejected.push(RejectedMessage {
-                    index,
-                    field,
-                    message: reason,
-                });
-            }
+            Ok((message, warnings)) => parsed.accept(state, index, message, warnings),
+            Err(refused) => parsed.reject(state, index, refused, raw.get()),
         }
     }
     Ok(parsed)

@@ -136,6 +136,22 @@ fn capture_and_e_accept_single_events_arrays_and_gzip_js() {
     assert_eq!(body["rejected"][0]["field"], "distinct_id");
     assert_eq!(kinds(&server, &anon), ["page:", "track:Pricing Viewed"]);
 
+    // A blocked identifier is dropped and reported as a warning, as on /v1.
+    let user = unique("phuser");
+    let identify = json!({"api_key": WRITE_KEY, "event": "$identify", "distinct_id": user,
+                          "properties": {"$anon_distinct_id": "undefined"}});
+    let (status, body) = read(
+        client()
+            .post(server.url("/capture/"))
+            .json(&identify)
+            .send()
+            .expect("capture"),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body["stored"].as_u64() >= Some(1), "{body}");
+    assert_eq!(body["warnings"][0]["index"], 0, "{body}");
+    assert_eq!(body["warnings"][0]["field"], "anonymousId", "{body}");
+
     let (status, body) = read(
         client()
             .post(server.url("/batch/"))

@@ -19,7 +19,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bellwether_core::message::Rejection;
 use bellwether_core::Message;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -27,7 +26,7 @@ use serde_json::{Map, Value};
 use crate::auth;
 use crate::body::{gunzip_limited, human_bytes, parse_json, read_limited};
 use crate::error::ApiError;
-use crate::ingest::{commit, new_message_id, IngestResponse, RejectedMessage};
+use crate::ingest::{commit, new_message_id, IngestResponse, ParsedBatch};
 use crate::metrics::{Endpoint, RequestLabels};
 use crate::segment::{self, parse_message, parse_timestamp};
 use crate::AppState;
@@ -81,20 +80,22 @@ async fn ingest(
         parse_request(&state_for_parse, &bytes, header_key.as_deref())
     })
     .await??;
-    if parsed.messages.is_empty() && !parsed.rejected.is_empty() {
-        let first = &parsed.rejected[0];
-        commit(state, &parsed.source, Vec::new(), parsed.rejections).await?;
+    let Parsed { batch, skipped } = parsed;
+    if batch.messages.is_empty() && !batch.rejected.is_empty() {
+        let first = &batch.rejected[0];
+        commit(state, &batch.source, Vec::new(), batch.rejections).await?;
         return Err(ApiError::InvalidField {
             field: format!("batch[{}].{}", first.index, first.field),
             reason: format!("{} (every event in the request is invalid)", first.message),
         });
     }
-    let mut ingest = commit(state, &parsed.source, parsed.messages, parsed.rejections).await?;
-    ingest.rejected = parsed.rejected;
+    let mut ingest = commit(state, &batch.source, batch.messages, batch.rejections).await?;
+    ingest.rejected = batch.rejected;
+    ingest.warnings = batch.warnings;
     Ok(CaptureResponse {
         status: 1,
         ingest,
-        skipped: parsed.skipped,
+        skipped,
     })
 }
 
@@ -107,11 +108,9 @@ fn query_says_gzip(query: Option<&str>) -> bool {
     })
 }
 
+/// The request's messages, and how many events map to none (`$pageleave`…).
 struct Parsed {
-    source: String,
-    messages: Vec<Message>,
-    rejections: Vec<Rejection>,
-    rejected: Vec<RejectedMessage>,
+    batch: ParsedBatch,
     skipped: usize,
 }
 
@@ -132,43 +131,36 @@ fn parse_request(
     let mut ctx = state.parse_context(&source, None);
     ctx.batch_sent_at = sent_at;
     let mut parsed = Parsed {
-        source: source.clone(),
-        messages: Vec::with_capacity(events.len()),
-        rejections: Vec::new(),
-        rejected: Vec::new(),
+        batch: ParsedBatch::new(source.clone(), events.len()),
         skipped: 0,
     };
     for (index, event) in events.into_iter().enumerate() {
-        let excerpt: String = event.to_string().chars().take(200).collect();
-        match parse_event(state, event, &ctx) {
+        // Serialized once: for the size limit, and the excerpt if refused.
+        let text = event.to_string();
+        match parse_event(state, event, text.len(), &ctx) {
             Ok(messages) if messages.is_empty() => parsed.skipped += 1,
-            Ok(messages) => parsed.messages.extend(messages),
-            Err((field, reason)) => {
-                parsed.rejections.push(state.rejection(
-                    &source,
-                    Some(index),
-                    &field,
-                    &reason,
-                    &excerpt,
-                ));
-                parsed.rejected.push(RejectedMessage {
-                    index,
-                    field,
-                    message: reason,
-                });
+            Ok(messages) => {
+                for (message, warnings) in messages {
+                    parsed.batch.accept(state, index, message, warnings);
+                }
             }
+            Err(refused) => parsed.batch.reject(state, index, refused, &text),
         }
     }
     Ok(parsed)
 }
 
-/// One event to its validated messages (all or none).
+/// (field, reason): a field refused or ignored.
+type FieldProblem = (String, String);
+
+/// One event (`size` bytes as JSON) to its validated messages, each with
+/// the blocked identifiers it dropped (all messages or none).
 fn parse_event(
     state: &AppState,
     event: Value,
+    size: usize,
     ctx: &segment::ParseContext<'_>,
-) -> Result<Vec<Message>, (String, String)> {
-    let size = event.to_string().len();
+) -> Result<Vec<(Message, Vec<FieldProblem>)>, FieldProblem> {
     if size > segment::MAX_MESSAGE_BYTES {
         return Err((
             String::new(),
@@ -183,9 +175,10 @@ fn parse_event(
     for value in mapped {
         let message = parse_message(value, ctx, new_message_id).map_err(|e| (e.field, e.reason))?;
         // Blocked ids (`"undefined"`, ...) are dropped from the message as
-        // on /v1; what is left must still name somebody.
-        state.config.identity.screen_ids(&message)?;
-        messages.push(message);
+        // on /v1 (and reported as warnings); what is left must still name
+        // somebody.
+        let warnings = state.config.identity.screen_ids(&message)?;
+        messages.push((message, warnings));
     }
     Ok(messages)
 }
