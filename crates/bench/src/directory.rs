@@ -14,7 +14,7 @@ use clap::Args;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-use crate::ingest::{start_server, Server, WRITE_KEY};
+use crate::ingest::{start_server, Server};
 use crate::stats::quantile;
 
 #[derive(Debug, Args)]
@@ -103,25 +103,6 @@ fn messages(people: &[Person]) -> Vec<Value> {
     out
 }
 
-fn load(server: &Server, messages: &[Value]) -> anyhow::Result<()> {
-    let client = reqwest::blocking::Client::new();
-    for chunk in messages.chunks(2_000) {
-        loop {
-            let response = client
-                .post(format!("{}/v1/batch", server.base))
-                .basic_auth(WRITE_KEY, Some(""))
-                .json(&json!({ "batch": chunk }))
-                .send()?;
-            match response.status().as_u16() {
-                429 => std::thread::sleep(Duration::from_millis(5)),
-                200 => break,
-                status => anyhow::bail!("loading failed with status {status}"),
-            }
-        }
-    }
-    Ok(())
-}
-
 /// A needle that finds a few people: part of an id, email or name.
 fn needle(rng: &mut rand::rngs::StdRng, count: usize) -> String {
     let c = rng.gen_range(0..count);
@@ -156,7 +137,7 @@ fn bellwether(args: &DirectoryArgs, messages: &[Value]) -> anyhow::Result<[Vec<f
     std::fs::write(definitions.path(), DEFINITIONS)?;
     let server = start_server(&args.binary, Some(&definitions.path().to_path_buf()))?;
     let loading = Instant::now();
-    load(&server, messages)?;
+    server.load(messages, 2000)?;
     eprintln!(
         "loaded {} messages in {:.1} s",
         messages.len(),

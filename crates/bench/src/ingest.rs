@@ -62,6 +62,27 @@ pub(crate) struct Server {
 }
 
 impl Server {
+    /// Sends `messages` through `/v1/batch`, `chunk` per request, waiting
+    /// out 429s (the write queue full): a history to measure against.
+    pub(crate) fn load(&self, messages: &[Value], chunk: usize) -> anyhow::Result<()> {
+        let client = reqwest::blocking::Client::new();
+        for batch in messages.chunks(chunk) {
+            loop {
+                let response = client
+                    .post(format!("{}/v1/batch", self.base))
+                    .basic_auth(WRITE_KEY, Some(""))
+                    .json(&json!({ "batch": batch }))
+                    .send()?;
+                match response.status().as_u16() {
+                    429 => std::thread::sleep(Duration::from_millis(5)),
+                    200 => break,
+                    status => anyhow::bail!("loading failed with status {status}"),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The server process, for sampling its memory.
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()

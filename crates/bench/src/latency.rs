@@ -82,25 +82,6 @@ fn history(args: &LatencyArgs, now: i64) -> Vec<Value> {
     out
 }
 
-fn load(server: &Server, history: &[Value]) -> anyhow::Result<()> {
-    let client = reqwest::blocking::Client::new();
-    for chunk in history.chunks(1_000) {
-        loop {
-            let response = client
-                .post(format!("{}/v1/batch", server.base))
-                .basic_auth(WRITE_KEY, Some(""))
-                .json(&json!({ "batch": chunk }))
-                .send()?;
-            match response.status().as_u16() {
-                429 => std::thread::sleep(std::time::Duration::from_millis(5)),
-                200 => break,
-                status => anyhow::bail!("loading failed with status {status}"),
-            }
-        }
-    }
-    Ok(())
-}
-
 struct Samples {
     ack_ms: Vec<f64>,
 }
@@ -108,7 +89,7 @@ struct Samples {
 fn bellwether_run(args: &LatencyArgs, history: &[Value], run: usize) -> anyhow::Result<Samples> {
     let server = start_server(&args.binary, Some(&args.definitions))?;
     let loading = Instant::now();
-    load(&server, history)?;
+    server.load(history, 1000)?;
     eprintln!(
         "run {run}: loaded {} messages in {:.1} s",
         history.len(),

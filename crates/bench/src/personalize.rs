@@ -85,25 +85,6 @@ fn history(args: &PersonalizeArgs, now: i64) -> Vec<Value> {
     out
 }
 
-fn load(server: &Server, history: &[Value]) -> anyhow::Result<()> {
-    let client = reqwest::blocking::Client::new();
-    for chunk in history.chunks(1_000) {
-        loop {
-            let response = client
-                .post(format!("{}/v1/batch", server.base))
-                .basic_auth(WRITE_KEY, Some(""))
-                .json(&json!({ "batch": chunk }))
-                .send()?;
-            match response.status().as_u16() {
-                429 => std::thread::sleep(std::time::Duration::from_millis(5)),
-                200 => break,
-                status => anyhow::bail!("loading failed with status {status}"),
-            }
-        }
-    }
-    Ok(())
-}
-
 fn lookup(
     client: &reqwest::blocking::Client,
     server: &Server,
@@ -137,7 +118,7 @@ fn one_run(args: &PersonalizeArgs, history: &[Value], run: usize) -> anyhow::Res
     )?;
     let server = start_server(&args.binary, Some(&config.path().to_path_buf()))?;
     let loading = Instant::now();
-    load(&server, history)?;
+    server.load(history, 1000)?;
     eprintln!(
         "run {run}: loaded {} messages in {:.1} s",
         history.len(),
