@@ -131,12 +131,21 @@ impl Timeline {
         Timeline::from_events(timelines.into_iter().flat_map(|t| t.iter().cloned()))
     }
 
+    /// Whether an event with this key would land behind the newest (a late
+    /// insert, which changes the stamp).
+    pub fn is_behind(&self, key: (i64, u64)) -> bool {
+        self.newest_key().is_some_and(|newest| newest > key)
+    }
+
+    fn newest_key(&self) -> Option<(i64, u64)> {
+        self.chunks.last().and_then(|c| c.last()).map(Event::key)
+    }
+
     /// Adds an event, keeping the order (a push when it is the newest).
     pub fn insert(&mut self, event: Event) {
         let key = event.key();
         self.len += 1;
-        let newest = self.chunks.last().and_then(|c| c.last()).map(Event::key);
-        if newest.is_none_or(|newest| newest <= key) {
+        if !self.is_behind(key) {
             match self.chunks.last_mut() {
                 Some(chunk) if chunk.len() < CHUNK => chunk.push(event),
                 _ => self.chunks.push(vec![event]),

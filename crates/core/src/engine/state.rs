@@ -676,17 +676,20 @@ fn insert_noting_late(
     key: SubjectKey,
     late: &mut Vec<(SubjectKey, LateInsert)>,
 ) {
+    // Appending (the usual case) needs no copy of the event.
+    if !timeline.is_behind(event.key()) {
+        timeline.insert(event);
+        return;
+    }
     let before = timeline.stamp();
     timeline.insert(event.clone());
     let after = timeline.stamp();
-    if after != before {
-        late.push((
-            key,
-            LateInsert {
-                event,
-                before,
-                after,
-            },
-        ));
-    }
+    late.push((
+        key,
+        LateInsert {
+            event,
+            before,
+            after,
+        },
+    ));
 }
