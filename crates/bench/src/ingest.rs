@@ -100,15 +100,27 @@ pub(crate) fn start_server(
     binary: &PathBuf,
     definitions: Option<&PathBuf>,
 ) -> anyhow::Result<Server> {
+    let text = match definitions {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        None => String::new(),
+    };
+    start_server_with(binary, &text, |_| Ok(()))
+}
+
+/// Starts a server whose config is the bench source plus `extra`, after
+/// `prepare` wrote what it needs into the config's directory.
+pub(crate) fn start_server_with(
+    binary: &PathBuf,
+    extra: &str,
+    prepare: impl FnOnce(&std::path::Path) -> anyhow::Result<()>,
+) -> anyhow::Result<Server> {
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("bellwether.toml");
     let mut text = format!("[[source]]\nname='bench'\nwrite_key='{WRITE_KEY}'\n");
-    if let Some(path) = definitions {
-        let definitions = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        text.push_str(&definitions);
-    }
+    text.push_str(extra);
     std::fs::write(&config, text)?;
+    prepare(dir.path())?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -137,7 +149,8 @@ pub(crate) fn start_server(
         _dir: dir,
     };
     let client = reqwest::blocking::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // Loading large enrichment tables takes a few seconds.
+    let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if client
             .get(format!("{}/healthz", server.base))
@@ -151,22 +164,38 @@ pub(crate) fn start_server(
     anyhow::bail!("server did not start")
 }
 
-struct IngestRun {
-    events_per_sec: f64,
-    p50_ms: f64,
-    p99_ms: f64,
+pub(crate) struct IngestRun {
+    pub(crate) events_per_sec: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
 }
 
 fn bellwether_run(args: &IngestArgs, batch_size: usize, run: usize) -> anyhow::Result<IngestRun> {
     let server = start_server(&args.binary, args.definitions.as_ref())?;
-    let bodies: Vec<Vec<u8>> = messages(args.events, run)
+    drive(
+        &server,
+        &messages(args.events, run),
+        batch_size,
+        args.clients,
+    )
+}
+
+/// Sends `messages` through `/v1/batch`, `batch_size` per request, from
+/// `clients` threads; the throughput and ack latencies.
+pub(crate) fn drive(
+    server: &Server,
+    messages: &[Value],
+    batch_size: usize,
+    clients: usize,
+) -> anyhow::Result<IngestRun> {
+    let bodies: Vec<Vec<u8>> = messages
         .chunks(batch_size)
         .map(|chunk| json!({ "batch": chunk }).to_string().into_bytes())
         .collect();
     let bodies = Arc::new(bodies);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
-    let workers: Vec<_> = (0..args.clients)
+    let workers: Vec<_> = (0..clients)
         .map(|_| {
             let (bodies, next, url) = (
                 Arc::clone(&bodies),
@@ -215,7 +244,7 @@ fn bellwether_run(args: &IngestArgs, batch_size: usize, run: usize) -> anyhow::R
     }
     let elapsed = started.elapsed().as_secs_f64();
     Ok(IngestRun {
-        events_per_sec: args.events as f64 / elapsed,
+        events_per_sec: messages.len() as f64 / elapsed,
         p50_ms: quantile(&mut latencies, 0.5),
         p99_ms: quantile(&mut latencies, 0.99),
     })

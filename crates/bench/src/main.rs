@@ -9,10 +9,13 @@
 //! contact's per-event cost as its history grows, in order and late.
 //! `directory`: contact search and score order vs indexed PostgreSQL, and
 //! the members CSV's memory. `personalize`: the website's visitor lookup
-//! vs a PostgreSQL primary-key read of the same answer.
+//! vs a PostgreSQL primary-key read of the same answer. `enrichment`:
+//! ingest with 100k domains and 1M networks loaded vs without, and the
+//! lookups vs PostgreSQL (primary key, GiST `inet`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod directory;
+mod enrichment;
 mod heavy;
 mod ingest;
 mod latency;
@@ -34,6 +37,9 @@ struct Cli {
 enum Command {
     /// Durable ingest throughput vs PostgreSQL COPY.
     Ingest(ingest::IngestArgs),
+    /// Ingest with enrichment tables (100k domains, 1M networks) vs
+    /// without, and the lookups vs PostgreSQL.
+    Enrichment(enrichment::EnrichmentArgs),
     /// Contact search and score order on 100k contacts vs an indexed
     /// PostgreSQL table; members.csv of 100k members and its memory.
     Directory(directory::DirectoryArgs),
@@ -57,6 +63,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Ingest(args) => ingest::run(&args),
+        Command::Enrichment(args) => enrichment::run(&args),
         Command::Directory(args) => directory::run(&args),
         Command::Timers(args) => timers::run(&args),
         Command::Latency(args) => latency::run(&args),

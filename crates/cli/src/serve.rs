@@ -74,12 +74,18 @@ pub(crate) fn serve_loaded(
                 let _ = retention_stopped.await;
             },
         ));
+        let (stop_enrichment, enrichment_stopped) = tokio::sync::oneshot::channel::<()>();
+        let enrichment = tokio::spawn(bellwether_server::enrichment::run(state.clone(), async {
+            let _ = enrichment_stopped.await;
+        }));
         on_ready(address);
         bellwether_server::serve(listener, state, shutdown_signal()).await?;
         let _ = stop_dispatcher.send(());
         let _ = stop_retention.send(());
+        let _ = stop_enrichment.send(());
         let _ = dispatcher.await;
         let _ = retention.await;
+        let _ = enrichment.await;
         anyhow::Ok(())
     })?;
     drop(runtime);

@@ -114,7 +114,11 @@ impl StoreArgs {
 pub(crate) fn load_config(path: &Path) -> anyhow::Result<Loaded> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
-    let config = Config::from_toml(&text)
+    let mut config = Config::from_toml(&text)
+        .with_context(|| format!("invalid config file {}", path.display()))?;
+    let base = path.parent().unwrap_or_else(|| Path::new("."));
+    config
+        .load_enrichment(base)
         .with_context(|| format!("invalid config file {}", path.display()))?;
     Ok(Loaded {
         config,

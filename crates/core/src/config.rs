@@ -132,6 +132,9 @@ pub struct Config {
     pub pool: Vec<PoolConfig>,
     pub retention: RetentionConfig,
     pub personalize: PersonalizeConfig,
+    /// `[[enrichment]]` tables; loaded into `identity.enrichment` by
+    /// [`Config::load_enrichment`].
+    pub enrichment: Vec<bellwether_enrich::EnrichmentConfig>,
 }
 
 /// `[personalize]`: the public `GET /v1/personalize` lookup.
@@ -274,12 +277,30 @@ impl Config {
             })?;
         }
         self.retention.validate()?;
+        for table in &self.enrichment {
+            table
+                .validate()
+                .map_err(|error| ConfigError::Invalid(error.to_string()))?;
+        }
         if self.personalize.rate_per_minute == 0 {
             return Err(ConfigError::Invalid(
                 "[personalize] rate_per_minute must be at least 1".into(),
             ));
         }
         crate::actions::config::validate(&self.destination, &self.pool)
+    }
+
+    /// Reads the `[[enrichment]]` tables (paths relative to `base`, the
+    /// config file's directory) into `identity.enrichment`, where identity
+    /// resolution reads them.
+    pub fn load_enrichment(
+        &mut self,
+        base: &std::path::Path,
+    ) -> Result<(), bellwether_enrich::EnrichError> {
+        if !self.enrichment.is_empty() {
+            self.identity.enrichment = bellwether_enrich::Enrichment::load(&self.enrichment, base)?;
+        }
+        Ok(())
     }
 
     /// Whether a browser page on `origin` (the `Origin` request header) may

@@ -9,6 +9,7 @@
 //! [`SubmitError::Overloaded`] at once (HTTP 429) instead of queueing without
 //! limit.
 
+mod enrichment;
 mod privacy;
 mod retention;
 
@@ -23,6 +24,7 @@ use crate::identity::{IdentityConfig, IdentityGraph, IdentityReport};
 use crate::message::{Message, MessageKind, Rejection, StoredEvent};
 use crate::store::{Store, StoreError, WriteOp};
 
+pub use enrichment::restore_enrichment_answers;
 pub use privacy::{finish_deletions, DeletionReport, PrivacyError};
 pub use retention::{RetentionError, RetentionStep, RETENTION_STEP};
 
@@ -143,6 +145,8 @@ impl Ingestor {
         config: IngestConfig,
         listener: Option<Box<dyn CommitListener>>,
     ) -> Result<(Self, JoinHandle<IdentityGraph>), StoreError> {
+        let mut graph = graph;
+        graph.set_applied_enrichment(store.account_enrichments()?);
         let snapshot = store.load_identity()?;
         let suppressed = store.suppressions()?.into_iter().map(|s| s.value).collect();
         let published: PublishedIdentity =
@@ -235,6 +239,7 @@ enum Work {
     Messages(Job),
     Privacy(privacy::PrivacyJob),
     Retention(retention::RetentionJob),
+    Enrichment(enrichment::EnrichmentJob),
 }
 
 /// Replays the stored messages into a fresh identity graph and applies the
@@ -246,6 +251,7 @@ pub fn rebuild_identity(
     progress: &mut dyn crate::identity::RebuildProgress,
 ) -> Result<IdentityGraph, StoreError> {
     privacy::finish_deletions(store)?;
+    restore_enrichment_answers(store, &identity.enrichment)?;
     let (graph, corrections) = IdentityGraph::rebuild(identity, store, progress)?;
     if !corrections.is_empty() {
         tracing::info!(
@@ -391,6 +397,10 @@ impl Writer {
                 }
                 Work::Retention(job) => {
                     self.expire(job);
+                    continue;
+                }
+                Work::Enrichment(job) => {
+                    self.enrichment(job);
                     continue;
                 }
             };
@@ -564,9 +574,17 @@ impl Writer {
     /// A copy of the graph for a snapshot, when there is a listener to take
     /// one and snapshots are on.
     fn graph_copy(&mut self) -> Option<IdentityGraph> {
-        if self.listener.is_none() || self.snapshot_every == 0 {
+        if self.snapshot_every == 0 {
             return None;
         }
+        self.graph_copy_now()
+    }
+
+    /// A copy of the graph for a snapshot even with snapshots off while
+    /// running: for a commit that is not a message (a snapshot's tail
+    /// replays only messages, so one from before it would miss it).
+    fn graph_copy_now(&mut self) -> Option<IdentityGraph> {
+        self.listener.as_ref()?;
         self.since_snapshot = 0;
         Some(self.graph.clone())
     }
@@ -601,6 +619,10 @@ impl Writer {
         let refused = self.graph.refused_links();
         let rebuilt = rebuild_identity(self.store.as_ref(), self.identity.clone(), &mut |_, _| {})
             .and_then(|graph| Ok((graph, self.store.load_identity()?.max_seq)));
+        let rebuilt = rebuilt.and_then(|(mut graph, max_seq)| {
+            graph.set_applied_enrichment(self.store.account_enrichments()?);
+            Ok((graph, max_seq))
+        });
         match rebuilt {
             Ok((graph, max_seq)) => {
                 self.graph = graph;

@@ -90,6 +90,8 @@ impl MergeReason {
 pub enum AccountLink {
     Group,
     EmailDomain,
+    /// Revealed by the visitor's IP address (`[[enrichment]] kind = "ip"`).
+    Ip,
 }
 
 impl AccountLink {
@@ -97,6 +99,7 @@ impl AccountLink {
         match self {
             Self::Group => "group",
             Self::EmailDomain => "email_domain",
+            Self::Ip => "ip",
         }
     }
 
@@ -104,6 +107,7 @@ impl AccountLink {
         Some(match text {
             "group" => Self::Group,
             "email_domain" => Self::EmailDomain,
+            "ip" => Self::Ip,
             _ => return None,
         })
     }
@@ -180,7 +184,29 @@ pub enum WriteOp {
         contact: ContactId,
         group_id: String,
         link: AccountLink,
+        /// The network of an IP reveal (`AccountLink::Ip`).
+        via: Option<String>,
         at: Millis,
+    },
+    /// Enrichment changed the account's traits (SPEC §7 "Enrichment"):
+    /// `changes` are trait values set at `at` (after message `seq`; `null`
+    /// unsets), stored in its trait history marked as enrichment's, and
+    /// `applied` is everything enrichment gives it now (replacing the
+    /// previous record).
+    AccountEnrichment {
+        group_id: String,
+        domain: String,
+        changes: Map<String, Value>,
+        applied: Map<String, Value>,
+        at: Millis,
+        seq: i64,
+    },
+    /// The enrichment provider's answer for a domain (`kind = "http"`),
+    /// kept so a restart does not ask again within its TTL.
+    EnrichmentAnswer {
+        domain: String,
+        traits: Map<String, Value>,
+        fetched_at: Millis,
     },
     Rejection(Rejection),
     /// Forget stored rejections beyond the newest `keep_newest`, and those
@@ -488,6 +514,32 @@ pub struct IdentityRow {
     pub first_seen: Millis,
 }
 
+/// What enrichment gave an account, as last recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountEnrichmentRecord {
+    pub group_id: String,
+    pub domain: String,
+    pub traits: Map<String, Value>,
+}
+
+/// One account trait change enrichment wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnrichedTraitRow {
+    pub group_id: String,
+    pub key: String,
+    pub value: Value,
+    pub at: Millis,
+    pub seq: i64,
+}
+
+/// The enrichment provider's answer for a domain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnrichmentAnswerRecord {
+    pub domain: String,
+    pub traits: Map<String, Value>,
+    pub fetched_at: Millis,
+}
+
 /// A contact as the query API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContactRecord {
@@ -498,6 +550,10 @@ pub struct ContactRecord {
     pub anonymous_ids: Vec<String>,
     pub emails: Vec<String>,
     pub account_id: Option<String>,
+    /// How the contact came to its account.
+    pub account_link: Option<AccountLink>,
+    /// The network whose address revealed the account (`AccountLink::Ip`).
+    pub revealed_by: Option<String>,
     /// Current traits: per key, the value with the latest event time.
     pub traits: Map<String, Value>,
 }
@@ -590,6 +646,17 @@ pub trait Store: Send + Sync {
         before: Millis,
         seqs: std::ops::RangeInclusive<i64>,
     ) -> Result<Vec<ExpiredEvent>, StoreError>;
+
+    /// What enrichment gave each account (`WriteOp::AccountEnrichment`).
+    fn account_enrichments(&self) -> Result<Vec<AccountEnrichmentRecord>, StoreError>;
+
+    /// The enrichment provider's kept answers (`WriteOp::EnrichmentAnswer`).
+    fn enrichment_answers(&self) -> Result<Vec<EnrichmentAnswerRecord>, StoreError>;
+
+    /// The account trait changes enrichment wrote (not derived from any
+    /// message), in no particular order: a start that reads the store
+    /// replays the messages, then these.
+    fn enriched_traits(&self) -> Result<Vec<EnrichedTraitRow>, StoreError>;
 
     /// How many stored events have a sequence number of at most `seq` (a
     /// snapshot covering them is stale when this changed).

@@ -204,3 +204,15 @@ impl From<tokio::task::JoinError> for ApiError {
         Self::Internal(format!("background task failed: {error}"))
     }
 }
+
+impl From<crate::enrichment::ReloadError> for ApiError {
+    fn from(error: crate::enrichment::ReloadError) -> Self {
+        use crate::enrichment::ReloadError as E;
+        match error {
+            // The file is the customer's input: a bad row is their request's fault.
+            E::Table(_) => Self::BadRequest(error.to_string()),
+            E::NotConfigured => Self::NotFound(error.to_string()),
+            E::Commit(_) => Self::Unavailable(error.to_string()),
+        }
+    }
+}

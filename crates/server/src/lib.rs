@@ -13,6 +13,7 @@ mod body;
 mod connections;
 mod cors;
 mod demo_site;
+pub mod enrichment;
 pub mod error;
 mod ingest;
 pub mod mcp;

@@ -65,6 +65,11 @@ pub struct Metrics {
     pub(crate) connections_refused: Family<RefusalLabels, Counter>,
     pub(crate) identity_links_refused: Counter,
     pub(crate) retention_deleted: Counter,
+    /// Requests to the enrichment provider by outcome (`answered`,
+    /// `not_found`, `failed`).
+    pub(crate) enrichment_requests: Family<OutcomeLabels, Counter>,
+    /// The provider's last failure, for the ingestion page.
+    pub(crate) enrichment_last_error: parking_lot::Mutex<Option<String>>,
     start_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
     start_from_snapshot: Gauge,
     start_tail_messages: Gauge,
@@ -76,6 +81,11 @@ pub(crate) struct RefusalLabels {
     /// one; `reserved_only`: a request other than /healthz and /metrics on
     /// a reserved connection.
     pub(crate) reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct OutcomeLabels {
+    pub(crate) outcome: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -129,6 +139,12 @@ impl Metrics {
             "retention_deleted_events",
             "Track, page and screen events deleted because they were older than [retention] events",
             retention_deleted.clone(),
+        );
+        let enrichment_requests = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "enrichment_requests",
+            "Requests to the [[enrichment]] kind = \"http\" provider by outcome",
+            enrichment_requests.clone(),
         );
         registry.register(
             "webhook_attempts",
@@ -229,6 +245,8 @@ impl Metrics {
             connections_refused,
             identity_links_refused,
             retention_deleted,
+            enrichment_requests,
+            enrichment_last_error: parking_lot::Mutex::new(None),
         }
     }
 

@@ -120,6 +120,22 @@ impl Store for Faulty {
         self.inner.events_through(seq)
     }
 
+    fn enriched_traits(&self) -> Result<Vec<bellwether_core::store::EnrichedTraitRow>, StoreError> {
+        self.inner.enriched_traits()
+    }
+
+    fn account_enrichments(
+        &self,
+    ) -> Result<Vec<bellwether_core::store::AccountEnrichmentRecord>, StoreError> {
+        self.inner.account_enrichments()
+    }
+
+    fn enrichment_answers(
+        &self,
+    ) -> Result<Vec<bellwether_core::store::EnrichmentAnswerRecord>, StoreError> {
+        self.inner.enrichment_answers()
+    }
+
     fn event_count(&self) -> Result<u64, StoreError> {
         self.inner.event_count()
     }

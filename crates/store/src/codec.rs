@@ -26,6 +26,18 @@ fn corrupt(column: &str, text: &str) -> StoreError {
 }
 
 /// A `LIMIT` parameter; anything beyond `i64::MAX` means "no limit" anyway.
+/// A `contact_accounts` row `(group_id, link, via)` as the record's fields.
+pub(crate) type AccountColumns = (Option<String>, Option<AccountLink>, Option<String>);
+
+pub(crate) fn account_columns(
+    row: Option<(String, String, Option<String>)>,
+) -> Result<AccountColumns, StoreError> {
+    let Some((group_id, link, via)) = row else {
+        return Ok((None, None, None));
+    };
+    Ok((Some(group_id), Some(account_link(&link)?), via))
+}
+
 pub(crate) fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }

@@ -52,6 +52,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "latest_state",
         sql: include_str!("../migrations/sqlite/0008_latest_state.sql"),
     },
+    Migration {
+        version: 9,
+        name: "enrichment",
+        sql: include_str!("../migrations/sqlite/0009_enrichment.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -94,6 +99,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 8,
         name: "latest_state",
         sql: include_str!("../migrations/postgres/0008_latest_state.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "enrichment",
+        sql: include_str!("../migrations/postgres/0009_enrichment.sql"),
     },
 ];
 

@@ -42,18 +42,20 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.data)?;
     let token = args.token.clone().unwrap_or_else(random_token);
     let config_path = args.data.join("bellwether.toml");
-    std::fs::write(&config_path, demo_config(&token, &args.listen))
+    // The generated world's enrichment tables sit beside the config.
+    let enrichment = args.events > 0;
+    std::fs::write(&config_path, demo_config(&token, &args.listen, enrichment))
         .context("cannot write the demo config")?;
     let store_args = StoreArgs {
         config: config_path.clone(),
         data: Some(args.data.clone()),
         database: None,
     };
-    let loaded = load_config(&config_path)?;
-    let store = store_args.open_store(&loaded.config)?;
     let started = std::time::Instant::now();
     let personas = crate::demo::data::events(args.seed);
     let generated = generate_population(&args)?;
+    let loaded = load_config(&config_path)?;
+    let store = store_args.open_store(&loaded.config)?;
     let source = loaded
         .config
         .source
@@ -95,6 +97,7 @@ fn generate_population(args: &DemoArgs) -> anyhow::Result<PathBuf> {
         days: 180,
         end: None,
         out: Some(path.clone()),
+        tables: (args.events > 0).then(|| args.data.clone()),
     };
     let file = std::fs::File::create(&path).context("cannot write the generated data")?;
     if args.events > 0 {
@@ -103,6 +106,7 @@ fn generate_population(args: &DemoArgs) -> anyhow::Result<PathBuf> {
         let progress = indicatif::ProgressBar::new(plan.events as u64);
         crate::gen::generate(&plan, &mut std::io::BufWriter::new(file), &progress)?;
         progress.finish_and_clear();
+        crate::gen::write_tables(&plan, &args.data)?;
     }
     Ok(path)
 }
@@ -110,8 +114,9 @@ fn generate_population(args: &DemoArgs) -> anyhow::Result<PathBuf> {
 /// The example config with the admin token replaced by the demo's, and a
 /// destination to the server's own built-in inbox (`POST /inbox`), so the
 /// routing of hot accounts and churn risks can be watched at
-/// `/api/v1/inbox` with nothing else running.
-fn demo_config(token: &str, listen: &str) -> String {
+/// `/api/v1/inbox` with nothing else running; with `enrichment`, the
+/// generated world's company and network tables (`bellwether gen --tables`).
+fn demo_config(token: &str, listen: &str, enrichment: bool) -> String {
     use base64::Engine as _;
     let key = base64::engine::general_purpose::STANDARD.encode(random_token());
     let secret = format!("whsec_{key}");
@@ -131,6 +136,21 @@ tiers = ["intent_level"]
 scores = [{{ score = "intent", threshold = 50 }}]
 "#
     ));
+    if enrichment {
+        config.push_str(
+            r#"
+[[enrichment]]
+name = "companies"
+kind = "domains"
+file = "companies.csv"
+
+[[enrichment]]
+name = "office networks"
+kind = "ip"
+file = "ranges.csv"
+"#,
+        );
+    }
     config
 }
 

@@ -98,6 +98,8 @@ pub(super) struct Sink<'a> {
     pub(super) prefix: String,
     /// No message is stamped after this instant.
     pub(super) end: i64,
+    /// The contact's address, put in page views' `context.ip` (`--tables`).
+    pub(super) ip: Option<String>,
 }
 
 impl Sink<'_> {
@@ -296,7 +298,37 @@ fn page_view(
     let mut message = json!({"type": "page", "properties": {"path": path, "url": format!("https://bellwether.example{path}")},
         "context": {"page": {"path": path}}});
     merge(&mut message, who);
+    if let Some(ip) = &sink.ip {
+        message["context"]["ip"] = json!(ip);
+    }
     sink.send(message, at).map(drop)
+}
+
+/// An anonymous visitor from the account's office (`--tables`): reads the
+/// blog and pricing pages and never identifies; its address reveals the
+/// account.
+pub(super) fn visitor_messages(
+    rng: &mut ChaCha8Rng,
+    contact: &Contact,
+    window: &Window,
+    sink: &mut Sink<'_>,
+) -> std::io::Result<()> {
+    while sink.remaining > 0 {
+        let at = rng.gen_range(window.start..window.end);
+        let path = if rng.gen_bool(0.2) {
+            "/pricing"
+        } else {
+            BLOG[rng.gen_range(0..BLOG.len())]
+        };
+        let mut message = json!({"type": "page", "anonymousId": contact.anonymous_id,
+            "properties": {"path": path, "url": format!("https://bellwether.example{path}")},
+            "context": {"page": {"path": path}}});
+        if let Some(ip) = &sink.ip {
+            message["context"]["ip"] = json!(ip);
+        }
+        sink.send(message, at)?;
+    }
+    Ok(())
 }
 
 fn email(

@@ -50,6 +50,13 @@ pub(crate) struct GenArgs {
     /// Output file (NDJSON); standard output when absent.
     #[arg(long)]
     pub(crate) out: Option<PathBuf>,
+    /// Also write the world's enrichment tables into this directory
+    /// (`companies.csv`, `ranges.csv`): group calls then carry only name,
+    /// domain and tech (the table gives the firmographics), page views carry
+    /// `context.ip` from the account's network, and one contact in ten is
+    /// an anonymous visitor who never identifies.
+    #[arg(long)]
+    pub(crate) tables: Option<PathBuf>,
 }
 
 /// The shape of a data set, settled from the flags.
@@ -60,6 +67,8 @@ pub(crate) struct Plan {
     pub(crate) accounts: usize,
     pub(crate) start: i64,
     pub(crate) end: i64,
+    /// Enrichment mode (`--tables`).
+    pub(crate) enrichment: bool,
 }
 
 impl GenArgs {
@@ -87,6 +96,7 @@ impl GenArgs {
             accounts,
             start: end - i64::from(self.days) * DAY,
             end,
+            enrichment: self.tables.is_some(),
         })
     }
 }
@@ -114,6 +124,9 @@ pub(crate) fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
         )?,
     };
     progress.finish_and_clear();
+    if let Some(dir) = &args.tables {
+        write_tables(&plan, dir)?;
+    }
     eprintln!(
         "{written} messages, {} contacts, {} accounts, seed {}",
         plan.contacts, plan.accounts, plan.seed
@@ -130,6 +143,10 @@ pub(crate) fn generate(
     let mut rng = ChaCha8Rng::seed_from_u64(plan.seed);
     let accounts: Vec<world::Account> = (0..plan.accounts)
         .map(|n| world::account(&mut rng, n))
+        .map(|account| match plan.enrichment {
+            true => account.firmographics_left_to_enrichment(),
+            false => account,
+        })
         .collect();
     let mut people = Vec::with_capacity(plan.contacts);
     for index in 0..plan.contacts {
@@ -162,24 +179,64 @@ pub(crate) fn generate(
             next_id: 0,
             prefix: format!("g{}-c{}", plan.seed, contact.index),
             end: plan.end,
+            ip: plan
+                .enrichment
+                .then(|| accounts[*account].address(contact.index))
+                .flatten(),
         };
         // Each contact's own stream: its data does not depend on the others'.
         let mut own = ChaCha8Rng::seed_from_u64(plan.seed);
         own.set_stream(contact.index as u64 + 1);
-        contact_messages(
-            &mut own,
-            contact,
-            *persona,
-            &accounts[*account],
-            &window,
-            &mut sink,
-        )?;
+        let visitor = plan.enrichment && contact.index % 10 == 9;
+        if visitor {
+            behavior::visitor_messages(&mut own, contact, &window, &mut sink)?;
+        } else {
+            contact_messages(
+                &mut own,
+                contact,
+                *persona,
+                &accounts[*account],
+                &window,
+                &mut sink,
+            )?;
+        }
         // What a contact leaves unused goes to the next one.
         carry = sink.remaining;
         progress.set_position(written as u64);
     }
     out.flush()?;
     Ok(written)
+}
+
+/// Writes the world's enrichment tables: each account's firmographics by
+/// domain, and one /24 network of 10.0.0.0/8 per account (the first
+/// 65,536 accounts; later ones have none).
+pub(crate) fn write_tables(plan: &Plan, dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut rng = ChaCha8Rng::seed_from_u64(plan.seed);
+    let mut companies = String::from("domain,name,industry,employees,revenue_band,country\n");
+    let mut ranges = String::from("network,domain\n");
+    for n in 0..plan.accounts {
+        let account = world::account(&mut rng, n);
+        let t = &account.traits;
+        companies.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            account.domain,
+            t["name"].as_str().unwrap_or_default(),
+            t["industry"].as_str().unwrap_or_default(),
+            t["employees"],
+            t["revenue_band"].as_str().unwrap_or_default(),
+            t["country"].as_str().unwrap_or_default(),
+        ));
+        if let Some(network) = account.network() {
+            ranges.push_str(&format!("{network}/24,{}\n", account.domain));
+        }
+    }
+    for (name, text) in [("companies.csv", companies), ("ranges.csv", ranges)] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Splits `events` among contacts by weight, at least two each (identify

@@ -18,6 +18,7 @@ fn args(seed: u64, events: usize) -> GenArgs {
         days: 180,
         end: Some(END.into()),
         out: None,
+        tables: None,
     }
 }
 
@@ -127,4 +128,79 @@ fn pricing_views_and_demos_cause_won_deals() {
         with_demo > without_demo + 0.1,
         "demos: {with_demo:.2} vs {without_demo:.2}"
     );
+}
+
+/// `--tables`: the written tables describe the world the messages come
+/// from: every page view's address lies in its account's network, which
+/// the IP table gives that account's domain, and group calls leave the
+/// firmographics to the companies table.
+#[test]
+fn tables_describe_the_generated_world() {
+    let mut with_tables = args(5, 6_000);
+    let dir = tempfile::tempdir().expect("tempdir");
+    with_tables.tables = Some(dir.path().to_owned());
+    let plan = with_tables.plan(0).expect("a valid plan");
+    let mut out = Vec::new();
+    generate(&plan, &mut out, &indicatif::ProgressBar::hidden()).expect("generated");
+    write_tables(&plan, dir.path()).expect("tables");
+    let companies = std::fs::read_to_string(dir.path().join("companies.csv")).expect("companies");
+    let ranges = std::fs::read_to_string(dir.path().join("ranges.csv")).expect("ranges");
+    assert_eq!(companies.lines().count(), plan.accounts + 1);
+    assert_eq!(ranges.lines().count(), plan.accounts + 1);
+    let network_of: std::collections::HashMap<String, String> = ranges
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(','))
+        .map(|(network, domain)| {
+            (
+                network.trim_end_matches(".0/24").to_owned(),
+                domain.to_owned(),
+            )
+        })
+        .collect();
+    let messages = lines(&out);
+    let (mut pages_with_ip, mut anonymous_only) = (0, HashSet::new());
+    let mut identified = HashSet::new();
+    for message in &messages {
+        if message["type"] == "group" && message["traits"].get("domain").is_some() {
+            let keys: Vec<&String> = message["traits"]
+                .as_object()
+                .expect("traits")
+                .keys()
+                .collect();
+            assert_eq!(keys, vec!["name", "domain", "tech"], "{message}");
+        }
+        assert!(message["traits"].get("employees").is_none(), "{message}");
+        if message["type"] == "identify" {
+            identified.insert(
+                message["anonymousId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+        }
+        let Some(ip) = message["context"]["ip"].as_str() else {
+            continue;
+        };
+        pages_with_ip += 1;
+        let prefix = ip.rsplit_once('.').expect("an IPv4 address").0;
+        assert!(
+            network_of.contains_key(prefix),
+            "{ip} lies in a listed network"
+        );
+        if message.get("userId").is_none() {
+            anonymous_only.insert(
+                message["anonymousId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+        }
+    }
+    assert!(pages_with_ip > 0);
+    assert!(
+        anonymous_only.iter().any(|anon| !identified.contains(anon)),
+        "some visitors never identify"
+    );
+    assert_ne!(out, bytes(5, 6_000), "--tables changes the stream");
 }

@@ -41,6 +41,32 @@ pub(super) struct Account {
     pub(super) cold: bool,
 }
 
+impl Account {
+    /// The account as a customer who buys firmographics sends it: the
+    /// group call names the company (name, domain, tech) and the
+    /// enrichment table gives the rest.
+    pub(super) fn firmographics_left_to_enrichment(mut self) -> Self {
+        if let Some(traits) = self.traits.as_object_mut() {
+            traits.retain(|key, _| matches!(key.as_str(), "name" | "domain" | "tech"));
+        }
+        self
+    }
+
+    /// The account's office network, `10.x.y.0/24` (none past the 65,536
+    /// networks of 10.0.0.0/8).
+    pub(super) fn network(&self) -> Option<std::net::Ipv4Addr> {
+        let n: u32 = self.group_id.strip_prefix("acct-")?.parse().ok()?;
+        (n < 65_536).then(|| std::net::Ipv4Addr::from(0x0A00_0000 + n * 256))
+    }
+
+    /// An address in the account's network for contact `index`.
+    pub(super) fn address(&self, index: usize) -> Option<String> {
+        let host = 1 + (index % 254) as u32;
+        self.network()
+            .map(|network| std::net::Ipv4Addr::from(u32::from(network) + host).to_string())
+    }
+}
+
 pub(super) struct Contact {
     pub(super) index: usize,
     pub(super) user_id: String,

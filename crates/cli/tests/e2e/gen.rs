@@ -141,6 +141,23 @@ fn the_demo_loads_personas_and_a_generated_population_and_serves_them() {
         .send()
         .and_then(|r| r.json())
         .unwrap();
+    // The generated world's firmographics come through enrichment, and
+    // some anonymous visitors are revealed by their office address.
+    let enrichment: serde_json::Value = reqwest::blocking::Client::new()
+        .get(format!("http://127.0.0.1:{port}/api/v1/enrichment"))
+        .bearer_auth("demo-test-token")
+        .send()
+        .and_then(|r| r.json())
+        .unwrap();
+    let coverage = &enrichment["coverage"];
+    assert!(
+        coverage["accounts_enriched"].as_u64() > Some(10),
+        "{enrichment}"
+    );
+    assert!(
+        coverage["visitors_revealed"].as_u64() > Some(0),
+        "{enrichment}"
+    );
     // The README's walk-through: a new lead heats up, is routed and sent.
     let hot_lead = std::fs::read_to_string(repo_root().join("examples/hot-lead.json")).unwrap();
     let sent = reqwest::blocking::Client::new()

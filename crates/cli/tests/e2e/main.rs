@@ -10,6 +10,7 @@ mod check;
 mod connections;
 mod deletion;
 mod durability;
+mod enrichment;
 mod explain;
 mod gen;
 mod identity;

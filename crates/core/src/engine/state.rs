@@ -247,6 +247,19 @@ impl State {
                 break;
             }
         }
+        // Enrichment's trait changes come from no message.
+        for row in store.enriched_traits()? {
+            if upto.is_some_and(|upto| row.seq > upto) {
+                continue;
+            }
+            let traits = serde_json::Map::from_iter([(row.key, row.value)]);
+            state.set_account_traits(
+                &row.group_id,
+                &traits,
+                (row.at, row.seq),
+                &mut Touched::default(),
+            );
+        }
         for (contact, events) in timelines {
             if let Some(contact) = state.contacts.get_mut(&contact) {
                 contact.timeline = Timeline::from_events(events);
@@ -364,14 +377,14 @@ impl State {
                 traits,
                 at,
                 seq,
-            } => {
-                let key: Arc<str> = Arc::from(group_id.as_str());
-                let account = self.accounts.entry(key.clone()).or_default();
-                account.traits.set_all(*at, *seq as u64, traits);
-                // Contacts read `account.x`: they change with their account.
-                touched.contacts.extend(account.contacts.iter().copied());
-                touched.accounts.insert(key);
             }
+            | WriteOp::AccountEnrichment {
+                group_id,
+                changes: traits,
+                at,
+                seq,
+                ..
+            } => self.set_account_traits(group_id, traits, (*at, *seq), touched),
             WriteOp::ContactAccount {
                 contact, group_id, ..
             } => self.link_account(*contact, group_id, touched),
@@ -387,8 +400,27 @@ impl State {
             // Deletions are applied by `engine::forget` before the rest.
             | WriteOp::DeleteContact(_)
             | WriteOp::PurgeContactRecords { .. }
-            | WriteOp::Unsuppress { .. } => {}
+            | WriteOp::Unsuppress { .. }
+            | WriteOp::EnrichmentAnswer { .. } => {}
         }
+    }
+
+    fn set_account_traits(
+        &mut self,
+        group_id: &str,
+        traits: &serde_json::Map<String, Value>,
+        (at, seq): (i64, i64),
+        touched: &mut Touched,
+    ) {
+        if traits.is_empty() {
+            return;
+        }
+        let key: Arc<str> = Arc::from(group_id);
+        let account = self.accounts.entry(key.clone()).or_default();
+        account.traits.set_all(at, seq as u64, traits);
+        // Contacts read `account.x`: they change with their account.
+        touched.contacts.extend(account.contacts.iter().copied());
+        touched.accounts.insert(key);
     }
 
     /// Forgets every behavior event before `before` (retention), at the

@@ -24,6 +24,7 @@
 //! where each message lives do not depend on arrival order.
 
 mod cluster;
+mod enrich;
 mod rebuild;
 
 use std::collections::{HashMap, HashSet};
@@ -35,6 +36,7 @@ use crate::message::{ContactId, Message, MessageKind, Millis};
 use crate::store::{AccountLink, IdKind, MergeReason, WriteOp};
 use cluster::{tie_of, Claim, Cluster, ClusterEvent, ClusterId, Member};
 
+pub use enrich::EnrichmentCoverage;
 pub use rebuild::RebuildProgress;
 
 /// Free-mail domains never become accounts.
@@ -54,6 +56,10 @@ pub struct IdentityConfig {
     /// Values that are never identifiers (compared case-insensitively, after
     /// trimming): broken integrations send them for every visitor.
     pub blocked_ids: Vec<String>,
+    /// `[[enrichment]]` tables (loaded with the config file, not part of
+    /// `[identity]`): company traits by domain, accounts by visitor IP.
+    #[serde(skip)]
+    pub enrichment: bellwether_enrich::Enrichment,
 }
 
 /// `blocked_ids` when the config does not set it.
@@ -129,6 +135,17 @@ impl IdentityConfig {
             .collect())
     }
 
+    /// Whether both resolve identities by the same rules. The enrichment
+    /// tables are left out: they are data, and what changed in them is
+    /// applied at start ([`IdentityGraph::refresh_enrichment`]).
+    pub fn same_rules(&self, other: &Self) -> bool {
+        let without_tables = |config: &Self| Self {
+            enrichment: bellwether_enrich::Enrichment::default(),
+            ..config.clone()
+        };
+        without_tables(self) == without_tables(other)
+    }
+
     /// Whether `value` is a blocked identifier.
     pub fn is_blocked(&self, value: &str) -> bool {
         let value = value.trim();
@@ -148,6 +165,7 @@ impl Default for IdentityConfig {
                 .iter()
                 .map(|v| (*v).to_owned())
                 .collect(),
+            enrichment: bellwether_enrich::Enrichment::default(),
         }
     }
 }
@@ -157,6 +175,8 @@ impl Default for IdentityConfig {
 struct ContactNode {
     user_ids: Vec<String>,
     account: Option<(String, AccountLink)>,
+    /// The network that revealed the account (`AccountLink::Ip`).
+    revealed_by: Option<String>,
 }
 
 /// The in-memory identity graph. It serializes into the engine snapshot
@@ -186,6 +206,7 @@ pub struct IdentityGraph {
     refused_links: u64,
     /// Clusters claimed by more than one person.
     shared: std::collections::BTreeSet<ClusterId>,
+    enrichment_state: enrich::EnrichmentState,
 }
 
 /// An anonymous id or email that several users claimed (SPEC §7): who held
@@ -241,6 +262,7 @@ impl IdentityGraph {
             next_cluster: 1,
             refused_links: 0,
             shared: std::collections::BTreeSet::new(),
+            enrichment_state: enrich::EnrichmentState::default(),
             config: IdentityConfig::default(),
             free_mail: HashSet::new(),
         }
@@ -346,11 +368,12 @@ impl IdentityGraph {
         }?;
         if message.kind == MessageKind::Group {
             if let Some(group_id) = &message.group_id {
-                self.link_group(contact, group_id, message, ops);
+                self.link_group(contact, group_id, message, seq, ops);
             }
         } else if message.kind == MessageKind::Identify {
-            self.link_email_domain(contact, &message.traits, message.timestamp, ops);
+            self.link_email_domain(contact, &message.traits, message.timestamp, seq, ops);
         }
+        self.reveal_by_ip(self.canonical(contact), message, seq, ops);
         Some(contact)
     }
 
@@ -790,6 +813,7 @@ impl IdentityGraph {
         survivor.user_ids.extend(absorbed.user_ids);
         if survivor.account.is_none() {
             survivor.account = absorbed.account;
+            survivor.revealed_by = absorbed.revealed_by;
         }
         ops.push(WriteOp::Merge {
             from,
@@ -805,13 +829,18 @@ impl IdentityGraph {
         contact: ContactId,
         group_id: &str,
         message: &Message,
+        seq: i64,
         ops: &mut Vec<WriteOp>,
     ) {
         self.ensure_account(group_id, message.timestamp, ops);
         if let Some(domain) = message.traits.get("domain").and_then(Value::as_str) {
-            self.account_by_domain
-                .insert(domain.to_lowercase(), group_id.to_owned());
+            // `https://www.acme.com/` names the account of `acme.com` emails
+            // and of visitors whose network a table gives `acme.com`.
+            let domain = bellwether_enrich::normalize_domain(domain)
+                .unwrap_or_else(|| domain.to_lowercase());
+            self.account_by_domain.insert(domain, group_id.to_owned());
         }
+        self.note_group_traits(group_id, message, seq, ops);
         self.set_account(
             contact,
             group_id,
@@ -826,6 +855,7 @@ impl IdentityGraph {
         contact: ContactId,
         traits: &serde_json::Map<String, Value>,
         at: Millis,
+        seq: i64,
         ops: &mut Vec<WriteOp>,
     ) {
         if !self.config.account_from_email_domain {
@@ -846,8 +876,11 @@ impl IdentityGraph {
             .account_by_domain
             .get(&domain)
             .cloned()
-            .unwrap_or(domain);
+            .unwrap_or_else(|| domain.clone());
         self.ensure_account(&group_id, at, ops);
+        if let Some(normalized) = bellwether_enrich::normalize_domain(&domain) {
+            self.account_seen(&group_id, &normalized, at, seq, ops);
+        }
         self.set_account(contact, &group_id, AccountLink::EmailDomain, at, ops);
     }
 
@@ -868,23 +901,47 @@ impl IdentityGraph {
         at: Millis,
         ops: &mut Vec<WriteOp>,
     ) {
+        self.set_account_via(contact, group_id, link, None, at, ops);
+    }
+
+    /// Sets the contact's account; `via` is the network of an IP reveal.
+    fn set_account_via(
+        &mut self,
+        contact: ContactId,
+        group_id: &str,
+        link: AccountLink,
+        via: Option<String>,
+        at: Millis,
+        ops: &mut Vec<WriteOp>,
+    ) {
         let Some(node) = self.live.get_mut(&contact) else {
             return;
         };
-        let unchanged = node
-            .account
-            .as_ref()
-            .is_some_and(|(current, current_link)| current == group_id && *current_link == link);
+        let unchanged = node.revealed_by == via
+            && node
+                .account
+                .as_ref()
+                .is_some_and(|(current, current_link)| {
+                    current == group_id && *current_link == link
+                });
         if unchanged {
             return;
         }
         node.account = Some((group_id.to_owned(), link));
+        node.revealed_by.clone_from(&via);
         ops.push(WriteOp::ContactAccount {
             contact,
             group_id: group_id.to_owned(),
             link,
+            via,
             at,
         });
+    }
+
+    /// The network that revealed a live contact's account, when it joined
+    /// it by IP.
+    pub fn revealed_by(&self, contact: ContactId) -> Option<&str> {
+        self.live.get(&contact)?.revealed_by.as_deref()
     }
 
     /// The account a live contact currently belongs to.
@@ -903,5 +960,7 @@ fn domain_of(email: &str) -> Option<String> {
     (!domain.is_empty() && domain.contains('.')).then_some(domain)
 }
 
+#[cfg(test)]
+mod enrich_tests;
 #[cfg(test)]
 mod tests;

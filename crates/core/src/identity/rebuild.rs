@@ -295,6 +295,11 @@ impl IdentityGraph {
             .iter()
             .map(|(contact, group_id, link, _)| (*contact, (group_id.as_str(), *link)))
             .collect();
+        let mut accounts: HashSet<&str> = snapshot
+            .accounts
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect();
         let mut contacts: Vec<&ContactId> = self.live.keys().collect();
         contacts.sort_unstable();
         for contact in contacts {
@@ -305,10 +310,18 @@ impl IdentityGraph {
             if stored.get(contact) == Some(&(group_id.as_str(), *link)) {
                 continue;
             }
+            // An account only a changed IP table reveals is new to the store.
+            if accounts.insert(group_id.as_str()) {
+                ops.push(WriteOp::NewAccount {
+                    group_id: group_id.clone(),
+                    created_at: 0,
+                });
+            }
             ops.push(WriteOp::ContactAccount {
                 contact: *contact,
                 group_id: group_id.clone(),
                 link: *link,
+                via: self.live.get(contact).and_then(|n| n.revealed_by.clone()),
                 at: 0,
             });
         }

@@ -39,7 +39,7 @@ const MAGIC: &[u8; 6] = b"BWSNAP";
 
 /// Bumped whenever the layout or the meaning of what is stored changes:
 /// a snapshot of another format is ignored (the store is read instead).
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// What a snapshot covers, checked before its body is read.
 #[derive(Debug, Serialize, Deserialize)]
@@ -213,6 +213,7 @@ pub fn resume(
         "engine snapshot decoded"
     );
     let mut graph = body.graph.configured(identity.clone());
+    crate::ingest::restore_enrichment_answers(store, &identity.enrichment)?;
     let mut subjects = subjects;
     let tail = tail::replay(store, &mut graph, &mut subjects, progress)?;
     Ok(Ok(Resumed {
@@ -275,7 +276,7 @@ fn check(
     store: &dyn Store,
     identity: &IdentityConfig,
 ) -> Result<Result<(), Stale>, StoreError> {
-    if header.identity != *identity {
+    if !header.identity.same_rules(identity) {
         return Ok(Err(Stale::OtherIdentityRules));
     }
     if store.events_through(header.position)? != header.events

@@ -8,6 +8,7 @@ pub(crate) mod contacts;
 pub(crate) mod definitions;
 pub(crate) mod deliveries;
 pub(crate) mod directory;
+pub(crate) mod enrichment;
 pub(crate) mod health;
 pub(crate) mod history;
 pub(crate) mod identity;
@@ -77,6 +78,11 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/api/v1/ingestion/errors", get(ingestion::list_errors))
         .route("/api/v1/ingestion/retention", get(ingestion::retention))
+        .route("/api/v1/enrichment", get(enrichment::enrichment))
+        .route(
+            "/api/v1/enrichment/reload",
+            axum::routing::post(enrichment::reload),
+        )
         .route("/api/v1/identity/conflicts", get(identity::list_conflicts))
         .route("/api/v1/admin/config", get(admin::get_config))
         .route("/api/v1/destinations", get(deliveries::list_destinations))
@@ -114,7 +120,7 @@ pub(crate) fn routes() -> Router<AppState> {
         contacts::get_contact, contacts::get_contact_events, contacts::get_account,
         directory::list_contacts, directory::list_accounts, contact_export::export_contact,
         privacy::delete_contact, privacy::list_suppressions, privacy::delete_suppression, privacy::list_deletions,
-        ingestion::list_errors, ingestion::retention, identity::list_conflicts, admin::get_config,
+        ingestion::list_errors, ingestion::retention, enrichment::enrichment, enrichment::reload, identity::list_conflicts, admin::get_config,
         segments::list_segments, segments::segment_members, members_csv::members_csv, segments::explain, segments::recent_changes, stream::stream, definitions::put_definitions, health::health, history::history, trends::segment_trend,
         deliveries::list_destinations, deliveries::enable_destination, deliveries::list_deliveries,
         deliveries::list_dead_letters, deliveries::replay_dead_letters, deliveries::replay_dead_letter,

@@ -23,6 +23,11 @@ pub(crate) struct ContactView {
     #[schema(value_type = Object)]
     pub(crate) traits: Map<String, Value>,
     pub(crate) account_id: Option<String>,
+    /// How the contact joined its account: `group`, `email_domain`, or
+    /// `ip` (revealed by its IP address through `[[enrichment]] kind = "ip"`).
+    pub(crate) account_link: Option<&'static str>,
+    /// For `account_link = "ip"`: the network that matched.
+    pub(crate) revealed_by: Option<String>,
     pub(crate) scores: BTreeMap<String, f64>,
     pub(crate) segments: Vec<String>,
     pub(crate) tiers: BTreeMap<String, String>,
@@ -107,6 +112,8 @@ impl ContactView {
             emails: record.emails,
             traits: record.traits,
             account_id: record.account_id,
+            account_link: record.account_link.map(|link| link.as_str()),
+            revealed_by: record.revealed_by,
             scores: computed.scores,
             segments: computed.segments,
             tiers: computed.tiers,

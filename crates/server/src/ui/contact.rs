@@ -152,7 +152,14 @@ fn identity_card(contact: &ContactView, now: i64) -> Markup {
                 dt { "First seen" }
                 dd { @match format::parse_time(&contact.created_at) { Some(at) => (layout::when(at, now)), None => "–" } }
                 dt { "Account" }
-                dd { @match &contact.account_id { Some(a) => (layout::subject_link("account", a)), None => span.muted { "none" } } }
+                dd {
+                    @match &contact.account_id { Some(a) => (layout::subject_link("account", a)), None => span.muted { "none" } }
+                    @match (contact.account_link, &contact.revealed_by) {
+                        (Some("ip"), Some(network)) => { " " span.pill.subject title="The visitor's IP address lies in this network of an [[enrichment]] kind = \"ip\" table" { "revealed by IP" } " " span.muted.small { code { (network) } } }
+                        (Some("email_domain"), _) => { " " span.muted.small { "by email domain" } }
+                        _ => {}
+                    }
+                }
                 @if !contact.owners.is_empty() {
                     dt { "Owners" }
                     dd { @for (segment, owner) in &contact.owners { (owner) span.muted.small { " for " (segment) } br; } }

@@ -1,7 +1,7 @@
 //! `/ingestion`: throughput (events received per minute over the last
 //! hour), counts since start per source, the most recent events, rejected
-//! messages with the field at fault and the reason, and the retention
-//! policy with the oldest event kept.
+//! messages with the field at fault and the reason, the retention policy
+//! with the oldest event kept, and enrichment coverage.
 
 use crate::api::Query;
 use axum::extract::State;
@@ -15,6 +15,7 @@ use super::chart::{self, Bar};
 use super::layout::{self, Nav};
 use super::{format, Page, UiState};
 use crate::api::contacts::blocking;
+use crate::api::enrichment::EnrichmentView;
 use crate::api::ingestion::{self, ListParams, RejectionView, RetentionView};
 use crate::error::ApiError;
 use crate::metrics::SourceLabels;
@@ -40,6 +41,11 @@ pub(crate) async fn page(State(ui): State<UiState>, viewer: Viewer) -> Page {
         Query(ListParams { limit: Some(50) }),
     )
     .await?;
+    let enrichment = if app.config.identity.enrichment.is_configured() {
+        Some(crate::api::enrichment::view(app).await?)
+    } else {
+        None
+    };
     let now = app.engine.now();
     let sources: Vec<(String, u64, u64, u64)> = app
         .config
@@ -85,6 +91,7 @@ pub(crate) async fn page(State(ui): State<UiState>, viewer: Viewer) -> Page {
             }
             aside.side {
                 (retention_card(&retention))
+                (enrichment_card(enrichment.as_ref()))
                 section.card {
                     h2 { "Since this server started" }
                     table.data.compact {
@@ -129,6 +136,55 @@ fn retention_card(view: &RetentionView) -> Markup {
                     tr { th scope="row" { "Deleted since start" } td.num { (format::count(view.deleted_since_start)) } }
                 }
             }
+        }
+    }
+}
+
+/// What the `[[enrichment]]` tables hold and cover.
+fn enrichment_card(view: Option<&EnrichmentView>) -> Markup {
+    let Some(view) = view else {
+        return html! {
+            section.card #enrichment {
+                h2 { "Enrichment" }
+                p.muted { "No tables. Add " code { "[[enrichment]] kind = \"domains\"" } " (company traits by domain) or "
+                    code { "kind = \"ip\"" } " (accounts of anonymous visitors by IP) to the config." }
+            }
+        };
+    };
+    let coverage = &view.coverage;
+    html! {
+        section.card #enrichment {
+            h2 { "Enrichment" }
+            table.data.compact {
+                thead { tr { th scope="col" { "Table" } th scope="col" { "Kind" } th.num scope="col" { "Rows" } } }
+                tbody {
+                    @for table in &view.tables {
+                        tr {
+                            td { (table.name) @if let Some(file) = &table.file { br; span.muted.small { code { (file) } } } }
+                            td { (table.kind) }
+                            td.num { (format::count(table.rows as u64)) }
+                        }
+                    }
+                }
+            }
+            table.data.compact {
+                tbody {
+                    tr { th scope="row" { "Accounts enriched" } td.num { (format::count(coverage.accounts_enriched as u64)) " of " (format::count(coverage.accounts_with_domain as u64)) } }
+                    tr { th scope="row" { "Domains no table lists" } td.num { (format::count(coverage.domain_misses as u64)) } }
+                    tr { th scope="row" { "Visitors revealed by IP" } td.num { (format::count(coverage.visitors_revealed as u64)) } }
+                    tr { th scope="row" { "Addresses in no network" } td.num { (format::count(coverage.ip_misses)) } }
+                }
+            }
+            @if let Some(provider) = &view.provider {
+                p.small {
+                    "Provider " strong { (provider.name) } ": "
+                    (format::count(provider.answered)) " answered, "
+                    (format::count(provider.not_found)) " unknown, "
+                    (format::count(provider.failed)) " failed since start"
+                    @if let Some(error) = &provider.last_error { br; span.muted { "Last failure: " (error) } }
+                }
+            }
+            p.muted.small { "Edit a table, then send " code { "SIGHUP" } " or " code { "POST /api/v1/enrichment/reload" } ": only the accounts whose traits change are updated." }
         }
     }
 }

@@ -32,7 +32,7 @@ pub(super) struct Pending<'a> {
     identity_slots: HashMap<(IdKind, &'a str), usize>,
     pub(super) accounts: Vec<(&'a str, Millis)>,
     account_slots: HashMap<&'a str, usize>,
-    pub(super) contact_accounts: Vec<(ContactId, &'a str, AccountLink, Millis)>,
+    pub(super) contact_accounts: Vec<ContactAccountRow<'a>>,
     contact_account_slots: HashMap<ContactId, usize>,
     /// Each event with its contact as re-homed by merges in this batch.
     pub(super) events: Vec<(&'a StoredEvent, Option<ContactId>)>,
@@ -49,6 +49,10 @@ pub(super) struct Pending<'a> {
     /// rows this batch may have buffered.
     pub(super) privacy: Vec<&'a bellwether_core::store::WriteOp>,
 }
+
+/// `contact_accounts` row: contact, account, link, the revealing network,
+/// since when.
+pub(super) type ContactAccountRow<'a> = (ContactId, &'a str, AccountLink, Option<&'a str>, Millis);
 
 pub(super) struct ContactRow {
     pub(super) id: ContactId,
@@ -141,9 +145,10 @@ impl<'a> Pending<'a> {
         contact: ContactId,
         group_id: &'a str,
         link: AccountLink,
+        via: Option<&'a str>,
         at: Millis,
     ) {
-        let row = (contact, group_id, link, at);
+        let row = (contact, group_id, link, via, at);
         upsert(
             &mut self.contact_accounts,
             &mut self.contact_account_slots,

@@ -7,7 +7,7 @@ use postgres::types::Json;
 use postgres::GenericClient;
 
 use bellwether_core::message::{ContactId, Millis, Rejection, StoredEvent};
-use bellwether_core::store::{AccountLink, IdKind, MergeReason, StoreError};
+use bellwether_core::store::{IdKind, MergeReason, StoreError};
 
 use super::batch::{ContactRow, TraitRows};
 use super::conn::Session;
@@ -75,21 +75,23 @@ pub(super) fn identities<C: GenericClient>(
 
 pub(super) fn contact_accounts<C: GenericClient>(
     s: &mut Session<'_, C>,
-    rows: &[(ContactId, &str, AccountLink, Millis)],
+    rows: &[super::batch::ContactAccountRow<'_>],
 ) -> Result {
     if rows.is_empty() {
         return Ok(());
     }
     s.execute(
-        "INSERT INTO contact_accounts (contact, group_id, link, at)
-         SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[])
+        "INSERT INTO contact_accounts (contact, group_id, link, via, at)
+         SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[])
          ON CONFLICT (contact)
-         DO UPDATE SET group_id = EXCLUDED.group_id, link = EXCLUDED.link, at = EXCLUDED.at",
+         DO UPDATE SET group_id = EXCLUDED.group_id, link = EXCLUDED.link,
+                       via = EXCLUDED.via, at = EXCLUDED.at",
         &[
             &column(rows, |r| r.0),
             &column(rows, |r| r.1),
             &column(rows, |r| r.2.as_str()),
             &column(rows, |r| r.3),
+            &column(rows, |r| r.4),
         ],
     )?;
     Ok(())

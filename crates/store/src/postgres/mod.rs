@@ -8,6 +8,7 @@
 
 mod batch;
 mod conn;
+mod enrichment;
 mod flush;
 mod lock;
 mod migrate;
@@ -241,6 +242,22 @@ impl Store for PostgresStore {
     ) -> Result<Vec<ExpiredEvent>, StoreError> {
         self.readers
             .with(|conn| retention::expired_events(conn, before, seqs))
+    }
+
+    fn enriched_traits(&self) -> Result<Vec<bellwether_core::store::EnrichedTraitRow>, StoreError> {
+        self.readers.with(enrichment::enriched_traits)
+    }
+
+    fn account_enrichments(
+        &self,
+    ) -> Result<Vec<bellwether_core::store::AccountEnrichmentRecord>, StoreError> {
+        self.readers.with(enrichment::account_enrichments)
+    }
+
+    fn enrichment_answers(
+        &self,
+    ) -> Result<Vec<bellwether_core::store::EnrichmentAnswerRecord>, StoreError> {
+        self.readers.with(enrichment::enrichment_answers)
     }
 
     fn events_through(&self, seq: i64) -> Result<u64, StoreError> {

@@ -184,13 +184,14 @@ fn contact_record<C: GenericClient>(
     for row in &rows {
         ids.push(codec::id_kind(get(row, 0)?)?, get(row, 1)?);
     }
-    let account_id = s
+    let account: Option<(String, String, Option<String>)> = s
         .query_opt(
-            "SELECT group_id FROM contact_accounts WHERE contact = $1",
+            "SELECT group_id, link, via FROM contact_accounts WHERE contact = $1",
             &[&id],
         )?
-        .map(|row| get(&row, 0))
+        .map(|row| Ok::<_, StoreError>((get(&row, 0)?, get(&row, 1)?, get(&row, 2)?)))
         .transpose()?;
+    let (account_id, account_link, revealed_by) = codec::account_columns(account)?;
     let traits = codec::current_traits(&contact_trait_history(s, id)?);
     Ok(Some(ContactRecord {
         id,
@@ -199,6 +200,8 @@ fn contact_record<C: GenericClient>(
         anonymous_ids: ids.anonymous_ids,
         emails: ids.emails,
         account_id,
+        account_link,
+        revealed_by,
         traits,
     }))
 }

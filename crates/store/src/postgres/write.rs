@@ -76,8 +76,23 @@ fn buffer<'a>(
             contact,
             group_id,
             link,
+            via,
             at,
-        } => pending.contact_account(*contact, group_id, *link, *at),
+        } => pending.contact_account(*contact, group_id, *link, via.as_deref(), *at),
+        // Few, and in tables nothing else in a batch writes.
+        WriteOp::AccountEnrichment {
+            group_id,
+            domain,
+            changes,
+            applied,
+            at,
+            seq,
+        } => super::enrichment::record(session, group_id, domain, (changes, applied), (*at, *seq))?,
+        WriteOp::EnrichmentAnswer {
+            domain,
+            traits,
+            fetched_at,
+        } => super::enrichment::answer(session, domain, traits, *fetched_at)?,
         WriteOp::Rejection(rejection) => pending.rejection(rejection),
         WriteOp::PruneRejections {
             keep_newest,

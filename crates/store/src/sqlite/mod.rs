@@ -7,6 +7,7 @@
 //! answers reads, which WAL lets proceed while a write is open.
 
 mod checkpoint;
+mod enrichment;
 mod migrate;
 mod outbox;
 mod privacy;
@@ -235,6 +236,24 @@ impl Store for SqliteStore {
     ) -> Result<Vec<ExpiredEvent>, StoreError> {
         self.readers
             .with(|conn| retention::expired_events(conn, before, seqs))
+    }
+
+    fn enriched_traits(&self) -> Result<Vec<bellwether_core::store::EnrichedTraitRow>, StoreError> {
+        self.readers.with(|conn| enrichment::enriched_traits(conn))
+    }
+
+    fn account_enrichments(
+        &self,
+    ) -> Result<Vec<bellwether_core::store::AccountEnrichmentRecord>, StoreError> {
+        self.readers
+            .with(|conn| enrichment::account_enrichments(conn))
+    }
+
+    fn enrichment_answers(
+        &self,
+    ) -> Result<Vec<bellwether_core::store::EnrichmentAnswerRecord>, StoreError> {
+        self.readers
+            .with(|conn| enrichment::enrichment_answers(conn))
     }
 
     fn events_through(&self, seq: i64) -> Result<u64, StoreError> {

@@ -208,12 +208,13 @@ fn contact_record(conn: &Connection, id: ContactId) -> Result<Option<ContactReco
     for (kind, value) in identities {
         ids.push(kind, value);
     }
-    let account_id = conn
-        .prepare_cached("SELECT group_id FROM contact_accounts WHERE contact = ?1")
+    let account: Option<(String, String, Option<String>)> = conn
+        .prepare_cached("SELECT group_id, link, via FROM contact_accounts WHERE contact = ?1")
         .db()?
-        .query_row([id], |row| row.get(0))
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
         .optional()
         .db()?;
+    let (account_id, account_link, revealed_by) = codec::account_columns(account)?;
     let traits = codec::current_traits(&contact_trait_history(conn, id)?);
     Ok(Some(ContactRecord {
         id,
@@ -222,6 +223,8 @@ fn contact_record(conn: &Connection, id: ContactId) -> Result<Option<ContactReco
         anonymous_ids: ids.anonymous_ids,
         emails: ids.emails,
         account_id,
+        account_link,
+        revealed_by,
         traits,
     }))
 }

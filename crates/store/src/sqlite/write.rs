@@ -119,13 +119,51 @@ fn apply_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<(), StoreError> {
             contact,
             group_id,
             link,
+            via,
             at,
         } => execute(
             tx,
-            "INSERT INTO contact_accounts (contact, group_id, link, at) VALUES (?1, ?2, ?3, ?4)
+            "INSERT INTO contact_accounts (contact, group_id, link, via, at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (contact)
-             DO UPDATE SET group_id = excluded.group_id, link = excluded.link, at = excluded.at",
-            params![contact, group_id, link.as_str(), at],
+             DO UPDATE SET group_id = excluded.group_id, link = excluded.link,
+                           via = excluded.via, at = excluded.at",
+            params![contact, group_id, link.as_str(), via, at],
+        ),
+        WriteOp::AccountEnrichment {
+            group_id,
+            domain,
+            changes,
+            applied,
+            at,
+            seq,
+        } => {
+            insert_traits(
+                tx,
+                "INSERT INTO account_traits (group_id, key, value, at, seq, source)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'enrichment')",
+                group_id,
+                changes,
+                (*at, *seq),
+            )?;
+            execute(
+                tx,
+                "INSERT INTO account_enrichment (group_id, domain, traits, at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (group_id)
+                 DO UPDATE SET domain = excluded.domain, traits = excluded.traits, at = excluded.at",
+                params![group_id, domain, codec::object_text(applied)?, at],
+            )
+        }
+        WriteOp::EnrichmentAnswer {
+            domain,
+            traits,
+            fetched_at,
+        } => execute(
+            tx,
+            "INSERT INTO enrichment_answers (domain, traits, fetched_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (domain)
+             DO UPDATE SET traits = excluded.traits, fetched_at = excluded.fetched_at",
+            params![domain, codec::object_text(traits)?, fetched_at],
         ),
         WriteOp::Rejection(rejection) => insert_rejection(tx, rejection),
         WriteOp::PruneRejections {

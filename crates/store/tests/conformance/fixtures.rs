@@ -117,6 +117,7 @@ pub(crate) fn link(contact: ContactId, group_id: &str, at: Millis) -> WriteOp {
         contact,
         group_id: group_id.to_owned(),
         link: AccountLink::Group,
+        via: None,
         at,
     }
 }

@@ -36,6 +36,11 @@ macro_rules! store_conformance_tests {
                 concurrent_readers_see_whole_batches,
                 a_large_mixed_batch_applies_in_one_call,
             ],
+            enrichment: [
+                enrichment_changes_join_the_trait_history_and_are_told_apart,
+                provider_answers_are_kept_and_replaced,
+                an_ip_reveal_keeps_its_network,
+            ],
             events: [
                 event_round_trips_every_field,
                 duplicate_message_id_fails_the_whole_batch,

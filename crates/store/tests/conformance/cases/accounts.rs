@@ -62,6 +62,7 @@ pub(crate) fn contact_account_link_is_replaced(h: &dyn Harness) {
                 contact: 1,
                 group_id: "acme.com".to_owned(),
                 link: AccountLink::EmailDomain,
+                via: None,
                 at: 5,
             },
         ])

@@ -141,6 +141,7 @@ pub(crate) fn load_identity_returns_the_whole_graph(h: &dyn Harness) {
                 contact: 3,
                 group_id: "initech".to_owned(),
                 link: AccountLink::EmailDomain,
+                via: None,
                 at: 7,
             },
             event_op(9, Some(1), 100),

@@ -2,6 +2,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod durability;
+pub(crate) mod enrichment;
 pub(crate) mod events;
 pub(crate) mod identity;
 pub(crate) mod memberships;

@@ -1,0 +1,250 @@
+//! Enrichment on the ingest path: the same stream (work-email identifies
+//! that create accounts, page views from office addresses) through
+//! `/v1/batch` without tables and with 100k domains and 1M networks
+//! loaded, in the same run; and the lookup itself beside PostgreSQL doing
+//! it (a primary-key read of the domain, a GiST `inet` containment probe
+//! for the network).
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::{json, Value};
+
+use crate::ingest::{drive, start_server_with};
+use crate::stats::Spread;
+
+#[derive(Debug, Args)]
+pub(crate) struct EnrichmentArgs {
+    /// Messages per run.
+    #[arg(long, default_value_t = 200_000)]
+    events: usize,
+    /// Rows of the domain table.
+    #[arg(long, default_value_t = 100_000)]
+    domains: usize,
+    /// Networks of the IP table.
+    #[arg(long, default_value_t = 1_000_000)]
+    networks: usize,
+    /// Messages per `/v1/batch` request.
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+    /// Runs per configuration (alternating, median reported).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Lookups timed in the lookup comparison.
+    #[arg(long, default_value_t = 20_000)]
+    lookups: usize,
+    #[arg(long, default_value = "target/release/bellwether")]
+    binary: PathBuf,
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    pg_url: String,
+}
+
+const TABLES: &str = r#"
+[[enrichment]]
+kind = "domains"
+file = "companies.csv"
+
+[[enrichment]]
+kind = "ip"
+file = "ranges.csv"
+"#;
+
+fn domain(n: usize) -> String {
+    format!("company-{n}.example.com")
+}
+
+/// Network `n`: the `n`-th /24 from 11.0.0.0.
+fn network(n: usize) -> Ipv4Addr {
+    Ipv4Addr::from(0x0B00_0000u32 + (n as u32) * 256)
+}
+
+fn companies_csv(rows: usize) -> String {
+    let mut text = String::from("domain,industry,employees,country\n");
+    for n in 0..rows {
+        let _ = writeln!(text, "{},software,{},US", domain(n), 10 + n % 5000);
+    }
+    text
+}
+
+fn ranges_csv(networks: usize, domains: usize) -> String {
+    let mut text = String::from("network,domain\n");
+    for n in 0..networks {
+        let _ = writeln!(text, "{}/24,{}", network(n), domain(n % domains));
+    }
+    text
+}
+
+/// One message in ten identifies a contact with a work email (a new
+/// account for the first contacts of a domain); the rest are page views,
+/// half from anonymous visitors at an office address.
+fn messages(args: &EnrichmentArgs, run: usize) -> Vec<Value> {
+    (0..args.events)
+        .map(|i| {
+            let id = format!("r{run}-m{i}");
+            let at = format!("2026-11-01T{:02}:{:02}:{:02}.{:03}Z", (i / 3_600_000) % 24, (i / 60_000) % 60, (i / 1000) % 60, i % 1000);
+            let address = network((i * 7919) % args.networks).to_bits() + 1 + (i % 250) as u32;
+            let ip = Ipv4Addr::from(address).to_string();
+            match i % 10 {
+                0 => json!({"type": "identify", "userId": format!("u{run}-{i}"), "messageId": id, "timestamp": at,
+                    "traits": {"email": format!("p{i}@{}", domain(i % args.domains))}}),
+                n if n % 2 == 1 => json!({"type": "page", "anonymousId": format!("v{run}-{}", i % 50_000), "messageId": id,
+                    "timestamp": at, "name": "Pricing", "properties": {"path": "/pricing"}, "context": {"ip": ip}}),
+                _ => json!({"type": "page", "userId": format!("u{run}-{}", i / 10 * 10), "messageId": id, "timestamp": at,
+                    "name": "Docs", "properties": {"path": "/docs"}, "context": {"ip": ip}}),
+            }
+        })
+        .collect()
+}
+
+pub(crate) fn run(args: &EnrichmentArgs) -> anyhow::Result<()> {
+    let companies = companies_csv(args.domains);
+    let ranges = ranges_csv(args.networks, args.domains);
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    let mut load_seconds = Vec::new();
+    for run in 0..args.runs {
+        let stream = messages(args, run);
+        let plain = start_server_with(&args.binary, "", |_| Ok(()))?;
+        let result = drive(&plain, &stream, args.batch, args.clients)?;
+        eprintln!(
+            "run {run}: no tables: {:.0} ev/s, p99 {:.1} ms",
+            result.events_per_sec, result.p99_ms
+        );
+        without.push(result);
+        drop(plain);
+        let started = Instant::now();
+        let enriched = start_server_with(&args.binary, TABLES, |dir| {
+            std::fs::write(dir.join("companies.csv"), &companies)?;
+            std::fs::write(dir.join("ranges.csv"), &ranges)?;
+            Ok(())
+        })?;
+        load_seconds.push(started.elapsed().as_secs_f64());
+        let result = drive(&enriched, &stream, args.batch, args.clients)?;
+        eprintln!(
+            "run {run}: tables: {:.0} ev/s, p99 {:.1} ms",
+            result.events_per_sec, result.p99_ms
+        );
+        with.push(result);
+    }
+    let rate = |runs: &[crate::ingest::IngestRun]| {
+        Spread::of(&runs.iter().map(|r| r.events_per_sec).collect::<Vec<_>>())
+    };
+    let p99 = |runs: &[crate::ingest::IngestRun]| {
+        Spread::of(&runs.iter().map(|r| r.p99_ms).collect::<Vec<_>>()).median
+    };
+    let p50 = |runs: &[crate::ingest::IngestRun]| {
+        Spread::of(&runs.iter().map(|r| r.p50_ms).collect::<Vec<_>>()).median
+    };
+    let (plain, enriched) = (rate(&without), rate(&with));
+    println!(
+        "{} messages per run ({} clients, batches of {}), {} runs (min / median / max); tables: {} domains, {} networks\n",
+        args.events, args.clients, args.batch, args.runs, args.domains, args.networks
+    );
+    println!("| ingest | throughput | ack p50 / p99 (median run) | ratio |");
+    println!("|---|---|---|---|");
+    println!(
+        "| no enrichment tables | {} | {:.1} / {:.1} ms | 1.00× |",
+        plain.show("ev/s"),
+        p50(&without),
+        p99(&without)
+    );
+    println!(
+        "| both tables loaded | {} | {:.1} / {:.1} ms | {:.2}× |",
+        enriched.show("ev/s"),
+        p50(&with),
+        p99(&with),
+        enriched.median / plain.median
+    );
+    println!(
+        "\nStart with both tables (read, indexed, serving): median {:.2} s.\n",
+        Spread::of(&load_seconds).median
+    );
+    lookups(args, &companies, &ranges)
+}
+
+/// The lookups alone: Bellwether's in-process tables vs PostgreSQL.
+fn lookups(args: &EnrichmentArgs, companies: &str, ranges: &str) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("companies.csv"), companies)?;
+    std::fs::write(dir.path().join("ranges.csv"), ranges)?;
+    #[derive(serde::Deserialize)]
+    struct File {
+        enrichment: Vec<bellwether_enrich::EnrichmentConfig>,
+    }
+    let configs = toml::from_str::<File>(TABLES)?.enrichment;
+    let started = Instant::now();
+    let tables = bellwether_enrich::Enrichment::load(&configs, dir.path())?;
+    let bellwether_load = started.elapsed().as_secs_f64();
+    let probes: Vec<(String, Ipv4Addr)> = (0..args.lookups)
+        .map(|i| {
+            let n = (i * 104_729) % args.networks;
+            (
+                domain(i % args.domains),
+                Ipv4Addr::from(network(n).to_bits() + 9),
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    let mut found = 0usize;
+    for (domain, ip) in &probes {
+        found += usize::from(tables.traits_for(domain).is_some());
+        found += usize::from(tables.reveal(IpAddr::V4(*ip)).is_some());
+    }
+    let bellwether_us = started.elapsed().as_secs_f64() * 1e6 / probes.len() as f64;
+    anyhow::ensure!(found == 2 * probes.len(), "every probe should match");
+
+    let mut client = postgres::Client::connect(&args.pg_url, postgres::NoTls)
+        .context("connect to PostgreSQL")?;
+    let started = Instant::now();
+    client.batch_execute(
+        "DROP TABLE IF EXISTS bench_companies, bench_networks;
+         CREATE TABLE bench_companies (domain text PRIMARY KEY, industry text, employees int, country text);
+         CREATE TABLE bench_networks (network inet NOT NULL, domain text NOT NULL);",
+    )?;
+    let mut copy =
+        client.copy_in("COPY bench_companies FROM STDIN WITH (FORMAT csv, HEADER true)")?;
+    std::io::Write::write_all(&mut copy, companies.as_bytes())?;
+    copy.finish()?;
+    let mut copy =
+        client.copy_in("COPY bench_networks FROM STDIN WITH (FORMAT csv, HEADER true)")?;
+    std::io::Write::write_all(&mut copy, ranges.as_bytes())?;
+    copy.finish()?;
+    client.batch_execute(
+        "CREATE INDEX ON bench_networks USING gist (network inet_ops); ANALYZE bench_networks;",
+    )?;
+    let postgres_load = started.elapsed().as_secs_f64();
+    let company = client
+        .prepare("SELECT industry, employees, country FROM bench_companies WHERE domain = $1")?;
+    let containing = client.prepare(
+        "SELECT domain FROM bench_networks WHERE network >>= $1::inet ORDER BY masklen(network) DESC LIMIT 1",
+    )?;
+    let started = Instant::now();
+    let mut found = 0usize;
+    for (domain, ip) in &probes {
+        found += client.query_opt(&company, &[domain])?.map_or(0, |_| 1);
+        let address = IpAddr::V4(*ip);
+        found += client.query_opt(&containing, &[&address])?.map_or(0, |_| 1);
+    }
+    let postgres_us = started.elapsed().as_secs_f64() * 1e6 / probes.len() as f64;
+    client.batch_execute("DROP TABLE bench_companies, bench_networks")?;
+    anyhow::ensure!(
+        found == 2 * probes.len(),
+        "PostgreSQL should match every probe"
+    );
+    println!(
+        "| lookup (domain traits + network of an address) | per probe | tables loaded in | ratio |"
+    );
+    println!("|---|---|---|---|");
+    println!(
+        "| Bellwether, in process | {bellwether_us:.2} µs | {bellwether_load:.2} s | {:.3}× |",
+        bellwether_us / postgres_us
+    );
+    println!("| PostgreSQL, PK + GiST `inet`, prepared, one client | {postgres_us:.1} µs | {postgres_load:.2} s (COPY + index) | 1.00× |");
+    Ok(())
+}
