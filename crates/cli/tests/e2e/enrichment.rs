@@ -205,6 +205,27 @@ fn enriches_and_reveals(backend: Backend) {
     assert!(message.contains("companies.csv line 3"), "{message}");
     assert_eq!(account(&server, "acme.com")["traits"]["employees"], 5000);
 
+    // SIGHUP reloads too.
+    std::fs::write(
+        dir.join("companies.csv"),
+        "domain,industry,employees\nacme.com,Fintech,5000\nglobex.io,Manufacturing,1200\n",
+    )
+    .expect("edit");
+    let status = std::process::Command::new("kill")
+        .arg("-HUP")
+        .arg(server.pid().to_string())
+        .status()
+        .expect("kill -HUP");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while account(&server, "acme.com")["traits"]["industry"] != "Fintech" {
+        assert!(
+            Instant::now() < deadline,
+            "SIGHUP did not reload the tables"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
     // The history and the traits survive a restart; a table edited while
     // stopped is applied at start.
     std::fs::write(

@@ -137,7 +137,8 @@ pub(crate) async fn view(state: &AppState) -> Result<EnrichmentView, ApiError> {
 /// `SIGHUP` does). A file that does not load changes nothing: 400 naming
 /// the file and line.
 #[utoipa::path(post, path = "/api/v1/enrichment/reload", tag = "admin",
-    responses((status = 200, body = ReloadView), (status = 400, body = crate::error::ErrorBody)),
+    responses((status = 200, body = ReloadView), (status = 400, body = crate::error::ErrorBody),
+        (status = 404, description = "no [[enrichment]] table is configured", body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn reload(
     State(state): State<AppState>,
