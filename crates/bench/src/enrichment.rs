@@ -83,18 +83,20 @@ fn ranges_csv(networks: usize, domains: usize) -> String {
 
 /// One message in ten identifies a contact with a work email (a new
 /// account for the first contacts of a domain); the rest are page views,
-/// half from anonymous visitors at an office address.
+/// half from 50,000 anonymous visitors, each at one office address.
 fn messages(args: &EnrichmentArgs, run: usize) -> Vec<Value> {
     (0..args.events)
         .map(|i| {
             let id = format!("r{run}-m{i}");
             let at = format!("2026-11-01T{:02}:{:02}:{:02}.{:03}Z", (i / 3_600_000) % 24, (i / 60_000) % 60, (i / 1000) % 60, i % 1000);
-            let address = network((i * 7919) % args.networks).to_bits() + 1 + (i % 250) as u32;
+            // A visitor browses from one office: its address follows its id.
+            let visitor = i % 50_000;
+            let address = network((visitor * 7919) % args.networks).to_bits() + 1 + (visitor % 250) as u32;
             let ip = Ipv4Addr::from(address).to_string();
             match i % 10 {
                 0 => json!({"type": "identify", "userId": format!("u{run}-{i}"), "messageId": id, "timestamp": at,
                     "traits": {"email": format!("p{i}@{}", domain(i % args.domains))}}),
-                n if n % 2 == 1 => json!({"type": "page", "anonymousId": format!("v{run}-{}", i % 50_000), "messageId": id,
+                n if n % 2 == 1 => json!({"type": "page", "anonymousId": format!("v{run}-{visitor}"), "messageId": id,
                     "timestamp": at, "name": "Pricing", "properties": {"path": "/pricing"}, "context": {"ip": ip}}),
                 _ => json!({"type": "page", "userId": format!("u{run}-{}", i / 10 * 10), "messageId": id, "timestamp": at,
                     "name": "Docs", "properties": {"path": "/docs"}, "context": {"ip": ip}}),

@@ -1,7 +1,7 @@
 //! The shared handle every resolver reads: the loaded file tables (swapped
 //! whole on reload) and the HTTP provider's answers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -96,11 +96,13 @@ impl Enrichment {
         self.inner.http.as_ref()
     }
 
-    /// Re-reads every file; on any error the loaded tables stay.
-    pub fn reload(&self) -> Result<(), EnrichError> {
+    /// Re-reads every file; on any error the loaded tables stay. Answers
+    /// the domains whose traits changed.
+    pub fn reload(&self) -> Result<HashSet<String>, EnrichError> {
         let tables = Tables::load(&self.inner.configs, &self.inner.base)?;
+        let changed = self.tables().changed_domains(&tables);
         *self.inner.tables.write() = Arc::new(tables);
-        Ok(())
+        Ok(changed)
     }
 
     pub fn tables(&self) -> Arc<Tables> {
@@ -219,8 +221,12 @@ mod tests {
             enrichment.traits_for("acme.com").unwrap()["industry"],
             "Software"
         );
-        std::fs::write(&csv, "domain,industry\nacme.com,Retail\n").unwrap();
-        enrichment.reload().unwrap();
+        std::fs::write(&csv, "domain,industry\nacme.com,Retail\nnew.io,Media\n").unwrap();
+        let changed = enrichment.reload().unwrap();
+        assert_eq!(
+            changed,
+            HashSet::from(["acme.com".to_owned(), "new.io".to_owned()])
+        );
         assert_eq!(
             enrichment.traits_for("acme.com").unwrap()["industry"],
             "Retail"

@@ -112,6 +112,22 @@ impl Tables {
         merged
     }
 
+    /// Domains whose traits differ between `self` and `newer` (listed in
+    /// one and not the other, or with other values).
+    pub fn changed_domains(&self, newer: &Tables) -> std::collections::HashSet<String> {
+        let every: std::collections::HashSet<&str> = self
+            .domains
+            .iter()
+            .chain(&newer.domains)
+            .flat_map(|named| named.table.iter().map(|(domain, _)| domain))
+            .collect();
+        every
+            .into_iter()
+            .filter(|domain| self.domain_traits(domain) != newer.domain_traits(domain))
+            .map(str::to_owned)
+            .collect()
+    }
+
     pub fn reveal(&self, ip: IpAddr) -> Option<Reveal> {
         self.networks
             .iter()

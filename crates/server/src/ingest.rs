@@ -6,12 +6,14 @@
 //! view) while the valid ones are stored; a request nothing of which can ever
 //! succeed gets a 400, so SDKs drop it instead of retrying forever.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use bellwether_core::ingest::{Receipt, SubmitError};
 use bellwether_core::message::Rejection;
@@ -61,8 +63,14 @@ macro_rules! single_endpoint {
             responses((status = 200, body = IngestResponse), (status = 400, body = crate::error::ErrorBody),
                       (status = 401, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
                       (status = 429, body = crate::error::ErrorBody)))]
-        pub(crate) async fn $name(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-            let result = ingest_single(&state, &headers, body, $kind).await;
+        pub(crate) async fn $name(
+            State(state): State<AppState>,
+            peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+            headers: HeaderMap,
+            body: Body,
+        ) -> Response {
+            let browser = browser_address(&headers, peer);
+            let result = ingest_single(&state, &headers, body, $kind, browser).await;
             finish(&state, Endpoint::Single, result)
         }
     };
@@ -83,10 +91,12 @@ single_endpoint!(alias, MessageKind::Alias, "/v1/alias");
               (status = 429, body = crate::error::ErrorBody)))]
 pub(crate) async fn batch(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let result = ingest_batch(&state, &headers, body).await;
+    let browser = browser_address(&headers, peer);
+    let result = ingest_batch(&state, &headers, body, browser).await;
     finish(&state, Endpoint::Batch, result)
 }
 
@@ -101,8 +111,19 @@ pub(crate) async fn import(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let result = ingest_batch(&state, &headers, body).await;
+    let result = ingest_batch(&state, &headers, body, None).await;
     finish(&state, Endpoint::Batch, result)
+}
+
+/// The address of a browser that sent the request: a web page's request
+/// carries `Origin`; a server-side SDK's address is the customer's own
+/// server, never the visitor's.
+fn browser_address(
+    headers: &HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+) -> Option<std::net::IpAddr> {
+    headers.get(header::ORIGIN)?;
+    peer.map(|Extension(ConnectInfo(peer))| peer.ip().to_canonical())
 }
 
 fn finish(
@@ -130,6 +151,7 @@ async fn ingest_single(
     headers: &HeaderMap,
     body: Body,
     kind: MessageKind,
+    browser: Option<std::net::IpAddr>,
 ) -> Result<IngestResponse, ApiError> {
     let header_key = auth::basic_write_key(headers);
     let bytes = read_limited(headers, body, segment::MAX_MESSAGE_BYTES).await?;
@@ -140,7 +162,8 @@ async fn ingest_single(
         let source = auth::source_for(&state_for_parse.config, header_key.as_deref(), body_key)?
             .name
             .clone();
-        let ctx = state_for_parse.parse_context(&source, Some(kind));
+        let mut ctx = state_for_parse.parse_context(&source, Some(kind));
+        ctx.client_ip = browser;
         let parsed = parse_message(value, &ctx, new_message_id)
             .map_err(|e| (e.field, e.reason))
             .and_then(|message| {
@@ -257,12 +280,13 @@ async fn ingest_batch(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
+    browser: Option<std::net::IpAddr>,
 ) -> Result<IngestResponse, ApiError> {
     let header_key = auth::basic_write_key(headers);
     let bytes = read_limited(headers, body, segment::MAX_BATCH_BYTES).await?;
     let state_for_parse = state.clone();
     let parsed = tokio::task::spawn_blocking(move || {
-        parse_batch(&state_for_parse, &bytes, header_key.as_deref())
+        parse_batch(&state_for_parse, &bytes, header_key.as_deref(), browser)
     })
     .await??;
     if parsed.messages.is_empty() && !parsed.rejected.is_empty() {
@@ -283,6 +307,7 @@ fn parse_batch(
     state: &AppState,
     bytes: &[u8],
     header_key: Option<&str>,
+    browser: Option<std::net::IpAddr>,
 ) -> Result<ParsedBatch, ApiError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         ApiError::BadRequest(format!(
@@ -315,6 +340,7 @@ fn parse_batch(
     ctx.batch_context = envelope.context.as_ref();
     ctx.batch_integrations = envelope.integrations.as_ref();
     ctx.batch_sent_at = batch_sent_at;
+    ctx.client_ip = browser;
     let mut parsed = ParsedBatch::new(source.clone(), items.len());
     for (index, raw) in items.into_iter().enumerate() {
         let screened = parse_item(raw, &ctx).and_then(|message| {

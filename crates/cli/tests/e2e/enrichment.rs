@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::durability::drop_schema;
 use crate::harness::{
-    client, pg_url, read, unique, Backend, Server, ADMIN_TOKEN, DEFINITIONS, READ_TOKEN,
+    client, pg_url, read, unique, Backend, Server, ADMIN_TOKEN, DEFINITIONS, READ_TOKEN, WRITE_KEY,
 };
 
 const TABLES: &str = r#"
@@ -36,7 +36,8 @@ when = 'account.employees >= 1000'
 
 const COMPANIES: &str =
     "domain,industry,employees\nacme.com,Software,250\nglobex.io,Manufacturing,1200\n";
-const RANGES: &str = "network,domain\n203.0.113.0/24,globex.io\n2001:db8:7::/48,acme.com\n";
+const RANGES: &str =
+    "network,domain\n203.0.113.0/24,globex.io\n2001:db8:7::/48,acme.com\n127.0.0.0/8,loopback-corp.com\n";
 
 fn write_tables(config: &Path) {
     let dir = config.parent().expect("config dir");
@@ -154,7 +155,7 @@ fn enriches_and_reveals(backend: Backend) {
     assert_eq!(view["tables"][0]["name"], "companies");
     assert_eq!(view["tables"][0]["rows"], 2);
     assert_eq!(view["tables"][1]["kind"], "ip");
-    assert_eq!(view["tables"][1]["rows"], 2);
+    assert_eq!(view["tables"][1]["rows"], 3);
     assert_eq!(view["coverage"]["accounts_enriched"], 2, "{view}");
     assert_eq!(view["coverage"]["visitors_revealed"], 2, "{view}");
     assert_eq!(view["coverage"]["ip_misses"], 1, "{view}");
@@ -177,6 +178,28 @@ fn enriches_and_reveals(backend: Backend) {
     assert_eq!(cy["account_id"], "acme.com", "{cy}");
     assert_eq!(cy["account_link"], "email_domain");
 
+    // A page a browser sent (it carries `Origin`) gets the browser's
+    // address; a server-side SDK's request does not (its address is the
+    // customer's own server).
+    let (status, body) = read(
+        client()
+            .post(server.url("/v1/page"))
+            .basic_auth(WRITE_KEY, Some(""))
+            .header("origin", "https://www.example.com")
+            .json(&json!({"anonymousId": "browser-1", "name": "Home"}))
+            .send()
+            .expect("page"),
+    );
+    assert_eq!(status, 200, "{body}");
+    let browser = server.contact("browser-1");
+    assert_eq!(browser["account_id"], "loopback-corp.com", "{browser}");
+    assert_eq!(browser["revealed_by"], "127.0.0.0/8");
+    server.send(
+        "/v1/page",
+        &json!({"anonymousId": "server-1", "name": "Home"}),
+    );
+    assert_eq!(server.contact("server-1")["account_id"], Value::Null);
+
     // A reload writes what changed, and the segment follows.
     let dir = server.config_path().parent().expect("dir").to_owned();
     std::fs::write(
@@ -186,7 +209,8 @@ fn enriches_and_reveals(backend: Backend) {
     .expect("edit");
     let (status, body) = reload(&server);
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["accounts_changed"], 1, "only acme.com changed: {body}");
+    assert_eq!(body["domains_changed"], 1, "only acme.com changed: {body}");
+    assert_eq!(body["accounts_changed"], 1, "{body}");
     assert_eq!(account(&server, "acme.com")["traits"]["employees"], 5000);
     assert_eq!(
         members(&server, "enterprise_accounts"),

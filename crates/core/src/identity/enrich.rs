@@ -9,7 +9,7 @@
 //! and the customer's own traits always win: a key the customer sent is
 //! never written by enrichment again.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
 use serde_json::{Map, Value};
@@ -178,12 +178,14 @@ impl IdentityGraph {
         });
     }
 
-    /// Re-applies the tables to every account with a domain (after a
-    /// reload, at start, or when the provider answered for `only`): writes
-    /// only what changed, at `at`, ordered after message `seq`.
+    /// Re-applies the tables to the accounts whose domain is in `only`
+    /// (the domains a reload changed, the one the provider answered for),
+    /// or to every account with a domain (at start, when what changed
+    /// while stopped is unknown): writes only what differs from what
+    /// enrichment gave before, at `at`, ordered after message `seq`.
     pub fn refresh_enrichment(
         &mut self,
-        only: Option<&str>,
+        only: Option<&HashSet<String>>,
         at: Millis,
         seq: i64,
         ops: &mut Vec<WriteOp>,
@@ -192,7 +194,7 @@ impl IdentityGraph {
             .enrichment_state
             .domains
             .iter()
-            .filter(|(_, domain)| only.is_none_or(|only| only == domain.as_str()))
+            .filter(|(_, domain)| only.is_none_or(|only| only.contains(domain.as_str())))
             .map(|(group_id, _)| group_id.clone())
             .collect();
         accounts.sort_unstable();

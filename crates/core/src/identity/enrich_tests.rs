@@ -137,9 +137,9 @@ fn the_customers_traits_win() {
     graph.resolve(&later, 2, &mut ops);
     assert!(enriched(&ops).is_empty());
     tables.edit_companies("domain,industry,employees\nglobex.io,Manufacturing,9999\n");
-    graph.config.enrichment.reload().unwrap();
+    let changed = graph.config.enrichment.reload().unwrap();
     let mut ops = Vec::new();
-    graph.refresh_enrichment(None, 3_000, 2, &mut ops);
+    graph.refresh_enrichment(Some(&changed), 3_000, 2, &mut ops);
     assert!(enriched(&ops).is_empty(), "{ops:?}");
 }
 
@@ -160,8 +160,12 @@ fn a_reload_writes_only_the_difference() {
     tables.edit_companies(
         "domain,industry,employees\nacme.com,,300\nglobex.io,Manufacturing,1200\nnew.io,,5\n",
     );
-    graph.config.enrichment.reload().unwrap();
-    graph.refresh_enrichment(None, 3_000, 2, &mut ops);
+    let changed = graph.config.enrichment.reload().unwrap();
+    assert_eq!(
+        changed,
+        std::collections::HashSet::from(["acme.com".to_owned(), "new.io".to_owned()])
+    );
+    graph.refresh_enrichment(Some(&changed), 3_000, 2, &mut ops);
     assert_eq!(
         enriched(&ops),
         vec![(

@@ -8,6 +8,8 @@
 //! traits ends with an engine snapshot (the snapshot's tail replays
 //! messages, and these writes are not messages).
 
+use std::collections::HashSet;
+
 use tokio::sync::oneshot;
 
 use super::{CommitError, Committed, Ingestor, Work, Writer};
@@ -16,8 +18,10 @@ use crate::message::Millis;
 use crate::store::{Store, StoreError, WriteOp};
 
 pub(super) enum EnrichmentJob {
-    /// Apply the tables as loaded now to every account with a domain.
+    /// Apply the tables as loaded now to the accounts with these domains
+    /// (`None`: every account with a domain).
     Refresh {
+        domains: Option<HashSet<String>>,
         at: Millis,
         reply: oneshot::Sender<Result<usize, CommitError>>,
     },
@@ -34,11 +38,16 @@ pub(super) enum EnrichmentJob {
 }
 
 impl Ingestor {
-    /// Re-applies the enrichment tables (after they were reloaded) at `at`;
+    /// Re-applies the enrichment tables at `at` to the accounts of
+    /// `domains` (what a reload changed; `None` at start: every account);
     /// answers how many accounts' traits changed.
-    pub async fn refresh_enrichment(&self, at: Millis) -> Result<usize, CommitError> {
+    pub async fn refresh_enrichment(
+        &self,
+        domains: Option<HashSet<String>>,
+        at: Millis,
+    ) -> Result<usize, CommitError> {
         let (reply, answer) = oneshot::channel();
-        self.send_enrichment(EnrichmentJob::Refresh { at, reply })?;
+        self.send_enrichment(EnrichmentJob::Refresh { domains, at, reply })?;
         answer.await.map_err(|_| CommitError::WriterGone)?
     }
 
@@ -102,10 +111,10 @@ impl Writer {
                 let _ = reply.send(self.graph.enrichment_coverage());
                 return;
             }
-            EnrichmentJob::Refresh { at, reply } => {
+            EnrichmentJob::Refresh { domains, at, reply } => {
                 let mut ops = Vec::new();
                 self.graph
-                    .refresh_enrichment(None, at, self.next_seq - 1, &mut ops);
+                    .refresh_enrichment(domains.as_ref(), at, self.next_seq - 1, &mut ops);
                 (ops, reply)
             }
             EnrichmentJob::Answer {
@@ -126,8 +135,9 @@ impl Writer {
                     traits,
                     fetched_at: at,
                 }];
+                let only = HashSet::from([domain]);
                 self.graph
-                    .refresh_enrichment(Some(&domain), at, self.next_seq - 1, &mut ops);
+                    .refresh_enrichment(Some(&only), at, self.next_seq - 1, &mut ops);
                 (ops, reply)
             }
         };

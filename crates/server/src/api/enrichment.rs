@@ -68,6 +68,8 @@ pub(crate) struct EnrichmentView {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ReloadView {
     pub(crate) tables: Vec<TableView>,
+    /// Domains whose rows changed in the files.
+    pub(crate) domains_changed: usize,
     /// Accounts whose enriched traits changed with the reload.
     pub(crate) accounts_changed: usize,
 }
@@ -148,6 +150,7 @@ pub(crate) async fn reload(
     let reloaded = crate::enrichment::reload(&state).await?;
     Ok(Json(ReloadView {
         tables: table_views(reloaded.tables),
+        domains_changed: reloaded.domains_changed,
         accounts_changed: reloaded.accounts_changed,
     }))
 }

@@ -18,6 +18,8 @@ use crate::AppState;
 #[derive(Debug)]
 pub(crate) struct Reloaded {
     pub(crate) tables: Vec<TableReport>,
+    /// Domains whose rows changed in the files.
+    pub(crate) domains_changed: usize,
     /// Accounts whose enriched traits changed.
     pub(crate) accounts_changed: usize,
 }
@@ -40,18 +42,20 @@ pub(crate) async fn reload(state: &AppState) -> Result<Reloaded, ReloadError> {
         return Err(ReloadError::NotConfigured);
     }
     let reloading = enrichment.clone();
-    tokio::task::spawn_blocking(move || reloading.reload())
+    let changed = tokio::task::spawn_blocking(move || reloading.reload())
         .await
         .map_err(|e| EnrichError::Config {
             name: "reload".into(),
             problem: e.to_string(),
         })??;
+    let domains_changed = changed.len();
     let accounts_changed = state
         .ingestor
-        .refresh_enrichment(state.clock.now_ms())
+        .refresh_enrichment(Some(changed), state.clock.now_ms())
         .await?;
     Ok(Reloaded {
         tables: enrichment.reports(),
+        domains_changed,
         accounts_changed,
     })
 }
@@ -65,7 +69,7 @@ pub async fn run(state: AppState, stop: impl Future<Output = ()>) {
     }
     match state
         .ingestor
-        .refresh_enrichment(state.clock.now_ms())
+        .refresh_enrichment(None, state.clock.now_ms())
         .await
     {
         Ok(changed) => tracing::info!(accounts_changed = changed, "enrichment tables applied"),

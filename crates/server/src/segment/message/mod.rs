@@ -35,6 +35,10 @@ pub struct ParseContext<'a> {
     pub batch_sent_at: Option<Millis>,
     /// Latest accepted event time relative to `received_at`.
     pub max_future_skew_ms: Millis,
+    /// The browser's address, for a request a web page sent: put in
+    /// `context.ip` when the message has none (as Segment's own servers do
+    /// for analytics.js), so enrichment can reveal the visitor's company.
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 /// Validates one message. `generated_id` is used when it has no `messageId`.
@@ -64,6 +68,11 @@ pub fn parse_message(
         }
     }
     merge_batch_context(&mut context, ctx);
+    if let Some(ip) = ctx.client_ip {
+        context
+            .entry("ip")
+            .or_insert_with(|| Value::String(ip.to_string()));
+    }
     let (timestamp, sent_at, original_timestamp) = event_time(&object, ctx)?;
     Ok(Message {
         source: ctx.source.to_owned(),
