@@ -129,7 +129,7 @@ pub(crate) fn generate(
 ) -> anyhow::Result<usize> {
     let mut rng = ChaCha8Rng::seed_from_u64(plan.seed);
     let accounts: Vec<world::Account> = (0..plan.accounts)
-        .map(|n| world::account(&mut rng, n))
+        .map(|n| world::account(&mut rng, n, plan.end))
         .collect();
     let mut people = Vec::with_capacity(plan.contacts);
     for index in 0..plan.contacts {

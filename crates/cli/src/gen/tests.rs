@@ -128,3 +128,28 @@ fn pricing_views_and_demos_cause_won_deals() {
         "demos: {with_demo:.2} vs {without_demo:.2}"
     );
 }
+
+#[test]
+fn three_accounts_in_five_renew_within_a_year_after_the_end() {
+    let data = bytes(4, 6_000);
+    let end = bellwether_server::segment::parse_timestamp(END).unwrap();
+    let mut renewals: HashMap<String, Option<i64>> = HashMap::new();
+    for message in lines(&data).iter().filter(|m| m["type"] == "group") {
+        let date = message["traits"]["renewal_date"].as_str().map(|text| {
+            bellwether_server::segment::parse_timestamp(text)
+                .unwrap_or_else(|| panic!("{text} is an RFC 3339 instant"))
+        });
+        let group = message["groupId"].as_str().unwrap_or_default().to_owned();
+        renewals.insert(group, date);
+    }
+    let dated: Vec<i64> = renewals.values().flatten().copied().collect();
+    assert!(
+        dated.len() * 5 >= renewals.len() * 3 - 5 && dated.len() * 5 <= renewals.len() * 3 + 5,
+        "{} of {}",
+        dated.len(),
+        renewals.len()
+    );
+    assert!(dated.iter().all(|t| *t > end && *t <= end + 365 * DAY));
+    let due = dated.iter().filter(|t| **t <= end + 180 * DAY).count();
+    assert!(due > 0 && due < dated.len(), "{due} of {}", dated.len());
+}
