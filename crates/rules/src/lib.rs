@@ -74,6 +74,7 @@ mod defs;
 mod diagnostics;
 mod eval;
 mod explain;
+mod fresh;
 pub mod inspect;
 pub mod ir;
 mod lexer;
