@@ -6,7 +6,7 @@
 
 Generates data (`bellwether gen`), imports it (`bellwether import`), exports
 the store's events with their resolved contacts for the peers, loads each
-engine (load time reported apart from query time), evaluates the 12 segments,
+engine (load time reported apart from query time), evaluates the 13 segments,
 3 scores and 2 tiers of examples/b2b.toml at the data's last instant several
 times, checks that every engine got the same memberships, tier levels and
 scores (within 1e-6) and exits 1 otherwise, printing the first differences.

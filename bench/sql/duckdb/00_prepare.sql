@@ -32,7 +32,7 @@ QUALIFY row_number() OVER (PARTITION BY t.contact_id, t.key ORDER BY t.set_at DE
 CREATE OR REPLACE TEMP TABLE account_traits_now AS
 SELECT group_id, key, value
 FROM account_traits
-WHERE set_at <= {T} AND key IN ('employees', 'industry', 'tech', 'country', 'seats') AND {ACCOUNTS}
+WHERE set_at <= {T} AND key IN ('employees', 'industry', 'tech', 'country', 'seats', 'renewal_date') AND {ACCOUNTS}
 QUALIFY row_number() OVER (PARTITION BY group_id, key ORDER BY set_at DESC, seq DESC) = 1;
 
 CREATE OR REPLACE TEMP TABLE account_seats_60d_ago AS

@@ -37,7 +37,7 @@ DROP TABLE IF EXISTS account_traits_now;
 CREATE TEMP TABLE account_traits_now AS
 SELECT DISTINCT ON (group_id, key) group_id, key, value
 FROM account_traits
-WHERE set_at <= {T} AND key IN ('employees', 'industry', 'tech', 'country', 'seats') AND {ACCOUNTS}
+WHERE set_at <= {T} AND key IN ('employees', 'industry', 'tech', 'country', 'seats', 'renewal_date') AND {ACCOUNTS}
 ORDER BY group_id, key, set_at DESC, seq DESC;
 
 DROP TABLE IF EXISTS account_seats_60d_ago;

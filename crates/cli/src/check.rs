@@ -2,7 +2,8 @@
 //! Prints every error rustc-style (file:line:col, the line, a caret) or as
 //! JSON with `--json`; exits 1 when there is any error. Definitions that
 //! read further back than `[retention] events` keeps are warned about
-//! (exit 0). With `--lint`, the
+//! (exit 0), and so are segments a subject with no events at all is in (a
+//! new lead entering a win-back play at once). With `--lint`, the
 //! file's segments are also linted against the stored data (`--data`): too
 //! small, near-duplicates, no owner/action, unknown events, never changed;
 //! any finding exits 1 too.
@@ -86,6 +87,25 @@ fn retention_warnings(name: &str, text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Segments a brand-new contact or account (traits, no behavior) is in at
+/// once: warnings, not errors (`not exists("Demo Requested")` may be meant).
+fn activity_warnings(name: &str, text: &str) -> Vec<String> {
+    let Ok(rules) = bellwether_rules::RuleSet::from_toml(name, text) else {
+        return Vec::new();
+    };
+    rules
+        .holds_without_activity()
+        .into_iter()
+        .map(|def| {
+            format!(
+                "segment `{}` {}",
+                def.name,
+                bellwether_core::reports::without_activity_message(def.subject)
+            )
+        })
+        .collect()
+}
+
 pub(crate) fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
@@ -98,9 +118,12 @@ pub(crate) fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         None
     };
     let valid = diagnostics.is_empty() && config_error.is_none();
-    let warnings = match valid {
-        true => retention_warnings(&name, &text),
-        false => Vec::new(),
+    let (warnings, idle) = match valid {
+        true => (
+            retention_warnings(&name, &text),
+            activity_warnings(&name, &text),
+        ),
+        false => (Vec::new(), Vec::new()),
     };
     let findings = match (valid, args.lint) {
         (true, true) => Some(lint(&args, &name, &text)?),
@@ -120,12 +143,15 @@ pub(crate) fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         if !warnings.is_empty() {
             report["retention_warnings"] = serde_json::to_value(&warnings)?;
         }
+        if !idle.is_empty() {
+            report["activity_warnings"] = serde_json::to_value(&idle)?;
+        }
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if let Some(error) = &config_error {
         println!("error: {error}");
     } else {
         print!("{}", diagnostics.render());
-        for warning in &warnings {
+        for warning in warnings.iter().chain(&idle) {
             println!("warning: {name}: {warning}");
         }
         if let Some(findings) = &findings {

@@ -133,7 +133,7 @@ fn bench(c: &mut Criterion) {
     };
     let mut account = subjects();
     let now = BASE + 181 * DAY;
-    c.bench_function("12 segments + 3 scores + 2 tiers, 1000 events", |b| {
+    c.bench_function("13 segments + 3 scores + 2 tiers, 1000 events", |b| {
         b.iter(|| {
             let mut total = 0;
             for contact in &mut account.contacts {

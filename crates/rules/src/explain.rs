@@ -177,7 +177,13 @@ impl Trace for Tracer<'_> {
             Value::Bool(b) => Some(b),
             _ => None,
         };
-        let summary = self.summary(node, &value, &children);
+        let mut summary = self.summary(node, &value, &children);
+        if let Some(instant) = detail.instant {
+            // `days_until(account.renewal_date) = 42.5 (2027-03-01T00:00:00Z)`
+            summary.push_str(&format!(" ({})", format_time(instant)));
+        } else if matches!(node.kind, NodeKind::TraitDays { .. }) {
+            summary.push_str(" (the trait holds no RFC 3339 date-time)");
+        }
         let events_total = detail.events.len();
         let events = detail
             .events

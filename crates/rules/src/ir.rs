@@ -62,6 +62,14 @@ pub enum NodeKind {
     Count(Sel, Win),
     Exists(Sel, Win),
     DaysSince(Sel),
+    /// `days_until(trait.x)` / `days_since(trait.x)`: fractional days
+    /// between T and the RFC 3339 instant a trait holds (missing when it
+    /// holds none).
+    TraitDays {
+        direction: DaysDirection,
+        scope: TraitScope,
+        path: PropPath,
+    },
     ActiveDays(Win),
     Agg(AggOp, Sel, PropPath, Win),
     Pick {
@@ -90,6 +98,25 @@ pub struct EachFollowed {
     pub follower: Sel,
     pub on: Option<PropPath>,
     pub within: Option<i64>,
+}
+
+/// Which way a time-valued trait is measured from T.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DaysDirection {
+    /// `days_until`: (instant − T) in days, negative once it passed.
+    Until,
+    /// `days_since`: (T − instant) in days, negative while it is ahead.
+    Since,
+}
+
+impl DaysDirection {
+    /// The function's name in the language.
+    pub fn function(self) -> &'static str {
+        match self {
+            DaysDirection::Until => "days_until",
+            DaysDirection::Since => "days_since",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -62,7 +62,7 @@
 //! ```
 //!
 //! Functions (checked for arity and types by `check`): `count`, `exists`,
-//! `days_since`, `active_days`, `distinct`, `sum`, `avg`, `min`, `max`,
+//! `days_since`, `days_until`, `active_days`, `distinct`, `sum`, `avg`, `min`, `max`,
 //! `first`, `last`, `score`, `in_segment`, `tier`, `past`, `sequence`, `each`.
 //! Limits: [`MAX_DEPTH`] levels of nesting, [`MAX_SOURCE_BYTES`] bytes,
 //! [`MAX_TOKENS`] tokens per expression.
@@ -74,6 +74,7 @@ mod defs;
 mod diagnostics;
 mod eval;
 mod explain;
+mod fresh;
 pub mod inspect;
 pub mod ir;
 mod lexer;

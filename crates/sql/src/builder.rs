@@ -44,6 +44,9 @@ pub(crate) struct Builder<'r> {
     /// The property paths definitions read: `events` extracts each once,
     /// as column `p<index + 1>_<path>`.
     properties: Vec<Vec<String>>,
+    /// The time-valued traits read (`days_until(trait.x)`), numbered so
+    /// that `a.b` and `a_b` get CTEs of their own.
+    instants: Vec<(SubjectKind, Vec<String>)>,
 }
 
 impl<'r> Builder<'r> {
@@ -69,6 +72,7 @@ impl<'r> Builder<'r> {
             counter: 0,
             trait_joins: 0,
             properties: Vec::new(),
+            instants: Vec::new(),
         };
         builder.base();
         builder
@@ -124,6 +128,19 @@ impl<'r> Builder<'r> {
             }
         };
         property_name(index, &self.properties[index])
+    }
+
+    /// The number of the time-valued trait `path` of `owner` subjects
+    /// (registered on first use).
+    pub(crate) fn instant_number(&mut self, owner: SubjectKind, path: &[&str]) -> usize {
+        let key = (owner, path.iter().map(|k| (*k).to_owned()).collect());
+        match self.instants.iter().position(|known| *known == key) {
+            Some(index) => index + 1,
+            None => {
+                self.instants.push(key);
+                self.instants.len()
+            }
+        }
     }
 
     /// `events`: behavior at or before T with its timeline position and the

@@ -43,6 +43,17 @@ impl Builder<'_> {
             NodeKind::Lit(value) => Ok(self.literal(value)),
             NodeKind::Trait { scope, path } => self.trait_value(*scope, path, 0, ctx),
             NodeKind::Past { scope, path, ago } => self.trait_value(*scope, path, *ago, ctx),
+            NodeKind::TraitDays {
+                direction,
+                scope,
+                path,
+            } => match ctx {
+                Ctx::Subject(frame) => Ok(self.trait_days(*direction, *scope, path, frame)),
+                Ctx::Event { .. } => Err(self.unsupported(
+                    "days_until/days_since of a trait inside `where`",
+                    "the checker forbids it",
+                )),
+            },
             NodeKind::Prop(path) => match ctx {
                 Ctx::Event { alias, base, .. } => Ok(self.property(alias, base, path)),
                 Ctx::Subject(_) => Err(self.unsupported(

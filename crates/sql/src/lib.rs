@@ -19,6 +19,7 @@
 //! contacts AS (...)             id, account_id of every contact
 //! accounts AS (...)             id of every account
 //! trait_contact_plan AS (...)   a trait's value at T (one per trait read)
+//! instant_1_account_renewal_date  a time-valued trait's instant at T, in ms
 //! score_intent__1_points ...    helpers of score intent, then
 //! score_intent AS (...)         id, value
 //! segment_hot_intent__1_count   helpers of segment hot_intent, then
@@ -43,6 +44,7 @@ mod definitions;
 mod dialect;
 mod error;
 mod expr;
+mod instant;
 mod ops;
 mod sequence;
 mod value;

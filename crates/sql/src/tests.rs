@@ -197,3 +197,49 @@ fn dialect_names_parse() {
     assert_eq!(Dialect::parse("clickhouse"), Some(Dialect::ClickHouse));
     assert_eq!(Dialect::parse("mysql"), None);
 }
+
+#[test]
+fn time_valued_traits_get_one_instant_cte_each_read_through_the_account() {
+    let definitions = r#"
+[[segment]]
+name = "renewing"
+when = '''days_until(account.renewal_date) between 0 and 180
+  and days_since(trait.signed_up_at) > 14 and days_since(trait.dates.start) > 1
+  and days_until(account.renewal_date) > 1'''
+
+[[segment]]
+name = "account_renewing"
+subject = "account"
+when = 'days_until(trait.renewal_date) <= 30'
+"#;
+    for dialect in [Dialect::DuckDb, Dialect::Postgres, Dialect::ClickHouse] {
+        let sql = statement(definitions, dialect).expect("compiles");
+        let names = ctes(&sql);
+        let instants: Vec<&&str> = names.iter().filter(|n| n.starts_with("instant_")).collect();
+        assert_eq!(
+            instants,
+            [
+                &"instant_1_account_renewal_date",
+                &"instant_2_contact_signed_up_at",
+                &"instant_3_contact_dates_start"
+            ],
+            "{dialect}: one per trait path, shared by the account's definitions: {sql}"
+        );
+        // A contact reads its account's date through its account id.
+        assert!(
+            sql.contains("LEFT JOIN instant_1_account_renewal_date j1 ON j1.id = s.account_id"),
+            "{dialect}: {sql}"
+        );
+        assert!(
+            sql.contains("LEFT JOIN instant_1_account_renewal_date j1 ON j1.id = s.id"),
+            "{dialect}: {sql}"
+        );
+        // Until: (instant − T) / day; since: (T − instant) / day.
+        assert!(sql.contains("j1.v - "), "{dialect}: {sql}");
+        assert!(
+            sql.contains("1793491200000 AS BIGINT) - j2.v")
+                || sql.contains("toInt64(1793491200000) - j2.v"),
+            "{dialect}: {sql}"
+        );
+    }
+}

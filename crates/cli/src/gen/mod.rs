@@ -142,7 +142,7 @@ pub(crate) fn generate(
 ) -> anyhow::Result<usize> {
     let mut rng = ChaCha8Rng::seed_from_u64(plan.seed);
     let accounts: Vec<world::Account> = (0..plan.accounts)
-        .map(|n| world::account(&mut rng, n))
+        .map(|n| world::account(&mut rng, n, plan.end))
         .map(|account| match plan.enrichment {
             true => account.firmographics_left_to_enrichment(),
             false => account,
@@ -217,7 +217,7 @@ pub(crate) fn write_tables(plan: &Plan, dir: &std::path::Path) -> anyhow::Result
     let mut companies = String::from("domain,name,industry,employees,revenue_band,country\n");
     let mut ranges = String::from("network,domain\n");
     for n in 0..plan.accounts {
-        let account = world::account(&mut rng, n);
+        let account = world::account(&mut rng, n, plan.end);
         let t = &account.traits;
         companies.push_str(&format!(
             "{},{},{},{},{},{}\n",

@@ -168,7 +168,8 @@ fn tables_describe_the_generated_world() {
                 .expect("traits")
                 .keys()
                 .collect();
-            assert_eq!(keys, vec!["name", "domain", "tech"], "{message}");
+            assert_eq!(keys[..3], ["name", "domain", "tech"], "{message}");
+            assert!(keys[3..].iter().all(|k| *k == "renewal_date"), "{message}");
         }
         assert!(message["traits"].get("employees").is_none(), "{message}");
         if message["type"] == "identify" {
@@ -203,4 +204,29 @@ fn tables_describe_the_generated_world() {
         "some visitors never identify"
     );
     assert_ne!(out, bytes(5, 6_000), "--tables changes the stream");
+}
+
+#[test]
+fn three_accounts_in_five_renew_within_a_year_after_the_end() {
+    let data = bytes(4, 6_000);
+    let end = bellwether_server::segment::parse_timestamp(END).unwrap();
+    let mut renewals: HashMap<String, Option<i64>> = HashMap::new();
+    for message in lines(&data).iter().filter(|m| m["type"] == "group") {
+        let date = message["traits"]["renewal_date"].as_str().map(|text| {
+            bellwether_server::segment::parse_timestamp(text)
+                .unwrap_or_else(|| panic!("{text} is an RFC 3339 instant"))
+        });
+        let group = message["groupId"].as_str().unwrap_or_default().to_owned();
+        renewals.insert(group, date);
+    }
+    let dated: Vec<i64> = renewals.values().flatten().copied().collect();
+    assert!(
+        dated.len() * 5 >= renewals.len() * 3 - 5 && dated.len() * 5 <= renewals.len() * 3 + 5,
+        "{} of {}",
+        dated.len(),
+        renewals.len()
+    );
+    assert!(dated.iter().all(|t| *t > end && *t <= end + 365 * DAY));
+    let due = dated.iter().filter(|t| **t <= end + 180 * DAY).count();
+    assert!(due > 0 && due < dated.len(), "{due} of {}", dated.len());
 }

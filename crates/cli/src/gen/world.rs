@@ -2,6 +2,7 @@
 //! their contacts with buying-committee roles. Every draw comes from the
 //! seeded generator, in a fixed order, so a seed names one world.
 
+use bellwether_rules::DAY;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
@@ -43,11 +44,14 @@ pub(super) struct Account {
 
 impl Account {
     /// The account as a customer who buys firmographics sends it: the
-    /// group call names the company (name, domain, tech) and the
-    /// enrichment table gives the rest.
+    /// group call names the company (name, domain, tech, its renewal
+    /// date) and the enrichment table gives the rest.
     pub(super) fn firmographics_left_to_enrichment(mut self) -> Self {
         if let Some(traits) = self.traits.as_object_mut() {
-            traits.retain(|key, _| matches!(key.as_str(), "name" | "domain" | "tech"));
+            // The contract's renewal date is the customer's own CRM data.
+            traits.retain(|key, _| {
+                matches!(key.as_str(), "name" | "domain" | "tech" | "renewal_date")
+            });
         }
         self
     }
@@ -82,7 +86,21 @@ pub(super) struct Contact {
     pub(super) recent: bool,
 }
 
-pub(super) fn account(rng: &mut ChaCha8Rng, n: usize) -> Account {
+/// Three accounts in five are customers with a contract `renewal_date` (an
+/// RFC 3339 date-time, midnight UTC) 1 to 365 days after `end`. It is
+/// spread by the account's number, not drawn, so adding it left every
+/// other draw of a seed as it was.
+fn renewal_date(n: usize, end: i64) -> Option<String> {
+    let n = i64::try_from(n).ok()?;
+    if n % 5 >= 3 {
+        return None;
+    }
+    let days_ahead = (n * 211 + 17) % 365 + 1;
+    let midnight = end.div_euclid(DAY) * DAY;
+    Some(bellwether_rules::format_time(midnight + days_ahead * DAY))
+}
+
+pub(super) fn account(rng: &mut ChaCha8Rng, n: usize, end: i64) -> Account {
     let industry = INDUSTRIES[rng.gen_range(0..INDUSTRIES.len())];
     // Log-uniform company size from 5 to 20,000 people.
     let employees = (5.0f64 * 4000.0f64.powf(rng.gen::<f64>())).round() as u64;
@@ -127,12 +145,16 @@ pub(super) fn account(rng: &mut ChaCha8Rng, n: usize) -> Account {
         ["Labs", "Systems", "Group", "Health", "Pay"][n % 5]
     );
     let domain = format!("{}-{n}.example.com", LAST[n % LAST.len()]);
+    let mut traits = json!({
+        "name": name, "domain": domain, "industry": industry, "employees": employees,
+        "revenue_band": revenue_band, "country": country, "tech": tech,
+    });
+    if let (Some(date), Some(object)) = (renewal_date(n, end), traits.as_object_mut()) {
+        object.insert("renewal_date".into(), Value::String(date));
+    }
     Account {
         group_id: format!("acct-{n}"),
-        traits: json!({
-            "name": name, "domain": domain, "industry": industry, "employees": employees,
-            "revenue_band": revenue_band, "country": country, "tech": tech,
-        }),
+        traits,
         domain,
         fit,
         in_market,

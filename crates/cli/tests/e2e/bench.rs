@@ -1,5 +1,5 @@
 //! The side-by-side benchmark harness (`bench/full.py`) in quick mode: it
-//! generates a tiny data set, evaluates the 12 segments, 3 scores and 2 tiers
+//! generates a tiny data set, evaluates the 13 segments, 3 scores and 2 tiers
 //! in Bellwether, DuckDB and PostgreSQL (hand-written SQL, and the SQL
 //! `bellwether sql` compiles, with ClickHouse too), and must find identical results;
 //! and it must fail, naming the difference, when one peer's SQL disagrees.

@@ -30,6 +30,49 @@ fn shipped_examples_are_valid() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.contains("ok"), "{stdout}");
+    assert!(
+        !stdout.contains("warning"),
+        "no shipped segment fires on a new lead: {stdout}"
+    );
+}
+
+#[test]
+fn segments_a_new_lead_is_in_at_once_are_warned_about() {
+    let text = r#"
+[[segment]]
+name = "dormant"
+when = 'days_since(any) >= 90'
+
+[[segment]]
+name = "gone_quiet"
+when = 'exists(any) and days_since(any) >= 90'
+
+[[segment]]
+name = "silent_account"
+subject = "account"
+when = 'not exists(any, last 60d)'
+"#;
+    let (ok, stdout) = check(text, false);
+    assert!(ok, "warnings do not fail: {stdout}");
+    assert!(
+        stdout.contains("warning: ") && stdout.contains(
+            "segment `dormant` holds for a contact with no events at all: every new contact (created by an `identify` alone) enters it at once; require past activity"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("segment `silent_account` holds for an account"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("`gone_quiet`"), "{stdout}");
+    let (ok, json) = check(text, true);
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(ok && report["ok"] == true, "{json}");
+    assert_eq!(
+        report["activity_warnings"].as_array().map(Vec::len),
+        Some(2),
+        "{json}"
+    );
 }
 
 #[test]

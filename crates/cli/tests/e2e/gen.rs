@@ -67,6 +67,7 @@ fn generated_data_imports_and_fills_every_shipped_segment() {
         "fast_activator",
         "hot_intent",
         "power_user",
+        "renewal_due",
         "silent_fit_account",
     ];
     for segment in shipped {
@@ -194,7 +195,7 @@ fn the_demo_loads_personas_and_a_generated_population_and_serves_them() {
             )
         })
         .collect();
-    assert_eq!(sizes.len(), 12, "{sizes:?}");
+    assert_eq!(sizes.len(), 13, "{sizes:?}");
     assert!(sizes.iter().all(|(_, size)| *size > 0), "{sizes:?}");
 }
 

@@ -485,27 +485,34 @@ impl Engine {
         // Accounts due at an instant (their own timers, or a member whose
         // values changed) are evaluated once, after every contact due then.
         let mut accounts: BTreeSet<Arc<str>> = BTreeSet::new();
-        let mut instant = None;
-        while let Some((at, key)) = self.timers.pop_due(now) {
-            if instant.is_some_and(|instant| instant != at) {
-                self.reevaluate_accounts(&mut accounts, instant.unwrap_or(at));
-            }
-            instant = Some(at);
-            match key {
-                SubjectKey::Contact(id) => {
-                    if let Some(account) =
-                        self.state.contacts.get(&id).and_then(|c| c.account.clone())
-                    {
-                        accounts.insert(account);
+        // The accounts of the last instant are evaluated after the loop, and
+        // may set a deadline that is due too (an account segment on a
+        // time-valued trait entering, then leaving before `now`): go on
+        // until nothing is due. Deadlines only move forward, so this ends.
+        loop {
+            let mut instant = None;
+            while let Some((at, key)) = self.timers.pop_due(now) {
+                if instant.is_some_and(|instant| instant != at) {
+                    self.reevaluate_accounts(&mut accounts, instant.unwrap_or(at));
+                }
+                instant = Some(at);
+                match key {
+                    SubjectKey::Contact(id) => {
+                        if let Some(account) =
+                            self.state.contacts.get(&id).and_then(|c| c.account.clone())
+                        {
+                            accounts.insert(account);
+                        }
+                        self.reevaluate(SubjectKey::Contact(id), at);
                     }
-                    self.reevaluate(SubjectKey::Contact(id), at);
-                }
-                SubjectKey::Account(group_id) => {
-                    accounts.insert(group_id);
+                    SubjectKey::Account(group_id) => {
+                        accounts.insert(group_id);
+                    }
                 }
             }
-        }
-        if let Some(at) = instant {
+            let Some(at) = instant else {
+                break;
+            };
             self.reevaluate_accounts(&mut accounts, at);
         }
         self.take_changes()

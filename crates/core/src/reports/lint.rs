@@ -7,7 +7,10 @@
 //! - `no_owner`, `no_action`: nobody is named to act, or nothing to do;
 //! - `unknown_event`: a definition (segment, score or tier) refers to an
 //!   event name never seen in the stored behavior events;
-//! - `never_changed`: no entry or exit was ever recorded.
+//! - `never_changed`: no entry or exit was ever recorded;
+//! - `holds_without_activity`: a subject with no events and no traits is a
+//!   member (a new lead enters a win-back play at once: `days_since(any)`
+//!   of nothing is +∞); the fix is to require past activity.
 
 use serde::Serialize;
 
@@ -104,6 +107,13 @@ pub fn lint(
             });
         }
     }
+    for def in engine.rules().holds_without_activity() {
+        findings.push(Finding {
+            code: "holds_without_activity",
+            definition: def.name.to_string(),
+            message: without_activity_message(def.subject),
+        });
+    }
     for (name, referenced) in referenced_events(engine) {
         for event in referenced.iter().filter(|e| !seen.contains(*e)) {
             findings.push(Finding {
@@ -114,6 +124,18 @@ pub fn lint(
         }
     }
     Ok(LintReport { findings })
+}
+
+/// Why a segment a brand-new subject is in is suspicious, and the fix.
+pub fn without_activity_message(subject: bellwether_rules::SubjectKind) -> String {
+    let (a_kind, kind, created_by) = match subject {
+        bellwether_rules::SubjectKind::Contact => ("a contact", "contact", "an `identify`"),
+        bellwether_rules::SubjectKind::Account => ("an account", "account", "a `group` call"),
+    };
+    format!(
+        "holds for {a_kind} with no events at all: every new {kind} (created by {created_by} \
+         alone) enters it at once; require past activity, e.g. `exists(any) and ...`"
+    )
 }
 
 fn is_blank(text: &Option<String>) -> bool {

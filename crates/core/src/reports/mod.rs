@@ -24,7 +24,10 @@ pub use backtest::{backtest, BacktestParams, BacktestPoint, BacktestReport, Back
 pub use conversion::{
     conversion, holdout_lift, ConversionParams, ConversionReport, Group, HoldoutReport,
 };
-pub use lint::{lint, Finding, LintParams, LintReport, DEFAULT_MAX_OVERLAP, DEFAULT_MIN_SIZE};
+pub use lint::{
+    lint, without_activity_message, Finding, LintParams, LintReport, DEFAULT_MAX_OVERLAP,
+    DEFAULT_MIN_SIZE,
+};
 pub use overlap::{overlap, OverlapPair, OverlapReport};
 pub use quality::{score_quality, QualityParams, QualityReport};
 pub use stats::{Decile, Proportion};

@@ -313,6 +313,47 @@ fn overlap_and_lint_find_duplicates_small_and_dead_segments() {
 }
 
 #[test]
+fn lint_names_segments_a_subject_with_no_events_is_in() {
+    let definitions = format!(
+        "{RULES}
+[[segment]]
+name = \"dormant\"
+subject = \"contact\"
+when = 'days_since(any) >= 90'
+
+[[segment]]
+name = \"gone_quiet\"
+subject = \"contact\"
+when = 'exists(any) and days_since(any) >= 90'
+
+[[segment]]
+name = \"silent_fit\"
+subject = \"account\"
+when = 'not exists(any, last 60d)'
+"
+    );
+    let world = World::with(&definitions);
+    let findings = lint(&world.engine, LintParams::default(), &mut |_| Ok(true))
+        .unwrap()
+        .findings;
+    let idle: Vec<(&str, &str)> = findings
+        .iter()
+        .filter(|f| f.code == "holds_without_activity")
+        .map(|f| (f.definition.as_str(), f.message.as_str()))
+        .collect();
+    assert_eq!(idle.len(), 2, "{idle:?}");
+    assert_eq!(idle[0].0, "dormant");
+    assert!(idle[0]
+        .1
+        .contains("every new contact (created by an `identify`"));
+    assert!(idle[0].1.contains("require past activity"));
+    assert_eq!(idle[1].0, "silent_fit");
+    assert!(idle[1]
+        .1
+        .contains("every new account (created by a `group` call"));
+}
+
+#[test]
 fn near_duplicates_are_found_among_live_members() {
     let mut world = World::new();
     for i in 0..3 {

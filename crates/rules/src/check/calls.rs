@@ -13,7 +13,14 @@ pub(crate) const FUNCTIONS: &[(&str, &str)] = &[
         "count(<selector> [, <window>]) or count(contacts where <expression>)",
     ),
     ("exists", "exists(<selector> [, <window>])"),
-    ("days_since", "days_since(<selector>)"),
+    (
+        "days_since",
+        "days_since(<selector>) or days_since(trait.<key>)",
+    ),
+    (
+        "days_until",
+        "days_until(trait.<key>) or days_until(account.<key>)",
+    ),
     ("active_days", "active_days([<window>])"),
     ("distinct", "distinct(<selector>, <property> [, <window>])"),
     ("sum", "sum(<selector>, <property> [, <window>])"),
@@ -86,7 +93,7 @@ impl Checker<'_> {
             );
             let problem = match suggest(function, FUNCTIONS.iter().map(|(n, _)| *n)) {
                 Some(near) => problem.hint(format!("did you mean `{near}`? usage: {}", usage(near))),
-                None => problem.hint("functions: count, exists, days_since, active_days, distinct, sum, avg, min, max, first, last, score, in_segment, tier, past, sequence, each"),
+                None => problem.hint("functions: count, exists, days_since, days_until, active_days, distinct, sum, avg, min, max, first, last, score, in_segment, tier, past, sequence, each"),
             };
             return self.error(problem);
         }
@@ -100,7 +107,7 @@ impl Checker<'_> {
         }
         match function {
             "count" | "exists" => self.count_or_exists(name, args, span, ctx),
-            "days_since" => self.days_since(name, args, span, ctx),
+            "days_since" | "days_until" => self.days(name, args, span, ctx),
             "active_days" => self.active_days(name, args, span, ctx),
             "distinct" | "sum" | "avg" | "min" | "max" => {
                 self.property_aggregate(name, args, span, ctx)
@@ -190,19 +197,6 @@ impl Checker<'_> {
             self.problems.push(Problem::new("type", message, expr.span));
         }
         typed
-    }
-
-    fn days_since(&mut self, name: &Ident, args: &[Arg], span: Span, ctx: Ctx) -> Typed {
-        if !self.arity(name, args, (1, 1), span) {
-            return Self::lit(crate::value::Value::Missing, Ty::Any, span);
-        }
-        match self.selector(&args[0], ctx) {
-            Some(sel) => Typed {
-                varying: true,
-                ..node(NodeKind::DaysSince(sel), span, Ty::Num)
-            },
-            None => Self::lit(crate::value::Value::Missing, Ty::Any, span),
-        }
     }
 
     fn active_days(&mut self, name: &Ident, args: &[Arg], span: Span, ctx: Ctx) -> Typed {

@@ -5,6 +5,7 @@
 //! with a placeholder of type `any`, so one typo does not hide the next.
 
 mod calls;
+mod days;
 mod ops;
 mod predicates;
 mod refs;

@@ -220,7 +220,7 @@ impl Checker<'_> {
             let problem = Problem::new("type", message, span);
             let problem = match (left.ty, right.ty) {
                 (Ty::Num, Ty::Dur) | (Ty::Dur, Ty::Num) => {
-                    problem.hint("days_since() is a number of days: write `days_since(any) >= 21`")
+                    problem.hint("days_since() and days_until() are numbers of days: write `days_since(any) >= 21`")
                 }
                 (_, Ty::List) | (Ty::List, _) => problem.hint("use `in` or `contains` with lists"),
                 _ => problem,

@@ -73,6 +73,8 @@ pub(crate) trait Trace {
 pub(crate) struct Detail<'e> {
     pub(crate) events: Vec<&'e Event>,
     pub(crate) contacts: Vec<String>,
+    /// For `days_until` / `days_since` of a trait: the instant it holds.
+    pub(crate) instant: Option<i64>,
 }
 
 pub(crate) struct NoTrace;
@@ -167,6 +169,11 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
             NodeKind::Lit(value) => Out::still(Val::from_value(value)),
             NodeKind::Trait { scope, path } => self.trait_value(*scope, path),
             NodeKind::Past { scope, path, ago } => self.past_value(*scope, path, *ago),
+            NodeKind::TraitDays {
+                direction,
+                scope,
+                path,
+            } => self.trait_days(*direction, *scope, path, detail),
             NodeKind::Prop(path) => {
                 Out::still(event.map_or(Val::Missing, |e| props::property(e, path)))
             }

@@ -2,8 +2,10 @@
 
 use std::borrow::Cow;
 
-use super::{earliest, Eval, Out, Trace};
-use crate::ir::{PropPath, TraitScope};
+use super::motion::Motion;
+use super::{earliest, Detail, Eval, Out, Trace};
+use crate::ir::{DaysDirection, PropPath, TraitScope};
+use crate::time::{parse_rfc3339, DAY};
 use crate::timeline::{Event, EventKind, Traits};
 use crate::value::Val;
 
@@ -112,6 +114,42 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
             .and_then(|t| t.next_key_change_after(path.first(), then))
             .map(|t| t.saturating_add(ago));
         Out::until(trait_at(traits, path, then), earliest(next, None))
+    }
+
+    /// `days_until(trait.x)` / `days_since(trait.x)`: days between now and
+    /// the instant the trait holds, in closed form so comparisons find the
+    /// exact millisecond they flip. Missing when the trait is absent or not
+    /// an RFC 3339 date-time: unlike an event never seen (which is
+    /// infinitely long ago), an absent date is unknown, and a comparison
+    /// with an unknown is false. A later trait change is a stored future
+    /// change, which `evaluate` already counts in `next`.
+    pub(super) fn trait_days(
+        &self,
+        direction: DaysDirection,
+        scope: TraitScope,
+        path: &PropPath,
+        detail: &mut Detail<'a>,
+    ) -> Out<'a> {
+        let instant = match trait_at(self.traits_for(scope), path, self.now) {
+            Val::Str(text) => parse_rfc3339(&text),
+            _ => None,
+        };
+        let Some(instant) = instant else {
+            return Out::still(Val::Missing);
+        };
+        if T::ON {
+            detail.instant = Some(instant);
+        }
+        let since = Motion::elapsed(instant, DAY);
+        let motion = match direction {
+            DaysDirection::Since => since,
+            DaysDirection::Until => since.times(-1.0),
+        };
+        Out {
+            val: Val::Num(motion.at(self.now)),
+            motion: Some(motion),
+            next: None,
+        }
     }
 }
 

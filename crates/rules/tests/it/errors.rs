@@ -55,6 +55,51 @@ fn expression_errors() {
     insta::assert_snapshot!(out.join("\n"));
 }
 
+/// `days_since` / `days_until` tell a trait (`trait.x`, `account.x`) from
+/// an event selector (every other name), and say so when neither fits.
+#[test]
+fn time_valued_trait_errors() {
+    let rules = crate::support::example();
+    let cases: &[(SubjectKind, &str)] = &[
+        (SubjectKind::Contact, "days_until(renewal_date) < 30"),
+        (SubjectKind::Contact, "days_until(\"Renewal\") < 30"),
+        (SubjectKind::Account, "days_since(signed_up.at) > 14"),
+        (SubjectKind::Account, "days_until(renewal.date) < 30"),
+        (SubjectKind::Account, "days_until(account) < 30"),
+        (
+            SubjectKind::Account,
+            "days_since(trait.renewal_date where x = 1) > 1",
+        ),
+        (
+            SubjectKind::Account,
+            "days_until(trait.renewal_date) >= 30d",
+        ),
+        (
+            SubjectKind::Account,
+            "days_until(trait.renewal_date) = \"soon\"",
+        ),
+        (
+            SubjectKind::Account,
+            "days_until(trait.a) * days_since(trait.b) > 1",
+        ),
+        (SubjectKind::Account, "days_until(trait.a, last 7d) > 1"),
+        (
+            SubjectKind::Account,
+            "count(any where days_until(trait.a) > 1) > 1",
+        ),
+        (
+            SubjectKind::Account,
+            "days_until(account.renewal_date) between 0 and 180",
+        ),
+        (SubjectKind::Contact, "days_since(signed_up_at) > 14"),
+    ];
+    let out: Vec<String> = cases
+        .iter()
+        .map(|(subject, text)| condition_errors(&rules, *subject, text))
+        .collect();
+    insta::assert_snapshot!(out.join("\n"));
+}
+
 #[test]
 fn nesting_is_capped() {
     let deep = format!("{}true{}", "(".repeat(200), ")".repeat(200));

@@ -1,5 +1,6 @@
-//! The shipped examples/b2b.toml: it compiles, and each of the 12 segments of
-//! SPEC section 4 holds for a subject built to match it.
+//! The shipped examples/b2b.toml: it compiles, each of the 12 segments of
+//! SPEC section 4 (and the renewal segment of §7) holds for a subject built
+//! to match it, and a brand-new subject is in none of them.
 
 use bellwether_rules::{DefKind, MemorySubject, RuleSet, SubjectKind};
 use serde_json::json;
@@ -48,10 +49,10 @@ fn members(subject: &MemorySubject) -> Vec<&str> {
 }
 
 #[test]
-fn the_example_defines_twelve_segments_with_owners_and_actions() {
+fn the_example_defines_thirteen_segments_with_owners_and_actions() {
     let rules = example();
     let segments = &rules.definitions().segment;
-    assert_eq!(segments.len(), 12);
+    assert_eq!(segments.len(), 13);
     assert!(segments
         .iter()
         .all(|s| s.owner.is_some() && s.action.is_some()));
@@ -182,4 +183,50 @@ fn account_segments_match_their_scenarios() {
         committee.tiers.get("intent_level").map(|l| &**l),
         Some("high")
     );
+}
+
+#[test]
+fn new_leads_are_in_no_segment_until_they_do_something() {
+    let rules = example();
+    // An `identify` or a `group` call alone: traits, no behavior.
+    let mut lead = subject(
+        SubjectKind::Contact,
+        vec![],
+        &[("plan", 0.0, json!("trial"))],
+    );
+    let firmographics = [
+        ("employees", 0.0, json!(400)),
+        ("industry", 0.0, json!("software")),
+        ("tech", 0.0, json!(["salesforce"])),
+        ("country", 0.0, json!("US")),
+    ];
+    let mut account = account_with(vec![], vec![], &firmographics);
+    for now in [day(0.0), day(400.0)] {
+        evaluate_all(&rules, &mut lead, now);
+        evaluate_all(&rules, &mut account, now);
+        assert!(members(&lead).is_empty(), "{:?}", members(&lead));
+        assert!(members(&account).is_empty(), "{:?}", members(&account));
+    }
+    assert!(rules.holds_without_activity().is_empty());
+    // Once they did something and went quiet, the win-back plays apply.
+    let mut quiet = subject(SubjectKind::Contact, vec![page(1.0, "/")], &[]);
+    evaluate_all(&rules, &mut quiet, day(91.0));
+    assert_eq!(members(&quiet), ["dormant"]);
+    let mut silent = account_with(vec![], vec![page(1.0, "/")], &firmographics);
+    evaluate_all(&rules, &mut silent, day(61.5));
+    assert_eq!(members(&silent), ["silent_fit_account"]);
+}
+
+#[test]
+fn renewal_due_opens_180_days_before_the_renewal_date_and_closes_after_it() {
+    let rules = example();
+    let renewal = "2024-12-31T00:00:00Z"; // day 365 after BASE (2024 is a leap year)
+    let account = account_with(vec![], vec![], &[("renewal_date", 0.0, json!(renewal))]);
+    let due = |now| rules.evaluate_segment("renewal_due", &account, now);
+    let before = due(day(100.0)).map(|e| (e.value, e.next_change));
+    assert_eq!(before, Some((false, Some(day(185.0)))));
+    let inside = due(day(185.0)).map(|e| (e.value, e.next_change));
+    assert_eq!(inside, Some((true, Some(day(365.0) + 1))));
+    let after = due(day(365.0) + 1).map(|e| (e.value, e.next_change));
+    assert_eq!(after, Some((false, None)));
 }

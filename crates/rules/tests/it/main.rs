@@ -10,3 +10,4 @@ mod parse;
 mod properties;
 mod scores;
 mod support;
+mod trait_days;

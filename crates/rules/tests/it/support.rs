@@ -103,6 +103,10 @@ pub(crate) fn sample_contact() -> MemorySubject {
         ("seats", 0.0, json!(5)),
         ("seats", 9.0, json!(20)),
         ("tech", 0.0, json!(["hubspot", "salesforce"])),
+        // Time-valued traits: day 30 and day -10 (written with an offset).
+        ("renews_at", 0.0, json!("2024-01-31T00:00:00Z")),
+        ("signed_up_at", 0.0, json!("2023-12-22T02:00:00+02:00")),
+        ("bad_date", 0.0, json!("next tuesday")),
     ];
     subject(SubjectKind::Contact, events, &traits)
 }

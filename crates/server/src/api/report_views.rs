@@ -258,7 +258,7 @@ pub(crate) struct LintView {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct FindingView {
     /// `too_small`, `near_duplicate`, `no_owner`, `no_action`,
-    /// `unknown_event` or `never_changed`.
+    /// `unknown_event`, `never_changed` or `holds_without_activity`.
     code: &'static str,
     definition: String,
     message: String,

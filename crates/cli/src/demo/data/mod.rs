@@ -233,6 +233,11 @@ pub(crate) fn events_at(seed: u64, now: i64) -> Vec<u8> {
     // Hooli tripled its seats in the last month: expansion ready.
     lines.push(json!({"type": "group", "userId": "user-21", "groupId": "hooli", "traits": {"seats": 24},
                       "messageId": "hooli-seats", "timestamp": bellwether_server::segment::format_timestamp(now - 20 * DAY)}));
+    // Globex's contract renews in 75 days (set a month ago, by its CRM
+    // sync): renewal due, by a time-valued trait.
+    let renewal = bellwether_server::segment::format_timestamp(now + 75 * DAY);
+    lines.push(json!({"type": "group", "userId": "user-6", "groupId": "globex", "traits": {"renewal_date": renewal},
+                      "messageId": "globex-renewal", "timestamp": bellwether_server::segment::format_timestamp(now - 30 * DAY)}));
     let mut out = Vec::new();
     for line in lines {
         out.extend_from_slice(line.to_string().as_bytes());

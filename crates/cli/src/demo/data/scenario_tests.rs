@@ -120,12 +120,13 @@ fn every_example_segment_has_the_members_the_personas_produce() {
     // (150 employees, healthcare, US) and is silent; hooli went from 5 to 24
     // seats in the last 60 days; umbrella's only logins are its churning
     // contact's, 8 a month ago and 1 since (every other account has a power
-    // user logging in daily).
+    // user logging in daily); globex renews in 75 days.
     for (segment, account) in [
         ("buying_committee_active", "acme"),
         ("silent_fit_account", "tyrell"),
         ("expansion_ready", "hooli"),
         ("churn_risk", "umbrella"),
+        ("renewal_due", "globex"),
     ] {
         expected
             .entry(segment.to_owned())
@@ -133,5 +134,5 @@ fn every_example_segment_has_the_members_the_personas_produce() {
             .insert(account.to_owned());
     }
     assert_eq!(actual, expected);
-    assert_eq!(actual.len(), 12, "all 12 example segments have members");
+    assert_eq!(actual.len(), 13, "all 13 example segments have members");
 }

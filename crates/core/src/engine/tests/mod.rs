@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::*;
 use crate::identity::{IdentityConfig, IdentityGraph};
-use crate::message::{Message, MessageKind, StoredEvent};
+use crate::message::{Message, MessageKind};
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -41,6 +41,16 @@ name = "active_account"
 subject = "account"
 when = 'count(contacts where in_segment("pricing_twice")) >= 1'
 
+[[segment]]
+name = "trial_ending"
+subject = "contact"
+when = 'days_until(trait.trial_ends) between 0 and 3 or days_since(trait.trial_ends) > 5.5 or days_until(account.renewal_date) between 0 and 1'
+
+[[segment]]
+name = "renewal_due"
+subject = "account"
+when = 'days_until(trait.renewal_date) < 2 and days_until(account.renewal_date) > -1.25'
+
 [[tier]]
 name = "intent_level"
 subject = "contact"
@@ -65,16 +75,13 @@ impl Feed {
         }
     }
 
+    /// The writer's own staging: identity, the event, and the traits an
+    /// `identify` or `group` call sets.
     fn ops(&mut self, messages: &[Message]) -> Vec<WriteOp> {
         let mut ops = Vec::new();
         for message in messages {
             self.seq += 1;
-            let contact_id = self.graph.resolve(message, self.seq, &mut ops);
-            ops.push(WriteOp::Event(StoredEvent {
-                seq: self.seq,
-                contact_id,
-                message: message.clone(),
-            }));
+            crate::ingest::stage_message(&mut self.graph, message.clone(), self.seq, &mut ops);
         }
         ops
     }
@@ -141,6 +148,60 @@ fn window_expiry_exits_at_the_exact_instant() {
     assert_eq!(
         changes_of(&exited, "pricing_twice"),
         [("exited", T0 + 7 * DAY)]
+    );
+}
+
+/// SPEC §7 "Language": a time-valued trait's crossings are timers at their
+/// exact instants, including after the trait changes; a contact follows
+/// its account's date too.
+#[test]
+fn a_time_valued_trait_enters_and_exits_by_timers_at_its_exact_instants() {
+    let mut engine = Engine::new(rules());
+    let mut feed = Feed::new();
+    let renewal = T0 + 10 * DAY + 123;
+    let mut group = message(MessageKind::Group, Some("u"), None, "", T0);
+    group.group_id = Some("acme".into());
+    group.traits = time_trait("renewal_date", renewal);
+    let first = engine.apply(&feed.ops(&[group]), T0);
+    assert_eq!(changes_of(&first, "renewal_due"), []);
+    // `days_until(trait.renewal_date) < 2`: from 2 days before, exactly.
+    let enters = renewal - 2 * DAY + 1;
+    assert_eq!(
+        changes_of(&engine.process_due(enters - 1), "renewal_due"),
+        []
+    );
+    assert_eq!(
+        changes_of(&engine.process_due(T0 + 9 * DAY), "renewal_due"),
+        [("entered", enters)]
+    );
+    // The contact: `days_until(account.renewal_date) between 0 and 1`.
+    let contact_enters = renewal - DAY;
+    let both = engine.process_due(renewal + 2 * DAY);
+    assert_eq!(
+        changes_of(&both, "trial_ending"),
+        [("entered", contact_enters), ("exited", renewal + 1)]
+    );
+    // `> -1.25`: leaves 1.25 days after the renewal date, processed late.
+    assert_eq!(
+        changes_of(&both, "renewal_due"),
+        [("exited", renewal + 30 * HOUR)]
+    );
+    // The renewal moves a month ahead: the new date decides, from its message.
+    let mut moved = message(MessageKind::Group, Some("u"), None, "", T0 + 20 * DAY);
+    moved.group_id = Some("acme".into());
+    moved.traits = time_trait("renewal_date", renewal + 30 * DAY);
+    engine.apply(&feed.ops(&[moved]), T0 + 20 * DAY);
+    let later = engine.process_due(renewal + 60 * DAY);
+    assert_eq!(
+        changes_of(&later, "renewal_due"),
+        [
+            ("entered", renewal + 28 * DAY + 1),
+            ("exited", renewal + 30 * DAY + 30 * HOUR)
+        ]
+    );
+    assert_eq!(
+        engine.live_memberships(),
+        engine.evaluate_all(renewal + 60 * DAY)
     );
 }
 
@@ -256,6 +317,13 @@ fn accounts_see_their_contacts() {
     );
 }
 
+/// `{key: "<RFC 3339 instant>"}`, for `days_until` / `days_since`.
+fn time_trait(key: &str, at: i64) -> Map<String, Value> {
+    let mut traits = Map::new();
+    traits.insert(key.to_owned(), json!(bellwether_rules::format_time(at)));
+    traits
+}
+
 fn arb_message() -> impl Strategy<Value = (u8, u8, u8, i64)> {
     // (user, event kind, anon-or-user, offset in hours)
     (0u8..4, 0u8..5, 0u8..3, 0i64..(40 * 24))
@@ -268,13 +336,19 @@ fn to_message((user, kind, who, hours): (u8, u8, u8, i64)) -> Message {
     match (kind, who) {
         // Users sign in on each other's browsers (shared anonymous ids):
         // anonymous events are re-homed as later and earlier claims arrive.
-        (0, _) => message(
-            MessageKind::Identify,
-            Some(&user_id),
-            Some(&format!("a{}", (user + who) % 4)),
-            "",
-            at,
-        ),
+        // Each identify moves the user's trial end (a time-valued trait).
+        (0, _) => {
+            let mut identify = message(
+                MessageKind::Identify,
+                Some(&user_id),
+                Some(&format!("a{}", (user + who) % 4)),
+                "",
+                at,
+            );
+            let ends = at + i64::from(user + who) * DAY + 7 * HOUR + 1;
+            identify.traits = time_trait("trial_ends", ends);
+            identify
+        }
         (1, 0) => message(
             MessageKind::Track,
             None,
@@ -287,6 +361,7 @@ fn to_message((user, kind, who, hours): (u8, u8, u8, i64)) -> Message {
         (3, _) => {
             let mut group = message(MessageKind::Group, Some(&user_id), None, "", at);
             group.group_id = Some(format!("g{}", user % 2));
+            group.traits = time_trait("renewal_date", at + (hours % 5) * DAY - HOUR);
             group
         }
         _ => track(&user_id, "Logged In", at),
