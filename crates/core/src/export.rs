@@ -12,6 +12,9 @@
 //!   a page's properties are taken from `context.page`, as rules read them;
 //! - `seq` is the store's sequence number: it orders events that share a
 //!   millisecond, as the engine's timelines do;
+//! - the account traits enrichment wrote (SPEC §7 "Enrichment": no
+//!   message carries them) are `group` rows with no contact, one per
+//!   write, at its instant and after the message it followed;
 //! - an account no message names (a work-email domain account whose
 //!   contacts all moved to a group) is one `group` row with no contact and
 //!   no traits, after the messages: the engine still evaluates it.
@@ -124,6 +127,12 @@ pub fn export_events<E: From<StoreError>>(
         }
         progress(read);
     }
+    for row in enrichment_rows(store)? {
+        named.extend(row.account_id.iter().cloned());
+        latest = latest.max((row.ts, row.seq));
+        write(&row)?;
+        written += 1;
+    }
     for account in contacts.accounts.iter().filter(|a| !named.contains(*a)) {
         latest.1 += 1;
         write(&EventRow {
@@ -139,6 +148,32 @@ pub fn export_events<E: From<StoreError>>(
         written += 1;
     }
     Ok(written)
+}
+
+/// Enrichment's trait writes as contact-less `group` rows, one per
+/// (account, instant, message it followed), in that order.
+fn enrichment_rows(store: &dyn Store) -> Result<Vec<EventRow>, StoreError> {
+    let mut writes: std::collections::BTreeMap<(String, Millis, i64), Map<String, Value>> =
+        std::collections::BTreeMap::new();
+    for row in store.enriched_traits()? {
+        writes
+            .entry((row.group_id, row.at, row.seq))
+            .or_default()
+            .insert(row.key, row.value);
+    }
+    Ok(writes
+        .into_iter()
+        .map(|((group_id, at, seq), traits)| EventRow {
+            contact_id: None,
+            account_id: Some(group_id),
+            kind: MessageKind::Group,
+            event: None,
+            properties: Map::new(),
+            traits,
+            ts: at,
+            seq,
+        })
+        .collect())
 }
 
 /// The row of one stored message; `None` for alias calls and messages of
