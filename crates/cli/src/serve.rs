@@ -52,6 +52,7 @@ pub(crate) fn serve_loaded(
         .context("cannot start the async runtime")?;
     let state = running.state.clone();
     runtime.block_on(async {
+        bellwether_server::enrichment::apply_at_start(&state).await;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;

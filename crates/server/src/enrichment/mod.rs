@@ -1,5 +1,6 @@
 //! Enrichment at run time (SPEC §7 "Enrichment"): the tables are applied
-//! once at start (a table edited while the server was stopped), re-read on
+//! once at start, before the server answers (a table edited while it was
+//! stopped), re-read on
 //! `SIGHUP` or `POST /api/v1/enrichment/reload`, and the optional HTTP
 //! provider answers domains the tables do not list. Every change to an
 //! account's traits is written by the writer thread (`Ingestor`), at the
@@ -60,11 +61,11 @@ pub(crate) async fn reload(state: &AppState) -> Result<Reloaded, ReloadError> {
     })
 }
 
-/// Applies the tables at start, runs the provider and reloads on
-/// `SIGHUP`, until `stop` completes. Returns at once without tables.
-pub async fn run(state: AppState, stop: impl Future<Output = ()>) {
-    let enrichment = state.config.identity.enrichment.clone();
-    if !enrichment.is_configured() {
+/// Applies the tables as loaded to every account with a domain (a table
+/// edited while the server was stopped): run before the server answers,
+/// so its first answers already reflect the tables.
+pub async fn apply_at_start(state: &AppState) {
+    if !state.config.identity.enrichment.is_configured() {
         return;
     }
     match state
@@ -74,6 +75,15 @@ pub async fn run(state: AppState, stop: impl Future<Output = ()>) {
     {
         Ok(changed) => tracing::info!(accounts_changed = changed, "enrichment tables applied"),
         Err(error) => tracing::error!(%error, "applying the enrichment tables failed"),
+    }
+}
+
+/// Runs the provider and reloads on `SIGHUP`, until `stop` completes.
+/// Returns at once without tables.
+pub async fn run(state: AppState, stop: impl Future<Output = ()>) {
+    let enrichment = state.config.identity.enrichment.clone();
+    if !enrichment.is_configured() {
+        return;
     }
     let provider = enrichment
         .http()
