@@ -116,6 +116,31 @@ pub struct ServerConfig {
     /// Serves the example website at `/demo-site/` (`bellwether demo`
     /// turns it on): pages that send events and adapt to exposed segments.
     pub demo_site: bool,
+    /// Reverse proxies (CIDR networks or addresses) whose
+    /// `X-Forwarded-For` names the client: a visitor's address (for IP
+    /// enrichment and the personalize rate limit) is the rightmost entry
+    /// no trusted proxy added. Empty: the connection's own address.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl ServerConfig {
+    /// `trusted_proxies` parsed (validated when the config loads).
+    pub fn trusted_proxy_networks(&self) -> Vec<ipnet::IpNet> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|text| parse_network(text))
+            .collect()
+    }
+}
+
+/// A CIDR network, or one address as a one-address network.
+fn parse_network(text: &str) -> Option<ipnet::IpNet> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>().ok().or_else(|| {
+        text.parse::<std::net::IpAddr>()
+            .ok()
+            .map(ipnet::IpNet::from)
+    })
 }
 
 /// The whole file. Definition tables (`[[score]]`, `[[segment]]`, `[[tier]]`)
@@ -275,6 +300,16 @@ impl Config {
             crate::actions::config::decode_secret(secret).map_err(|problem| {
                 ConfigError::Invalid(format!("[server] inbox_secret {problem}"))
             })?;
+        }
+        if let Some(bad) = self
+            .server
+            .trusted_proxies
+            .iter()
+            .find(|text| parse_network(text).is_none())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "[server] trusted_proxies entry {bad:?} is not a CIDR network or an address (e.g. \"10.0.0.0/8\")"
+            )));
         }
         self.retention.validate()?;
         for table in &self.enrichment {
@@ -446,6 +481,20 @@ mod tests {
         assert_eq!(config.personalize.rate_per_minute, 600);
         let error = Config::from_toml("[personalize]\nrate_per_minute = 0\n").unwrap_err();
         assert!(error.to_string().contains("rate_per_minute"), "{error}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks_or_addresses() {
+        let config =
+            Config::from_toml("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").unwrap();
+        assert_eq!(config.server.trusted_proxy_networks().len(), 2);
+        let error = Config::from_toml("[server]\ntrusted_proxies = [\"10.0.0.0/33\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("trusted_proxies") && error.contains("10.0.0.0/33"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -69,7 +69,7 @@ macro_rules! single_endpoint {
             headers: HeaderMap,
             body: Body,
         ) -> Response {
-            let browser = browser_address(&headers, peer);
+            let browser = browser_address(&state, &headers, peer);
             let result = ingest_single(&state, &headers, body, $kind, browser).await;
             finish(&state, Endpoint::Single, result)
         }
@@ -95,7 +95,7 @@ pub(crate) async fn batch(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let browser = browser_address(&headers, peer);
+    let browser = browser_address(&state, &headers, peer);
     let result = ingest_batch(&state, &headers, body, browser).await;
     finish(&state, Endpoint::Batch, result)
 }
@@ -117,13 +117,20 @@ pub(crate) async fn import(
 
 /// The address of a browser that sent the request: a web page's request
 /// carries `Origin`; a server-side SDK's address is the customer's own
-/// server, never the visitor's.
+/// server, never the visitor's. Behind a trusted proxy, the address it
+/// forwarded.
 fn browser_address(
+    state: &AppState,
     headers: &HeaderMap,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
 ) -> Option<std::net::IpAddr> {
     headers.get(header::ORIGIN)?;
-    peer.map(|Extension(ConnectInfo(peer))| peer.ip().to_canonical())
+    let Extension(ConnectInfo(peer)) = peer?;
+    Some(crate::client_address::client_address(
+        &state.trusted_proxies(),
+        headers,
+        peer.ip(),
+    ))
 }
 
 fn finish(

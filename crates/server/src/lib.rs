@@ -10,6 +10,7 @@ pub mod actions;
 mod api;
 mod auth;
 mod body;
+mod client_address;
 mod connections;
 mod cors;
 mod demo_site;
@@ -54,6 +55,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// `[server] trusted_proxies`, parsed.
+    fn trusted_proxies(&self) -> Vec<ipnet::IpNet> {
+        self.config.server.trusted_proxy_networks()
+    }
+
     fn parse_context<'a>(
         &self,
         source: &'a str,

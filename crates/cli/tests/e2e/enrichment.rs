@@ -32,6 +32,9 @@ file = "ranges.csv"
 name = "enterprise_accounts"
 subject = "account"
 when = 'account.employees >= 1000'
+
+[server]
+trusted_proxies = ["127.0.0.0/8"]
 "#;
 
 const COMPANIES: &str =
@@ -199,6 +202,20 @@ fn enriches_and_reveals(backend: Backend) {
         &json!({"anonymousId": "server-1", "name": "Home"}),
     );
     assert_eq!(server.contact("server-1")["account_id"], Value::Null);
+    // Through a trusted proxy (here the loopback), the address it
+    // forwarded; the client's own entry to the left is not believed.
+    let (status, body) = read(
+        client()
+            .post(server.url("/v1/page"))
+            .basic_auth(WRITE_KEY, Some(""))
+            .header("origin", "https://www.example.com")
+            .header("x-forwarded-for", "2001:db8:7::1, 203.0.113.61")
+            .json(&json!({"anonymousId": "proxied-1", "name": "Home"}))
+            .send()
+            .expect("page"),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(server.contact("proxied-1")["revealed_by"], "203.0.113.0/24");
 
     // A reload writes what changed, and the segment follows.
     let dir = server.config_path().parent().expect("dir").to_owned();

@@ -78,9 +78,12 @@ pub(crate) async fn personalize(
     connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
     query: Result<Query<VisitorParams>, ApiError>,
 ) -> Response {
+    // Behind a trusted proxy, every visitor would otherwise share its bucket.
     let address = connect_info.map_or(
         IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        |Extension(ConnectInfo(peer))| peer.ip(),
+        |Extension(ConnectInfo(peer))| {
+            crate::client_address::client_address(&state.trusted_proxies(), &headers, peer.ip())
+        },
     );
     let response = match query {
         Ok(Query(params)) => lookup(&state, &limiter, &headers, address, params).await,
