@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, Sender};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
-use crate::identity::{IdentityConfig, IdentityGraph, IdentityReport};
+use crate::identity::{EnrichmentCoverage, IdentityConfig, IdentityGraph, IdentityReport};
 use crate::message::{Message, MessageKind, Rejection, StoredEvent};
 use crate::store::{Store, StoreError, WriteOp};
 
@@ -115,10 +115,15 @@ pub struct Ingestor {
     admission: Arc<Semaphore>,
     max_pending: usize,
     identity: PublishedIdentity,
+    coverage: PublishedCoverage,
 }
 
 /// The identity graph's report, replaced after each commit that changed it.
 type PublishedIdentity = Arc<parking_lot::RwLock<Arc<IdentityReport>>>;
+
+/// The enrichment tables' coverage, replaced after each commit that changed
+/// it (readers never wait on the writer).
+type PublishedCoverage = Arc<parking_lot::RwLock<EnrichmentCoverage>>;
 
 /// Receipt of a submission, resolved once the batch is committed.
 pub type PendingReceipt = oneshot::Receiver<Result<Receipt, CommitError>>;
@@ -151,6 +156,8 @@ impl Ingestor {
         let suppressed = store.suppressions()?.into_iter().map(|s| s.value).collect();
         let published: PublishedIdentity =
             Arc::new(parking_lot::RwLock::new(Arc::new(graph.report())));
+        let coverage: PublishedCoverage =
+            Arc::new(parking_lot::RwLock::new(graph.enrichment_coverage()));
         let writer = Writer {
             identity: graph.config().clone(),
             graph,
@@ -159,6 +166,7 @@ impl Ingestor {
             max_batch: config.max_batch_messages.max(1),
             listener: listener.map(ListenerStage::start).transpose()?,
             published: published.clone(),
+            coverage: coverage.clone(),
             suppressed,
             snapshot_every: config.snapshot_every_messages,
             since_snapshot: 0,
@@ -175,6 +183,7 @@ impl Ingestor {
             admission: Arc::new(Semaphore::new(max_pending)),
             max_pending,
             identity: published,
+            coverage,
         };
         Ok((ingestor, handle))
     }
@@ -182,6 +191,11 @@ impl Ingestor {
     /// Shared identifiers and refused links, as of the last commit.
     pub fn identity_report(&self) -> Arc<IdentityReport> {
         self.identity.read().clone()
+    }
+
+    /// Coverage of the enrichment tables, as of the last commit.
+    pub fn enrichment_coverage(&self) -> EnrichmentCoverage {
+        self.coverage.read().clone()
     }
 
     /// Queues messages (and the rejections found while validating them) for
@@ -224,6 +238,7 @@ struct Writer {
     max_batch: usize,
     listener: Option<ListenerStage>,
     published: PublishedIdentity,
+    coverage: PublishedCoverage,
     /// Identifiers of deleted contacts: messages carrying one are dropped.
     suppressed: HashSet<String>,
     /// `[ingest] snapshot_every_messages` (0: never while running).
@@ -610,6 +625,10 @@ impl Writer {
         let refused = self.graph.refused_links();
         if self.published.read().refused_links != refused {
             *self.published.write() = Arc::new(self.graph.report());
+        }
+        let coverage = self.graph.enrichment_coverage();
+        if *self.coverage.read() != coverage {
+            *self.coverage.write() = coverage;
         }
     }
 

@@ -15,6 +15,7 @@ use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
 use serde_json::Value;
 
+use crate::table_file::TableFile;
 use crate::{normalize_domain, EnrichError, Traits};
 
 /// Domain → traits. A domain listed twice keeps its last row.
@@ -54,12 +55,8 @@ impl DomainTable {
     }
 
     fn load_csv(name: &str, path: &Path) -> Result<Self, EnrichError> {
-        let file = std::fs::File::open(path).map_err(|source| EnrichError::Read {
-            name: name.to_owned(),
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::read_csv(name, path, file)
+        let file = TableFile { name, path };
+        Self::read_csv(name, path, file.open()?)
     }
 
     /// Parses CSV text: values that parse as numbers become numbers, empty
@@ -69,35 +66,20 @@ impl DomainTable {
         path: &Path,
         input: impl std::io::Read,
     ) -> Result<Self, EnrichError> {
-        let row_error = |line: u64, problem: String| EnrichError::Row {
-            name: name.to_owned(),
-            path: path.to_owned(),
-            line,
-            problem,
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(input);
-        let header = reader
-            .headers()
-            .map_err(|e| row_error(1, e.to_string()))?
-            .clone();
+        let file = TableFile { name, path };
+        let (header, rows) = file.csv(input)?;
         let domain_column = header.iter().position(|h| h == "domain").ok_or_else(|| {
-            row_error(
+            file.row_error(
                 1,
                 "the header has no `domain` column (header: domain,<trait>,…)".into(),
             )
         })?;
         let mut table = Self::default();
-        for record in reader.records() {
-            let record = record.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
-                row_error(line, e.to_string())
-            })?;
-            let line = record.position().map_or(0, |p| p.line());
+        for row in rows {
+            let (line, record) = row?;
             let raw = record.get(domain_column).unwrap_or("");
             let domain = normalize_domain(raw)
-                .ok_or_else(|| row_error(line, format!("{raw:?} is not a domain")))?;
+                .ok_or_else(|| file.row_error(line, format!("{raw:?} is not a domain")))?;
             let traits: Traits = header
                 .iter()
                 .zip(record.iter())
@@ -112,16 +94,9 @@ impl DomainTable {
 
     fn load_parquet(name: &str, path: &Path) -> Result<Self, EnrichError> {
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-        let file_error = |problem: String| EnrichError::File {
-            name: name.to_owned(),
-            path: path.to_owned(),
-            problem,
-        };
-        let file = std::fs::File::open(path).map_err(|source| EnrichError::Read {
-            name: name.to_owned(),
-            path: path.to_owned(),
-            source,
-        })?;
+        let table_file = TableFile { name, path };
+        let file_error = |problem: String| table_file.file_error(problem);
+        let file = table_file.open()?;
         let reader = ParquetRecordBatchReaderBuilder::try_new(file)
             .and_then(|builder| builder.build())
             .map_err(|e| file_error(e.to_string()))?;

@@ -105,7 +105,7 @@ impl Enrichment {
         Ok(changed)
     }
 
-    pub fn tables(&self) -> Arc<Tables> {
+    fn tables(&self) -> Arc<Tables> {
         self.inner.tables.read().clone()
     }
 
@@ -122,17 +122,6 @@ impl Enrichment {
             traits.entry(key.clone()).or_insert_with(|| value.clone());
         }
         Some(traits)
-    }
-
-    /// Whether a table or the provider has a row for `domain`.
-    pub fn knows(&self, domain: &str) -> bool {
-        self.inner
-            .tables
-            .read()
-            .domains
-            .iter()
-            .any(|t| t.table.get(domain).is_some())
-            || self.inner.answers.read().contains_key(domain)
     }
 
     pub fn reveal(&self, ip: IpAddr) -> Option<Reveal> {

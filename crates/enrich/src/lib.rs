@@ -16,6 +16,7 @@ mod handle;
 mod mmdb;
 mod networks;
 mod table;
+mod table_file;
 
 pub use config::{EnrichmentConfig, EnrichmentKind, HttpSettings};
 pub use domain::normalize_domain;

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use maxminddb::{PathElement, Reader};
 
+use crate::table_file::TableFile;
 use crate::{normalize_domain, EnrichError, Reveal};
 
 /// A loaded MaxMind DB.
@@ -26,16 +27,9 @@ impl std::fmt::Debug for MmdbTable {
 
 impl MmdbTable {
     pub fn load(name: &str, path: &Path, field: Option<&str>) -> Result<Self, EnrichError> {
-        let bytes = std::fs::read(path).map_err(|source| EnrichError::Read {
-            name: name.to_owned(),
-            path: path.to_owned(),
-            source,
-        })?;
-        let reader = Reader::from_source(bytes).map_err(|e| EnrichError::File {
-            name: name.to_owned(),
-            path: path.to_owned(),
-            problem: format!("not a MaxMind DB: {e}"),
-        })?;
+        let file = TableFile { name, path };
+        let reader = Reader::from_source(file.read()?)
+            .map_err(|e| file.file_error(format!("not a MaxMind DB: {e}")))?;
         let field = field.unwrap_or("domain");
         Ok(Self {
             reader,

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use ipnet::IpNet;
 
+use crate::table_file::TableFile;
 use crate::{normalize_domain, EnrichError, Reveal};
 
 /// Networks by prefix length, longest first; values index `domains`.
@@ -24,12 +25,8 @@ pub struct NetworkTable {
 
 impl NetworkTable {
     pub fn load(name: &str, path: &Path) -> Result<Self, EnrichError> {
-        let file = std::fs::File::open(path).map_err(|source| EnrichError::Read {
-            name: name.to_owned(),
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::read_csv(name, path, file)
+        let file = TableFile { name, path };
+        Self::read_csv(name, path, file.open()?)
     }
 
     /// Parses `network,domain` CSV. A network listed twice keeps its last
@@ -39,20 +36,12 @@ impl NetworkTable {
         path: &Path,
         input: impl std::io::Read,
     ) -> Result<Self, EnrichError> {
-        let row_error = |line: u64, problem: String| EnrichError::Row {
-            name: name.to_owned(),
-            path: path.to_owned(),
-            line,
-            problem,
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(input);
-        let header = reader.headers().map_err(|e| row_error(1, e.to_string()))?;
+        let file = TableFile { name, path };
+        let (header, rows) = file.csv(input)?;
         let column = |wanted: &str| header.iter().position(|h| h == wanted);
         let (Some(network_column), Some(domain_column)) = (column("network"), column("domain"))
         else {
-            return Err(row_error(
+            return Err(file.row_error(
                 1,
                 "the header must name `network` and `domain` columns".into(),
             ));
@@ -63,23 +52,19 @@ impl NetworkTable {
         let mut v6: HashMap<u8, FxHashMap<u128, u32>> = HashMap::new();
         let mut domains: Vec<Box<str>> = Vec::new();
         let mut domain_index: HashMap<Box<str>, u32> = HashMap::new();
-        let mut rows = 0;
-        for record in reader.records() {
-            let record = record.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
-                row_error(line, e.to_string())
-            })?;
-            let line = record.position().map_or(0, |p| p.line());
+        let mut loaded = 0;
+        for row in rows {
+            let (line, record) = row?;
             let network_text = record.get(network_column).unwrap_or("");
             let network = parse_network(network_text).ok_or_else(|| {
-                row_error(
+                file.row_error(
                     line,
                     format!("{network_text:?} is not a CIDR network (e.g. 203.0.113.0/24)"),
                 )
             })?;
             let raw = record.get(domain_column).unwrap_or("");
             let domain = normalize_domain(raw)
-                .ok_or_else(|| row_error(line, format!("{raw:?} is not a domain")))?;
+                .ok_or_else(|| file.row_error(line, format!("{raw:?} is not a domain")))?;
             let next = domains.len() as u32;
             let index = *domain_index
                 .entry(domain.clone().into())
@@ -99,7 +84,7 @@ impl NetworkTable {
                         .insert(u128::from(net.network()), index);
                 }
             }
-            rows += 1;
+            loaded += 1;
         }
         let longest_first = |a: &u8, b: &u8| b.cmp(a);
         let mut v4: Vec<_> = v4.into_iter().collect();
@@ -110,7 +95,7 @@ impl NetworkTable {
             v4,
             v6,
             domains,
-            rows,
+            rows: loaded,
         })
     }
 

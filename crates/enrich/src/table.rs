@@ -134,10 +134,6 @@ impl Tables {
             .find_map(|named| named.table.lookup(ip))
     }
 
-    pub fn has_domain_tables(&self) -> bool {
-        !self.domains.is_empty()
-    }
-
     pub fn has_ip_tables(&self) -> bool {
         !self.networks.is_empty()
     }

@@ -28,6 +28,11 @@ pub(super) struct EnrichmentState {
     customer_keys: HashMap<String, BTreeSet<String>>,
     /// Account → the traits enrichment gave it, as stored.
     applied: HashMap<String, Map<String, Value>>,
+    /// Accounts whose domain no table lists (as of their last enrichment).
+    missed: HashSet<String>,
+    /// Live contacts in an account by IP (kept as links change, so the
+    /// coverage published after every commit costs nothing to count).
+    revealed: usize,
     /// Messages whose `context.ip` matched no network, since start-up.
     #[serde(skip)]
     ip_misses: u64,
@@ -125,11 +130,13 @@ impl IdentityGraph {
         let Some(domain) = self.enrichment_state.domains.get(group_id) else {
             return;
         };
-        let mut wanted = self
-            .config
-            .enrichment
-            .traits_for(domain)
-            .unwrap_or_default();
+        let listed = self.config.enrichment.traits_for(domain);
+        if listed.is_none() {
+            self.enrichment_state.missed.insert(group_id.to_owned());
+        } else {
+            self.enrichment_state.missed.remove(group_id);
+        }
+        let mut wanted = listed.unwrap_or_default();
         if let Some(keys) = self.enrichment_state.customer_keys.get(group_id) {
             wanted.retain(|key, _| !keys.contains(key));
         }
@@ -286,28 +293,27 @@ impl IdentityGraph {
     /// Coverage of the enrichment tables over the graph's accounts.
     pub fn enrichment_coverage(&self) -> EnrichmentCoverage {
         let state = &self.enrichment_state;
-        let enrichment = &self.config.enrichment;
-        let domain_misses = state
-            .domains
-            .iter()
-            .filter(|(group_id, domain)| {
-                !state.applied.contains_key(*group_id) && !enrichment.knows(domain)
-            })
-            .count();
         EnrichmentCoverage {
             accounts_with_domain: state.domains.len(),
             accounts_enriched: state.applied.len(),
-            domain_misses,
-            visitors_revealed: self
-                .live
-                .values()
-                .filter(|node| {
-                    node.account
-                        .as_ref()
-                        .is_some_and(|(_, link)| *link == AccountLink::Ip)
-                })
-                .count(),
+            domain_misses: state.missed.len(),
+            visitors_revealed: state.revealed,
             ip_misses: state.ip_misses,
+        }
+    }
+
+    /// Keeps the count of contacts in an account by IP as a contact's link
+    /// goes from `before` to `after` (`None`: no account, or the contact
+    /// is gone).
+    pub(super) fn count_reveal(&mut self, before: Option<AccountLink>, after: Option<AccountLink>) {
+        let revealed = &mut self.enrichment_state.revealed;
+        match (
+            before == Some(AccountLink::Ip),
+            after == Some(AccountLink::Ip),
+        ) {
+            (false, true) => *revealed += 1,
+            (true, false) => *revealed = revealed.saturating_sub(1),
+            _ => {}
         }
     }
 }

@@ -40,24 +40,10 @@ impl Tables {
     }
 }
 
-fn message(kind: MessageKind, user: Option<&str>, anon: Option<&str>, at: i64) -> Message {
-    Message {
-        source: "web".into(),
-        message_id: format!("{kind:?}-{user:?}-{anon:?}-{at}"),
-        kind,
-        user_id: user.map(str::to_owned),
-        anonymous_id: anon.map(str::to_owned),
-        previous_id: None,
-        group_id: None,
-        event: None,
-        properties: Map::new(),
-        traits: Map::new(),
-        context: Map::new(),
-        timestamp: at,
-        received_at: at,
-        sent_at: None,
-        original_timestamp: None,
-    }
+/// A message at `time`, with an id of its own.
+fn message(kind: MessageKind, user: Option<&str>, anon: Option<&str>, time: i64) -> Message {
+    let id = format!("{kind:?}-{user:?}-{anon:?}-{time}");
+    super::tests::at(super::tests::message(kind, user, anon), time, &id)
 }
 
 fn traits(value: Value) -> Map<String, Value> {
@@ -229,4 +215,24 @@ fn a_visitor_joins_the_account_its_address_reveals_until_it_has_its_own() {
     graph.resolve(&junk, 5, &mut ops);
     assert_eq!(graph.account_of(far), None);
     assert_eq!(graph.enrichment_coverage().ip_misses, 1);
+}
+
+/// The revealed count follows a visitor folded into a known contact that
+/// has an account of its own: the visitor's link goes with it.
+#[test]
+fn a_revealed_visitor_merged_into_a_known_contact_is_no_longer_counted() {
+    let tables = Tables::new(COMPANIES, RANGES);
+    let mut graph = tables.graph();
+    let mut ops = Vec::new();
+    let mut known = message(MessageKind::Identify, Some("ada"), None, 1_000);
+    known.traits = traits(json!({"email": "ada@acme.com"}));
+    let ada = graph.resolve(&known, 1, &mut ops).unwrap();
+    let mut page = message(MessageKind::Page, None, Some("anon"), 2_000);
+    page.context = traits(json!({"ip": "203.0.113.50"}));
+    graph.resolve(&page, 2, &mut ops);
+    assert_eq!(graph.enrichment_coverage().visitors_revealed, 1);
+    let tie = message(MessageKind::Identify, Some("ada"), Some("anon"), 3_000);
+    assert_eq!(graph.resolve(&tie, 3, &mut ops), Some(ada));
+    assert_eq!(graph.account_of(ada), Some("acme.com"));
+    assert_eq!(graph.enrichment_coverage().visitors_revealed, 0);
 }

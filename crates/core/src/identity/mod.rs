@@ -811,9 +811,13 @@ impl IdentityGraph {
         self.merged.insert(from, into);
         let survivor = self.live.entry(into).or_default();
         survivor.user_ids.extend(absorbed.user_ids);
+        let absorbed_link = absorbed.account.as_ref().map(|(_, link)| *link);
         if survivor.account.is_none() {
             survivor.account = absorbed.account;
             survivor.revealed_by = absorbed.revealed_by;
+        } else {
+            // The absorbed contact's link is gone with it.
+            self.count_reveal(absorbed_link, None);
         }
         ops.push(WriteOp::Merge {
             from,
@@ -927,8 +931,9 @@ impl IdentityGraph {
         if unchanged {
             return;
         }
-        node.account = Some((group_id.to_owned(), link));
+        let before = node.account.replace((group_id.to_owned(), link));
         node.revealed_by.clone_from(&via);
+        self.count_reveal(before.map(|(_, link)| link), Some(link));
         ops.push(WriteOp::ContactAccount {
             contact,
             group_id: group_id.to_owned(),

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::*;
 use crate::message::StoredEvent;
 
-fn message(kind: MessageKind, user: Option<&str>, anon: Option<&str>) -> Message {
+pub(super) fn message(kind: MessageKind, user: Option<&str>, anon: Option<&str>) -> Message {
     Message {
         source: "web".into(),
         message_id: format!("{kind:?}-{user:?}-{anon:?}"),
@@ -353,7 +353,7 @@ proptest! {
     }
 }
 
-fn at(mut message: Message, time: i64, id: &str) -> Message {
+pub(super) fn at(mut message: Message, time: i64, id: &str) -> Message {
     message.timestamp = time;
     message.message_id = id.to_owned();
     message

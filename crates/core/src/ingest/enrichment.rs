@@ -13,7 +13,6 @@ use std::collections::HashSet;
 use tokio::sync::oneshot;
 
 use super::{CommitError, Committed, Ingestor, Work, Writer};
-use crate::identity::EnrichmentCoverage;
 use crate::message::Millis;
 use crate::store::{Store, StoreError, WriteOp};
 
@@ -31,9 +30,6 @@ pub(super) enum EnrichmentJob {
         traits: serde_json::Map<String, serde_json::Value>,
         at: Millis,
         reply: oneshot::Sender<Result<usize, CommitError>>,
-    },
-    Coverage {
-        reply: oneshot::Sender<EnrichmentCoverage>,
     },
 }
 
@@ -69,13 +65,6 @@ impl Ingestor {
         answer.await.map_err(|_| CommitError::WriterGone)?
     }
 
-    /// Coverage of the tables over the accounts and visitors, now.
-    pub async fn enrichment_coverage(&self) -> Result<EnrichmentCoverage, CommitError> {
-        let (reply, answer) = oneshot::channel();
-        self.send_enrichment(EnrichmentJob::Coverage { reply })?;
-        answer.await.map_err(|_| CommitError::WriterGone)
-    }
-
     fn send_enrichment(&self, job: EnrichmentJob) -> Result<(), CommitError> {
         self.jobs
             .send(Work::Enrichment(job))
@@ -107,10 +96,6 @@ pub fn restore_enrichment_answers(
 impl Writer {
     pub(super) fn enrichment(&mut self, job: EnrichmentJob) {
         let (ops, reply) = match job {
-            EnrichmentJob::Coverage { reply } => {
-                let _ = reply.send(self.graph.enrichment_coverage());
-                return;
-            }
             EnrichmentJob::Refresh { domains, at, reply } => {
                 let mut ops = Vec::new();
                 self.graph
@@ -155,6 +140,7 @@ impl Writer {
             let _ = reply.send(Err(CommitError::Store(error)));
             return;
         }
+        self.publish_identity();
         let graph = if changed > 0 {
             self.graph_copy_now()
         } else {

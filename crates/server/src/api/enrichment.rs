@@ -94,17 +94,13 @@ pub(crate) async fn enrichment(
     headers: HeaderMap,
 ) -> Result<Json<EnrichmentView>, ApiError> {
     require_token(&state.config, &headers, Scope::Read)?;
-    Ok(Json(view(&state).await?))
+    Ok(Json(view(&state)))
 }
 
 /// The coverage view (the ingestion page shows it too).
-pub(crate) async fn view(state: &AppState) -> Result<EnrichmentView, ApiError> {
+pub(crate) fn view(state: &AppState) -> EnrichmentView {
     let enrichment = &state.config.identity.enrichment;
-    let coverage = state
-        .ingestor
-        .enrichment_coverage()
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let coverage = state.ingestor.enrichment_coverage();
     let count = |outcome: &'static str| {
         state
             .metrics
@@ -122,7 +118,7 @@ pub(crate) async fn view(state: &AppState) -> Result<EnrichmentView, ApiError> {
         failed: count("failed"),
         last_error: state.metrics.enrichment_last_error.lock().clone(),
     });
-    Ok(EnrichmentView {
+    EnrichmentView {
         tables: table_views(enrichment.reports()),
         coverage: CoverageView {
             accounts_with_domain: coverage.accounts_with_domain,
@@ -132,7 +128,7 @@ pub(crate) async fn view(state: &AppState) -> Result<EnrichmentView, ApiError> {
             ip_misses: coverage.ip_misses,
         },
         provider,
-    })
+    }
 }
 
 /// Re-reads the table files and applies what changed to the accounts (as

@@ -42,7 +42,7 @@ pub(crate) async fn page(State(ui): State<UiState>, viewer: Viewer) -> Page {
     )
     .await?;
     let enrichment = if app.config.identity.enrichment.is_configured() {
-        Some(crate::api::enrichment::view(app).await?)
+        Some(crate::api::enrichment::view(app))
     } else {
         None
     };
