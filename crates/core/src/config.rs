@@ -120,27 +120,34 @@ pub struct ServerConfig {
     /// `X-Forwarded-For` names the client: a visitor's address (for IP
     /// enrichment and the personalize rate limit) is the rightmost entry
     /// no trusted proxy added. Empty: the connection's own address.
-    pub trusted_proxies: Vec<String>,
+    #[serde(deserialize_with = "networks")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
-impl ServerConfig {
-    /// `trusted_proxies` parsed (validated when the config loads).
-    pub fn trusted_proxy_networks(&self) -> Vec<ipnet::IpNet> {
-        self.trusted_proxies
-            .iter()
-            .filter_map(|text| parse_network(text))
-            .collect()
-    }
-}
-
-/// A CIDR network, or one address as a one-address network.
-fn parse_network(text: &str) -> Option<ipnet::IpNet> {
-    let text = text.trim();
-    text.parse::<ipnet::IpNet>().ok().or_else(|| {
-        text.parse::<std::net::IpAddr>()
-            .ok()
-            .map(ipnet::IpNet::from)
-    })
+/// CIDR networks, or addresses as one-address networks, parsed once when
+/// the config loads.
+fn networks<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    let texts = Vec::<String>::deserialize(deserializer)?;
+    texts
+        .iter()
+        .map(|text| {
+            let text = text.trim();
+            text.parse::<ipnet::IpNet>()
+                .ok()
+                .or_else(|| {
+                    text.parse::<std::net::IpAddr>()
+                        .ok()
+                        .map(ipnet::IpNet::from)
+                })
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "{text:?} is not a CIDR network or an address (e.g. \"10.0.0.0/8\")"
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// The whole file. Definition tables (`[[score]]`, `[[segment]]`, `[[tier]]`)
@@ -300,16 +307,6 @@ impl Config {
             crate::actions::config::decode_secret(secret).map_err(|problem| {
                 ConfigError::Invalid(format!("[server] inbox_secret {problem}"))
             })?;
-        }
-        if let Some(bad) = self
-            .server
-            .trusted_proxies
-            .iter()
-            .find(|text| parse_network(text).is_none())
-        {
-            return Err(ConfigError::Invalid(format!(
-                "[server] trusted_proxies entry {bad:?} is not a CIDR network or an address (e.g. \"10.0.0.0/8\")"
-            )));
         }
         self.retention.validate()?;
         for table in &self.enrichment {
@@ -487,7 +484,7 @@ mod tests {
     fn trusted_proxies_are_networks_or_addresses() {
         let config =
             Config::from_toml("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").unwrap();
-        assert_eq!(config.server.trusted_proxy_networks().len(), 2);
+        assert_eq!(config.server.trusted_proxies.len(), 2);
         let error = Config::from_toml("[server]\ntrusted_proxies = [\"10.0.0.0/33\"]\n")
             .unwrap_err()
             .to_string();

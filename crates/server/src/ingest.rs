@@ -127,7 +127,7 @@ fn browser_address(
     headers.get(header::ORIGIN)?;
     let Extension(ConnectInfo(peer)) = peer?;
     Some(crate::client_address::client_address(
-        &state.trusted_proxies(),
+        &state.config.server.trusted_proxies,
         headers,
         peer.ip(),
     ))

@@ -55,11 +55,6 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// `[server] trusted_proxies`, parsed.
-    fn trusted_proxies(&self) -> Vec<ipnet::IpNet> {
-        self.config.server.trusted_proxy_networks()
-    }
-
     fn parse_context<'a>(
         &self,
         source: &'a str,

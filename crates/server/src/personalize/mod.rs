@@ -82,7 +82,11 @@ pub(crate) async fn personalize(
     let address = connect_info.map_or(
         IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         |Extension(ConnectInfo(peer))| {
-            crate::client_address::client_address(&state.trusted_proxies(), &headers, peer.ip())
+            crate::client_address::client_address(
+                &state.config.server.trusted_proxies,
+                &headers,
+                peer.ip(),
+            )
         },
     );
     let response = match query {
