@@ -155,6 +155,19 @@ impl EnrichmentConfig {
                     self.invalid(format!("{key} = {text:?} is not a duration (e.g. \"5s\")"))
                 }),
         };
+        for (name, value) in &self.headers {
+            let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            if name.is_empty() || !name.chars().all(token) {
+                return Err(self.invalid(format!(
+                    "header name {name:?} is not a valid HTTP header name"
+                )));
+            }
+            if value.chars().any(|c| c.is_control() || !c.is_ascii()) {
+                return Err(self.invalid(format!(
+                    "the value of header {name:?} holds a control or non-ASCII character"
+                )));
+            }
+        }
         let rate_per_minute = self.rate_per_minute.unwrap_or(DEFAULT_RATE_PER_MINUTE);
         if rate_per_minute == 0 {
             return Err(self.invalid("rate_per_minute must be at least 1"));
@@ -171,5 +184,61 @@ impl EnrichmentConfig {
             rate_per_minute,
             timeout_ms: duration("timeout", &self.timeout, DEFAULT_TIMEOUT_MS)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(extra: &str) -> Result<HttpSettings, EnrichError> {
+        let text = format!("kind = \"http\"\nurl = \"https://api.example/c/{{domain}}\"\n{extra}");
+        toml::from_str::<EnrichmentConfig>(&text).unwrap().http()
+    }
+
+    #[test]
+    fn http_settings_are_checked_with_reasons() {
+        let settings = http("headers = { \"x-api-key\" = \"k\" }\nttl = \"1d\"").unwrap();
+        assert_eq!(
+            (
+                settings.ttl_ms,
+                settings.rate_per_minute,
+                settings.timeout_ms
+            ),
+            (86_400_000, 60, 5_000)
+        );
+        for (extra, problem) in [
+            ("headers = { \"bad name\" = \"k\" }", "header name"),
+            ("headers = { \"x\" = \"a\\nb\" }", "control"),
+            ("ttl = \"soon\"", "ttl"),
+            ("rate_per_minute = 0", "rate_per_minute"),
+        ] {
+            let error = http(extra).unwrap_err().to_string();
+            assert!(error.contains(problem), "{extra}: {error}");
+        }
+        let no_placeholder: EnrichmentConfig =
+            toml::from_str("kind = \"http\"\nurl = \"https://api.example/c\"").unwrap();
+        assert!(no_placeholder
+            .http()
+            .unwrap_err()
+            .to_string()
+            .contains("{domain}"));
+    }
+
+    #[test]
+    fn file_tables_refuse_http_settings() {
+        let config: EnrichmentConfig =
+            toml::from_str("kind = \"domains\"\nfile = \"c.csv\"\nttl = \"1d\"").unwrap();
+        assert!(config
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("ttl applies only"));
+        let config: EnrichmentConfig = toml::from_str("kind = \"ip\"").unwrap();
+        assert!(config
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("needs file"));
     }
 }

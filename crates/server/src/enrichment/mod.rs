@@ -88,7 +88,7 @@ pub async fn run(state: AppState, stop: impl Future<Output = ()>) {
     let provider = enrichment
         .http()
         .cloned()
-        .map(|settings| provider::start(settings, state.clone()));
+        .and_then(|settings| provider::start(settings, state.clone()));
     tokio::pin!(stop);
     let mut hangups = hangups();
     loop {

@@ -25,16 +25,25 @@ const MAX_ANSWER_BYTES: usize = 1 << 20;
 /// How often answers past their TTL are looked for.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-pub(super) fn start(settings: HttpSettings, state: AppState) -> JoinHandle<()> {
+/// Starts the provider; `None` (logged) when no HTTP client can be made.
+pub(super) fn start(settings: HttpSettings, state: AppState) -> Option<JoinHandle<()>> {
+    let provider = match Provider::new(settings, state) {
+        Ok(provider) => provider,
+        Err(error) => {
+            tracing::error!(%error, "enrichment provider not started: no HTTP client");
+            return None;
+        }
+    };
     let (requests, queue) = mpsc::channel::<String>(QUEUE);
-    state
+    provider
+        .state
         .config
         .identity
         .enrichment
         .connect_provider(Box::new(move |domain| {
             let _ = requests.try_send(domain.to_owned());
         }));
-    tokio::spawn(Provider::new(settings, state).run(queue))
+    Some(tokio::spawn(provider.run(queue)))
 }
 
 struct Provider {
@@ -54,21 +63,20 @@ enum Outcome {
 }
 
 impl Provider {
-    fn new(settings: HttpSettings, state: AppState) -> Self {
+    fn new(settings: HttpSettings, state: AppState) -> Result<Self, reqwest::Error> {
         let timeout = Duration::from_millis(u64::try_from(settings.timeout_ms).unwrap_or(5_000));
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::limited(3))
-            .build()
-            .unwrap_or_default();
-        Self {
+            .build()?;
+        Ok(Self {
             settings,
             state,
             client,
             pending: VecDeque::new(),
             queued: HashSet::new(),
             next_request: Instant::now(),
-        }
+        })
     }
 
     async fn run(mut self, mut queue: mpsc::Receiver<String>) {
