@@ -15,7 +15,8 @@ use serde_json::{json, Value};
 
 use crate::durability::drop_schema;
 use crate::harness::{
-    client, pg_url, read, unique, Backend, Server, ADMIN_TOKEN, DEFINITIONS, READ_TOKEN, WRITE_KEY,
+    client, pg_url, read, unique, wait_for, Backend, Server, ADMIN_TOKEN, DEFINITIONS, READ_TOKEN,
+    WRITE_KEY,
 };
 
 const TABLES: &str = r#"
@@ -52,22 +53,6 @@ fn account(server: &Server, id: &str) -> Value {
     let (status, body) = server.get(&format!("/api/v1/accounts/{id}"), READ_TOKEN);
     assert_eq!(status, 200, "account {id}: {body}");
     body
-}
-
-fn members(server: &Server, segment: &str) -> Vec<String> {
-    let (status, page) = server.get(
-        &format!("/api/v1/segments/{segment}/members?limit=100"),
-        READ_TOKEN,
-    );
-    assert_eq!(status, 200, "{page}");
-    let mut ids: Vec<String> = page["members"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|m| m["id"].as_str().map(str::to_owned))
-        .collect();
-    ids.sort();
-    ids
 }
 
 fn reload(server: &Server) -> (u16, Value) {
@@ -119,7 +104,7 @@ fn enriches_and_reveals(backend: Backend) {
         "the customer's value"
     );
     assert_eq!(globex["traits"]["employees"], 1200, "the table's");
-    assert_eq!(members(&server, "enterprise_accounts"), vec!["globex"]);
+    assert_eq!(server.members("enterprise_accounts"), vec!["globex"]);
 
     // An anonymous visitor from a listed network joins that account ...
     let (status, body) = server.send(
@@ -230,7 +215,7 @@ fn enriches_and_reveals(backend: Backend) {
     assert_eq!(body["accounts_changed"], 1, "{body}");
     assert_eq!(account(&server, "acme.com")["traits"]["employees"], 5000);
     assert_eq!(
-        members(&server, "enterprise_accounts"),
+        server.members("enterprise_accounts"),
         vec!["acme.com", "globex"]
     );
 
@@ -258,14 +243,9 @@ fn enriches_and_reveals(backend: Backend) {
         .status()
         .expect("kill -HUP");
     assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while account(&server, "acme.com")["traits"]["industry"] != "Fintech" {
-        assert!(
-            Instant::now() < deadline,
-            "SIGHUP did not reload the tables"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for("SIGHUP to reload the tables", || {
+        account(&server, "acme.com")["traits"]["industry"] == "Fintech"
+    });
 
     // The history and the traits survive a restart; a table edited while
     // stopped is applied at start.
@@ -277,14 +257,14 @@ fn enriches_and_reveals(backend: Backend) {
     server.stop_gracefully();
     server.restart();
     assert_eq!(account(&server, "globex")["traits"]["employees"], 40);
-    assert_eq!(members(&server, "enterprise_accounts"), vec!["acme.com"]);
+    assert_eq!(server.members("enterprise_accounts"), vec!["acme.com"]);
     assert_eq!(server.contact("anon-8")["revealed_by"], "2001:db8:7::/48");
     // Without the snapshot, a start that reads the store finds enrichment's
     // trait changes too (they come from no message).
     server.stop_gracefully();
     let _ = std::fs::remove_file(server.data_dir().join("engine.snapshot"));
     server.restart();
-    assert_eq!(members(&server, "enterprise_accounts"), vec!["acme.com"]);
+    assert_eq!(server.members("enterprise_accounts"), vec!["acme.com"]);
     assert_eq!(account(&server, "acme.com")["traits"]["employees"], 5000);
     let (status, history) = server.get("/api/v1/accounts/acme.com/history", READ_TOKEN);
     assert_eq!(status, 200, "{history}");
@@ -358,14 +338,6 @@ impl FakeProvider {
             .iter()
             .filter(|d| *d == domain)
             .count()
-    }
-}
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

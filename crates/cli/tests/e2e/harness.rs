@@ -242,6 +242,23 @@ impl Server {
         body
     }
 
+    /// A segment's members (ids, sorted; at most 1,000).
+    pub(crate) fn members(&self, segment: &str) -> Vec<String> {
+        let (status, page) = self.get(
+            &format!("/api/v1/segments/{segment}/members?limit=1000"),
+            READ_TOKEN,
+        );
+        assert_eq!(status, 200, "members of {segment}: {page}");
+        let mut ids: Vec<String> = page["members"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["id"].as_str().map(str::to_owned))
+            .collect();
+        ids.sort();
+        ids
+    }
+
     pub(crate) fn events(&self, user_id: &str) -> Vec<Value> {
         let (status, body) = self.get(
             &format!("/api/v1/contacts/{user_id}/events?limit=1000"),
@@ -255,6 +272,19 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
+    }
+}
+
+/// Polls until `done` holds, at most 20 s (for what the server does in
+/// the background: retention passes, reloads, provider answers).
+pub(crate) fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

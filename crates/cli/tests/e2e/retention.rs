@@ -5,12 +5,13 @@
 //! restart agrees, and `check` warns about windows reaching past it.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::durability::drop_schema;
-use crate::harness::{binary, client, pg_url, unique, Backend, Server, DEFINITIONS, READ_TOKEN};
+use crate::harness::{
+    binary, client, pg_url, unique, wait_for, Backend, Server, DEFINITIONS, READ_TOKEN,
+};
 
 const RETENTION: &str = r#"
 [retention]
@@ -21,31 +22,6 @@ every = "1s"
 fn ago(days: i64) -> String {
     (chrono::Utc::now() - chrono::Duration::days(days))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn demo_requesters(server: &Server) -> Vec<String> {
-    let (status, page) = server.get(
-        "/api/v1/segments/demo_requesters/members?limit=100",
-        READ_TOKEN,
-    );
-    assert_eq!(status, 200, "{page}");
-    let mut ids: Vec<String> = page["members"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|m| m["id"].as_str().map(str::to_owned))
-        .collect();
-    ids.sort();
-    ids
-}
-
-/// Polls until `done` holds (a pass runs every second), at most 20 s.
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]
@@ -85,7 +61,7 @@ fn deletes_and_forgets(backend: Backend) {
     );
     assert_eq!(server.contact("ret-old")["traits"]["plan"], "pro");
     assert_eq!(
-        demo_requesters(&server),
+        server.members("demo_requesters"),
         vec!["ret-new"],
         "forgotten at once"
     );
@@ -117,7 +93,7 @@ fn deletes_and_forgets(backend: Backend) {
     // A restart (from the snapshot written after the pass) agrees, and
     // the store agrees with it: nothing comes back.
     server.restart();
-    assert_eq!(demo_requesters(&server), vec!["ret-new"]);
+    assert_eq!(server.members("demo_requesters"), vec!["ret-new"]);
     assert_eq!(server.events("ret-old").len(), 2);
 }
 

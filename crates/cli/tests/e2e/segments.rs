@@ -13,20 +13,6 @@ fn start() -> Server {
     Server::start_with(Backend::Sqlite, DEFINITIONS)
 }
 
-fn members(server: &Server, segment: &str) -> Vec<String> {
-    let (status, page) = server.get(
-        &format!("/api/v1/segments/{segment}/members?limit=1000"),
-        READ_TOKEN,
-    );
-    assert_eq!(status, 200, "{page}");
-    page["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[test]
 fn segments_scores_and_tiers_are_live_on_contacts_and_accounts() {
     let server = start();
@@ -62,11 +48,11 @@ fn segments_scores_and_tiers_are_live_on_contacts_and_accounts() {
         "{account}"
     );
     assert_eq!(
-        members(&server, "demo_requesters"),
+        server.members("demo_requesters"),
         std::slice::from_ref(&user)
     );
     assert_eq!(
-        members(&server, "engaged_accounts"),
+        server.members("engaged_accounts"),
         std::slice::from_ref(&group)
     );
 
@@ -146,13 +132,10 @@ fn a_window_expiry_exits_on_its_own_at_the_exact_instant() {
         "/v1/track",
         &json!({"userId": user, "event": "Clicked", "timestamp": at}),
     );
-    assert_eq!(
-        members(&server, "just_clicked"),
-        std::slice::from_ref(&user)
-    );
+    assert_eq!(server.members("just_clicked"), std::slice::from_ref(&user));
     // `last 1s` stops covering the click at now + 1s; no event arrives.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !members(&server, "just_clicked").is_empty() {
+    while !server.members("just_clicked").is_empty() {
         assert!(Instant::now() < deadline, "the timer never fired");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -185,11 +168,11 @@ fn memberships_survive_a_restart_and_eval_agrees_with_the_live_state() {
         };
         server.send("/v1/track", &json!({"userId": user, "event": event}));
     }
-    let live = members(&server, "demo_requesters");
+    let live = server.members("demo_requesters");
     assert_eq!(live.len(), 3);
     server.restart();
     assert_eq!(
-        members(&server, "demo_requesters"),
+        server.members("demo_requesters"),
         live,
         "state rebuilt from the store"
     );
@@ -337,7 +320,7 @@ fn definitions_change_with_a_dry_run_first_and_survive_a_restart() {
     assert_eq!(dry["segments"]["demo_requesters"]["enter"], json!([b]));
     assert_eq!(dry["segments"]["demo_requesters"]["exit"], json!([a]));
     assert_eq!(
-        members(&server, "demo_requesters"),
+        server.members("demo_requesters"),
         std::slice::from_ref(&a),
         "a dry run changes nothing"
     );
@@ -352,7 +335,7 @@ fn definitions_change_with_a_dry_run_first_and_survive_a_restart() {
     );
     assert!(error["errors"][0]["line"].as_u64().is_some(), "{error}");
     assert_eq!(
-        members(&server, "demo_requesters"),
+        server.members("demo_requesters"),
         std::slice::from_ref(&a),
         "a rejected change changes nothing"
     );
@@ -363,13 +346,10 @@ fn definitions_change_with_a_dry_run_first_and_survive_a_restart() {
         (200, Some(true)),
         "{applied}"
     );
-    assert_eq!(
-        members(&server, "demo_requesters"),
-        std::slice::from_ref(&b)
-    );
+    assert_eq!(server.members("demo_requesters"), std::slice::from_ref(&b));
     server.restart();
     assert_eq!(
-        members(&server, "demo_requesters"),
+        server.members("demo_requesters"),
         std::slice::from_ref(&b),
         "applied definitions persist"
     );
@@ -391,7 +371,7 @@ fn a_transition_due_while_the_server_was_down_is_recorded_at_its_instant_once() 
     // The click leaves `last 1s` at now + 1s, while nothing is running.
     std::thread::sleep(Duration::from_millis(1300));
     server.restart();
-    assert!(members(&server, "just_clicked").is_empty());
+    assert!(server.members("just_clicked").is_empty());
     let exits = |server: &Server| -> Vec<Value> {
         let (_, changes) = server.get("/api/v1/changes?limit=1000", READ_TOKEN);
         changes["changes"]
