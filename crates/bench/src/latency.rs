@@ -47,17 +47,17 @@ const TOKEN: &str = "demo-admin-token";
 
 /// Four weeks of history per contact: a group call, a pricing view, email
 /// opens, feature use and a login, spread over the last 28 days.
-fn history(args: &LatencyArgs, now: i64) -> Vec<Value> {
+pub(crate) fn history(contacts: usize, contacts_per_account: usize, now: i64) -> Vec<Value> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let stamp = |ms: i64| {
         chrono::DateTime::from_timestamp_millis(ms)
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
             .unwrap_or_default()
     };
-    let mut out = Vec::with_capacity(args.contacts * 6);
-    for c in 0..args.contacts {
+    let mut out = Vec::with_capacity(contacts * 6);
+    for c in 0..contacts {
         let user = format!("user-{c}");
-        let account = format!("acct-{}", c / args.contacts_per_account.max(1));
+        let account = format!("acct-{}", c / contacts_per_account.max(1));
         out.push(json!({"type": "group", "userId": user, "groupId": account,
             "traits": {"employees": 50 + c % 500, "industry": "software"},
             "messageId": format!("g-{c}"), "timestamp": stamp(now - 28 * DAY_MS)}));
@@ -206,7 +206,7 @@ fn postgres_run(
 
 pub(crate) fn run(args: &LatencyArgs) -> anyhow::Result<()> {
     let now = chrono::Utc::now().timestamp_millis();
-    let history = history(args, now);
+    let history = history(args.contacts, args.contacts_per_account, now);
     let (mut p50, mut p99, mut peer50, mut peer99) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for run in 0..args.runs {

@@ -11,7 +11,8 @@
 //! the members CSV's memory. `personalize`: the website's visitor lookup
 //! vs a PostgreSQL primary-key read of the same answer. `enrichment`:
 //! ingest with 100k domains and 1M networks loaded vs without, and the
-//! lookups vs PostgreSQL (primary key, GiST `inet`).
+//! lookups vs PostgreSQL (primary key, GiST `inet`). `reads`: ack latency
+//! while two clients loop on reports, vs PostgreSQL with readers.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod directory;
@@ -20,6 +21,7 @@ mod heavy;
 mod ingest;
 mod latency;
 mod personalize;
+mod reads;
 mod stats;
 mod timers;
 mod webhooks;
@@ -58,6 +60,9 @@ enum Command {
     /// Event to received webhook at a fixed event rate vs a PostgreSQL
     /// transactional outbox with a LISTEN worker.
     Webhooks(webhooks::WebhookArgs),
+    /// `/v1/track` ack latency idle and while two clients loop on a
+    /// backtest and a conversion report, vs PostgreSQL with readers.
+    Reads(reads::ReadsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -70,5 +75,6 @@ fn main() -> anyhow::Result<()> {
         Command::Webhooks(args) => webhooks::run(&args),
         Command::Heavy(args) => heavy::run(&args),
         Command::Personalize(args) => personalize::run(&args),
+        Command::Reads(args) => reads::run(&args),
     }
 }

@@ -219,7 +219,7 @@ impl Running {
 
 /// What a snapshot of the engine now would cover.
 fn covered(store: &dyn bellwether_core::Store, engine: &EngineHandle) -> Saved {
-    let engine = engine.lock();
+    let engine = engine.view();
     let position = engine.position();
     let events = store.events_through(position).ok();
     (position, events, engine.kept_properties().cloned())
@@ -234,7 +234,7 @@ fn save_snapshot(
     engine: &EngineHandle,
 ) -> Option<Saved> {
     let started = std::time::Instant::now();
-    let engine = engine.lock();
+    let engine = engine.view();
     match snapshot::save(path, store, graph, &engine) {
         Ok(bytes) => {
             tracing::info!(

@@ -76,8 +76,10 @@ impl Event {
     }
 }
 
-/// Events per chunk: a late event shifts one chunk, not the whole timeline.
-const CHUNK: usize = 512;
+/// Events per chunk: a late event shifts one chunk, not the whole timeline,
+/// and a copy of the timeline (a published engine view) shares every chunk
+/// until one is edited; the writer then copies that chunk alone.
+const CHUNK: usize = 128;
 
 /// Stamps that tell a [`crate::Tracker`] its timeline was edited in place.
 static STAMPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -88,9 +90,10 @@ fn fresh_stamp() -> u64 {
 
 /// A subject's behavior events, sorted by (time, seq), in chunks of at most
 /// `2 × CHUNK` events: appending is a push, a late event shifts one chunk.
+/// Cloning shares the chunks (copy on write).
 #[derive(Clone, Debug)]
 pub struct Timeline {
-    chunks: Vec<Vec<Event>>,
+    chunks: Vec<Arc<Vec<Event>>>,
     len: usize,
     /// Changes whenever an event is inserted before the newest one or removed:
     /// state derived from a prefix of the timeline is then stale.
@@ -121,7 +124,9 @@ impl Timeline {
         timeline.len = events.len();
         let mut rest = events.into_iter().peekable();
         while rest.peek().is_some() {
-            timeline.chunks.push(rest.by_ref().take(CHUNK).collect());
+            timeline
+                .chunks
+                .push(Arc::new(rest.by_ref().take(CHUNK).collect()));
         }
         timeline
     }
@@ -147,8 +152,8 @@ impl Timeline {
         self.len += 1;
         if !self.is_behind(key) {
             match self.chunks.last_mut() {
-                Some(chunk) if chunk.len() < CHUNK => chunk.push(event),
-                _ => self.chunks.push(vec![event]),
+                Some(chunk) if chunk.len() < CHUNK => Arc::make_mut(chunk).push(event),
+                _ => self.chunks.push(Arc::new(vec![event])),
             }
             return;
         }
@@ -157,12 +162,12 @@ impl Timeline {
             .chunks
             .partition_point(|c| c.last().is_some_and(|e| e.key() <= key))
             .min(self.chunks.len() - 1);
-        let chunk = &mut self.chunks[at];
+        let chunk = Arc::make_mut(&mut self.chunks[at]);
         let position = chunk.partition_point(|e| e.key() <= key);
         chunk.insert(position, event);
         if chunk.len() >= 2 * CHUNK {
             let upper = chunk.split_off(CHUNK);
-            self.chunks.insert(at + 1, upper);
+            self.chunks.insert(at + 1, Arc::new(upper));
         }
     }
 
@@ -176,14 +181,17 @@ impl Timeline {
     /// Whole chunks go at once; only the one straddling `time` shifts.
     pub fn drop_before(&mut self, time: i64) -> usize {
         let (chunk, offset) = self.locate(|e| e.time < time);
-        let dropped: usize = self.chunks[..chunk].iter().map(Vec::len).sum::<usize>()
-            + offset.min(self.chunks.get(chunk).map_or(0, Vec::len));
+        let dropped: usize = self.chunks[..chunk].iter().map(|c| c.len()).sum::<usize>()
+            + offset.min(self.chunks.get(chunk).map_or(0, |c| c.len()));
         if dropped == 0 {
             return 0;
         }
         self.chunks.drain(..chunk);
         if let Some(first) = self.chunks.first_mut() {
-            first.drain(..offset.min(first.len()));
+            if offset > 0 {
+                let first = Arc::make_mut(first);
+                first.drain(..offset.min(first.len()));
+            }
             if first.is_empty() {
                 self.chunks.remove(0);
             }
@@ -195,7 +203,7 @@ impl Timeline {
 
     /// The events, oldest first.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Event> + '_ {
-        self.chunks.iter().flatten()
+        self.chunks.iter().flat_map(|chunk| chunk.iter())
     }
 
     /// The events with `from <= time <= to`, oldest first (either end).
@@ -277,7 +285,7 @@ impl Timeline {
 /// Some consecutive events of a timeline, oldest first (from either end),
 /// read lazily: positions are (chunk, offset), `back` exclusive.
 pub struct Span<'t> {
-    chunks: &'t [Vec<Event>],
+    chunks: &'t [Arc<Vec<Event>>],
     front: (usize, usize),
     back: (usize, usize),
 }
@@ -339,9 +347,10 @@ type History = Vec<(i64, u64, serde_json::Value)>;
 const UNSEQUENCED: u64 = u64::MAX;
 
 /// Trait history: for each key, every value it had and since when.
+/// Cloning shares the history until either copy is edited.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Traits {
-    map: HashMap<Arc<str>, History>,
+    map: Arc<HashMap<Arc<str>, History>>,
     latest: Option<i64>,
 }
 
@@ -357,7 +366,9 @@ impl Traits {
     }
 
     fn set_sequenced(&mut self, key: &str, time: i64, seq: u64, value: serde_json::Value) {
-        let history = self.map.entry(Arc::from(key)).or_default();
+        let history = Arc::make_mut(&mut self.map)
+            .entry(Arc::from(key))
+            .or_default();
         let at = history.partition_point(|(t, s, _)| (*t, *s) <= (time, seq));
         history.insert(at, (time, seq, value));
         self.latest = Some(self.latest.map_or(time, |l| l.max(time)));
@@ -385,14 +396,18 @@ impl Traits {
         traits: &serde_json::Map<String, serde_json::Value>,
     ) {
         for key in traits.keys() {
-            let Some(history) = self.map.get_mut(key.as_str()) else {
+            if !self.map.contains_key(key.as_str()) {
+                continue;
+            }
+            let map = Arc::make_mut(&mut self.map);
+            let Some(history) = map.get_mut(key.as_str()) else {
                 continue;
             };
             if let Some(at) = history.iter().position(|(t, s, _)| (*t, *s) == (time, seq)) {
                 history.remove(at);
             }
             if history.is_empty() {
-                self.map.remove(key.as_str());
+                map.remove(key.as_str());
             }
         }
     }
@@ -400,7 +415,7 @@ impl Traits {
     /// Adds every recorded value of `other` (an identity merge folds one
     /// contact's trait history into another's).
     pub fn absorb(&mut self, other: &Traits) {
-        for (key, history) in &other.map {
+        for (key, history) in other.map.iter() {
             for (time, seq, value) in history {
                 self.set_sequenced(key, *time, *seq, value.clone());
             }

@@ -248,7 +248,7 @@ async fn metrics_text(State(state): State<AppState>) -> String {
         .ingest_pending
         .set(state.ingestor.pending() as i64);
     let (timers, p50, p99) = {
-        let engine = state.engine.lock();
+        let engine = state.engine.view_async().await;
         let seconds = |q| engine.evaluation_time(q).map_or(0.0, |d| d.as_secs_f64());
         (engine.pending_timers(), seconds(0.5), seconds(0.99))
     };

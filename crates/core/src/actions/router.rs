@@ -11,7 +11,7 @@ use super::config::{DestinationConfig, PoolConfig};
 use super::holdout::is_held_out;
 use super::payload::{ChangeBody, ExplanationBody, Payload, PayloadData, SegmentBody};
 use super::pools;
-use crate::engine::{Change, Engine, ScoreWatch, SubjectKey};
+use crate::engine::{Change, Engine, ScoreWatch, SubjectKey, View};
 use crate::store::{AssignmentRecord, OutboxRecord, RecordedAssignments, WriteOp};
 
 /// (segment, subject kind, subject key).
@@ -119,7 +119,7 @@ impl ActionRouter {
 
     fn route_segment(
         &mut self,
-        engine: &Engine,
+        engine: &View,
         change: &Change,
         deliver: bool,
         ops: &mut Vec<WriteOp>,
@@ -181,7 +181,7 @@ impl ActionRouter {
     /// Gives the entrant an owner when the segment names one.
     fn assign(
         &mut self,
-        engine: &Engine,
+        engine: &View,
         def: &SegmentDef,
         change: &Change,
         (segment, subject_kind, subject_key): AssignmentKey,
@@ -224,7 +224,7 @@ impl ActionRouter {
 
     fn route_tier(
         &mut self,
-        engine: &Engine,
+        engine: &View,
         first: &Change,
         second: Option<&Change>,
         ops: &mut Vec<WriteOp>,
@@ -250,7 +250,7 @@ impl ActionRouter {
         self.enqueue(first, "changed", wanted, payload, ops);
     }
 
-    fn route_crossing(&mut self, engine: &Engine, change: &Change, ops: &mut Vec<WriteOp>) {
+    fn route_crossing(&mut self, engine: &View, change: &Change, ops: &mut Vec<WriteOp>) {
         let threshold = change.level.as_deref().and_then(|l| l.parse::<f64>().ok());
         let payload = || {
             let mut body = ChangeBody::new("score", &change.definition, change.change, change.at);
@@ -273,7 +273,7 @@ impl ActionRouter {
         self.enqueue(change, change.change, wanted, payload, ops);
     }
 
-    fn subject(&self, engine: &Engine, change: &Change) -> super::payload::SubjectBody {
+    fn subject(&self, engine: &View, change: &Change) -> super::payload::SubjectBody {
         let snapshot = engine.subject_snapshot(&change.key, change.at);
         super::payload::subject_body(change.subject, &change.id, snapshot)
     }

@@ -36,7 +36,7 @@ impl Engine {
             .accounts
             .iter()
             .map(|(group_id, account)| {
-                let first = self.state.account_first_seen(account).unwrap_or(now);
+                let first = self.view.state.account_first_seen(account).unwrap_or(now);
                 (SubjectKey::Account(group_id.clone()), first.min(now))
             })
             .collect();

@@ -4,7 +4,7 @@
 
 use bellwether_rules::DefKind;
 
-use super::Engine;
+use super::View;
 use crate::message::Millis;
 
 /// One segment member with the score it is ranked by.
@@ -37,7 +37,7 @@ pub struct MemberQuery<'a> {
     pub now: Millis,
 }
 
-impl Engine {
+impl View {
     /// Members of a segment ranked by a score (highest first), filtered by
     /// a search on their ids, one page of them.
     pub fn ranked_members(&self, query: MemberQuery<'_>) -> RankedPage {

@@ -13,7 +13,7 @@ use bellwether_rules::{SubjectKind, Traits};
 
 use super::evaluate::Values;
 use super::state::SubjectKey;
-use super::Engine;
+use super::View;
 use crate::message::Millis;
 
 /// How a directory page is ordered.
@@ -130,7 +130,7 @@ struct Described<'a> {
     account: Option<&'a str>,
 }
 
-impl Engine {
+impl View {
     /// One page of the directory (see [`DirectoryQuery`]).
     pub fn directory(&self, query: &DirectoryQuery<'_>) -> DirectoryPage {
         let needle = query

@@ -12,10 +12,10 @@ use bellwether_rules::{RuleSet, SubjectKind};
 use super::evaluate::{self, Plan, Values};
 use super::queries::{push_memberships, Membership};
 use super::state::SubjectKey;
-use super::Engine;
+use super::View;
 use crate::message::{ContactId, Millis};
 
-impl Engine {
+impl View {
     /// Every membership as of `at` under `rules`, sorted.
     pub fn memberships_under(&self, rules: &RuleSet, at: Millis) -> Vec<Membership> {
         // Subjects of a kind no definition change touches keep their live

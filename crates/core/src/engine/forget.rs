@@ -44,21 +44,21 @@ impl Engine {
     /// Drops one contact; returns the account it belonged to.
     fn forget_contact(&mut self, id: ContactId) -> Option<Arc<str>> {
         let key = SubjectKey::Contact(id);
-        let account = self.state.contacts.remove(&id).and_then(|c| c.account);
+        let account = self.view.state.contacts.remove(&id).and_then(|c| c.account);
         if let Some(state) = account
             .as_ref()
-            .and_then(|a| self.state.accounts.get_mut(a))
+            .and_then(|a| self.view.state.accounts.get_mut(a))
         {
             state.contacts.remove(&id);
             state.timeline = None;
         }
-        self.values.remove(&key);
-        for members in self.members.values_mut() {
+        self.view.values.remove(&key);
+        for (_, members) in self.view.members.iter_mut() {
             members.remove(&key);
         }
         self.timers.schedule(key.clone(), None);
         self.trackers.remove(&key);
-        self.recent.retain(|change| change.key != key);
+        self.view.recent.retain(|change| change.key != key);
         self.fresh.retain(|change| change.key != key);
         let store_key = key.store_key();
         self.fresh_scores

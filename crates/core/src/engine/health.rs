@@ -12,7 +12,7 @@ use crate::message::Millis;
 /// Evaluation durations kept for percentiles.
 const SAMPLES: usize = 4_096;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Health {
     /// Subject evaluations by kind: every definition of that kind runs in
     /// each, so per-definition counts derive from these.

@@ -214,7 +214,7 @@ impl super::Subjects {
     }
 }
 
-impl super::Engine {
+impl super::View {
     /// The subjects' state as plain data, for a snapshot.
     pub(crate) fn subjects_image(&self) -> StateImage {
         self.state.image()

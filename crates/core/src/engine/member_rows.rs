@@ -7,7 +7,7 @@
 use std::ops::Bound;
 
 use super::state::SubjectKey;
-use super::Engine;
+use super::View;
 use crate::message::Millis;
 
 /// One member with its scores.
@@ -28,7 +28,7 @@ pub struct MemberChunk {
     pub next: Option<SubjectKey>,
 }
 
-impl Engine {
+impl View {
     /// Up to `limit` members of `segment` after `after` (in the engine's
     /// subject order: contacts by number, accounts by group id), each with
     /// the values of `scores` at `now`. A segment that does not exist has
@@ -50,7 +50,10 @@ impl Engine {
         let start = after.map_or(Bound::Unbounded, Bound::Excluded);
         let mut rows = Vec::with_capacity(limit.min(members.len()));
         let mut last = None;
-        for (key, entered_at) in members.range((start, Bound::Unbounded)).take(limit) {
+        for (key, entered_at) in members
+            .range::<_, SubjectKey>((start, Bound::Unbounded))
+            .take(limit)
+        {
             rows.push(MemberRow {
                 id: self.describe(key).1,
                 entered_at: *entered_at,

@@ -8,6 +8,7 @@
 
 mod backfill;
 mod browse;
+mod cow_map;
 mod directory;
 mod dry_run;
 mod evaluate;
@@ -28,7 +29,8 @@ mod timers;
 mod transitions;
 mod watches;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use bellwether_rules::{DefKind, LateInsert, PropertyKeys, RuleSet, SubjectKind, Tracker};
@@ -45,7 +47,7 @@ pub(crate) use image::StateImage;
 pub use member_rows::{MemberChunk, MemberRow};
 pub use personalize::Exposed;
 pub use replay::Replay;
-pub use runner::{EngineHandle, EngineListener};
+pub use runner::{EngineGuard, EngineHandle, EngineListener};
 pub use snapshot::SubjectSnapshot;
 pub use state::SubjectKey;
 pub use transitions::Transitions;
@@ -53,6 +55,7 @@ pub use watches::ScoreWatch;
 
 use crate::message::{ContactId, Millis};
 use crate::store::{MembershipRecord, ScoreRecord, Store, StoreError, WriteOp};
+use cow_map::CowMap;
 use state::State;
 use timers::Timers;
 
@@ -109,14 +112,34 @@ pub struct Member {
     pub entered_at: Millis,
 }
 
-pub struct Engine {
+/// Segment → members with their entry instant.
+type Members = imbl::HashMap<String, imbl::OrdMap<SubjectKey, Millis>>;
+
+/// What readers see: every subject, its values and the memberships, as of
+/// one instant of the engine. Cloning it is O(1) (persistent maps, shared
+/// timelines), so the writer publishes one for readers without copying its
+/// state, and a report, page or query reading a view never holds the
+/// writer's lock; the writer's later edits copy only what they touch.
+#[derive(Clone)]
+pub struct View {
     rules: Arc<RuleSet>,
     state: State,
-    values: HashMap<SubjectKey, Values>,
-    /// Segment → members with their entry instant.
-    members: HashMap<String, BTreeMap<SubjectKey, Millis>>,
+    values: CowMap<SubjectKey, Values>,
+    members: Members,
+    recent: imbl::Vector<Change>,
+    health: health::Health,
+    /// Subjects waiting on a timer, and the earliest deadline (when the
+    /// view was taken).
+    pending_timers: usize,
+    next_deadline: Option<Millis>,
+}
+
+/// The writer: the [`View`] it keeps up to date, plus what only it needs
+/// (timers, incremental trackers, changes not yet recorded). Reads go
+/// through `Deref` to the view.
+pub struct Engine {
+    view: View,
     timers: Timers,
-    recent: VecDeque<Change>,
     /// Changes recorded since the caller last took them (unbounded until
     /// taken, unlike `recent`).
     fresh: Vec<Change>,
@@ -124,7 +147,6 @@ pub struct Engine {
     fresh_scores: Vec<ScoreRecord>,
     /// Labels of contacts being merged away (no longer in the state).
     departed: HashMap<ContactId, String>,
-    health: health::Health,
     /// Score thresholds whose crossings are recorded as changes.
     watches: Vec<ScoreWatch>,
     /// Changes before this instant are backfilled history, not routed.
@@ -135,6 +157,20 @@ pub struct Engine {
     trackers: HashMap<SubjectKey, Tracker>,
     /// Purges of deleted contacts' recorded history, for the recorder.
     purges: Vec<WriteOp>,
+}
+
+impl Deref for Engine {
+    type Target = View;
+
+    fn deref(&self) -> &View {
+        &self.view
+    }
+}
+
+impl DerefMut for Engine {
+    fn deref_mut(&mut self) -> &mut View {
+        &mut self.view
+    }
 }
 
 /// Every contact and account with its timeline and trait history: what an
@@ -179,20 +215,109 @@ pub struct LoadOptions {
     pub backfill_history: bool,
 }
 
+impl View {
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// The highest event sequence number applied: what a snapshot of this
+    /// engine covers.
+    pub fn position(&self) -> i64 {
+        self.state.position()
+    }
+
+    /// The time of the oldest behavior event held (what retention left).
+    pub fn oldest_event(&self) -> Option<Millis> {
+        self.state
+            .contacts
+            .values()
+            .filter_map(|c| c.timeline.iter().next().map(|e| e.time))
+            .min()
+    }
+
+    /// The event properties held in memory (`None`: all): what the
+    /// definitions read, plus what drafts and reports asked for since.
+    pub fn kept_properties(&self) -> Option<&PropertyKeys> {
+        self.state.kept_properties()
+    }
+
+    /// Whether every property in `keys` is held in memory.
+    pub fn keeps(&self, keys: &PropertyKeys) -> bool {
+        self.kept_properties().is_none_or(|kept| kept.covers(keys))
+    }
+
+    /// Subjects waiting on a timer when this view was taken.
+    pub fn pending_timers(&self) -> usize {
+        self.pending_timers
+    }
+
+    /// The earliest timer deadline when this view was taken.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        self.next_deadline
+    }
+
+    /// The subject's kind (`contact`/`account`) and how people name it.
+    fn describe(&self, key: &SubjectKey) -> (&'static str, String) {
+        match key {
+            SubjectKey::Contact(id) => (
+                "contact",
+                self.state
+                    .contacts
+                    .get(id)
+                    .map(|c| c.label.clone())
+                    .unwrap_or_else(|| format!("contact-{id}")),
+            ),
+            SubjectKey::Account(group_id) => ("account", group_id.to_string()),
+        }
+    }
+
+    /// What switching to `rules` changes: the definitions to evaluate, those
+    /// whose values stay, and the kinds of subject touched (a definition of
+    /// theirs changed, was added or was dropped).
+    pub(super) fn definition_change(&self, rules: &RuleSet) -> DefinitionChange {
+        let changed = rules.changed_since(&self.rules);
+        let unchanged: DefSet = rules
+            .order()
+            .iter()
+            .map(|d| (d.kind, d.name.clone()))
+            .filter(|key| !changed.contains(key))
+            .collect();
+        let touched_kinds: HashSet<SubjectKind> = rules
+            .order()
+            .iter()
+            .filter(|d| changed.contains(&(d.kind, d.name.clone())))
+            .map(|d| d.subject)
+            .chain(self.rules.order().iter().filter_map(|d| {
+                let kept = unchanged.contains(&(d.kind, d.name.clone()));
+                (!kept).then_some(d.subject)
+            }))
+            .collect();
+        DefinitionChange {
+            changed,
+            unchanged,
+            touched_kinds,
+        }
+    }
+}
+
 impl Engine {
     /// An engine with no subjects yet.
     pub fn new(rules: Arc<RuleSet>) -> Self {
         Self {
-            rules,
-            state: State::default(),
-            values: HashMap::new(),
-            members: HashMap::new(),
+            view: View {
+                rules,
+                state: State::default(),
+                values: CowMap::default(),
+                members: Members::default(),
+                recent: imbl::Vector::new(),
+                health: health::Health::default(),
+                pending_timers: 0,
+                next_deadline: None,
+            },
             timers: Timers::default(),
-            recent: VecDeque::new(),
             fresh: Vec::new(),
             fresh_scores: Vec::new(),
             departed: HashMap::new(),
-            health: health::Health::default(),
             watches: Vec::new(),
             routed_from: Millis::MIN,
             trackers: HashMap::new(),
@@ -254,7 +379,7 @@ impl Engine {
         let phase = std::time::Instant::now();
         // Which side of each threshold the recorded scores were on at the
         // checkpoint: crossings since then are recorded at their instant.
-        for values in engine.values.values_mut() {
+        for values in engine.view.values.values_mut() {
             watches::observe(&engine.watches, values, start);
         }
         engine.drop_undefined_segments(start);
@@ -285,34 +410,12 @@ impl Engine {
         Ok(engine)
     }
 
-    pub fn rules(&self) -> &RuleSet {
-        &self.rules
-    }
-
-    /// The highest event sequence number applied: what a snapshot of this
-    /// engine covers.
-    pub fn position(&self) -> i64 {
-        self.state.position()
-    }
-
-    /// The time of the oldest behavior event held (what retention left).
-    pub fn oldest_event(&self) -> Option<Millis> {
-        self.state
-            .contacts
-            .values()
-            .filter_map(|c| c.timeline.iter().next().map(|e| e.time))
-            .min()
-    }
-
-    /// The event properties held in memory (`None`: all): what the
-    /// definitions read, plus what drafts and reports asked for since.
-    pub fn kept_properties(&self) -> Option<&PropertyKeys> {
-        self.state.kept_properties()
-    }
-
-    /// Whether every property in `keys` is held in memory.
-    pub fn keeps(&self, keys: &PropertyKeys) -> bool {
-        self.kept_properties().is_none_or(|kept| kept.covers(keys))
+    /// A copy of the current view for readers (O(1): shares everything).
+    pub fn view(&mut self) -> View {
+        let mut view = self.view.clone();
+        view.pending_timers = self.timers.pending();
+        view.next_deadline = self.timers.next();
+        view
     }
 
     /// Holds `keys` too, reloading the subjects from the store (the events
@@ -335,7 +438,7 @@ impl Engine {
             properties = ?keys.iter().collect::<Vec<_>>(),
             "reloading events from the store to keep more properties"
         );
-        self.state = State::load(store, Some(wider), Some(self.state.position()))?;
+        self.view.state = State::load(store, Some(wider), Some(self.view.state.position()))?;
         self.trackers.clear();
         Ok(())
     }
@@ -350,7 +453,7 @@ impl Engine {
     /// Applies one commit's writes and re-evaluates what they touched.
     pub fn apply(&mut self, ops: &[WriteOp], now: Millis) -> Vec<Change> {
         self.forget_deleted(ops, now);
-        let touched = self.state.apply(ops);
+        let touched = self.view.state.apply(ops);
         self.absorb_late(touched.late);
         for (removed, label) in touched.removed {
             self.departed.insert(removed, label);
@@ -359,7 +462,13 @@ impl Engine {
         }
         let mut accounts = touched.accounts;
         for id in touched.contacts {
-            if let Some(account) = self.state.contacts.get(&id).and_then(|c| c.account.clone()) {
+            if let Some(account) = self
+                .view
+                .state
+                .contacts
+                .get(&id)
+                .and_then(|c| c.account.clone())
+            {
                 accounts.insert(account);
             }
             self.reevaluate(SubjectKey::Contact(id), now);
@@ -377,14 +486,15 @@ impl Engine {
         for (key, edit) in late {
             by_subject.entry(key).or_default().push(edit);
         }
-        let plan = self.rules.track_plan();
+        let plan = self.view.rules.track_plan();
         for (key, edits) in by_subject {
             let Some(tracker) = self.trackers.get_mut(&key) else {
                 continue;
             };
             let timeline = match &key {
-                SubjectKey::Contact(id) => self.state.contacts.get(id).map(|c| &c.timeline),
+                SubjectKey::Contact(id) => self.view.state.contacts.get(id).map(|c| &c.timeline),
                 SubjectKey::Account(group_id) => self
+                    .view
                     .state
                     .accounts
                     .get(group_id)
@@ -417,11 +527,11 @@ impl Engine {
             unchanged,
             touched_kinds,
         } = self.definition_change(&rules);
-        self.rules = rules;
+        self.view.rules = rules;
         self.drop_undefined_segments(now);
         if !touched_kinds.is_empty() {
             for key in self.subjects_of(&touched_kinds) {
-                let start = self.values.get(&key).cloned().unwrap_or_default();
+                let start = self.view.values.get(&key).cloned().unwrap_or_default();
                 let plan = Plan::Only {
                     start,
                     changed: &changed,
@@ -434,47 +544,27 @@ impl Engine {
         changes
     }
 
-    /// What switching to `rules` changes: the definitions to evaluate, those
-    /// whose values stay, and the kinds of subject touched (a definition of
-    /// theirs changed, was added or was dropped).
-    pub(super) fn definition_change(&self, rules: &RuleSet) -> DefinitionChange {
-        let changed = rules.changed_since(&self.rules);
-        let unchanged: DefSet = rules
-            .order()
-            .iter()
-            .map(|d| (d.kind, d.name.clone()))
-            .filter(|key| !changed.contains(key))
-            .collect();
-        let touched_kinds: HashSet<SubjectKind> = rules
-            .order()
-            .iter()
-            .filter(|d| changed.contains(&(d.kind, d.name.clone())))
-            .map(|d| d.subject)
-            .chain(self.rules.order().iter().filter_map(|d| {
-                let kept = unchanged.contains(&(d.kind, d.name.clone()));
-                (!kept).then_some(d.subject)
-            }))
-            .collect();
-        DefinitionChange {
-            changed,
-            unchanged,
-            touched_kinds,
-        }
-    }
-
     /// Every subject of the given kinds, contacts first (accounts read them).
     fn subjects_of(&self, kinds: &HashSet<SubjectKind>) -> Vec<SubjectKey> {
         let mut keys = Vec::new();
         if kinds.contains(&SubjectKind::Contact) {
             keys.extend(
-                self.state
+                self.view
+                    .state
                     .contacts
                     .keys()
                     .map(|id| SubjectKey::Contact(*id)),
             );
         }
         if kinds.contains(&SubjectKind::Account) {
-            keys.extend(self.state.accounts.keys().cloned().map(SubjectKey::Account));
+            keys.extend(
+                self.view
+                    .state
+                    .accounts
+                    .keys()
+                    .cloned()
+                    .map(SubjectKey::Account),
+            );
         }
         keys
     }
@@ -498,8 +588,12 @@ impl Engine {
                 instant = Some(at);
                 match key {
                     SubjectKey::Contact(id) => {
-                        if let Some(account) =
-                            self.state.contacts.get(&id).and_then(|c| c.account.clone())
+                        if let Some(account) = self
+                            .view
+                            .state
+                            .contacts
+                            .get(&id)
+                            .and_then(|c| c.account.clone())
                         {
                             accounts.insert(account);
                         }
@@ -558,10 +652,10 @@ impl Engine {
         };
         watches::observe(&self.watches, &mut values, at);
         match plan_was_partial {
-            false => self.health.evaluated(key.kind(), started.elapsed()),
+            false => self.view.health.evaluated(key.kind(), started.elapsed()),
             true => alone
                 .iter()
-                .for_each(|name| self.health.evaluated_alone(name)),
+                .for_each(|name| self.view.health.evaluated_alone(name)),
         }
         let changed = self
             .values
@@ -570,21 +664,21 @@ impl Engine {
         self.record_changes(&key, &values, at);
         let next = values.next_change.map(|t| t.max(at + 1));
         self.timers.schedule(key.clone(), next);
-        self.values.insert(key, values);
+        self.view.values.insert(key, values);
         changed
     }
 
     /// Evaluates a subject at `at`, its tracker advanced to `at` first.
     fn compute(&mut self, key: &SubjectKey, at: Millis, plan: Plan<'_>) -> Option<Values> {
-        let plan_of_rules = self.rules.track_plan();
+        let plan_of_rules = self.view.rules.track_plan();
         match key {
             SubjectKey::Contact(id) => {
-                let contact = self.state.contacts.get(id)?;
+                let contact = self.view.state.contacts.get(id)?;
                 let tracker = self.trackers.entry(key.clone()).or_default();
                 tracker.advance(plan_of_rules, SubjectKind::Contact, &contact.timeline, at);
-                let account = self.state.account_of(contact);
+                let account = self.view.state.account_of(contact);
                 Some(evaluate::evaluate_contact(
-                    &self.rules,
+                    &self.view.rules,
                     contact,
                     account,
                     at,
@@ -593,8 +687,8 @@ impl Engine {
                 ))
             }
             SubjectKey::Account(group_id) => {
-                self.state.ensure_account_timeline(group_id);
-                let account = self.state.accounts.get(group_id)?;
+                self.view.state.ensure_account_timeline(group_id);
+                let account = self.view.state.accounts.get(group_id)?;
                 let timeline = account.timeline.as_ref()?;
                 self.trackers.entry(key.clone()).or_default().advance(
                     plan_of_rules,
@@ -606,11 +700,11 @@ impl Engine {
                 let members: Vec<_> = evaluate::sorted_members(account.contacts.iter().copied())
                     .into_iter()
                     .filter_map(|id| {
-                        let contact = self.state.contacts.get(&id)?;
+                        let contact = self.view.state.contacts.get(&id)?;
                         let member = SubjectKey::Contact(id);
                         Some((
                             contact,
-                            self.values.get(&member).unwrap_or(&empty),
+                            self.view.values.get(&member).unwrap_or(&empty),
                             self.trackers.get(&member),
                         ))
                     })
@@ -620,7 +714,7 @@ impl Engine {
                     tracker: self.trackers.get(key),
                 };
                 Some(evaluate::evaluate_account_on(
-                    &self.rules,
+                    &self.view.rules,
                     group_id,
                     account,
                     &members,
@@ -636,15 +730,15 @@ impl Engine {
     fn forget(&mut self, key: SubjectKey, at: Millis) {
         self.record_changes(&key, &Values::default(), at);
         self.timers.schedule(key.clone(), None);
-        self.values.remove(&key);
+        self.view.values.remove(&key);
         self.trackers.remove(&key);
     }
 
     /// Records how `values` differ from the subject's previous ones. Takes the
     /// previous values out: every caller replaces or drops them next.
     fn record_changes(&mut self, key: &SubjectKey, values: &Values, at: Millis) {
-        let previous = self.values.remove(key).unwrap_or_default();
-        let rules = Arc::clone(&self.rules);
+        let previous = self.view.values.remove(key).unwrap_or_default();
+        let rules = Arc::clone(&self.view.rules);
         for def in rules.order().iter().filter(|d| d.kind == DefKind::Segment) {
             let name = &def.name;
             let was = previous.segments.get(name).copied().unwrap_or(false);
@@ -652,7 +746,7 @@ impl Engine {
             if was == is {
                 continue;
             }
-            let members = self.members.entry(name.to_string()).or_default();
+            let members = self.view.members.entry(name.to_string()).or_default();
             if is {
                 members.insert(key.clone(), at);
             } else {
@@ -684,10 +778,10 @@ impl Engine {
         name: &str,
         level: Option<String>,
     ) {
-        let (subject, id) = self.describe(key);
-        self.health.changed(name, at);
-        if self.recent.len() == RECENT_CHANGES {
-            self.recent.pop_front();
+        let (subject, id) = self.describe_departing(key);
+        self.view.health.changed(name, at);
+        if self.view.recent.len() == RECENT_CHANGES {
+            self.view.recent.pop_front();
         }
         let recorded = Change {
             at,
@@ -699,7 +793,7 @@ impl Engine {
             level,
             key: key.clone(),
         };
-        self.recent.push_back(recorded.clone());
+        self.view.recent.push_back(recorded.clone());
         self.fresh.push(recorded);
     }
 
@@ -742,7 +836,7 @@ impl Engine {
             {
                 continue;
             }
-            let (subject, label) = self.describe(key);
+            let (subject, label) = self.describe_departing(key);
             self.fresh_scores.push(ScoreRecord {
                 at,
                 subject_kind: subject.to_owned(),
@@ -758,18 +852,17 @@ impl Engine {
         }
     }
 
-    fn describe(&self, key: &SubjectKey) -> (&'static str, String) {
+    /// The subject's kind and label, also for a contact being merged away.
+    fn describe_departing(&self, key: &SubjectKey) -> (&'static str, String) {
         match key {
-            SubjectKey::Contact(id) => (
+            SubjectKey::Contact(id) if !self.view.state.contacts.contains_key(id) => (
                 "contact",
-                self.state
-                    .contacts
+                self.departed
                     .get(id)
-                    .map(|c| c.label.clone())
-                    .or_else(|| self.departed.get(id).cloned())
+                    .cloned()
                     .unwrap_or_else(|| format!("contact-{id}")),
             ),
-            SubjectKey::Account(group_id) => ("account", group_id.to_string()),
+            _ => self.describe(key),
         }
     }
 }

@@ -14,7 +14,7 @@ use bellwether_rules::SubjectKind;
 
 use super::evaluate::Values;
 use super::state::SubjectKey;
-use super::Engine;
+use super::View;
 use crate::message::ContactId;
 
 /// The exposed memberships of one visitor.
@@ -26,7 +26,7 @@ pub struct Exposed {
     pub tiers: BTreeMap<String, String>,
 }
 
-impl Engine {
+impl View {
     /// The exposed segments and tier levels of `contact` and of its
     /// account; empty for a contact the engine does not know.
     pub fn exposed(&self, contact: ContactId) -> Exposed {

@@ -7,7 +7,7 @@ use bellwether_rules::{DefKind, SubjectKind, Tracker};
 
 use super::evaluate::{self, Plan, Target, Values};
 use super::state::{AccountState, ContactState, SubjectKey};
-use super::{Change, Engine, Member};
+use super::{Change, Member, View};
 use crate::message::{ContactId, Millis};
 
 /// One membership, as `bellwether eval` writes it.
@@ -30,7 +30,7 @@ pub struct SubjectValues {
     pub values: Values,
 }
 
-impl Engine {
+impl View {
     pub fn contact_values(&self, contact: ContactId) -> Option<&Values> {
         self.values.get(&SubjectKey::Contact(contact))
     }

@@ -19,12 +19,12 @@ use super::parallel;
 use super::queries::Membership;
 use super::state::{ContactState, SubjectKey};
 use super::subjects::known_at;
-use super::Engine;
+use super::View;
 use crate::message::{ContactId, Millis};
 
 /// Values of every known subject as of the last instant replayed to.
 pub struct Replay<'e> {
-    engine: &'e Engine,
+    engine: &'e View,
     rules: Arc<RuleSet>,
     contacts: HashMap<ContactId, Values>,
     accounts: HashMap<Arc<str>, Values>,
@@ -39,7 +39,7 @@ pub struct Replay<'e> {
 
 impl<'e> Replay<'e> {
     /// A replay of `rules` over the engine's stored events.
-    pub fn new(engine: &'e Engine, rules: Arc<RuleSet>) -> Self {
+    pub fn new(engine: &'e View, rules: Arc<RuleSet>) -> Self {
         Self {
             engine,
             rules,

@@ -26,7 +26,7 @@ impl Engine {
                 self.departed.insert(id, record.label.clone());
             }
             let entered = record.change == "entered";
-            let values = self.values.entry(key.clone()).or_default();
+            let values = self.view.values.get_or_default(key.clone());
             match (record.definition_kind.as_str(), &record.level) {
                 ("tier", Some(level)) if entered => {
                     values.tiers.insert(
@@ -47,7 +47,11 @@ impl Engine {
                     values
                         .segments
                         .insert(Arc::from(record.definition.as_str()), entered);
-                    let members = self.members.entry(record.definition.clone()).or_default();
+                    let members = self
+                        .view
+                        .members
+                        .entry(record.definition.clone())
+                        .or_default();
                     if entered {
                         members.insert(key, record.at);
                     } else {
@@ -73,24 +77,24 @@ impl Engine {
                 half_life: record.half_life,
                 next_change: None,
             };
-            let values = self.values.entry(key).or_default();
+            let values = self.view.values.get_or_default(key);
             values.scores.insert(Arc::from(record.score.as_str()), form);
         }
     }
 
     pub(super) fn exists(&self, key: &SubjectKey) -> bool {
         match key {
-            SubjectKey::Contact(id) => self.state.contacts.contains_key(id),
-            SubjectKey::Account(group_id) => self.state.accounts.contains_key(group_id),
+            SubjectKey::Contact(id) => self.view.state.contacts.contains_key(id),
+            SubjectKey::Account(group_id) => self.view.state.accounts.contains_key(group_id),
         }
     }
 
     pub(super) fn reevaluate_everything(&mut self, at: Millis) {
-        let contacts: Vec<ContactId> = self.state.contacts.keys().copied().collect();
+        let contacts: Vec<ContactId> = self.view.state.contacts.keys().copied().collect();
         for id in contacts {
             self.reevaluate(SubjectKey::Contact(id), at);
         }
-        let accounts: Vec<_> = self.state.accounts.keys().cloned().collect();
+        let accounts: Vec<_> = self.view.state.accounts.keys().cloned().collect();
         for id in accounts {
             self.reevaluate(SubjectKey::Account(id), at);
         }
@@ -112,11 +116,11 @@ impl Engine {
             .cloned()
             .collect();
         for name in dropped {
-            let members = self.members.remove(&name).unwrap_or_default();
+            let members = self.view.members.remove(&name).unwrap_or_default();
             for key in members.keys() {
                 self.push_change(key, at, "exited", "segment", &name, None);
             }
-            for values in self.values.values_mut() {
+            for values in self.view.values.values_mut() {
                 values.segments.remove(name.as_str());
             }
         }

@@ -2,7 +2,7 @@
 //! feeds it every committed write, and the timer thread that sleeps until the
 //! next deadline (woken early when a write may have brought one closer).
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use std::time::Duration;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::recorder::Recorder;
-use super::{Change, Engine};
+use super::{Change, Engine, View};
 use crate::actions::router::ActionRouter;
 use crate::clock::Clock;
 use crate::ingest::CommitListener;
@@ -29,6 +29,17 @@ const STREAM_BUFFER: usize = 4_096;
 
 struct Shared {
     engine: Mutex<Engine>,
+    /// Bumped each time the engine lock is released: a published view
+    /// of an older generation may miss a change.
+    generation: AtomicU64,
+    /// The readers' view and the generation it is of.
+    published: Mutex<Published>,
+    /// A reader waits for a newer view: the next release of the engine
+    /// lock publishes one.
+    view_wanted: AtomicBool,
+    /// Signalled (blocking and async readers) when a view is published.
+    view_ready: Condvar,
+    view_published: tokio::sync::Notify,
     /// Assignments and outbox rows for each change (taken with the engine
     /// lock held, so rows are made in the engine's order).
     router: Mutex<ActionRouter>,
@@ -89,7 +100,7 @@ impl EngineHandle {
     }
 
     fn build(
-        engine: Engine,
+        mut engine: Engine,
         clock: Arc<dyn Clock>,
         recorder: Option<Recorder>,
         router: ActionRouter,
@@ -101,6 +112,14 @@ impl EngineHandle {
                 router: Mutex::new(router),
                 outbox_written,
                 last_checkpoint: AtomicI64::new(i64::MIN / 2),
+                generation: AtomicU64::new(1),
+                published: Mutex::new(Published {
+                    generation: 1,
+                    view: Arc::new(engine.view()),
+                }),
+                view_wanted: AtomicBool::new(false),
+                view_ready: Condvar::new(),
+                view_published: tokio::sync::Notify::new(),
                 engine: Mutex::new(engine),
                 changes: tokio::sync::broadcast::channel(STREAM_BUFFER).0,
                 clock,
@@ -112,10 +131,79 @@ impl EngineHandle {
         }
     }
 
-    /// Locks the engine for reading or driving it (tests use this to
-    /// `process_due` with a manual clock).
-    pub fn lock(&self) -> MutexGuard<'_, Engine> {
-        self.shared.engine.lock()
+    /// Locks the engine to drive it (the writer threads; tests use this
+    /// to `process_due` with a manual clock). Readers take a [`View`]
+    /// instead: [`EngineHandle::view`].
+    pub fn lock(&self) -> EngineGuard<'_> {
+        EngineGuard {
+            engine: self.shared.engine.lock(),
+            shared: &self.shared,
+        }
+    }
+
+    /// The engine as of now, for reading, without holding its lock while
+    /// reading: the published view when nothing changed since it was
+    /// taken, else a new one (published at once when the writer is idle,
+    /// else when it finishes its current commit). Call it off the async
+    /// runtime ([`EngineHandle::view_async`] on it).
+    pub fn view(&self) -> Arc<View> {
+        let want = self.shared.generation.load(Ordering::Acquire);
+        loop {
+            if let Some(view) = self.published_since(want) {
+                return view;
+            }
+            // Not under the `published` lock: publishing takes it.
+            if self.request_view() {
+                continue;
+            }
+            let mut published = self.shared.published.lock();
+            if published.generation < want {
+                self.shared
+                    .view_ready
+                    .wait_for(&mut published, VIEW_RECHECK);
+            }
+        }
+    }
+
+    /// The published view, if it is of generation `want` or later.
+    fn published_since(&self, want: u64) -> Option<Arc<View>> {
+        let published = self.shared.published.lock();
+        (published.generation >= want).then(|| Arc::clone(&published.view))
+    }
+
+    /// [`EngineHandle::view`] for async code: waits for the writer without
+    /// blocking the runtime.
+    pub async fn view_async(&self) -> Arc<View> {
+        let want = self.shared.generation.load(Ordering::Acquire);
+        loop {
+            let notified = self.shared.view_published.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(view) = self.published_since(want) {
+                return view;
+            }
+            if self.request_view() {
+                continue;
+            }
+            let _ = tokio::time::timeout(VIEW_RECHECK, notified).await;
+        }
+    }
+
+    /// Asks for a new view; publishes it at once if the writer is idle
+    /// (returns whether it did).
+    fn request_view(&self) -> bool {
+        self.shared.view_wanted.store(true, Ordering::SeqCst);
+        match self.shared.engine.try_lock() {
+            // Releasing the lock publishes the view that was asked for.
+            Some(engine) => {
+                drop(EngineGuard {
+                    engine,
+                    shared: &self.shared,
+                });
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn now(&self) -> i64 {
@@ -131,7 +219,7 @@ impl EngineHandle {
     /// last call, with a checkpoint (everything up to now is recorded), then
     /// sends them to stream subscribers. Queued while the engine is still
     /// locked, so records reach the store in the order the engine made them.
-    fn publish(&self, engine: MutexGuard<'_, Engine>, changes: Vec<Change>) {
+    fn publish(&self, engine: EngineGuard<'_>, changes: Vec<Change>) {
         let now = self.now();
         let last = self.shared.last_checkpoint.load(Ordering::Relaxed);
         self.publish_with_checkpoint(engine, changes, now - last >= CHECKPOINT_EVERY_MS);
@@ -140,7 +228,7 @@ impl EngineHandle {
     /// `publish`, writing a checkpoint even when nothing changed if `force`.
     fn publish_with_checkpoint(
         &self,
-        mut engine: MutexGuard<'_, Engine>,
+        mut engine: EngineGuard<'_>,
         mut changes: Vec<Change>,
         force: bool,
     ) {
@@ -194,9 +282,17 @@ impl EngineHandle {
         }
     }
 
+    /// The definitions in force (those of the published view: new
+    /// definitions are published as they are applied).
+    pub fn rules(&self) -> Arc<bellwether_rules::RuleSet> {
+        Arc::clone(&self.shared.published.lock().view.rules)
+    }
+
     /// Applies new definitions and publishes the resulting changes.
     pub fn replace_rules(&self, rules: Arc<bellwether_rules::RuleSet>) {
         let now = self.now();
+        // Published when the lock is released: `rules()` reads the view.
+        self.shared.view_wanted.store(true, Ordering::SeqCst);
         let mut engine = self.lock();
         let changes = engine.replace_rules(rules, now);
         self.publish(engine, changes);
@@ -263,6 +359,51 @@ impl EngineHandle {
     }
 }
 
+/// How often a reader waiting for a view checks again (a bound on a lost
+/// wake-up; views are normally published when the writer releases its lock).
+const VIEW_RECHECK: Duration = Duration::from_millis(50);
+
+/// The view readers share, and the engine generation it is of.
+struct Published {
+    generation: u64,
+    view: Arc<View>,
+}
+
+/// The engine, locked to drive it. Releasing it counts a generation and,
+/// when a reader asked for one, publishes a new view first (O(1): the view
+/// shares the engine's state).
+pub struct EngineGuard<'a> {
+    engine: MutexGuard<'a, Engine>,
+    shared: &'a Shared,
+}
+
+impl std::ops::Deref for EngineGuard<'_> {
+    type Target = Engine;
+
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+impl std::ops::DerefMut for EngineGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+}
+
+impl Drop for EngineGuard<'_> {
+    fn drop(&mut self) {
+        let generation = self.shared.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        if !self.shared.view_wanted.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let view = Arc::new(self.engine.view());
+        *self.shared.published.lock() = Published { generation, view };
+        self.shared.view_ready.notify_all();
+        self.shared.view_published.notify_waiters();
+    }
+}
+
 /// Feeds committed writes to the engine (runs on the writer thread).
 pub struct EngineListener {
     handle: EngineHandle,
@@ -281,15 +422,15 @@ impl CommitListener for EngineListener {
     }
 
     /// Taken on this thread, so the engine is exactly at the graph's
-    /// position (the next group waits for the write); the engine lock is
-    /// held only while the image is copied, so queries and timers go on
-    /// while it is encoded and written.
+    /// position (the next group waits for the write); the image is copied
+    /// from a published view, without the engine lock, so timers go on
+    /// while it is copied, encoded and written.
     fn snapshot(&mut self, graph: &crate::identity::IdentityGraph) {
         let Some((path, store)) = self.handle.shared.snapshots.lock().clone() else {
             return;
         };
         let started = std::time::Instant::now();
-        let image = self.handle.lock().subjects_image();
+        let image = self.handle.view().subjects_image();
         let position = image.position();
         match crate::snapshot::write(&path, store.as_ref(), graph, image) {
             Ok(bytes) => tracing::info!(

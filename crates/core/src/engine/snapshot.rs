@@ -5,7 +5,7 @@ use bellwether_rules::Explanation;
 use serde_json::{Map, Value};
 
 use super::state::SubjectKey;
-use super::Engine;
+use super::View;
 use crate::message::Millis;
 
 /// A subject as a delivery describes it.
@@ -19,7 +19,7 @@ pub struct SubjectSnapshot {
     pub account_traits: Map<String, Value>,
 }
 
-impl Engine {
+impl View {
     /// The subject as of `at`, or `None` when it no longer exists.
     pub fn subject_snapshot(&self, key: &SubjectKey, at: Millis) -> Option<SubjectSnapshot> {
         match key {

@@ -11,6 +11,9 @@ use std::sync::Arc;
 use bellwether_rules::{Event, EventKind, LateInsert, PropertyKeys, Timeline, Traits};
 use serde_json::Value;
 
+use parking_lot::Mutex;
+
+use super::cow_map::CowMap;
 use crate::message::{ContactId, MessageKind, StoredEvent};
 use crate::store::{IdKind, IdentitySnapshot, Store, StoreError, WriteOp};
 
@@ -47,7 +50,7 @@ impl SubjectKey {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct ContactState {
     /// Primary user id, else first anonymous id: how people name the contact.
     pub(crate) label: String,
@@ -91,7 +94,7 @@ impl ContactState {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct AccountState {
     pub(crate) traits: Traits,
     pub(crate) contacts: BTreeSet<ContactId>,
@@ -112,11 +115,14 @@ pub(crate) struct Touched {
     pub(crate) late: Vec<(SubjectKey, LateInsert)>,
 }
 
-#[derive(Debug, Default)]
+/// Cloning is O(1) and shares everything (copy on write): the engine
+/// publishes clones as the readers' view.
+#[derive(Debug, Default, Clone)]
 pub(crate) struct State {
-    pub(crate) contacts: HashMap<ContactId, ContactState>,
-    pub(crate) accounts: HashMap<Arc<str>, AccountState>,
-    shared: Shared,
+    pub(crate) contacts: CowMap<ContactId, ContactState>,
+    pub(crate) accounts: CowMap<Arc<str>, AccountState>,
+    /// Only the writer interns; views share it to list event names.
+    shared: Arc<Mutex<Shared>>,
     /// The event properties kept in memory (the definitions' reads);
     /// `None` keeps them all.
     keep: Option<PropertyKeys>,
@@ -197,8 +203,8 @@ impl State {
     }
 
     /// Every event name seen in a behavior event (track, page, screen).
-    pub(crate) fn event_names(&self) -> impl Iterator<Item = &str> {
-        self.shared.names.iter().map(|n| &**n)
+    pub(crate) fn event_names(&self) -> Vec<Arc<str>> {
+        self.shared.lock().names.iter().cloned().collect()
     }
 
     /// Rebuilds the picture from the store: identities, accounts, then every
@@ -290,7 +296,7 @@ impl State {
                 .collect(),
         };
         Self {
-            shared,
+            shared: Arc::new(Mutex::new(shared)),
             keep,
             position,
             ..Self::default()
@@ -310,10 +316,7 @@ impl State {
             state.name_contact(row.contact, row.kind, &row.value, row.first_seen);
         }
         for (group_id, _) in &snapshot.accounts {
-            state
-                .accounts
-                .entry(Arc::from(group_id.as_str()))
-                .or_default();
+            state.accounts.get_or_default(Arc::from(group_id.as_str()));
         }
         for (contact, group_id, _, _) in &snapshot.contact_accounts {
             state.link_account(*contact, group_id, &mut Touched::default());
@@ -333,7 +336,7 @@ impl State {
     fn apply_one(&mut self, op: &WriteOp, touched: &mut Touched) {
         match op {
             WriteOp::NewContact { id, .. } => {
-                self.contacts.entry(*id).or_default();
+                self.contacts.get_or_default(*id);
             }
             WriteOp::Identity {
                 kind,
@@ -369,8 +372,7 @@ impl State {
             }
             WriteOp::NewAccount { group_id, .. } => {
                 self.accounts
-                    .entry(Arc::from(group_id.as_str()))
-                    .or_default();
+                    .get_or_default(Arc::from(group_id.as_str()));
             }
             WriteOp::AccountTraits {
                 group_id,
@@ -416,7 +418,7 @@ impl State {
             return;
         }
         let key: Arc<str> = Arc::from(group_id);
-        let account = self.accounts.entry(key.clone()).or_default();
+        let account = self.accounts.get_or_default(key.clone());
         account.traits.set_all(at, seq as u64, traits);
         // Contacts read `account.x`: they change with their account.
         touched.contacts.extend(account.contacts.iter().copied());
@@ -428,11 +430,22 @@ impl State {
     /// and screen events before the cutoff) over the pass's steps, and each
     /// timeline drops its prefix once instead of once per step.
     fn expire_before(&mut self, before: i64, touched: &mut Touched) {
-        for (id, contact) in &mut self.contacts {
+        // Only the contacts with something to drop are edited (copied, when
+        // a published view shares them).
+        let expiring: Vec<ContactId> = self
+            .contacts
+            .iter()
+            .filter(|(_, c)| c.timeline.iter().next().is_some_and(|e| e.time < before))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expiring {
+            let Some(contact) = self.contacts.get_mut(&id) else {
+                continue;
+            };
             if contact.timeline.drop_before(before) == 0 {
                 continue;
             }
-            touched.contacts.insert(*id);
+            touched.contacts.insert(id);
             if let Some(account) = &contact.account {
                 if let Some(kept) = self.accounts.get_mut(account) {
                     kept.timeline = None;
@@ -523,7 +536,8 @@ impl State {
             MessageKind::Screen => EventKind::Screen,
             _ => return None,
         };
-        let name = self.shared.name(message.event.as_deref().unwrap_or(""));
+        let mut shared = self.shared.lock();
+        let name = shared.name(message.event.as_deref().unwrap_or(""));
         let reads = |key: &str| self.keep.as_ref().is_none_or(|keep| keep.contains(key));
         let properties = kept(&message.properties, reads);
         // Rules read only `context.page` (page fields fall back to it).
@@ -534,11 +548,11 @@ impl State {
             }
             _ => None,
         };
-        let properties = self.shared.object(properties);
+        let properties = shared.object(properties);
         let context = page.map(|fields| {
             let mut context = serde_json::Map::new();
             context.insert("page".to_owned(), Value::Object(fields));
-            self.shared.object(context)
+            shared.object(context)
         });
         Some(Event {
             time: message.timestamp,
@@ -565,10 +579,7 @@ impl State {
                 }
             }
             (MessageKind::Group, _, Some(group_id)) => {
-                let account = self
-                    .accounts
-                    .entry(Arc::from(group_id.as_str()))
-                    .or_default();
+                let account = self.accounts.get_or_default(Arc::from(group_id.as_str()));
                 account
                     .traits
                     .set_all(message.timestamp, stored.seq as u64, &message.traits);
@@ -589,7 +600,7 @@ impl State {
             }
             touched.accounts.insert(previous);
         }
-        let account = self.accounts.entry(key.clone()).or_default();
+        let account = self.accounts.get_or_default(key.clone());
         if account.contacts.insert(contact) {
             account.timeline = None;
         }
@@ -660,7 +671,7 @@ impl State {
             touched.accounts.insert(account.clone());
         }
         let absorbed_label = absorbed.label.clone();
-        let survivor = self.contacts.entry(into).or_default();
+        let survivor = self.contacts.get_or_default(into);
         for event in absorbed.timeline.iter() {
             survivor.timeline.insert(event.clone());
         }
@@ -669,7 +680,7 @@ impl State {
                 state.timeline = None;
             }
         }
-        let survivor = self.contacts.entry(into).or_default();
+        let survivor = self.contacts.get_or_default(into);
         survivor.traits.absorb(&absorbed.traits);
         survivor.quiet.extend(&absorbed.quiet);
         survivor.quiet.sort_unstable();

@@ -10,10 +10,10 @@ use bellwether_rules::{EventSelector, SubjectKind, SubjectView};
 
 use super::evaluate::{self, Values};
 use super::state::{AccountState, ContactState, SubjectKey};
-use super::Engine;
+use super::View;
 use crate::message::Millis;
 
-impl Engine {
+impl View {
     /// Every subject of `kind` known at `at`, with its label, sorted by key.
     pub fn known_subjects(&self, kind: SubjectKind, at: Millis) -> Vec<(SubjectKey, String)> {
         let mut out: Vec<(SubjectKey, String)> = match kind {
@@ -40,8 +40,9 @@ impl Engine {
     pub fn seen_event_names(&self) -> std::collections::BTreeSet<String> {
         self.state
             .event_names()
+            .into_iter()
             .filter(|n| !n.is_empty())
-            .map(str::to_owned)
+            .map(|n| n.to_string())
             .collect()
     }
 

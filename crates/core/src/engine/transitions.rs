@@ -10,7 +10,7 @@ use super::evaluate::{self, Plan, Values};
 use super::parallel;
 use super::state::{AccountState, ContactState, SubjectKey};
 use super::subjects::known_at;
-use super::Engine;
+use super::View;
 use crate::message::{ContactId, Millis};
 
 /// One subject's membership of a segment over `[from, to)`.
@@ -23,7 +23,7 @@ pub struct Transitions {
     pub first_entry: Option<Millis>,
 }
 
-impl Engine {
+impl View {
     /// Every subject known before `to` whose membership of `segment` (under
     /// `rules`, which must define it) was true at some point in `[from, to)`,
     /// sorted by key.

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::stats::Proportion;
 use super::{reduced_rules, OutcomeSpec, ReportError, MAX_INSTANTS};
-use crate::engine::{Engine, Replay, SubjectKey};
+use crate::engine::{Replay, SubjectKey, View};
 use crate::message::Millis;
 
 /// The name a draft condition is evaluated under.
@@ -93,7 +93,7 @@ pub(super) fn instants(
     Ok((0..count).map(|i| from + i * every).collect())
 }
 
-pub fn backtest(engine: &Engine, params: &BacktestParams) -> Result<BacktestReport, ReportError> {
+pub fn backtest(engine: &View, params: &BacktestParams) -> Result<BacktestReport, ReportError> {
     let instants = instants(params.from, params.to, params.every)?;
     let (name, subject, rules) = target_rules(engine, &params.target)?;
     let selector = match &params.outcome {
@@ -165,7 +165,7 @@ pub fn backtest(engine: &Engine, params: &BacktestParams) -> Result<BacktestRepo
 
 /// The segment's name, subject and the definitions it needs, alone.
 fn target_rules(
-    engine: &Engine,
+    engine: &View,
     target: &BacktestTarget,
 ) -> Result<(String, SubjectKind, RuleSet), ReportError> {
     match target {

@@ -24,7 +24,7 @@ use serde::Serialize;
 use super::stats::{two_proportion_p_value, Proportion};
 use super::{reduced_rules, OutcomeSpec, Period, ReportError};
 use crate::actions::holdout::is_held_out;
-use crate::engine::{Engine, SubjectKey};
+use crate::engine::{SubjectKey, View};
 use crate::message::Millis;
 
 #[derive(Debug, Clone)]
@@ -75,7 +75,7 @@ pub struct HoldoutReport {
 
 /// Members' conversion after entry against non-members' over the same period.
 pub fn conversion(
-    engine: &Engine,
+    engine: &View,
     params: &ConversionParams,
 ) -> Result<ConversionReport, ReportError> {
     let period = params.period.check()?;
@@ -131,7 +131,7 @@ pub fn conversion(
 /// entrants and windows as [`conversion`]'s members, split by the
 /// segment's holdout draw).
 pub fn holdout_lift(
-    engine: &Engine,
+    engine: &View,
     params: &ConversionParams,
 ) -> Result<HoldoutReport, ReportError> {
     let period = params.period.check()?;
@@ -179,7 +179,7 @@ pub fn holdout_lift(
     })
 }
 
-fn segment_subject(engine: &Engine, segment: &str) -> Result<SubjectKind, ReportError> {
+fn segment_subject(engine: &View, segment: &str) -> Result<SubjectKind, ReportError> {
     engine
         .segment_subject(segment)
         .ok_or_else(|| ReportError::UnknownSegment(segment.to_owned()))
@@ -204,7 +204,7 @@ struct Cohort {
 }
 
 impl Cohort {
-    fn of(engine: &Engine, segment: &str, period: Period) -> Result<Self, ReportError> {
+    fn of(engine: &View, segment: &str, period: Period) -> Result<Self, ReportError> {
         let rules = reduced_rules(engine.rules(), &[(DefKind::Segment, segment)])?;
         let mut cohort = Self {
             entrants: BTreeMap::new(),
@@ -235,7 +235,7 @@ struct Tally {
 impl Tally {
     fn add(
         &mut self,
-        engine: &Engine,
+        engine: &View,
         key: &SubjectKey,
         selector: &EventSelector,
         outcome: &OutcomeSpec,

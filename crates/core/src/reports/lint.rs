@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::overlap::overlap;
 use super::references::{events_in_expression, events_in_selector};
 use super::ReportError;
-use crate::engine::Engine;
+use crate::engine::View;
 use crate::store::StoreError;
 
 pub const DEFAULT_MIN_SIZE: u64 = 50;
@@ -55,7 +55,7 @@ pub struct LintReport {
 /// store recorded any entry or exit of it; it is asked only about segments
 /// without members (a member entered at some point).
 pub fn lint(
-    engine: &Engine,
+    engine: &View,
     params: LintParams,
     ever_changed: &mut dyn FnMut(&str) -> Result<bool, StoreError>,
 ) -> Result<LintReport, ReportError> {
@@ -143,7 +143,7 @@ fn is_blank(text: &Option<String>) -> bool {
 }
 
 /// Every definition with the event names it refers to.
-fn referenced_events(engine: &Engine) -> Vec<(String, std::collections::BTreeSet<String>)> {
+fn referenced_events(engine: &View) -> Vec<(String, std::collections::BTreeSet<String>)> {
     let definitions = engine.rules().definitions();
     let mut out = Vec::new();
     for segment in &definitions.segment {

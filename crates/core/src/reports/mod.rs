@@ -32,7 +32,7 @@ pub use overlap::{overlap, OverlapPair, OverlapReport};
 pub use quality::{score_quality, QualityParams, QualityReport};
 pub use stats::{Decile, Proportion};
 
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineHandle, View};
 use crate::message::Millis;
 use crate::store::StoreError;
 
@@ -68,11 +68,12 @@ pub enum ReportError {
 
 /// Runs a report on an engine the caller owns; when it reads event
 /// properties the engine does not hold yet, loads them from `store` and runs
-/// it again (the server does the same through its engine handle).
+/// it again (the server does the same on published views:
+/// [`with_handle`]).
 pub fn with_store<T>(
     engine: &mut Engine,
     store: &dyn crate::store::Store,
-    run: impl Fn(&Engine) -> Result<T, ReportError>,
+    run: impl Fn(&View) -> Result<T, ReportError>,
 ) -> Result<T, ReportError> {
     match run(engine) {
         Err(ReportError::PropertiesNotKept(keys)) => {
@@ -83,8 +84,25 @@ pub fn with_store<T>(
     }
 }
 
+/// [`with_store`] for a running engine: the report runs on a published
+/// view, so the writer is never blocked by it; only loading properties
+/// the engine does not hold yet takes the writer's lock.
+pub fn with_handle<T>(
+    handle: &EngineHandle,
+    store: &dyn crate::store::Store,
+    run: impl Fn(&View) -> Result<T, ReportError>,
+) -> Result<T, ReportError> {
+    match run(&handle.view()) {
+        Err(ReportError::PropertiesNotKept(keys)) => {
+            handle.lock().widen_properties(store, &keys)?;
+            run(&handle.view())
+        }
+        other => other,
+    }
+}
+
 /// Fails with [`ReportError::PropertiesNotKept`] unless `engine` holds `keys`.
-fn require_kept(engine: &Engine, keys: PropertyKeys) -> Result<(), ReportError> {
+fn require_kept(engine: &View, keys: PropertyKeys) -> Result<(), ReportError> {
     match engine.keeps(&keys) {
         true => Ok(()),
         false => Err(ReportError::PropertiesNotKept(keys)),
@@ -111,7 +129,7 @@ pub struct OutcomeSpec {
 impl OutcomeSpec {
     fn compile(
         &self,
-        engine: &Engine,
+        engine: &View,
         rules: &RuleSet,
         subject: SubjectKind,
     ) -> Result<EventSelector, ReportError> {

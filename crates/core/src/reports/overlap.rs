@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::ReportError;
-use crate::engine::{Engine, SubjectKey};
+use crate::engine::{SubjectKey, View};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OverlapPair {
@@ -27,7 +27,7 @@ pub struct OverlapReport {
 }
 
 /// Pairwise overlap of `segments` (every segment when empty).
-pub fn overlap(engine: &Engine, segments: &[String]) -> Result<OverlapReport, ReportError> {
+pub fn overlap(engine: &View, segments: &[String]) -> Result<OverlapReport, ReportError> {
     let names: Vec<String> = match segments.is_empty() {
         true => engine.segment_sizes().into_iter().map(|(n, _)| n).collect(),
         false => segments.to_vec(),

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::stats::{auc, deciles, Decile, Proportion};
 use super::{reduced_rules, OutcomeSpec, ReportError};
-use crate::engine::{Engine, Replay};
+use crate::engine::{Replay, View};
 use crate::message::Millis;
 
 #[derive(Debug, Clone)]
@@ -37,10 +37,7 @@ pub struct QualityReport {
     pub open: bool,
 }
 
-pub fn score_quality(
-    engine: &Engine,
-    params: &QualityParams,
-) -> Result<QualityReport, ReportError> {
+pub fn score_quality(engine: &View, params: &QualityParams) -> Result<QualityReport, ReportError> {
     let subject = engine
         .rules()
         .definitions()

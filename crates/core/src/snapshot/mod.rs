@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use bellwether_rules::PropertyKeys;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Engine, Subjects};
+use crate::engine::{Subjects, View};
 use crate::identity::{IdentityConfig, IdentityGraph};
 use crate::store::{Store, StoreError};
 
@@ -117,14 +117,13 @@ pub fn save(
     path: &Path,
     store: &dyn Store,
     graph: &IdentityGraph,
-    engine: &Engine,
+    engine: &View,
 ) -> Result<u64, SnapshotError> {
     write(path, store, graph, engine.subjects_image())
 }
 
-/// [`save`] from an image already taken: the engine's lock is needed only
-/// for [`Engine::subjects_image`], not for the store reads, encoding and
-/// writing.
+/// [`save`] from an image already taken (from a published view: no engine
+/// lock is held while the store is read and the image encoded and written).
 pub(crate) fn write(
     path: &Path,
     store: &dyn Store,

@@ -52,7 +52,7 @@ pub(crate) async fn export_contact(
             .chain(merges.iter().map(|m| m.from))
             .map(|id| id.to_string())
             .collect();
-        let computed = Computed::from_values(engine.lock().contact_values(contact_id), now)
+        let computed = Computed::from_values(engine.view().contact_values(contact_id), now)
             .with_owners(engine.owners_of(&SubjectKey::Contact(contact_id)));
         let contact = ContactView::from_record(record, merges, computed);
         let trait_history: Vec<Value> = store

@@ -33,7 +33,7 @@ pub(crate) async fn get_contact(
     let view = blocking(&state, move |store| -> Result<_, ApiError> {
         let record = find_contact(store, &user_id)?;
         let merges = store.merges_into(record.id)?;
-        let computed = Computed::from_values(engine.lock().contact_values(record.id), engine.now())
+        let computed = Computed::from_values(engine.view().contact_values(record.id), engine.now())
             .with_owners(engine.owners_of(&SubjectKey::Contact(record.id)));
         Ok(ContactView::from_record(record, merges, computed))
     })
@@ -64,7 +64,7 @@ pub(crate) async fn get_account(
             contacts.extend(store.contact(*id)?);
         }
         let computed =
-            Computed::from_values(engine.lock().account_values(&record.group_id), engine.now())
+            Computed::from_values(engine.view().account_values(&record.group_id), engine.now())
                 .with_owners(
                     engine.owners_of(&SubjectKey::Account(record.group_id.as_str().into())),
                 );

@@ -104,7 +104,7 @@ pub(crate) async fn put_definitions(
             .widen_properties(store.as_ref(), &rules.property_keys())?;
         let now = engine.now();
         let (live, after) = {
-            let engine = engine.lock();
+            let engine = engine.view();
             (
                 engine.live_memberships(),
                 engine.memberships_under(&rules, now),

@@ -2,7 +2,7 @@
 //! id, email, name or domain, filter by segment or tier level, order by id
 //! or `sort=score:NAME` (highest first), keyset pages with an opaque cursor.
 //!
-//! The engine answers from memory ([`bellwether_core::engine::Engine::directory`]);
+//! The engine answers from memory ([`bellwether_core::engine::View::directory`]);
 //! this module parses and checks the parameters against the definitions
 //! and shapes the JSON.
 
@@ -12,7 +12,7 @@ use axum::Json;
 use base64::Engine as _;
 use bellwether_core::config::Scope;
 use bellwether_core::engine::{
-    DirectoryEntry, DirectoryOrder, DirectoryPage, DirectoryPosition, DirectoryQuery, Engine,
+    DirectoryEntry, DirectoryOrder, DirectoryPage, DirectoryPosition, DirectoryQuery, View,
 };
 use bellwether_core::message::Millis;
 use bellwether_rules::SubjectKind;
@@ -170,7 +170,7 @@ async fn run(
     let handle = state.engine.clone();
     tokio::task::spawn_blocking(move || {
         let now = handle.now();
-        let engine = handle.lock();
+        let engine = handle.view();
         let checked = Checked::new(&engine, kind, &params, now)?;
         let now = checked.at;
         let query = DirectoryQuery {
@@ -210,7 +210,7 @@ struct Checked<'p> {
 
 impl<'p> Checked<'p> {
     fn new(
-        engine: &Engine,
+        engine: &View,
         kind: SubjectKind,
         params: &'p DirectoryParams,
         now: Millis,

@@ -22,7 +22,7 @@ pub(crate) async fn health(
 ) -> Result<Json<Value>, ApiError> {
     require_token(&state.config, &headers, Scope::Read)?;
     let now = state.engine.now();
-    let mut engine = state.engine.lock();
+    let engine = state.engine.view_async().await;
     let sizes: std::collections::HashMap<String, usize> =
         engine.segment_sizes().into_iter().collect();
     let definitions: Vec<Value> = engine

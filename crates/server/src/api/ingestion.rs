@@ -90,7 +90,7 @@ pub(crate) async fn retention(
 ) -> Result<Json<RetentionView>, ApiError> {
     require_token(&state.config, &headers, Scope::Read)?;
     let engine = state.engine.clone();
-    let oldest = tokio::task::spawn_blocking(move || engine.lock().oldest_event()).await?;
+    let oldest = engine.view_async().await.oldest_event();
     let policy = &state.config.retention;
     let now = state.clock.now_ms();
     Ok(Json(RetentionView {

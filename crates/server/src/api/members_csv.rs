@@ -40,7 +40,7 @@ pub(crate) async fn members_csv(
 ) -> Result<Response, ApiError> {
     require_token(&state.config, &headers, Scope::Read)?;
     let scores: Vec<String> = {
-        let engine = state.engine.lock();
+        let engine = state.engine.view_async().await;
         let Some(subject) = engine.segment_subject(&name) else {
             return Err(ApiError::NotFound(format!("no segment named {name:?}")));
         };

@@ -107,9 +107,7 @@ pub(crate) async fn conversion(
     let (params, frame) = query.params(state.engine.now())?;
     let engine = state.engine.clone();
     let report = blocking(&state, move |store| {
-        reports::with_store(&mut engine.lock(), store, |e| {
-            reports::conversion(e, &params)
-        })
+        reports::with_handle(&engine, store, |e| reports::conversion(e, &params))
     })
     .await??;
     Ok(Json(ConversionView::new(report, frame)))
@@ -129,9 +127,7 @@ pub(crate) async fn holdout(
     let (params, frame) = query.params(state.engine.now())?;
     let engine = state.engine.clone();
     let report = blocking(&state, move |store| {
-        reports::with_store(&mut engine.lock(), store, |e| {
-            reports::holdout_lift(e, &params)
-        })
+        reports::with_handle(&engine, store, |e| reports::holdout_lift(e, &params))
     })
     .await??;
     Ok(Json(HoldoutView::new(report, frame)))
@@ -182,9 +178,7 @@ pub(crate) async fn score_quality(
     };
     let engine = state.engine.clone();
     let report = blocking(&state, move |store| {
-        reports::with_store(&mut engine.lock(), store, |e| {
-            reports::score_quality(e, &params)
-        })
+        reports::with_handle(&engine, store, |e| reports::score_quality(e, &params))
     })
     .await??;
     Ok(Json(QualityView::new(report, at, frame)))
@@ -217,7 +211,7 @@ pub(crate) async fn overlap(
         .map(str::to_owned)
         .collect();
     let engine = state.engine.clone();
-    let report = blocking(&state, move |_| reports::overlap(&engine.lock(), &names)).await??;
+    let report = blocking(&state, move |_| reports::overlap(&engine.view(), &names)).await??;
     Ok(Json(OverlapView::new(report.pairs)))
 }
 
@@ -302,7 +296,7 @@ pub(crate) async fn backtest(
     let params = query.params(state.engine.now())?;
     let engine = state.engine.clone();
     let report = blocking(&state, move |store| {
-        reports::with_store(&mut engine.lock(), store, |e| reports::backtest(e, &params))
+        reports::with_handle(&engine, store, |e| reports::backtest(e, &params))
     })
     .await??;
     Ok(Json(report.into()))
@@ -363,7 +357,7 @@ pub(crate) async fn lint(
         }
         // A segment emptied since the first look had members: it changed.
         let was_empty: HashSet<String> = empty.into_iter().collect();
-        let guard = engine.lock();
+        let guard = engine.view();
         Ok(reports::lint(&guard, params, &mut |name| {
             Ok(changed.contains(name) || !was_empty.contains(name))
         })?)

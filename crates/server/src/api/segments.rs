@@ -43,7 +43,7 @@ pub(crate) async fn list_segments(
     headers: HeaderMap,
 ) -> Result<Json<SegmentList>, ApiError> {
     require_token(&state.config, &headers, Scope::Read)?;
-    let engine = state.engine.lock();
+    let engine = state.engine.view_async().await;
     let sizes: std::collections::HashMap<String, usize> =
         engine.segment_sizes().into_iter().collect();
     let segments = engine
@@ -100,7 +100,7 @@ pub(crate) async fn segment_members(
 ) -> Result<Json<MemberPage>, ApiError> {
     require_token(&state.config, &headers, Scope::Read)?;
     let limit = page_limit(params.limit)?;
-    let engine = state.engine.lock();
+    let engine = state.engine.view_async().await;
     if engine.segment_subject(&name).is_none() {
         return Err(ApiError::NotFound(format!("no segment named {name:?}")));
     }
@@ -140,7 +140,7 @@ pub(crate) async fn explain(
         "accounts" => SubjectKind::Account,
         other => return Err(ApiError::NotFound(format!("no such collection {other:?}"))),
     };
-    let subject = state.engine.lock().segment_subject(&segment);
+    let subject = state.engine.view_async().await.segment_subject(&segment);
     match subject {
         None => return Err(ApiError::NotFound(format!("no segment named {segment:?}"))),
         Some(found) if found != wanted => {
@@ -157,9 +157,9 @@ pub(crate) async fn explain(
         let explanation = match wanted {
             SubjectKind::Contact => {
                 let record = find_contact(store, &id)?;
-                engine.lock().explain_contact(record.id, &segment, now)
+                engine.view().explain_contact(record.id, &segment, now)
             }
-            SubjectKind::Account => engine.lock().explain_account(&id, &segment, now),
+            SubjectKind::Account => engine.view().explain_account(&id, &segment, now),
         };
         explanation
             .ok_or_else(|| ApiError::NotFound(format!("no {} with id {id:?}", wanted.as_str())))
@@ -185,7 +185,7 @@ pub(crate) async fn recent_changes(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_token(&state.config, &headers, Scope::Read)?;
     let limit = page_limit(params.limit)?;
-    let changes = state.engine.lock().recent_changes(limit);
+    let changes = state.engine.view_async().await.recent_changes(limit);
     let changes: Vec<serde_json::Value> = changes
         .into_iter()
         .map(|c| {

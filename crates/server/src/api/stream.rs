@@ -38,8 +38,8 @@ pub(crate) async fn stream(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     require_token(&state.config, &headers, Scope::Read)?;
     if let Some(name) = &params.definition {
-        let engine = state.engine.lock();
-        let definitions = engine.rules().definitions();
+        let rules = state.engine.rules();
+        let definitions = rules.definitions();
         let known = definitions.segment.iter().any(|s| s.name == *name)
             || definitions.tier.iter().any(|t| t.name == *name);
         if !known {

@@ -63,7 +63,7 @@ pub(crate) async fn segment_trend(
         });
     }
     let (size, now) = {
-        let engine = state.engine.lock();
+        let engine = state.engine.view_async().await;
         let size = engine.segment_sizes().into_iter().find(|(n, _)| *n == name);
         let Some((_, size)) = size else {
             return Err(ApiError::NotFound(format!("no segment named {name:?}")));

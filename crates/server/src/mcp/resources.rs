@@ -49,7 +49,7 @@ pub(super) fn read(
                 bellwether_core::config::Scope::Read,
             );
             allowed.map_err(|e| ErrorData::invalid_request(e.to_string(), None))?;
-            let definitions = state.engine.lock().rules().definitions().clone();
+            let definitions = state.engine.rules().definitions().clone();
             toml::to_string(&definitions)
                 .map_err(|e| ErrorData::internal_error(e.to_string(), None))?
         }

@@ -217,7 +217,7 @@ async fn find_subjects(server: &McpServer, caller: &HeaderMap, args: &JsonObject
     }
     let limit = count_arg(args, "limit", 20, MAX_PAGE)?.max(1);
     let subject = {
-        let engine = server.state.engine.lock();
+        let engine = server.state.engine.view_async().await;
         match engine.segment_subject(&segment) {
             Some(SubjectKind::Account) => "account",
             Some(SubjectKind::Contact) => "contact",
@@ -357,7 +357,7 @@ async fn check_definition(server: &McpServer, caller: &HeaderMap, args: &JsonObj
         }
     };
     let mut draft = {
-        let engine = server.state.engine.lock();
+        let engine = server.state.engine.view_async().await;
         if let Err(diagnostics) = engine.rules().condition(subject, expression) {
             return Ok(json!({"valid": false, "errors": to_value(&diagnostics.diagnostics)?}));
         }

@@ -128,7 +128,7 @@ async fn lookup(
         let Some(contact) = store.contact_by_identity(kind, &id)? else {
             return Ok(None);
         };
-        Ok(Some(engine.lock().exposed(contact.id)))
+        Ok(Some(engine.view().exposed(contact.id)))
     })
     .await??
     .unwrap_or_default();

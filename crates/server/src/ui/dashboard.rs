@@ -71,7 +71,7 @@ pub(crate) async fn page(
             last_change,
         });
     }
-    let tiers = app.engine.lock().tier_level_counts();
+    let tiers = app.engine.view_async().await.tier_level_counts();
     let now = app.engine.now();
     let columns: Vec<ExtraColumn> = Vec::new();
     let panels: Vec<Markup> = vec![

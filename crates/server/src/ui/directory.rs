@@ -143,8 +143,8 @@ fn sorted_score(params: &DirectoryParams) -> Option<String> {
 }
 
 fn choices(ui: &UiState, kind: SubjectKind) -> Choices {
-    let engine = ui.app.engine.lock();
-    let definitions = engine.rules().definitions();
+    let rules = ui.app.engine.rules();
+    let definitions = rules.definitions();
     Choices {
         segments: definitions
             .segment

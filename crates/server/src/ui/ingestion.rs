@@ -30,9 +30,7 @@ const MINUTES: i64 = 60;
 pub(crate) async fn page(State(ui): State<UiState>, viewer: Viewer) -> Page {
     let app = &ui.app;
     let engine = app.engine.clone();
-    let newest = tokio::task::spawn_blocking(move || engine.lock().position())
-        .await
-        .map_err(ApiError::from)?;
+    let newest = engine.view_async().await.position();
     let (total, recent) = blocking(app, move |store| recent_events(store, newest)).await??;
     let Json(retention) = ingestion::retention(State(app.clone()), viewer.headers.clone()).await?;
     let Json(rejections) = ingestion::list_errors(

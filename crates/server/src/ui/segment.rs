@@ -79,7 +79,7 @@ pub(crate) async fn page(
         .cloned()
         .collect();
     let scores: Vec<String> = {
-        let engine = app.engine.lock();
+        let engine = app.engine.view_async().await;
         engine
             .rules()
             .definitions()
@@ -97,7 +97,7 @@ pub(crate) async fn page(
         .or_else(|| scores.first().cloned());
     let page_number = params.page.unwrap_or(1).max(1);
     let now = app.engine.now();
-    let members = app.engine.lock().ranked_members(MemberQuery {
+    let members = app.engine.view_async().await.ranked_members(MemberQuery {
         segment: &name,
         score: score.as_deref(),
         search: params.q.as_deref(),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use bellwether_core::engine::Engine;
+use bellwether_core::engine::View;
 use bellwether_rules::SubjectKind;
 use maud::{html, Markup};
 use serde_json::Value;
@@ -180,7 +180,7 @@ impl Memberships {
         viewer: &Viewer,
         current: Current<'_>,
         history: &Value,
-        explain_tier: impl Fn(&Engine, &str, i64) -> Option<Value>,
+        explain_tier: impl Fn(&View, &str, i64) -> Option<Value>,
     ) -> Result<Self, PageError> {
         let Current {
             subject,
@@ -189,7 +189,7 @@ impl Memberships {
             levels,
         } = current;
         let (segment_names, tier_names) = {
-            let engine = ui.app.engine.lock();
+            let engine = ui.app.engine.view_async().await;
             let definitions = engine.rules().definitions();
             let segments: Vec<String> = definitions
                 .segment
@@ -216,7 +216,7 @@ impl Memberships {
         segments.sort_by_key(|(_, member, _)| !*member);
         let now = ui.app.engine.now();
         let tiers = {
-            let engine = ui.app.engine.lock();
+            let engine = ui.app.engine.view_async().await;
             tier_names
                 .into_iter()
                 .map(|name| {

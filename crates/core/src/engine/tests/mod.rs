@@ -610,6 +610,7 @@ mod replace;
 mod replay;
 mod routing;
 mod scores;
+mod views;
 
 /// SPEC §7: a late claim on a shared browser moves the anonymous events of
 /// its period to the new holder; both contacts are re-evaluated exactly.

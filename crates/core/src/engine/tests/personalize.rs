@@ -1,6 +1,8 @@
 //! What `GET /v1/personalize` reads: only exposed definitions, the
 //! contact's own and its account's.
 
+use std::collections::BTreeMap;
+
 use super::*;
 
 const EXPOSED_RULES: &str = r#"

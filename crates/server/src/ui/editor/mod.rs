@@ -46,9 +46,8 @@ pub(crate) async fn page(
             ..EditorForm::default()
         },
         Some(name) => {
-            let engine = ui.app.engine.lock();
-            let found = engine
-                .rules()
+            let rules = ui.app.engine.rules();
+            let found = rules
                 .definitions()
                 .segment
                 .iter()
@@ -92,8 +91,8 @@ pub(crate) async fn save(
         return Ok((StatusCode::UNAUTHORIZED, page).into_response());
     };
     let text = {
-        let engine = ui.app.engine.lock();
-        form.apply_to(engine.rules().definitions())
+        let rules = ui.app.engine.rules();
+        form.apply_to(rules.definitions())
             .map_err(|e| PageError(ApiError::BadRequest(e.to_string())))
             .and_then(|draft| {
                 toml::to_string(&draft).map_err(|e| {
@@ -200,8 +199,8 @@ fn render(
 /// The names a condition can refer to, and an example.
 fn reference(ui: &UiState) -> Markup {
     let (scores, segments) = {
-        let engine = ui.app.engine.lock();
-        let definitions = engine.rules().definitions();
+        let rules = ui.app.engine.rules();
+        let definitions = rules.definitions();
         let scores: Vec<String> = definitions.score.iter().map(|s| s.name.clone()).collect();
         let segments: Vec<String> = definitions.segment.iter().map(|s| s.name.clone()).collect();
         (scores, segments)

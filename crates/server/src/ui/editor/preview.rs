@@ -44,7 +44,7 @@ pub(crate) async fn run(ui: &UiState, form: &EditorForm) -> Result<Preview, ApiE
         Err(error) => return Ok(Preview::Form(error.to_string())),
     };
     let draft = {
-        let engine = ui.app.engine.lock();
+        let engine = ui.app.engine.view_async().await;
         if let Err(diagnostics) = engine.rules().condition(subject, form.when.trim()) {
             return Ok(Preview::Invalid(diagnostics.diagnostics));
         }
