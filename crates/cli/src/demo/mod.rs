@@ -66,7 +66,9 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         store,
         &loaded.config,
         &source,
-        Box::new(Cursor::new(personas).chain(population)),
+        // The population first: the store numbers its contacts 1, 2, … in
+        // file order, the numbers `gen`'s holdout draw assumed.
+        Box::new(population.chain(Cursor::new(personas))),
         None,
     )?;
     drop(loaded);
@@ -98,6 +100,8 @@ fn generate_population(args: &DemoArgs) -> anyhow::Result<PathBuf> {
         end: None,
         out: Some(path.clone()),
         tables: (args.events > 0).then(|| args.data.clone()),
+        // The population is imported first, into an empty store.
+        first_contact: 1,
     };
     let file = std::fs::File::create(&path).context("cannot write the generated data")?;
     if args.events > 0 {

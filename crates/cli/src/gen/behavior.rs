@@ -7,6 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
 use super::outcomes::outcome;
+use super::outreach::{as_event, Entry, Outreach};
 use super::world::{Account, Contact};
 
 pub(super) const DAY: i64 = 86_400_000;
@@ -37,8 +38,9 @@ const OTHER_PAGES: [&str; 5] = [
     "/customers",
 ];
 
-/// Most messages an outcome takes (an upgrade, the plan, two seat counts).
-const OUTCOME_MESSAGES: usize = 4;
+/// Most messages an outcome takes (a deal, an upgrade, the plan, two seat
+/// counts).
+const OUTCOME_MESSAGES: usize = 5;
 
 /// How a contact behaves over the window.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -100,6 +102,9 @@ pub(super) struct Sink<'a> {
     pub(super) end: i64,
     /// The contact's address, put in page views' `context.ip` (`--tables`).
     pub(super) ip: Option<String>,
+    /// The behavior sent so far, as the rules see it: whether the contact
+    /// entered the outreach segment is decided over it.
+    pub(super) events: Vec<bellwether_rules::Event>,
 }
 
 impl Sink<'_> {
@@ -112,6 +117,9 @@ impl Sink<'_> {
         message["messageId"] = json!(format!("{}-{}", self.prefix, self.next_id));
         let at = at.min(self.end);
         message["timestamp"] = json!(bellwether_server::segment::format_timestamp(at));
+        if let Some(event) = as_event(&message, at, self.next_id) {
+            self.events.push(event);
+        }
         (self.emit)(message)?;
         Ok(true)
     }
@@ -123,6 +131,8 @@ pub(super) struct Signals {
     pub(super) pricing_views: u32,
     pub(super) demo: bool,
     pub(super) core_features: u32,
+    /// The first entry into the outreach segment, if any.
+    pub(super) entered: Option<Entry>,
 }
 
 pub(super) struct Window {
@@ -134,11 +144,19 @@ pub(super) fn contact_messages(
     rng: &mut ChaCha8Rng,
     contact: &Contact,
     persona: Persona,
-    account: &Account,
+    (account, outreach): (&Account, &Outreach),
     window: &Window,
     sink: &mut Sink<'_>,
 ) -> std::io::Result<()> {
-    let first_seen = window.start + rng.gen_range(0..(window.end - window.start) / 3);
+    let drawn = window.start + rng.gen_range(0..(window.end - window.start) / 3);
+    let (from, to) = match contact.recent {
+        true => ((window.end - 14 * DAY).max(window.start), window.end),
+        false => active_range(persona, window),
+    };
+    // An in-market account's people show up when it comes to market: known
+    // earlier, they would be silent leads whose sudden deals no score
+    // could have seen coming.
+    let first_seen = if contact.recent { from } else { drawn };
     let (user, anon) = (&contact.user_id, &contact.anonymous_id);
     sink.send(json!({"type": "group", "userId": user, "groupId": account.group_id, "traits": account.traits}), first_seen)?;
     sink.send(
@@ -147,10 +165,6 @@ pub(super) fn contact_messages(
         first_seen + 1,
     )?;
     let mut signals = Signals::default();
-    let (from, to) = match contact.recent {
-        true => ((window.end - 14 * DAY).max(window.start), window.end),
-        false => active_range(persona, window),
-    };
     let mut signup = None;
     if matches!(
         persona,
@@ -190,6 +204,9 @@ pub(super) fn contact_messages(
     while sink.remaining > OUTCOME_MESSAGES {
         behave(rng, &mut signals, sink)?;
     }
+    // The few filler messages sent after the outcome are not looked at: a
+    // contact they would bring in earlier is rare and gets no deal from it.
+    signals.entered = outreach.entry(contact.index, &sink.events);
     outcome(rng, contact, account, signup, &signals, (window, to), sink)?;
     let mut after = Signals::default();
     while sink.remaining > 0 {

@@ -11,6 +11,7 @@
 
 mod behavior;
 mod outcomes;
+mod outreach;
 mod world;
 
 use std::io::{BufWriter, Write};
@@ -24,6 +25,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 
 use behavior::{contact_messages, Persona, Sink, Window};
+use outreach::Outreach;
 
 const DAY: i64 = 86_400_000;
 
@@ -57,6 +59,12 @@ pub(crate) struct GenArgs {
     /// an anonymous visitor who never identifies.
     #[arg(long)]
     pub(crate) tables: Option<PathBuf>,
+    /// The contact number the store will give the first generated contact:
+    /// 1 when importing into an empty store (the others follow in file
+    /// order). The modelled outreach of `hot_intent` skips the contacts
+    /// its holdout draw keeps back, and that draw is on the contact number.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) first_contact: u64,
 }
 
 /// The shape of a data set, settled from the flags.
@@ -69,6 +77,8 @@ pub(crate) struct Plan {
     pub(crate) end: i64,
     /// Enrichment mode (`--tables`).
     pub(crate) enrichment: bool,
+    /// The store's number for the first generated contact.
+    pub(crate) first_contact: u64,
 }
 
 impl GenArgs {
@@ -97,6 +107,7 @@ impl GenArgs {
             start: end - i64::from(self.days) * DAY,
             end,
             enrichment: self.tables.is_some(),
+            first_contact: self.first_contact,
         })
     }
 }
@@ -140,6 +151,7 @@ pub(crate) fn generate(
     out: &mut dyn Write,
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<usize> {
+    let outreach = Outreach::new(plan.first_contact)?;
     let mut rng = ChaCha8Rng::seed_from_u64(plan.seed);
     let accounts: Vec<world::Account> = (0..plan.accounts)
         .map(|n| world::account(&mut rng, n, plan.end))
@@ -183,6 +195,7 @@ pub(crate) fn generate(
                 .enrichment
                 .then(|| accounts[*account].address(contact.index))
                 .flatten(),
+            events: Vec::new(),
         };
         // Each contact's own stream: its data does not depend on the others'.
         let mut own = ChaCha8Rng::seed_from_u64(plan.seed);
@@ -195,7 +208,7 @@ pub(crate) fn generate(
                 &mut own,
                 contact,
                 *persona,
-                &accounts[*account],
+                (&accounts[*account], &outreach),
                 &window,
                 &mut sink,
             )?;

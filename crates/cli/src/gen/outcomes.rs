@@ -6,6 +6,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 use super::behavior::{Signals, Sink, Window, DAY};
+use super::outreach::{Entry, DEAL_WITHIN, OUTREACH_UPLIFT};
 use super::world::{Account, Contact};
 
 /// The causal model: the chance of a won deal rises with pricing views, a
@@ -29,6 +30,10 @@ pub(super) fn outcome(
     // Outcomes fall inside the contact's own active span (a dormant
     // contact's deal closed long ago).
     let late = (active_to - rng.gen_range(0..10 * DAY)).max(window.start);
+    // First, so the deal of an entrant who also upgrades always fits.
+    if let Some(entry) = signals.entered {
+        outreach_deal(rng, user, entry, signals, account.fit, sink)?;
+    }
     if let Some(signup) = signup {
         if signals.core_features >= 3 && rng.gen_bool(0.5) {
             let at = (signup + 14 * DAY).min(late);
@@ -53,7 +58,8 @@ pub(super) fn outcome(
         }
     }
     let engaged = signals.pricing_views >= 1 || signals.demo;
-    if engaged && matches!(contact.role, "champion" | "economic_buyer") {
+    let buyer = matches!(contact.role, "champion" | "economic_buyer");
+    if engaged && buyer && signals.entered.is_none() {
         let won = rng.gen_bool(deal_probability(
             signals.pricing_views,
             signals.demo,
@@ -66,4 +72,30 @@ pub(super) fn outcome(
         )?;
     }
     Ok(())
+}
+
+/// The deal an entrant of the outreach segment is in: decided within
+/// [`DEAL_WITHIN`] of entering, whatever the contact's role (the SDR calls
+/// whoever is hot), won with the usual chance capped at 1 − uplift, plus
+/// [`OUTREACH_UPLIFT`] when the outreach reached it. The cap keeps the
+/// uplift exact for everyone; held-out entrants get the base chance.
+fn outreach_deal(
+    rng: &mut ChaCha8Rng,
+    user: &str,
+    entry: Entry,
+    signals: &Signals,
+    fit: f64,
+    sink: &mut Sink<'_>,
+) -> std::io::Result<()> {
+    let base =
+        deal_probability(signals.pricing_views, signals.demo, fit).min(1.0 - OUTREACH_UPLIFT);
+    let chance = base + if entry.treated { OUTREACH_UPLIFT } else { 0.0 };
+    // One draw either way: treated and held-out entrants differ only in
+    // the chance, never in what else the stream holds.
+    let won = rng.gen::<f64>() < chance;
+    // Strictly after the entry (the report counts outcomes after it).
+    let at = entry.at + rng.gen_range(60_000..DEAL_WITHIN);
+    let event = if won { "Deal Won" } else { "Deal Lost" };
+    sink.send(json!({"type": "track", "userId": user, "event": event}), at)
+        .map(drop)
 }
