@@ -186,6 +186,7 @@ impl Running {
             clock,
             metrics,
             inbox: Arc::default(),
+            report_slots: Default::default(),
         };
         Ok(Self {
             state,

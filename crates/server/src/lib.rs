@@ -37,6 +37,8 @@ use bellwether_core::message::Rejection;
 use bellwether_core::{Clock, Message, MessageKind, Store};
 use tokio::net::TcpListener;
 
+use crate::error::ApiError;
+
 pub use api::openapi_document;
 
 /// Everything a request handler may need. Cheap to clone.
@@ -52,6 +54,34 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// The built-in webhook receiver (`POST /inbox`).
     pub inbox: Arc<actions::Inbox>,
+    /// Reports and backtests running at once.
+    pub report_slots: ReportSlots,
+}
+
+/// How many reports and backtests run at once: one core fewer than the
+/// machine has (at least one). They read a published view and never hold
+/// the writer up, but each keeps a core busy for up to seconds; the others
+/// wait their turn, so acknowledgements always have a core.
+#[derive(Clone)]
+pub struct ReportSlots(Arc<tokio::sync::Semaphore>);
+
+impl Default for ReportSlots {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self(Arc::new(tokio::sync::Semaphore::new(
+            cores.saturating_sub(1).max(1),
+        )))
+    }
+}
+
+impl ReportSlots {
+    /// Waits for a free slot; the report runs while the permit is held.
+    pub(crate) async fn acquire(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+        self.0
+            .acquire()
+            .await
+            .map_err(|_| ApiError::Unavailable("the server is stopping".into()))
+    }
 }
 
 impl AppState {

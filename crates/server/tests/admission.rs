@@ -242,6 +242,7 @@ fn start(max_pending_messages: usize) -> Harness {
         clock: Arc::new(ManualClock::new(1_700_000_000_000)),
         metrics: Arc::new(Metrics::new()),
         inbox: Arc::default(),
+        report_slots: Default::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

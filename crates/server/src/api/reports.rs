@@ -106,7 +106,7 @@ pub(crate) async fn conversion(
     require_token(&state.config, &headers, Scope::Read)?;
     let (params, frame) = query.params(state.engine.now())?;
     let engine = state.engine.clone();
-    let report = blocking(&state, move |store| {
+    let report = report(&state, move |store| {
         reports::with_handle(&engine, store, |e| reports::conversion(e, &params))
     })
     .await??;
@@ -126,7 +126,7 @@ pub(crate) async fn holdout(
     require_token(&state.config, &headers, Scope::Read)?;
     let (params, frame) = query.params(state.engine.now())?;
     let engine = state.engine.clone();
-    let report = blocking(&state, move |store| {
+    let report = report(&state, move |store| {
         reports::with_handle(&engine, store, |e| reports::holdout_lift(e, &params))
     })
     .await??;
@@ -177,7 +177,7 @@ pub(crate) async fn score_quality(
         as_of: now,
     };
     let engine = state.engine.clone();
-    let report = blocking(&state, move |store| {
+    let report = report(&state, move |store| {
         reports::with_handle(&engine, store, |e| reports::score_quality(e, &params))
     })
     .await??;
@@ -211,7 +211,7 @@ pub(crate) async fn overlap(
         .map(str::to_owned)
         .collect();
     let engine = state.engine.clone();
-    let report = blocking(&state, move |_| reports::overlap(&engine.view(), &names)).await??;
+    let report = report(&state, move |_| reports::overlap(&engine.view(), &names)).await??;
     Ok(Json(OverlapView::new(report.pairs)))
 }
 
@@ -295,7 +295,7 @@ pub(crate) async fn backtest(
     require_token(&state.config, &headers, Scope::Read)?;
     let params = query.params(state.engine.now())?;
     let engine = state.engine.clone();
-    let report = blocking(&state, move |store| {
+    let report = report(&state, move |store| {
         reports::with_handle(&engine, store, |e| reports::backtest(e, &params))
     })
     .await??;
@@ -339,7 +339,7 @@ pub(crate) async fn lint(
         });
     }
     let engine = state.engine.clone();
-    let report = blocking(&state, move |store| -> Result<_, ApiError> {
+    let report = report(&state, move |store| -> Result<_, ApiError> {
         engine.flush_records();
         // Ask the store about empty segments before locking the engine.
         let empty: Vec<String> = engine
@@ -364,4 +364,14 @@ pub(crate) async fn lint(
     })
     .await??;
     Ok(Json(LintView::new(report.findings)))
+}
+
+/// Runs a report off the runtime in one of the report slots
+/// ([`crate::ReportSlots`]).
+async fn report<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&dyn bellwether_core::Store) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let _slot = state.report_slots.acquire().await?;
+    blocking(state, work).await
 }
