@@ -142,23 +142,19 @@ fn check_effect(
     Ok(())
 }
 
-/// PostgreSQL: the same history `COPY`ed into an indexed table, then per
-/// sample one durable insert and the contact's decayed intent score and
-/// pricing-view count recomputed in SQL.
-fn postgres_run(
-    args: &LatencyArgs,
+/// `history` `COPY`ed into a new indexed table (`seq`, `message_id`,
+/// `type`, `event`, `user_id`, `ts` in ms, `path`), analyzed.
+pub(crate) fn copy_history(
+    client: &mut postgres::Client,
+    table: &str,
     history: &[Value],
-    run: usize,
-    now: i64,
-) -> anyhow::Result<Vec<f64>> {
-    let mut client = postgres::Client::connect(&args.pg_url, postgres::NoTls)
-        .context("connect to PostgreSQL")?;
-    client.batch_execute(
-        "DROP TABLE IF EXISTS bench_latency;
-         CREATE TABLE bench_latency (seq bigserial PRIMARY KEY, message_id text UNIQUE NOT NULL,
+) -> anyhow::Result<()> {
+    client.batch_execute(&format!(
+        "DROP TABLE IF EXISTS {table};
+         CREATE TABLE {table} (seq bigserial PRIMARY KEY, message_id text UNIQUE NOT NULL,
            type text NOT NULL, event text, user_id text NOT NULL, ts bigint NOT NULL, path text);
-         CREATE INDEX ON bench_latency (user_id, ts);",
-    )?;
+         CREATE INDEX ON {table} (user_id, ts);"
+    ))?;
     let mut text = Vec::new();
     for m in history {
         let ts = chrono::DateTime::parse_from_rfc3339(m["timestamp"].as_str().unwrap_or_default())?
@@ -174,11 +170,27 @@ fn postgres_run(
             m["properties"]["path"].as_str().unwrap_or("\\N"),
         )?;
     }
-    let mut copy = client
-        .copy_in("COPY bench_latency (message_id, type, event, user_id, ts, path) FROM STDIN")?;
+    let mut copy = client.copy_in(&format!(
+        "COPY {table} (message_id, type, event, user_id, ts, path) FROM STDIN"
+    ))?;
     copy.write_all(&text)?;
     copy.finish()?;
-    client.batch_execute("ANALYZE bench_latency")?;
+    client.batch_execute(&format!("ANALYZE {table}"))?;
+    Ok(())
+}
+
+/// PostgreSQL: the same history `COPY`ed into an indexed table, then per
+/// sample one durable insert and the contact's decayed intent score and
+/// pricing-view count recomputed in SQL.
+fn postgres_run(
+    args: &LatencyArgs,
+    history: &[Value],
+    run: usize,
+    now: i64,
+) -> anyhow::Result<Vec<f64>> {
+    let mut client = postgres::Client::connect(&args.pg_url, postgres::NoTls)
+        .context("connect to PostgreSQL")?;
+    copy_history(&mut client, "bench_latency", history)?;
     let insert = client.prepare("INSERT INTO bench_latency (message_id, type, event, user_id, ts) VALUES ($1, 'track', 'Demo Requested', $2, $3)")?;
     let recompute = client.prepare(
         "SELECT coalesce(sum(CASE WHEN type = 'page' AND path = '/pricing' THEN 10

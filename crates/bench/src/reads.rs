@@ -7,7 +7,6 @@
 //! plus the contact's recomputation, idle and while two clients loop on a
 //! conversion query over the same events.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,7 +18,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
 use crate::ingest::{start_server, Server, WRITE_KEY};
-use crate::latency::history;
+use crate::latency::{copy_history, history};
 use crate::stats::quantile;
 
 #[derive(Debug, Args)]
@@ -168,32 +167,7 @@ fn bellwether(args: &ReadsArgs, history: &[Value]) -> anyhow::Result<[Phase; 2]>
 fn postgres(args: &ReadsArgs, history: &[Value], now: i64) -> anyhow::Result<[Phase; 2]> {
     let mut client = postgres::Client::connect(&args.pg_url, postgres::NoTls)
         .context("connect to PostgreSQL")?;
-    client.batch_execute(
-        "DROP TABLE IF EXISTS bench_reads;
-         CREATE TABLE bench_reads (seq bigserial PRIMARY KEY, message_id text UNIQUE NOT NULL,
-           type text NOT NULL, event text, user_id text NOT NULL, ts bigint NOT NULL, path text);
-         CREATE INDEX ON bench_reads (user_id, ts);",
-    )?;
-    let mut text = Vec::new();
-    for m in history {
-        let ts = chrono::DateTime::parse_from_rfc3339(m["timestamp"].as_str().unwrap_or_default())?
-            .timestamp_millis();
-        writeln!(
-            text,
-            "{}\t{}\t{}\t{}\t{}\t{}",
-            m["messageId"].as_str().unwrap_or_default(),
-            m["type"].as_str().unwrap_or_default(),
-            m["event"].as_str().unwrap_or("\\N"),
-            m["userId"].as_str().unwrap_or_default(),
-            ts,
-            m["properties"]["path"].as_str().unwrap_or("\\N"),
-        )?;
-    }
-    let mut copy = client
-        .copy_in("COPY bench_reads (message_id, type, event, user_id, ts, path) FROM STDIN")?;
-    copy.write_all(&text)?;
-    copy.finish()?;
-    client.batch_execute("ANALYZE bench_reads")?;
+    copy_history(&mut client, "bench_reads", history)?;
     let measure = |tag: &str| -> anyhow::Result<Vec<f64>> {
         let mut client = postgres::Client::connect(&args.pg_url, postgres::NoTls)?;
         let insert = client.prepare("INSERT INTO bench_reads (message_id, type, event, user_id, ts) VALUES ($1, 'track', 'Demo Requested', $2, $3)")?;

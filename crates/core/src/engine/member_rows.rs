@@ -1,8 +1,7 @@
 //! A segment's members in chunks, for exports that stream every member
-//! (`members.csv`): each chunk is read under the engine lock and continues
-//! after the last subject of the previous one, so an export holds one
-//! chunk in memory however large the segment, and the engine is locked
-//! only for one chunk at a time.
+//! (`members.csv`): each chunk continues after the last subject of the
+//! previous one, so an export holds one chunk of rows however large the
+//! segment (the server reads every chunk from one published view).
 
 use std::ops::Bound;
 

@@ -256,6 +256,11 @@ impl View {
         self.next_deadline
     }
 
+    /// The group id of a contact's account.
+    fn account_of_contact(&self, id: ContactId) -> Option<Arc<str>> {
+        self.state.contacts.get(&id)?.account.clone()
+    }
+
     /// The subject's kind (`contact`/`account`) and how people name it.
     fn describe(&self, key: &SubjectKey) -> (&'static str, String) {
         match key {
@@ -462,13 +467,7 @@ impl Engine {
         }
         let mut accounts = touched.accounts;
         for id in touched.contacts {
-            if let Some(account) = self
-                .view
-                .state
-                .contacts
-                .get(&id)
-                .and_then(|c| c.account.clone())
-            {
+            if let Some(account) = self.account_of_contact(id) {
                 accounts.insert(account);
             }
             self.reevaluate(SubjectKey::Contact(id), now);
@@ -588,13 +587,7 @@ impl Engine {
                 instant = Some(at);
                 match key {
                     SubjectKey::Contact(id) => {
-                        if let Some(account) = self
-                            .view
-                            .state
-                            .contacts
-                            .get(&id)
-                            .and_then(|c| c.account.clone())
-                        {
+                        if let Some(account) = self.account_of_contact(id) {
                             accounts.insert(account);
                         }
                         self.reevaluate(SubjectKey::Contact(id), at);

@@ -3,9 +3,9 @@
 //! in, and the levels of exposed tiers, its own and its account's. Never
 //! traits, scores or ids.
 //!
-//! One contact and its account, read from the live values: the lookup
-//! costs the same whatever the number of subjects, so the engine lock is
-//! held for microseconds.
+//! One contact and its account, read from the current values of a
+//! published view: the lookup costs the same whatever the number of
+//! subjects.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -298,7 +298,9 @@ fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
 struct CursorBody {
     sort: String,
     at: Millis,
-    score: Option<f64>,
+    /// The score's bits: a float read back from JSON text may be one ulp
+    /// off, and the next page would then repeat or skip its subject.
+    score: Option<u64>,
     id: String,
     key: String,
 }
@@ -309,7 +311,7 @@ fn encode_cursor(sort: &str, at: Millis, last: &DirectoryEntry) -> String {
     let body = CursorBody {
         sort: sort.to_owned(),
         at,
-        score: position.score,
+        score: position.score.map(f64::to_bits),
         id: position.id,
         key: position.key,
     };
@@ -333,7 +335,7 @@ fn decode_cursor(cursor: &str, sort: &str) -> Result<(Millis, DirectoryPosition)
         ));
     }
     let position = DirectoryPosition {
-        score: body.score,
+        score: body.score.map(f64::from_bits),
         id: body.id,
         key: body.key,
     };
@@ -349,7 +351,7 @@ mod tests {
         let body = CursorBody {
             sort: "score:intent".into(),
             at: 77,
-            score: Some(12.5),
+            score: Some(12.5f64.to_bits()),
             id: "a,b:c".into(),
             key: "42".into(),
         };
@@ -370,6 +372,25 @@ mod tests {
             wrong_sort.to_string().contains("sort=score:intent"),
             "{wrong_sort}"
         );
+        // A decayed score with every digit significant comes back exactly.
+        for score in [
+            29.999_999_993_876_543_f64,
+            0.1 + 0.2,
+            1e-300,
+            123_456.789_012_345_67,
+        ] {
+            let body = CursorBody {
+                sort: "score:intent".into(),
+                at: 1,
+                score: Some(score.to_bits()),
+                id: "a".into(),
+                key: "1".into(),
+            };
+            let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(serde_json::to_vec(&body).unwrap());
+            let (_, position) = decode_cursor(&text, "score:intent").unwrap();
+            assert_eq!(position.score.map(f64::to_bits), Some(score.to_bits()));
+        }
         for garbage in ["", "!!!", "bm90IGpzb24"] {
             let error = decode_cursor(garbage, "id").unwrap_err();
             assert_eq!(error.code(), "invalid_field", "{garbage:?}");

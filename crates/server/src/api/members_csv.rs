@@ -3,11 +3,12 @@
 //! subject kind, in definition order, streamed.
 //!
 //! The body is produced a chunk of members at a time
-//! ([`bellwether_core::engine::Engine::member_chunk`], off the async
-//! runtime) as the client reads it: memory stays at one chunk whatever
-//! the segment's size, and the engine is locked for one chunk at a time.
-//! A member that enters or leaves during a long download may or may not
-//! be listed; every row was a member when its chunk was read.
+//! ([`bellwether_core::engine::View::member_chunk`], off the async
+//! runtime) as the client reads it: the rows held stay at one chunk
+//! whatever the segment's size. Every chunk is read from the view taken
+//! when the request came, without the engine lock, so the file lists the
+//! members of one instant however long the download takes (the writer's
+//! edits meanwhile copy what they touch instead).
 
 use std::convert::Infallible;
 
@@ -16,7 +17,9 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use bellwether_core::config::Scope;
-use bellwether_core::engine::{EngineHandle, MemberChunk, SubjectKey};
+use std::sync::Arc;
+
+use bellwether_core::engine::{MemberChunk, SubjectKey, View};
 
 use crate::auth::require_token;
 use crate::error::ApiError;
@@ -39,13 +42,12 @@ pub(crate) async fn members_csv(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     require_token(&state.config, &headers, Scope::Read)?;
+    let view = state.engine.view_async().await;
     let scores: Vec<String> = {
-        let engine = state.engine.view_async().await;
-        let Some(subject) = engine.segment_subject(&name) else {
+        let Some(subject) = view.segment_subject(&name) else {
             return Err(ApiError::NotFound(format!("no segment named {name:?}")));
         };
-        engine
-            .rules()
+        view.rules()
             .definitions()
             .score
             .iter()
@@ -55,7 +57,8 @@ pub(crate) async fn members_csv(
     };
     let head = header_line(&scores);
     let chunks = Chunks {
-        engine: state.engine.clone(),
+        view,
+        now: state.engine.now(),
         segment: name.clone(),
         scores,
         after: None,
@@ -82,7 +85,9 @@ pub(crate) async fn members_csv(
 
 /// Where the export stands between chunks.
 struct Chunks {
-    engine: EngineHandle,
+    /// The engine as of the request, and that instant.
+    view: Arc<View>,
+    now: bellwether_core::Millis,
     segment: String,
     scores: Vec<String>,
     after: Option<SubjectKey>,
@@ -95,14 +100,11 @@ impl Chunks {
         if self.done {
             return None;
         }
-        let engine = self.engine.clone();
+        let (view, now) = (Arc::clone(&self.view), self.now);
         let (segment, scores, after) =
             (self.segment.clone(), self.scores.clone(), self.after.take());
         let chunk = tokio::task::spawn_blocking(move || {
-            let now = engine.now();
-            let chunk = engine
-                .lock()
-                .member_chunk(&segment, after.as_ref(), CHUNK, &scores, now);
+            let chunk = view.member_chunk(&segment, after.as_ref(), CHUNK, &scores, now);
             (csv_rows(&chunk), chunk.next)
         })
         .await;

@@ -1,7 +1,8 @@
 //! `GET /api/v1/reports/…`: conversion by segment, holdout lift, score
 //! quality, overlap, backtests and lint (read scope). Every report runs off
-//! the async runtime, with the engine locked for its duration; the work
-//! each one does is bounded in `bellwether_core::reports`. Who counts is
+//! the async runtime on a published view of the engine (never its lock),
+//! in one of the report slots; the work each one does is bounded in
+//! `bellwether_core::reports`. Who counts is
 //! defined in `docs/reports.md`.
 
 use std::collections::HashSet;
