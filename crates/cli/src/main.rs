@@ -71,7 +71,10 @@ enum Command {
 
 /// The engine allocates many small, short-lived values while loading and
 /// evaluating (JSON objects decoded then projected, per-evaluation maps);
-/// mimalloc serves them much faster than the system allocator.
+/// mimalloc serves them much faster than the system allocator. (Built with
+/// the `system-allocator` feature, the binary uses the system's instead, so
+/// heap profilers that hook `malloc` see every allocation.)
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

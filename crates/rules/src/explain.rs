@@ -213,7 +213,7 @@ fn event_ref(event: &Event) -> EventRef {
     EventRef {
         time: event.time,
         seq: event.seq,
-        kind: event.kind,
-        name: event.name.to_string(),
+        kind: event.kind(),
+        name: event.name().to_string(),
     }
 }

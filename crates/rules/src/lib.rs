@@ -101,8 +101,10 @@ pub use ruleset::{check_file, Condition, DefRef, Evaluated, LevelExplanation, Ru
 pub use score::{RuleContribution, ScoreExplanation};
 pub use selector::EventSelector;
 pub use subject::{MemorySubject, ScoreValue, SubjectKind, SubjectView};
-pub use time::{format_duration, format_time, parse_duration, DAY, HOUR, MINUTE, SECOND, WEEK};
-pub use timeline::{Event, EventKind, Span, Timeline, Traits};
+pub use time::{
+    format_duration, format_instant, format_time, parse_duration, DAY, HOUR, MINUTE, SECOND, WEEK,
+};
+pub use timeline::{Event, EventKind, EventShape, Span, Timeline, Traits};
 pub use track::{LateInsert, PropertyKeys, TrackPlan, Tracker};
 pub use value::Value;
 

@@ -159,13 +159,25 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {
     Some(local - offset_minutes * MINUTE)
 }
 
-/// Formats an instant as RFC 3339 UTC with millisecond precision.
+/// Formats an instant as RFC 3339 UTC for people: milliseconds only when
+/// there are some (`2026-12-01T09:00:00Z`, `2026-12-01T09:00:00.250Z`).
 pub fn format_time(time: i64) -> String {
+    format_rfc3339(time, false)
+}
+
+/// Formats an instant as RFC 3339 UTC with exactly three fractional digits
+/// (`2026-12-01T09:00:00.000Z`): the one shape machines receive, so a
+/// fixed-format parser reads every timestamp Bellwether sends.
+pub fn format_instant(time: i64) -> String {
+    format_rfc3339(time, true)
+}
+
+fn format_rfc3339(time: i64, always_millis: bool) -> String {
     let (year, month, day) = civil_from_days(utc_day(time));
     let ms_of_day = time.rem_euclid(DAY);
     let (h, m) = (ms_of_day / HOUR, (ms_of_day % HOUR) / MINUTE);
     let (s, ms) = ((ms_of_day % MINUTE) / SECOND, ms_of_day % SECOND);
-    if ms == 0 {
+    if ms == 0 && !always_millis {
         format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
     } else {
         format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{ms:03}Z")
@@ -175,6 +187,15 @@ pub fn format_time(time: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_for_machines_always_carry_milliseconds() {
+        let nine = parse_rfc3339("2026-12-01T09:00:00Z").unwrap();
+        assert_eq!(format_instant(nine), "2026-12-01T09:00:00.000Z");
+        assert_eq!(format_instant(nine + 250), "2026-12-01T09:00:00.250Z");
+        assert_eq!(format_time(nine), "2026-12-01T09:00:00Z");
+        assert_eq!(format_instant(-1), "1969-12-31T23:59:59.999Z");
+    }
 
     #[test]
     fn durations_round_trip() {

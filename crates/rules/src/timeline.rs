@@ -17,14 +17,12 @@ pub enum EventKind {
     Screen,
 }
 
-/// One behavior event.
+/// What many events share: kind, name and the kept properties and page
+/// context. The engine interns shapes, so an event costs its time, its
+/// sequence number and one pointer (24 bytes), however many properties
+/// the rules read.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Event {
-    /// When it happened (ms since the epoch, UTC, after clock-skew correction).
-    pub time: i64,
-    /// The store's sequence number: orders events with equal times, and names
-    /// the event in explanations.
-    pub seq: u64,
+pub struct EventShape {
     /// track, page or screen.
     pub kind: EventKind,
     /// The event name (track) or page/screen name (may be empty).
@@ -35,6 +33,21 @@ pub struct Event {
     pub context: Option<Arc<serde_json::Value>>,
 }
 
+/// One behavior event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// When it happened (ms since the epoch, UTC, after clock-skew correction).
+    pub time: i64,
+    /// The store's sequence number: orders events with equal times, and names
+    /// the event in explanations.
+    pub seq: u64,
+    shape: Arc<EventShape>,
+}
+
+// Every retained event is held in its contact's timeline and its
+// account's: keep it three words.
+const _: () = assert!(std::mem::size_of::<Event>() == 24);
+
 impl Event {
     /// An event with no context.
     pub fn new(
@@ -44,14 +57,18 @@ impl Event {
         name: &str,
         properties: serde_json::Value,
     ) -> Self {
-        Event {
-            time,
-            seq,
+        let shape = EventShape {
             kind,
             name: Arc::from(name),
             properties: Arc::new(properties),
             context: None,
-        }
+        };
+        Event::shaped(time, seq, Arc::new(shape))
+    }
+
+    /// An event of a shared shape.
+    pub fn shaped(time: i64, seq: u64, shape: Arc<EventShape>) -> Self {
+        Event { time, seq, shape }
     }
 
     /// A `track` event.
@@ -66,13 +83,38 @@ impl Event {
 
     /// Sets the `context` object.
     pub fn with_context(mut self, context: serde_json::Value) -> Self {
-        self.context = Some(Arc::new(context));
+        Arc::make_mut(&mut self.shape).context = Some(Arc::new(context));
         self
     }
 
     /// The (time, seq) pair that orders a timeline.
     pub fn key(&self) -> (i64, u64) {
         (self.time, self.seq)
+    }
+
+    /// track, page or screen.
+    pub fn kind(&self) -> EventKind {
+        self.shape.kind
+    }
+
+    /// The event name (track) or page/screen name (may be empty).
+    pub fn name(&self) -> &Arc<str> {
+        &self.shape.name
+    }
+
+    /// The `properties` object.
+    pub fn properties(&self) -> &Arc<serde_json::Value> {
+        &self.shape.properties
+    }
+
+    /// The `context` object, if kept.
+    pub fn context(&self) -> Option<&Arc<serde_json::Value>> {
+        self.shape.context.as_ref()
+    }
+
+    /// The shared part (kind, name, properties, context).
+    pub fn shape(&self) -> &Arc<EventShape> {
+        &self.shape
     }
 }
 
@@ -504,7 +546,7 @@ mod tests {
         timeline.insert(Event::track(20, 2, "B", json!({})));
         timeline.insert(Event::track(10, 1, "A", json!({})));
         timeline.insert(Event::page(30, 3, "Home", json!({})));
-        let names: Vec<&str> = timeline.iter().map(|e| &*e.name).collect();
+        let names: Vec<&str> = timeline.iter().map(|e| &**e.name()).collect();
         assert_eq!(names, ["A", "B", "Home"]);
         assert_eq!(
             timeline.range(15, 25).map(|e| e.time).collect::<Vec<_>>(),

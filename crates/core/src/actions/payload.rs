@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use bellwether_rules::{format_time, Explanation};
+use bellwether_rules::{format_instant, Explanation};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -138,7 +138,7 @@ impl ChangeBody {
             to: None,
             threshold: None,
             value: None,
-            at: format_time(at),
+            at: format_instant(at),
             at_ms: at,
         }
     }
@@ -267,6 +267,17 @@ mod tests {
             body["data"]["change"].get("from").is_none(),
             "no tier fields on a segment change"
         );
+    }
+
+    #[test]
+    fn a_whole_second_keeps_its_milliseconds() {
+        let mut data = entry().data;
+        data.change = ChangeBody::new("segment", "hot_intent", "exited", 1_796_139_612_000);
+        let payload = Payload::new(data);
+        let body: Value =
+            serde_json::from_str(&payload.encode(PayloadFormat::Standard)).unwrap_or(Value::Null);
+        assert_eq!(body["timestamp"], "2026-12-01T15:40:12.000Z");
+        assert_eq!(body["data"]["change"]["at"], "2026-12-01T15:40:12.000Z");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use bellwether_rules::{Event, EventKind, PropertyKeys, Timeline, Traits};
+use bellwether_rules::{EventKind, PropertyKeys, Timeline, Traits};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -195,7 +195,10 @@ impl super::Subjects {
             for e in c.timeline.iter() {
                 out.push_str(&format!(
                     "   {} {} {} {}\n",
-                    e.seq, e.time, e.name, e.properties
+                    e.seq,
+                    e.time,
+                    e.name(),
+                    e.properties()
                 ));
             }
         }
@@ -246,15 +249,15 @@ impl State {
                     .iter()
                     .map(|event| {
                         let context = event
-                            .context
+                            .context()
                             .as_ref()
                             .map_or(0, |context| objects.number(context) + 1);
                         let refs = [
-                            names.number(&event.name),
-                            objects.number(&event.properties),
+                            names.number(event.name()),
+                            objects.number(event.properties()),
                             context,
                         ];
-                        events.push(event.time, event.seq, kind_code(event.kind), refs);
+                        events.push(event.time, event.seq, kind_code(event.kind()), refs);
                     })
                     .count() as u32,
             })
@@ -292,21 +295,22 @@ impl State {
                     .next()
                     .ok_or(ImageError("fewer events than counted"))?;
                 let object = |n: u32| objects.get(n as usize).cloned();
-                events.push(Event {
-                    time,
-                    seq,
-                    kind: kind_of(kind).ok_or(ImageError("unknown event kind"))?,
-                    name: image
-                        .names
-                        .get(name as usize)
-                        .cloned()
-                        .ok_or(ImageError("event name out of range"))?,
-                    properties: object(properties).ok_or(ImageError("properties out of range"))?,
-                    context: match context {
-                        0 => None,
-                        n => Some(object(n - 1).ok_or(ImageError("context out of range"))?),
-                    },
-                });
+                events.push(
+                    state.restored_event(
+                        (time, seq),
+                        kind_of(kind).ok_or(ImageError("unknown event kind"))?,
+                        image
+                            .names
+                            .get(name as usize)
+                            .cloned()
+                            .ok_or(ImageError("event name out of range"))?,
+                        object(properties).ok_or(ImageError("properties out of range"))?,
+                        match context {
+                            0 => None,
+                            n => Some(object(n - 1).ok_or(ImageError("context out of range"))?),
+                        },
+                    ),
+                );
             }
             state.contacts.insert(
                 contact.id,

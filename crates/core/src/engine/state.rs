@@ -8,7 +8,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use bellwether_rules::{Event, EventKind, LateInsert, PropertyKeys, Timeline, Traits};
+use bellwether_rules::{Event, EventKind, EventShape, LateInsert, PropertyKeys, Timeline, Traits};
 use serde_json::Value;
 
 use parking_lot::Mutex;
@@ -134,13 +134,19 @@ pub(crate) struct State {
 /// them.
 const PAGE_FIELDS: [&str; 5] = ["path", "url", "title", "referrer", "search"];
 
-/// Values many events repeat, kept once: event names, and the (projected)
-/// properties and page contexts, interned by their JSON text.
+/// Values many events repeat, kept once: event names, the (projected)
+/// properties and page contexts, interned by their JSON text, and the
+/// shapes they make together.
 #[derive(Debug, Default)]
 struct Shared {
     names: HashSet<Arc<str>>,
     objects: HashMap<String, Arc<Value>>,
+    shapes: HashMap<ShapeKey, Arc<EventShape>>,
 }
+
+/// A shape by its parts' addresses: they are interned (and never freed
+/// while `Shared` holds them), so equal addresses mean equal parts.
+type ShapeKey = (EventKind, usize, usize, usize);
 
 impl Shared {
     fn name(&mut self, name: &str) -> Arc<str> {
@@ -150,6 +156,33 @@ impl Shared {
         let name: Arc<str> = Arc::from(name);
         self.names.insert(name.clone());
         name
+    }
+
+    /// The one shared shape of these (interned) parts.
+    fn shape(
+        &mut self,
+        kind: EventKind,
+        name: Arc<str>,
+        properties: Arc<Value>,
+        context: Option<Arc<Value>>,
+    ) -> Arc<EventShape> {
+        let key = (
+            kind,
+            Arc::as_ptr(&name) as *const u8 as usize,
+            Arc::as_ptr(&properties) as usize,
+            context.as_ref().map_or(0, |c| Arc::as_ptr(c) as usize),
+        );
+        self.shapes
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(EventShape {
+                    kind,
+                    name,
+                    properties,
+                    context,
+                })
+            })
+            .clone()
     }
 
     /// The one shared copy of an object with these keys and values.
@@ -294,6 +327,7 @@ impl State {
                 .iter()
                 .map(|object| (object.to_string(), object.clone()))
                 .collect(),
+            shapes: HashMap::new(),
         };
         Self {
             shared: Arc::new(Mutex::new(shared)),
@@ -301,6 +335,21 @@ impl State {
             position,
             ..Self::default()
         }
+    }
+
+    /// An event of a restored state, its shape shared with every other
+    /// event of the same parts (taken from the names and objects the state
+    /// was restored with).
+    pub(crate) fn restored_event(
+        &self,
+        (time, seq): (i64, u64),
+        kind: EventKind,
+        name: Arc<str>,
+        properties: Arc<Value>,
+        context: Option<Arc<Value>>,
+    ) -> Event {
+        let shape = self.shared.lock().shape(kind, name, properties, context);
+        Event::shaped(time, seq, shape)
     }
 
     fn from_snapshot(snapshot: &IdentitySnapshot) -> Self {
@@ -554,14 +603,8 @@ impl State {
             context.insert("page".to_owned(), Value::Object(fields));
             shared.object(context)
         });
-        Some(Event {
-            time: message.timestamp,
-            seq: stored.seq as u64,
-            kind,
-            name,
-            properties,
-            context,
-        })
+        let shape = shared.shape(kind, name, properties, context);
+        Some(Event::shaped(message.timestamp, stored.seq as u64, shape))
     }
 
     /// Replays the trait writes of an identify/group message (start-up only).

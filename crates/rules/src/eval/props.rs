@@ -58,14 +58,14 @@ impl<'e> RawProp<'e> {
 /// `name` is the page name and page fields fall back to `context.page`.
 pub(crate) fn raw_property<'e>(event: &'e Event, path: &PropPath) -> RawProp<'e> {
     let first = path.first();
-    if path.is_name && event.kind != EventKind::Track {
-        return RawProp::Name(&event.name);
+    if path.is_name && event.kind() != EventKind::Track {
+        return RawProp::Name(event.name());
     }
-    let mut found = lookup(&event.properties, first);
-    if found.is_none() && path.is_page_field && event.kind == EventKind::Page {
+    let mut found = lookup(event.properties(), first);
+    if found.is_none() && path.is_page_field && event.kind() == EventKind::Page {
         found = event
-            .context
-            .as_deref()
+            .context()
+            .map(|c| &**c)
             .and_then(|c| c.get("page"))
             .and_then(|p| p.get(first));
     }

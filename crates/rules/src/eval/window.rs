@@ -14,10 +14,10 @@ use crate::value::Val;
 pub(crate) fn base_matches(base: &SelBase, event: &Event) -> bool {
     match base {
         SelBase::Any => true,
-        SelBase::Page => event.kind == EventKind::Page,
-        SelBase::Screen => event.kind == EventKind::Screen,
+        SelBase::Page => event.kind() == EventKind::Page,
+        SelBase::Screen => event.kind() == EventKind::Screen,
         SelBase::Named(name) => {
-            event.kind == EventKind::Track && super::props::same_text(&event.name, name)
+            event.kind() == EventKind::Track && super::props::same_text(event.name(), name)
         }
     }
 }

@@ -115,7 +115,7 @@ impl Tracker {
             at: i64::MIN,
             cursor: None,
             stamp: timeline.stamp(),
-            slots: wanted.slots.iter().map(|_| SlotState::new()).collect(),
+            slots: vec![SlotState::default(); wanted.slots.len()],
             scores: wanted
                 .scores
                 .iter()

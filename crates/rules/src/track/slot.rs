@@ -60,10 +60,10 @@ fn unordered(key: u64) -> f64 {
     f64::from_bits(bits)
 }
 
-/// Summaries of the values in the window.
+/// Summaries of the values in the window, for the measures that read
+/// more than a count (aggregates over a property, `active_days`).
 #[derive(Clone, Debug, Default)]
 struct Totals {
-    count: usize,
     sum: ExactSum,
     numbers: usize,
     /// Numbers by order, with multiplicity (min/max).
@@ -76,44 +76,163 @@ struct Totals {
     all_days: usize,
 }
 
+/// A window's matches, oldest first: their times, and their values only
+/// when the measure reads one (most windows only count).
 #[derive(Clone, Debug)]
-pub(crate) struct SlotState {
-    /// Window slots: matches with time in (now − from, now], oldest first;
-    /// the first `entered` are in the window (now − from, now − to].
-    items: VecDeque<Item>,
-    entered: usize,
-    totals: Totals,
-    /// All-history slots: the first and the latest match.
+enum Window {
+    Times(VecDeque<i64>),
+    Items(VecDeque<Item>),
+}
+
+impl Window {
+    fn for_measure(measure: &Measure) -> Self {
+        match measure {
+            Measure::Agg(..) | Measure::Pick(..) => Window::Items(VecDeque::new()),
+            _ => Window::Times(VecDeque::new()),
+        }
+    }
+
+    fn time(&self, index: usize) -> Option<i64> {
+        match self {
+            Window::Times(times) => times.get(index).copied(),
+            Window::Items(items) => items.get(index).map(|i| i.time),
+        }
+    }
+
+    fn value(&self, index: usize) -> Option<&Value> {
+        match self {
+            Window::Times(_) => None,
+            Window::Items(items) => items.get(index).map(|i| &i.value),
+        }
+    }
+
+    /// `read` of the match at `index` as an item (its value `Missing` when
+    /// not kept).
+    fn with_item<R>(&self, index: usize, read: impl FnOnce(&Item) -> R) -> Option<R> {
+        match self {
+            Window::Times(times) => times.get(index).map(|&time| {
+                read(&Item {
+                    time,
+                    value: Value::Missing,
+                })
+            }),
+            Window::Items(items) => items.get(index).map(read),
+        }
+    }
+
+    fn insert(&mut self, index: usize, item: Item) {
+        match self {
+            Window::Times(times) => times.insert(index, item.time),
+            Window::Items(items) => items.insert(index, item),
+        }
+    }
+
+    fn pop_front(&mut self) {
+        match self {
+            Window::Times(times) => drop(times.pop_front()),
+            Window::Items(items) => drop(items.pop_front()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Window::Times(times) => times.len(),
+            Window::Items(items) => items.len(),
+        }
+    }
+
+    /// How many matches are at or before `time`.
+    fn at_or_before(&self, time: i64) -> usize {
+        match self {
+            Window::Times(times) => times.partition_point(|t| *t <= time),
+            Window::Items(items) => items.partition_point(|i| i.time <= time),
+        }
+    }
+}
+
+/// What a slot keeps besides its count and latest time, allocated on its
+/// first match: a window's matches, the totals of the measures that read
+/// more than a count, the first and latest match of an all-history
+/// `first`/`last`.
+#[derive(Clone, Debug, Default)]
+struct More {
+    window: Option<Window>,
+    totals: Option<Box<Totals>>,
     first: Option<Item>,
     last: Option<Item>,
 }
 
+/// One tracked aggregate's state: three words for a slot that counts or
+/// finds the latest match; the rest behind one pointer.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SlotState {
+    /// All history: matches seen. A window: the first `count` of its
+    /// matches are in (now − from, now − to]; the rest wait to enter.
+    count: usize,
+    /// All history: the latest match's time (when `count > 0`).
+    latest: i64,
+    more: Option<Box<More>>,
+}
+
+// Every subject has one per tracked aggregate: keep it three words.
+const _: () = assert!(std::mem::size_of::<SlotState>() == 24);
+
+/// Whether the measure reads totals beyond a count.
+fn keeps_totals(measure: &Measure) -> bool {
+    matches!(measure, Measure::Agg(..) | Measure::ActiveDays)
+}
+
 impl SlotState {
-    pub(crate) fn new() -> Self {
-        SlotState {
-            items: VecDeque::new(),
-            entered: 0,
-            totals: Totals::default(),
-            first: None,
-            last: None,
+    fn more(&mut self) -> &mut More {
+        self.more.get_or_insert_with(Box::default)
+    }
+
+    fn totals_mut(&mut self, spec: &SlotSpec) -> Option<&mut Totals> {
+        if !keeps_totals(&spec.measure) {
+            return None;
         }
+        Some(self.more().totals.get_or_insert_with(Box::default))
+    }
+
+    fn window(&self) -> Option<&Window> {
+        self.more.as_ref()?.window.as_ref()
+    }
+
+    fn first(&self) -> Option<&Item> {
+        self.more.as_ref()?.first.as_ref()
+    }
+
+    fn last(&self) -> Option<&Item> {
+        self.more.as_ref()?.last.as_ref()
     }
 
     /// A matching event at or before `now`, in time order.
     pub(crate) fn feed(&mut self, spec: &SlotSpec, item: Item, now: i64) {
         match spec.span {
             Span::All => {
-                self.totals
-                    .add(&spec.measure, &item, Some(self.last.as_ref()));
-                if self.first.is_none() {
-                    self.first = Some(item.clone());
+                let previous = (self.count > 0).then_some(self.latest);
+                self.count += 1;
+                self.latest = item.time;
+                if let Some(totals) = self.totals_mut(spec) {
+                    totals.add(&spec.measure, &item, Some(previous));
                 }
-                self.last = Some(item);
+                if let Measure::Pick(..) = spec.measure {
+                    let more = self.more();
+                    if more.first.is_none() {
+                        more.first = Some(item.clone());
+                    }
+                    more.last = Some(item);
+                }
             }
             Span::Slide { from, .. } => {
                 // Already out of the window at `now`: never enters.
                 if item.time > now.saturating_sub(from) {
-                    self.items.push_back(item);
+                    let window = self
+                        .more()
+                        .window
+                        .get_or_insert_with(|| Window::for_measure(&spec.measure));
+                    let end = window.len();
+                    window.insert(end, item);
                 }
             }
         }
@@ -128,10 +247,12 @@ impl SlotState {
             return true;
         }
         match spec.span {
-            Span::All => [&self.first, &self.last]
+            Span::Slide { .. } => self
+                .window()
+                .is_none_or(|window| (0..window.len()).all(|i| window.time(i) != Some(time))),
+            Span::All => [self.first(), self.last()]
                 .into_iter()
-                .all(|kept| kept.as_ref().is_none_or(|i| i.time != time)),
-            Span::Slide { .. } => self.items.iter().all(|i| i.time != time),
+                .all(|kept| kept.is_none_or(|i| i.time != time)),
         }
     }
 
@@ -142,36 +263,52 @@ impl SlotState {
     pub(crate) fn absorb(&mut self, spec: &SlotSpec, item: Item, now: i64, day_seen: bool) {
         match spec.span {
             Span::All => {
-                match spec.measure {
-                    Measure::ActiveDays => {
-                        self.totals.count += 1;
-                        if !day_seen {
-                            self.totals.all_days += 1;
+                self.latest = if self.count > 0 {
+                    self.latest.max(item.time)
+                } else {
+                    item.time
+                };
+                self.count += 1;
+                if let Some(totals) = self.totals_mut(spec) {
+                    match spec.measure {
+                        Measure::ActiveDays => {
+                            if !day_seen {
+                                totals.all_days += 1;
+                            }
                         }
+                        _ => totals.add(&spec.measure, &item, None),
                     }
-                    _ => self.totals.add(&spec.measure, &item, None),
                 }
-                if self.first.as_ref().is_none_or(|f| item.time < f.time) {
-                    self.first = Some(item.clone());
-                }
-                // `>=`: of late events with equal times, the later one.
-                if self.last.as_ref().is_none_or(|l| item.time >= l.time) {
-                    self.last = Some(item);
+                if let Measure::Pick(..) = spec.measure {
+                    let more = self.more();
+                    if more.first.as_ref().is_none_or(|f| item.time < f.time) {
+                        more.first = Some(item.clone());
+                    }
+                    // `>=`: of late events with equal times, the later one.
+                    if more.last.as_ref().is_none_or(|l| item.time >= l.time) {
+                        more.last = Some(item);
+                    }
                 }
             }
             Span::Slide { from, to } => {
                 if item.time <= now.saturating_sub(from) {
                     return;
                 }
-                let position = self.items.partition_point(|i| i.time <= item.time);
                 if item.time <= now.saturating_sub(to) {
-                    match spec.measure {
-                        Measure::ActiveDays => self.totals.add_day(item.time),
-                        _ => self.totals.add(&spec.measure, &item, None),
+                    if let Some(totals) = self.totals_mut(spec) {
+                        match spec.measure {
+                            Measure::ActiveDays => totals.add_day(item.time),
+                            _ => totals.add(&spec.measure, &item, None),
+                        }
                     }
-                    self.entered += 1;
+                    self.count += 1;
                 }
-                self.items.insert(position, item);
+                let window = self
+                    .more()
+                    .window
+                    .get_or_insert_with(|| Window::for_measure(&spec.measure));
+                let position = window.at_or_before(item.time);
+                window.insert(position, item);
             }
         }
     }
@@ -181,54 +318,74 @@ impl SlotState {
         let Span::Slide { from, to } = spec.span else {
             return;
         };
+        let Some(more) = self.more.as_deref_mut() else {
+            return;
+        };
+        let (Some(window), totals) = (&mut more.window, &mut more.totals) else {
+            return;
+        };
         let upper = now.saturating_sub(to);
-        while let Some(item) = self.items.get(self.entered).filter(|i| i.time <= upper) {
-            self.totals.add(&spec.measure, item, None);
-            self.entered += 1;
+        while window.time(self.count).is_some_and(|t| t <= upper) {
+            if keeps_totals(&spec.measure) {
+                let totals = totals.get_or_insert_with(Box::default);
+                window.with_item(self.count, |item| totals.add(&spec.measure, item, None));
+            }
+            self.count += 1;
         }
         let lower = now.saturating_sub(from);
-        while let Some(item) = self.items.front().filter(|i| i.time <= lower) {
-            if self.entered > 0 {
-                self.totals.remove(&spec.measure, item);
-                self.entered -= 1;
+        while window.time(0).is_some_and(|t| t <= lower) {
+            if self.count > 0 {
+                if let Some(totals) = totals {
+                    window.with_item(0, |item| totals.remove(&spec.measure, item));
+                }
+                self.count -= 1;
             }
-            self.items.pop_front();
+            window.pop_front();
         }
     }
 
     /// The value the scan would compute at `now`, and when it may change.
     pub(crate) fn answer(&self, spec: &SlotSpec) -> (Val<'_>, Option<i64>) {
-        let totals = &self.totals;
-        let (oldest, newest, slide) = match spec.span {
-            Span::All => (self.first.as_ref(), self.last.as_ref(), None),
+        let empty = Totals::default();
+        let totals = self
+            .more
+            .as_ref()
+            .and_then(|m| m.totals.as_deref())
+            .unwrap_or(&empty);
+        // (time, value) of the oldest and newest counted match.
+        type Kept<'s> = Option<(i64, Option<&'s Value>)>;
+        let (oldest, newest, slide): (Kept<'_>, Kept<'_>, _) = match spec.span {
             Span::Slide { from, to } => {
-                let newest = self.entered.checked_sub(1).and_then(|i| self.items.get(i));
-                let waiting = self
-                    .items
-                    .get(self.entered)
-                    .map(|i| i.time.saturating_add(to));
-                (
-                    self.items.front().filter(|_| self.entered > 0),
-                    newest,
-                    Some((from, waiting)),
-                )
+                let window = self.window();
+                let at = |i: usize| window.and_then(|w| Some((w.time(i)?, w.value(i))));
+                let newest = self.count.checked_sub(1).and_then(at);
+                let waiting = at(self.count).map(|(t, _)| t.saturating_add(to));
+                let oldest = at(0).filter(|_| self.count > 0);
+                (oldest, newest, Some((from, waiting)))
+            }
+            Span::All => {
+                let newest = match self.last() {
+                    Some(last) => Some((last.time, Some(&last.value))),
+                    None => (self.count > 0).then_some((self.latest, None)),
+                };
+                (self.first().map(|i| (i.time, Some(&i.value))), newest, None)
             }
         };
         // When the matching set changes: the oldest leaves, or one enters.
         let edges = slide.and_then(|(from, waiting)| {
-            earliest(oldest.map(|i| i.time.saturating_add(from)), waiting)
+            earliest(oldest.map(|(t, _)| t.saturating_add(from)), waiting)
         });
         match &spec.measure {
-            Measure::Count => (Val::Num(count(self, spec) as f64), edges),
+            Measure::Count => (Val::Num(self.count as f64), edges),
             Measure::Exists => match (slide, newest) {
-                (Some((from, _)), Some(newest)) => {
-                    (Val::Bool(true), Some(newest.time.saturating_add(from)))
+                (Some((from, _)), Some((time, _))) => {
+                    (Val::Bool(true), Some(time.saturating_add(from)))
                 }
                 (Some((_, waiting)), None) => (Val::Bool(false), waiting),
                 (None, found) => (Val::Bool(found.is_some()), None),
             },
             Measure::DaysSince => (
-                newest.map_or(Val::Num(f64::INFINITY), |i| Val::Time(i.time)),
+                newest.map_or(Val::Num(f64::INFINITY), |(t, _)| Val::Time(t)),
                 None,
             ),
             Measure::ActiveDays => match (slide, spec.span) {
@@ -243,7 +400,9 @@ impl SlotState {
             Measure::Pick(first, _) => {
                 let chosen = if *first { oldest } else { newest };
                 (
-                    chosen.map_or(Val::Missing, |i| Val::from_value(&i.value)),
+                    chosen
+                        .and_then(|(_, value)| value)
+                        .map_or(Val::Missing, Val::from_value),
                     edges,
                 )
             }
@@ -251,25 +410,18 @@ impl SlotState {
     }
 }
 
-fn count(state: &SlotState, spec: &SlotSpec) -> usize {
-    match spec.span {
-        Span::All => state.totals.count,
-        Span::Slide { .. } => state.entered,
-    }
-}
-
 impl Totals {
     /// Adds an item entering the window; over all history, `all_history`
-    /// holds the previous item (days are then counted, not kept as runs).
-    fn add(&mut self, measure: &Measure, item: &Item, all_history: Option<Option<&Item>>) {
-        self.count += 1;
+    /// holds the previous match's time (days are then counted, not kept as
+    /// runs).
+    fn add(&mut self, measure: &Measure, item: &Item, all_history: Option<Option<i64>>) {
         match measure {
             Measure::Agg(op, _) => self.add_value(*op, &item.value, 1),
             Measure::ActiveDays => {
                 let day = utc_day(item.time);
                 match all_history {
                     Some(previous) => {
-                        if previous.is_none_or(|p| utc_day(p.time) != day) {
+                        if previous.is_none_or(|p| utc_day(p) != day) {
                             self.all_days += 1;
                         }
                     }
@@ -289,7 +441,6 @@ impl Totals {
     /// A windowed `active_days` match from behind the newest: its day's
     /// run is found (or made) in place.
     fn add_day(&mut self, time: i64) {
-        self.count += 1;
         let day = utc_day(time);
         let at = self.days.partition_point(|d| d.0 < day);
         match self.days.get_mut(at) {
@@ -302,7 +453,6 @@ impl Totals {
     }
 
     fn remove(&mut self, measure: &Measure, item: &Item) {
-        self.count -= 1;
         match measure {
             Measure::Agg(op, _) => self.add_value(*op, &item.value, -1),
             Measure::ActiveDays => {
