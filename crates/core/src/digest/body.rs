@@ -65,8 +65,8 @@ fn slack(digest: &Digest) -> Value {
             "monthly"
         },
         digest.name,
-        digest.from,
-        digest.to,
+        local_time(&digest.from, &digest.timezone),
+        local_time(&digest.to, &digest.timezone),
         digest.timezone
     );
     let mut blocks = vec![section(&title)];
@@ -110,6 +110,20 @@ fn slack(digest: &Digest) -> Value {
         digest.segments.iter().map(|s| s.exited).sum::<u64>()
     );
     json!({ "text": summary, "blocks": blocks })
+}
+
+/// An RFC 3339 instant as people in the digest's time zone read it:
+/// `Mon 30 Nov 2026 09:00` (the instant itself if it does not parse).
+fn local_time(instant: &str, timezone: &str) -> String {
+    let (Ok(at), Ok(tz)) = (
+        chrono::DateTime::parse_from_rfc3339(instant),
+        timezone.parse::<chrono_tz::Tz>(),
+    ) else {
+        return instant.to_owned();
+    };
+    at.with_timezone(&tz)
+        .format("%a %-d %b %Y %H:%M")
+        .to_string()
 }
 
 fn section(text: &str) -> Value {
@@ -233,6 +247,11 @@ mod tests {
         );
         let blocks = body["blocks"].as_array().cloned().unwrap_or_default();
         assert_eq!(blocks.len(), 4, "{body:#}");
+        assert_eq!(
+            blocks[0]["text"]["text"],
+            "Bellwether weekly digest *weekly*: Mon 30 Nov 2026 09:00 to Mon 7 Dec 2026 09:00 \
+             (Europe/Berlin)"
+        );
         assert!(blocks
             .iter()
             .all(|b| b["type"] == "section" && b["text"]["type"] == "mrkdwn"));

@@ -26,9 +26,10 @@ pub(crate) struct DigestInfo {
     pub(crate) name: String,
     /// `week` or `month`.
     pub(crate) every: String,
-    /// The weekday (weekly) or day of the month (monthly), as configured.
-    #[schema(value_type = Object)]
-    pub(crate) day: serde_json::Value,
+    /// Weekly digests: the weekday, e.g. `monday`.
+    pub(crate) weekday: Option<String>,
+    /// Monthly digests: the day of the month, 1–28.
+    pub(crate) day_of_month: Option<i64>,
     /// Local hour, 0–23.
     pub(crate) hour: i64,
     pub(crate) timezone: String,
@@ -106,12 +107,14 @@ pub(crate) async fn list_digests(
         digests.push(DigestInfo {
             name: config.name.clone(),
             every: config.every.as_str().to_owned(),
-            day: match &config.day {
-                Some(digest::DayConfig::Name(name)) => name.to_ascii_lowercase().into(),
-                Some(digest::DayConfig::Number(day)) => (*day).into(),
-                None if config.every == digest::Cadence::Week => "monday".into(),
-                None => 1.into(),
-            },
+            weekday: (config.every == digest::Cadence::Week).then(|| match &config.day {
+                Some(digest::DayConfig::Name(name)) => name.trim().to_ascii_lowercase(),
+                _ => "monday".to_owned(),
+            }),
+            day_of_month: (config.every == digest::Cadence::Month).then_some(match &config.day {
+                Some(digest::DayConfig::Number(day)) => *day,
+                _ => 1,
+            }),
             hour: config.hour.unwrap_or(9),
             timezone: schedule.timezone().to_owned(),
             destination: config.destination.clone(),
