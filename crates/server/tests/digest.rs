@@ -2,8 +2,10 @@
 //! and dispatcher on a real SQLite store post to a real HTTP receiver on
 //! the loopback. A digest is delivered once when the clock passes its send
 //! instant, signed per Standard Webhooks (checked here with HMAC-SHA256,
-//! independently of the server's signing code); a restarted scheduler does
-//! not send it again, and sends the next period once after "downtime".
+//! independently of the server's signing code, and against the official
+//! `standardwebhooks` Python library, from `.venv` like the end-to-end
+//! tests, or `BELLWETHER_TEST_PYTHON`); a restarted scheduler does not send
+//! it again, and sends the next period once after "downtime".
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -104,6 +106,41 @@ fn signature_valid(received: &Received) -> bool {
         .header("webhook-signature")
         .split(' ')
         .any(|s| s == expected)
+}
+
+/// The signature the official library makes for this delivery (its
+/// `verify` would also check the timestamp against the wall clock, which
+/// the injected clock is days ahead of).
+fn library_signature(received: &Received) -> String {
+    let python = std::env::var("BELLWETHER_TEST_PYTHON").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python").to_owned()
+    });
+    let script = "import sys, json, datetime\n\
+                  from standardwebhooks import Webhook\n\
+                  d = json.load(sys.stdin)\n\
+                  at = datetime.datetime.fromtimestamp(int(d['timestamp']), datetime.timezone.utc)\n\
+                  print(Webhook(d['secret']).sign(d['id'], at, d['body']))\n";
+    let mut child = std::process::Command::new(&python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e} (run scripts/test)"));
+    let input = serde_json::json!({
+        "secret": SECRET,
+        "id": received.header("webhook-id"),
+        "timestamp": received.header("webhook-timestamp"),
+        "body": received.body,
+    });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "python failed");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
 struct World {
@@ -232,6 +269,11 @@ fn a_digest_is_delivered_once_per_period_signed_and_survives_restarts() {
     let received = wait_count(&seen, 1);
     let delivery = &received[0];
     assert!(signature_valid(delivery), "{delivery:#?}");
+    assert_eq!(
+        delivery.header("webhook-signature"),
+        library_signature(delivery),
+        "the official library signs the same bytes alike"
+    );
     assert_eq!(
         delivery.header("webhook-timestamp"),
         ((first + 1_000) / 1_000).to_string(),
