@@ -70,7 +70,23 @@ fn slack(digest: &Digest) -> Value {
         digest.timezone
     );
     let mut blocks = vec![section(&title)];
-    let lines: Vec<String> = digest.segments.iter().map(segment_line).collect();
+    // Segments empty all period and unchanged share one line.
+    let quiet = |s: &&SegmentSummary| s.size == 0 && s.size_at_start == 0 && s.entered == 0;
+    let mut lines: Vec<String> = digest
+        .segments
+        .iter()
+        .filter(|s| !quiet(s))
+        .map(segment_line)
+        .collect();
+    let empty: Vec<&str> = digest
+        .segments
+        .iter()
+        .filter(quiet)
+        .map(|s| s.name.as_str())
+        .collect();
+    if !empty.is_empty() {
+        lines.push(format!("_Empty all period:_ {}", empty.join(", ")));
+    }
     for chunk in chunks(&lines) {
         blocks.push(section(&chunk));
     }
@@ -267,6 +283,41 @@ mod tests {
             .as_str()
             .unwrap_or("")
             .contains("`no_owner` *dormant*"));
+    }
+
+    #[test]
+    fn segments_empty_all_period_share_one_slack_line() {
+        let mut digest = digest();
+        for name in ["dormant", "churn_risk"] {
+            digest.segments.push(SegmentSummary {
+                name: name.into(),
+                size: 0,
+                size_at_start: 0,
+                size_change: 0,
+                entered: 0,
+                exited: 0,
+                entries_acted_on: 0,
+                conversion: None,
+                ..digest.segments[0].clone()
+            });
+        }
+        let body = encode(&digest, PayloadFormat::Slack);
+        let text = body["blocks"][1]["text"]["text"]
+            .as_str()
+            .unwrap_or_default();
+        assert_eq!(
+            text.lines().collect::<Vec<_>>(),
+            [
+                "*hot_intent* 42 (+5) · 9 in, 4 out · conversion 12.5% (1/8) +2.5 pts",
+                "_Empty all period:_ dormant, churn_risk",
+            ]
+        );
+        // The standard body keeps every segment.
+        let standard = encode(&digest, PayloadFormat::Standard);
+        assert_eq!(
+            standard["data"]["segments"].as_array().map(Vec::len),
+            Some(3)
+        );
     }
 
     #[test]
