@@ -58,6 +58,8 @@ async def main(argv):
             "explain_membership": {"subject": "contact", "id": user, "segment": "demo_requesters"},
             "find_subjects": {"segment": "demo_requesters", "score": "intent", "min_score": 1},
             "segment_report": {"segment": "demo_requesters", "outcome": "Deal Won"},
+            "digest_preview": {"name": "weekly-review"},
+            "digest_preview_list": {},
             "check_definition": {"expression": 'exists("Demo Requested")'},
             "check_definition_bad": {"expression": 'count("Demo Requested", last 7d) >= '},
             "get_account": {"group_id": "mcp-acme"},
@@ -73,6 +75,7 @@ async def main(argv):
                 "get_contact_wrong_type": "get_contact",
                 "find_subjects_unknown_segment": "find_subjects",
                 "apply_definitions_dry_run": "apply_definitions",
+                "digest_preview_list": "digest_preview",
             }.get(label, label)
             report[label] = outcome(await client.call_tool(tool, arguments))
     print(json.dumps(report))

@@ -48,8 +48,12 @@ fn config_problem(name: &str, text: &str) -> Option<String> {
         Err(error) => return Some(format!("{name}: {error}")),
     };
     let rules = bellwether_rules::RuleSet::from_toml(name, text).ok()?;
-    let problems =
+    let mut problems =
         bellwether_core::actions::router::reference_problems(&config.destination, &rules);
+    problems.extend(bellwether_core::digest::reference_problems(
+        &config.digest,
+        &rules,
+    ));
     problems.first().map(|problem| format!("{name}: {problem}"))
 }
 

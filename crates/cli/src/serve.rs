@@ -79,11 +79,23 @@ pub(crate) fn serve_loaded(
         let enrichment = tokio::spawn(bellwether_server::enrichment::run(state.clone(), async {
             let _ = enrichment_stopped.await;
         }));
+        let (stop_digests, digests_stopped) = tokio::sync::oneshot::channel::<()>();
+        let digests = tokio::spawn(bellwether_server::digest::run(
+            bellwether_server::digest::DigestParts {
+                state: state.clone(),
+                poll: bellwether_server::digest::DEFAULT_POLL,
+            },
+            async {
+                let _ = digests_stopped.await;
+            },
+        ));
         on_ready(address);
         bellwether_server::serve(listener, state, shutdown_signal()).await?;
         let _ = stop_dispatcher.send(());
         let _ = stop_retention.send(());
         let _ = stop_enrichment.send(());
+        let _ = stop_digests.send(());
+        let _ = digests.await;
         let _ = dispatcher.await;
         let _ = retention.await;
         let _ = enrichment.await;
@@ -134,7 +146,11 @@ impl Running {
         std::fs::create_dir_all(store_args.data_dir(&config))
             .context("cannot create the data directory")?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let problems = reference_problems(&config.destination, &definitions);
+        let mut problems = reference_problems(&config.destination, &definitions);
+        problems.extend(bellwether_core::digest::reference_problems(
+            &config.digest,
+            &definitions,
+        ));
         if !problems.is_empty() {
             anyhow::bail!("invalid destinations:\n  {}", problems.join("\n  "));
         }

@@ -7,6 +7,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::actions::config::{DestinationConfig, PoolConfig};
+use crate::digest::DigestConfig;
 use crate::identity::IdentityConfig;
 use crate::ingest::IngestConfig;
 
@@ -162,6 +163,8 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub destination: Vec<DestinationConfig>,
     pub pool: Vec<PoolConfig>,
+    /// `[[digest]]`: scheduled summaries sent to a destination.
+    pub digest: Vec<DigestConfig>,
     pub retention: RetentionConfig,
     pub personalize: PersonalizeConfig,
     /// `[[enrichment]]` tables; loaded into `identity.enrichment` by
@@ -319,7 +322,10 @@ impl Config {
                 "[personalize] rate_per_minute must be at least 1".into(),
             ));
         }
-        crate::actions::config::validate(&self.destination, &self.pool)
+        let digest_targets: Vec<&str> =
+            self.digest.iter().map(|d| d.destination.as_str()).collect();
+        crate::actions::config::validate(&self.destination, &self.pool, &digest_targets)?;
+        crate::digest::config::validate(&self.digest, &self.destination)
     }
 
     /// Reads the `[[enrichment]]` tables (paths relative to `base`, the

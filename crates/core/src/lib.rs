@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod clock;
 pub mod config;
+pub mod digest;
 pub mod engine;
 pub mod export;
 pub mod identity;

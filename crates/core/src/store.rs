@@ -229,6 +229,10 @@ pub enum WriteOp {
     Outbox(OutboxRecord),
     /// A subject entering a segment was given an owner.
     Assign(AssignmentRecord),
+    /// A `[[digest]]` was queued for the period ending `period_end` (its
+    /// outbox row commits in the same transaction): the latest period per
+    /// digest is kept, so a restart does not send it again.
+    DigestSent(DigestSentRecord),
     /// The subject left the segment: its current assignment there ends.
     Unassign {
         segment: String,
@@ -319,6 +323,16 @@ pub struct DeletionRecord {
     /// Whether the recorded history was purged too (see
     /// [`WriteOp::PurgeContactRecords`]); finished at the next start if not.
     pub complete: bool,
+}
+
+/// The latest period a digest was queued for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestSentRecord {
+    pub name: String,
+    /// The end of the period (the scheduled send instant).
+    pub period_end: Millis,
+    /// When it was queued.
+    pub sent_at: Millis,
 }
 
 /// One delivery of one change to one destination, as committed. `id` is
@@ -740,6 +754,10 @@ pub trait Store: Send + Sync {
     /// Current assignments (not ended), and per pool how many round-robin
     /// turns were ever used.
     fn assignments(&self) -> Result<RecordedAssignments, StoreError>;
+
+    /// The latest period each digest was queued for
+    /// (`WriteOp::DigestSent`), by name.
+    fn digests_sent(&self) -> Result<Vec<DigestSentRecord>, StoreError>;
 
     // ── Privacy (see `WriteOp::DeleteContact`) ──────────────────────────
 

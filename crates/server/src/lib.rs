@@ -14,6 +14,7 @@ mod client_address;
 mod connections;
 mod cors;
 mod demo_site;
+pub mod digest;
 pub mod enrichment;
 pub mod error;
 mod ingest;

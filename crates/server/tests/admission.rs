@@ -204,6 +204,9 @@ impl Store for Faulty {
     ) -> Result<Vec<bellwether_core::store::DeletionRecord>, StoreError> {
         self.inner.deletions(limit)
     }
+    fn digests_sent(&self) -> Result<Vec<bellwether_core::store::DigestSentRecord>, StoreError> {
+        self.inner.digests_sent()
+    }
 }
 
 struct Harness {

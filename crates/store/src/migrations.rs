@@ -57,6 +57,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "enrichment",
         sql: include_str!("../migrations/sqlite/0009_enrichment.sql"),
     },
+    Migration {
+        version: 10,
+        name: "digests",
+        sql: include_str!("../migrations/sqlite/0010_digests.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -104,6 +109,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 9,
         name: "enrichment",
         sql: include_str!("../migrations/postgres/0009_enrichment.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "digests",
+        sql: include_str!("../migrations/postgres/0010_digests.sql"),
     },
 ];
 

@@ -120,11 +120,19 @@ fn generate_population(args: &DemoArgs) -> anyhow::Result<PathBuf> {
 /// routing of hot accounts and churn risks can be watched at
 /// `/api/v1/inbox` with nothing else running; with `enrichment`, the
 /// generated world's company and network tables (`bellwether gen --tables`).
+const EXAMPLE_INBOX_URL: &str = "http://127.0.0.1:8787/inbox";
+const EXAMPLE_INBOX_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
 fn demo_config(token: &str, listen: &str, enrichment: bool) -> String {
     use base64::Engine as _;
     let key = base64::engine::general_purpose::STANDARD.encode(random_token());
     let secret = format!("whsec_{key}");
-    let mut config = EXAMPLE_CONFIG.replace("demo-admin-token", token);
+    // The example's digest destination is the inbox: the demo's address
+    // and signing secret.
+    let mut config = EXAMPLE_CONFIG
+        .replace("demo-admin-token", token)
+        .replace(EXAMPLE_INBOX_URL, &format!("http://{listen}/inbox"))
+        .replace(EXAMPLE_INBOX_SECRET, &secret);
     config.push_str(&format!(
         r#"
 [server]

@@ -135,3 +135,49 @@ fn destinations_must_name_what_exists_and_carry_a_valid_secret() {
         "secrets are never printed: {stdout}"
     );
 }
+
+#[test]
+fn digests_must_name_a_destination_segments_and_a_schedule_that_exist() {
+    let base = "[[segment]]\nname = \"hot\"\nsubject = \"contact\"\nwhen = 'exists(any)'\n\
+        [[destination]]\nname = \"revops\"\nurl = \"https://hooks.example/in\"\n\
+        secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n";
+    let digest = |extra: &str| {
+        format!("{base}[[digest]]\nname = \"weekly\"\nevery = \"week\"\ndestination = \"revops\"\n{extra}\n")
+    };
+    // A destination that only receives digests needs no subscription.
+    let (ok, stdout) = check(
+        &digest("day = \"friday\"\nhour = 16\ntimezone = \"America/Chicago\""),
+        false,
+    );
+    assert!(ok, "{stdout}");
+    for (extra, expected) in [
+        (
+            "segments = [\"cold\"]",
+            "digest \"weekly\": segments: no segment named \"cold\"",
+        ),
+        (
+            "timezone = \"Europe/Atlantis\"",
+            "digest \"weekly\": timezone = \"Europe/Atlantis\" is not an IANA time zone",
+        ),
+        (
+            "hour = 25",
+            "digest \"weekly\": hour = 25 is not from 0 to 23",
+        ),
+        ("outcome = 'count('", "digest \"weekly\": outcome"),
+    ] {
+        let (ok, stdout) = check(&digest(extra), false);
+        assert!(!ok, "{extra}: {stdout}");
+        assert!(stdout.contains(expected), "{extra}: {stdout}");
+    }
+    let (ok, stdout) = check(
+        &format!(
+            "{base}segments = [\"hot\"]\n[[digest]]\nname = \"w\"\nevery = \"week\"\ndestination = \"slack\"\n"
+        ),
+        false,
+    );
+    assert!(!ok);
+    assert!(
+        stdout.contains("destination = \"slack\": no [[destination]] has that name"),
+        "{stdout}"
+    );
+}

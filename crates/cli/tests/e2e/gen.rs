@@ -123,6 +123,18 @@ fn the_demo_loads_personas_and_a_generated_population_and_serves_them() {
         .unwrap();
     assert!(sent.status().is_success());
     let inbox = wait_for_inbox(port);
+    // The example's weekly review goes to the demo's own inbox.
+    let digests = demo.get("/api/v1/digests");
+    assert_eq!(digests["digests"][0]["name"], "weekly-review", "{digests}");
+    let destinations = demo.get("/api/v1/destinations");
+    let revops = destinations["destinations"]
+        .as_array()
+        .and_then(|all| all.iter().find(|d| d["name"] == "revops-inbox"))
+        .unwrap_or_else(|| panic!("no revops-inbox in {destinations}"));
+    assert_eq!(revops["url"], format!("http://127.0.0.1:{port}/inbox"));
+    let preview = demo.get("/api/v1/digests/weekly-review/preview?format=slack");
+    let blocks = preview["body"]["blocks"].as_array().map_or(0, Vec::len);
+    assert!(blocks >= 2, "{preview}");
     drop(demo);
     let entry = inbox
         .iter()

@@ -9,6 +9,7 @@ mod bench;
 mod check;
 mod connections;
 mod deletion;
+mod digests;
 mod durability;
 mod enrichment;
 mod explain;

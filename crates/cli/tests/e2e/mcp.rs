@@ -11,9 +11,10 @@ use crate::harness::{
     binary, repo_root, unique, Backend, Server, ADMIN_TOKEN, DEFINITIONS, READ_TOKEN,
 };
 
-const TOOLS: [&str; 8] = [
+const TOOLS: [&str; 9] = [
     "apply_definitions",
     "check_definition",
+    "digest_preview",
     "explain_membership",
     "find_subjects",
     "get_account",
@@ -40,6 +41,16 @@ fn agent(args: &[&str]) -> Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("the client prints one JSON report")
+}
+
+/// The engine tests' definitions and a weekly review digest (to a
+/// destination that receives nothing else; no send falls due in a test).
+fn config() -> String {
+    format!(
+        "{DEFINITIONS}\n[[destination]]\nname = \"revops\"\nurl = \"http://127.0.0.1:9/hooks\"\n\
+         secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n\
+         [[digest]]\nname = \"weekly-review\"\nevery = \"week\"\ndestination = \"revops\"\n"
+    )
 }
 
 /// A contact who requested a demo, in an account.
@@ -138,6 +149,17 @@ fn assert_read_tools(report: &Value, user: &str) {
     assert_eq!(days.len(), 30);
     assert!(days[29]["entered"].as_u64().unwrap() >= 1, "{report_}");
 
+    let digest = ok("digest_preview");
+    assert_eq!(digest["name"], "weekly-review", "{digest}");
+    let demo_summary = digest["digest"]["segments"]
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["name"] == "demo_requesters"))
+        .unwrap_or_else(|| panic!("{digest}"));
+    assert!(demo_summary["entered"].as_u64() >= Some(1), "{digest}");
+    assert_eq!(digest["body"]["type"], "digest.sent");
+    let listed = ok("digest_preview_list");
+    assert_eq!(listed["digests"][0]["name"], "weekly-review", "{listed}");
+
     let check = ok("check_definition");
     assert_eq!(check["valid"], true);
     assert!(check["would_match_now"].as_u64().unwrap() >= 1, "{check}");
@@ -175,7 +197,7 @@ fn assert_read_tools(report: &Value, user: &str) {
 
 #[test]
 fn agents_use_every_tool_over_streamable_http_within_their_scopes() {
-    let server = Server::start_with(Backend::Sqlite, DEFINITIONS);
+    let server = Server::start_with(Backend::Sqlite, &config());
     let user = scenario(&server);
     let url = server.url("/mcp");
 
@@ -205,7 +227,7 @@ fn agents_use_every_tool_over_streamable_http_within_their_scopes() {
 
 #[test]
 fn a_local_agent_uses_every_tool_over_stdio() {
-    let mut server = Server::start_with(Backend::Sqlite, DEFINITIONS);
+    let mut server = Server::start_with(Backend::Sqlite, &config());
     let user = scenario(&server);
     // The data directory is the stdio session's alone.
     server.stop_gracefully();

@@ -104,9 +104,12 @@ pub struct PoolConfig {
     pub routes: BTreeMap<String, String>,
 }
 
+/// Checks destinations and pools; `digest_targets` are the destinations
+/// `[[digest]]`s send to (they need not subscribe to any change).
 pub(crate) fn validate(
     destinations: &[DestinationConfig],
     pools: &[PoolConfig],
+    digest_targets: &[&str],
 ) -> Result<(), ConfigError> {
     let mut names = std::collections::HashSet::new();
     for destination in destinations {
@@ -116,7 +119,10 @@ pub(crate) fn validate(
                 name: destination.name.clone(),
             });
         }
-        validate_destination(destination)?;
+        validate_destination(
+            destination,
+            digest_targets.contains(&destination.name.as_str()),
+        )?;
     }
     let mut names = std::collections::HashSet::new();
     for pool in pools {
@@ -135,7 +141,7 @@ fn invalid(table: &str, name: &str, problem: String) -> ConfigError {
     ConfigError::Invalid(format!("{table} {name:?}: {problem}"))
 }
 
-fn validate_destination(d: &DestinationConfig) -> Result<(), ConfigError> {
+fn validate_destination(d: &DestinationConfig, digest_target: bool) -> Result<(), ConfigError> {
     let fail = |problem: String| invalid("destination", &d.name, problem);
     check_url(&d.url).map_err(|p| fail(format!("url {p}")))?;
     if d.secret.is_none() && d.secrets.is_empty() {
@@ -153,9 +159,10 @@ fn validate_destination(d: &DestinationConfig) -> Result<(), ConfigError> {
             )));
         }
     }
-    if d.segments.is_empty() && d.tiers.is_empty() && d.scores.is_empty() {
+    if d.segments.is_empty() && d.tiers.is_empty() && d.scores.is_empty() && !digest_target {
         return Err(fail(
-            "subscribes to nothing: list `segments`, `tiers` or `scores`".into(),
+            "subscribes to nothing: list `segments`, `tiers` or `scores` (or send a [[digest]] to it)"
+                .into(),
         ));
     }
     if let Some(timeout) = &d.timeout {
@@ -285,7 +292,7 @@ mod tests {
             ),
             (
                 format!("name='a'\nurl='https://x'\nsecret='{SECRET}'"),
-                "destination \"a\": subscribes to nothing: list `segments`, `tiers` or `scores`",
+                "destination \"a\": subscribes to nothing: list `segments`, `tiers` or `scores` (or send a [[digest]] to it)",
             ),
             (
                 format!("name='a'\nurl='https://x'\nsecret='{SECRET}'\nsegments=['s']\nchanges=['joined']"),

@@ -446,6 +446,7 @@ impl State {
             | WriteOp::Score(_)
             | WriteOp::Checkpoint { .. }
             | WriteOp::Outbox(_)
+            | WriteOp::DigestSent(_)
             | WriteOp::Assign(_)
             | WriteOp::Unassign { .. }
             // Deletions are applied by `engine::forget` before the rest.

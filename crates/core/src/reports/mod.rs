@@ -138,6 +138,12 @@ impl OutcomeSpec {
         Ok(selector)
     }
 
+    /// Checks the selector and the horizon against `rules` for a subject
+    /// kind (configuration checks at load).
+    pub fn check(&self, rules: &RuleSet, subject: SubjectKind) -> Result<(), ReportError> {
+        self.compile_with(rules, subject).map(|_| ())
+    }
+
     fn compile_with(
         &self,
         rules: &RuleSet,

@@ -7,6 +7,8 @@ pub(crate) mod contact_export;
 pub(crate) mod contacts;
 pub(crate) mod definitions;
 pub(crate) mod deliveries;
+mod digest_views;
+pub(crate) mod digests;
 pub(crate) mod directory;
 pub(crate) mod enrichment;
 pub(crate) mod health;
@@ -91,6 +93,11 @@ pub(crate) fn routes() -> Router<AppState> {
             axum::routing::post(deliveries::enable_destination),
         )
         .route("/api/v1/deliveries", get(deliveries::list_deliveries))
+        .route("/api/v1/digests", get(digests::list_digests))
+        .route(
+            "/api/v1/digests/{name}/preview",
+            get(digests::preview_digest),
+        )
         .route("/api/v1/dead-letters", get(deliveries::list_dead_letters))
         .route(
             "/api/v1/dead-letters/replay",
@@ -124,13 +131,14 @@ pub(crate) fn routes() -> Router<AppState> {
         segments::list_segments, segments::segment_members, members_csv::members_csv, segments::explain, segments::recent_changes, stream::stream, definitions::put_definitions, health::health, history::history, trends::segment_trend,
         deliveries::list_destinations, deliveries::enable_destination, deliveries::list_deliveries,
         deliveries::list_dead_letters, deliveries::replay_dead_letters, deliveries::replay_dead_letter,
+        digests::list_digests, digests::preview_digest,
         reports::conversion, reports::holdout, reports::score_quality, reports::overlap, reports::backtest, reports::lint,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecuritySchemes),
     tags((name = "ingestion", description = "Segment tracking API (write key as HTTP Basic username)"),
          (name = "query", description = "Contacts, accounts and events (bearer token)"),
-         (name = "actions", description = "Destinations, webhook deliveries and dead letters"),
+         (name = "actions", description = "Destinations, webhook deliveries, dead letters and digests"),
          (name = "reports", description = "Conversion, lift, score quality, overlap, backtests and lint (bearer token, read scope)"),
          (name = "privacy", description = "Delete and suppress a contact, suppressions, the deletion audit log, subject-access exports (admin scope)"),
          (name = "admin", description = "Configuration (admin scope)"))

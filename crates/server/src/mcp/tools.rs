@@ -18,7 +18,7 @@ use crate::api::contacts::PageParams;
 use crate::api::definitions::PutParams;
 use crate::api::segments::MemberParams;
 use crate::api::trends::{self, TrendParams};
-use crate::api::{committee, contacts, definitions, reports, segments};
+use crate::api::{committee, contacts, definitions, digests, reports, segments};
 
 /// Most results one tool call returns.
 const MAX_PAGE: usize = 50;
@@ -80,6 +80,11 @@ pub(super) fn catalog() -> Vec<Tool> {
                 "outcome": id("outcome event selector, e.g. \"Deal Won\""),
                 "horizon": id("how long after entry the outcome counts, e.g. 30d (default)")},
                 "required": ["segment"], "additionalProperties": false})),
+        tool("digest_preview",
+            "The scheduled review digest ([[digest]]) as it would be sent now, for its current period so far against the period before: per segment size and its change, entries and exits, entries acted on, conversion; lint findings; segments nobody acted on. Without `name`, lists the digests and when each is sent next.",
+            json!({"type": "object", "properties": {"name": id("digest name (omit to list the digests)"),
+                "format": {"type": "string", "enum": ["standard", "slack"], "description": "body format shown (default: the digest's own)"}},
+                "additionalProperties": false})),
         tool("check_definition",
             "Validate a draft rule-language expression (see resource bellwether://docs/language) for contacts or accounts: errors with line and column, or how many would match now and a sample of them. Changes nothing.",
             json!({"type": "object", "properties": {"expression": id("e.g. count(page where path = \"/pricing\", last 7d) >= 2"),
@@ -107,6 +112,7 @@ pub(super) async fn call(
         "explain_membership" => explain_membership(server, caller, &args).await,
         "find_subjects" => find_subjects(server, caller, &args).await,
         "segment_report" => segment_report(server, caller, &args).await,
+        "digest_preview" => digest_preview(server, caller, &args).await,
         "check_definition" => check_definition(server, caller, &args).await,
         "apply_definitions" => apply_definitions(server, caller, &args).await,
         other => Err(invalid(format!("no tool named {other:?}"))),
@@ -291,6 +297,24 @@ async fn segment_member_ids(
         .map_or(ids.len(), |(_, size)| size);
     ids.truncate(MAX_SCANNED);
     Ok((ids, size))
+}
+
+async fn digest_preview(server: &McpServer, caller: &HeaderMap, args: &JsonObject) -> Outcome {
+    let Some(name) = optional_string(args, "name")? else {
+        let Json(list) = digests::list_digests(State(server.state.clone()), caller.clone()).await?;
+        return to_value(list);
+    };
+    let query = digests::PreviewQuery {
+        format: optional_string(args, "format")?.map(str::to_owned),
+    };
+    let Json(preview) = digests::preview_digest(
+        State(server.state.clone()),
+        caller.clone(),
+        Path(name.to_owned()),
+        Query(query),
+    )
+    .await?;
+    to_value(preview)
 }
 
 async fn segment_report(server: &McpServer, caller: &HeaderMap, args: &JsonObject) -> Outcome {

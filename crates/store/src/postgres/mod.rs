@@ -20,8 +20,8 @@ mod scores;
 mod write;
 
 use bellwether_core::store::{
-    AttemptOutcome, DeletionRecord, Delivery, DeliveryFilter, ExpiredEvent, MembershipRecord,
-    RecordedAssignments, ScoreRecord, Suppression,
+    AttemptOutcome, DeletionRecord, Delivery, DeliveryFilter, DigestSentRecord, ExpiredEvent,
+    MembershipRecord, RecordedAssignments, ScoreRecord, Suppression,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -347,6 +347,10 @@ impl Store for PostgresStore {
 
     fn assignments(&self) -> Result<RecordedAssignments, StoreError> {
         self.readers.with(outbox::assignments)
+    }
+
+    fn digests_sent(&self) -> Result<Vec<DigestSentRecord>, StoreError> {
+        self.readers.with(outbox::digests_sent)
     }
 
     fn suppressions(&self) -> Result<Vec<Suppression>, StoreError> {

@@ -5,8 +5,8 @@ use postgres::{GenericClient, Row};
 
 use bellwether_core::message::Millis;
 use bellwether_core::store::{
-    AssignmentRecord, AttemptOutcome, Delivery, DeliveryFilter, DeliveryState, OutboxRecord,
-    RecordedAssignments, StoreError,
+    AssignmentRecord, AttemptOutcome, Delivery, DeliveryFilter, DeliveryState, DigestSentRecord,
+    OutboxRecord, RecordedAssignments, StoreError,
 };
 
 use super::conn::{get, Mode, PgConn, Session};
@@ -91,6 +91,37 @@ pub(super) fn end_assignment<C: GenericClient>(
         &[&segment, &subject_kind, &subject_key, &at],
     )?;
     Ok(())
+}
+
+/// Keeps the latest period queued per digest.
+pub(super) fn digest_sent<C: GenericClient>(
+    s: &mut Session<'_, C>,
+    record: &DigestSentRecord,
+) -> Result<(), StoreError> {
+    s.execute(
+        "INSERT INTO digests_sent (name, period_end, sent_at) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO UPDATE SET period_end = excluded.period_end,
+             sent_at = excluded.sent_at
+         WHERE excluded.period_end > digests_sent.period_end",
+        &[&record.name, &record.period_end, &record.sent_at],
+    )?;
+    Ok(())
+}
+
+pub(super) fn digests_sent(conn: &mut PgConn) -> Result<Vec<DigestSentRecord>, StoreError> {
+    conn.transaction(Mode::Snapshot, |s| {
+        let rows = s.query(
+            "SELECT name, period_end, sent_at FROM digests_sent ORDER BY name",
+            &[],
+        )?;
+        map_rows(rows, |row| {
+            Ok(DigestSentRecord {
+                name: get(row, 0)?,
+                period_end: get(row, 1)?,
+                sent_at: get(row, 2)?,
+            })
+        })
+    })
 }
 
 pub(super) fn due(

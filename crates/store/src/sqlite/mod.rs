@@ -17,8 +17,8 @@ mod scores;
 mod write;
 
 use bellwether_core::store::{
-    AttemptOutcome, DeletionRecord, Delivery, DeliveryFilter, ExpiredEvent, MembershipRecord,
-    RecordedAssignments, ScoreRecord, Suppression,
+    AttemptOutcome, DeletionRecord, Delivery, DeliveryFilter, DigestSentRecord, ExpiredEvent,
+    MembershipRecord, RecordedAssignments, ScoreRecord, Suppression,
 };
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -343,6 +343,10 @@ impl Store for SqliteStore {
 
     fn assignments(&self) -> Result<RecordedAssignments, StoreError> {
         self.readers.with(|conn| outbox::assignments(conn))
+    }
+
+    fn digests_sent(&self) -> Result<Vec<DigestSentRecord>, StoreError> {
+        self.readers.with(|conn| outbox::digests_sent(conn))
     }
 
     fn suppressions(&self) -> Result<Vec<Suppression>, StoreError> {

@@ -5,8 +5,8 @@ use rusqlite::{params, Connection, Row, Transaction, TransactionBehavior};
 
 use bellwether_core::message::Millis;
 use bellwether_core::store::{
-    AssignmentRecord, AttemptOutcome, Delivery, DeliveryFilter, DeliveryState, OutboxRecord,
-    RecordedAssignments, StoreError,
+    AssignmentRecord, AttemptOutcome, Delivery, DeliveryFilter, DeliveryState, DigestSentRecord,
+    OutboxRecord, RecordedAssignments, StoreError,
 };
 
 use super::read::query;
@@ -309,6 +309,38 @@ pub(super) fn assignments(conn: &Connection) -> Result<RecordedAssignments, Stor
         |row| Ok((row.get(0).db()?, row.get::<_, i64>(1).db()?.max(0) as u64)),
     )?;
     Ok(RecordedAssignments { current, turns })
+}
+
+/// Keeps the latest period queued per digest.
+pub(super) fn digest_sent(
+    tx: &Transaction<'_>,
+    record: &DigestSentRecord,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO digests_sent (name, period_end, sent_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO UPDATE SET period_end = excluded.period_end,
+             sent_at = excluded.sent_at
+         WHERE excluded.period_end > digests_sent.period_end",
+    )
+    .db()?
+    .execute(params![record.name, record.period_end, record.sent_at])
+    .db()?;
+    Ok(())
+}
+
+pub(super) fn digests_sent(conn: &Connection) -> Result<Vec<DigestSentRecord>, StoreError> {
+    query(
+        conn,
+        "SELECT name, period_end, sent_at FROM digests_sent ORDER BY name",
+        [],
+        |row| {
+            Ok(DigestSentRecord {
+                name: row.get(0).db()?,
+                period_end: row.get(1).db()?,
+                sent_at: row.get(2).db()?,
+            })
+        },
+    )
 }
 
 fn delivery_row(row: &Row<'_>) -> Result<(i64, Delivery), StoreError> {

@@ -68,6 +68,7 @@ macro_rules! store_conformance_tests {
                 deliveries_filter_and_page,
                 destinations_are_disabled_and_enabled,
                 assignments_keep_current_owners_and_pool_turns,
+                a_digest_period_commits_with_its_delivery_and_only_moves_forward,
             ],
             privacy: [
                 deleting_a_contact_removes_every_row_about_it_and_logs_counts,

@@ -2,7 +2,8 @@
 //! dead letters and replay, disabled destinations, owner assignments.
 
 use bellwether_core::store::{
-    AssignmentRecord, AttemptOutcome, DeliveryFilter, DeliveryState, OutboxRecord, WriteOp,
+    AssignmentRecord, AttemptOutcome, DeliveryFilter, DeliveryState, DigestSentRecord,
+    OutboxRecord, WriteOp,
 };
 
 use crate::harness::Harness;
@@ -272,4 +273,52 @@ pub(crate) fn assignments_keep_current_owners_and_pool_turns(h: &dyn Harness) {
     let (current, turns) = (recorded.current, recorded.turns);
     assert_eq!(current.len(), 3);
     assert_eq!(turns, [("sdr-pool".to_owned(), 3)]);
+}
+
+fn digest_sent(name: &str, period_end: i64, sent_at: i64) -> WriteOp {
+    WriteOp::DigestSent(DigestSentRecord {
+        name: name.into(),
+        period_end,
+        sent_at,
+    })
+}
+
+pub(crate) fn a_digest_period_commits_with_its_delivery_and_only_moves_forward(h: &dyn Harness) {
+    let store = h.open();
+    assert!(store.digests_sent().unwrap().is_empty());
+    store
+        .apply(&[
+            delivery("msg_d1", "crm", "weekly", 100),
+            digest_sent("weekly", 100, 105),
+        ])
+        .unwrap();
+    store.apply(&[digest_sent("monthly", 50, 51)]).unwrap();
+    // A stale writer (an older period) does not move it back.
+    store.apply(&[digest_sent("weekly", 90, 200)]).unwrap();
+    let expected = vec![
+        DigestSentRecord {
+            name: "monthly".into(),
+            period_end: 50,
+            sent_at: 51,
+        },
+        DigestSentRecord {
+            name: "weekly".into(),
+            period_end: 100,
+            sent_at: 105,
+        },
+    ];
+    assert_eq!(store.digests_sent().unwrap(), expected);
+    store.apply(&[digest_sent("weekly", 200, 201)]).unwrap();
+    drop(store);
+    let reopened = h.open();
+    let sent = reopened.digests_sent().unwrap();
+    assert_eq!(
+        (sent[1].period_end, sent[1].sent_at),
+        (200, 201),
+        "survives a reopen"
+    );
+    assert_eq!(
+        ids(&reopened.deliveries(&DeliveryFilter::default(), 10).unwrap()),
+        ["msg_d1"]
+    );
 }
