@@ -20,7 +20,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use bellwether_rules::format_time;
+use bellwether_rules::format_instant;
 use serde::Serialize;
 
 use super::config::DigestConfig;
@@ -153,9 +153,9 @@ pub fn build(
         name: config.name.clone(),
         every: config.every.as_str(),
         timezone: schedule.timezone().to_owned(),
-        from: format_time(window.from),
-        to: format_time(window.to),
-        previous_from: format_time(window.previous_from),
+        from: format_instant(window.from),
+        to: format_instant(window.to),
+        previous_from: format_instant(window.previous_from),
         outcome: config.outcome.clone(),
         segments,
         lint: inputs.lint,
