@@ -84,8 +84,9 @@ pub enum CommitError {
     WriterGone,
 }
 
-/// Called on the writer thread after each successful commit, in commit order,
-/// with everything the commit wrote (events are the `WriteOp::Event`s).
+/// Called on the listener thread after each successful commit, in commit
+/// order, with everything the commit wrote (events are the
+/// `WriteOp::Event`s), while the writer commits the next group.
 pub trait CommitListener: Send {
     fn committed(&mut self, ops: &[WriteOp]);
 
@@ -176,7 +177,10 @@ impl Ingestor {
         let handle = std::thread::Builder::new()
             .name("bellwether-writer".into())
             .spawn(move || writer.run(queue))
-            .map_err(|e| StoreError::Database(format!("cannot start writer thread: {e}")))?;
+            .map_err(|source| StoreError::Thread {
+                name: "writer",
+                source,
+            })?;
         let max_pending = config.max_pending_messages.max(1);
         let ingestor = Self {
             jobs,
@@ -324,7 +328,10 @@ impl ListenerStage {
                     }
                 }
             })
-            .map_err(|e| StoreError::Database(format!("cannot start listener thread: {e}")))?;
+            .map_err(|source| StoreError::Thread {
+                name: "listener",
+                source,
+            })?;
         Ok(Self {
             groups: Some(groups),
             thread: Some(thread),

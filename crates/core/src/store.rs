@@ -23,6 +23,13 @@ pub enum StoreError {
     /// Another process writes to this store (SPEC section 7, "One writer").
     #[error("{store} is already in use by {holder}; one bellwether serve or import writes to a store at a time")]
     Locked { store: String, holder: String },
+    /// A thread of the write path could not be started (the system's
+    /// thread or memory limit): nothing was written.
+    #[error("cannot start the {name} thread: {source}")]
+    Thread {
+        name: &'static str,
+        source: std::io::Error,
+    },
 }
 
 /// Kinds of identifier that resolve to a contact.

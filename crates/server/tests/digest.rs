@@ -282,10 +282,10 @@ fn a_digest_is_delivered_once_per_period_signed_and_survives_restarts() {
     let body: Value = serde_json::from_str(&delivery.body).unwrap();
     assert_eq!(body["type"], "digest.sent");
     assert_eq!(body["data"]["name"], "weekly");
-    assert_eq!(body["data"]["to"], bellwether_rules::format_time(first));
+    assert_eq!(body["data"]["to"], bellwether_rules::format_instant(first));
     assert_eq!(
         body["data"]["from"],
-        bellwether_rules::format_time(schedule.window_ending(first).from)
+        bellwether_rules::format_instant(schedule.window_ending(first).from)
     );
     assert_eq!(body["data"]["segments"][0]["name"], "demo");
 
@@ -308,7 +308,7 @@ fn a_digest_is_delivered_once_per_period_signed_and_survives_restarts() {
     settle();
     assert_eq!(seen.lock().unwrap().len(), 2);
     let body: Value = serde_json::from_str(&received[1].body).unwrap();
-    assert_eq!(body["data"]["to"], bellwether_rules::format_time(second));
+    assert_eq!(body["data"]["to"], bellwether_rules::format_instant(second));
     assert_ne!(
         received[0].header("webhook-id"),
         received[1].header("webhook-id")

@@ -572,7 +572,10 @@ impl Engine {
     /// its exact deadline.
     pub fn process_due(&mut self, now: Millis) -> Vec<Change> {
         // Accounts due at an instant (their own timers, or a member whose
-        // values changed) are evaluated once, after every contact due then.
+        // values, events or traits changed then) are evaluated once, after
+        // every contact due then. A member's time-driven changes that its
+        // values do not show (a window edge inside a roll-up) are among the
+        // account's own next-change instants already.
         let mut accounts: BTreeSet<Arc<str>> = BTreeSet::new();
         // The accounts of the last instant are evaluated after the loop, and
         // may set a deadline that is due too (an account segment on a
@@ -587,10 +590,12 @@ impl Engine {
                 instant = Some(at);
                 match key {
                     SubjectKey::Contact(id) => {
-                        if let Some(account) = self.account_of_contact(id) {
-                            accounts.insert(account);
+                        let changed = self.reevaluate(SubjectKey::Contact(id), at);
+                        if changed || self.state.contact_changes_at(id, at) {
+                            if let Some(account) = self.account_of_contact(id) {
+                                accounts.insert(account);
+                            }
                         }
-                        self.reevaluate(SubjectKey::Contact(id), at);
                     }
                     SubjectKey::Account(group_id) => {
                         accounts.insert(group_id);

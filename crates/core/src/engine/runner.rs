@@ -131,7 +131,7 @@ impl EngineHandle {
         }
     }
 
-    /// Locks the engine to drive it (the writer threads; tests use this
+    /// Locks the engine to drive it (the listener and timer threads; tests use this
     /// to `process_due` with a manual clock). Readers take a [`View`]
     /// instead: [`EngineHandle::view`].
     pub fn lock(&self) -> EngineGuard<'_> {
@@ -404,7 +404,7 @@ impl Drop for EngineGuard<'_> {
     }
 }
 
-/// Feeds committed writes to the engine (runs on the writer thread).
+/// Feeds committed writes to the engine (runs on the ingest listener thread).
 pub struct EngineListener {
     handle: EngineHandle,
 }

@@ -225,6 +225,16 @@ impl State {
             .min()
     }
 
+    /// Whether a contact has an event or a trait change at `at`: what its
+    /// account's roll-ups read of it besides its values.
+    pub(crate) fn contact_changes_at(&self, id: ContactId, at: i64) -> bool {
+        self.contacts.get(&id).is_some_and(|contact| {
+            let since = at.saturating_sub(1);
+            contact.timeline.next_event_after(since) == Some(at)
+                || contact.traits.next_change_after(since) == Some(at)
+        })
+    }
+
     /// The event properties kept in memory (`None`: all of them).
     pub(crate) fn kept_properties(&self) -> Option<&PropertyKeys> {
         self.keep.as_ref()
