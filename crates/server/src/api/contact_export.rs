@@ -16,8 +16,9 @@ use bellwether_core::message::{ContactId, StoredEvent};
 use bellwether_core::store::{Delivery, DeliveryFilter, Store};
 use serde_json::{json, Value};
 
-use super::contacts::{blocking, find_contact};
+use super::contacts::find_contact;
 use super::deliveries::DeliveryView;
+use super::handler::blocking;
 use super::history::score_json;
 use super::views::{Computed, ContactView, EventView};
 use crate::auth::require_token;

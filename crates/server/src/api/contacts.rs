@@ -10,13 +10,11 @@ use bellwether_core::store::{ContactRecord, IdKind};
 use bellwether_core::Store;
 use serde::Deserialize;
 
+use super::handler::{blocking, page_limit};
 use super::views::{AccountView, Computed, ContactView, EventPage, EventView};
 use crate::auth::require_token;
 use crate::error::ApiError;
 use crate::AppState;
-
-const DEFAULT_PAGE: usize = 50;
-const MAX_PAGE: usize = 1_000;
 
 /// A contact by user id (anonymous ids and emails resolve too).
 #[utoipa::path(get, path = "/api/v1/contacts/{user_id}", tag = "query",
@@ -127,17 +125,6 @@ pub(crate) fn find_contact(store: &dyn Store, id: &str) -> Result<ContactRecord,
     Err(ApiError::NotFound(format!("no contact with id {id:?}")))
 }
 
-pub(crate) fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
-    match limit {
-        None => Ok(DEFAULT_PAGE),
-        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        Some(n) => Err(ApiError::InvalidField {
-            field: "limit".into(),
-            reason: format!("{n} is out of range 1..={MAX_PAGE}"),
-        }),
-    }
-}
-
 fn parse_cursor(cursor: &str) -> Result<(i64, i64), ApiError> {
     let invalid = || ApiError::InvalidField {
         field: "cursor".into(),
@@ -148,13 +135,4 @@ fn parse_cursor(cursor: &str) -> Result<(i64, i64), ApiError> {
         time.parse().map_err(|_| invalid())?,
         seq.parse().map_err(|_| invalid())?,
     ))
-}
-
-/// Runs a store call off the async runtime.
-pub(crate) async fn blocking<T: Send + 'static>(
-    state: &AppState,
-    work: impl FnOnce(&dyn Store) -> T + Send + 'static,
-) -> Result<T, ApiError> {
-    let store = state.store.clone();
-    Ok(tokio::task::spawn_blocking(move || work(store.as_ref())).await?)
 }

@@ -10,7 +10,7 @@ use bellwether_core::store::{Delivery, DeliveryFilter, DeliveryState};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::contacts::{blocking, page_limit};
+use super::handler::{blocking, page_limit};
 use crate::auth::require_token;
 use crate::error::ApiError;
 use crate::segment::format_timestamp;

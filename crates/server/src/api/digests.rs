@@ -12,8 +12,8 @@ use bellwether_core::digest::{self, DigestConfig};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::contacts::blocking;
 use super::digest_views::DigestView;
+use super::handler::blocking;
 use super::Query;
 use crate::auth::require_token;
 use crate::error::ApiError;

@@ -19,7 +19,7 @@ use bellwether_rules::SubjectKind;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::contacts::page_limit;
+use super::handler::page_limit;
 use super::views::Computed;
 use super::Query;
 use crate::auth::require_token;

@@ -10,7 +10,8 @@ use bellwether_core::config::Scope;
 use bellwether_core::store::{MembershipRecord, ScoreRecord, Store};
 use serde_json::{json, Value};
 
-use super::contacts::{blocking, find_contact};
+use super::contacts::find_contact;
+use super::handler::blocking;
 use crate::auth::require_token;
 use crate::error::ApiError;
 use crate::segment::format_timestamp;

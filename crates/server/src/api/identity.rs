@@ -11,7 +11,7 @@ use bellwether_core::identity::IdentityConflict;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::contacts::page_limit;
+use super::handler::page_limit;
 use crate::auth::require_token;
 use crate::error::ApiError;
 use crate::segment::format_timestamp;

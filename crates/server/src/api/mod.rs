@@ -11,6 +11,7 @@ mod digest_views;
 pub(crate) mod digests;
 pub(crate) mod directory;
 pub(crate) mod enrichment;
+pub(crate) mod handler;
 pub(crate) mod health;
 pub(crate) mod history;
 pub(crate) mod identity;

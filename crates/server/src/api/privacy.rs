@@ -14,7 +14,7 @@ use bellwether_core::store::{DeletionCounts, DeletionRecord, Suppression};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::contacts::blocking;
+use super::handler::blocking;
 use super::Query;
 use crate::auth::require_token;
 use crate::error::ApiError;

@@ -20,7 +20,7 @@ use bellwether_core::Millis;
 use bellwether_rules::SubjectKind;
 use serde::Deserialize;
 
-use super::contacts::blocking;
+use super::handler::blocking;
 use super::report_views::{
     duration, instant, BacktestView, ConversionView, Frame, HoldoutView, LintView, OverlapView,
     QualityView,

@@ -10,7 +10,8 @@ use bellwether_rules::SubjectKind;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::contacts::{blocking, find_contact, page_limit};
+use super::contacts::find_contact;
+use super::handler::{blocking, page_limit};
 use crate::auth::require_token;
 use crate::error::ApiError;
 use crate::segment::format_timestamp;

@@ -11,7 +11,7 @@ use bellwether_core::store::MembershipRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::contacts::blocking;
+use super::handler::blocking;
 use crate::auth::require_token;
 use crate::error::ApiError;
 use crate::AppState;
