@@ -2,7 +2,7 @@
 //! feeds it every committed write, and the timer thread that sleeps until the
 //! next deadline (woken early when a write may have brought one closer).
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -14,6 +14,7 @@ use super::{Change, Engine, View};
 use crate::actions::router::ActionRouter;
 use crate::clock::Clock;
 use crate::ingest::CommitListener;
+use crate::message::Millis;
 use crate::store::{Store, WriteOp};
 
 /// Longest sleep of the timer thread: a bound on how late a deadline set by
@@ -47,8 +48,8 @@ struct Shared {
     outbox_written: Arc<tokio::sync::Notify>,
     /// Writes membership changes and score history (none in unit tests).
     recorder: Option<Recorder>,
-    /// When the last checkpoint was queued.
-    last_checkpoint: AtomicI64,
+    /// When the last checkpoint was queued (`None`: none yet).
+    last_checkpoint: Mutex<Option<Millis>>,
     changes: tokio::sync::broadcast::Sender<Change>,
     clock: Arc<dyn Clock>,
     wake: Condvar,
@@ -111,7 +112,7 @@ impl EngineHandle {
                 recorder,
                 router: Mutex::new(router),
                 outbox_written,
-                last_checkpoint: AtomicI64::new(i64::MIN / 2),
+                last_checkpoint: Mutex::new(None),
                 generation: AtomicU64::new(1),
                 published: Mutex::new(Published {
                     generation: 1,
@@ -221,8 +222,12 @@ impl EngineHandle {
     /// locked, so records reach the store in the order the engine made them.
     fn publish(&self, engine: EngineGuard<'_>, changes: Vec<Change>) {
         let now = self.now();
-        let last = self.shared.last_checkpoint.load(Ordering::Relaxed);
-        self.publish_with_checkpoint(engine, changes, now - last >= CHECKPOINT_EVERY_MS);
+        let due = self
+            .shared
+            .last_checkpoint
+            .lock()
+            .is_none_or(|last| now - last >= CHECKPOINT_EVERY_MS);
+        self.publish_with_checkpoint(engine, changes, due);
     }
 
     /// `publish`, writing a checkpoint even when nothing changed if `force`.
@@ -253,7 +258,7 @@ impl EngineHandle {
                 ops.extend(purges);
                 let now = self.now();
                 ops.push(WriteOp::Checkpoint { at: now });
-                self.shared.last_checkpoint.store(now, Ordering::Relaxed);
+                *self.shared.last_checkpoint.lock() = Some(now);
                 recorder.record(ops);
             }
         }
