@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use bellwether_rules::SegmentDef;
+use bellwether_rules::{DefKind, SegmentDef};
 
 use super::config::{DestinationConfig, PoolConfig};
 use super::holdout::is_held_out;
@@ -100,17 +100,16 @@ impl ActionRouter {
             // Backfilled history: owners are still assigned, nothing is sent.
             let deliver = change.at >= engine.routed_from();
             match change.definition_kind {
-                "segment" => self.route_segment(engine, change, deliver, &mut ops),
+                DefKind::Segment => self.route_segment(engine, change, deliver, &mut ops),
                 _ if !deliver => {}
-                "tier" => {
+                DefKind::Tier => {
                     let next = changes.get(index + 1).filter(|n| pairs_with(change, n));
                     if next.is_some() {
                         index += 1;
                     }
                     self.route_tier(engine, change, next, &mut ops);
                 }
-                "score" => self.route_crossing(engine, change, &mut ops),
-                _ => {}
+                DefKind::Score => self.route_crossing(engine, change, &mut ops),
             }
             index += 1;
         }
@@ -310,7 +309,7 @@ impl ActionRouter {
                 subject_kind: change.subject.to_owned(),
                 subject_key: change.key.store_key(),
                 label: change.id.clone(),
-                definition_kind: change.definition_kind.to_owned(),
+                definition_kind: change.definition_kind.as_str().to_owned(),
                 definition: change.definition.clone(),
                 change: change_name.to_owned(),
                 at: change.at,
@@ -322,7 +321,7 @@ impl ActionRouter {
 
 /// A tier's exit and entry made by one evaluation: one "changed" delivery.
 fn pairs_with(first: &Change, second: &Change) -> bool {
-    second.definition_kind == "tier"
+    second.definition_kind == DefKind::Tier
         && first.change == "exited"
         && second.change == "entered"
         && second.definition == first.definition
@@ -337,7 +336,7 @@ pub fn delivery_id(destination: &str, change: &Change) -> String {
         destination,
         change.subject,
         &change.key.store_key(),
-        change.definition_kind,
+        change.definition_kind.as_str(),
         &change.definition,
         change.change,
         change.level.as_deref().unwrap_or(""),

@@ -74,7 +74,7 @@ pub struct Change {
     pub change: &'static str,
     /// `segment`, `tier`, or `score` (a watched threshold crossed:
     /// `change` is `crossed_above` or `crossed_below`).
-    pub definition_kind: &'static str,
+    pub definition_kind: DefKind,
     pub definition: String,
     /// The tier level entered or left, or the score threshold crossed.
     pub level: Option<String>,
@@ -87,7 +87,7 @@ impl Change {
     /// A segment entry/exit or tier change (kept in the membership history),
     /// as opposed to a score crossing a watched threshold (only routed).
     pub fn is_membership(&self) -> bool {
-        self.definition_kind != "score"
+        self.definition_kind != DefKind::Score
     }
 
     /// The change as the store keeps it.
@@ -98,7 +98,7 @@ impl Change {
             subject_key: self.key.store_key(),
             label: self.id.clone(),
             change: self.change.to_owned(),
-            definition_kind: self.definition_kind.to_owned(),
+            definition_kind: self.definition_kind.as_str().to_owned(),
             definition: self.definition.clone(),
             level: self.level.clone(),
         }
@@ -751,18 +751,32 @@ impl Engine {
                 members.remove(key);
             }
             let change = if is { "entered" } else { "exited" };
-            self.push_change(key, at, change, "segment", name, None);
+            self.push_change(key, at, change, DefKind::Segment, name, None);
         }
         self.record_scores(key, &previous, values, at);
         self.record_crossings(key, &previous, values, at);
         for (tier, level) in &previous.tiers {
             if values.tiers.get(tier) != Some(level) {
-                self.push_change(key, at, "exited", "tier", tier, Some(level.to_string()));
+                self.push_change(
+                    key,
+                    at,
+                    "exited",
+                    DefKind::Tier,
+                    tier,
+                    Some(level.to_string()),
+                );
             }
         }
         for (tier, level) in &values.tiers {
             if previous.tiers.get(tier) != Some(level) {
-                self.push_change(key, at, "entered", "tier", tier, Some(level.to_string()));
+                self.push_change(
+                    key,
+                    at,
+                    "entered",
+                    DefKind::Tier,
+                    tier,
+                    Some(level.to_string()),
+                );
             }
         }
     }
@@ -772,7 +786,7 @@ impl Engine {
         key: &SubjectKey,
         at: Millis,
         change: &'static str,
-        kind: &'static str,
+        kind: DefKind,
         name: &str,
         level: Option<String>,
     ) {
@@ -819,7 +833,7 @@ impl Engine {
             })
             .collect();
         for (change, score, threshold) in crossed {
-            self.push_change(key, at, change, "score", &score, Some(threshold));
+            self.push_change(key, at, change, DefKind::Score, &score, Some(threshold));
         }
     }
 

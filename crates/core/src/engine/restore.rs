@@ -118,7 +118,7 @@ impl Engine {
         for name in dropped {
             let members = self.view.members.remove(&name).unwrap_or_default();
             for key in members.keys() {
-                self.push_change(key, at, "exited", "segment", &name, None);
+                self.push_change(key, at, "exited", DefKind::Segment, &name, None);
             }
             for values in self.view.values.values_mut() {
                 values.segments.remove(name.as_str());

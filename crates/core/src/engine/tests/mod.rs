@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use bellwether_rules::{RuleSet, DAY, HOUR};
+use bellwether_rules::{DefKind, RuleSet, DAY, HOUR};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -276,7 +276,7 @@ fn a_merge_ends_the_absorbed_contacts_memberships() {
             subject: "contact",
             id: "a1".into(),
             change: "exited",
-            definition_kind: "segment",
+            definition_kind: DefKind::Segment,
             definition: "warm".into(),
             level: None,
             key: SubjectKey::Contact(1),

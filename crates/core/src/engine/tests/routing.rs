@@ -168,7 +168,7 @@ fn a_decaying_score_falls_below_its_threshold_at_the_exact_instant() {
     let changes = engine.apply(&feed.ops(&[track("s", "Demo Requested", T0)]), T0);
     let above: Vec<&Change> = changes
         .iter()
-        .filter(|c| c.definition_kind == "score")
+        .filter(|c| c.definition_kind == bellwether_rules::DefKind::Score)
         .collect();
     assert_eq!(above.len(), 1);
     assert_eq!((above[0].change, above[0].at), ("crossed_above", T0));
@@ -176,13 +176,15 @@ fn a_decaying_score_falls_below_its_threshold_at_the_exact_instant() {
     let exact = T0 + (14.0 * DAY as f64 * (30.0f64 / 25.0).log2()).ceil() as i64;
     let early = engine.process_due(exact - 2);
     assert!(
-        early.iter().all(|c| c.definition_kind != "score"),
+        early
+            .iter()
+            .all(|c| c.definition_kind != bellwether_rules::DefKind::Score),
         "{early:?}"
     );
     let later = engine.process_due(exact + DAY);
     let below: Vec<&Change> = later
         .iter()
-        .filter(|c| c.definition_kind == "score")
+        .filter(|c| c.definition_kind == bellwether_rules::DefKind::Score)
         .collect();
     assert_eq!(below.len(), 1, "{later:?}");
     assert_eq!(below[0].change, "crossed_below");
