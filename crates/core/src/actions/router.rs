@@ -136,7 +136,11 @@ impl ActionRouter {
         if is_held_out(&def.name, &subject_key, def.holdout.unwrap_or(0.0)) {
             return;
         }
-        let assignment = (def.name.clone(), change.subject.to_owned(), subject_key);
+        let assignment = (
+            def.name.clone(),
+            change.subject.as_str().to_owned(),
+            subject_key,
+        );
         let assigned = match change.change {
             "entered" => self.assign(engine, def, change, assignment, ops),
             _ => {
@@ -274,7 +278,7 @@ impl ActionRouter {
 
     fn subject(&self, engine: &View, change: &Change) -> super::payload::SubjectBody {
         let snapshot = engine.subject_snapshot(&change.key, change.at);
-        super::payload::subject_body(change.subject, &change.id, snapshot)
+        super::payload::subject_body(change.subject.as_str(), &change.id, snapshot)
     }
 
     fn owners(&self, change: &Change) -> BTreeMap<String, String> {
@@ -306,7 +310,7 @@ impl ActionRouter {
             ops.push(WriteOp::Outbox(OutboxRecord {
                 id: delivery_id(&destination.name, change),
                 destination: destination.name.clone(),
-                subject_kind: change.subject.to_owned(),
+                subject_kind: change.subject.as_str().to_owned(),
                 subject_key: change.key.store_key(),
                 label: change.id.clone(),
                 definition_kind: change.definition_kind.as_str().to_owned(),
@@ -334,7 +338,7 @@ fn pairs_with(first: &Change, second: &Change) -> bool {
 pub fn delivery_id(destination: &str, change: &Change) -> String {
     let parts = [
         destination,
-        change.subject,
+        change.subject.as_str(),
         &change.key.store_key(),
         change.definition_kind.as_str(),
         &change.definition,

@@ -66,8 +66,8 @@ const RECENT_CHANGES: usize = 10_000;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
     pub at: Millis,
-    /// `contact` or `account`.
-    pub subject: &'static str,
+    /// Contact or account.
+    pub subject: SubjectKind,
     /// User id (or anonymous id) of a contact, group id of an account.
     pub id: String,
     /// `entered` or `exited`.
@@ -94,7 +94,7 @@ impl Change {
     pub fn to_record(&self) -> MembershipRecord {
         MembershipRecord {
             at: self.at,
-            subject_kind: self.subject.to_owned(),
+            subject_kind: self.subject.as_str().to_owned(),
             subject_key: self.key.store_key(),
             label: self.id.clone(),
             change: self.change.to_owned(),
@@ -790,14 +790,14 @@ impl Engine {
         name: &str,
         level: Option<String>,
     ) {
-        let (subject, id) = self.describe_departing(key);
+        let (_, id) = self.describe_departing(key);
         self.view.health.changed(name, at);
         if self.view.recent.len() == RECENT_CHANGES {
             self.view.recent.pop_front();
         }
         let recorded = Change {
             at,
-            subject,
+            subject: key.kind(),
             id,
             change,
             definition_kind: kind,

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use bellwether_rules::{DefKind, RuleSet, DAY, HOUR};
+use bellwether_rules::{DefKind, RuleSet, SubjectKind, DAY, HOUR};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -273,7 +273,7 @@ fn a_merge_ends_the_absorbed_contacts_memberships() {
     assert!(
         changes.contains(&Change {
             at: T0 + 1,
-            subject: "contact",
+            subject: SubjectKind::Contact,
             id: "a1".into(),
             change: "exited",
             definition_kind: DefKind::Segment,
@@ -308,9 +308,9 @@ fn accounts_see_their_contacts() {
         track("u", "Pricing Viewed", T0 + 1),
     ]);
     let changes = engine.apply(&ops, T0 + 1);
-    assert!(changes
-        .iter()
-        .any(|c| c.subject == "account" && c.id == "acme" && c.definition == "active_account"));
+    assert!(changes.iter().any(|c| c.subject == SubjectKind::Account
+        && c.id == "acme"
+        && c.definition == "active_account"));
     assert_eq!(
         engine.segment_members("active_account", None, 10)[0].id,
         "acme"
