@@ -1,7 +1,7 @@
 //! Timestamps on the wire: ISO-8601 in, RFC 3339 with milliseconds out.
 
 use bellwether_core::Millis;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::DateTime;
 
 /// Parses an ISO-8601 / RFC 3339 timestamp (Segment SDKs send both
 /// `2024-01-01T00:00:00.000Z` and offsets like `+02:00`).
@@ -15,11 +15,10 @@ pub fn parse_timestamp(text: &str) -> Option<Millis> {
         .map(|naive| naive.and_utc().timestamp_millis())
 }
 
-/// RFC 3339 with milliseconds, UTC (`2024-01-01T00:00:00.000Z`).
+/// RFC 3339 with milliseconds, UTC (`2024-01-01T00:00:00.000Z`): the same
+/// shape webhooks carry (`rules::format_instant`).
 pub fn format_timestamp(ms: Millis) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
-        .unwrap_or_default()
+    bellwether_rules::format_instant(ms)
 }
 
 #[cfg(test)]
