@@ -58,10 +58,10 @@ pub(crate) fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let outcome = match &args.outcome {
-        Some(selector) => Some(OutcomeSpec {
-            selector: selector.clone(),
-            horizon: duration("horizon", &args.horizon)?,
-        }),
+        Some(selector) => Some(OutcomeSpec::new(
+            selector.clone(),
+            duration("horizon", &args.horizon)?,
+        )),
         None => None,
     };
     let params = BacktestParams {

@@ -54,6 +54,7 @@ fn config_problem(name: &str, text: &str) -> Option<String> {
         &config.digest,
         &rules,
     ));
+    problems.extend(config.reports.reference_problems(&rules));
     problems.first().map(|problem| format!("{name}: {problem}"))
 }
 

@@ -70,6 +70,14 @@ pub(crate) struct ConversionArgs {
     /// End of the period, exclusive (default: the report instant).
     #[arg(long)]
     to: Option<String>,
+    /// A numeric property of the outcome's events (e.g. amount): adds
+    /// revenue per group and per member.
+    #[arg(long)]
+    value: Option<String>,
+    /// A selector for the deals in play (e.g. 'any where amount > 0'):
+    /// adds pipeline, the sum of `--value` over its events. Needs `--value`.
+    #[arg(long)]
+    pipeline: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -176,6 +184,8 @@ fn conversion(args: ConversionArgs, holdout: bool) -> anyhow::Result<ExitCode> {
         outcome: OutcomeSpec {
             selector: args.outcome.clone(),
             horizon: duration("horizon", &args.horizon)?,
+            value: args.value.clone(),
+            pipeline: args.pipeline.clone(),
         },
         period: Period { from, to },
         as_of,
@@ -238,11 +248,35 @@ fn rate(p: &Proportion) -> String {
 }
 
 fn group_line(name: &str, group: &Group) -> String {
-    format!(
+    let mut line = format!(
         "  {name:<12} {} ({} with a window cut short)\n",
         rate(&group.conversion),
         group.open
-    )
+    );
+    if let Some(days) = &group.days_to_outcome {
+        line += &format!(
+            "  {:<12} days to outcome: median {:.1} (quartiles {:.1}–{:.1})\n",
+            "", days.median, days.p25, days.p75
+        );
+    }
+    if let Some(value) = &group.value {
+        let money = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.2}"));
+        line += &format!(
+            "  {:<12} revenue {:.2}, per member {}, per conversion {}\n",
+            "",
+            value.revenue,
+            money(value.revenue_per_subject),
+            money(value.revenue_per_conversion)
+        );
+        if let Some(pipeline) = value.pipeline {
+            line += &format!(
+                "  {:<12} pipeline {pipeline:.2}, per member {}\n",
+                "",
+                money(value.pipeline_per_subject)
+            );
+        }
+    }
+    line
 }
 
 fn comparison(lift: Option<f64>, difference: Option<f64>, p_value: Option<f64>) -> String {
@@ -261,10 +295,7 @@ fn quality(args: QualityArgs) -> anyhow::Result<ExitCode> {
     let at = instant("at", args.at.as_deref(), as_of - horizon)?;
     let params = QualityParams {
         score: args.score.clone(),
-        outcome: OutcomeSpec {
-            selector: args.outcome.clone(),
-            horizon,
-        },
+        outcome: OutcomeSpec::new(args.outcome.clone(), horizon),
         at,
         as_of,
     };

@@ -89,12 +89,21 @@ pub(crate) fn serve_loaded(
                 let _ = digests_stopped.await;
             },
         ));
+        let (stop_conversions, conversions_stopped) = tokio::sync::oneshot::channel::<()>();
+        let conversions = tokio::spawn(bellwether_server::conversion_cache::run(
+            state.clone(),
+            async {
+                let _ = conversions_stopped.await;
+            },
+        ));
         on_ready(address);
         bellwether_server::serve(listener, state, shutdown_signal()).await?;
         let _ = stop_dispatcher.send(());
         let _ = stop_retention.send(());
         let _ = stop_enrichment.send(());
         let _ = stop_digests.send(());
+        let _ = stop_conversions.send(());
+        let _ = conversions.await;
         let _ = digests.await;
         let _ = dispatcher.await;
         let _ = retention.await;
@@ -151,8 +160,9 @@ impl Running {
             &config.digest,
             &definitions,
         ));
+        problems.extend(config.reports.reference_problems(&definitions));
         if !problems.is_empty() {
-            anyhow::bail!("invalid destinations:\n  {}", problems.join("\n  "));
+            anyhow::bail!("invalid configuration:\n  {}", problems.join("\n  "));
         }
         let router = ActionRouter::new(config.destination.clone(), config.pool.clone());
         let data_dir = store_args.data_dir(&config);
@@ -161,7 +171,11 @@ impl Running {
             store.as_ref(),
             &data_dir,
             &config.identity,
-            definitions.property_keys(),
+            // The default outcome's properties too: its figures never
+            // wait on a reload from the store.
+            definitions
+                .property_keys()
+                .union(&config.reports.property_keys(&definitions)),
             true,
         )?;
         let (from_snapshot, tail) = (start.from_snapshot, start.tail);
@@ -203,6 +217,7 @@ impl Running {
             metrics,
             inbox: Arc::default(),
             report_slots: Default::default(),
+            conversion_cache: Default::default(),
         };
         Ok(Self {
             state,

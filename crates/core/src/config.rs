@@ -165,6 +165,8 @@ pub struct Config {
     pub pool: Vec<PoolConfig>,
     /// `[[digest]]`: scheduled summaries sent to a destination.
     pub digest: Vec<DigestConfig>,
+    /// `[reports]`: the outcome measured by default on the dashboard.
+    pub reports: crate::reports::ReportsConfig,
     pub retention: RetentionConfig,
     pub personalize: PersonalizeConfig,
     /// `[[enrichment]]` tables; loaded into `identity.enrichment` by
@@ -312,6 +314,7 @@ impl Config {
             })?;
         }
         self.retention.validate()?;
+        self.reports.validate()?;
         for table in &self.enrichment {
             table
                 .validate()

@@ -99,7 +99,7 @@ pub use parser::{parse, MAX_DEPTH, MAX_SOURCE_BYTES, MAX_TOKENS};
 pub use reach::{DefinitionReach, Reach};
 pub use ruleset::{check_file, Condition, DefRef, Evaluated, LevelExplanation, RuleSet};
 pub use score::{RuleContribution, ScoreExplanation};
-pub use selector::EventSelector;
+pub use selector::{EventSelector, ValueProperty};
 pub use subject::{MemorySubject, ScoreValue, SubjectKind, SubjectView};
 pub use time::{
     format_duration, format_instant, format_time, parse_duration, DAY, HOUR, MINUTE, SECOND, WEEK,

@@ -12,6 +12,7 @@ mod auth;
 mod body;
 mod client_address;
 mod connections;
+pub mod conversion_cache;
 mod cors;
 mod demo_site;
 pub mod digest;
@@ -57,6 +58,9 @@ pub struct AppState {
     pub inbox: Arc<actions::Inbox>,
     /// Reports and backtests running at once.
     pub report_slots: ReportSlots,
+    /// Each segment's conversion for the default outcome, kept fresh in
+    /// the background ([`conversion_cache::run`]).
+    pub conversion_cache: Arc<conversion_cache::ConversionCache>,
 }
 
 /// How many reports and backtests run at once: one core fewer than the

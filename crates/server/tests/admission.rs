@@ -246,6 +246,7 @@ fn start(max_pending_messages: usize) -> Harness {
         metrics: Arc::new(Metrics::new()),
         inbox: Arc::default(),
         report_slots: Default::default(),
+        conversion_cache: Default::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -184,6 +184,7 @@ fn world(url: &str, now: i64) -> World {
         metrics: Arc::new(Metrics::new()),
         inbox: Arc::default(),
         report_slots: Default::default(),
+        conversion_cache: Default::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -17,6 +17,21 @@ fn deal_probability(pricing_views: u32, demo: bool, fit: f64) -> f64 {
     1.0 / (1.0 + (-score).exp())
 }
 
+/// What a deal with an account is worth: larger for better-fitting
+/// companies, spread by the account (not by the random stream, so adding
+/// amounts changed no other draw), rounded to hundreds.
+fn deal_amount(account: &Account) -> f64 {
+    // FNV-1a: stable across runs and Rust versions.
+    let hash = account
+        .group_id
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let spread = 0.6 + 0.8 * (hash % 1_000) as f64 / 1_000.0;
+    ((5_000.0 + 45_000.0 * account.fit) * spread / 100.0).round() * 100.0
+}
+
 pub(super) fn outcome(
     rng: &mut ChaCha8Rng,
     contact: &Contact,
@@ -32,7 +47,7 @@ pub(super) fn outcome(
     let late = (active_to - rng.gen_range(0..10 * DAY)).max(window.start);
     // First, so the deal of an entrant who also upgrades always fits.
     if let Some(entry) = signals.entered {
-        outreach_deal(rng, user, entry, signals, account.fit, sink)?;
+        outreach_deal(rng, user, entry, signals, account, sink)?;
     }
     if let Some(signup) = signup {
         if signals.core_features >= 3 && rng.gen_bool(0.5) {
@@ -66,8 +81,9 @@ pub(super) fn outcome(
             account.fit,
         ));
         let event = if won { "Deal Won" } else { "Deal Lost" };
+        let amount = deal_amount(account);
         sink.send(
-            json!({"type": "track", "userId": user, "event": event}),
+            json!({"type": "track", "userId": user, "event": event, "properties": {"amount": amount}}),
             late,
         )?;
     }
@@ -84,11 +100,11 @@ fn outreach_deal(
     user: &str,
     entry: Entry,
     signals: &Signals,
-    fit: f64,
+    account: &Account,
     sink: &mut Sink<'_>,
 ) -> std::io::Result<()> {
-    let base =
-        deal_probability(signals.pricing_views, signals.demo, fit).min(1.0 - OUTREACH_UPLIFT);
+    let base = deal_probability(signals.pricing_views, signals.demo, account.fit)
+        .min(1.0 - OUTREACH_UPLIFT);
     let chance = base + if entry.treated { OUTREACH_UPLIFT } else { 0.0 };
     // One draw either way: treated and held-out entrants differ only in
     // the chance, never in what else the stream holds.
@@ -96,6 +112,10 @@ fn outreach_deal(
     // Strictly after the entry (the report counts outcomes after it).
     let at = entry.at + rng.gen_range(60_000..DEAL_WITHIN);
     let event = if won { "Deal Won" } else { "Deal Lost" };
-    sink.send(json!({"type": "track", "userId": user, "event": event}), at)
-        .map(drop)
+    let amount = deal_amount(account);
+    sink.send(
+        json!({"type": "track", "userId": user, "event": event, "properties": {"amount": amount}}),
+        at,
+    )
+    .map(drop)
 }

@@ -289,3 +289,79 @@ fn reports_over_http_with_their_errors() {
         assert!(doc["paths"].get(&path).is_some(), "openapi lacks {path}");
     }
 }
+
+#[test]
+fn the_default_outcome_shows_on_the_dashboard_and_the_segment_page() {
+    let reports = "\n[reports]\noutcome = '\"Deal Won\"'\nvalue = 'amount'\nrefresh = '1s'\n";
+    let server = Server::start_with(Backend::Sqlite, &format!("{DEFINITIONS}{reports}"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let hours_ago = |h: i64| bellwether_server::segment::format_timestamp(now - h * 3_600_000);
+    let track = |user: &str, event: &str, properties: Value, h: i64| {
+        let body = json!({"userId": user, "event": event, "properties": properties, "timestamp": hours_ago(h)});
+        assert_eq!(server.send("/v1/track", &body).0, 200);
+    };
+    let users: Vec<String> = (0..4).map(|_| unique("rev")).collect();
+    for user in &users {
+        track(user, "Logged In", json!({}), 3);
+    }
+    // Members (demo requesters): users 0 and 2; user 0 wins 1,200.
+    // Non-members: users 1 and 3; user 1 wins 800.
+    track(&users[0], "Demo Requested", json!({}), 2);
+    track(&users[2], "Demo Requested", json!({}), 2);
+    track(&users[0], "Deal Won", json!({"amount": 1200}), 1);
+    track(&users[1], "Deal Won", json!({"amount": 800}), 1);
+
+    let (status, report) = server.get(
+        "/api/v1/reports/conversion?segment=demo_requesters&outcome=Deal%20Won&value=amount",
+        READ_TOKEN,
+    );
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["value"], "amount");
+    assert_eq!(report["members"]["value"]["revenue"], 1200.0, "{report}");
+    assert_eq!(
+        report["members"]["value"]["revenue_per_member"], 600.0,
+        "{report}"
+    );
+    assert_eq!(report["non_members"]["value"]["revenue"], 800.0, "{report}");
+    let median = report["members"]["days_to_outcome"]["median"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (median - 1.0 / 24.0).abs() < 1e-6,
+        "an hour after entry: {report}"
+    );
+    let (status, error) = server.get(
+        "/api/v1/reports/conversion?segment=demo_requesters&outcome=Deal%20Won&pipeline=any",
+        READ_TOKEN,
+    );
+    assert_eq!(status, 400, "{error}");
+    assert!(error.to_string().contains("pipeline"), "{error}");
+
+    let page = |path: &str| {
+        crate::harness::client()
+            .get(server.url(path))
+            .send()
+            .and_then(|r| r.text())
+            .unwrap_or_default()
+    };
+    // Computed in the background: the dashboard never waits on a report.
+    crate::harness::wait_for("the dashboard's conversion column", || {
+        let html = page("/");
+        html.contains("Conversion (Deal Won, 30d)") && html.contains("50.0%")
+    });
+    let segment = page("/segments/demo_requesters");
+    assert!(segment.contains("Days to outcome"), "{segment}");
+    assert!(segment.contains("Per member"), "{segment}");
+    assert!(segment.contains(">600<"), "revenue per member: {segment}");
+    assert!(segment.contains("Default outcome, computed"), "{segment}");
+
+    // New data: refreshed within the refresh interval.
+    track(&users[2], "Deal Won", json!({"amount": 3000}), 0);
+    crate::harness::wait_for("the refreshed conversion", || {
+        let html = page("/");
+        html.contains("100.0%") && html.contains("2.1k per member")
+    });
+}

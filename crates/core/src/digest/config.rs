@@ -190,10 +190,7 @@ pub fn reference_problems(
             }
         }
         if let Some(outcome) = &digest.outcome {
-            let spec = crate::reports::OutcomeSpec {
-                selector: outcome.clone(),
-                horizon: digest.horizon_ms(),
-            };
+            let spec = crate::reports::OutcomeSpec::new(outcome, digest.horizon_ms());
             if let Err(error) = spec.check(rules, bellwether_rules::SubjectKind::Contact) {
                 problems.push(format!("digest {:?}: {error}", digest.name));
             }

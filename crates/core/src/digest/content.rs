@@ -231,10 +231,7 @@ fn conversion(
             view,
             &ConversionParams {
                 segment: segment.to_owned(),
-                outcome: OutcomeSpec {
-                    selector: outcome.to_owned(),
-                    horizon: config.horizon_ms(),
-                },
+                outcome: OutcomeSpec::new(outcome, config.horizon_ms()),
                 period: Period { from, to },
                 as_of: now,
             },

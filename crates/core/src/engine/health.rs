@@ -77,6 +77,13 @@ impl Health {
                 .unwrap_or(0)
     }
 
+    /// Every evaluation since start, whole or of single definitions.
+    pub(crate) fn total_evaluations(&self) -> u64 {
+        self.contact_evaluations
+            + self.account_evaluations
+            + self.partial_evaluations.values().sum::<u64>()
+    }
+
     pub(crate) fn last_change(&self, definition: &str) -> Option<Millis> {
         self.last_change.get(definition).copied()
     }

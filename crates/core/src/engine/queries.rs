@@ -346,6 +346,13 @@ impl View {
             .collect()
     }
 
+    /// Subject evaluations since start. It grows whenever anything was
+    /// evaluated (an event, a timer, a merge, a definitions change), so a
+    /// reader can tell whether a result it cached may be stale.
+    pub fn total_evaluations(&self) -> u64 {
+        self.health.total_evaluations()
+    }
+
     /// The `q` quantile of recent subject evaluation times.
     pub fn evaluation_time(&self, q: f64) -> Option<std::time::Duration> {
         self.health.evaluation_time(q)

@@ -6,7 +6,7 @@
 //! current contacts is. Identity and account links are today's: a merge or
 //! re-link recorded later applies to the past too.
 
-use bellwether_rules::{EventSelector, SubjectKind, SubjectView};
+use bellwether_rules::{EventSelector, SubjectKind, SubjectView, ValueProperty};
 
 use super::evaluate::{self, Values};
 use super::state::{AccountState, ContactState, SubjectKey};
@@ -73,6 +73,20 @@ impl View {
     ) -> Option<Millis> {
         self.with_view(key, |view| outcome.first_between(view, after, until))
             .flatten()
+    }
+
+    /// How many of the subject's events `selector` matches in
+    /// `(after, until]`, and the sum of their `value`.
+    pub fn outcome_value(
+        &self,
+        key: &SubjectKey,
+        selector: &EventSelector,
+        value: &ValueProperty,
+        after: Millis,
+        until: Millis,
+    ) -> (u64, f64) {
+        self.with_view(key, |view| selector.sum_between(view, value, after, until))
+            .unwrap_or((0, 0.0))
     }
 
     /// The instant of the subject's first behavior event in `[from, to)`.

@@ -97,7 +97,7 @@ pub fn backtest(engine: &View, params: &BacktestParams) -> Result<BacktestReport
     let instants = instants(params.from, params.to, params.every)?;
     let (name, subject, rules) = target_rules(engine, &params.target)?;
     let selector = match &params.outcome {
-        Some(outcome) => Some(outcome.compile(engine, &rules, subject)?),
+        Some(outcome) => Some(outcome.compile(engine, &rules, subject)?.selector),
         None => None,
     };
     let mut replay = Replay::new(engine, Arc::new(rules));

@@ -14,15 +14,21 @@
 //!   `(reference, reference + horizon]`, cut short at `as_of` (those cut
 //!   short are counted as `open`).
 //!
+//! For those who converted, the days from the reference instant to the
+//! first outcome (quartiles). With a value property (`amount`), each
+//! group's revenue is the value summed over every outcome event in its
+//! subjects' windows, and its pipeline the same sum over a second selector
+//! (the deals in play).
+//!
 //! Subjects that were members at `from` are in neither group.
 
 use std::collections::{BTreeMap, HashSet};
 
-use bellwether_rules::{DefKind, EventSelector, SubjectKind};
+use bellwether_rules::{DefKind, SubjectKind};
 use serde::Serialize;
 
-use super::stats::{two_proportion_p_value, Proportion};
-use super::{reduced_rules, OutcomeSpec, Period, ReportError};
+use super::stats::{quartiles, two_proportion_p_value, Proportion, Quartiles};
+use super::{reduced_rules, CompiledOutcome, OutcomeSpec, Period, ReportError};
 use crate::actions::holdout::is_held_out;
 use crate::engine::{SubjectKey, View};
 use crate::message::Millis;
@@ -42,6 +48,27 @@ pub struct Group {
     pub conversion: Proportion,
     /// Subjects whose window was cut short at `as_of`.
     pub open: u64,
+    /// Days from the reference instant (a member's entry) to the first
+    /// outcome, over those who converted.
+    pub days_to_outcome: Option<Quartiles>,
+    /// What the group's outcomes were worth, when the outcome has a value.
+    pub value: Option<GroupValue>,
+}
+
+/// Revenue and pipeline of a group: sums of the outcome's value property
+/// over every matching event in each subject's window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupValue {
+    /// The value summed over the outcome's events (`amount` of each `Deal Won`).
+    pub revenue: f64,
+    /// `revenue` over the group's size: what one member was worth.
+    pub revenue_per_subject: Option<f64>,
+    /// `revenue` over those who converted: the average won deal.
+    pub revenue_per_conversion: Option<f64>,
+    /// The value summed over the pipeline selector's events, when one is given.
+    pub pipeline: Option<f64>,
+    /// `pipeline` over the group's size.
+    pub pipeline_per_subject: Option<f64>,
 }
 
 /// Members against non-members.
@@ -114,7 +141,7 @@ pub fn conversion(
             params.as_of,
         );
     }
-    let (members, non_members) = (members.finish(), non_members.finish());
+    let (members, non_members) = (members.finish(&outcome), non_members.finish(&outcome));
     let (lift, difference, p_value) = compare(&members.conversion, &non_members.conversion);
     Ok(ConversionReport {
         segment: params.segment.clone(),
@@ -165,7 +192,7 @@ pub fn holdout_lift(
             params.as_of,
         );
     }
-    let (treated, held_out) = (treated.finish(), held_out.finish());
+    let (treated, held_out) = (treated.finish(&outcome), held_out.finish(&outcome));
     let (lift, difference, p_value) = compare(&treated.conversion, &held_out.conversion);
     Ok(HoldoutReport {
         segment: params.segment.clone(),
@@ -230,15 +257,20 @@ struct Tally {
     total: u64,
     converted: u64,
     open: u64,
+    days_to_outcome: Vec<f64>,
+    revenue: f64,
+    pipeline: f64,
 }
+
+const DAY: f64 = 86_400_000.0;
 
 impl Tally {
     fn add(
         &mut self,
         engine: &View,
         key: &SubjectKey,
-        selector: &EventSelector,
-        outcome: &OutcomeSpec,
+        outcome: &CompiledOutcome,
+        spec: &OutcomeSpec,
         reference: Millis,
         as_of: Millis,
     ) {
@@ -246,21 +278,39 @@ impl Tally {
             // Merged away since: its events live on in the survivor.
             return;
         }
-        let (end, cut_short) = outcome.window_end(reference, as_of);
+        let (end, cut_short) = spec.window_end(reference, as_of);
         self.total += 1;
         self.open += u64::from(cut_short);
-        if engine
-            .first_outcome(key, selector, reference, end)
-            .is_some()
-        {
+        if let Some(at) = engine.first_outcome(key, &outcome.selector, reference, end) {
             self.converted += 1;
+            self.days_to_outcome.push((at - reference) as f64 / DAY);
+        }
+        if let Some(value) = &outcome.value {
+            let (_, revenue) = engine.outcome_value(key, &outcome.selector, value, reference, end);
+            self.revenue += revenue;
+            if let Some(pipeline) = &outcome.pipeline {
+                self.pipeline += engine.outcome_value(key, pipeline, value, reference, end).1;
+            }
         }
     }
 
-    fn finish(self) -> Group {
+    fn finish(mut self, outcome: &CompiledOutcome) -> Group {
+        let per = |sum: f64, n: u64| (n > 0).then(|| sum / n as f64);
+        let value = outcome.value.as_ref().map(|_| GroupValue {
+            revenue: self.revenue,
+            revenue_per_subject: per(self.revenue, self.total),
+            revenue_per_conversion: per(self.revenue, self.converted),
+            pipeline: outcome.pipeline.as_ref().map(|_| self.pipeline),
+            pipeline_per_subject: outcome
+                .pipeline
+                .as_ref()
+                .and_then(|_| per(self.pipeline, self.total)),
+        });
         Group {
             conversion: Proportion::new(self.converted, self.total),
             open: self.open,
+            days_to_outcome: quartiles(&mut self.days_to_outcome),
+            value,
         }
     }
 }

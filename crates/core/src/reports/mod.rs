@@ -10,6 +10,7 @@
 
 mod backtest;
 mod conversion;
+mod defaults;
 mod lint;
 mod overlap;
 mod quality;
@@ -18,19 +19,21 @@ pub mod stats;
 
 use bellwether_rules::{
     DefKind, Definitions, Diagnostics, EventSelector, PropertyKeys, RuleSet, SubjectKind,
+    ValueProperty,
 };
 
 pub use backtest::{backtest, BacktestParams, BacktestPoint, BacktestReport, BacktestTarget};
 pub use conversion::{
-    conversion, holdout_lift, ConversionParams, ConversionReport, Group, HoldoutReport,
+    conversion, holdout_lift, ConversionParams, ConversionReport, Group, GroupValue, HoldoutReport,
 };
+pub use defaults::ReportsConfig;
 pub use lint::{
     lint, without_activity_message, Finding, LintParams, LintReport, DEFAULT_MAX_OVERLAP,
     DEFAULT_MIN_SIZE,
 };
 pub use overlap::{overlap, OverlapPair, OverlapReport};
 pub use quality::{score_quality, QualityParams, QualityReport};
-pub use stats::{Decile, Proportion};
+pub use stats::{Decile, Proportion, Quartiles};
 
 use crate::engine::{Engine, EngineHandle, View};
 use crate::message::Millis;
@@ -117,29 +120,76 @@ fn first_message(diagnostics: &Diagnostics) -> String {
 }
 
 /// An outcome: an event selector and how long after the reference instant
-/// it may happen.
+/// it may happen; optionally what its events are worth.
 #[derive(Debug, Clone)]
 pub struct OutcomeSpec {
     /// A selector in the rule language, e.g. `"Deal Won"`.
     pub selector: String,
     /// Milliseconds after the reference instant.
     pub horizon: Millis,
+    /// A numeric property of the outcome's events (`amount`): revenue is
+    /// its sum over each subject's window.
+    pub value: Option<String>,
+    /// A selector for the deals in play (`any where amount > 0`): pipeline
+    /// is the sum of `value` over its events in each subject's window.
+    pub pipeline: Option<String>,
+}
+
+/// An outcome checked against the rules.
+pub(crate) struct CompiledOutcome {
+    pub(crate) selector: EventSelector,
+    pub(crate) value: Option<ValueProperty>,
+    pub(crate) pipeline: Option<EventSelector>,
+}
+
+impl CompiledOutcome {
+    fn property_keys(&self) -> PropertyKeys {
+        let mut keys = self.selector.property_keys();
+        if let Some(value) = &self.value {
+            keys = keys.union(&value.property_keys());
+        }
+        if let Some(pipeline) = &self.pipeline {
+            keys = keys.union(&pipeline.property_keys());
+        }
+        keys
+    }
 }
 
 impl OutcomeSpec {
+    /// An outcome counted, not valued.
+    pub fn new(selector: impl Into<String>, horizon: Millis) -> Self {
+        Self {
+            selector: selector.into(),
+            horizon,
+            value: None,
+            pipeline: None,
+        }
+    }
+
     fn compile(
         &self,
         engine: &View,
         rules: &RuleSet,
         subject: SubjectKind,
-    ) -> Result<EventSelector, ReportError> {
-        let selector = self.compile_with(rules, subject)?;
-        require_kept(engine, selector.property_keys())?;
-        Ok(selector)
+    ) -> Result<CompiledOutcome, ReportError> {
+        let outcome = self.compile_with(rules, subject)?;
+        require_kept(engine, outcome.property_keys())?;
+        Ok(outcome)
     }
 
-    /// Checks the selector and the horizon against `rules` for a subject
-    /// kind (configuration checks at load).
+    /// The event properties the outcome reads (its selectors and value):
+    /// a server measuring it by default keeps them from the start.
+    pub fn property_keys(
+        &self,
+        rules: &RuleSet,
+        subject: SubjectKind,
+    ) -> Result<PropertyKeys, ReportError> {
+        self.compile_with(rules, subject)
+            .map(|outcome| outcome.property_keys())
+    }
+
+    /// Checks the selectors, the value and the horizon against `rules`
+    /// for a subject kind (configuration checks at load).
     pub fn check(&self, rules: &RuleSet, subject: SubjectKind) -> Result<(), ReportError> {
         self.compile_with(rules, subject).map(|_| ())
     }
@@ -148,28 +198,38 @@ impl OutcomeSpec {
         &self,
         rules: &RuleSet,
         subject: SubjectKind,
-    ) -> Result<EventSelector, ReportError> {
+    ) -> Result<CompiledOutcome, ReportError> {
         if !(1..=MAX_HORIZON).contains(&self.horizon) {
             return Err(ReportError::InvalidParameter {
                 field: "horizon",
                 reason: "must be more than 0 and at most 730d".into(),
             });
         }
-        let text = self.selector.trim();
-        let invalid = |diagnostics| ReportError::InvalidExpression {
-            field: "outcome",
-            diagnostics,
+        let selector = event_selector(rules, subject, "outcome", &self.selector)?;
+        let value = match self.value.as_deref() {
+            None => None,
+            Some(text) => Some(ValueProperty::parse(text).map_err(|reason| {
+                ReportError::InvalidParameter {
+                    field: "value",
+                    reason,
+                }
+            })?),
         };
-        match rules.selector(subject, text) {
-            Ok(selector) => Ok(selector),
-            // A plain event name (`Deal Won` typed in a URL) is accepted too.
-            Err(diagnostics) if !text.contains(['"', '\'', '(']) && !text.contains(" where ") => {
-                rules
-                    .selector(subject, &format!("\"{text}\""))
-                    .map_err(|_| invalid(diagnostics))
+        let pipeline = match (self.pipeline.as_deref(), &value) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(ReportError::InvalidParameter {
+                    field: "pipeline",
+                    reason: "needs `value`, the event property to sum (e.g. amount)".into(),
+                })
             }
-            Err(diagnostics) => Err(invalid(diagnostics)),
-        }
+            (Some(text), Some(_)) => Some(event_selector(rules, subject, "pipeline", text)?),
+        };
+        Ok(CompiledOutcome {
+            selector,
+            value,
+            pipeline,
+        })
     }
 
     /// The end of the window opened at `reference`: the horizon, cut short
@@ -177,6 +237,25 @@ impl OutcomeSpec {
     fn window_end(&self, reference: Millis, as_of: Millis) -> (Millis, bool) {
         let end = reference.saturating_add(self.horizon);
         (end.min(as_of), end > as_of)
+    }
+}
+
+/// Checks `text` as an event selector; a plain event name (`Deal Won`
+/// typed in a URL) is accepted too.
+fn event_selector(
+    rules: &RuleSet,
+    subject: SubjectKind,
+    field: &'static str,
+    text: &str,
+) -> Result<EventSelector, ReportError> {
+    let text = text.trim();
+    let invalid = |diagnostics| ReportError::InvalidExpression { field, diagnostics };
+    match rules.selector(subject, text) {
+        Ok(selector) => Ok(selector),
+        Err(diagnostics) if !text.contains(['"', '\'', '(']) && !text.contains(" where ") => rules
+            .selector(subject, &format!("\"{text}\""))
+            .map_err(|_| invalid(diagnostics)),
+        Err(diagnostics) => Err(invalid(diagnostics)),
     }
 }
 

@@ -46,7 +46,10 @@ pub fn score_quality(engine: &View, params: &QualityParams) -> Result<QualityRep
         .find(|s| s.name == params.score)
         .map(|s| s.subject)
         .ok_or_else(|| ReportError::UnknownScore(params.score.clone()))?;
-    let selector = params.outcome.compile(engine, engine.rules(), subject)?;
+    let selector = params
+        .outcome
+        .compile(engine, engine.rules(), subject)?
+        .selector;
     let rules = reduced_rules(engine.rules(), &[(DefKind::Score, &params.score)])?;
     let mut replay = Replay::new(engine, Arc::new(rules));
     replay.advance(params.at);

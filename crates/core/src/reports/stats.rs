@@ -32,6 +32,35 @@ impl Proportion {
     }
 }
 
+/// The lower quartile, median and upper quartile of a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Quartiles {
+    pub p25: f64,
+    pub median: f64,
+    pub p75: f64,
+}
+
+/// The quartiles of `values`, interpolated linearly between order
+/// statistics (numpy's default, Python's `statistics.quantiles(...,
+/// method="inclusive")`); `None` for no values. Sorts `values`.
+pub fn quartiles(values: &mut [f64]) -> Option<Quartiles> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let position = q * (values.len() - 1) as f64;
+        let (below, fraction) = (position.floor() as usize, position.fract());
+        let next = values.get(below + 1).copied().unwrap_or(values[below]);
+        values[below] + (next - values[below]) * fraction
+    };
+    Some(Quartiles {
+        p25: at(0.25),
+        median: at(0.5),
+        p75: at(0.75),
+    })
+}
+
 /// The Wilson score interval of `count` successes in `total` trials at
 /// 95 %; `None` for no trials.
 pub fn wilson_interval(count: u64, total: u64) -> Option<(f64, f64)> {

@@ -130,3 +130,20 @@ fn deciles_split_the_ranking_highest_first() {
     // Fewer than ten: empty groups are left out.
     assert_eq!(deciles(&[(1.0, true), (0.0, false)]).len(), 2);
 }
+
+#[test]
+fn quartiles_interpolate_like_python_inclusive_quantiles() {
+    // Expected values from `statistics.quantiles(v, n=4, method="inclusive")`.
+    let cases: [(&[f64], [f64; 3]); 5] = [
+        (&[5.0], [5.0, 5.0, 5.0]),
+        (&[1.0, 2.0], [1.25, 1.5, 1.75]),
+        (&[3.0, 1.0, 2.0], [1.5, 2.0, 2.5]),
+        (&[1.0, 2.0, 3.0, 4.0], [1.75, 2.5, 3.25]),
+        (&[10.0, 0.0, 7.0, 3.0, 9.0, 100.0], [4.0, 8.0, 9.75]),
+    ];
+    for (values, [p25, median, p75]) in cases {
+        let got = quartiles(&mut values.to_vec()).expect("values");
+        assert_eq!(got, Quartiles { p25, median, p75 }, "{values:?}");
+    }
+    assert_eq!(quartiles(&mut []), None);
+}

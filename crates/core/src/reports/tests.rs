@@ -65,15 +65,28 @@ impl World {
 
     /// Feeds one track event at its own instant (timers fired up to it).
     fn track(&mut self, user: &str, event: &str, at: i64) {
-        self.feed(user, event, None, at);
+        self.feed(user, event, None, Map::new(), at);
+    }
+
+    /// A track event with properties.
+    fn track_with(&mut self, user: &str, event: &str, properties: serde_json::Value, at: i64) {
+        let properties = properties.as_object().cloned().unwrap_or_default();
+        self.feed(user, event, None, properties, at);
     }
 
     /// Puts `user` in the account `group_id`.
     fn group(&mut self, user: &str, group_id: &str, at: i64) {
-        self.feed(user, "", Some(group_id), at);
+        self.feed(user, "", Some(group_id), Map::new(), at);
     }
 
-    fn feed(&mut self, user: &str, event: &str, group_id: Option<&str>, at: i64) {
+    fn feed(
+        &mut self,
+        user: &str,
+        event: &str,
+        group_id: Option<&str>,
+        properties: Map<String, serde_json::Value>,
+        at: i64,
+    ) {
         let message = Message {
             source: "web".into(),
             message_id: format!("{user}-{event}-{group_id:?}-{at}"),
@@ -86,7 +99,7 @@ impl World {
             previous_id: None,
             group_id: group_id.map(str::to_owned),
             event: group_id.is_none().then(|| event.to_owned()),
-            properties: Map::new(),
+            properties,
             traits: Map::new(),
             context: Map::new(),
             timestamp: at,
@@ -137,10 +150,7 @@ fn scenario() -> World {
 fn params(segment: &str) -> ConversionParams {
     ConversionParams {
         segment: segment.into(),
-        outcome: OutcomeSpec {
-            selector: "\"Deal Won\"".into(),
-            horizon: 30 * DAY,
-        },
+        outcome: OutcomeSpec::new("\"Deal Won\"", 30 * DAY),
         period: Period {
             from: T0 + 12 * HOUR,
             to: T0 + 20 * DAY,
@@ -171,6 +181,114 @@ fn members_convert_after_entry_and_non_members_after_first_activity() {
     let mut plain = params("pricing_twice");
     plain.outcome.selector = "Deal Won".into();
     assert_eq!(conversion(&world.engine, &plain).unwrap(), report);
+}
+
+#[test]
+fn revenue_pipeline_and_days_to_outcome_per_group() {
+    use serde_json::json;
+    let mut world = World::new();
+    for (user, day) in [("u1", 1), ("u2", 2)] {
+        world.track(user, "Pricing Viewed", T0 + day * DAY);
+        world.track(user, "Pricing Viewed", T0 + day * DAY + HOUR);
+    }
+    world.track("u3", "Logged In", T0 + 3 * DAY);
+    world.track("u4", "Logged In", T0 + 3 * DAY);
+    // u1 (entered at 1d 1h) wins twice and loses once within its window.
+    world.track_with("u1", "Deal Won", json!({"amount": 1000}), T0 + 5 * DAY);
+    world.track_with("u1", "Deal Lost", json!({"amount": 300}), T0 + 7 * DAY);
+    world.track_with(
+        "u1",
+        "Deal Won",
+        json!({"amount": 500, "note": "upsell"}),
+        T0 + 8 * DAY,
+    );
+    // u2's win is after its 30-day window: worth nothing here.
+    world.track_with("u2", "Deal Won", json!({"amount": 9_999}), T0 + 60 * DAY);
+    // u3 (first active at 3d) wins; an amount that is not a number adds nothing.
+    world.track_with("u3", "Deal Won", json!({"amount": 2000}), T0 + 10 * DAY);
+    world.track_with("u3", "Deal Won", json!({"amount": "lots"}), T0 + 11 * DAY);
+    world.finish(T0 + 70 * DAY);
+
+    let mut valued = params("pricing_twice");
+    valued.outcome.value = Some("amount".into());
+    valued.outcome.pipeline = Some("any where amount > 0".into());
+    let report = conversion(&world.engine, &valued).unwrap();
+    let members = report.members.value.clone().expect("valued");
+    assert_eq!(members.revenue, 1500.0);
+    assert_eq!(members.revenue_per_subject, Some(750.0), "over u1 and u2");
+    assert_eq!(members.revenue_per_conversion, Some(1500.0));
+    assert_eq!(members.pipeline, Some(1800.0), "both wins and the loss");
+    assert_eq!(members.pipeline_per_subject, Some(900.0));
+    let non_members = report.non_members.value.clone().expect("valued");
+    assert_eq!(non_members.revenue, 2000.0);
+    assert_eq!(
+        non_members.revenue_per_subject,
+        Some(1000.0),
+        "over u3 and u4"
+    );
+    assert_eq!(non_members.pipeline, Some(2000.0));
+    // From entry (1d 1h) to the first win (5d): 3 days 23 hours.
+    let days = report.members.days_to_outcome.expect("u1 converted");
+    let expected = (4 * DAY - HOUR) as f64 / DAY as f64;
+    assert_eq!(
+        (days.p25, days.median, days.p75),
+        (expected, expected, expected)
+    );
+    assert_eq!(
+        report.non_members.days_to_outcome.map(|d| d.median),
+        Some(7.0)
+    );
+
+    // Without a value: counts only, the same conversion.
+    let counted = conversion(&world.engine, &params("pricing_twice")).unwrap();
+    assert_eq!(counted.members.value, None);
+    assert_eq!(counted.members.conversion, report.members.conversion);
+    // The holdout report values treated and held-out entrants alike.
+    let holdout = holdout_lift(&world.engine, &valued).unwrap();
+    let revenue = |g: &Group| g.value.as_ref().map_or(0.0, |v| v.revenue);
+    assert_eq!(
+        revenue(&holdout.treated) + revenue(&holdout.held_out),
+        1500.0
+    );
+}
+
+#[test]
+fn a_bad_value_or_a_pipeline_without_one_names_the_parameter() {
+    let world = scenario();
+    let mut bad = params("pricing_twice");
+    bad.outcome.value = Some("amount > 3".into());
+    let error = conversion(&world.engine, &bad).unwrap_err();
+    assert!(
+        matches!(error, ReportError::InvalidParameter { field: "value", .. }),
+        "{error}"
+    );
+    let mut lone = params("pricing_twice");
+    lone.outcome.pipeline = Some("any".into());
+    let error = conversion(&world.engine, &lone).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ReportError::InvalidParameter {
+                field: "pipeline",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    let mut broken = params("pricing_twice");
+    broken.outcome.value = Some("amount".into());
+    broken.outcome.pipeline = Some("any where (".into());
+    let error = conversion(&world.engine, &broken).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ReportError::InvalidExpression {
+                field: "pipeline",
+                ..
+            }
+        ),
+        "{error}"
+    );
 }
 
 #[test]
@@ -262,10 +380,7 @@ fn score_quality_ranks_converters_by_the_score_at_the_reference_instant() {
         &world.engine,
         &QualityParams {
             score: "intent".into(),
-            outcome: OutcomeSpec {
-                selector: "\"Deal Won\"".into(),
-                horizon: 7 * DAY,
-            },
+            outcome: OutcomeSpec::new("\"Deal Won\"", 7 * DAY),
             at: T0 + DAY,
             as_of: T0 + 30 * DAY,
         },
@@ -395,10 +510,7 @@ fn a_draft_backtest_counts_entrants_and_their_conversion() {
             from: T0 + 12 * HOUR,
             to: T0 + 3 * DAY,
             every: DAY,
-            outcome: Some(OutcomeSpec {
-                selector: "\"Deal Won\"".into(),
-                horizon: 30 * DAY,
-            }),
+            outcome: Some(OutcomeSpec::new("\"Deal Won\"", 30 * DAY)),
             as_of: T0 + 70 * DAY,
             keep_members: false,
         },

@@ -325,3 +325,33 @@ pub(crate) fn first_matching(
     eval.first_match(sel, window::Range { from, to })
         .map(|event| event.time)
 }
+
+/// How many events of `subject` that `sel` matches in the inclusive range
+/// `[from, to]`, and the sum of the number at `value` over them (events
+/// whose value is missing or not a number add nothing), summed exactly.
+pub(crate) fn sum_matching(
+    sel: &crate::ir::Sel,
+    value: &crate::ir::PropPath,
+    subject: &dyn SubjectView,
+    from: i64,
+    to: i64,
+) -> (u64, f64) {
+    let mut eval = Eval {
+        subject,
+        now: to,
+        trace: &mut NoTrace,
+        plan: None,
+        tracker: None,
+    };
+    let mut sum = crate::track::sum::ExactSum::default();
+    let mut matched = 0;
+    for event in eval.span(window::Range { from, to }) {
+        if eval.matches(sel, event) {
+            matched += 1;
+            if let Val::Num(n) = props::property(event, value) {
+                sum.add(n);
+            }
+        }
+    }
+    (matched, sum.value())
+}

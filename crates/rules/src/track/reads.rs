@@ -38,7 +38,7 @@ impl PropertyKeys {
 
     /// `name` included: on a page it is the page name, on a track event a
     /// property.
-    fn path(&mut self, path: &PropPath) {
+    pub(crate) fn path(&mut self, path: &PropPath) {
         self.keys.insert(path.first().to_owned());
     }
 

@@ -19,7 +19,7 @@ pub(crate) mod ingestion;
 pub(crate) mod members_csv;
 pub(crate) mod privacy;
 mod query;
-mod report_views;
+pub(crate) mod report_views;
 pub(crate) mod reports;
 pub(crate) mod segments;
 pub(crate) mod stream;

@@ -13,14 +13,14 @@ use crate::error::ApiError;
 use crate::segment::{format_timestamp, parse_timestamp};
 
 /// A conversion rate with its Wilson 95 % interval.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub(crate) struct RateView {
-    converted: u64,
-    total: u64,
+    pub(crate) converted: u64,
+    pub(crate) total: u64,
     /// `null` when `total` is 0.
-    rate: Option<f64>,
-    low: Option<f64>,
-    high: Option<f64>,
+    pub(crate) rate: Option<f64>,
+    pub(crate) low: Option<f64>,
+    pub(crate) high: Option<f64>,
 }
 
 impl From<Proportion> for RateView {
@@ -35,12 +35,18 @@ impl From<Proportion> for RateView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub(crate) struct GroupView {
     #[serde(flatten)]
-    conversion: RateView,
+    pub(crate) conversion: RateView,
     /// Subjects whose window was cut short at `as_of`.
-    open: u64,
+    pub(crate) open: u64,
+    /// Days from the reference instant (a member's entry) to the first
+    /// outcome, over those who converted; `null` when nobody did.
+    pub(crate) days_to_outcome: Option<QuartilesView>,
+    /// With `value`: what the group's outcomes were worth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) value: Option<ValueView>,
 }
 
 impl From<Group> for GroupView {
@@ -48,31 +54,71 @@ impl From<Group> for GroupView {
         Self {
             conversion: g.conversion.into(),
             open: g.open,
+            days_to_outcome: g.days_to_outcome.map(|q| QuartilesView {
+                p25: q.p25,
+                median: q.median,
+                p75: q.p75,
+            }),
+            value: g.value.map(|v| ValueView {
+                revenue: v.revenue,
+                revenue_per_member: v.revenue_per_subject,
+                revenue_per_conversion: v.revenue_per_conversion,
+                pipeline: v.pipeline,
+                pipeline_per_member: v.pipeline_per_subject,
+            }),
         }
     }
 }
 
+/// Lower quartile, median and upper quartile.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct QuartilesView {
+    pub(crate) p25: f64,
+    pub(crate) median: f64,
+    pub(crate) p75: f64,
+}
+
+/// Revenue and pipeline of a group, in the units of the value property.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct ValueView {
+    /// The value summed over every outcome event in the group's windows.
+    pub(crate) revenue: f64,
+    /// `revenue` over the group's size (`null` for an empty group).
+    pub(crate) revenue_per_member: Option<f64>,
+    /// `revenue` over those who converted: the average won deal.
+    pub(crate) revenue_per_conversion: Option<f64>,
+    /// With `pipeline`: the value summed over its events in the windows.
+    pub(crate) pipeline: Option<f64>,
+    pub(crate) pipeline_per_member: Option<f64>,
+}
+
 /// The period, outcome and instant a report was computed for.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub(crate) struct Frame {
     pub(crate) from: String,
     pub(crate) to: String,
     pub(crate) as_of: String,
     pub(crate) outcome: String,
     pub(crate) horizon: String,
+    /// The outcome's value property, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) value: Option<String>,
+    /// The pipeline selector, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pipeline: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub(crate) struct ConversionView {
-    segment: String,
-    subject: &'static str,
+    pub(crate) segment: String,
+    pub(crate) subject: &'static str,
     #[serde(flatten)]
-    frame: Frame,
-    members: GroupView,
-    non_members: GroupView,
-    lift: Option<f64>,
-    difference: Option<f64>,
-    p_value: Option<f64>,
+    pub(crate) frame: Frame,
+    pub(crate) members: GroupView,
+    pub(crate) non_members: GroupView,
+    pub(crate) lift: Option<f64>,
+    pub(crate) difference: Option<f64>,
+    pub(crate) p_value: Option<f64>,
 }
 
 impl ConversionView {

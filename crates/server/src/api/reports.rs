@@ -35,7 +35,7 @@ const DEFAULT_HORIZON: &str = "30d";
 const DEFAULT_PERIOD_DAYS: i64 = 90;
 const DEFAULT_BACKTEST_DAYS: i64 = 30;
 
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub(crate) struct ConversionQuery {
     /// The segment (required).
     pub(crate) segment: Option<String>,
@@ -47,6 +47,12 @@ pub(crate) struct ConversionQuery {
     pub(crate) from: Option<String>,
     /// End of the period, exclusive (default: now).
     pub(crate) to: Option<String>,
+    /// A numeric property of the outcome's events, e.g. `amount`: adds
+    /// revenue per group, per member and per conversion.
+    pub(crate) value: Option<String>,
+    /// A selector for the deals in play, e.g. `any where amount > 0`: adds
+    /// pipeline (the sum of `value` over its events). Needs `value`.
+    pub(crate) pipeline: Option<String>,
 }
 
 fn required<'a>(field: &'static str, value: &'a Option<String>) -> Result<&'a str, ApiError> {
@@ -62,18 +68,25 @@ fn required<'a>(field: &'static str, value: &'a Option<String>) -> Result<&'a st
 fn outcome_spec(outcome: &str, horizon: Option<&str>) -> Result<(OutcomeSpec, String), ApiError> {
     let text = horizon.unwrap_or(DEFAULT_HORIZON);
     let horizon = duration("horizon", Some(text), 0)?;
-    let spec = OutcomeSpec {
-        selector: outcome.to_owned(),
-        horizon,
-    };
-    Ok((spec, text.to_owned()))
+    Ok((OutcomeSpec::new(outcome, horizon), text.to_owned()))
+}
+
+/// An optional text parameter: blank is the same as absent.
+fn optional(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 impl ConversionQuery {
     fn params(&self, now: Millis) -> Result<(ConversionParams, Frame), ApiError> {
         let segment = required("segment", &self.segment)?.to_owned();
-        let (outcome, horizon) =
+        let (mut outcome, horizon) =
             outcome_spec(required("outcome", &self.outcome)?, self.horizon.as_deref())?;
+        outcome.value = optional(&self.value);
+        outcome.pipeline = optional(&self.pipeline);
         let to = instant("to", self.to.as_deref(), now)?;
         let from = instant("from", self.from.as_deref(), to - DEFAULT_PERIOD_DAYS * DAY)?;
         let frame = Frame {
@@ -82,6 +95,8 @@ impl ConversionQuery {
             as_of: format_timestamp(now),
             outcome: outcome.selector.clone(),
             horizon,
+            value: outcome.value.clone(),
+            pipeline: outcome.pipeline.clone(),
         };
         let params = ConversionParams {
             segment,
@@ -105,13 +120,22 @@ pub(crate) async fn conversion(
     Query(query): Query<ConversionQuery>,
 ) -> Result<Json<ConversionView>, ApiError> {
     require_token(&state.config, &headers, Scope::Read)?;
+    conversion_view(&state, &query).await.map(Json)
+}
+
+/// The conversion report for `query` (the caller checked its scope): the
+/// REST handler, the segment page and the dashboard's cache call it.
+pub(crate) async fn conversion_view(
+    state: &AppState,
+    query: &ConversionQuery,
+) -> Result<ConversionView, ApiError> {
     let (params, frame) = query.params(state.engine.now())?;
     let engine = state.engine.clone();
-    let report = report(&state, move |store| {
+    let report = report(state, move |store| {
         reports::with_handle(&engine, store, |e| reports::conversion(e, &params))
     })
     .await??;
-    Ok(Json(ConversionView::new(report, frame)))
+    Ok(ConversionView::new(report, frame))
 }
 
 /// Treated vs held-out entrants of a segment with a `holdout` (causal lift).
@@ -170,6 +194,8 @@ pub(crate) async fn score_quality(
         as_of: format_timestamp(now),
         outcome: outcome.selector.clone(),
         horizon,
+        value: None,
+        pipeline: None,
     };
     let params = QualityParams {
         score,

@@ -176,25 +176,54 @@ pub(crate) struct ChangeParams {
     pub(crate) limit: Option<usize>,
 }
 
+/// One segment entry or exit, tier change, or watched score crossing.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct ChangeView {
+    pub(crate) at: String,
+    #[serde(skip)]
+    pub(crate) at_ms: bellwether_core::Millis,
+    /// `contact` or `account`.
+    pub(crate) subject: &'static str,
+    /// User id (or anonymous id) of a contact, group id of an account.
+    pub(crate) id: String,
+    /// `entered`, `exited`, `crossed_above` or `crossed_below`.
+    pub(crate) change: &'static str,
+    /// `segment`, `tier` or `score`.
+    pub(crate) definition_kind: &'static str,
+    pub(crate) definition: String,
+    /// The tier level entered or left, or the score threshold crossed.
+    pub(crate) level: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct ChangesView {
+    /// Newest last.
+    pub(crate) changes: Vec<ChangeView>,
+}
+
 /// Recent segment entries/exits and tier changes, each at its exact instant.
 #[utoipa::path(get, path = "/api/v1/changes", tag = "query", params(ChangeParams),
-    responses((status = 200, body = Object)), security(("bearer" = [])))]
+    responses((status = 200, body = ChangesView)), security(("bearer" = [])))]
 pub(crate) async fn recent_changes(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<ChangeParams>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ChangesView>, ApiError> {
     require_token(&state.config, &headers, Scope::Read)?;
     let limit = page_limit(params.limit)?;
     let changes = state.engine.view_async().await.recent_changes(limit);
-    let changes: Vec<serde_json::Value> = changes
+    let changes = changes
         .into_iter()
-        .map(|c| {
-            serde_json::json!({
-                "at": format_timestamp(c.at), "subject": c.subject, "id": c.id, "change": c.change,
-                "definition_kind": c.definition_kind, "definition": c.definition, "level": c.level,
-            })
+        .map(|c| ChangeView {
+            at: format_timestamp(c.at),
+            at_ms: c.at,
+            subject: c.subject.as_str(),
+            id: c.id,
+            change: c.change,
+            definition_kind: c.definition_kind.as_str(),
+            definition: c.definition,
+            level: c.level,
         })
         .collect();
-    Ok(Json(serde_json::json!({ "changes": changes })))
+    Ok(Json(ChangesView { changes }))
 }

@@ -74,11 +74,13 @@ pub(super) fn catalog() -> Vec<Tool> {
                 "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "description": "default 20"}},
                 "required": ["segment"], "additionalProperties": false})),
         tool("segment_report",
-            "How a segment is doing: size, owner, action, definition, entries/exits and size per day, and, for an outcome event, members' conversion within the horizon after entry vs non-members' over the same days (Wilson 95% intervals, lift, p-value).",
+            "How a segment is doing: size, owner, action, definition, entries/exits and size per day, and, for an outcome event, members' conversion within the horizon after entry vs non-members' over the same days (Wilson 95% intervals, lift, p-value, days from entry to outcome), with revenue per member when `value` names the outcome's amount property.",
             json!({"type": "object", "properties": {"segment": id("segment name"),
                 "days": {"type": "integer", "minimum": 1, "maximum": 400, "description": "days of daily trend (default 30)"},
                 "outcome": id("outcome event selector, e.g. \"Deal Won\""),
-                "horizon": id("how long after entry the outcome counts, e.g. 30d (default)")},
+                "horizon": id("how long after entry the outcome counts, e.g. 30d (default)"),
+                "value": id("numeric property of the outcome's events to sum as revenue, e.g. amount"),
+                "pipeline": id("selector of the deals in play whose `value` sums to pipeline, e.g. any where amount > 0")},
                 "required": ["segment"], "additionalProperties": false})),
         tool("digest_preview",
             "The scheduled review digest ([[digest]]) as it would be sent now, for its current period so far against the period before: per segment size and its change, entries and exits, entries acted on, conversion; lint findings; segments nobody acted on. Without `name`, lists the digests and when each is sent next.",
@@ -356,6 +358,8 @@ async fn segment_report(server: &McpServer, caller: &HeaderMap, args: &JsonObjec
         horizon: optional_string(args, "horizon")?.map(str::to_owned),
         from: Some(crate::segment::format_timestamp(from)),
         to: None,
+        value: optional_string(args, "value")?.map(str::to_owned),
+        pipeline: optional_string(args, "pipeline")?.map(str::to_owned),
     };
     let Json(conversion) =
         reports::conversion(State(server.state.clone()), caller.clone(), Query(query)).await?;

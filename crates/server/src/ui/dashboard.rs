@@ -1,9 +1,12 @@
 //! `/`: every segment with its size, 30-day trend and today's entries and
 //! exits; every tier with its level sizes; evaluation health.
 //!
-//! Extension points: a column per segment (e.g. conversion, issue #7) is
-//! one more [`ExtraColumn`] pushed in [`page`]; a side panel (e.g.
-//! deliveries and dead letters, issue #5) is one more [`Markup`] pushed onto
+//! With a default outcome (`[reports] outcome`), each segment's members'
+//! conversion and lift, read from the figures
+//! [`crate::conversion_cache`] keeps fresh (never computed per request).
+//!
+//! Extension points: a column per segment is one more [`ExtraColumn`]
+//! pushed in [`page`]; a side panel is one more [`Markup`] pushed onto
 //! `panels` there.
 
 use std::collections::HashMap;
@@ -12,12 +15,11 @@ use crate::api::Query;
 use axum::extract::{Path, State};
 use axum::Json;
 use maud::{html, Markup};
-use serde_json::Value;
 
 use super::auth::Viewer;
 use super::layout::{self, Nav};
 use super::{chart, format, Page, UiState};
-use crate::api::health;
+use crate::api::health::{self, HealthView};
 use crate::api::segments::{self, SegmentSummary};
 use crate::api::trends::{self, SegmentTrend, TrendParams};
 use bellwether_core::engine::TierCounts;
@@ -50,7 +52,7 @@ pub(crate) async fn page(
 ) -> Page {
     let app = &ui.app;
     let Json(list) = segments::list_segments(State(app.clone()), viewer.headers.clone()).await?;
-    let Json(health) = health::health(State(app.clone()), viewer.headers.clone()).await?;
+    let health = health::health_view(app).await;
     let last_changes = last_changes(&health);
     let mut rows = Vec::with_capacity(list.segments.len());
     for summary in list.segments {
@@ -73,7 +75,7 @@ pub(crate) async fn page(
     }
     let tiers = app.engine.view_async().await.tier_level_counts();
     let now = app.engine.now();
-    let columns: Vec<ExtraColumn> = Vec::new();
+    let columns: Vec<ExtraColumn> = conversion_column(app, &rows).into_iter().collect();
     let panels: Vec<Markup> = vec![
         health_panel(&health, now),
         super::deliveries::destinations_panel(app, &viewer).await?,
@@ -108,15 +110,58 @@ pub(crate) async fn page(
     ))
 }
 
-fn last_changes(health: &Value) -> HashMap<String, i64> {
-    health["definitions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|d| {
-            let at = format::parse_time(d["last_change"].as_str()?)?;
-            Some((d["name"].as_str()?.to_owned(), at))
+/// Members' conversion and lift for the default outcome (`[reports]`),
+/// from the figures kept in the background; none without an outcome.
+fn conversion_column(app: &crate::AppState, rows: &[Row]) -> Option<ExtraColumn> {
+    let outcome = app.config.reports.outcome.as_deref()?;
+    let header = format!(
+        "Conversion ({}, {})",
+        outcome.trim_matches('"'),
+        app.config.reports.horizon_text()
+    );
+    let cells = rows
+        .iter()
+        .filter_map(|row| {
+            let standing = app.conversion_cache.get(&row.summary.name)?;
+            let cell = match &standing.report {
+                Err(error) => html! { span.muted title=(error) { "n/a" } },
+                Ok(report) => {
+                    let rate = report.members.conversion.rate;
+                    let percent = |r: Option<f64>| r.map_or("–".to_owned(), |r| format!("{:.1}%", r * 100.0));
+                    let title = format!(
+                        "members {} of {} ({}), non-members {} ({} of {})",
+                        report.members.conversion.converted,
+                        report.members.conversion.total,
+                        percent(rate),
+                        percent(report.non_members.conversion.rate),
+                        report.non_members.conversion.converted,
+                        report.non_members.conversion.total,
+                    );
+                    let per_member = report.members.value.as_ref().and_then(|v| v.revenue_per_member);
+                    html! {
+                        span.conversion title=(title) {
+                            strong { (percent(rate)) }
+                            @if let Some(lift) = report.lift {
+                                " " span class={"lift " @if lift >= 1.0 { "up" } @else { "down" }} { (format!("{lift:.1}×")) }
+                            }
+                            @if let Some(value) = per_member {
+                                div.muted.small { (format::compact(value)) " per member" }
+                            }
+                        }
+                    }
+                }
+            };
+            Some((row.summary.name.clone(), cell))
         })
+        .collect();
+    Some(ExtraColumn { header, cells })
+}
+
+fn last_changes(health: &HealthView) -> HashMap<String, i64> {
+    health
+        .definitions
+        .iter()
+        .filter_map(|d| Some((d.name.clone(), d.last_change_ms?)))
         .collect()
 }
 
@@ -124,13 +169,13 @@ fn today(trend: &SegmentTrend) -> (u64, u64) {
     trend.days.last().map_or((0, 0), |d| (d.entered, d.exited))
 }
 
-fn totals(health: &Value, rows: &[Row]) -> Markup {
+fn totals(health: &HealthView, rows: &[Row]) -> Markup {
     let (entered, exited) = rows
         .iter()
         .map(|r| today(&r.trend))
         .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    let contacts = health["subjects"]["contacts"].as_u64().unwrap_or(0);
-    let accounts = health["subjects"]["accounts"].as_u64().unwrap_or(0);
+    let contacts = health.subjects.contacts as u64;
+    let accounts = health.subjects.accounts as u64;
     html! {
         div.stats {
             (layout::stat("Contacts", &format::count(contacts), None))
@@ -228,10 +273,9 @@ fn percent(part: usize, total: usize) -> String {
     format!("{:.0}%", part as f64 * 100.0 / total as f64)
 }
 
-fn health_panel(health: &Value, now: i64) -> Markup {
-    let current = health["current"].as_bool().unwrap_or(false);
-    let p50 = health["evaluation_us"]["p50"].as_f64();
-    let p99 = health["evaluation_us"]["p99"].as_f64();
+fn health_panel(health: &HealthView, now: i64) -> Markup {
+    let current = health.current;
+    let (p50, p99) = (health.evaluation_us.p50, health.evaluation_us.p99);
     let micros =
         |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{} µs", format::compact(v)));
     html! {
@@ -241,14 +285,14 @@ fn health_panel(health: &Value, now: i64) -> Markup {
                 dt { "Evaluation" }
                 dd { @if current { (layout::pill("current", "good")) } @else { (layout::pill("behind", "bad")) } }
                 dt { "Pending timers" }
-                dd { (format::count(health["timers_pending"].as_u64().unwrap_or(0))) }
+                dd { (format::count(health.timers_pending as u64)) }
                 dt { "Next timer" }
-                dd { @match health["next_deadline"].as_str().and_then(format::parse_time) {
+                dd { @match health.next_deadline_ms {
                     Some(at) => (layout::when(at, now)), None => span.muted { "none" } } }
                 dt { "Evaluation time" }
                 dd { (micros(p50)) " median, " (micros(p99)) " p99" }
                 dt { "Write queue" }
-                dd { (format::count(health["ingest_pending_messages"].as_u64().unwrap_or(0))) " messages" }
+                dd { (format::count(health.ingest_pending_messages as u64)) " messages" }
             }
         }
     }

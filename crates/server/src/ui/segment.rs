@@ -12,13 +12,12 @@ use axum::Json;
 use bellwether_core::engine::{MemberQuery, RankedPage};
 use maud::{html, Markup};
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::auth::Viewer;
 use super::chart::{self, Bar, LineChart};
 use super::layout::{self, Nav};
 use super::{format, highlight, Page, PageError, UiState};
-use crate::api::segments::{self, ChangeParams, SegmentSummary};
+use crate::api::segments::{self, ChangeParams, ChangeView, SegmentSummary};
 use crate::api::trends::{self, SegmentTrend, TrendParams};
 use crate::error::ApiError;
 
@@ -36,9 +35,11 @@ pub(crate) struct MemberParams {
     score: Option<String>,
     /// 1-based page.
     page: Option<usize>,
-    /// Conversion card: the outcome to measure, and within how long.
+    /// Conversion card: the outcome to measure, within how long, and its
+    /// value property.
     outcome: Option<String>,
     horizon: Option<String>,
+    value: Option<String>,
 }
 
 pub(crate) async fn page(
@@ -69,14 +70,12 @@ pub(crate) async fn page(
         Query(ChangeParams { limit: Some(1_000) }),
     )
     .await?;
-    let feed: Vec<Value> = changes["changes"]
-        .as_array()
+    let feed: Vec<ChangeView> = changes
+        .changes
         .into_iter()
-        .flatten()
-        .filter(|c| c["definition"] == name.as_str())
+        .filter(|c| c.definition == name)
         .rev()
         .take(FEED_ITEMS)
-        .cloned()
         .collect();
     let scores: Vec<String> = {
         let engine = app.engine.view_async().await;
@@ -105,14 +104,12 @@ pub(crate) async fn page(
         limit: PAGE_SIZE,
         now,
     });
-    let conversion = super::conversion::card(
-        app,
-        &viewer,
-        &name,
-        params.outcome.as_deref(),
-        params.horizon.as_deref(),
-    )
-    .await;
+    let asked = super::conversion::Asked {
+        outcome: params.outcome.as_deref(),
+        horizon: params.horizon.as_deref(),
+        value: params.value.as_deref(),
+    };
+    let conversion = super::conversion::card(app, &viewer, &name, asked).await;
     let mut panels: Vec<Markup> = vec![feed_panel(&name, &feed, now)];
     panels.extend(super::deliveries::segment_panel(app, &viewer, &name, now).await?);
     let view = MembersView {
@@ -317,7 +314,7 @@ fn pager(view: &MembersView<'_>, pages: usize) -> Markup {
     }
 }
 
-fn feed_panel(name: &str, feed: &[Value], now: i64) -> Markup {
+fn feed_panel(name: &str, feed: &[ChangeView], now: i64) -> Markup {
     html! {
         section.card #live {
             h2 { "Live entries and exits " span.live #live-status aria-live="polite" { "connecting…" } }
@@ -330,17 +327,12 @@ fn feed_panel(name: &str, feed: &[Value], now: i64) -> Markup {
 }
 
 /// One feed line; the script builds the same markup for streamed changes.
-fn feed_item(change: &Value, now: i64) -> Markup {
-    let entered = change["change"] == "entered";
-    let subject = change["subject"].as_str().unwrap_or("contact");
-    let id = change["id"].as_str().unwrap_or_default();
+fn feed_item(change: &ChangeView, now: i64) -> Markup {
     html! {
         li {
-            @if entered { span.pill.good { "entered" } } @else { span.pill.bad { "exited" } }
-            " " (layout::subject_link(subject, id)) " "
-            @if let Some(at) = change["at"].as_str().and_then(format::parse_time) {
-                span.muted { (layout::when(at, now)) }
-            }
+            @if change.change == "entered" { span.pill.good { "entered" } } @else { span.pill.bad { "exited" } }
+            " " (layout::subject_link(change.subject, &change.id)) " "
+            span.muted { (layout::when(change.at_ms, now)) }
         }
     }
 }
