@@ -6,7 +6,10 @@
 //! recomputed when it has no figures yet, when its definition changed, or
 //! when the engine evaluated anything since (new events, timers, merges)
 //! and its figures are older than `[reports] refresh`; and at the latest
-//! every [`MAX_AGE`], as the 90-day period slides.
+//! every [`MAX_AGE`], as the 90-day period slides. A report costs what the
+//! segment's history costs, so a segment also waits [`QUIET_FACTOR`] times
+//! its last computation before the next: the background work stays under
+//! about 1/`QUIET_FACTOR` of one core however large the store grows.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -22,6 +25,9 @@ use crate::AppState;
 
 /// Figures older than this are recomputed even when nothing changed.
 pub const MAX_AGE: Duration = Duration::from_secs(15 * 60);
+/// A segment's figures are kept at least this many times as long as
+/// they took to compute.
+pub const QUIET_FACTOR: u32 = 20;
 /// How long the refresher sleeps when every segment is fresh.
 const IDLE: Duration = Duration::from_secs(2);
 
@@ -41,6 +47,8 @@ struct Entry {
     /// The engine's evaluation count when it was computed.
     evaluations: u64,
     refreshed: Instant,
+    /// How long computing it took.
+    took: Duration,
 }
 
 /// The figures, by segment.
@@ -66,8 +74,10 @@ fn stale(
 ) -> Option<u8> {
     let Some(entry) = entry else { return Some(0) };
     let age = now.saturating_duration_since(entry.refreshed);
+    let quiet = entry.took * QUIET_FACTOR;
     match () {
         _ if entry.definition != definition => Some(1),
+        _ if age < quiet => None,
         _ if entry.evaluations != evaluations && age >= refresh => Some(2),
         _ if age >= MAX_AGE => Some(3),
         _ => None,
@@ -117,6 +127,7 @@ pub async fn refresh_next(state: &AppState) -> bool {
         ..ConversionQuery::default()
     };
     let computed_at = state.engine.now();
+    let started = Instant::now();
     let report = conversion_view(state, &query)
         .await
         .map(Arc::new)
@@ -134,6 +145,7 @@ pub async fn refresh_next(state: &AppState) -> bool {
             definition,
             evaluations,
             refreshed: Instant::now(),
+            took: started.elapsed(),
         },
     );
     true
@@ -163,7 +175,7 @@ pub async fn run(state: AppState, shutdown: impl Future<Output = ()>) {
 mod tests {
     use super::*;
 
-    fn entry(definition: &str, evaluations: u64, refreshed: Instant) -> Entry {
+    fn entry(definition: &str, evaluations: u64, refreshed: Instant, took: Duration) -> Entry {
         Entry {
             standing: Standing {
                 report: Err("unused".into()),
@@ -172,6 +184,7 @@ mod tests {
             definition: definition.into(),
             evaluations,
             refreshed,
+            took,
         }
     }
 
@@ -180,7 +193,7 @@ mod tests {
         let minute = Duration::from_secs(60);
         let then = Instant::now();
         let (soon, later) = (then + Duration::from_secs(1), then + 2 * minute);
-        let at = |evaluations| entry("x", evaluations, then);
+        let at = |evaluations| entry("x", evaluations, then, Duration::from_millis(10));
         assert_eq!(stale(None, "x", 1, minute, soon), Some(0));
         assert_eq!(stale(Some(&at(1)), "y", 1, minute, soon), Some(1));
         // New data, but the figures are younger than the refresh interval.
@@ -189,5 +202,14 @@ mod tests {
         // Nothing new: kept until they are too old.
         assert_eq!(stale(Some(&at(1)), "x", 1, minute, later), None);
         assert_eq!(stale(Some(&at(1)), "x", 1, minute, then + MAX_AGE), Some(3));
+        // A report that took 10 s waits 200 s, new data or not; a changed
+        // definition does not wait.
+        let slow = entry("x", 1, then, Duration::from_secs(10));
+        assert_eq!(stale(Some(&slow), "x", 2, minute, later), None);
+        assert_eq!(
+            stale(Some(&slow), "x", 2, minute, then + 4 * minute),
+            Some(2)
+        );
+        assert_eq!(stale(Some(&slow), "y", 1, minute, soon), Some(1));
     }
 }

@@ -139,7 +139,7 @@ fn chart(report: &ConversionView) -> Markup {
                     " (95% " (percent(group.conversion.low)) "–" (percent(group.conversion.high)) "). "
                 }
                 @if let Some(lift) = report.lift { "Lift " strong { (format!("{lift:.2}×")) } ", " }
-                @if let Some(p) = report.p_value { "p = " (format!("{p:.2e}")) }
+                @if let Some(p) = report.p_value { (p_value(p)) }
                 " · outcome " code { (report.frame.outcome) } " within " (report.frame.horizon)
             }
         }
@@ -201,6 +201,14 @@ fn value_table(report: &ConversionView) -> Markup {
             p.muted.small { "Revenue sums " code { (value) } " over each subject's outcome events in its window"
                 @if let Some(pipeline) = &report.frame.pipeline { "; pipeline sums it over " code { (pipeline) } } "." }
         }
+    }
+}
+
+/// `p = 4.88e-45`; below what a double resolves, `p < 1e-300`.
+fn p_value(p: f64) -> String {
+    match p {
+        p if p < 1e-300 => "p < 1e-300".to_owned(),
+        p => format!("p = {p:.2e}"),
     }
 }
 
