@@ -208,3 +208,230 @@ fn the_model_is_json_the_script_can_write() {
     let back = serde_json::to_value(&model).expect("serializes");
     assert_eq!(back["items"][0]["event"]["where"][0]["value"], "/pricing");
 }
+
+mod generated {
+    //! `read(print(m)) == m` for generated models (canonical: unused
+    //! fields at their defaults, no group directly inside a group of its
+    //! own kind, since the text has no parentheses to keep it).
+
+    use super::*;
+    use proptest::prelude::*;
+
+    const NUMERIC: [CmpOp; 6] = [
+        CmpOp::Eq,
+        CmpOp::Ne,
+        CmpOp::Lt,
+        CmpOp::Le,
+        CmpOp::Gt,
+        CmpOp::Ge,
+    ];
+    const ALL_OPS: [CmpOp; 11] = [
+        CmpOp::Eq,
+        CmpOp::Ne,
+        CmpOp::Lt,
+        CmpOp::Le,
+        CmpOp::Gt,
+        CmpOp::Ge,
+        CmpOp::Contains,
+        CmpOp::StartsWith,
+        CmpOp::Matches,
+        CmpOp::In,
+        CmpOp::NotIn,
+    ];
+
+    fn number() -> impl Strategy<Value = f64> {
+        (-20i32..400).prop_map(|n| f64::from(n) / 4.0)
+    }
+
+    fn scalar() -> impl Strategy<Value = Literal> {
+        prop_oneof![
+            any::<bool>().prop_map(Literal::Bool),
+            number().prop_map(Literal::Num),
+            "[a-z /\"\\\\\n]{0,6}".prop_map(Literal::Str),
+        ]
+    }
+
+    fn value_for(op: CmpOp) -> BoxedStrategy<Literal> {
+        match op {
+            CmpOp::In | CmpOp::NotIn => prop::collection::vec(scalar(), 1..3)
+                .prop_map(Literal::List)
+                .boxed(),
+            _ => scalar().boxed(),
+        }
+    }
+
+    fn filter() -> impl Strategy<Value = Filter> {
+        (
+            prop::sample::select(vec!["path", "plan", "amount", "context.page.url"]),
+            prop::sample::select(ALL_OPS.to_vec()),
+        )
+            .prop_flat_map(|(property, op)| {
+                value_for(op).prop_map(move |value| Filter {
+                    property: property.to_owned(),
+                    op,
+                    value,
+                })
+            })
+    }
+
+    fn event() -> impl Strategy<Value = EventPick> {
+        (
+            prop::sample::select(vec![
+                SelectorKind::Event,
+                SelectorKind::Page,
+                SelectorKind::Screen,
+                SelectorKind::Any,
+            ]),
+            prop::sample::select(vec!["Email Opened", "Deal Won", "say \"hi\""]),
+            prop::collection::vec(filter(), 0..3),
+        )
+            .prop_map(|(kind, name, filters)| EventPick {
+                kind,
+                name: if kind == SelectorKind::Event {
+                    name.to_owned()
+                } else {
+                    String::new()
+                },
+                filters,
+            })
+    }
+
+    fn duration() -> impl Strategy<Value = String> {
+        prop::sample::select(vec!["7d", "14d", "90d", "12h", "30m", "45s"]).prop_map(str::to_owned)
+    }
+
+    fn window() -> impl Strategy<Value = WindowPick> {
+        prop_oneof![
+            Just(WindowPick::All),
+            duration().prop_map(|length| WindowPick::Last { length }),
+            (duration(), duration()).prop_map(|(from, to)| WindowPick::Ago { from, to }),
+        ]
+    }
+
+    fn measure() -> impl Strategy<Value = Node> {
+        use MeasureFn::*;
+        let functions = vec![
+            Count, Exists, DaysSince, ActiveDays, Distinct, Sum, Avg, Min, Max,
+        ];
+        (
+            prop::sample::select(functions),
+            event(),
+            window(),
+            prop::sample::select(NUMERIC.to_vec()),
+            number(),
+        )
+            .prop_map(|(function, event, window, op, value)| {
+                let compared = function.compared();
+                Node::Measure(Measure {
+                    function,
+                    event: if function.reads_event() {
+                        event
+                    } else {
+                        EventPick::default()
+                    },
+                    property: if function.reads_property() {
+                        "revenue".into()
+                    } else {
+                        String::new()
+                    },
+                    window: match (function, window) {
+                        (DaysSince, _) => WindowPick::All,
+                        (ActiveDays, WindowPick::All) => WindowPick::Last {
+                            length: "30d".into(),
+                        },
+                        (_, window) => window,
+                    },
+                    op: if compared { op } else { CmpOp::default() },
+                    value: if compared { value } else { 0.0 },
+                })
+            })
+    }
+
+    fn leaf() -> impl Strategy<Value = Node> {
+        prop_oneof![
+            measure(),
+            (1u32..6, event(), event(), any::<bool>(), any::<bool>()).prop_map(
+                |(count, lead, follower, on, within)| Node::Each(EachLeaf {
+                    count,
+                    lead,
+                    follower,
+                    on: if on { "email_id".into() } else { String::new() },
+                    within: if within { "3d".into() } else { String::new() },
+                })
+            ),
+            (prop::sample::select(NUMERIC.to_vec()), number()).prop_map(|(op, value)| {
+                Node::Score {
+                    name: "intent".into(),
+                    op,
+                    value,
+                }
+            }),
+            Just(Node::InSegment {
+                name: "hot_intent".into()
+            }),
+            any::<bool>().prop_map(|eq| Node::Tier {
+                name: "lifecycle".into(),
+                op: if eq { CmpOp::Eq } else { CmpOp::Ne },
+                level: "trial".into(),
+            }),
+            prop::sample::select(ALL_OPS.to_vec()).prop_flat_map(|op| value_for(op).prop_map(
+                move |value| Node::Trait {
+                    path: "trait.plan".into(),
+                    op,
+                    value
+                }
+            )),
+        ]
+    }
+
+    fn tree() -> impl Strategy<Value = Node> {
+        leaf()
+            .prop_recursive(3, 16, 3, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 2..4)
+                        .prop_map(|items| Node::All { items }),
+                    prop::collection::vec(inner.clone(), 2..4)
+                        .prop_map(|items| Node::Any { items }),
+                    inner.prop_map(|item| Node::Not {
+                        item: Box::new(item)
+                    }),
+                ]
+            })
+            .prop_map(canonical)
+    }
+
+    /// Groups inside a group of their own kind merged into it.
+    fn canonical(node: Node) -> Node {
+        fn merge(items: Vec<Node>, all: bool) -> Vec<Node> {
+            let mut out = Vec::new();
+            for item in items.into_iter().map(canonical) {
+                match item {
+                    Node::All { items } if all => out.extend(items),
+                    Node::Any { items } if !all => out.extend(items),
+                    other => out.push(other),
+                }
+            }
+            out
+        }
+        match node {
+            Node::All { items } => Node::All {
+                items: merge(items, true),
+            },
+            Node::Any { items } => Node::Any {
+                items: merge(items, false),
+            },
+            Node::Not { item } => Node::Not {
+                item: Box::new(canonical(*item)),
+            },
+            leaf => leaf,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn printed_models_read_back_unchanged(model in tree()) {
+            let text = print(&model).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(read(&text), Ok(model), "text: {}", text);
+        }
+    }
+}
