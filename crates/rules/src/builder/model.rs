@@ -236,6 +236,13 @@ pub enum WindowPick {
         /// The newer edge.
         to: String,
     },
+    /// `within 48h of first("Signed Up")`.
+    WithinOf {
+        /// A duration (`48h`, `7d`).
+        length: String,
+        /// The events whose first one starts the window.
+        anchor: EventPick,
+    },
 }
 
 /// Comparison operators, as written.

@@ -205,6 +205,11 @@ fn window(w: &WindowPick, at: &[usize]) -> Result<Option<String>, BuildError> {
             duration(from, at)?,
             duration(to, at)?
         )),
+        WindowPick::WithinOf { length, anchor } => Some(format!(
+            "within {} of first({})",
+            duration(length, at)?,
+            selector(anchor, at)?
+        )),
     })
 }
 

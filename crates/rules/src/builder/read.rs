@@ -314,9 +314,13 @@ impl Reader<'_> {
                 from: duration_text(*from),
                 to: duration_text(*to),
             }),
+            ArgKind::Window(Window::WithinOf { length, anchor }) => Ok(WindowPick::WithinOf {
+                length: duration_text(*length),
+                anchor: self.selector(anchor)?,
+            }),
             _ => Err(self.unfit(
                 arg.span,
-                "the builder shows `last D` and `between A and B ago` windows",
+                "the builder shows a window (`last D`, `between A and B ago`, `within D of first(…)`) here",
             )),
         }
     }

@@ -106,6 +106,8 @@ fn the_shipped_segments_that_fit_round_trip_and_the_others_say_where() {
             "silent_fit_account",
             "power_user",
             "content_researcher",
+            "fast_activator",
+            "collaborative_team",
             "dormant",
             "compliance_seeker"
         ]
@@ -115,10 +117,7 @@ fn the_shipped_segments_that_fit_round_trip_and_the_others_say_where() {
 #[test]
 fn what_does_not_fit_is_named_by_its_text() {
     let cases = [
-        (
-            "count(\"Teammate Invited\", within 7d of first(\"Signed Up\")) >= 2",
-            "within 7d of first(\"Signed Up\")",
-        ),
+        ("count(\"Teammate Invited\", revenue) >= 2", "revenue"),
         (
             "exists(any) and trait.seats >= 3 * past(trait.seats, 60d)",
             "3 * past(trait.seats, 60d)",
@@ -305,6 +304,8 @@ mod generated {
             Just(WindowPick::All),
             duration().prop_map(|length| WindowPick::Last { length }),
             (duration(), duration()).prop_map(|(from, to)| WindowPick::Ago { from, to }),
+            (duration(), event())
+                .prop_map(|(length, anchor)| WindowPick::WithinOf { length, anchor }),
         ]
     }
 

@@ -187,9 +187,10 @@
     var win = measure.window || { kind: "all" };
     measure.window = win;
     var box = el("span", { className: "b-window" }, [
-      select([["all", "all time"], ["last", "in the last"], ["ago", "between … ago"]], win.kind, "window", function (v) {
+      select([["all", "all time"], ["last", "in the last"], ["ago", "between … ago"], ["within_of", "within … of the first"]], win.kind, "window", function (v) {
         if (v === "last") measure.window = { kind: "last", length: "7d" };
         else if (v === "ago") measure.window = { kind: "ago", from: "60d", to: "30d" };
+        else if (v === "within_of") measure.window = { kind: "within_of", length: "48h", anchor: { kind: "event", name: "", where: [] } };
         else measure.window = { kind: "all" };
       }),
     ]);
@@ -200,6 +201,10 @@
       box.appendChild(el("span", { className: "b-word", text: "and" }));
       box.appendChild(input(win.to, "window end, how long ago", function (v) { win.to = v; }, { size: "4" }));
       box.appendChild(el("span", { className: "b-word", text: "ago" }));
+    } else if (win.kind === "within_of") {
+      box.appendChild(input(win.length, "window length", function (v) { win.length = v; }, { size: "4", className: "b-length" }));
+      box.appendChild(el("span", { className: "b-word", text: "of the first" }));
+      box.appendChild(eventPicker(win.anchor, "anchor event"));
     }
     return box;
   }
