@@ -4,7 +4,7 @@
 // it), that the live preview counts the shipped segment's size and shows
 // the backtest line, then save it and compare the members with the
 // shipped segment's, id for id. Typing text the builder cannot show makes
-// it say which part.
+// it say which part; references, "not" and a nested group print too.
 //
 // usage: node builder.mjs BASE_URL ADMIN_TOKEN OUT_DIR
 // Exits non-zero (with the failing step) on any failed expectation.
@@ -156,6 +156,29 @@ try {
   await page.fill("#when", shipped.definition);
   await page.waitForFunction(() => document.querySelectorAll("#builder-root > ol.b-items > li").length === 2 && !document.querySelector("#builder fieldset").disabled, null, { timeout: 10000 });
   expect((await item(1).locator("input.b-on").inputValue()) === "email_id", "the each condition shown");
+
+  step = "references, negation and a nested group";
+  await page.goto(base + "/editor", { waitUntil: "load" });
+  await page.waitForSelector("#builder:not([hidden]) #builder-root", { timeout: 10000 });
+  await page.fill("#name", `built_refs_${Date.now()}`);
+  await page.click(`${root} > .b-adders button[data-add=score]`);
+  await page.click(`${root} > .b-adders button[data-add=in_segment]`);
+  await item(1).locator("input.b-not").check();
+  await page.click(`${root} > .b-adders button[data-add=group]`);
+  await item(2).locator(".b-adders button[data-add=tier]").click();
+  await item(2).locator(".b-adders button[data-add=trait]").click();
+  const traitRow = item(2).locator("ol.b-items > li").nth(1);
+  await traitRow.locator("input[aria-label^=trait]").fill("trait.plan");
+  await traitRow.locator("input[aria-label=value]").fill("pro");
+  const shape = /^score\("intent"\) >= 50\nand not in_segment\("hot_intent"\)\nand \(tier\("\w+"\) = "\w+" or trait\.plan = "pro"\)$/;
+  await page.waitForFunction(
+    (source) => document.getElementById("builder").dataset.synced === "true" && new RegExp(source).test(document.getElementById("when").value),
+    shape.source,
+    { timeout: 10000 },
+  ).catch(async () => {
+    throw new Error(`${step}: expected text like ${shape}, got ${JSON.stringify(await page.inputValue("#when"))} (builder says: ${await page.textContent("#builder-status")})`);
+  });
+  await page.waitForSelector("#preview #preview-count", { timeout: 20000 });
 
   step = "no script errors";
   expect(problems.length === 0, `no browser errors, got: ${problems.join("; ")}`);
