@@ -1,11 +1,13 @@
 //! `/editor`: write or edit a segment definition with inline errors (caret
 //! positions from the checker) and a live preview (a dry run: how many
 //! would match now, a sample of members, who would enter and exit compared
-//! with the saved version); save through `PUT /api/v1/definitions` with an
-//! admin token.
+//! with the saved version, and a 90-day backtest line); save through
+//! `PUT /api/v1/definitions` with an admin token.
 //!
 //! Works without JavaScript (the Preview button re-renders the page); the
-//! script previews as you type through `POST /editor/preview`.
+//! script previews as you type through `POST /editor/preview`, and
+//! `builder.js` adds the visual builder (`builder`: its round trip through
+//! `POST /editor/builder`; `catalog`: what it offers to pick).
 
 mod backtest;
 mod builder;
