@@ -130,7 +130,7 @@
       options.push([key, label + " (" + event.count.toLocaleString("en-US") + ")"]);
     });
     var current = eventKey(pick);
-    if (!seen[current] && current !== "event:") options.push([current, pick.name + " (not seen)"]);
+    if (!seen[current] && current !== "event:") options.push([current, pick.name]);
     return options;
   }
 
