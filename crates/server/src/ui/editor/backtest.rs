@@ -27,8 +27,9 @@ pub(crate) struct BacktestLine {
 }
 
 /// Replays `when` over the last 90 days, one instant a day (91 instants,
-/// well under the reports' cap), in one of the report slots so previews
-/// queue behind other reports instead of piling up.
+/// well under the reports' cap), in one of the report slots, held by the
+/// blocking work itself: previews abandoned as the user types queue
+/// behind the slots instead of piling up.
 pub(crate) async fn run(
     ui: &UiState,
     when: &str,
@@ -56,8 +57,9 @@ pub(crate) async fn run(
         as_of: now,
         keep_members: false,
     };
-    let _slot = ui.app.report_slots.acquire().await?;
+    let slot = ui.app.report_slots.acquire_owned().await?;
     let report = blocking(&ui.app, move |store| {
+        let _slot = slot;
         reports::with_handle(&engine, store, |view| reports::backtest(view, &params))
     })
     .await??;
