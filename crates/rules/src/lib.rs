@@ -68,6 +68,7 @@
 //! [`MAX_TOKENS`] tokens per expression.
 
 pub mod ast;
+pub mod builder;
 mod check;
 mod compile;
 mod defs;

@@ -87,6 +87,20 @@ impl ReportSlots {
             .await
             .map_err(|_| ApiError::Unavailable("the server is stopping".into()))
     }
+
+    /// Like [`Self::acquire`], for a permit moved into the blocking work:
+    /// the slot stays taken until the work ends, even when the request
+    /// that started it is dropped (a live preview superseded by the next
+    /// keystroke), so abandoned work still counts against the slots.
+    pub(crate) async fn acquire_owned(
+        &self,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.0
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::Unavailable("the server is stopping".into()))
+    }
 }
 
 impl AppState {

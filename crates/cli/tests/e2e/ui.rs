@@ -1,6 +1,7 @@
 //! The web UI on the real binary: the whole scenario in a real headless
 //! Chromium (`tests/ui/scenario.mjs`, playwright-core driving Debian's
-//! `/usr/bin/chromium`), and the sign-in rules over plain HTTP.
+//! `/usr/bin/chromium`), the editor's visual builder (`tests/ui/builder.mjs`),
+//! and the sign-in rules over plain HTTP.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -121,6 +122,39 @@ fn the_ui_scenario_passes_in_headless_chromium() {
         "dashboard-after-save",
         "segment-live",
     ] {
+        let file = out.join(format!("{page}.png"));
+        let size = std::fs::metadata(&file).map_or(0, |m| m.len());
+        assert!(
+            size > 10_000,
+            "screenshot {} ({size} bytes)",
+            file.display()
+        );
+    }
+}
+
+/// The editor's visual builder (`tests/ui/builder.mjs`): `hot_intent` built
+/// by clicking prints the shipped expression, previews and saves to the
+/// same members as the shipped text.
+#[test]
+fn the_builder_builds_hot_intent_by_clicking_in_headless_chromium() {
+    let demo = Demo::start("127.0.0.1");
+    let out = screenshot_dir().join("builder");
+    let output = Command::new("node")
+        .current_dir(ui_dir())
+        .arg("builder.mjs")
+        .arg(demo.url(""))
+        .arg(TOKEN)
+        .arg(&out)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node: {e} (run scripts/test to install it)"));
+    assert!(
+        output.status.success(),
+        "the builder scenario failed (screenshots in {}):\nstdout: {}\nstderr: {}",
+        out.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for page in ["builder-hot-intent", "builder-unfit"] {
         let file = out.join(format!("{page}.png"));
         let size = std::fs::metadata(&file).map_or(0, |m| m.len());
         assert!(

@@ -8,6 +8,7 @@
 
 mod backfill;
 mod browse;
+mod catalog;
 mod cow_map;
 mod directory;
 mod dry_run;
@@ -37,6 +38,7 @@ use bellwether_rules::{DefKind, LateInsert, PropertyKeys, RuleSet, SubjectKind, 
 use serde::Serialize;
 
 pub use browse::{MemberQuery, RankedMember, RankedPage, TierCounts};
+pub use catalog::EventCount;
 pub use directory::{
     DirectoryEntry, DirectoryOrder, DirectoryPage, DirectoryPosition, DirectoryQuery,
 };

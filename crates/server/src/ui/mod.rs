@@ -1,5 +1,6 @@
 //! The web UI at `/`: server-rendered HTML (maud) with inline SVG charts
-//! and a little vanilla JavaScript (the live feed, the editor's preview).
+//! and a little vanilla JavaScript (the live feed, the editor's preview
+//! and its visual builder).
 //! Pages: dashboard `/`, `/segments/{name}`, `/contacts/{user_id}`,
 //! `/accounts/{group_id}`, `/editor`, `/ingestion`, and the directories
 //! `/contacts` and `/accounts` (search, filters, pages).
@@ -7,7 +8,11 @@
 //! Invariant: pages read through the REST handlers (`crate::api`) with the
 //! viewer's credentials ([`auth::Viewer`]), or through the engine handle
 //! for what only people browse (ranked members, tier level counts, tier
-//! explanations); they never query the store another way. Errors are
+//! explanations); they never query the store another way, except for
+//! reading the newest stored events (the ingestion page, the editor's
+//! property suggestions) and running a report's typed function on a view
+//! (the editor's backtest line, `bellwether_core::reports::backtest`, the
+//! function behind `GET /api/v1/reports/backtest`). Errors are
 //! [`ApiError`]s, rendered as HTML with the status `error.rs` gives them.
 
 mod account;
@@ -89,12 +94,14 @@ pub(crate) fn routes<S>(state: AppState, loopback: bool) -> Router<S> {
         .route("/accounts/{group_id}", get(account::page))
         .route("/editor", get(editor::page).post(editor::save))
         .route("/editor/preview", post(editor::preview))
+        .route("/editor/builder", post(editor::builder_round_trip))
         .route("/ingestion", get(ingestion::page))
         .route("/ui/stream", get(stream::changes))
         .route("/signin", get(auth::sign_in_page).post(auth::sign_in))
         .route("/signout", post(auth::sign_out))
         .route(assets::CSS_PATH, get(assets::css))
         .route(assets::JS_PATH, get(assets::js))
+        .route(assets::BUILDER_JS_PATH, get(assets::builder_js))
         .layer(axum::middleware::from_fn(guard::protect))
         .with_state(ui)
 }

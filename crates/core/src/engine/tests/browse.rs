@@ -102,3 +102,30 @@ fn tier_explanations_list_every_level() {
     assert_eq!(levels[0]["explanation"]["holds"], false);
     assert!(engine.explain_contact_tier(contact, "nope", T0).is_none());
 }
+
+#[test]
+fn event_counts_are_by_kind_and_name_most_frequent_first() {
+    let mut engine = Engine::new(rules());
+    let mut feed = Feed::new();
+    let ops = feed.ops(&[
+        track("ann", "Demo Requested", T0),
+        track("bob", "Demo Requested", T0 + 1),
+        message(MessageKind::Page, Some("ann"), None, "Pricing", T0 + 2),
+        track("cyd", "Signed Up", T0 + 3),
+    ]);
+    engine.apply(&ops, T0 + 10);
+    let counts: Vec<(bellwether_rules::EventKind, String, u64)> = engine
+        .event_counts()
+        .into_iter()
+        .map(|c| (c.kind, c.name, c.count))
+        .collect();
+    use bellwether_rules::EventKind::{Page, Track};
+    assert_eq!(
+        counts,
+        [
+            (Track, "Demo Requested".to_owned(), 2),
+            (Page, "Pricing".to_owned(), 1),
+            (Track, "Signed Up".to_owned(), 1),
+        ]
+    );
+}

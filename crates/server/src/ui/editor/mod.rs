@@ -1,14 +1,21 @@
 //! `/editor`: write or edit a segment definition with inline errors (caret
 //! positions from the checker) and a live preview (a dry run: how many
 //! would match now, a sample of members, who would enter and exit compared
-//! with the saved version); save through `PUT /api/v1/definitions` with an
-//! admin token.
+//! with the saved version, and a 90-day backtest line); save through
+//! `PUT /api/v1/definitions` with an admin token.
 //!
 //! Works without JavaScript (the Preview button re-renders the page); the
-//! script previews as you type through `POST /editor/preview`.
+//! script previews as you type through `POST /editor/preview`, and
+//! `builder.js` adds the visual builder (`builder`: its round trip through
+//! `POST /editor/builder`; `catalog`: what it offers to pick).
 
+mod backtest;
+mod builder;
+mod catalog;
 mod draft;
 mod preview;
+
+pub(crate) use builder::round_trip as builder_round_trip;
 
 use crate::api::Query;
 use axum::extract::{Form, State};
@@ -18,6 +25,7 @@ use axum::Json;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use self::catalog::Catalog;
 use self::draft::EditorForm;
 use self::preview::Preview;
 use super::auth::{self, Viewer};
@@ -58,7 +66,8 @@ pub(crate) async fn page(
             })?
         }
     };
-    Ok(render(&ui, &viewer, &form, None, None))
+    let catalog = catalog::load_or_empty(&ui).await;
+    Ok(render(&viewer, &form, &catalog, None, None))
 }
 
 /// `POST /editor/preview`: the preview panel as an HTML fragment.
@@ -67,7 +76,9 @@ pub(crate) async fn preview(
     _viewer: Viewer,
     Form(form): Form<EditorForm>,
 ) -> Result<Markup, PageError> {
-    Ok(preview::render(&preview::run(&ui, &form).await?))
+    let mut checked = preview::run(&ui, &form).await?;
+    preview::add_backtest(&ui, &form, &mut checked).await;
+    Ok(preview::render(&checked))
 }
 
 /// `POST /editor`: Preview (re-render with the preview) or Save.
@@ -77,17 +88,21 @@ pub(crate) async fn save(
     headers: HeaderMap,
     Form(form): Form<EditorForm>,
 ) -> Result<Response, PageError> {
-    let checked = preview::run(&ui, &form).await?;
+    let mut checked = preview::run(&ui, &form).await?;
     if form.intent != "save" || !matches!(checked, Preview::Ready { .. }) {
+        preview::add_backtest(&ui, &form, &mut checked).await;
         let status = match checked {
             Preview::Ready { .. } | Preview::Empty => StatusCode::OK,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
-        return Ok((status, render(&ui, &viewer, &form, Some(&checked), None)).into_response());
+        let catalog = catalog::load_or_empty(&ui).await;
+        let page = render(&viewer, &form, &catalog, Some(&checked), None);
+        return Ok((status, page).into_response());
     }
     let Some(secret) = auth::admin_secret(&ui, &headers, Some(&form.token)) else {
         let notice = "Saving changes the definitions in force: enter an admin token.";
-        let page = render(&ui, &viewer, &form, Some(&checked), Some(notice));
+        let catalog = catalog::load_or_empty(&ui).await;
+        let page = render(&viewer, &form, &catalog, Some(&checked), Some(notice));
         return Ok((StatusCode::UNAUTHORIZED, page).into_response());
     };
     let text = {
@@ -124,9 +139,9 @@ pub(crate) async fn save(
 }
 
 fn render(
-    ui: &UiState,
     viewer: &Viewer,
     form: &EditorForm,
+    catalog: &Catalog,
     checked: Option<&Preview>,
     notice: Option<&str>,
 ) -> Markup {
@@ -136,7 +151,7 @@ fn render(
     } else {
         "New segment".to_owned()
     };
-    let reference = reference(ui);
+    let reference = reference(catalog);
     let body = html! {
         (layout::heading("Segment editor", &title, html! {
             @if editing { a.button href={"/segments/" (layout::encode(&form.original))} { "Back to the segment" } }
@@ -158,6 +173,7 @@ fn render(
                             }
                         }
                     }
+                    (builder_panel(catalog))
                     div.field {
                         label for="when" { "Condition" }
                         textarea #when name="when" rows="6" spellcheck="false" placeholder=(EXAMPLE) aria-describedby="preview" { (form.when) }
@@ -196,15 +212,24 @@ fn render(
     layout::page(&title, Nav::Editor, Some(viewer), body)
 }
 
+/// The visual builder's place: hidden until `builder.js` renders the
+/// condition into it (without JavaScript the text area is the editor).
+fn builder_panel(catalog: &Catalog) -> Markup {
+    html! {
+        section.builder #builder hidden aria-label="Builder" data-endpoint="/editor/builder" {
+            h3 { "Builder" }
+            p.small.muted { "Click a condition together; the text below follows, and editing the text updates the builder." }
+            div #builder-tree {}
+            p.small #builder-status role="status" aria-live="polite" {}
+        }
+        script #builder-data type="application/json" { (catalog.json()) }
+        script src=(super::assets::BUILDER_JS_PATH) defer {}
+    }
+}
+
 /// The names a condition can refer to, and an example.
-fn reference(ui: &UiState) -> Markup {
-    let (scores, segments) = {
-        let rules = ui.app.engine.rules();
-        let definitions = rules.definitions();
-        let scores: Vec<String> = definitions.score.iter().map(|s| s.name.clone()).collect();
-        let segments: Vec<String> = definitions.segment.iter().map(|s| s.name.clone()).collect();
-        (scores, segments)
-    };
+fn reference(catalog: &Catalog) -> Markup {
+    let (scores, segments) = (catalog.scores(), catalog.segments());
     html! {
         section.card {
             h2 { "Reference" }

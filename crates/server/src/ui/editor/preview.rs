@@ -8,6 +8,7 @@ use axum::Json;
 use bellwether_rules::Diagnostic;
 use maud::{html, Markup};
 
+use super::backtest::{self, BacktestLine};
 use super::draft::EditorForm;
 use crate::api::definitions::{self, DefinitionsOutcome, PutParams};
 use crate::error::ApiError;
@@ -31,7 +32,19 @@ pub(crate) enum Preview {
         subject: &'static str,
         /// Editing a saved segment (so enter/exit compare with it).
         existing: bool,
+        /// The last 90 days replayed ([`add_backtest`]); `None` when saving.
+        backtest: Option<Result<BacktestLine, ApiError>>,
     },
+}
+
+/// Adds the backtest line to a ready preview (it replays the condition,
+/// so the save path, which does not show it, skips it).
+pub(crate) async fn add_backtest(ui: &UiState, form: &EditorForm, preview: &mut Preview) {
+    if let Preview::Ready { backtest: line, .. } = preview {
+        if let Ok(subject) = form.subject_kind() {
+            *line = Some(backtest::run(ui, form.when.trim(), subject).await);
+        }
+    }
 }
 
 /// Checks the condition, then dry-runs the draft (nothing changes).
@@ -72,6 +85,7 @@ pub(crate) async fn run(ui: &UiState, form: &EditorForm) -> Result<Preview, ApiE
             name: form.name.trim().to_owned(),
             subject: subject.as_str(),
             existing: !form.original.trim().is_empty(),
+            backtest: None,
         }),
         Err(ApiError::InvalidDefinitions { errors, .. }) => Ok(Preview::Invalid(
             errors
@@ -114,7 +128,8 @@ pub(crate) fn render(preview: &Preview) -> Markup {
             name,
             subject,
             existing,
-        } => ready(outcome, name, subject, *existing),
+            backtest,
+        } => ready(outcome, name, subject, *existing, backtest.as_ref()),
     }
 }
 
@@ -150,7 +165,13 @@ pub(crate) fn caret(d: &Diagnostic) -> String {
     )
 }
 
-fn ready(outcome: &DefinitionsOutcome, name: &str, subject: &str, existing: bool) -> Markup {
+fn ready(
+    outcome: &DefinitionsOutcome,
+    name: &str,
+    subject: &str,
+    existing: bool,
+    backtest: Option<&Result<BacktestLine, ApiError>>,
+) -> Markup {
     let Some(diff) = outcome.segments.get(name) else {
         return html! { p.muted { "Nothing to preview." } };
     };
@@ -165,6 +186,7 @@ fn ready(outcome: &DefinitionsOutcome, name: &str, subject: &str, existing: bool
                 strong #preview-count { (format::grouped(diff.size_after as u64)) }
                 " " (subject) "s would match now"
             }
+            @if let Some(line) = backtest { (backtest::render(line)) }
             @if existing {
                 p { span.up { "+" (format::grouped(diff.enter_count as u64)) " would enter" } ", "
                     span.down { "−" (format::grouped(diff.exit_count as u64)) " would exit" }
