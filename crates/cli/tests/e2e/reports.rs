@@ -347,10 +347,13 @@ fn the_default_outcome_shows_on_the_dashboard_and_the_segment_page() {
             .and_then(|r| r.text())
             .unwrap_or_default()
     };
-    // Computed in the background: the dashboard never waits on a report.
+    // Computed in the background (first while the store was empty, then
+    // again a refresh interval after the events): pages never wait on it.
     crate::harness::wait_for("the dashboard's conversion column", || {
         let html = page("/");
-        html.contains("Conversion (Deal Won, 30d)") && html.contains("50.0%")
+        html.contains("Conversion (Deal Won, 30d)")
+            && html.contains("members 1 of 2 (50.0%)")
+            && html.contains("600 per member")
     });
     let segment = page("/segments/demo_requesters");
     assert!(segment.contains("Days to outcome"), "{segment}");
@@ -362,6 +365,6 @@ fn the_default_outcome_shows_on_the_dashboard_and_the_segment_page() {
     track(&users[2], "Deal Won", json!({"amount": 3000}), 0);
     crate::harness::wait_for("the refreshed conversion", || {
         let html = page("/");
-        html.contains("100.0%") && html.contains("2.1k per member")
+        html.contains("members 2 of 2 (100.0%)") && html.contains("2.1k per member")
     });
 }

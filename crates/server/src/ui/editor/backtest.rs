@@ -1,8 +1,8 @@
 //! The preview's backtest line: how many the condition would have caught
 //! over the last 90 days (subjects entering at a daily instant after the
-//! first) and how those converted, with the same default outcome as the
-//! segment page's conversion card (`"Deal Won"` within 30 days), shown only
-//! when that event was ever seen.
+//! first) and how those converted to the default outcome (`[reports]
+//! outcome`, as on the dashboard; without one, `"Deal Won"` within 30 days
+//! when that event was ever seen).
 
 use bellwether_core::reports::{self, BacktestParams, BacktestTarget, OutcomeSpec};
 use bellwether_rules::{SubjectKind, DAY};
@@ -14,7 +14,7 @@ use crate::ui::{format, UiState};
 
 /// Days looked back.
 const DAYS: i64 = 90;
-/// The conversion card's default outcome.
+/// The outcome without a configured one.
 const OUTCOME: &str = "Deal Won";
 const HORIZON_DAYS: i64 = 30;
 
@@ -24,6 +24,8 @@ pub(crate) struct BacktestLine {
     entrants: u64,
     /// The entrants' conversion rate, when the outcome was ever seen.
     conversion: Option<Option<f64>>,
+    /// The outcome and its horizon, as people read them.
+    outcome: String,
 }
 
 /// Replays `when` over the last 90 days, one instant a day (91 instants,
@@ -37,11 +39,28 @@ pub(crate) async fn run(
 ) -> Result<BacktestLine, ApiError> {
     let engine = ui.app.engine.clone();
     let now = engine.now();
-    let outcome_seen = engine
-        .view_async()
-        .await
-        .seen_event_names()
-        .contains(OUTCOME);
+    let (outcome, label) = match ui.app.config.reports.outcome_spec() {
+        Some(spec) => {
+            let label = format!(
+                "{} within {}",
+                spec.selector,
+                ui.app.config.reports.horizon_text()
+            );
+            (Some(OutcomeSpec::new(spec.selector, spec.horizon)), label)
+        }
+        None => {
+            let seen = engine
+                .view_async()
+                .await
+                .seen_event_names()
+                .contains(OUTCOME);
+            let spec = OutcomeSpec::new(format!("{OUTCOME:?}"), HORIZON_DAYS * DAY);
+            (
+                seen.then_some(spec),
+                format!("{OUTCOME} within {HORIZON_DAYS} days"),
+            )
+        }
+    };
     let params = BacktestParams {
         target: BacktestTarget::Draft {
             when: when.to_owned(),
@@ -50,10 +69,7 @@ pub(crate) async fn run(
         from: now - DAYS * DAY,
         to: now,
         every: DAY,
-        outcome: outcome_seen.then(|| OutcomeSpec {
-            selector: format!("{OUTCOME:?}"),
-            horizon: HORIZON_DAYS * DAY,
-        }),
+        outcome,
         as_of: now,
         keep_members: false,
     };
@@ -67,6 +83,7 @@ pub(crate) async fn run(
         subject,
         entrants: report.entrants,
         conversion: report.conversion.map(|c| c.rate),
+        outcome: label,
     })
 }
 
@@ -89,7 +106,7 @@ pub(crate) fn render(line: &Result<BacktestLine, ApiError>) -> Markup {
             @match line.conversion {
                 Some(Some(rate)) => {
                     ", converting at " strong #backtest-rate { (format!("{:.1}%", rate * 100.0)) }
-                    span.muted { " (" (OUTCOME) " within " (HORIZON_DAYS) " days)" }
+                    span.muted { " (" (line.outcome) ")" }
                 }
                 Some(None) => {}
                 None => span.muted { " (no " (OUTCOME) " events seen, so no conversion)" },
