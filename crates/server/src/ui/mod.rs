@@ -59,6 +59,8 @@ pub(crate) struct UiState {
     pub(crate) previewer: HeaderMap,
     /// The server listens on a loopback address.
     pub(crate) loopback: bool,
+    /// The editor builder's suggestions, reused for a while.
+    pub(crate) catalog: editor::CatalogCache,
 }
 
 /// The UI's routes, ready to merge into the server's router.
@@ -83,6 +85,7 @@ pub(crate) fn routes<S>(state: AppState, loopback: bool) -> Router<S> {
         reader: auth::bearer(&reader_secret),
         previewer: auth::bearer(&previewer_secret),
         loopback,
+        catalog: Default::default(),
     };
     Router::new()
         .route("/", get(dashboard::page))
@@ -94,6 +97,7 @@ pub(crate) fn routes<S>(state: AppState, loopback: bool) -> Router<S> {
         .route("/accounts/{group_id}", get(account::page))
         .route("/editor", get(editor::page).post(editor::save))
         .route("/editor/preview", post(editor::preview))
+        .route("/editor/backtest", post(editor::backtest_line))
         .route("/editor/builder", post(editor::builder_round_trip))
         .route("/ingestion", get(ingestion::page))
         .route("/ui/stream", get(stream::changes))

@@ -66,6 +66,17 @@
         .then(function (html) {
           panel.innerHTML = html;
           panel.removeAttribute("aria-busy");
+          // The backtest line replays 90 days: it follows the count.
+          var line = panel.querySelector("[data-backtest]");
+          if (!line) return;
+          return fetch(line.dataset.backtest, {
+            method: "POST",
+            body: body,
+            credentials: "same-origin",
+            signal: pending.signal,
+          })
+            .then(function (response) { return response.text(); })
+            .then(function (html) { line.outerHTML = html; });
         })
         .catch(function (error) {
           if (error.name !== "AbortError") panel.removeAttribute("aria-busy");

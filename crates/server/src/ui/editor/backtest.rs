@@ -87,6 +87,15 @@ pub(crate) async fn run(
     })
 }
 
+/// Where the script puts the line once `POST /editor/backtest` answers.
+pub(crate) fn placeholder() -> Markup {
+    html! {
+        p.muted.small #backtest-pending data-backtest="/editor/backtest" aria-busy="true" {
+            "Backtesting the last " (DAYS) " days…"
+        }
+    }
+}
+
 /// "Would have caught 12 contacts in the last 90 days, converting at 8.3 %".
 pub(crate) fn render(line: &Result<BacktestLine, ApiError>) -> Markup {
     let line = match line {

@@ -2,8 +2,15 @@
 //! their counts (from the published view), values of their properties
 //! (from a bounded sample of the newest stored events, as the ingestion
 //! page reads them), and the names of scores, segments and tiers.
+//!
+//! Counting walks every event held in memory and the sample reads the
+//! store, so both are kept for [`FRESH_FOR`] and shared by every editor page
+//! load in that time (suggestions need not be exact to the second); the
+//! names are read anew each time.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bellwether_core::message::{MessageKind, StoredEvent};
 use bellwether_core::Store;
@@ -25,6 +32,8 @@ const PROPERTIES: usize = 12;
 const VALUES: usize = 12;
 /// Longer text values are not offered (ids, URLs with tokens…).
 const VALUE_CHARS: usize = 80;
+/// How long counted events and sampled values are reused.
+const FRESH_FOR: Duration = Duration::from_secs(30);
 /// Page fields the language falls back to in `context.page`.
 const PAGE_FIELDS: &[&str] = &["path", "url", "title", "referrer", "search"];
 
@@ -43,7 +52,7 @@ pub(crate) struct Catalog {
     tiers: Vec<TierChoice>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct EventChoice {
     /// `event`, `page`, `screen` or `any` (the builder's selector kinds).
     kind: &'static str,
@@ -51,7 +60,7 @@ struct EventChoice {
     count: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct PropertyChoice {
     name: String,
     values: Vec<Value>,
@@ -92,8 +101,35 @@ pub(crate) async fn load_or_empty(ui: &UiState) -> Catalog {
     }
 }
 
-/// Reads the catalog: the counts off the runtime on a published view, the
-/// sample through the store like the ingestion page.
+/// What is expensive to read: counted events and sampled values.
+#[derive(Clone)]
+struct Suggestions {
+    events: Vec<EventChoice>,
+    properties: BTreeMap<String, Vec<PropertyChoice>>,
+    sampled: usize,
+}
+
+/// The suggestions last read and when, shared by the editor's pages.
+#[derive(Clone, Default)]
+pub(crate) struct CatalogCache(Arc<parking_lot::Mutex<Option<(Instant, Suggestions)>>>);
+
+impl CatalogCache {
+    fn fresh(&self) -> Option<Suggestions> {
+        let cached = self.0.lock();
+        cached
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < FRESH_FOR)
+            .map(|(_, suggestions)| suggestions.clone())
+    }
+
+    fn keep(&self, suggestions: &Suggestions) {
+        *self.0.lock() = Some((Instant::now(), suggestions.clone()));
+    }
+}
+
+/// Reads the catalog: the names from the published view, the suggestions
+/// from the cache when fresh, else counted off the runtime on a published
+/// view and sampled through the store like the ingestion page.
 pub(crate) async fn load(ui: &UiState) -> Result<Catalog, ApiError> {
     let view = ui.app.engine.view_async().await;
     let newest = view.position();
@@ -111,11 +147,23 @@ pub(crate) async fn load(ui: &UiState) -> Result<Catalog, ApiError> {
             })
             .collect();
     }
-    let counts = tokio::task::spawn_blocking(move || view.event_counts()).await?;
-    catalog.events = event_choices(&counts);
-    let sample = blocking(&ui.app, move |store| newest_events(store, newest)).await??;
-    catalog.sampled = sample.len();
-    catalog.properties = property_choices(&sample);
+    let suggestions = match ui.catalog.fresh() {
+        Some(suggestions) => suggestions,
+        None => {
+            let counts = tokio::task::spawn_blocking(move || view.event_counts()).await?;
+            let sample = blocking(&ui.app, move |store| newest_events(store, newest)).await??;
+            let suggestions = Suggestions {
+                events: event_choices(&counts),
+                sampled: sample.len(),
+                properties: property_choices(&sample),
+            };
+            ui.catalog.keep(&suggestions);
+            suggestions
+        }
+    };
+    catalog.events = suggestions.events;
+    catalog.properties = suggestions.properties;
+    catalog.sampled = suggestions.sampled;
     Ok(catalog)
 }
 

@@ -26,6 +26,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use self::catalog::Catalog;
+pub(crate) use self::catalog::CatalogCache;
 use self::draft::EditorForm;
 use self::preview::Preview;
 use super::auth::{self, Viewer};
@@ -70,15 +71,34 @@ pub(crate) async fn page(
     Ok(render(&viewer, &form, &catalog, None, None))
 }
 
-/// `POST /editor/preview`: the preview panel as an HTML fragment.
+/// `POST /editor/preview`: the preview panel as an HTML fragment. The
+/// backtest line replays 90 days, ten times the dry run's cost, so it is
+/// only a placeholder here that the script fills from `POST
+/// /editor/backtest`: the count and sample show as soon as they are ready.
 pub(crate) async fn preview(
     State(ui): State<UiState>,
     _viewer: Viewer,
     Form(form): Form<EditorForm>,
 ) -> Result<Markup, PageError> {
-    let mut checked = preview::run(&ui, &form).await?;
-    preview::add_backtest(&ui, &form, &mut checked).await;
-    Ok(preview::render(&checked))
+    let checked = preview::run(&ui, &form).await?;
+    let ready = matches!(checked, Preview::Ready { .. });
+    Ok(html! {
+        (preview::render(&checked))
+        @if ready { (backtest::placeholder()) }
+    })
+}
+
+/// `POST /editor/backtest`: the preview's backtest line as an HTML fragment.
+pub(crate) async fn backtest_line(
+    State(ui): State<UiState>,
+    _viewer: Viewer,
+    Form(form): Form<EditorForm>,
+) -> Markup {
+    let line = match form.subject_kind() {
+        Ok(subject) => backtest::run(&ui, form.when.trim(), subject).await,
+        Err(error) => Err(ApiError::BadRequest(error.to_string())),
+    };
+    backtest::render(&line)
 }
 
 /// `POST /editor`: Preview (re-render with the preview) or Save.
