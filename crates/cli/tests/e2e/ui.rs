@@ -4,7 +4,7 @@
 //! and the sign-in rules over plain HTTP.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -90,46 +90,27 @@ fn screenshot_dir() -> PathBuf {
 fn the_ui_scenario_passes_in_headless_chromium() {
     let demo = Demo::start("127.0.0.1");
     let out = screenshot_dir();
-    let output = Command::new("node")
-        .current_dir(ui_dir())
-        .arg("scenario.mjs")
-        .arg(demo.url(""))
-        .arg(TOKEN)
-        .arg(&out)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run node: {e} (run scripts/test to install it)"));
-    assert!(
-        output.status.success(),
-        "the browser scenario failed (screenshots in {}):\nstdout: {}\nstderr: {}",
-        out.display(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_browser_scenario(&demo, "scenario.mjs", &out);
     #[allow(clippy::print_stderr)]
     {
         eprintln!("ui screenshots: {}", out.display());
     }
-    for page in [
-        "dashboard",
-        "segment",
-        "contact",
-        "account",
-        "contacts",
-        "accounts",
-        "ingestion",
-        "editor-error",
-        "editor-preview",
-        "dashboard-after-save",
-        "segment-live",
-    ] {
-        let file = out.join(format!("{page}.png"));
-        let size = std::fs::metadata(&file).map_or(0, |m| m.len());
-        assert!(
-            size > 10_000,
-            "screenshot {} ({size} bytes)",
-            file.display()
-        );
-    }
+    expect_screenshots(
+        &out,
+        &[
+            "dashboard",
+            "segment",
+            "contact",
+            "account",
+            "contacts",
+            "accounts",
+            "ingestion",
+            "editor-error",
+            "editor-preview",
+            "dashboard-after-save",
+            "segment-live",
+        ],
+    );
 }
 
 /// The editor's visual builder (`tests/ui/builder.mjs`): `hot_intent` built
@@ -139,22 +120,32 @@ fn the_ui_scenario_passes_in_headless_chromium() {
 fn the_builder_builds_hot_intent_by_clicking_in_headless_chromium() {
     let demo = Demo::start("127.0.0.1");
     let out = screenshot_dir().join("builder");
+    run_browser_scenario(&demo, "builder.mjs", &out);
+    expect_screenshots(&out, &["builder-hot-intent", "builder-unfit"]);
+}
+
+/// Runs `tests/ui/<script>` in Node against the demo; it writes its
+/// screenshots to `out` and fails with the step that broke.
+fn run_browser_scenario(demo: &Demo, script: &str, out: &Path) {
     let output = Command::new("node")
         .current_dir(ui_dir())
-        .arg("builder.mjs")
+        .arg(script)
         .arg(demo.url(""))
         .arg(TOKEN)
-        .arg(&out)
+        .arg(out)
         .output()
         .unwrap_or_else(|e| panic!("cannot run node: {e} (run scripts/test to install it)"));
     assert!(
         output.status.success(),
-        "the builder scenario failed (screenshots in {}):\nstdout: {}\nstderr: {}",
+        "{script} failed (screenshots in {}):\nstdout: {}\nstderr: {}",
         out.display(),
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    for page in ["builder-hot-intent", "builder-unfit"] {
+}
+
+fn expect_screenshots(out: &Path, pages: &[&str]) {
+    for page in pages {
         let file = out.join(format!("{page}.png"));
         let size = std::fs::metadata(&file).map_or(0, |m| m.len());
         assert!(

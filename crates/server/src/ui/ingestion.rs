@@ -188,25 +188,34 @@ fn enrichment_card(view: Option<&EnrichmentView>) -> Markup {
 }
 
 /// The event count and the latest `WINDOW` events up to sequence number
-/// `newest`, oldest first. Deletions (retention, a deleted contact) leave
-/// gaps, so the scan starts `WINDOW` numbers before the newest and reads on
-/// until the end.
+/// `newest`, oldest first.
 fn recent_events(store: &dyn Store, newest: i64) -> Result<(u64, Vec<StoredEvent>), ApiError> {
     let total = store.event_count()?;
-    let mut after = newest.saturating_sub(WINDOW as i64).max(0);
+    Ok((total, newest_events(store, newest, WINDOW)?))
+}
+
+/// The newest `count` stored events up to sequence number `newest`, oldest
+/// first. Deletions (retention, a deleted contact) leave gaps, so the scan
+/// starts `count` numbers before the newest and reads on until the end.
+pub(crate) fn newest_events(
+    store: &dyn Store,
+    newest: i64,
+    count: usize,
+) -> Result<Vec<StoredEvent>, ApiError> {
+    let mut after = newest.saturating_sub(count as i64).max(0);
     let mut events: Vec<StoredEvent> = Vec::new();
     loop {
-        let batch = store.scan_events(after, WINDOW)?;
-        let full = batch.len() == WINDOW;
+        let batch = store.scan_events(after, count)?;
+        let full = batch.len() == count;
         after = batch.last().map_or(after, |e| e.seq);
         events.extend(batch);
         if !full {
             break;
         }
     }
-    let keep = events.len().saturating_sub(WINDOW);
+    let keep = events.len().saturating_sub(count);
     events.drain(..keep);
-    Ok((total, events))
+    Ok(events)
 }
 
 /// Bars per minute of receipt over the last hour, the hour's total, and

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bellwether_core::message::{MessageKind, StoredEvent};
-use bellwether_core::Store;
 use bellwether_rules::EventKind;
 use serde::Serialize;
 use serde_json::Value;
@@ -151,7 +150,10 @@ pub(crate) async fn load(ui: &UiState) -> Result<Catalog, ApiError> {
         Some(suggestions) => suggestions,
         None => {
             let counts = tokio::task::spawn_blocking(move || view.event_counts()).await?;
-            let sample = blocking(&ui.app, move |store| newest_events(store, newest)).await??;
+            let sample = blocking(&ui.app, move |store| {
+                crate::ui::ingestion::newest_events(store, newest, SAMPLE)
+            })
+            .await??;
             let suggestions = Suggestions {
                 events: event_choices(&counts),
                 sampled: sample.len(),
@@ -204,25 +206,6 @@ fn event_choices(counts: &[bellwether_core::engine::EventCount]) -> Vec<EventCho
             }),
     );
     out
-}
-
-/// The newest `SAMPLE` stored events up to `newest` (deletions leave gaps
-/// in sequence numbers, so the scan reads on to the end).
-fn newest_events(store: &dyn Store, newest: i64) -> Result<Vec<StoredEvent>, ApiError> {
-    let mut after = newest.saturating_sub(SAMPLE as i64).max(0);
-    let mut events = Vec::new();
-    loop {
-        let batch = store.scan_events(after, SAMPLE)?;
-        let full = batch.len() == SAMPLE;
-        after = batch.last().map_or(after, |e| e.seq);
-        events.extend(batch);
-        if !full {
-            break;
-        }
-    }
-    let keep = events.len().saturating_sub(SAMPLE);
-    events.drain(..keep);
-    Ok(events)
 }
 
 /// Value counts per selector and property.
