@@ -22,6 +22,37 @@ pub struct Node {
 }
 
 impl Node {
+    /// Visits the operands of an operator (`and`/`or`/`not`, comparisons,
+    /// `between`, `in`, `contains`, `starts_with`, `matches`, arithmetic):
+    /// what a walk over a condition descends into. Returns false, visiting
+    /// nothing, for anything else (aggregates, references, leaves).
+    pub(crate) fn for_each_operand(&self, visit: &mut dyn FnMut(&Node)) -> bool {
+        match &self.kind {
+            NodeKind::Not(inner) | NodeKind::Neg(inner) | NodeKind::Matches(inner, _) => {
+                visit(inner)
+            }
+            NodeKind::And(items) | NodeKind::Or(items) => items.iter().for_each(visit),
+            NodeKind::Cmp(_, a, b)
+            | NodeKind::Arith(_, a, b)
+            | NodeKind::Contains(a, b)
+            | NodeKind::StartsWith(a, b) => {
+                visit(a);
+                visit(b);
+            }
+            NodeKind::In { item, list, .. } => {
+                visit(item);
+                visit(list);
+            }
+            NodeKind::Between(a, b, c) => {
+                visit(a);
+                visit(b);
+                visit(c);
+            }
+            _ => return false,
+        }
+        true
+    }
+
     pub(crate) fn new(kind: NodeKind, span: Span) -> Self {
         Node {
             kind,

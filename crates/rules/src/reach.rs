@@ -89,29 +89,10 @@ fn win_reach(win: &Win) -> Reach {
 }
 
 fn node_reach(node: &Node, longest: &mut Option<Reach>) {
+    if node.for_each_operand(&mut |operand| node_reach(operand, longest)) {
+        return;
+    }
     match &node.kind {
-        NodeKind::Not(inner) | NodeKind::Neg(inner) | NodeKind::Matches(inner, _) => {
-            node_reach(inner, longest)
-        }
-        NodeKind::And(items) | NodeKind::Or(items) => {
-            items.iter().for_each(|i| node_reach(i, longest))
-        }
-        NodeKind::Cmp(_, a, b)
-        | NodeKind::Arith(_, a, b)
-        | NodeKind::Contains(a, b)
-        | NodeKind::StartsWith(a, b) => {
-            node_reach(a, longest);
-            node_reach(b, longest);
-        }
-        NodeKind::In { item, list, .. } => {
-            node_reach(item, longest);
-            node_reach(list, longest);
-        }
-        NodeKind::Between(a, b, c) => {
-            node_reach(a, longest);
-            node_reach(b, longest);
-            node_reach(c, longest);
-        }
         NodeKind::Count(_, win)
         | NodeKind::Exists(_, win)
         | NodeKind::ActiveDays(win)

@@ -43,28 +43,11 @@ impl PropertyKeys {
     }
 
     pub(crate) fn node(&mut self, node: &Node) {
+        if node.for_each_operand(&mut |operand| self.node(operand)) {
+            return;
+        }
         match &node.kind {
             NodeKind::Prop(path) => self.path(path),
-            NodeKind::Not(inner) | NodeKind::Neg(inner) | NodeKind::Matches(inner, _) => {
-                self.node(inner)
-            }
-            NodeKind::And(items) | NodeKind::Or(items) => items.iter().for_each(|i| self.node(i)),
-            NodeKind::Cmp(_, a, b)
-            | NodeKind::Arith(_, a, b)
-            | NodeKind::Contains(a, b)
-            | NodeKind::StartsWith(a, b) => {
-                self.node(a);
-                self.node(b);
-            }
-            NodeKind::In { item, list, .. } => {
-                self.node(item);
-                self.node(list);
-            }
-            NodeKind::Between(a, b, c) => {
-                self.node(a);
-                self.node(b);
-                self.node(c);
-            }
             NodeKind::Count(sel, win) | NodeKind::Exists(sel, win) => {
                 self.sel(sel);
                 self.win(win);
