@@ -88,6 +88,7 @@ mod subject;
 mod time;
 mod timeline;
 mod track;
+mod triggers;
 mod value;
 
 pub use check::DefKind;
@@ -107,6 +108,7 @@ pub use time::{
 };
 pub use timeline::{Event, EventKind, EventShape, Span, Timeline, Traits};
 pub use track::{LateInsert, PropertyKeys, TrackPlan, Tracker};
+pub use triggers::Triggers;
 pub use value::Value;
 
 /// Longest definition name, in characters.

@@ -74,6 +74,8 @@ pub struct RuleSet {
     pub(crate) segment_index: HashMap<String, usize>,
     pub(crate) tier_index: HashMap<String, usize>,
     pub(crate) order: Vec<DefRef>,
+    /// What besides time can change each definition, in `order`.
+    pub(crate) triggers: Vec<crate::triggers::Triggers>,
     pub(crate) definitions: Definitions,
 }
 

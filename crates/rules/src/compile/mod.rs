@@ -277,6 +277,7 @@ pub(crate) fn compile(defs: &Definitions) -> Result<RuleSet, Vec<DefError>> {
             .collect::<HashMap<_, _>>()
     };
     let plan = plan_tracking(&mut scores, &mut segments, &mut tiers);
+    let triggers = crate::triggers::triggers_of(&order, &scores, &segments, &tiers);
     Ok(RuleSet {
         plan,
         score_index: index(scores.iter().map(|s| &s.name).collect()),
@@ -286,6 +287,7 @@ pub(crate) fn compile(defs: &Definitions) -> Result<RuleSet, Vec<DefError>> {
         segments,
         tiers,
         order,
+        triggers,
         definitions: defs.clone(),
     })
 }

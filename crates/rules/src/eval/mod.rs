@@ -14,7 +14,7 @@ mod predicate;
 mod props;
 mod sequence;
 mod tracked;
-mod window;
+pub(crate) mod window;
 
 use crate::ir::{Node, NodeKind};
 use crate::subject::SubjectView;

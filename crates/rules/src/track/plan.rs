@@ -84,6 +84,11 @@ impl Default for TrackPlan {
 }
 
 impl TrackPlan {
+    /// Names this plan: state kept for one plan is meaningless under another.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     pub(crate) fn kind(&self, kind: SubjectKind) -> &KindPlan {
         match kind {
             SubjectKind::Contact => &self.contact,
