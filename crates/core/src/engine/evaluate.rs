@@ -31,6 +31,25 @@ pub struct Values {
     /// Per watched score threshold (the engine's watch list, in order):
     /// whether the score is at or above it.
     pub above: Vec<bool>,
+    /// Kept by the engine's own evaluations: when each definition may
+    /// change by time alone, so a timer re-evaluates only those it concerns.
+    pub(crate) own: Option<OwnNexts>,
+}
+
+/// Per definition, the first instant after `at` at which its value may
+/// change with no new input (events, traits, contacts, other definitions);
+/// stored future events and trait changes are left out (they are inputs).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct OwnNexts {
+    /// The rule set's plan (`next` follows its order).
+    pub(crate) plan: u64,
+    /// The instant the values hold at.
+    pub(crate) at: i64,
+    /// The stamp of the timeline evaluated: another stamp means the
+    /// timeline was edited behind `at` (retention, a deletion).
+    pub(crate) stamp: u64,
+    /// By position in the rule set's order; other kinds' positions are `None`.
+    pub(crate) next: Vec<Option<i64>>,
 }
 
 impl Values {
@@ -156,6 +175,17 @@ impl SubjectView for AccountView<'_> {
 struct FutureCache(std::cell::Cell<Option<(i64, Option<i64>)>>);
 
 impl FutureCache {
+    /// Under [`Plan::Tracked`], definitions are told of no future change:
+    /// their own next changes are kept apart, and the subject's adds the
+    /// stored ones once ([`with_own`]).
+    fn for_plan(plan: &Plan<'_>, now: i64) -> Self {
+        let cache = FutureCache::default();
+        if plan.tracked() {
+            cache.0.set(Some((now, None)));
+        }
+        cache
+    }
+
     fn get(&self, now: i64, compute: impl FnOnce() -> Option<i64>) -> Option<i64> {
         match self.0.get() {
             Some((at, next)) if at == now => next,
@@ -174,6 +204,13 @@ type WithView<'f> = dyn Fn(&Values, &mut dyn FnMut(&dyn SubjectView)) + 'f;
 /// Definitions as (kind, name).
 pub(crate) type DefSet = HashSet<(DefKind, Arc<str>)>;
 
+/// Values still valid at the instant, and which definitions to evaluate
+/// again on top of them (by position in the rule set's order).
+pub(crate) struct Dirty {
+    pub(crate) start: Values,
+    pub(crate) flags: Vec<bool>,
+}
+
 /// What to evaluate for one subject.
 pub(crate) enum Plan<'a> {
     /// Every definition of the subject's kind.
@@ -186,18 +223,24 @@ pub(crate) enum Plan<'a> {
         changed: &'a DefSet,
         unchanged: &'a DefSet,
     },
+    /// The engine's own evaluation: every definition, or only the dirty
+    /// ones (and those reading a value that changed); each definition's own
+    /// next-change instant is kept in [`Values::own`].
+    Tracked(Option<Dirty>),
 }
 
 impl Plan<'_> {
     /// The values to start from.
     fn start(&mut self) -> Values {
-        let Plan::Only {
-            start, unchanged, ..
-        } = self
-        else {
-            return Values::default();
+        let (start, unchanged) = match self {
+            Plan::Only {
+                start, unchanged, ..
+            } => (start, *unchanged),
+            Plan::Tracked(Some(dirty)) => return std::mem::take(&mut dirty.start),
+            Plan::Everything | Plan::Tracked(None) => return Values::default(),
         };
         let mut values = std::mem::take(start);
+        values.own = None;
         let kept = |kind: DefKind, name: &Arc<str>| unchanged.contains(&(kind, name.clone()));
         values.scores.retain(|name, _| kept(DefKind::Score, name));
         values
@@ -209,48 +252,98 @@ impl Plan<'_> {
 
     fn includes(&self, def: &DefRef) -> bool {
         match self {
-            Plan::Everything => true,
+            Plan::Everything | Plan::Tracked(_) => true,
             Plan::Only { changed, .. } => changed.contains(&(def.kind, def.name.clone())),
         }
     }
+
+    /// Whether own next-change instants are kept (and future stored
+    /// changes left out of each definition's).
+    fn tracked(&self) -> bool {
+        matches!(self, Plan::Tracked(_))
+    }
 }
 
-/// Evaluates the planned definitions of `kind` against a view of the values so far.
+/// Evaluates the planned definitions of `kind` against a view of the values
+/// so far. Under [`Plan::Tracked`], returns each definition's own next
+/// change too (by position in the order).
 fn evaluate_kind(
     rules: &RuleSet,
     kind: SubjectKind,
     now: i64,
     mut plan: Plan<'_>,
     view: &WithView<'_>,
-) -> Values {
+) -> (Values, Option<Vec<Option<i64>>>) {
     let mut values = plan.start();
-    for def in rules.order().iter().filter(|d| d.subject == kind) {
-        if !plan.includes(def) {
+    let order = rules.order();
+    let mut own = plan.tracked().then(|| match values.own.take() {
+        Some(kept) => kept.next,
+        None => vec![None; order.len()],
+    });
+    let flags = match &plan {
+        Plan::Tracked(Some(dirty)) => Some(dirty.flags.as_slice()),
+        _ => None,
+    };
+    // Which definitions changed value in this evaluation (read by dirty ones).
+    let mut changed = vec![false; if flags.is_some() { order.len() } else { 0 }];
+    for (at, def) in order.iter().enumerate() {
+        if def.subject != kind || !plan.includes(def) {
             continue;
         }
-        let mut computed: Option<(DefKind, Computed)> = None;
+        if let Some(flags) = flags {
+            let reads_changed = rules.triggers()[at].deps().iter().any(|d| changed[*d]);
+            if !flags[at] && !reads_changed {
+                continue;
+            }
+        }
+        let mut computed: Option<Computed> = None;
         view(&values, &mut |subject| {
-            computed = Some((def.kind, compute(rules, def.kind, &def.name, subject, now)));
+            computed = Some(compute(rules, def.kind, &def.name, subject, now));
         });
-        match computed {
-            Some((_, Computed::Score(Some(score)))) => {
-                values.note_change(score.next_change);
-                values.scores.insert(def.name.clone(), score);
-            }
-            Some((_, Computed::Segment(Some(result)))) => {
-                values.note_change(result.next_change);
-                values.segments.insert(def.name.clone(), result.value);
-            }
-            Some((_, Computed::Tier(Some(result)))) => {
-                values.note_change(result.next_change);
-                if let Some(level) = result.value {
-                    values.tiers.insert(def.name.clone(), level);
+        let next = match computed {
+            Some(Computed::Score(Some(score))) => {
+                let next = score.next_change;
+                let old = values.scores.insert(def.name.clone(), score);
+                if flags.is_some() {
+                    changed[at] = old.is_none_or(|old| {
+                        !old.same_form(&score) || old.next_change != score.next_change
+                    });
                 }
+                next
             }
-            _ => {}
+            Some(Computed::Segment(Some(result))) => {
+                let old = values.segments.insert(def.name.clone(), result.value);
+                if flags.is_some() {
+                    changed[at] = old != Some(result.value);
+                }
+                result.next_change
+            }
+            Some(Computed::Tier(Some(result))) => {
+                let old = match result.value {
+                    Some(level) => values.tiers.insert(def.name.clone(), level.clone()),
+                    None => values.tiers.remove(&def.name),
+                };
+                if flags.is_some() {
+                    changed[at] = old != values.tiers.get(&def.name).cloned();
+                }
+                result.next_change
+            }
+            _ => continue,
+        };
+        match own.as_mut() {
+            Some(own) => own[at] = next,
+            None => values.note_change(next),
         }
     }
-    values
+    if let Some(own) = &own {
+        values.next_change = None;
+        for (at, def) in order.iter().enumerate() {
+            if def.subject == kind {
+                values.note_change(own[at]);
+            }
+        }
+    }
+    (values, own)
 }
 
 enum Computed {
@@ -284,8 +377,8 @@ pub(crate) fn evaluate_contact(
     tracker: Option<&Tracker>,
 ) -> Values {
     let account_traits = account.map(|a| &a.traits);
-    let future = FutureCache::default();
-    evaluate_kind(rules, SubjectKind::Contact, now, plan, &|values, visit| {
+    let future = FutureCache::for_plan(&plan, now);
+    let (values, own) = evaluate_kind(rules, SubjectKind::Contact, now, plan, &|values, visit| {
         visit(&ContactView {
             id: &contact.label,
             timeline: &contact.timeline,
@@ -295,7 +388,37 @@ pub(crate) fn evaluate_contact(
             tracker,
             future: Some(&future),
         })
-    })
+    });
+    let inputs = [Some(&contact.traits), account_traits];
+    with_own(rules, values, own, now, &contact.timeline, &inputs)
+}
+
+/// Keeps the definitions' own next changes (when tracked) and adds the
+/// first stored event or trait change after `now` to the subject's: what
+/// `scan_future_changes` reads through a view, read here once per subject
+/// instead of once per definition.
+fn with_own(
+    rules: &RuleSet,
+    mut values: Values,
+    own: Option<Vec<Option<i64>>>,
+    now: i64,
+    timeline: &Timeline,
+    traits: &[Option<&Traits>],
+) -> Values {
+    let Some(next) = own else {
+        return values;
+    };
+    values.note_change(timeline.next_event_after(now));
+    for traits in traits.iter().flatten() {
+        values.note_change(traits.next_change_after(now));
+    }
+    values.own = Some(OwnNexts {
+        plan: rules.track_plan().id(),
+        at: now,
+        stamp: timeline.stamp(),
+        next,
+    });
+    values
 }
 
 /// A member contact of an account: its state, values and tracker.
@@ -353,8 +476,8 @@ pub(crate) fn evaluate_account_on(
     plan: Plan<'_>,
 ) -> Values {
     let contacts = member_views(account, members);
-    let future = FutureCache::default();
-    evaluate_kind(rules, SubjectKind::Account, now, plan, &|values, visit| {
+    let future = FutureCache::for_plan(&plan, now);
+    let (values, own) = evaluate_kind(rules, SubjectKind::Account, now, plan, &|values, visit| {
         visit(&AccountView {
             id: group_id,
             timeline: on.timeline,
@@ -364,7 +487,15 @@ pub(crate) fn evaluate_account_on(
             tracker: on.tracker,
             future: &future,
         })
-    })
+    });
+    with_own(
+        rules,
+        values,
+        own,
+        now,
+        on.timeline,
+        &[Some(&account.traits)],
+    )
 }
 
 /// The explanation of a segment or tier for a contact, as a JSON tree.

@@ -11,6 +11,7 @@ mod browse;
 mod catalog;
 mod cow_map;
 mod directory;
+mod dirty;
 mod dry_run;
 mod evaluate;
 mod forget;
@@ -30,7 +31,7 @@ mod timers;
 mod transitions;
 mod watches;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
@@ -575,47 +576,53 @@ impl Engine {
     pub fn process_due(&mut self, now: Millis) -> Vec<Change> {
         // Accounts due at an instant (their own timers, or a member whose
         // values, events or traits changed then) are evaluated once, after
-        // every contact due then. A member's time-driven changes that its
-        // values do not show (a window edge inside a roll-up) are among the
-        // account's own next-change instants already.
-        let mut accounts: BTreeSet<Arc<str>> = BTreeSet::new();
-        // The accounts of the last instant are evaluated after the loop, and
-        // may set a deadline that is due too (an account segment on a
-        // time-valued trait entering, then leaving before `now`): go on
-        // until nothing is due. Deadlines only move forward, so this ends.
+        // every contact due then, each with whether a member changed. A
+        // member's time-driven changes that its values do not show (a window
+        // edge inside a roll-up) are among the account's own next-change
+        // instants already.
+        let mut accounts: BTreeMap<Arc<str>, bool> = BTreeMap::new();
+        let mut instant: Option<Millis> = None;
         loop {
-            let mut instant = None;
-            while let Some((at, key)) = self.timers.pop_due(now) {
-                if instant.is_some_and(|instant| instant != at) {
-                    self.reevaluate_accounts(&mut accounts, instant.unwrap_or(at));
-                }
-                instant = Some(at);
-                match key {
-                    SubjectKey::Contact(id) => {
-                        let changed = self.reevaluate(SubjectKey::Contact(id), at);
-                        if changed || self.state.contact_changes_at(id, at) {
-                            if let Some(account) = self.account_of_contact(id) {
-                                accounts.insert(account);
-                            }
-                        }
-                    }
-                    SubjectKey::Account(group_id) => {
-                        accounts.insert(group_id);
-                    }
-                }
+            let next = self.timers.next().filter(|at| *at <= now);
+            // The instant's accounts go before anything later is popped:
+            // their new deadlines may come first (a window edge before the
+            // next event). Deadlines only move forward, so this ends.
+            if let Some(current) = instant.filter(|current| next != Some(*current)) {
+                self.reevaluate_accounts(&mut accounts, current);
+                instant = None;
+                continue;
             }
-            let Some(at) = instant else {
+            let Some((at, key)) = self.timers.pop_due(now) else {
                 break;
             };
-            self.reevaluate_accounts(&mut accounts, at);
+            instant = Some(at);
+            match key {
+                SubjectKey::Contact(id) => {
+                    let changed = self.reevaluate_due(SubjectKey::Contact(id), at, false);
+                    if changed || self.state.contact_changes_at(id, at) {
+                        if let Some(account) = self.account_of_contact(id) {
+                            accounts.insert(account, true);
+                        }
+                    }
+                }
+                SubjectKey::Account(group_id) => {
+                    accounts.entry(group_id).or_insert(false);
+                }
+            }
         }
         self.take_changes()
     }
 
-    fn reevaluate_accounts(&mut self, accounts: &mut BTreeSet<Arc<str>>, at: Millis) {
-        for group_id in std::mem::take(accounts) {
-            self.reevaluate(SubjectKey::Account(group_id), at);
+    fn reevaluate_accounts(&mut self, accounts: &mut BTreeMap<Arc<str>, bool>, at: Millis) {
+        for (group_id, members_touched) in std::mem::take(accounts) {
+            self.reevaluate_due(SubjectKey::Account(group_id), at, members_touched);
         }
+    }
+
+    /// A timer's re-evaluation: only the definitions something reached.
+    fn reevaluate_due(&mut self, key: SubjectKey, at: Millis, members_touched: bool) -> bool {
+        let plan = self.due_plan(&key, at, members_touched);
+        self.reevaluate_with(key, at, plan)
     }
 
     /// The earliest instant at which some subject must be re-evaluated.
@@ -630,13 +637,13 @@ impl Engine {
     /// Re-evaluates a subject; returns whether a value others read (a score
     /// form, a segment, a tier level) changed.
     fn reevaluate(&mut self, key: SubjectKey, at: Millis) -> bool {
-        self.reevaluate_with(key, at, Plan::Everything)
+        self.reevaluate_with(key, at, Plan::Tracked(None))
     }
 
     fn reevaluate_with(&mut self, key: SubjectKey, at: Millis, plan: Plan<'_>) -> bool {
         let started = std::time::Instant::now();
         let alone: Vec<String> = match &plan {
-            Plan::Everything => Vec::new(),
+            Plan::Everything | Plan::Tracked(_) => Vec::new(),
             Plan::Only { changed, .. } => self
                 .rules
                 .order()

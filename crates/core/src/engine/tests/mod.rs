@@ -601,8 +601,10 @@ fn changes_are_handed_over_even_after_the_recent_list_is_full() {
     );
 }
 
+mod backfill;
 mod browse;
 mod directory;
+mod dirty;
 mod dry_run;
 mod forget;
 mod personalize;

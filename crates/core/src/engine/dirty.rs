@@ -1,0 +1,114 @@
+//! Which definitions a timer re-evaluates: those whose own next-change
+//! instant came, and those an input reached since the subject's last
+//! evaluation (an event their selectors name, a trait they read, a change
+//! at one of an account's contacts). The others keep their values: a
+//! subject due because one window edge passed costs one definition, not
+//! the whole rule set (see `bellwether_rules::Triggers`).
+
+use bellwether_rules::{Event, RuleSet, SubjectKind, Timeline, Traits};
+
+use super::evaluate::{Dirty, Plan, Values};
+use super::state::SubjectKey;
+use super::Engine;
+use crate::message::Millis;
+
+/// What may have reached a subject's definitions since its last evaluation.
+struct Inputs<'a> {
+    kind: SubjectKind,
+    timeline: &'a Timeline,
+    traits: &'a Traits,
+    /// A contact's account's traits.
+    account_traits: Option<&'a Traits>,
+    /// An account one of whose contacts changed at this instant.
+    members_touched: bool,
+}
+
+impl Engine {
+    /// The plan of a timer's evaluation of `key` at `at`: every definition
+    /// when the last evaluation kept no own next changes for these rules
+    /// (or its timeline was edited since), else only the dirty ones.
+    pub(super) fn due_plan(
+        &mut self,
+        key: &SubjectKey,
+        at: Millis,
+        members_touched: bool,
+    ) -> Plan<'static> {
+        if let SubjectKey::Account(group_id) = key {
+            self.view.state.ensure_account_timeline(group_id);
+        }
+        let Some(previous) = self.view.values.get(key) else {
+            return Plan::Tracked(None);
+        };
+        let state = &self.view.state;
+        let inputs = match key {
+            SubjectKey::Contact(id) => state.contacts.get(id).map(|contact| Inputs {
+                kind: SubjectKind::Contact,
+                timeline: &contact.timeline,
+                traits: &contact.traits,
+                account_traits: state.account_of(contact).map(|a| &a.traits),
+                members_touched: false,
+            }),
+            SubjectKey::Account(group_id) => state.accounts.get(group_id).and_then(|account| {
+                Some(Inputs {
+                    kind: SubjectKind::Account,
+                    timeline: account.timeline.as_ref()?,
+                    traits: &account.traits,
+                    account_traits: None,
+                    members_touched,
+                })
+            }),
+        };
+        match inputs.and_then(|inputs| dirty_flags(&self.view.rules, previous, at, &inputs)) {
+            Some(flags) => Plan::Tracked(Some(Dirty {
+                start: previous.clone(),
+                flags,
+            })),
+            None => Plan::Tracked(None),
+        }
+    }
+}
+
+/// Per definition (by position in the order), whether it must be evaluated
+/// at `at`; `None` when everything must.
+fn dirty_flags(
+    rules: &RuleSet,
+    previous: &Values,
+    at: Millis,
+    inputs: &Inputs<'_>,
+) -> Option<Vec<bool>> {
+    let own = previous.own.as_ref()?;
+    if own.plan != rules.track_plan().id()
+        || own.at > at
+        || own.stamp != inputs.timeline.stamp()
+        || own.next.len() != rules.order().len()
+    {
+        return None;
+    }
+    let since = own.at;
+    let changed_in = |traits: &Traits| traits.next_change_after(since).is_some_and(|t| t <= at);
+    let own_traits = changed_in(inputs.traits);
+    let account_traits = inputs.account_traits.is_some_and(changed_in);
+    let any_arrived = inputs
+        .timeline
+        .next_event_after(since)
+        .is_some_and(|t| t <= at);
+    let arrived: Vec<&Event> = match any_arrived {
+        true => inputs.timeline.range(since + 1, at).collect(),
+        false => Vec::new(),
+    };
+    let flags = rules
+        .order()
+        .iter()
+        .zip(rules.triggers())
+        .zip(&own.next)
+        .map(|((def, triggers), next)| {
+            def.subject == inputs.kind
+                && (next.is_some_and(|next| next <= at)
+                    || (own_traits && triggers.by_own_traits())
+                    || (account_traits && triggers.by_account_traits())
+                    || (inputs.members_touched && triggers.by_members())
+                    || arrived.iter().any(|event| triggers.by_event(event)))
+        })
+        .collect();
+    Some(flags)
+}

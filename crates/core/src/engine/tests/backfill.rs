@@ -1,0 +1,144 @@
+//! A first start's history walk, one account at a time, records what one
+//! walk through every subject in global time order records, and ends in
+//! the from-scratch state.
+
+use super::*;
+
+const USERS: [&str; 5] = ["ann", "bob", "cy", "dee", "eve"];
+const EVENTS: [&str; 3] = ["Pricing Viewed", "Demo Requested", "Logged In"];
+
+/// Stored messages applied to the state alone (as a store loads them).
+fn loaded(messages: &[Message]) -> Engine {
+    let mut engine = Engine::new(rules());
+    let mut feed = Feed::new();
+    engine.view.state.apply(&feed.ops(messages));
+    engine
+}
+
+/// The reference walk: every subject's timer at its first message, all
+/// processed together in time order.
+fn global_walk(engine: &mut Engine, now: i64) -> Vec<Change> {
+    let mut keys: Vec<(SubjectKey, i64)> = Vec::new();
+    for (id, contact) in engine.state.contacts.iter() {
+        let first = contact.first_seen().unwrap_or(now).min(now);
+        keys.push((SubjectKey::Contact(*id), first));
+    }
+    for (group_id, account) in engine.state.accounts.iter() {
+        let first = engine.state.account_first_seen(account).unwrap_or(now);
+        keys.push((SubjectKey::Account(group_id.clone()), first.min(now)));
+    }
+    for (key, first) in keys {
+        engine.timers.schedule(key, Some(first));
+    }
+    engine.process_due(now)
+}
+
+fn history(changes: &[Change]) -> Vec<(i64, String, String, &'static str, Option<String>)> {
+    let mut rows: Vec<_> = changes
+        .iter()
+        .map(|c| {
+            (
+                c.at,
+                c.id.clone(),
+                c.definition.clone(),
+                c.change,
+                c.level.clone(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+fn scores(engine: &mut Engine) -> Vec<(i64, String, String, u64)> {
+    let mut rows: Vec<_> = engine
+        .take_score_changes()
+        .into_iter()
+        .map(|s| (s.at, s.subject_key, s.score, s.value.to_bits()))
+        .collect();
+    rows.sort();
+    rows
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn walking_one_account_at_a_time_records_the_same_history(
+        accounts in proptest::collection::vec(0u8..3, USERS.len()),
+        events in proptest::collection::vec((0usize..USERS.len(), 0usize..EVENTS.len(), 0i64..(60 * 24)), 1..40),
+    ) {
+        let mut messages = Vec::new();
+        for (user, account) in USERS.iter().zip(&accounts) {
+            // Account 0 means none.
+            if *account > 0 {
+                let mut group = message(MessageKind::Group, Some(user), None, "", T0);
+                group.group_id = Some(format!("acct{account}"));
+                messages.push(group);
+            }
+        }
+        for (user, event, hours) in &events {
+            messages.push(track(USERS[*user], EVENTS[*event], T0 + hours * HOUR));
+        }
+        let now = T0 + 90 * DAY;
+        let mut walked = loaded(&messages);
+        let mut reference = loaded(&messages);
+        let by_group = walked.backfill(now);
+        let global = global_walk(&mut reference, now);
+        prop_assert!(by_group.windows(2).all(|w| w[0].at <= w[1].at), "in time order");
+        prop_assert_eq!(history(&by_group), history(&global));
+        prop_assert_eq!(scores(&mut walked), scores(&mut reference));
+        prop_assert_eq!(walked.live_memberships(), walked.evaluate_all(now));
+    }
+}
+
+/// An account evaluated at one instant whose next change comes before the
+/// next due instant: that change is processed first, not after it.
+#[test]
+fn an_accounts_deadline_before_the_next_due_instant_is_processed_in_order() {
+    let rules = Arc::new(
+        RuleSet::from_toml(
+            "t.toml",
+            r#"
+            [[segment]]
+            name = "pinged"
+            subject = "account"
+            when = 'count("Ping", last 1h) >= 1'
+            [[segment]]
+            name = "pinged_twice"
+            subject = "account"
+            when = 'count("Ping") >= 2'
+            "#,
+        )
+        .expect("valid rules"),
+    );
+    let mut engine = Engine::new(rules);
+    let mut feed = Feed::new();
+    let mut group = message(MessageKind::Group, Some("u"), None, "", T0);
+    group.group_id = Some("acme".into());
+    // Both pings are stored now and take effect at their own times.
+    let ops = feed.ops(&[
+        group,
+        track("u", "Ping", T0 + HOUR),
+        track("u", "Ping", T0 + 4 * HOUR),
+    ]);
+    engine.apply(&ops, T0);
+    let changes = engine.process_due(T0 + 6 * HOUR);
+    assert_eq!(
+        changes_of(&changes, "pinged"),
+        [
+            ("entered", T0 + HOUR),
+            ("exited", T0 + 2 * HOUR),
+            ("entered", T0 + 4 * HOUR),
+            ("exited", T0 + 5 * HOUR),
+        ]
+    );
+    assert_eq!(
+        changes_of(&changes, "pinged_twice"),
+        [("entered", T0 + 4 * HOUR)]
+    );
+    assert_eq!(
+        engine.live_memberships(),
+        engine.evaluate_all(T0 + 6 * HOUR)
+    );
+}

@@ -1,0 +1,74 @@
+//! A timer re-evaluates only the definitions it concerns, and the values
+//! stay those of a from-scratch evaluation.
+
+use super::*;
+
+/// The definitions a timer at `at` would evaluate for the only contact.
+fn dirty_at(engine: &mut Engine, at: i64) -> Vec<String> {
+    let id = *engine.state.contacts.keys().next().expect("one contact");
+    let rules = Arc::clone(&engine.view.rules);
+    match engine.due_plan(&SubjectKey::Contact(id), at, false) {
+        Plan::Tracked(Some(dirty)) => rules
+            .order()
+            .iter()
+            .zip(dirty.flags)
+            .filter(|(_, flag)| *flag)
+            .map(|(def, _)| def.name.to_string())
+            .collect(),
+        _ => vec!["everything".to_owned()],
+    }
+}
+
+#[test]
+fn a_window_edge_re_evaluates_its_definition_alone() {
+    let mut engine = Engine::new(rules());
+    let mut feed = Feed::new();
+    let ops = feed.ops(&[
+        track("u", "Pricing Viewed", T0),
+        track("u", "Pricing Viewed", T0 + HOUR),
+    ]);
+    engine.apply(&ops, T0 + HOUR);
+    // `count("Pricing Viewed", last 7d)` changes when the first view
+    // leaves the window; nothing else the contact has changes then.
+    assert_eq!(dirty_at(&mut engine, T0 + 7 * DAY), ["pricing_twice"]);
+    let changes = engine.process_due(T0 + 7 * DAY);
+    assert_eq!(
+        changes_of(&changes, "pricing_twice"),
+        [("exited", T0 + 7 * DAY)]
+    );
+    assert_eq!(engine.live_memberships(), engine.evaluate_all(T0 + 7 * DAY));
+}
+
+#[test]
+fn a_stored_event_re_evaluates_the_definitions_that_name_it() {
+    let mut engine = Engine::new(rules());
+    let mut feed = Feed::new();
+    // Stored now, effective at its own (later) time: its timer is the
+    // event's arrival.
+    let ops = feed.ops(&[
+        track("u", "Pricing Viewed", T0),
+        track("u", "Demo Requested", T0 + DAY),
+    ]);
+    engine.apply(&ops, T0);
+    let mut dirty = dirty_at(&mut engine, T0 + DAY);
+    dirty.sort();
+    // The demo earns intent points and is activity (`days_since(any)`);
+    // `warm` and the tier read the score, so they follow if it changes.
+    assert_eq!(dirty, ["dormant", "intent"]);
+    let changes = engine.process_due(T0 + DAY);
+    assert_eq!(changes_of(&changes, "warm"), [("entered", T0 + DAY)]);
+    assert_eq!(engine.live_memberships(), engine.evaluate_all(T0 + DAY));
+}
+
+#[test]
+fn an_edited_timeline_re_evaluates_everything() {
+    let mut engine = Engine::new(rules());
+    let mut feed = Feed::new();
+    let ops = feed.ops(&[track("u", "Pricing Viewed", T0)]);
+    engine.apply(&ops, T0);
+    let id = *engine.state.contacts.keys().next().expect("one contact");
+    if let Some(contact) = engine.view.state.contacts.get_mut(&id) {
+        contact.timeline.drop_before(T0 + 1);
+    }
+    assert_eq!(dirty_at(&mut engine, T0 + 7 * DAY), ["everything"]);
+}
