@@ -715,6 +715,12 @@ pub trait Store: Send + Sync {
     /// resumes comparing after a restart.
     fn latest_scores(&self) -> Result<Vec<ScoreRecord>, StoreError>;
 
+    /// Deletes every recorded membership change and score form if the
+    /// engine has no checkpoint yet: what a first start that stopped before
+    /// its checkpoint left (it writes history while walking it). With a
+    /// checkpoint, deletes nothing. Returns the rows deleted.
+    fn discard_unconfirmed_history(&self) -> Result<u64, StoreError>;
+
     // ── The outbox (see `WriteOp::Outbox`) ──────────────────────────────
 
     /// Deliveries due at `now`: per (destination, subject), only the oldest

@@ -142,6 +142,9 @@ impl Store for Faulty {
     fn latest_memberships(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError> {
         self.inner.latest_memberships()
     }
+    fn discard_unconfirmed_history(&self) -> Result<u64, StoreError> {
+        self.inner.discard_unconfirmed_history()
+    }
     fn subject_history(&self, kind: &str, key: &str) -> Result<Vec<MembershipRecord>, StoreError> {
         self.inner.subject_history(kind, key)
     }

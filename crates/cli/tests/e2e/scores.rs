@@ -1,6 +1,7 @@
 //! Score history over HTTP: each change of a score recorded once, with its
 //! closed form, on SQLite and PostgreSQL, and not recorded again by a restart.
 
+use bellwether_core::store::{ScoreRecord, Store, WriteOp};
 use serde_json::{json, Value};
 
 use crate::durability::drop_schema;
@@ -143,4 +144,71 @@ fn eval_writes_every_score_value_and_tier_level_at_the_instant() {
     assert!(memberships
         .iter()
         .any(|r| r[1] == fresh && r[2] == "demo_requesters"));
+}
+
+/// A first start writes score history while it walks the imported events,
+/// before its checkpoint. One that stopped half way left rows without a
+/// checkpoint: the next start discards them and records the same history
+/// as a clean first start.
+#[test]
+fn a_first_start_discards_the_history_an_interrupted_one_left() {
+    let user = unique("walked");
+    let lines = [
+        json!({"type": "track", "userId": user, "event": "Demo Requested", "messageId": "m1", "timestamp": "2026-01-10T10:00:00.000Z"}),
+        json!({"type": "page", "userId": user, "properties": {"path": "/pricing"}, "messageId": "m2", "timestamp": "2026-01-15T10:00:00.000Z"}),
+    ];
+    let import = |config: &std::path::Path, data: &std::path::Path| {
+        let file = data.with_extension("ndjson");
+        let text: Vec<String> = lines.iter().map(Value::to_string).collect();
+        std::fs::write(&file, text.join("\n")).expect("write ndjson");
+        let imported = std::process::Command::new(crate::harness::binary())
+            .args(["import", "--config"])
+            .arg(config)
+            .arg("--data")
+            .arg(data)
+            .arg(&file)
+            .output()
+            .expect("run bellwether import");
+        assert!(
+            imported.status.success(),
+            "{}",
+            String::from_utf8_lossy(&imported.stderr)
+        );
+    };
+    let clean = Server::start_prepared(Backend::Sqlite, DEFINITIONS, import);
+    let interrupted = Server::start_prepared(Backend::Sqlite, DEFINITIONS, |config, data| {
+        import(config, data);
+        let store = bellwether_store::SqliteStore::open_as_writer(data, "test")
+            .expect("open the imported store");
+        let left = |at: i64| ScoreRecord {
+            at,
+            subject_kind: "contact".into(),
+            subject_key: "1".into(),
+            label: user.clone(),
+            score: "intent".into(),
+            value: 999.0,
+            constant: 999.0,
+            decaying: 0.0,
+            anchor: at,
+            half_life: None,
+        };
+        store
+            .apply(&[
+                WriteOp::Score(left(1_768_000_000_000)),
+                WriteOp::Score(left(1_768_500_000_000)),
+            ])
+            .expect("write what an interrupted walk left");
+    });
+    let history = |server: &Server| {
+        let (status, body) = server.get(&format!("/api/v1/contacts/{user}/history"), READ_TOKEN);
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let recorded = history(&clean);
+    assert_eq!(
+        recorded["scores"].as_array().map(Vec::len),
+        Some(2),
+        "{recorded}"
+    );
+    assert_eq!(history(&interrupted), recorded);
 }

@@ -375,10 +375,22 @@ impl Engine {
         engine.watches = options.watches;
         engine.state = subjects.0;
         let phase = std::time::Instant::now();
-        let (history, checkpoint) = store.latest_memberships()?;
+        let (mut history, checkpoint) = store.latest_memberships()?;
         let start = checkpoint.unwrap_or(now).min(now);
+        let backfill = checkpoint.is_none() && options.backfill_history;
+        if backfill {
+            let discarded = store.discard_unconfirmed_history()?;
+            if discarded > 0 {
+                tracing::warn!(
+                    rows = discarded,
+                    "discarded the history of a first start that stopped before its checkpoint"
+                );
+            }
+            history.clear();
+        } else {
+            engine.restore_scores(&store.latest_scores()?);
+        }
         engine.restore(&history);
-        engine.restore_scores(&store.latest_scores()?);
         tracing::debug!(
             changes = history.len(),
             elapsed_ms = phase.elapsed().as_millis() as u64,
@@ -400,8 +412,8 @@ impl Engine {
         for key in gone {
             engine.forget(key, start);
         }
-        engine.fresh = if checkpoint.is_none() && options.backfill_history {
-            engine.backfill(now)
+        engine.fresh = if backfill {
+            engine.backfill(now, &|ops| store.apply(ops))?
         } else {
             engine.reevaluate_everything(start);
             tracing::debug!(

@@ -171,6 +171,10 @@ impl Store for PostgresStore {
         self.with_writer(|conn| write::apply(conn, ops))
     }
 
+    fn discard_unconfirmed_history(&self) -> Result<u64, StoreError> {
+        self.with_writer(write::discard_unconfirmed_history)
+    }
+
     fn seen_message_ids(
         &self,
         source: &str,

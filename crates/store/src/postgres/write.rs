@@ -10,6 +10,21 @@ use super::conn::{Mode, PgConn, Session};
 
 type WriteSession<'s, 'c> = Session<'s, postgres::Transaction<'c>>;
 
+/// See `Store::discard_unconfirmed_history`.
+pub(super) fn discard_unconfirmed_history(conn: &mut PgConn) -> Result<u64, StoreError> {
+    conn.transaction(Mode::Write, |s| {
+        // Taken first: no checkpoint can be written while this decides.
+        s.execute("LOCK TABLE engine_checkpoint IN EXCLUSIVE MODE", &[])?;
+        if s.query_opt("SELECT at FROM engine_checkpoint", &[])?
+            .is_some()
+        {
+            return Ok(0);
+        }
+        let memberships = s.execute("DELETE FROM membership_changes", &[])?;
+        Ok(memberships + s.execute("DELETE FROM score_changes", &[])?)
+    })
+}
+
 pub(super) fn apply(conn: &mut PgConn, ops: &[WriteOp]) -> Result<(), StoreError> {
     conn.transaction(Mode::Write, |session| {
         let mut pending = Pending::default();

@@ -173,6 +173,10 @@ impl Store for SqliteStore {
         write::apply(&mut self.writer.lock(), ops)
     }
 
+    fn discard_unconfirmed_history(&self) -> Result<u64, StoreError> {
+        write::discard_unconfirmed_history(&mut self.writer.lock())
+    }
+
     fn seen_message_ids(
         &self,
         source: &str,

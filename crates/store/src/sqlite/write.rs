@@ -23,6 +23,27 @@ pub(super) fn apply(conn: &mut Connection, ops: &[WriteOp]) -> Result<(), StoreE
     tx.commit().db()
 }
 
+/// See `Store::discard_unconfirmed_history`.
+pub(super) fn discard_unconfirmed_history(conn: &mut Connection) -> Result<u64, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .db()?;
+    let confirmed: bool = tx
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM engine_checkpoint)",
+            [],
+            |row| row.get(0),
+        )
+        .db()?;
+    if confirmed {
+        return Ok(0);
+    }
+    let memberships = tx.execute("DELETE FROM membership_changes", []).db()?;
+    let scores = tx.execute("DELETE FROM score_changes", []).db()?;
+    tx.commit().db()?;
+    Ok((memberships + scores) as u64)
+}
+
 fn apply_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<(), StoreError> {
     match op {
         WriteOp::NewContact { id, created_at } => execute(

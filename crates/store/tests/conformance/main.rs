@@ -60,6 +60,7 @@ macro_rules! store_conformance_tests {
             memberships: [
                 latest_memberships_keep_each_last_change_in_recording_order,
                 definition_history_lists_one_definition_since_an_instant,
+                history_without_a_checkpoint_is_discarded_and_with_one_kept,
             ],
             outbox: [
                 an_outbox_id_is_stored_once_and_round_trips,

@@ -2,6 +2,8 @@
 //! walk through every subject in global time order records, and ends in
 //! the from-scratch state.
 
+use parking_lot::Mutex;
+
 use super::*;
 
 const USERS: [&str; 5] = ["ann", "bob", "cy", "dee", "eve"];
@@ -51,8 +53,11 @@ fn history(changes: &[Change]) -> Vec<(i64, String, String, &'static str, Option
 }
 
 fn scores(engine: &mut Engine) -> Vec<(i64, String, String, u64)> {
-    let mut rows: Vec<_> = engine
-        .take_score_changes()
+    score_rows(engine.take_score_changes())
+}
+
+fn score_rows(records: Vec<ScoreRecord>) -> Vec<(i64, String, String, u64)> {
+    let mut rows: Vec<_> = records
         .into_iter()
         .map(|s| (s.at, s.subject_key, s.score, s.value.to_bits()))
         .collect();
@@ -83,11 +88,26 @@ proptest! {
         let now = T0 + 90 * DAY;
         let mut walked = loaded(&messages);
         let mut reference = loaded(&messages);
-        let by_group = walked.backfill(now);
+        let written = Mutex::new(Vec::new());
+        let by_group = walked
+            .backfill(now, &|ops| {
+                written.lock().extend(ops.iter().cloned());
+                Ok(())
+            })
+            .expect("nothing fails to write");
         let global = global_walk(&mut reference, now);
         prop_assert!(by_group.windows(2).all(|w| w[0].at <= w[1].at), "in time order");
         prop_assert_eq!(history(&by_group), history(&global));
-        prop_assert_eq!(scores(&mut walked), scores(&mut reference));
+        prop_assert!(walked.take_score_changes().is_empty(), "written as walked");
+        let written: Vec<ScoreRecord> = written
+            .into_inner()
+            .into_iter()
+            .filter_map(|op| match op {
+                WriteOp::Score(record) => Some(record),
+                _ => None,
+            })
+            .collect();
+        prop_assert_eq!(score_rows(written), scores(&mut reference));
         prop_assert_eq!(walked.live_memberships(), walked.evaluate_all(now));
     }
 }

@@ -103,3 +103,42 @@ pub(crate) fn definition_history_lists_one_definition_since_an_instant(h: &dyn H
     assert_eq!(store.definition_history("hot", 0).unwrap().len(), 3);
     assert!(store.definition_history("warm", 0).unwrap().is_empty());
 }
+
+/// A first start writes score forms before its checkpoint: what one that
+/// stopped half way left is discarded; once a checkpoint exists, nothing is.
+pub(crate) fn history_without_a_checkpoint_is_discarded_and_with_one_kept(h: &dyn Harness) {
+    let store = h.open();
+    let score = |at: i64| {
+        WriteOp::Score(bellwether_core::store::ScoreRecord {
+            at,
+            subject_kind: "contact".into(),
+            subject_key: "1".into(),
+            label: "user-1".into(),
+            score: "intent".into(),
+            value: 5.0,
+            constant: 5.0,
+            decaying: 0.0,
+            anchor: at,
+            half_life: None,
+        })
+    };
+    store
+        .apply(&[score(10), record(10, "1", "entered", "hot", None)])
+        .unwrap();
+    assert_eq!(store.discard_unconfirmed_history().unwrap(), 2);
+    assert_eq!(store.latest_memberships().unwrap(), (Vec::new(), None));
+    assert!(store.latest_scores().unwrap().is_empty());
+    assert_eq!(store.discard_unconfirmed_history().unwrap(), 0);
+
+    store
+        .apply(&[
+            score(20),
+            record(20, "1", "entered", "hot", None),
+            WriteOp::Checkpoint { at: 20 },
+        ])
+        .unwrap();
+    assert_eq!(store.discard_unconfirmed_history().unwrap(), 0);
+    let (memberships, checkpoint) = store.latest_memberships().unwrap();
+    assert_eq!((memberships.len(), checkpoint), (1, Some(20)));
+    assert_eq!(store.score_history("contact", "1").unwrap().len(), 1);
+}
