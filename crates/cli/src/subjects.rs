@@ -75,16 +75,25 @@ pub(crate) fn start(
         }
         Err(stale) => {
             tracing::info!(reason = %stale, "engine snapshot not used: reading the whole store");
-            let graph = need_graph
-                .then(|| rebuild_graph(store, identity))
-                .transpose()?;
-            let started = Instant::now();
-            let subjects = Subjects::load(store, keep).context("cannot load the stored events")?;
-            tracing::info!(
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                position = subjects.position(),
-                "subjects loaded from the store"
-            );
+            // Two independent reads of the store: side by side.
+            let (graph, subjects) = std::thread::scope(|scope| {
+                let graph = need_graph.then(|| {
+                    std::thread::Builder::new()
+                        .name("bellwether-identity".into())
+                        .spawn_scoped(scope, || rebuild_graph(store, identity))
+                });
+                let subjects = load_subjects(store, keep);
+                let graph = match graph {
+                    Some(thread) => Some(
+                        thread
+                            .context("cannot start the identity thread")?
+                            .join()
+                            .map_err(|_| anyhow::anyhow!("the identity rebuild panicked"))??,
+                    ),
+                    None => None,
+                };
+                anyhow::Ok((graph, subjects?))
+            })?;
             Ok(Start {
                 graph,
                 subjects,
@@ -115,6 +124,17 @@ pub(crate) fn engine_as_of(
         at,
     )
     .context("cannot load the recorded history")
+}
+
+fn load_subjects(store: &dyn Store, keep: PropertyKeys) -> anyhow::Result<Subjects> {
+    let started = Instant::now();
+    let subjects = Subjects::load(store, keep).context("cannot load the stored events")?;
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        position = subjects.position(),
+        "subjects loaded from the store"
+    );
+    Ok(subjects)
 }
 
 /// Replays the stored messages into the identity graph (SPEC §7 identity
