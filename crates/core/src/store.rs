@@ -697,7 +697,8 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<MembershipRecord>, StoreError>;
 
     /// The recorded changes of one segment or tier at or after `since`, in
-    /// recording order.
+    /// time order (recording order within an instant: a first start writes
+    /// its history one account at a time).
     fn definition_history(
         &self,
         definition: &str,

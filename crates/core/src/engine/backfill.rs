@@ -8,26 +8,25 @@
 //! Subjects are walked one account at a time (its contacts and itself;
 //! then contacts without an account): no subject reads another group's
 //! state, so the values are those of one walk in global time order, and
-//! a group's state stays in the CPU's caches while it is walked. The
-//! membership changes are then put in time order (stably: a group's own
-//! order holds) and handed over like any others.
-//!
-//! Score forms, most of that history, are written while the walk goes on,
-//! by a thread of their own, group after group (each subject's own rows in
-//! time order, which is all their readers need). They are written before
-//! the engine's first checkpoint, so a start that stops half way leaves
-//! rows without a checkpoint; the next start discards them
-//! (`Store::discard_unconfirmed_history`) and walks again.
+//! a group's state stays in the CPU's caches while it is walked.
 //!
 //! What that history holds is not news: the action layer is told to route
-//! only the changes of the last [`ROUTED_HISTORY_MS`].
+//! only the changes of the last [`ROUTED_HISTORY_MS`]. Older ones, and
+//! every score form, are written while the walk goes on, by a thread of
+//! their own, group after group (each subject's own rows in time order,
+//! which is all their readers need); the older segment changes are then
+//! handed over in time order for owner assignments only
+//! ([`Engine::take_backfilled`]), the recent changes like any others. The
+//! rows are written before the engine's first checkpoint, so a start that
+//! stops half way leaves rows without a checkpoint; the next start
+//! discards them (`Store::discard_unconfirmed_history`) and walks again.
 
 use crossbeam_channel::Receiver;
 
 use super::state::{ContactState, SubjectKey};
-use super::{Change, Engine};
+use super::{Change, DefKind, Engine};
 use crate::message::{ContactId, Millis};
-use crate::store::{ScoreRecord, StoreError, WriteOp};
+use crate::store::{StoreError, WriteOp};
 
 /// Of a backfilled history, the changes this recent are still routed (the
 /// demo's inbox shows the last day's alerts; older ones are history).
@@ -36,16 +35,17 @@ pub(super) const ROUTED_HISTORY_MS: Millis = 24 * 3_600_000;
 /// Writes one transaction of recorded history (`Store::apply`).
 pub(super) type WriteHistory<'a> = dyn Fn(&[WriteOp]) -> Result<(), StoreError> + Sync + 'a;
 
-/// Score forms written per transaction while the walk goes on.
-const SCORES_PER_TRANSACTION: usize = 50_000;
+/// History rows written per transaction while the walk goes on.
+const ROWS_PER_TRANSACTION: usize = 50_000;
 
-/// Groups' score forms waiting for the writer before the walk waits.
+/// Groups' rows waiting for the writer before the walk waits.
 const QUEUED_GROUPS: usize = 256;
 
 impl Engine {
     /// Replays every subject from its first message to `now`, recording each
-    /// change at its instant: score forms go to `write` (`Store::apply`) as
-    /// the walk goes; the membership changes are returned, oldest first.
+    /// change at its instant: score forms and changes older than
+    /// `routed_from` go to `write` (`Store::apply`) as the walk goes; the
+    /// recent changes are returned, oldest first.
     pub(super) fn backfill(
         &mut self,
         now: Millis,
@@ -53,12 +53,13 @@ impl Engine {
     ) -> Result<Vec<Change>, StoreError> {
         self.routed_from = now - ROUTED_HISTORY_MS;
         let groups = self.backfill_groups(now);
-        let mut changes = Vec::new();
+        let mut recent = Vec::new();
+        let mut backfilled = Vec::new();
         let written = std::thread::scope(|scope| {
-            let (scores, queue) = crossbeam_channel::bounded(QUEUED_GROUPS);
+            let (rows, queue) = crossbeam_channel::bounded(QUEUED_GROUPS);
             let writer = std::thread::Builder::new()
                 .name("bellwether-history".into())
-                .spawn_scoped(scope, move || write_scores(write, &queue))
+                .spawn_scoped(scope, move || write_rows(write, &queue))
                 .map_err(|source| StoreError::Thread {
                     name: "history writer",
                     source,
@@ -67,21 +68,45 @@ impl Engine {
                 for (key, first) in group {
                     self.timers.schedule(key, Some(first));
                 }
-                changes.extend(self.process_due(now));
-                let recorded = std::mem::take(&mut self.fresh_scores);
+                let changes = self.process_due(now);
+                let mut ops: Vec<WriteOp> = std::mem::take(&mut self.fresh_scores)
+                    .into_iter()
+                    .map(WriteOp::Score)
+                    .collect();
+                for change in changes {
+                    if change.at >= self.routed_from {
+                        recent.push(change);
+                        continue;
+                    }
+                    if change.is_membership() {
+                        ops.push(WriteOp::Membership(change.to_record()));
+                    }
+                    if change.definition_kind == DefKind::Segment {
+                        backfilled.push(change);
+                    }
+                }
                 // A writer that stopped failed: its error is returned below.
-                if !recorded.is_empty() && scores.send(recorded).is_err() {
+                if !ops.is_empty() && rows.send(ops).is_err() {
                     break;
                 }
             }
-            drop(scores);
+            drop(rows);
             writer
                 .join()
                 .unwrap_or_else(|_| Err(StoreError::Database("the history writer panicked".into())))
         })?;
-        tracing::debug!(score_forms = written, "score history written");
-        changes.sort_by_key(|change| change.at);
-        Ok(changes)
+        tracing::debug!(rows = written, "history written");
+        backfilled.sort_by_key(|change| change.at);
+        self.backfilled = backfilled;
+        recent.sort_by_key(|change| change.at);
+        Ok(recent)
+    }
+
+    /// The segment changes of a first start's history before
+    /// [`Engine::routed_from`], in time order, written already: routed only
+    /// to keep owners assigned. Empty after the first call.
+    pub fn take_backfilled(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.backfilled)
     }
 
     /// Each account with its contacts, then each contact without an
@@ -117,17 +142,14 @@ impl Engine {
     }
 }
 
-/// Writes each group's score forms as they come, several groups per
-/// transaction; returns how many were written.
-fn write_scores(
-    write: &WriteHistory<'_>,
-    queue: &Receiver<Vec<ScoreRecord>>,
-) -> Result<u64, StoreError> {
-    let mut ops = Vec::with_capacity(SCORES_PER_TRANSACTION);
+/// Writes each group's rows as they come, several groups per transaction;
+/// returns how many were written.
+fn write_rows(write: &WriteHistory<'_>, queue: &Receiver<Vec<WriteOp>>) -> Result<u64, StoreError> {
+    let mut ops = Vec::with_capacity(ROWS_PER_TRANSACTION);
     let mut written = 0;
-    for records in queue {
-        ops.extend(records.into_iter().map(WriteOp::Score));
-        if ops.len() >= SCORES_PER_TRANSACTION {
+    for rows in queue {
+        ops.extend(rows);
+        if ops.len() >= ROWS_PER_TRANSACTION {
             write(&ops)?;
             written += ops.len() as u64;
             ops.clear();

@@ -148,6 +148,8 @@ pub struct Engine {
     fresh: Vec<Change>,
     /// Score forms that changed since the caller last took them.
     fresh_scores: Vec<ScoreRecord>,
+    /// A first start's older segment changes (see `take_backfilled`).
+    backfilled: Vec<Change>,
     /// Labels of contacts being merged away (no longer in the state).
     departed: HashMap<ContactId, String>,
     /// Score thresholds whose crossings are recorded as changes.
@@ -325,6 +327,7 @@ impl Engine {
             timers: Timers::default(),
             fresh: Vec::new(),
             fresh_scores: Vec::new(),
+            backfilled: Vec::new(),
             departed: HashMap::new(),
             watches: Vec::new(),
             routed_from: Millis::MIN,

@@ -240,17 +240,21 @@ impl EngineHandle {
         changes.extend(engine.take_changes());
         let scores = engine.take_score_changes();
         let purges = engine.take_purges();
+        // Recorded as a first start walked them; routed for owners only.
+        let backfilled = engine.take_backfilled();
         if let Some(recorder) = &self.shared.recorder {
             // Without changes the checkpoint may lag (nothing between it and
             // now changed), but not for long: a restart replays from it.
             if force || !changes.is_empty() || !scores.is_empty() || !purges.is_empty() {
+                let mut router = self.shared.router.lock();
+                let assigned = router.route(&engine, &backfilled);
                 let mut ops: Vec<WriteOp> = changes
                     .iter()
                     .filter(|c| c.is_membership())
                     .map(|c| WriteOp::Membership(c.to_record()))
                     .collect();
                 ops.extend(scores.into_iter().map(WriteOp::Score));
-                let mut router = self.shared.router.lock();
+                ops.extend(assigned);
                 ops.extend(router.route(&engine, &changes));
                 // Deleted contacts: after everything recorded about them.
                 router.forget_purged(&purges);

@@ -433,7 +433,7 @@ pub(super) fn definition_history(
     let rows = conn.session(|s| {
         s.query(
             "SELECT at, subject_kind, subject_key, label, change, definition_kind, definition, level
-             FROM membership_changes WHERE definition = $1 AND at >= $2 ORDER BY id",
+             FROM membership_changes WHERE definition = $1 AND at >= $2 ORDER BY at, id",
             &[&definition, &since],
         )
     })?;

@@ -464,7 +464,7 @@ pub(super) fn definition_history(
     query(
         conn,
         "SELECT at, subject_kind, subject_key, label, change, definition_kind, definition, level
-         FROM membership_changes WHERE definition = ?1 AND at >= ?2 ORDER BY id",
+         FROM membership_changes WHERE definition = ?1 AND at >= ?2 ORDER BY at, id",
         params![definition, since],
         membership_row,
     )

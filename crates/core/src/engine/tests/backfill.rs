@@ -35,20 +35,18 @@ fn global_walk(engine: &mut Engine, now: i64) -> Vec<Change> {
     engine.process_due(now)
 }
 
-fn history(changes: &[Change]) -> Vec<(i64, String, String, &'static str, Option<String>)> {
-    let mut rows: Vec<_> = changes
-        .iter()
-        .map(|c| {
-            (
-                c.at,
-                c.id.clone(),
-                c.definition.clone(),
-                c.change,
-                c.level.clone(),
-            )
-        })
-        .collect();
-    rows.sort();
+/// Membership rows, sorted.
+fn history(records: impl IntoIterator<Item = MembershipRecord>) -> Vec<MembershipRecord> {
+    let mut rows: Vec<_> = records.into_iter().collect();
+    rows.sort_by(|a, b| {
+        (a.at, &a.subject_key, &a.definition, &a.change, &a.level).cmp(&(
+            b.at,
+            &b.subject_key,
+            &b.definition,
+            &b.change,
+            &b.level,
+        ))
+    });
     rows
 }
 
@@ -85,29 +83,41 @@ proptest! {
         for (user, event, hours) in &events {
             messages.push(track(USERS[*user], EVENTS[*event], T0 + hours * HOUR));
         }
-        let now = T0 + 90 * DAY;
+        // Some of it within the last day (routed), most older.
+        let now = T0 + 60 * DAY + 12 * HOUR;
         let mut walked = loaded(&messages);
         let mut reference = loaded(&messages);
         let written = Mutex::new(Vec::new());
-        let by_group = walked
+        let recent = walked
             .backfill(now, &|ops| {
                 written.lock().extend(ops.iter().cloned());
                 Ok(())
             })
             .expect("nothing fails to write");
         let global = global_walk(&mut reference, now);
-        prop_assert!(by_group.windows(2).all(|w| w[0].at <= w[1].at), "in time order");
-        prop_assert_eq!(history(&by_group), history(&global));
+        prop_assert!(recent.windows(2).all(|w| w[0].at <= w[1].at), "in time order");
+        let backfilled = walked.take_backfilled();
+        prop_assert!(backfilled.windows(2).all(|w| w[0].at <= w[1].at), "in time order");
         prop_assert!(walked.take_score_changes().is_empty(), "written as walked");
-        let written: Vec<ScoreRecord> = written
-            .into_inner()
-            .into_iter()
-            .filter_map(|op| match op {
-                WriteOp::Score(record) => Some(record),
-                _ => None,
-            })
-            .collect();
-        prop_assert_eq!(score_rows(written), scores(&mut reference));
+        let (mut rows, mut score_records) = (Vec::new(), Vec::new());
+        for op in written.into_inner() {
+            match op {
+                WriteOp::Membership(record) => rows.push(record),
+                WriteOp::Score(record) => score_records.push(record),
+                other => prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+        // Each change older than a day: written, and a segment's handed over.
+        let routed_from = now - crate::engine::backfill::ROUTED_HISTORY_MS;
+        let old_segments = global
+            .iter()
+            .filter(|c| c.at < routed_from && c.definition_kind == DefKind::Segment)
+            .map(Change::to_record);
+        prop_assert_eq!(history(backfilled.iter().map(Change::to_record)), history(old_segments));
+        rows.extend(recent.iter().filter(|c| c.is_membership()).map(Change::to_record));
+        let reference_rows = global.iter().filter(|c| c.is_membership()).map(Change::to_record);
+        prop_assert_eq!(history(rows), history(reference_rows));
+        prop_assert_eq!(score_rows(score_records), scores(&mut reference));
         prop_assert_eq!(walked.live_memberships(), walked.evaluate_all(now));
     }
 }

@@ -93,14 +93,25 @@ pub(crate) fn definition_history_lists_one_definition_since_an_instant(h: &dyn H
             record(30, "1", "exited", "hot", None),
         ])
         .unwrap();
+    // Recorded later with an earlier instant (another account's history).
+    store
+        .apply(&[record(22, "3", "entered", "hot", None)])
+        .unwrap();
     let since_20: Vec<(i64, String)> = store
         .definition_history("hot", 20)
         .unwrap()
         .into_iter()
         .map(|r| (r.at, r.subject_key))
         .collect();
-    assert_eq!(since_20, [(20, "2".to_owned()), (30, "1".to_owned())]);
-    assert_eq!(store.definition_history("hot", 0).unwrap().len(), 3);
+    assert_eq!(
+        since_20,
+        [
+            (20, "2".to_owned()),
+            (22, "3".to_owned()),
+            (30, "1".to_owned())
+        ]
+    );
+    assert_eq!(store.definition_history("hot", 0).unwrap().len(), 4);
     assert!(store.definition_history("warm", 0).unwrap().is_empty());
 }
 
