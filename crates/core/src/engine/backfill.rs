@@ -96,9 +96,13 @@ impl Engine {
                 .unwrap_or_else(|_| Err(StoreError::Database("the history writer panicked".into())))
         })?;
         tracing::debug!(rows = written, "history written");
-        backfilled.sort_by_key(|change| change.at);
+        // By instant, then subject (owners are assigned in turn, so the
+        // order of simultaneous entries must not depend on the walk's);
+        // stable, so each subject's own order holds.
+        let order = |a: &Change, b: &Change| (a.at, &a.key).cmp(&(b.at, &b.key));
+        backfilled.sort_by(order);
         self.backfilled = backfilled;
-        recent.sort_by_key(|change| change.at);
+        recent.sort_by(order);
         Ok(recent)
     }
 

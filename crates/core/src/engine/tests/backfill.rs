@@ -95,9 +95,13 @@ proptest! {
             })
             .expect("nothing fails to write");
         let global = global_walk(&mut reference, now);
-        prop_assert!(recent.windows(2).all(|w| w[0].at <= w[1].at), "in time order");
+        // By instant, then subject: owners are assigned in this order.
+        let ordered = |changes: &[Change]| {
+            changes.windows(2).all(|w| (w[0].at, &w[0].key) <= (w[1].at, &w[1].key))
+        };
+        prop_assert!(ordered(&recent));
         let backfilled = walked.take_backfilled();
-        prop_assert!(backfilled.windows(2).all(|w| w[0].at <= w[1].at), "in time order");
+        prop_assert!(ordered(&backfilled));
         prop_assert!(walked.take_score_changes().is_empty(), "written as walked");
         let (mut rows, mut score_records) = (Vec::new(), Vec::new());
         for op in written.into_inner() {
