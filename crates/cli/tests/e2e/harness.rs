@@ -322,3 +322,25 @@ pub(crate) fn pg_url() -> String {
 pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
+
+/// Writes `lines` as NDJSON beside `data` and runs `bellwether import` of it
+/// into the store at `data` (a `Server::start_prepared` step).
+pub(crate) fn import_lines(config: &Path, data: &Path, lines: &[Value]) {
+    let file = data.with_extension("ndjson");
+    let text: Vec<String> = lines.iter().map(Value::to_string).collect();
+    std::fs::write(&file, text.join("\n")).expect("write ndjson");
+    let imported = Command::new(binary())
+        .arg("import")
+        .arg(&file)
+        .arg("--config")
+        .arg(config)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .expect("run bellwether import");
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+}

@@ -158,22 +158,7 @@ fn a_first_start_discards_the_history_an_interrupted_one_left() {
         json!({"type": "page", "userId": user, "properties": {"path": "/pricing"}, "messageId": "m2", "timestamp": "2026-01-15T10:00:00.000Z"}),
     ];
     let import = |config: &std::path::Path, data: &std::path::Path| {
-        let file = data.with_extension("ndjson");
-        let text: Vec<String> = lines.iter().map(Value::to_string).collect();
-        std::fs::write(&file, text.join("\n")).expect("write ndjson");
-        let imported = std::process::Command::new(crate::harness::binary())
-            .args(["import", "--config"])
-            .arg(config)
-            .arg("--data")
-            .arg(data)
-            .arg(&file)
-            .output()
-            .expect("run bellwether import");
-        assert!(
-            imported.status.success(),
-            "{}",
-            String::from_utf8_lossy(&imported.stderr)
-        );
+        crate::harness::import_lines(config, data, &lines)
     };
     let clean = Server::start_prepared(Backend::Sqlite, DEFINITIONS, import);
     let interrupted = Server::start_prepared(Backend::Sqlite, DEFINITIONS, |config, data| {

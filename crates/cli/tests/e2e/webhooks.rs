@@ -578,25 +578,7 @@ fn a_first_start_records_imported_history_at_its_instants_and_sends_only_the_las
     let server = Server::start_prepared(
         Backend::Sqlite,
         &config(&receiver, r#"["100ms"]"#),
-        |config, data| {
-            let file = data.with_extension("ndjson");
-            let text: Vec<String> = lines.iter().map(Value::to_string).collect();
-            std::fs::write(&file, text.join("\n")).expect("write ndjson");
-            let imported = Command::new(crate::harness::binary())
-                .arg("import")
-                .arg(&file)
-                .arg("--config")
-                .arg(config)
-                .arg("--data")
-                .arg(data)
-                .output()
-                .expect("run bellwether import");
-            assert!(
-                imported.status.success(),
-                "{}",
-                String::from_utf8_lossy(&imported.stderr)
-            );
-        },
+        |config, data| crate::harness::import_lines(config, data, &lines),
     );
     // Entries at the events' instants, not at start-up.
     let (status, page) = server.get("/api/v1/segments/demo_requesters/members", READ_TOKEN);
