@@ -15,7 +15,7 @@
 //! every score form, are written while the walk goes on, by a thread of
 //! their own, group after group (each subject's own rows in time order,
 //! which is all their readers need); the older segment changes are then
-//! handed over in time order for owner assignments only
+//! handed over by instant, then subject, for owner assignments only
 //! ([`Engine::take_backfilled`]), the recent changes like any others. The
 //! rows are written before the engine's first checkpoint, so a start that
 //! stops half way leaves rows without a checkpoint; the next start
@@ -107,8 +107,8 @@ impl Engine {
     }
 
     /// The segment changes of a first start's history before
-    /// [`Engine::routed_from`], in time order, written already: routed only
-    /// to keep owners assigned. Empty after the first call.
+    /// [`Engine::routed_from`], by instant then subject, written already:
+    /// routed only to keep owners assigned. Empty after the first call.
     pub fn take_backfilled(&mut self) -> Vec<Change> {
         std::mem::take(&mut self.backfilled)
     }

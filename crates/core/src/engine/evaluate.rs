@@ -50,6 +50,16 @@ pub(crate) struct OwnNexts {
     pub(crate) stamp: u64,
     /// By position in the rule set's order; other kinds' positions are `None`.
     pub(crate) next: Vec<Option<i64>>,
+    /// By position: which definitions this evaluation computed. The engine
+    /// counts them for health, then empties it.
+    pub(crate) evaluated: Vec<bool>,
+}
+
+/// What a tracked evaluation tells besides the values, by position in the
+/// rule set's order.
+struct TrackedOut {
+    next: Vec<Option<i64>>,
+    evaluated: Vec<bool>,
 }
 
 impl Values {
@@ -266,20 +276,21 @@ impl Plan<'_> {
 
 /// Evaluates the planned definitions of `kind` against a view of the values
 /// so far. Under [`Plan::Tracked`], returns each definition's own next
-/// change too (by position in the order).
+/// change and which definitions were computed too.
 fn evaluate_kind(
     rules: &RuleSet,
     kind: SubjectKind,
     now: i64,
     mut plan: Plan<'_>,
     view: &WithView<'_>,
-) -> (Values, Option<Vec<Option<i64>>>) {
+) -> (Values, Option<TrackedOut>) {
     let mut values = plan.start();
     let order = rules.order();
     let mut own = plan.tracked().then(|| match values.own.take() {
         Some(kept) => kept.next,
         None => vec![None; order.len()],
     });
+    let mut evaluated = vec![false; if own.is_some() { order.len() } else { 0 }];
     let flags = match &plan {
         Plan::Tracked(Some(dirty)) => Some(dirty.flags.as_slice()),
         _ => None,
@@ -295,6 +306,9 @@ fn evaluate_kind(
             if !flags[at] && !reads_changed {
                 continue;
             }
+        }
+        if let Some(evaluated) = evaluated.get_mut(at) {
+            *evaluated = true;
         }
         let mut computed: Option<Computed> = None;
         view(&values, &mut |subject| {
@@ -343,7 +357,7 @@ fn evaluate_kind(
             }
         }
     }
-    (values, own)
+    (values, own.map(|next| TrackedOut { next, evaluated }))
 }
 
 enum Computed {
@@ -400,12 +414,12 @@ pub(crate) fn evaluate_contact(
 fn with_own(
     rules: &RuleSet,
     mut values: Values,
-    own: Option<Vec<Option<i64>>>,
+    own: Option<TrackedOut>,
     now: i64,
     timeline: &Timeline,
     traits: &[Option<&Traits>],
 ) -> Values {
-    let Some(next) = own else {
+    let Some(TrackedOut { next, evaluated }) = own else {
         return values;
     };
     values.note_change(timeline.next_event_after(now));
@@ -417,6 +431,7 @@ fn with_own(
         at: now,
         stamp: timeline.stamp(),
         next,
+        evaluated,
     });
     values
 }

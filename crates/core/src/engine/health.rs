@@ -4,7 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use bellwether_rules::SubjectKind;
+use bellwether_rules::{DefRef, SubjectKind};
 use serde::Serialize;
 
 use crate::message::Millis;
@@ -14,12 +14,18 @@ const SAMPLES: usize = 4_096;
 
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Health {
-    /// Subject evaluations by kind: every definition of that kind runs in
-    /// each, so per-definition counts derive from these.
+    /// Subject evaluations by kind (each computes some or all of the
+    /// kind's definitions).
     contact_evaluations: u64,
     account_evaluations: u64,
-    /// Evaluations of single definitions (after a definitions change).
-    partial_evaluations: HashMap<String, u64>,
+    /// Single-definition evaluations (after a definitions change).
+    single_evaluations: u64,
+    /// How often each definition of the rule set in force was computed, by
+    /// position in its order (no hashing per evaluation).
+    by_position: Vec<u64>,
+    /// By name: single-definition evaluations after a definitions change,
+    /// and what earlier rule sets counted.
+    by_name: HashMap<String, u64>,
     last_change: HashMap<String, Millis>,
     durations: VecDeque<Duration>,
 }
@@ -32,17 +38,36 @@ pub struct DefinitionHealth {
     pub name: String,
     /// `contact` or `account`.
     pub subject: &'static str,
-    /// Subject evaluations since start.
+    /// How often it was computed for a subject since start (a timer
+    /// computes only the definitions something reached).
     pub evaluations: u64,
     /// When it last changed a membership (segments and tiers).
     pub last_change: Option<Millis>,
 }
 
 impl Health {
-    pub(crate) fn evaluated(&mut self, subject: SubjectKind, took: Duration) {
+    /// One subject evaluation: `computed` tells which definitions of
+    /// `order` ran, by position (`None`: every one of the subject's kind).
+    pub(crate) fn evaluated(
+        &mut self,
+        subject: SubjectKind,
+        took: Duration,
+        order: &[DefRef],
+        computed: Option<&[bool]>,
+    ) {
         match subject {
             SubjectKind::Contact => self.contact_evaluations += 1,
             SubjectKind::Account => self.account_evaluations += 1,
+        }
+        if self.by_position.len() != order.len() {
+            self.by_position.resize(order.len(), 0);
+        }
+        for ((position, def), count) in order.iter().enumerate().zip(&mut self.by_position) {
+            let ran = match computed {
+                Some(computed) => computed.get(position).copied().unwrap_or(false),
+                None => def.subject == subject,
+            };
+            *count += u64::from(ran);
         }
         if self.durations.len() == SAMPLES {
             self.durations.pop_front();
@@ -52,10 +77,16 @@ impl Health {
 
     /// One definition evaluated on its own for one subject.
     pub(crate) fn evaluated_alone(&mut self, definition: &str) {
-        *self
-            .partial_evaluations
-            .entry(definition.to_owned())
-            .or_default() += 1;
+        self.single_evaluations += 1;
+        *self.by_name.entry(definition.to_owned()).or_default() += 1;
+    }
+
+    /// The rule set in force (whose order is `order`) is replaced: its
+    /// counts are kept by name.
+    pub(crate) fn rules_replaced(&mut self, order: &[DefRef]) {
+        for (def, count) in order.iter().zip(self.by_position.drain(..)) {
+            *self.by_name.entry(def.name.to_string()).or_default() += count;
+        }
     }
 
     pub(crate) fn changed(&mut self, definition: &str, at: Millis) {
@@ -63,25 +94,16 @@ impl Health {
         *last = (*last).max(at);
     }
 
-    /// How often `definition`, of `subject` kind, was evaluated.
-    pub(crate) fn evaluations(&self, subject: SubjectKind, definition: &str) -> u64 {
-        let whole = match subject {
-            SubjectKind::Contact => self.contact_evaluations,
-            SubjectKind::Account => self.account_evaluations,
-        };
-        whole
-            + self
-                .partial_evaluations
-                .get(definition)
-                .copied()
-                .unwrap_or(0)
+    /// How often `definition`, at `position` in the order of the rule set
+    /// in force, was computed.
+    pub(crate) fn evaluations(&self, position: usize, definition: &str) -> u64 {
+        let current = self.by_position.get(position).copied().unwrap_or(0);
+        current + self.by_name.get(definition).copied().unwrap_or(0)
     }
 
     /// Every evaluation since start, whole or of single definitions.
     pub(crate) fn total_evaluations(&self) -> u64 {
-        self.contact_evaluations
-            + self.account_evaluations
-            + self.partial_evaluations.values().sum::<u64>()
+        self.contact_evaluations + self.account_evaluations + self.single_evaluations
     }
 
     pub(crate) fn last_change(&self, definition: &str) -> Option<Millis> {
@@ -103,16 +125,50 @@ mod tests {
 
     #[test]
     fn counts_and_percentiles() {
+        let rules = bellwether_rules::RuleSet::from_toml(
+            "t.toml",
+            r#"
+            [[segment]]
+            name = "hot"
+            subject = "contact"
+            when = 'exists("Demo Requested")'
+            [[segment]]
+            name = "cold"
+            subject = "contact"
+            when = 'not exists("Demo Requested")'
+            [[segment]]
+            name = "big"
+            subject = "account"
+            when = 'count(contacts) >= 3'
+            "#,
+        )
+        .expect("valid rules");
+        let order = rules.order();
+        let position = |name: &str| {
+            order
+                .iter()
+                .position(|d| &*d.name == name)
+                .expect("defined")
+        };
+        let only_hot: Vec<bool> = order.iter().map(|d| &*d.name == "hot").collect();
         let mut health = Health::default();
         for ms in 1..=100 {
-            health.evaluated(SubjectKind::Contact, Duration::from_millis(ms));
+            // Every other one a timer that computed `hot` alone.
+            let computed = (ms % 2 == 0).then_some(only_hot.as_slice());
+            health.evaluated(
+                SubjectKind::Contact,
+                Duration::from_millis(ms),
+                order,
+                computed,
+            );
         }
         health.changed("hot", 10);
         health.changed("hot", 5);
         health.evaluated_alone("hot");
-        assert_eq!(health.evaluations(SubjectKind::Contact, "hot"), 101);
-        assert_eq!(health.evaluations(SubjectKind::Contact, "cold"), 100);
-        assert_eq!(health.evaluations(SubjectKind::Account, "cold"), 0);
+        assert_eq!(health.evaluations(position("hot"), "hot"), 101);
+        assert_eq!(health.evaluations(position("cold"), "cold"), 50);
+        assert_eq!(health.evaluations(position("big"), "big"), 0);
+        assert_eq!(health.total_evaluations(), 101);
         assert_eq!(health.last_change("hot"), Some(10));
         assert_eq!(health.evaluation_time(0.5), Some(Duration::from_millis(51)));
         assert_eq!(
@@ -120,5 +176,10 @@ mod tests {
             Some(Duration::from_millis(99))
         );
         assert_eq!(Health::default().evaluation_time(0.5), None);
+
+        // Another rule set: what was counted stays with each name.
+        health.rules_replaced(order);
+        assert_eq!(health.evaluations(usize::MAX, "cold"), 50);
+        assert_eq!(health.evaluations(usize::MAX, "hot"), 101);
     }
 }

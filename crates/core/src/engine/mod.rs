@@ -544,6 +544,7 @@ impl Engine {
             unchanged,
             touched_kinds,
         } = self.definition_change(&rules);
+        self.view.health.rules_replaced(self.view.rules.order());
         self.view.rules = rules;
         self.drop_undefined_segments(now);
         if !touched_kinds.is_empty() {
@@ -673,8 +674,17 @@ impl Engine {
             return true;
         };
         watches::observe(&self.watches, &mut values, at);
+        let computed = values
+            .own
+            .as_mut()
+            .map(|own| std::mem::take(&mut own.evaluated));
         match plan_was_partial {
-            false => self.view.health.evaluated(key.kind(), started.elapsed()),
+            false => self.view.health.evaluated(
+                key.kind(),
+                started.elapsed(),
+                self.view.rules.order(),
+                computed.as_deref(),
+            ),
             true => alone
                 .iter()
                 .for_each(|name| self.view.health.evaluated_alone(name)),

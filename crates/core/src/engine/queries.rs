@@ -332,7 +332,8 @@ impl View {
         self.rules
             .order()
             .iter()
-            .map(|d| super::DefinitionHealth {
+            .enumerate()
+            .map(|(position, d)| super::DefinitionHealth {
                 kind: match d.kind {
                     DefKind::Score => "score",
                     DefKind::Segment => "segment",
@@ -340,7 +341,7 @@ impl View {
                 },
                 name: d.name.to_string(),
                 subject: d.subject.as_str(),
-                evaluations: self.health.evaluations(d.subject, &d.name),
+                evaluations: self.health.evaluations(position, &d.name),
                 last_change: self.health.last_change(&d.name),
             })
             .collect()

@@ -31,12 +31,33 @@ fn a_window_edge_re_evaluates_its_definition_alone() {
     // `count("Pricing Viewed", last 7d)` changes when the first view
     // leaves the window; nothing else the contact has changes then.
     assert_eq!(dirty_at(&mut engine, T0 + 7 * DAY), ["pricing_twice"]);
+    let before = evaluations(&engine);
     let changes = engine.process_due(T0 + 7 * DAY);
     assert_eq!(
         changes_of(&changes, "pricing_twice"),
         [("exited", T0 + 7 * DAY)]
     );
     assert_eq!(engine.live_memberships(), engine.evaluate_all(T0 + 7 * DAY));
+    // Health counts what ran: the one definition (and those reading it).
+    let after = evaluations(&engine);
+    let grew: Vec<&str> = after
+        .iter()
+        .zip(&before)
+        .filter(|(a, b)| a.1 > b.1)
+        .map(|(a, _)| a.0.as_str())
+        .collect();
+    assert!(grew.contains(&"pricing_twice"), "{grew:?}");
+    assert!(!grew.contains(&"intent"), "{grew:?}");
+}
+
+/// Each contact definition's health count, by name.
+fn evaluations(engine: &Engine) -> Vec<(String, u64)> {
+    engine
+        .definition_health()
+        .into_iter()
+        .filter(|d| d.subject == "contact")
+        .map(|d| (d.name, d.evaluations))
+        .collect()
 }
 
 #[test]
