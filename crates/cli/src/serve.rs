@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use bellwether_core::actions::router::{reference_problems, ActionRouter};
-use bellwether_core::engine::{Engine, EngineHandle, LoadOptions, Subjects};
+use bellwether_core::engine::{Engine, EngineHandle, LoadOptions, Progress, Subjects};
 use bellwether_core::identity::IdentityGraph;
 use bellwether_core::ingest::Ingestor;
 use bellwether_core::snapshot;
@@ -300,9 +300,19 @@ pub(crate) fn load_engine(
         .assignments()
         .context("cannot read owner assignments")?;
     router.restore(recorded);
+    // Only a first start walks history; the bar stays hidden otherwise.
+    let bar = crate::progress::bar(
+        0,
+        "{spinner} history [{bar:40}] {pos}/{len} accounts and lone contacts (eta {eta})",
+    );
+    let walked = bar.clone();
     let options = LoadOptions {
         watches: router.watches(),
         backfill_history: true,
+        progress: Some(Progress(Arc::new(move |done, total| {
+            walked.set_length(total);
+            walked.set_position(done);
+        }))),
     };
     let engine = Engine::start(
         store.as_ref(),
@@ -312,6 +322,7 @@ pub(crate) fn load_engine(
         clock.now_ms(),
     )
     .context("cannot load the engine state")?;
+    bar.finish_and_clear();
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         timers = engine.pending_timers(),

@@ -45,14 +45,17 @@ impl Engine {
     /// Replays every subject from its first message to `now`, recording each
     /// change at its instant: score forms and changes older than
     /// `routed_from` go to `write` (`Store::apply`) as the walk goes; the
-    /// recent changes are returned, oldest first.
+    /// recent changes are returned, oldest first. `progress` is told
+    /// (groups walked, groups) after each group.
     pub(super) fn backfill(
         &mut self,
         now: Millis,
         write: &WriteHistory<'_>,
+        progress: Option<&(dyn Fn(u64, u64) + Send + Sync)>,
     ) -> Result<Vec<Change>, StoreError> {
         self.routed_from = now - ROUTED_HISTORY_MS;
         let groups = self.backfill_groups(now);
+        let total = groups.len() as u64;
         let mut recent = Vec::new();
         let mut backfilled = Vec::new();
         let written = std::thread::scope(|scope| {
@@ -64,7 +67,7 @@ impl Engine {
                     name: "history writer",
                     source,
                 })?;
-            for group in groups {
+            for (done, group) in (1..).zip(groups) {
                 for (key, first) in group {
                     self.timers.schedule(key, Some(first));
                 }
@@ -88,6 +91,9 @@ impl Engine {
                 // A writer that stopped failed: its error is returned below.
                 if !ops.is_empty() && rows.send(ops).is_err() {
                     break;
+                }
+                if let Some(progress) = progress {
+                    progress(done, total);
                 }
             }
             drop(rows);

@@ -218,6 +218,19 @@ pub struct LoadOptions {
     /// membership and score history at its true instants (the server does;
     /// one-shot evaluations like `eval` do not need it).
     pub backfill_history: bool,
+    /// Told (done, total) as the history walk goes, by groups (an account
+    /// with its contacts, or a contact alone).
+    pub progress: Option<Progress>,
+}
+
+/// A progress report: (done, total).
+#[derive(Clone)]
+pub struct Progress(pub Arc<dyn Fn(u64, u64) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 impl View {
@@ -416,7 +429,8 @@ impl Engine {
             engine.forget(key, start);
         }
         engine.fresh = if backfill {
-            engine.backfill(now, &|ops| store.apply(ops))?
+            let progress = options.progress.as_ref().map(|p| p.0.as_ref());
+            engine.backfill(now, &|ops| store.apply(ops), progress)?
         } else {
             engine.reevaluate_everything(start);
             tracing::debug!(

@@ -88,12 +88,23 @@ proptest! {
         let mut walked = loaded(&messages);
         let mut reference = loaded(&messages);
         let written = Mutex::new(Vec::new());
+        let reported = Mutex::new(Vec::new());
+        let progress = |done: u64, total: u64| reported.lock().push((done, total));
         let recent = walked
-            .backfill(now, &|ops| {
-                written.lock().extend(ops.iter().cloned());
-                Ok(())
-            })
+            .backfill(
+                now,
+                &|ops| {
+                    written.lock().extend(ops.iter().cloned());
+                    Ok(())
+                },
+                Some(&progress),
+            )
             .expect("nothing fails to write");
+        // One report per group, the last one complete.
+        let reported = reported.into_inner();
+        let last = reported.last().copied();
+        prop_assert!(last.is_some_and(|(done, total)| done == total), "{reported:?}");
+        prop_assert_eq!(reported.len() as u64, last.map_or(0, |(_, total)| total));
         let global = global_walk(&mut reference, now);
         // By instant, then subject: owners are assigned in this order.
         let ordered = |changes: &[Change]| {
