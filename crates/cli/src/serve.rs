@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use bellwether_core::actions::router::{reference_problems, ActionRouter};
-use bellwether_core::engine::{Engine, EngineHandle, LoadOptions, Progress, Subjects};
+use bellwether_core::engine::{Engine, EngineHandle, LoadOptions, Subjects};
 use bellwether_core::identity::IdentityGraph;
 use bellwether_core::ingest::Ingestor;
 use bellwether_core::snapshot;
@@ -300,26 +300,25 @@ pub(crate) fn load_engine(
         .assignments()
         .context("cannot read owner assignments")?;
     router.restore(recorded);
+    let options = LoadOptions {
+        watches: router.watches(),
+        backfill_history: true,
+    };
     // Only a first start walks history; the bar stays hidden otherwise.
     let bar = crate::progress::bar(
         0,
         "{spinner} history [{bar:40}] {pos}/{len} accounts and lone contacts (eta {eta})",
     );
-    let walked = bar.clone();
-    let options = LoadOptions {
-        watches: router.watches(),
-        backfill_history: true,
-        progress: Some(Progress(Arc::new(move |done, total| {
-            walked.set_length(total);
-            walked.set_position(done);
-        }))),
-    };
     let engine = Engine::start(
         store.as_ref(),
         Arc::new(definitions),
         subjects,
         options,
         clock.now_ms(),
+        &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
     )
     .context("cannot load the engine state")?;
     bar.finish_and_clear();

@@ -122,6 +122,7 @@ pub(crate) fn engine_as_of(
         start.subjects,
         LoadOptions::default(),
         at,
+        &mut |_, _| {},
     )
     .context("cannot load the recorded history")
 }

@@ -267,7 +267,7 @@ enum Work {
 pub fn rebuild_identity(
     store: &dyn Store,
     identity: IdentityConfig,
-    progress: &mut dyn crate::identity::RebuildProgress,
+    progress: &mut dyn crate::progress::Progress,
 ) -> Result<IdentityGraph, StoreError> {
     privacy::finish_deletions(store)?;
     restore_enrichment_answers(store, &identity.enrichment)?;

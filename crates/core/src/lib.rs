@@ -14,6 +14,7 @@ pub mod export;
 pub mod identity;
 pub mod ingest;
 pub mod message;
+pub mod progress;
 pub mod reports;
 pub mod snapshot;
 pub mod store;

@@ -8,12 +8,10 @@
 //! Over-approximations are fine (an event's name is enough, its `where` is
 //! not looked at); missing a trigger is not.
 
-use std::collections::HashSet;
-use std::sync::Arc;
-
+use crate::check::DefKind;
 use crate::eval::window::base_matches;
 use crate::ir::{Node, NodeKind, Sel, SelBase, TraitScope, Win};
-use crate::ruleset::{DefRef, RuleSet};
+use crate::ruleset::{CompiledSegment, CompiledTier, DefRef, RuleSet};
 use crate::score::{CompiledScore, RuleKind};
 use crate::subject::SubjectKind;
 use crate::timeline::Event;
@@ -78,8 +76,8 @@ impl RuleSet {
 pub(crate) fn triggers_of(
     order: &[DefRef],
     scores: &[CompiledScore],
-    segments: &[crate::ruleset::CompiledSegment],
-    tiers: &[crate::ruleset::CompiledTier],
+    segments: &[CompiledSegment],
+    tiers: &[CompiledTier],
 ) -> Vec<Triggers> {
     let position = |kind, name: &str| {
         order
@@ -91,17 +89,17 @@ pub(crate) fn triggers_of(
         .map(|def| {
             let mut found = Walk::new(def.subject);
             match def.kind {
-                crate::check::DefKind::Segment => {
+                DefKind::Segment => {
                     for segment in segments.iter().filter(|s| *s.name == *def.name) {
                         found.node(&segment.node);
                     }
                 }
-                crate::check::DefKind::Tier => {
+                DefKind::Tier => {
                     for tier in tiers.iter().filter(|t| *t.name == *def.name) {
                         tier.levels.iter().for_each(|level| found.node(&level.node));
                     }
                 }
-                crate::check::DefKind::Score => {
+                DefKind::Score => {
                     for score in scores.iter().filter(|s| *s.name == *def.name) {
                         found.score(score);
                     }
@@ -123,16 +121,6 @@ pub(crate) fn triggers_of(
 struct Walk {
     subject: SubjectKind,
     triggers: Triggers,
-    bases: HashSet<BaseKey>,
-}
-
-/// A selector base, comparable.
-#[derive(Hash, PartialEq, Eq)]
-enum BaseKey {
-    Named(Arc<str>),
-    Page,
-    Screen,
-    Any,
 }
 
 impl Walk {
@@ -140,7 +128,6 @@ impl Walk {
         Walk {
             subject,
             triggers: Triggers::default(),
-            bases: HashSet::new(),
         }
     }
 
@@ -155,13 +142,8 @@ impl Walk {
     }
 
     fn sel(&mut self, sel: &Sel) {
-        let key = match &sel.base {
-            SelBase::Named(name) => BaseKey::Named(name.clone()),
-            SelBase::Page => BaseKey::Page,
-            SelBase::Screen => BaseKey::Screen,
-            SelBase::Any => BaseKey::Any,
-        };
-        if self.bases.insert(key) {
+        // A definition names a handful of bases: a list is enough.
+        if !self.triggers.events.contains(&sel.base) {
             self.triggers.events.push(sel.base.clone());
         }
     }
@@ -212,8 +194,8 @@ impl Walk {
             }
             // Its contacts' events, traits and values: any change at one.
             NodeKind::CountContacts(_) => self.triggers.members = true,
-            // Same-kind references come from `depends_on`.
-            NodeKind::Score(_) | NodeKind::InSegment(_) | NodeKind::Tier(_) => {}
+            // References (`score`, `in_segment`, `tier`) come from
+            // `depends_on`; the rest are constants and time.
             _ => {}
         }
     }

@@ -26,6 +26,7 @@ use crossbeam_channel::Receiver;
 use super::state::{ContactState, SubjectKey};
 use super::{Change, DefKind, Engine};
 use crate::message::{ContactId, Millis};
+use crate::progress::Progress;
 use crate::store::{StoreError, WriteOp};
 
 /// Of a backfilled history, the changes this recent are still routed (the
@@ -51,7 +52,7 @@ impl Engine {
         &mut self,
         now: Millis,
         write: &WriteHistory<'_>,
-        progress: Option<&(dyn Fn(u64, u64) + Send + Sync)>,
+        progress: &mut dyn Progress,
     ) -> Result<Vec<Change>, StoreError> {
         self.routed_from = now - ROUTED_HISTORY_MS;
         let groups = self.backfill_groups(now);
@@ -92,9 +93,7 @@ impl Engine {
                 if !ops.is_empty() && rows.send(ops).is_err() {
                     break;
                 }
-                if let Some(progress) = progress {
-                    progress(done, total);
-                }
+                progress.advanced(done, total);
             }
             drop(rows);
             writer

@@ -57,6 +57,7 @@ pub use transitions::Transitions;
 pub use watches::ScoreWatch;
 
 use crate::message::{ContactId, Millis};
+use crate::progress::Progress;
 use crate::store::{MembershipRecord, ScoreRecord, Store, StoreError, WriteOp};
 use cow_map::CowMap;
 use state::State;
@@ -218,19 +219,6 @@ pub struct LoadOptions {
     /// membership and score history at its true instants (the server does;
     /// one-shot evaluations like `eval` do not need it).
     pub backfill_history: bool,
-    /// Told (done, total) as the history walk goes, by groups (an account
-    /// with its contacts, or a contact alone).
-    pub progress: Option<Progress>,
-}
-
-/// A progress report: (done, total).
-#[derive(Clone)]
-pub struct Progress(pub Arc<dyn Fn(u64, u64) + Send + Sync>);
-
-impl std::fmt::Debug for Progress {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Progress")
-    }
 }
 
 impl View {
@@ -366,7 +354,7 @@ impl Engine {
         now: Millis,
     ) -> Result<Self, StoreError> {
         let subjects = Subjects::load(store, rules.property_keys())?;
-        Self::start(store, rules, subjects, options, now)
+        Self::start(store, rules, subjects, options, now, &mut |_, _| {})
     }
 
     /// An engine over `subjects` with nothing evaluated or recorded yet:
@@ -380,12 +368,15 @@ impl Engine {
 
     /// [`Engine::load_with`] from subjects already loaded (restored from a
     /// snapshot): the store gives only the recorded memberships and scores.
+    /// A first start's history walk tells `progress` how many groups (an
+    /// account with its contacts, or a contact alone) it walked.
     pub fn start(
         store: &dyn Store,
         rules: Arc<RuleSet>,
         subjects: Subjects,
         options: LoadOptions,
         now: Millis,
+        progress: &mut dyn Progress,
     ) -> Result<Self, StoreError> {
         let mut engine = Self::new(rules);
         engine.watches = options.watches;
@@ -429,7 +420,6 @@ impl Engine {
             engine.forget(key, start);
         }
         engine.fresh = if backfill {
-            let progress = options.progress.as_ref().map(|p| p.0.as_ref());
             engine.backfill(now, &|ops| store.apply(ops), progress)?
         } else {
             engine.reevaluate_everything(start);

@@ -245,16 +245,16 @@ impl EngineHandle {
         if let Some(recorder) = &self.shared.recorder {
             // Without changes the checkpoint may lag (nothing between it and
             // now changed), but not for long: a restart replays from it.
-            if force || !changes.is_empty() || !scores.is_empty() || !purges.is_empty() {
-                let mut router = self.shared.router.lock();
-                let assigned = router.route(&engine, &backfilled);
+            let nothing = changes.is_empty() && scores.is_empty() && purges.is_empty();
+            if force || !nothing || !backfilled.is_empty() {
                 let mut ops: Vec<WriteOp> = changes
                     .iter()
                     .filter(|c| c.is_membership())
                     .map(|c| WriteOp::Membership(c.to_record()))
                     .collect();
                 ops.extend(scores.into_iter().map(WriteOp::Score));
-                ops.extend(assigned);
+                let mut router = self.shared.router.lock();
+                ops.extend(router.route(&engine, &backfilled));
                 ops.extend(router.route(&engine, &changes));
                 // Deleted contacts: after everything recorded about them.
                 router.forget_purged(&purges);

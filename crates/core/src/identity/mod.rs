@@ -37,7 +37,6 @@ use crate::store::{AccountLink, IdKind, MergeReason, WriteOp};
 use cluster::{tie_of, Claim, Cluster, ClusterEvent, ClusterId, Member};
 
 pub use enrich::EnrichmentCoverage;
-pub use rebuild::RebuildProgress;
 
 /// Free-mail domains never become accounts.
 const FREE_MAIL_DOMAINS: &str = include_str!("free_mail_domains.txt");

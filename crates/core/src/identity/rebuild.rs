@@ -9,18 +9,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{ContactNode, IdentityConfig, IdentityGraph};
 use crate::message::{ContactId, MessageKind};
+use crate::progress::Progress;
 use crate::store::{IdKind, IdentitySnapshot, MergeReason, Store, StoreError, WriteOp};
-
-/// Told how far the replay is: `(messages replayed, total)`.
-pub trait RebuildProgress {
-    fn replayed(&mut self, done: u64, total: u64);
-}
-
-impl<F: FnMut(u64, u64)> RebuildProgress for F {
-    fn replayed(&mut self, done: u64, total: u64) {
-        self(done, total)
-    }
-}
 
 const PAGE: usize = 10_000;
 
@@ -40,7 +30,7 @@ impl IdentityGraph {
     pub fn rebuild(
         config: IdentityConfig,
         store: &dyn Store,
-        progress: &mut dyn RebuildProgress,
+        progress: &mut dyn Progress,
     ) -> Result<(Self, Vec<WriteOp>), StoreError> {
         let snapshot = store.load_identity()?;
         let total = store.event_count()?;
@@ -67,7 +57,7 @@ impl IdentityGraph {
                     traits,
                 });
             }
-            progress.replayed(placed.len() as u64, total);
+            progress.advanced(placed.len() as u64, total);
         }
         graph.settle_placements(&mut placed);
         let renumber = graph.number_like_store(&placed, &snapshot);

@@ -28,9 +28,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{Subjects, View};
 use crate::identity::{IdentityConfig, IdentityGraph};
+use crate::progress::Progress;
 use crate::store::{Store, StoreError};
-
-pub use tail::TailProgress;
 
 /// File name of the snapshot in the data directory.
 pub const FILE_NAME: &str = "engine.snapshot";
@@ -178,7 +177,7 @@ pub fn resume(
     store: &dyn Store,
     identity: &IdentityConfig,
     keep: &PropertyKeys,
-    progress: &mut dyn TailProgress,
+    progress: &mut dyn Progress,
 ) -> Result<Result<Resumed, Stale>, StoreError> {
     let bytes = match read_file(path) {
         Ok(bytes) => bytes,

@@ -7,19 +7,8 @@
 use crate::engine::Subjects;
 use crate::identity::IdentityGraph;
 use crate::ingest::stage_message;
+use crate::progress::Progress;
 use crate::store::{Store, StoreError};
-
-/// Told how far the replay is: `(messages replayed, messages after the
-/// snapshot)`.
-pub trait TailProgress {
-    fn replayed(&mut self, done: u64, total: u64);
-}
-
-impl<F: FnMut(u64, u64)> TailProgress for F {
-    fn replayed(&mut self, done: u64, total: u64) {
-        self(done, total)
-    }
-}
 
 const PAGE: usize = 10_000;
 
@@ -29,7 +18,7 @@ pub(super) fn replay(
     store: &dyn Store,
     graph: &mut IdentityGraph,
     subjects: &mut Subjects,
-    progress: &mut dyn TailProgress,
+    progress: &mut dyn Progress,
 ) -> Result<u64, StoreError> {
     let start = subjects.position();
     let total = store
@@ -48,7 +37,7 @@ pub(super) fn replay(
             subjects.0.apply(&ops);
             done += 1;
         }
-        progress.replayed(done, total);
+        progress.advanced(done, total);
     }
     Ok(done)
 }

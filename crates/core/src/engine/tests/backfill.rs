@@ -88,8 +88,7 @@ proptest! {
         let mut walked = loaded(&messages);
         let mut reference = loaded(&messages);
         let written = Mutex::new(Vec::new());
-        let reported = Mutex::new(Vec::new());
-        let progress = |done: u64, total: u64| reported.lock().push((done, total));
+        let mut reported = Vec::new();
         let recent = walked
             .backfill(
                 now,
@@ -97,11 +96,10 @@ proptest! {
                     written.lock().extend(ops.iter().cloned());
                     Ok(())
                 },
-                Some(&progress),
+                &mut |done, total| reported.push((done, total)),
             )
             .expect("nothing fails to write");
         // One report per group, the last one complete.
-        let reported = reported.into_inner();
         let last = reported.last().copied();
         prop_assert!(last.is_some_and(|(done, total)| done == total), "{reported:?}");
         prop_assert_eq!(reported.len() as u64, last.map_or(0, |(_, total)| total));
