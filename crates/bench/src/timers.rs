@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use bellwether_core::clock::{Clock, SystemClock};
-use bellwether_core::engine::{Engine, EngineHandle};
+use bellwether_core::engine::{Engine, Transition};
 use bellwether_core::identity::{IdentityConfig, IdentityGraph};
 use bellwether_core::message::{Message, MessageKind, StoredEvent};
+use bellwether_core::pipeline::EngineHandle;
 use bellwether_core::store::WriteOp;
 use bellwether_rules::RuleSet;
 use clap::Args;
@@ -148,7 +149,7 @@ fn bellwether_run(args: &TimersArgs) -> anyhow::Result<Run> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while lags.len() + (missed_changes as usize) < args.contacts && Instant::now() < deadline {
         match changes.try_recv() {
-            Ok(change) if change.change == "exited" => {
+            Ok(change) if change.change == Transition::Exited => {
                 lags.push((clock.now_ms() - change.at) as f64)
             }
             Ok(_) => {}

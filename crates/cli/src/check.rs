@@ -49,7 +49,7 @@ fn config_problem(name: &str, text: &str) -> Option<String> {
     };
     let rules = bellwether_rules::RuleSet::from_toml(name, text).ok()?;
     let mut problems =
-        bellwether_core::actions::router::reference_problems(&config.destination, &rules);
+        bellwether_core::actions::config::reference_problems(&config.destination, &rules);
     problems.extend(bellwether_core::digest::reference_problems(
         &config.digest,
         &rules,

@@ -89,7 +89,7 @@ fn write_memberships(path: &Path, subjects: &[SubjectValues]) -> anyhow::Result<
                 .segments
                 .iter()
                 .filter(|(_, member)| **member)
-                .map(|(segment, _)| (s.kind, s.id.as_str(), &**segment))
+                .map(|(segment, _)| (s.kind.as_str(), s.id.as_str(), &**segment))
         })
         .collect();
     rows.sort_unstable();
@@ -114,7 +114,7 @@ fn write_rows(
         .flat_map(|s| {
             pairs(s)
                 .into_iter()
-                .map(move |(name, value)| (s.kind, s.id.as_str(), name, value))
+                .map(move |(name, value)| (s.kind.as_str(), s.id.as_str(), name, value))
         })
         .collect();
     rows.sort_unstable();

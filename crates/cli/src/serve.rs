@@ -4,10 +4,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use bellwether_core::actions::router::{reference_problems, ActionRouter};
-use bellwether_core::engine::{Engine, EngineHandle, LoadOptions, Subjects};
+use bellwether_core::actions::config::reference_problems;
+use bellwether_core::engine::{Engine, LoadOptions, Subjects};
 use bellwether_core::identity::IdentityGraph;
 use bellwether_core::ingest::Ingestor;
+use bellwether_core::pipeline::ActionRouter;
+use bellwether_core::pipeline::EngineHandle;
 use bellwether_core::snapshot;
 use bellwether_core::{Clock, SystemClock};
 use bellwether_server::metrics::Metrics;

@@ -14,10 +14,12 @@ pub mod export;
 pub mod identity;
 pub mod ingest;
 pub mod message;
+pub mod pipeline;
 pub mod progress;
 pub mod reports;
 pub mod snapshot;
 pub mod store;
+pub mod subject;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use message::{Message, MessageKind, Millis};

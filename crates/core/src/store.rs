@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::message::{ContactId, Millis, Rejection, StoredEvent};
+use crate::subject::{DefKind, SubjectKey, Transition};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -30,6 +31,10 @@ pub enum StoreError {
         name: &'static str,
         source: std::io::Error,
     },
+    /// A thread of the write path panicked: what it was writing is not
+    /// committed (a bug; the panic is in the log).
+    #[error("the {name} thread panicked")]
+    ThreadPanicked { name: &'static str },
 }
 
 /// Kinds of identifier that resolve to a contact.
@@ -243,8 +248,7 @@ pub enum WriteOp {
     /// The subject left the segment: its current assignment there ends.
     Unassign {
         segment: String,
-        subject_kind: String,
-        subject_key: String,
+        subject: SubjectKey,
         at: Millis,
     },
     /// Delete a contact and every row about it (SPEC §7), suppress its
@@ -344,20 +348,25 @@ pub struct DigestSentRecord {
 
 /// One delivery of one change to one destination, as committed. `id` is
 /// the `webhook-id`: stable across retries and recomputation.
+///
+/// Its words stay text: besides a subject's changes (`contact`/`account`,
+/// `segment`/`tier`/`score`, a [`Transition`]) the outbox carries digests
+/// (`digest`, `digest`, `sent`), and the order key spans both.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboxRecord {
     pub id: String,
     pub destination: String,
-    /// `contact` or `account`, and the contact number or group id: the
-    /// order key (deliveries of one subject to one destination go in order).
+    /// `contact`, `account` or `digest`, and the contact number, group id
+    /// or digest name: the order key (deliveries of one subject to one
+    /// destination go in order).
     pub subject_kind: String,
     pub subject_key: String,
     /// How people name the subject.
     pub label: String,
-    /// `segment`, `tier` or `score`, and its name.
+    /// `segment`, `tier`, `score` or `digest`, and its name.
     pub definition_kind: String,
     pub definition: String,
-    /// `entered`, `exited`, `changed` (tier), `crossed_above`, `crossed_below`.
+    /// A [`Transition`]'s text, or `sent` (a digest).
     pub change: String,
     /// The instant of the change.
     pub at: Millis,
@@ -456,11 +465,10 @@ pub struct RecordedAssignments {
 }
 
 /// An owner given to a subject that entered a segment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AssignmentRecord {
     pub segment: String,
-    pub subject_kind: String,
-    pub subject_key: String,
+    pub subject: SubjectKey,
     pub label: String,
     pub owner: String,
     /// The pool it came from, when the segment's owner names one.
@@ -473,19 +481,16 @@ pub struct AssignmentRecord {
 
 /// A membership change as stored: enough to rebuild who is in which segment
 /// (and since when) after a restart.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MembershipRecord {
     pub at: Millis,
-    /// `contact` or `account`.
-    pub subject_kind: String,
-    /// The contact number, or the account's group id.
-    pub subject_key: String,
+    pub subject: SubjectKey,
     /// How people name the subject (user id, group id) at the time.
     pub label: String,
-    /// `entered` or `exited`.
-    pub change: String,
-    /// `segment` or `tier`.
-    pub definition_kind: String,
+    /// Entered or exited.
+    pub change: Transition,
+    /// Segment or tier.
+    pub definition_kind: DefKind,
     pub definition: String,
     /// The tier level entered or left.
     pub level: Option<String>,
@@ -494,13 +499,10 @@ pub struct MembershipRecord {
 /// A score of one subject from `at` on, in closed form: its value at any
 /// later instant (until the next record) is
 /// `constant + decaying × 2^(−(t − anchor) / half_life)`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ScoreRecord {
     pub at: Millis,
-    /// `contact` or `account`.
-    pub subject_kind: String,
-    /// The contact number, or the account's group id.
-    pub subject_key: String,
+    pub subject: SubjectKey,
     /// How people name the subject (user id, group id) at the time.
     pub label: String,
     pub score: String,
@@ -688,13 +690,8 @@ pub trait Store: Send + Sync {
     /// and the engine's last checkpoint (`None` before the first).
     fn latest_memberships(&self) -> Result<(Vec<MembershipRecord>, Option<Millis>), StoreError>;
 
-    /// The recorded changes of one subject (`subject_kind`, `subject_key` as
-    /// in [`MembershipRecord`]), in recording order.
-    fn subject_history(
-        &self,
-        subject_kind: &str,
-        subject_key: &str,
-    ) -> Result<Vec<MembershipRecord>, StoreError>;
+    /// The recorded changes of one subject, in recording order.
+    fn subject_history(&self, subject: &SubjectKey) -> Result<Vec<MembershipRecord>, StoreError>;
 
     /// The recorded changes of one segment or tier at or after `since`, in
     /// time order (recording order within an instant: a first start writes
@@ -706,11 +703,7 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<MembershipRecord>, StoreError>;
 
     /// The recorded score changes of one subject, in recording order.
-    fn score_history(
-        &self,
-        subject_kind: &str,
-        subject_key: &str,
-    ) -> Result<Vec<ScoreRecord>, StoreError>;
+    fn score_history(&self, subject: &SubjectKey) -> Result<Vec<ScoreRecord>, StoreError>;
 
     /// The last recorded form of every (subject, score): where the engine
     /// resumes comparing after a restart.

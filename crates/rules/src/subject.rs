@@ -28,6 +28,15 @@ impl SubjectKind {
             SubjectKind::Account => "account",
         }
     }
+
+    /// The kind named by [`SubjectKind::as_str`]'s text.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "contact" => Some(SubjectKind::Contact),
+            "account" => Some(SubjectKind::Account),
+            _ => None,
+        }
+    }
 }
 
 /// A score in closed form, exact until `next_change`:

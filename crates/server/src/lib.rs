@@ -33,9 +33,9 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 use bellwether_core::config::Config;
-use bellwether_core::engine::EngineHandle;
 use bellwether_core::ingest::Ingestor;
 use bellwether_core::message::Rejection;
+use bellwether_core::pipeline::EngineHandle;
 use bellwether_core::{Clock, Message, MessageKind, Store};
 use tokio::net::TcpListener;
 

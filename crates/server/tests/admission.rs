@@ -9,10 +9,11 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use bellwether_core::config::Config;
-use bellwether_core::engine::{Engine, EngineHandle};
+use bellwether_core::engine::{Engine, SubjectKey};
 use bellwether_core::identity::IdentityConfig;
 use bellwether_core::ingest::{IngestConfig, Ingestor};
 use bellwether_core::message::{ContactId, Millis, Rejection, StoredEvent};
+use bellwether_core::pipeline::EngineHandle;
 use bellwether_core::store::{
     AccountRecord, AttemptOutcome, ContactRecord, Delivery, DeliveryFilter, IdKind,
     IdentitySnapshot, MembershipRecord, MergeRecord, RecordedAssignments, ScoreRecord, TraitChange,
@@ -145,8 +146,8 @@ impl Store for Faulty {
     fn discard_unconfirmed_history(&self) -> Result<u64, StoreError> {
         self.inner.discard_unconfirmed_history()
     }
-    fn subject_history(&self, kind: &str, key: &str) -> Result<Vec<MembershipRecord>, StoreError> {
-        self.inner.subject_history(kind, key)
+    fn subject_history(&self, subject: &SubjectKey) -> Result<Vec<MembershipRecord>, StoreError> {
+        self.inner.subject_history(subject)
     }
     fn definition_history(
         &self,
@@ -155,8 +156,8 @@ impl Store for Faulty {
     ) -> Result<Vec<MembershipRecord>, StoreError> {
         self.inner.definition_history(definition, since)
     }
-    fn score_history(&self, kind: &str, key: &str) -> Result<Vec<ScoreRecord>, StoreError> {
-        self.inner.score_history(kind, key)
+    fn score_history(&self, subject: &SubjectKey) -> Result<Vec<ScoreRecord>, StoreError> {
+        self.inner.score_history(subject)
     }
     fn latest_scores(&self) -> Result<Vec<ScoreRecord>, StoreError> {
         self.inner.latest_scores()

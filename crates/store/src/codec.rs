@@ -3,6 +3,7 @@
 
 use bellwether_core::message::MessageKind;
 use bellwether_core::store::{AccountLink, IdKind, MergeReason, StoreError, TraitChange};
+use bellwether_core::subject::{DefKind, SubjectKey, SubjectKind, Transition};
 use serde_json::{Map, Value};
 
 pub(crate) fn message_kind(text: &str) -> Result<MessageKind, StoreError> {
@@ -19,6 +20,26 @@ pub(crate) fn merge_reason(text: &str) -> Result<MergeReason, StoreError> {
 
 pub(crate) fn account_link(text: &str) -> Result<AccountLink, StoreError> {
     AccountLink::parse(text).ok_or_else(|| corrupt("contact_accounts.link", text))
+}
+
+/// A subject from its `subject_kind` and `subject_key` columns in `table`.
+pub(crate) fn subject(table: &str, kind: &str, key: &str) -> Result<SubjectKey, StoreError> {
+    let kind =
+        SubjectKind::parse(kind).ok_or_else(|| corrupt(&format!("{table}.subject_kind"), kind))?;
+    SubjectKey::from_store(kind, key).ok_or_else(|| corrupt(&format!("{table}.subject_key"), key))
+}
+
+/// The `subject_kind` and `subject_key` columns of a subject.
+pub(crate) fn subject_columns(subject: &SubjectKey) -> (&'static str, String) {
+    (subject.kind().as_str(), subject.store_key())
+}
+
+pub(crate) fn transition(table: &str, text: &str) -> Result<Transition, StoreError> {
+    Transition::parse(text).ok_or_else(|| corrupt(&format!("{table}.change"), text))
+}
+
+pub(crate) fn def_kind(table: &str, text: &str) -> Result<DefKind, StoreError> {
+    DefKind::parse(text).ok_or_else(|| corrupt(&format!("{table}.definition_kind"), text))
 }
 
 fn corrupt(column: &str, text: &str) -> StoreError {
@@ -143,8 +164,9 @@ impl IdentityLists {
 
 #[cfg(test)]
 mod tests {
-    use super::{current_traits, into_object};
+    use super::{current_traits, into_object, subject, transition};
     use bellwether_core::store::TraitChange;
+    use bellwether_core::subject::{SubjectKey, Transition};
     use serde_json::{json, Value};
 
     fn change(key: &str, value: Value, at: i64, seq: i64) -> TraitChange {
@@ -176,5 +198,22 @@ mod tests {
             error.to_string(),
             "stored data is corrupt: events.context holds an array instead of a json object"
         );
+    }
+
+    #[test]
+    fn typed_columns_read_back_or_name_the_column_that_is_wrong() {
+        assert_eq!(
+            subject("assignments", "contact", "7").ok(),
+            Some(SubjectKey::Contact(7))
+        );
+        let wrong_kind = subject("score_changes", "robot", "7").err().unwrap();
+        assert_eq!(
+            wrong_kind.to_string(),
+            "stored data is corrupt: unknown value \"robot\" in score_changes.subject_kind"
+        );
+        let wrong_key = subject("score_changes", "contact", "acme").err().unwrap();
+        assert!(wrong_key.to_string().contains("score_changes.subject_key"));
+        assert_eq!(transition("t", "exited").ok(), Some(Transition::Exited));
+        assert!(transition("t", "left").is_err());
     }
 }

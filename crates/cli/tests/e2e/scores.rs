@@ -2,6 +2,7 @@
 //! closed form, on SQLite and PostgreSQL, and not recorded again by a restart.
 
 use bellwether_core::store::{ScoreRecord, Store, WriteOp};
+use bellwether_core::subject::SubjectKey;
 use serde_json::{json, Value};
 
 use crate::durability::drop_schema;
@@ -167,8 +168,7 @@ fn a_first_start_discards_the_history_an_interrupted_one_left() {
             .expect("open the imported store");
         let left = |at: i64| ScoreRecord {
             at,
-            subject_kind: "contact".into(),
-            subject_key: "1".into(),
+            subject: SubjectKey::Contact(1),
             label: user.clone(),
             score: "intent".into(),
             value: 999.0,

@@ -252,6 +252,40 @@ pub(crate) fn parse_positive_duration(text: &str) -> Result<i64, String> {
     }
 }
 
+/// What in the destinations and segments names something undefined: each
+/// problem as a sentence (the server refuses to start with any).
+pub fn reference_problems(
+    destinations: &[DestinationConfig],
+    rules: &bellwether_rules::RuleSet,
+) -> Vec<String> {
+    let defs = rules.definitions();
+    let mut problems = Vec::new();
+    for d in destinations {
+        for segment in &d.segments {
+            if !defs.segment.iter().any(|s| &s.name == segment) {
+                problems.push(format!(
+                    "destination {:?}: no segment named {segment:?}",
+                    d.name
+                ));
+            }
+        }
+        for tier in &d.tiers {
+            if !defs.tier.iter().any(|t| &t.name == tier) {
+                problems.push(format!("destination {:?}: no tier named {tier:?}", d.name));
+            }
+        }
+        for watch in &d.scores {
+            if !defs.score.iter().any(|s| s.name == watch.score) {
+                problems.push(format!(
+                    "destination {:?}: no score named {:?}",
+                    d.name, watch.score
+                ));
+            }
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -217,7 +217,7 @@ mod tests {
             outcome: Some("\"Deal Won\"".into()),
             segments: vec![SegmentSummary {
                 name: "hot_intent".into(),
-                subject: "contact",
+                subject: crate::subject::SubjectKind::Contact,
                 size: 42,
                 size_at_start: 37,
                 size_change: 5,

@@ -12,6 +12,7 @@ use crate::engine::View;
 use crate::message::Millis;
 use crate::reports::{self, LintParams, ReportError};
 use crate::store::{DeliveryFilter, DeliveryState, Store};
+use crate::subject::{DefKind, SubjectKey, SubjectKind, Transition};
 
 /// Delivered rows read per page, and pages at most per segment: the
 /// newest 20,000 delivered webhooks of a segment are looked at.
@@ -32,7 +33,7 @@ pub fn compute(
         let records = store.definition_history(&name, window.from)?;
         let has_entries = records
             .iter()
-            .any(|r| r.change == "entered" && (window.from..window.to).contains(&r.at));
+            .any(|r| r.change == Transition::Entered && (window.from..window.to).contains(&r.at));
         if has_entries {
             delivered_entries(store, &name, window, &mut delivered)?;
         }
@@ -56,13 +57,13 @@ pub fn compute(
 }
 
 /// Adds the delivered `segment.entered` webhooks of `segment` in the
-/// period: (segment, subject kind, subject key, instant). Newest first by
+/// period: (segment, subject, instant). Newest first by
 /// commit order; stops at a page entirely older than the period.
 fn delivered_entries(
     store: &dyn Store,
     segment: &str,
     window: Window,
-    out: &mut HashSet<(String, String, String, Millis)>,
+    out: &mut HashSet<(String, SubjectKey, Millis)>,
 ) -> Result<(), ReportError> {
     let mut filter = DeliveryFilter {
         definition: Some(segment.to_owned()),
@@ -75,16 +76,14 @@ fn delivered_entries(
         for (_, delivery) in &page {
             let record = &delivery.record;
             any_in_or_after |= record.at >= window.from;
-            if record.definition_kind == "segment"
-                && record.change == "entered"
-                && (window.from..window.to).contains(&record.at)
-            {
-                out.insert((
-                    segment.to_owned(),
-                    record.subject_kind.clone(),
-                    record.subject_key.clone(),
-                    record.at,
-                ));
+            let subject = SubjectKind::parse(&record.subject_kind)
+                .and_then(|kind| SubjectKey::from_store(kind, &record.subject_key));
+            if let Some(subject) = subject.filter(|_| {
+                record.definition_kind == DefKind::Segment.as_str()
+                    && record.change == Transition::Entered.as_str()
+                    && (window.from..window.to).contains(&record.at)
+            }) {
+                out.insert((segment.to_owned(), subject, record.at));
             }
         }
         match page.last() {

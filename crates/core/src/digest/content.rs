@@ -29,6 +29,7 @@ use crate::engine::View;
 use crate::message::Millis;
 use crate::reports::{self, ConversionParams, Finding, OutcomeSpec, Period, ReportError};
 use crate::store::MembershipRecord;
+use crate::subject::{SubjectKey, SubjectKind, Transition};
 
 /// One digest, before it is encoded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -55,8 +56,7 @@ pub struct Digest {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SegmentSummary {
     pub name: String,
-    /// `contact` or `account`.
-    pub subject: &'static str,
+    pub subject: SubjectKind,
     /// Members at the end of the period.
     pub size: u64,
     /// Members at its start.
@@ -95,7 +95,7 @@ pub struct Inputs<'a> {
     /// window's `from`, in recording order.
     pub history: &'a BTreeMap<String, Vec<MembershipRecord>>,
     /// Delivered entries: (segment, subject kind, subject key, instant).
-    pub delivered: &'a HashSet<(String, String, String, Millis)>,
+    pub delivered: &'a HashSet<(String, SubjectKey, Millis)>,
     pub lint: Vec<Finding>,
 }
 
@@ -122,10 +122,7 @@ pub fn build(
         let records = inputs.history.get(&name).map_or(&[][..], Vec::as_slice);
         let size_now = sizes.get(&name).copied().unwrap_or(0) as u64;
         let mut summary = summarize(&name, records, size_now, window, inputs.delivered);
-        summary.subject = inputs
-            .view
-            .segment_subject(&name)
-            .map_or("contact", |kind| kind.as_str());
+        summary.subject = inputs.view.segment_subject(&name).unwrap_or_default();
         if let Some(outcome) = &config.outcome {
             summary.conversion = Some(conversion(
                 inputs.view,
@@ -170,14 +167,20 @@ pub fn summarize(
     records: &[MembershipRecord],
     size_now: u64,
     window: Window,
-    delivered: &HashSet<(String, String, String, Millis)>,
+    delivered: &HashSet<(String, SubjectKey, Millis)>,
 ) -> SegmentSummary {
     // Net change in [t, now): walked back from the size now.
     let net_since = |t: Millis| -> i64 {
         records
             .iter()
             .filter(|r| r.at >= t)
-            .map(|r| if r.change == "entered" { 1 } else { -1 })
+            .map(|r| {
+                if r.change == Transition::Entered {
+                    1
+                } else {
+                    -1
+                }
+            })
             .sum()
     };
     let size_at = |t: Millis| (size_now as i64 - net_since(t)).max(0) as u64;
@@ -185,28 +188,21 @@ pub fn summarize(
     let entries: Vec<&MembershipRecord> = records
         .iter()
         .filter(in_period)
-        .filter(|r| r.change == "entered")
+        .filter(|r| r.change == Transition::Entered)
         .collect();
     let exited = records
         .iter()
         .filter(in_period)
-        .filter(|r| r.change == "exited")
+        .filter(|r| r.change == Transition::Exited)
         .count() as u64;
     let acted = entries
         .iter()
-        .filter(|r| {
-            delivered.contains(&(
-                name.to_owned(),
-                r.subject_kind.clone(),
-                r.subject_key.clone(),
-                r.at,
-            ))
-        })
+        .filter(|r| delivered.contains(&(name.to_owned(), r.subject.clone(), r.at)))
         .count() as u64;
     let (size, size_at_start) = (size_at(window.to), size_at(window.from));
     SegmentSummary {
         name: name.to_owned(),
-        subject: "contact",
+        subject: SubjectKind::Contact,
         size,
         size_at_start,
         size_change: size as i64 - size_at_start as i64,
@@ -259,11 +255,10 @@ mod tests {
     fn record(at: Millis, key: &str, change: &str) -> MembershipRecord {
         MembershipRecord {
             at,
-            subject_kind: "contact".into(),
-            subject_key: key.into(),
+            subject: SubjectKey::Contact(key.parse().expect("a contact number")),
             label: format!("user-{key}"),
-            change: change.into(),
-            definition_kind: "segment".into(),
+            change: Transition::parse(change).expect("a transition"),
+            definition_kind: crate::subject::DefKind::Segment,
             definition: "hot".into(),
             level: None,
         }
@@ -286,9 +281,9 @@ mod tests {
             record(250, "2", "exited"),
         ];
         let delivered = HashSet::from([
-            ("hot".to_owned(), "contact".to_owned(), "2".to_owned(), 150),
+            ("hot".to_owned(), SubjectKey::Contact(2), 150),
             // Another instant of the same subject: not this entry.
-            ("hot".to_owned(), "contact".to_owned(), "4".to_owned(), 1),
+            ("hot".to_owned(), SubjectKey::Contact(4), 1),
         ]);
         let summary = summarize("hot", &records, 3, window, &delivered);
         assert_eq!(

@@ -23,11 +23,15 @@
 
 use crossbeam_channel::Receiver;
 
-use super::state::{ContactState, SubjectKey};
+use super::state::ContactState;
 use super::{Change, DefKind, Engine};
 use crate::message::{ContactId, Millis};
 use crate::progress::Progress;
 use crate::store::{StoreError, WriteOp};
+use crate::subject::SubjectKey;
+
+/// The thread that writes a first start's history beside the walk.
+const HISTORY_THREAD: &str = "history writer";
 
 /// Of a backfilled history, the changes this recent are still routed (the
 /// demo's inbox shows the last day's alerts; older ones are history).
@@ -65,7 +69,7 @@ impl Engine {
                 .name("bellwether-history".into())
                 .spawn_scoped(scope, move || write_rows(write, &queue))
                 .map_err(|source| StoreError::Thread {
-                    name: "history writer",
+                    name: HISTORY_THREAD,
                     source,
                 })?;
             for (done, group) in (1..).zip(groups) {
@@ -96,9 +100,9 @@ impl Engine {
                 progress.advanced(done, total);
             }
             drop(rows);
-            writer
-                .join()
-                .unwrap_or_else(|_| Err(StoreError::Database("the history writer panicked".into())))
+            writer.join().unwrap_or(Err(StoreError::ThreadPanicked {
+                name: HISTORY_THREAD,
+            }))
         })?;
         tracing::debug!(rows = written, "history written");
         // By instant, then subject (owners are assigned in turn, so the

@@ -54,7 +54,7 @@ impl View {
             .map(str::to_lowercase);
         let mut listed: Vec<RankedMember> = members
             .iter()
-            .map(|(key, entered_at)| (self.describe(key).1, key, *entered_at))
+            .map(|(key, entered_at)| (self.label(key), key, *entered_at))
             .filter(|(id, _, _)| {
                 needle
                     .as_ref()

@@ -12,9 +12,9 @@ use std::collections::BinaryHeap;
 use bellwether_rules::{SubjectKind, Traits};
 
 use super::evaluate::Values;
-use super::state::SubjectKey;
 use super::View;
 use crate::message::Millis;
+use crate::subject::SubjectKey;
 
 /// How a directory page is ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,7 +140,7 @@ impl View {
             .map(str::to_lowercase);
         let after = match &query.after {
             None => None,
-            Some(p) => match SubjectKey::from_store(query.kind.as_str(), &p.key) {
+            Some(p) => match SubjectKey::from_store(query.kind, &p.key) {
                 Some(key) => Some(Rank {
                     score: p.score,
                     id: &p.id,

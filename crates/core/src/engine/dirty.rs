@@ -8,9 +8,9 @@
 use bellwether_rules::{Event, RuleSet, SubjectKind, Timeline, Traits};
 
 use super::evaluate::{Dirty, Plan, Values};
-use super::state::SubjectKey;
 use super::Engine;
 use crate::message::Millis;
+use crate::subject::SubjectKey;
 
 /// What may have reached a subject's definitions since its last evaluation.
 struct Inputs<'a> {

@@ -11,9 +11,9 @@ use bellwether_rules::{RuleSet, SubjectKind};
 
 use super::evaluate::{self, Plan, Values};
 use super::queries::{push_memberships, Membership};
-use super::state::SubjectKey;
 use super::View;
 use crate::message::{ContactId, Millis};
+use crate::subject::SubjectKey;
 
 impl View {
     /// Every membership as of `at` under `rules`, sorted.
@@ -54,7 +54,7 @@ impl View {
         let mut out = Vec::new();
         for (id, values) in &contact_values {
             if let Some(contact) = self.state.contacts.get(id) {
-                push_memberships(&mut out, "contact", &contact.label, values);
+                push_memberships(&mut out, SubjectKind::Contact, &contact.label, values);
             }
         }
         let accounts_touched = touched.contains(&SubjectKind::Account);
@@ -68,7 +68,7 @@ impl View {
                 .all(|id| current(self.values.get(&SubjectKey::Contact(*id))));
             let plan = match live.filter(|_| members_current && current(live)) {
                 Some(values) if !accounts_touched => {
-                    push_memberships(&mut out, "account", group_id, values);
+                    push_memberships(&mut out, SubjectKind::Account, group_id, values);
                     continue;
                 }
                 Some(values) => plan(values),
@@ -76,7 +76,7 @@ impl View {
             };
             let members = self.members_of(account, |id| contact_values.get(&id).unwrap_or(&empty));
             let values = evaluate::evaluate_account(rules, group_id, account, &members, at, plan);
-            push_memberships(&mut out, "account", group_id, &values);
+            push_memberships(&mut out, SubjectKind::Account, group_id, &values);
         }
         out.sort();
         out

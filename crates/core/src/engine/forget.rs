@@ -14,10 +14,10 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::state::SubjectKey;
 use super::Engine;
 use crate::message::{ContactId, Millis};
 use crate::store::WriteOp;
+use crate::subject::SubjectKey;
 
 impl Engine {
     /// Applies the deletions among one commit's writes (before the rest).
@@ -60,9 +60,7 @@ impl Engine {
         self.trackers.remove(&key);
         self.view.recent.retain(|change| change.key != key);
         self.fresh.retain(|change| change.key != key);
-        let store_key = key.store_key();
-        self.fresh_scores
-            .retain(|score| !(score.subject_kind == "contact" && score.subject_key == store_key));
+        self.fresh_scores.retain(|score| score.subject != key);
         self.departed.remove(&id);
         account
     }

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use bellwether_rules::{DefRef, SubjectKind};
+use bellwether_rules::{DefKind, DefRef, SubjectKind};
 use serde::Serialize;
 
 use crate::message::Millis;
@@ -33,11 +33,9 @@ pub(crate) struct Health {
 /// One definition's health.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DefinitionHealth {
-    /// `score`, `segment` or `tier`.
-    pub kind: &'static str,
+    pub kind: DefKind,
     pub name: String,
-    /// `contact` or `account`.
-    pub subject: &'static str,
+    pub subject: SubjectKind,
     /// How often it was computed for a subject since start (a timer
     /// computes only the definitions something reached).
     pub evaluations: u64,

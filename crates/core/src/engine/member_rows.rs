@@ -5,9 +5,9 @@
 
 use std::ops::Bound;
 
-use super::state::SubjectKey;
 use super::View;
 use crate::message::Millis;
+use crate::subject::SubjectKey;
 
 /// One member with its scores.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +54,7 @@ impl View {
             .take(limit)
         {
             rows.push(MemberRow {
-                id: self.describe(key).1,
+                id: self.label(key),
                 entered_at: *entered_at,
                 scores: scores
                     .iter()

@@ -20,10 +20,8 @@ mod image;
 mod member_rows;
 mod parallel;
 mod personalize;
-mod recorder;
 mod replay;
 mod restore;
-mod runner;
 mod snapshot;
 mod state;
 mod subjects;
@@ -38,6 +36,7 @@ use std::sync::Arc;
 use bellwether_rules::{DefKind, LateInsert, PropertyKeys, RuleSet, SubjectKind, Tracker};
 use serde::Serialize;
 
+pub use crate::subject::{SubjectKey, Transition};
 pub use browse::{MemberQuery, RankedMember, RankedPage, TierCounts};
 pub use catalog::EventCount;
 pub use directory::{
@@ -50,9 +49,7 @@ pub(crate) use image::StateImage;
 pub use member_rows::{MemberChunk, MemberRow};
 pub use personalize::Exposed;
 pub use replay::Replay;
-pub use runner::{EngineGuard, EngineHandle, EngineListener};
 pub use snapshot::SubjectSnapshot;
-pub use state::SubjectKey;
 pub use transitions::Transitions;
 pub use watches::ScoreWatch;
 
@@ -74,8 +71,8 @@ pub struct Change {
     pub subject: SubjectKind,
     /// User id (or anonymous id) of a contact, group id of an account.
     pub id: String,
-    /// `entered` or `exited`.
-    pub change: &'static str,
+    /// Entered or exited; a score crosses above or below.
+    pub change: Transition,
     /// `segment`, `tier`, or `score` (a watched threshold crossed:
     /// `change` is `crossed_above` or `crossed_below`).
     pub definition_kind: DefKind,
@@ -98,11 +95,10 @@ impl Change {
     pub fn to_record(&self) -> MembershipRecord {
         MembershipRecord {
             at: self.at,
-            subject_kind: self.subject.as_str().to_owned(),
-            subject_key: self.key.store_key(),
+            subject: self.key.clone(),
             label: self.id.clone(),
-            change: self.change.to_owned(),
-            definition_kind: self.definition_kind.as_str().to_owned(),
+            change: self.change,
+            definition_kind: self.definition_kind,
             definition: self.definition.clone(),
             level: self.level.clone(),
         }
@@ -226,6 +222,11 @@ impl View {
         &self.rules
     }
 
+    /// The definitions, to keep beyond this view.
+    pub fn shared_rules(&self) -> Arc<RuleSet> {
+        Arc::clone(&self.rules)
+    }
+
     /// The highest event sequence number applied: what a snapshot of this
     /// engine covers.
     pub fn position(&self) -> i64 {
@@ -267,18 +268,16 @@ impl View {
         self.state.contacts.get(&id)?.account.clone()
     }
 
-    /// The subject's kind (`contact`/`account`) and how people name it.
-    fn describe(&self, key: &SubjectKey) -> (&'static str, String) {
+    /// How people name the subject.
+    fn label(&self, key: &SubjectKey) -> String {
         match key {
-            SubjectKey::Contact(id) => (
-                "contact",
-                self.state
-                    .contacts
-                    .get(id)
-                    .map(|c| c.label.clone())
-                    .unwrap_or_else(|| format!("contact-{id}")),
-            ),
-            SubjectKey::Account(group_id) => ("account", group_id.to_string()),
+            SubjectKey::Contact(id) => self
+                .state
+                .contacts
+                .get(id)
+                .map(|c| c.label.clone())
+                .unwrap_or_else(|| format!("contact-{id}")),
+            SubjectKey::Account(group_id) => group_id.to_string(),
         }
     }
 
@@ -788,7 +787,7 @@ impl Engine {
             } else {
                 members.remove(key);
             }
-            let change = if is { "entered" } else { "exited" };
+            let change = Transition::membership(is);
             self.push_change(key, at, change, DefKind::Segment, name, None);
         }
         self.record_scores(key, &previous, values, at);
@@ -798,7 +797,7 @@ impl Engine {
                 self.push_change(
                     key,
                     at,
-                    "exited",
+                    Transition::Exited,
                     DefKind::Tier,
                     tier,
                     Some(level.to_string()),
@@ -810,7 +809,7 @@ impl Engine {
                 self.push_change(
                     key,
                     at,
-                    "entered",
+                    Transition::Entered,
                     DefKind::Tier,
                     tier,
                     Some(level.to_string()),
@@ -823,12 +822,12 @@ impl Engine {
         &mut self,
         key: &SubjectKey,
         at: Millis,
-        change: &'static str,
+        change: Transition,
         kind: DefKind,
         name: &str,
         level: Option<String>,
     ) {
-        let (_, id) = self.describe_departing(key);
+        let id = self.label_departing(key);
         self.view.health.changed(name, at);
         if self.view.recent.len() == RECENT_CHANGES {
             self.view.recent.pop_front();
@@ -859,14 +858,18 @@ impl Engine {
         if values.above.is_empty() {
             return;
         }
-        let crossed: Vec<(&'static str, Arc<str>, String)> = self
+        let crossed: Vec<(Transition, Arc<str>, String)> = self
             .watches
             .iter()
             .enumerate()
             .filter_map(|(index, watch)| {
                 let was = previous.above.get(index).copied().unwrap_or(false);
                 let is = values.above.get(index).copied().unwrap_or(false);
-                let change = if is { "crossed_above" } else { "crossed_below" };
+                let change = if is {
+                    Transition::CrossedAbove
+                } else {
+                    Transition::CrossedBelow
+                };
                 (was != is).then(|| (change, watch.score.clone(), watch.label()))
             })
             .collect();
@@ -886,11 +889,10 @@ impl Engine {
             {
                 continue;
             }
-            let (subject, label) = self.describe_departing(key);
+            let label = self.label_departing(key);
             self.fresh_scores.push(ScoreRecord {
                 at,
-                subject_kind: subject.to_owned(),
-                subject_key: key.store_key(),
+                subject: key.clone(),
                 label,
                 score: name.to_string(),
                 value: score.at(at),
@@ -902,17 +904,15 @@ impl Engine {
         }
     }
 
-    /// The subject's kind and label, also for a contact being merged away.
-    fn describe_departing(&self, key: &SubjectKey) -> (&'static str, String) {
+    /// The subject's label, also for a contact being merged away.
+    fn label_departing(&self, key: &SubjectKey) -> String {
         match key {
-            SubjectKey::Contact(id) if !self.view.state.contacts.contains_key(id) => (
-                "contact",
-                self.departed
-                    .get(id)
-                    .cloned()
-                    .unwrap_or_else(|| format!("contact-{id}")),
-            ),
-            _ => self.describe(key),
+            SubjectKey::Contact(id) if !self.view.state.contacts.contains_key(id) => self
+                .departed
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| format!("contact-{id}")),
+            _ => self.label(key),
         }
     }
 }

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use bellwether_rules::SubjectKind;
 
 use super::evaluate::Values;
-use super::state::SubjectKey;
 use super::View;
 use crate::message::ContactId;
+use crate::subject::SubjectKey;
 
 /// The exposed memberships of one visitor.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -6,25 +6,44 @@ use std::sync::Arc;
 use bellwether_rules::{DefKind, SubjectKind, Tracker};
 
 use super::evaluate::{self, Plan, Target, Values};
-use super::state::{AccountState, ContactState, SubjectKey};
+use super::state::{AccountState, ContactState};
 use super::{Change, Member, View};
 use crate::message::{ContactId, Millis};
+use crate::subject::SubjectKey;
 
 /// One membership, as `bellwether eval` writes it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
-    /// `contact` or `account`.
-    pub kind: &'static str,
+    pub kind: SubjectKind,
     pub id: String,
     pub segment: String,
+}
+
+impl Membership {
+    /// The order `eval` lists memberships in: by kind's text (accounts
+    /// first), id, segment.
+    fn order_key(&self) -> (&'static str, &str, &str) {
+        (self.kind.as_str(), &self.id, &self.segment)
+    }
+}
+
+impl Ord for Membership {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.order_key().cmp(&other.order_key())
+    }
+}
+
+impl PartialOrd for Membership {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// One subject's values as of an instant (what `bellwether eval --scores`
 /// and `--tiers` write).
 #[derive(Debug, Clone)]
 pub struct SubjectValues {
-    /// `contact` or `account`.
-    pub kind: &'static str,
+    pub kind: SubjectKind,
     /// The contact's label or the account's group id.
     pub id: String,
     pub values: Values,
@@ -62,7 +81,7 @@ impl View {
         let mut listed: Vec<Member> = members
             .iter()
             .map(|(key, entered_at)| Member {
-                id: self.describe(key).1,
+                id: self.label(key),
                 entered_at: *entered_at,
             })
             .filter(|m| after.is_none_or(|a| m.id.as_str() > a))
@@ -245,7 +264,7 @@ impl View {
                 Plan::Everything,
             );
             out.push(SubjectValues {
-                kind: "account",
+                kind: SubjectKind::Account,
                 id: group_id.to_string(),
                 values,
             });
@@ -258,7 +277,7 @@ impl View {
                 .map(|c| c.label.clone())
                 .unwrap_or_default();
             out.push(SubjectValues {
-                kind: "contact",
+                kind: SubjectKind::Contact,
                 id: label,
                 values,
             });
@@ -315,10 +334,9 @@ impl View {
         let mut out = Vec::new();
         for (segment, members) in &self.members {
             for key in members.keys() {
-                let (kind, id) = self.describe(key);
                 out.push(Membership {
-                    kind,
-                    id,
+                    kind: key.kind(),
+                    id: self.label(key),
                     segment: segment.clone(),
                 });
             }
@@ -334,13 +352,9 @@ impl View {
             .iter()
             .enumerate()
             .map(|(position, d)| super::DefinitionHealth {
-                kind: match d.kind {
-                    DefKind::Score => "score",
-                    DefKind::Segment => "segment",
-                    DefKind::Tier => "tier",
-                },
+                kind: d.kind,
                 name: d.name.to_string(),
-                subject: d.subject.as_str(),
+                subject: d.subject,
                 evaluations: self.health.evaluations(position, &d.name),
                 last_change: self.health.last_change(&d.name),
             })
@@ -376,7 +390,7 @@ impl View {
 
 pub(super) fn push_memberships(
     out: &mut Vec<Membership>,
-    kind: &'static str,
+    kind: SubjectKind,
     id: &str,
     values: &Values,
 ) {

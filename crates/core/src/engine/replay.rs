@@ -16,11 +16,12 @@ use bellwether_rules::{RuleSet, SubjectKind, Timeline};
 
 use super::evaluate::{self, Plan, Values};
 use super::parallel;
-use super::queries::Membership;
-use super::state::{ContactState, SubjectKey};
+use super::queries::{push_memberships, Membership};
+use super::state::ContactState;
 use super::subjects::known_at;
 use super::View;
 use crate::message::{ContactId, Millis};
+use crate::subject::SubjectKey;
 
 /// Values of every known subject as of the last instant replayed to.
 pub struct Replay<'e> {
@@ -197,10 +198,10 @@ impl<'e> Replay<'e> {
                 .get(id)
                 .map(|c| c.label.clone())
                 .unwrap_or_default();
-            push(&mut out, "contact", &label, values);
+            push_memberships(&mut out, SubjectKind::Contact, &label, values);
         }
         for (group_id, values) in &self.accounts {
-            push(&mut out, "account", group_id, values);
+            push_memberships(&mut out, SubjectKind::Account, group_id, values);
         }
         out.sort();
         out
@@ -209,17 +210,5 @@ impl<'e> Replay<'e> {
     /// Subject evaluations done so far.
     pub fn evaluations(&self) -> u64 {
         self.evaluations
-    }
-}
-
-fn push(out: &mut Vec<Membership>, kind: &'static str, id: &str, values: &Values) {
-    for (segment, member) in &values.segments {
-        if *member {
-            out.push(Membership {
-                kind,
-                id: id.to_owned(),
-                segment: segment.to_string(),
-            });
-        }
     }
 }

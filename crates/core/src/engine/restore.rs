@@ -5,36 +5,33 @@ use std::sync::Arc;
 
 use bellwether_rules::{DefKind, ScoreValue};
 
-use super::state::SubjectKey;
 use super::Engine;
 use crate::message::{ContactId, Millis};
 use crate::store::{MembershipRecord, ScoreRecord};
+use crate::subject::{SubjectKey, Transition};
 
 impl Engine {
     /// Replays recorded changes (at least each subject's last one per
     /// definition, in recording order) into the membership bookkeeping.
     pub(super) fn restore(&mut self, history: &[MembershipRecord]) {
         for record in history {
-            let Some(key) = SubjectKey::from_store(&record.subject_kind, &record.subject_key)
-            else {
-                continue;
-            };
+            let key = record.subject.clone();
             if record.label.is_empty() {
                 continue;
             }
             if let SubjectKey::Contact(id) = key {
                 self.departed.insert(id, record.label.clone());
             }
-            let entered = record.change == "entered";
+            let entered = record.change == Transition::Entered;
             let values = self.view.values.get_or_default(key.clone());
-            match (record.definition_kind.as_str(), &record.level) {
-                ("tier", Some(level)) if entered => {
+            match (record.definition_kind, &record.level) {
+                (DefKind::Tier, Some(level)) if entered => {
                     values.tiers.insert(
                         Arc::from(record.definition.as_str()),
                         Arc::from(level.as_str()),
                     );
                 }
-                ("tier", Some(level)) => {
+                (DefKind::Tier, Some(level)) => {
                     if values
                         .tiers
                         .get(record.definition.as_str())
@@ -66,10 +63,7 @@ impl Engine {
     /// only scores that really changed.
     pub(super) fn restore_scores(&mut self, latest: &[ScoreRecord]) {
         for record in latest {
-            let Some(key) = SubjectKey::from_store(&record.subject_kind, &record.subject_key)
-            else {
-                continue;
-            };
+            let key = record.subject.clone();
             let form = ScoreValue {
                 constant: record.constant,
                 decaying: record.decaying,
@@ -118,7 +112,7 @@ impl Engine {
         for name in dropped {
             let members = self.view.members.remove(&name).unwrap_or_default();
             for key in members.keys() {
-                self.push_change(key, at, "exited", DefKind::Segment, &name, None);
+                self.push_change(key, at, Transition::Exited, DefKind::Segment, &name, None);
             }
             for values in self.view.values.values_mut() {
                 values.segments.remove(name.as_str());

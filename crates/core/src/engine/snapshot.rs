@@ -4,9 +4,9 @@
 use bellwether_rules::Explanation;
 use serde_json::{Map, Value};
 
-use super::state::SubjectKey;
 use super::View;
 use crate::message::Millis;
+use crate::subject::SubjectKey;
 
 /// A subject as a delivery describes it.
 #[derive(Debug, Clone, PartialEq)]

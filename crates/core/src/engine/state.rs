@@ -16,39 +16,7 @@ use parking_lot::Mutex;
 use super::cow_map::CowMap;
 use crate::message::{ContactId, MessageKind, StoredEvent};
 use crate::store::{IdKind, IdentitySnapshot, Store, StoreError, WriteOp};
-
-/// Which subject: a contact (by internal id) or an account (by group id).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SubjectKey {
-    Contact(ContactId),
-    Account(Arc<str>),
-}
-
-impl SubjectKey {
-    /// The key as the store records it: the contact number, or the group id.
-    pub fn store_key(&self) -> String {
-        match self {
-            SubjectKey::Contact(id) => id.to_string(),
-            SubjectKey::Account(group_id) => group_id.to_string(),
-        }
-    }
-
-    pub fn kind(&self) -> bellwether_rules::SubjectKind {
-        match self {
-            SubjectKey::Contact(_) => bellwether_rules::SubjectKind::Contact,
-            SubjectKey::Account(_) => bellwether_rules::SubjectKind::Account,
-        }
-    }
-
-    /// The key from a recorded `subject_kind` and `subject_key`.
-    pub fn from_store(subject_kind: &str, subject_key: &str) -> Option<Self> {
-        match subject_kind {
-            "contact" => subject_key.parse().ok().map(SubjectKey::Contact),
-            "account" => Some(SubjectKey::Account(Arc::from(subject_key))),
-            _ => None,
-        }
-    }
-}
+use crate::subject::SubjectKey;
 
 #[derive(Debug, Default, Clone)]
 pub(crate) struct ContactState {

@@ -9,9 +9,10 @@
 use bellwether_rules::{EventSelector, SubjectKind, SubjectView, ValueProperty};
 
 use super::evaluate::{self, Values};
-use super::state::{AccountState, ContactState, SubjectKey};
+use super::state::{AccountState, ContactState};
 use super::View;
 use crate::message::Millis;
+use crate::subject::SubjectKey;
 
 impl View {
     /// Every subject of `kind` known at `at`, with its label, sorted by key.

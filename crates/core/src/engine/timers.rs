@@ -5,7 +5,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-use super::state::SubjectKey;
+use crate::subject::SubjectKey;
 
 #[derive(Debug, Default)]
 pub(crate) struct Timers {

@@ -8,10 +8,11 @@ use bellwether_rules::{RuleSet, SubjectKind, Timeline};
 
 use super::evaluate::{self, Plan, Values};
 use super::parallel;
-use super::state::{AccountState, ContactState, SubjectKey};
+use super::state::{AccountState, ContactState};
 use super::subjects::known_at;
 use super::View;
 use crate::message::{ContactId, Millis};
+use crate::subject::SubjectKey;
 
 /// One subject's membership of a segment over `[from, to)`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -111,7 +111,7 @@ pub fn conversion(
     let cohort = Cohort::of(engine, &params.segment, period)?;
     let mut members = Tally::default();
     for (key, entered) in &cohort.entrants {
-        if let Some(key) = SubjectKey::from_store(subject.as_str(), key) {
+        if let Some(key) = SubjectKey::from_store(subject, key) {
             members.add(
                 engine,
                 &key,
@@ -176,7 +176,7 @@ pub fn holdout_lift(
     let cohort = Cohort::of(engine, &params.segment, period)?;
     let (mut treated, mut held_out) = (Tally::default(), Tally::default());
     for (stored, entered) in &cohort.entrants {
-        let Some(key) = SubjectKey::from_store(subject.as_str(), stored) else {
+        let Some(key) = SubjectKey::from_store(subject, stored) else {
             continue;
         };
         let group = match is_held_out(&params.segment, stored, share) {

@@ -35,8 +35,9 @@ pub use overlap::{overlap, OverlapPair, OverlapReport};
 pub use quality::{score_quality, QualityParams, QualityReport};
 pub use stats::{Decile, Proportion, Quartiles};
 
-use crate::engine::{Engine, EngineHandle, View};
+use crate::engine::{Engine, View};
 use crate::message::Millis;
+use crate::pipeline::EngineHandle;
 use crate::store::StoreError;
 
 /// Most instants one backtest evaluates.

@@ -91,6 +91,16 @@ impl DefKind {
             DefKind::Tier => "tier",
         }
     }
+
+    /// The kind named by [`DefKind::as_str`]'s text.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "score" => Some(DefKind::Score),
+            "segment" => Some(DefKind::Segment),
+            "tier" => Some(DefKind::Tier),
+            _ => None,
+        }
+    }
 }
 
 /// A reference from an expression to a definition.

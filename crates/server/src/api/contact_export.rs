@@ -49,9 +49,9 @@ pub(crate) async fn export_contact(
         let now = engine.now();
         let contact_id = record.id;
         let merges = store.merges_into(contact_id)?;
-        let keys: Vec<String> = std::iter::once(contact_id)
+        let keys: Vec<SubjectKey> = std::iter::once(contact_id)
             .chain(merges.iter().map(|m| m.from))
-            .map(|id| id.to_string())
+            .map(SubjectKey::Contact)
             .collect();
         let computed = Computed::from_values(engine.view().contact_values(contact_id), now)
             .with_owners(engine.owners_of(&SubjectKey::Contact(contact_id)));
@@ -65,8 +65,8 @@ pub(crate) async fn export_contact(
         let mut scores = Vec::new();
         let mut deliveries = Vec::new();
         for key in &keys {
-            memberships.extend(store.subject_history("contact", key)?);
-            scores.extend(store.score_history("contact", key)?);
+            memberships.extend(store.subject_history(key)?);
+            scores.extend(store.score_history(key)?);
             deliveries.extend(subject_deliveries(store, key)?);
         }
         memberships.sort_by_key(|r| r.at);
@@ -116,10 +116,10 @@ fn all_events(store: &dyn Store, contact: ContactId) -> Result<Vec<StoredEvent>,
 }
 
 /// Every delivery about one contact number, newest first.
-fn subject_deliveries(store: &dyn Store, key: &str) -> Result<Vec<Delivery>, ApiError> {
+fn subject_deliveries(store: &dyn Store, key: &SubjectKey) -> Result<Vec<Delivery>, ApiError> {
     let mut found = Vec::new();
     let mut filter = DeliveryFilter {
-        subject: Some(("contact".to_owned(), key.to_owned())),
+        subject: Some((key.kind().as_str().to_owned(), key.store_key())),
         ..DeliveryFilter::default()
     };
     loop {

@@ -93,7 +93,7 @@ impl From<SegmentSummary> for SegmentSummaryView {
     fn from(s: SegmentSummary) -> Self {
         Self {
             name: s.name,
-            subject: s.subject.to_owned(),
+            subject: s.subject.as_str().to_owned(),
             size: s.size,
             size_at_start: s.size_at_start,
             size_change: s.size_change,

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;
+use bellwether_core::subject::DefKind;
 use bellwether_core::Millis;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -86,12 +87,12 @@ pub(crate) async fn health_view(state: &AppState) -> HealthView {
         .into_iter()
         .map(|d| DefinitionHealthView {
             size: match d.kind {
-                "segment" => sizes.get(&d.name).copied(),
+                DefKind::Segment => sizes.get(&d.name).copied(),
                 _ => None,
             },
-            kind: d.kind,
+            kind: d.kind.as_str(),
             name: d.name,
-            subject: d.subject,
+            subject: d.subject.as_str(),
             evaluations: d.evaluations,
             last_change: d.last_change.map(format_timestamp),
             last_change_ms: d.last_change,

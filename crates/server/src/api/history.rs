@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;
+use bellwether_core::engine::SubjectKey;
 use bellwether_core::store::{MembershipRecord, ScoreRecord, Store};
 use serde_json::{json, Value};
 
@@ -57,23 +58,21 @@ pub(crate) fn subject_records(
     match kind {
         "contacts" => {
             let contact = find_contact(store, id)?;
-            let key = contact.id.to_string();
+            let key = SubjectKey::Contact(contact.id);
             let mut records = Vec::new();
             for merge in store.merges_into(contact.id)? {
-                records.extend(store.subject_history("contact", &merge.from.to_string())?);
+                records.extend(store.subject_history(&SubjectKey::Contact(merge.from))?);
             }
-            records.extend(store.subject_history("contact", &key)?);
+            records.extend(store.subject_history(&key)?);
             records.sort_by_key(|r| r.at);
-            Ok((records, store.score_history("contact", &key)?))
+            Ok((records, store.score_history(&key)?))
         }
         "accounts" => {
             store
                 .account(id)?
                 .ok_or_else(|| ApiError::NotFound(format!("no account with group id {id:?}")))?;
-            Ok((
-                store.subject_history("account", id)?,
-                store.score_history("account", id)?,
-            ))
+            let key = SubjectKey::Account(id.into());
+            Ok((store.subject_history(&key)?, store.score_history(&key)?))
         }
         other => Err(ApiError::NotFound(format!("no such collection {other:?}"))),
     }

@@ -268,14 +268,13 @@ impl BacktestQuery {
             (Some(segment), None) => BacktestTarget::Segment(segment.clone()),
             (None, Some(when)) => BacktestTarget::Draft {
                 when: when.clone(),
-                subject: match self.subject.as_deref().unwrap_or("contact") {
-                    "contact" => SubjectKind::Contact,
-                    "account" => SubjectKind::Account,
-                    other => {
-                        return Err(ApiError::InvalidField {
+                subject: match self.subject.as_deref() {
+                    None => SubjectKind::Contact,
+                    Some(text) => {
+                        SubjectKind::parse(text).ok_or_else(|| ApiError::InvalidField {
                             field: "subject".into(),
-                            reason: format!("must be contact or account, not {other:?}"),
-                        })
+                            reason: format!("must be contact or account, not {text:?}"),
+                        })?
                     }
                 },
             },

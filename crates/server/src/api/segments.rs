@@ -219,7 +219,7 @@ pub(crate) async fn recent_changes(
             at_ms: c.at,
             subject: c.subject.as_str(),
             id: c.id,
-            change: c.change,
+            change: c.change.as_str(),
             definition_kind: c.definition_kind.as_str(),
             definition: c.definition,
             level: c.level,

@@ -8,6 +8,7 @@ use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;
 use bellwether_core::store::MembershipRecord;
+use bellwether_core::subject::Transition;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -94,8 +95,8 @@ fn daily(records: &[MembershipRecord], first_day: i64, days: u32, size_now: u64)
             continue;
         };
         if let Some(day) = counts.get_mut(index) {
-            match record.change.as_str() {
-                "entered" => day.0 += 1,
+            match record.change {
+                Transition::Entered => day.0 += 1,
                 _ => day.1 += 1,
             }
         }
@@ -121,15 +122,15 @@ fn daily(records: &[MembershipRecord], first_day: i64, days: u32, size_now: u64)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bellwether_core::subject::{DefKind, SubjectKey};
 
     fn change(at: i64, change: &str) -> MembershipRecord {
         MembershipRecord {
             at,
-            subject_kind: "contact".into(),
-            subject_key: "1".into(),
+            subject: SubjectKey::Contact(1),
             label: "u".into(),
-            change: change.into(),
-            definition_kind: "segment".into(),
+            change: Transition::parse(change).expect("a transition"),
+            definition_kind: DefKind::Segment,
             definition: "hot".into(),
             level: None,
         }

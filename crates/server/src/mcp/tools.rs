@@ -177,15 +177,19 @@ async fn buying_committee(
     committee.into_iter().map(to_value).collect()
 }
 
+/// A `subject` argument: `contact` or `account`.
+fn subject_arg(text: &str) -> Result<SubjectKind, ToolError> {
+    SubjectKind::parse(text).ok_or_else(|| {
+        invalid(format!(
+            "`subject` must be contact or account, not {text:?}"
+        ))
+    })
+}
+
 async fn explain_membership(server: &McpServer, caller: &HeaderMap, args: &JsonObject) -> Outcome {
-    let collection = match string_arg(args, "subject")? {
-        "contact" => "contacts",
-        "account" => "accounts",
-        other => {
-            return Err(invalid(format!(
-                "`subject` must be contact or account, not {other:?}"
-            )))
-        }
+    let collection = match subject_arg(string_arg(args, "subject")?)? {
+        SubjectKind::Contact => "contacts",
+        SubjectKind::Account => "accounts",
     };
     let path = (
         collection.to_owned(),
@@ -198,9 +202,14 @@ async fn explain_membership(server: &McpServer, caller: &HeaderMap, args: &JsonO
 }
 
 /// The view (scores, tiers) of one segment member.
-async fn member_view(server: &McpServer, caller: &HeaderMap, subject: &str, id: String) -> Outcome {
+async fn member_view(
+    server: &McpServer,
+    caller: &HeaderMap,
+    subject: SubjectKind,
+    id: String,
+) -> Outcome {
     let state = State(server.state.clone());
-    if subject == "account" {
+    if subject == SubjectKind::Account {
         let Json(view) = contacts::get_account(state, caller.clone(), Path(id)).await?;
         return to_value(view);
     }
@@ -226,11 +235,9 @@ async fn find_subjects(server: &McpServer, caller: &HeaderMap, args: &JsonObject
     let limit = count_arg(args, "limit", 20, MAX_PAGE)?.max(1);
     let subject = {
         let engine = server.state.engine.view_async().await;
-        match engine.segment_subject(&segment) {
-            Some(SubjectKind::Account) => "account",
-            Some(SubjectKind::Contact) => "contact",
-            None => return Err(invalid(format!("no segment named {segment:?}"))),
-        }
+        engine
+            .segment_subject(&segment)
+            .ok_or_else(|| invalid(format!("no segment named {segment:?}")))?
     };
     let (ids, total) = segment_member_ids(server, caller, &segment).await?;
     let mut matched = Vec::new();
@@ -375,14 +382,9 @@ async fn check_definition(server: &McpServer, caller: &HeaderMap, args: &JsonObj
     // The preview runs on our own credentials; the caller must be a reader.
     crate::auth::require_token(&server.state.config, caller, Scope::Read)?;
     let expression = string_arg(args, "expression")?;
-    let subject = match optional_string(args, "subject")?.unwrap_or("contact") {
-        "contact" => SubjectKind::Contact,
-        "account" => SubjectKind::Account,
-        other => {
-            return Err(invalid(format!(
-                "`subject` must be contact or account, not {other:?}"
-            )))
-        }
+    let subject = match optional_string(args, "subject")? {
+        Some(subject) => subject_arg(subject)?,
+        None => SubjectKind::Contact,
     };
     let mut draft = {
         let engine = server.state.engine.view_async().await;

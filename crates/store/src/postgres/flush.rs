@@ -266,8 +266,8 @@ pub(super) fn memberships<C: GenericClient>(
              ORDER BY o",
             &[
                 &column(rows, |r| r.at),
-                &column(rows, |r| r.subject_kind.as_str()),
-                &column(rows, |r| r.subject_key.as_str()),
+                &column(rows, |r| r.subject.kind().as_str()),
+                &column(rows, |r| r.subject.store_key()),
                 &column(rows, |r| r.label.as_str()),
                 &column(rows, |r| r.change.as_str()),
                 &column(rows, |r| r.definition_kind.as_str()),

@@ -33,6 +33,7 @@ use bellwether_core::store::{
     AccountRecord, ContactRecord, IdKind, IdentitySnapshot, MergeRecord, Store, StoreError,
     TraitChange, WriteOp,
 };
+use bellwether_core::subject::SubjectKey;
 
 use self::conn::{quote_identifier, PgConn, Settings};
 use crate::pool::Pool;
@@ -276,13 +277,9 @@ impl Store for PostgresStore {
         self.readers.with(read::latest_memberships)
     }
 
-    fn subject_history(
-        &self,
-        subject_kind: &str,
-        subject_key: &str,
-    ) -> Result<Vec<MembershipRecord>, StoreError> {
+    fn subject_history(&self, subject: &SubjectKey) -> Result<Vec<MembershipRecord>, StoreError> {
         self.readers
-            .with(|conn| read::subject_history(conn, subject_kind, subject_key))
+            .with(|conn| read::subject_history(conn, subject))
     }
 
     fn definition_history(
@@ -294,13 +291,8 @@ impl Store for PostgresStore {
             .with(|conn| read::definition_history(conn, definition, since))
     }
 
-    fn score_history(
-        &self,
-        subject_kind: &str,
-        subject_key: &str,
-    ) -> Result<Vec<ScoreRecord>, StoreError> {
-        self.readers
-            .with(|conn| scores::history(conn, subject_kind, subject_key))
+    fn score_history(&self, subject: &SubjectKey) -> Result<Vec<ScoreRecord>, StoreError> {
+        self.readers.with(|conn| scores::history(conn, subject))
     }
 
     fn latest_scores(&self) -> Result<Vec<ScoreRecord>, StoreError> {

@@ -4,6 +4,9 @@
 use postgres::{GenericClient, Row};
 
 use bellwether_core::message::Millis;
+use bellwether_core::subject::SubjectKey;
+
+use crate::codec;
 use bellwether_core::store::{
     AssignmentRecord, AttemptOutcome, Delivery, DeliveryFilter, DeliveryState, DigestSentRecord,
     OutboxRecord, RecordedAssignments, StoreError,
@@ -53,21 +56,16 @@ pub(super) fn assign<C: GenericClient>(
     s: &mut Session<'_, C>,
     record: &AssignmentRecord,
 ) -> Result<(), StoreError> {
-    end_assignment(
-        s,
-        &record.segment,
-        &record.subject_kind,
-        &record.subject_key,
-        record.at,
-    )?;
+    end_assignment(s, &record.segment, &record.subject, record.at)?;
+    let (subject_kind, subject_key) = codec::subject_columns(&record.subject);
     s.execute(
         "INSERT INTO assignments (segment, subject_kind, subject_key, label, owner, pool,
              round_robin, assigned_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
             &record.segment,
-            &record.subject_kind,
-            &record.subject_key,
+            &subject_kind,
+            &subject_key,
             &record.label,
             &record.owner,
             &record.pool,
@@ -81,10 +79,10 @@ pub(super) fn assign<C: GenericClient>(
 pub(super) fn end_assignment<C: GenericClient>(
     s: &mut Session<'_, C>,
     segment: &str,
-    subject_kind: &str,
-    subject_key: &str,
+    subject: &SubjectKey,
     at: Millis,
 ) -> Result<(), StoreError> {
+    let (subject_kind, subject_key) = codec::subject_columns(subject);
     s.execute(
         "UPDATE assignments SET ended_at = $4
          WHERE segment = $1 AND subject_kind = $2 AND subject_key = $3 AND ended_at IS NULL",
@@ -321,10 +319,10 @@ pub(super) fn assignments(conn: &mut PgConn) -> Result<RecordedAssignments, Stor
             &[],
         )?;
         let current = map_rows(rows, |row| {
+            let (kind, key): (String, String) = (get(row, 1)?, get(row, 2)?);
             Ok(AssignmentRecord {
                 segment: get(row, 0)?,
-                subject_kind: get(row, 1)?,
-                subject_key: get(row, 2)?,
+                subject: codec::subject("assignments", &kind, &key)?,
                 label: get(row, 3)?,
                 owner: get(row, 4)?,
                 pool: get(row, 5)?,

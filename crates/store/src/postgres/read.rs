@@ -2,6 +2,7 @@
 //! read-only `REPEATABLE READ` transaction, so they see one snapshot.
 
 use bellwether_core::store::MembershipRecord;
+use bellwether_core::subject::SubjectKey;
 use std::collections::{HashMap, HashSet};
 
 use postgres::{GenericClient, Row};
@@ -412,9 +413,9 @@ pub(super) fn latest_memberships(
 
 pub(super) fn subject_history(
     conn: &mut PgConn,
-    subject_kind: &str,
-    subject_key: &str,
+    subject: &SubjectKey,
 ) -> Result<Vec<MembershipRecord>, StoreError> {
+    let (subject_kind, subject_key) = codec::subject_columns(subject);
     let rows = conn.session(|s| {
         s.query(
             "SELECT at, subject_kind, subject_key, label, change, definition_kind, definition, level
@@ -441,13 +442,15 @@ pub(super) fn definition_history(
 }
 
 fn membership_row(row: &postgres::Row) -> Result<MembershipRecord, StoreError> {
+    const TABLE: &str = "membership_changes";
+    let (kind, key): (String, String) = (get(row, 1)?, get(row, 2)?);
+    let (change, definition_kind): (String, String) = (get(row, 4)?, get(row, 5)?);
     Ok(MembershipRecord {
         at: get(row, 0)?,
-        subject_kind: get(row, 1)?,
-        subject_key: get(row, 2)?,
+        subject: codec::subject(TABLE, &kind, &key)?,
         label: get(row, 3)?,
-        change: get(row, 4)?,
-        definition_kind: get(row, 5)?,
+        change: codec::transition(TABLE, &change)?,
+        definition_kind: codec::def_kind(TABLE, &definition_kind)?,
         definition: get(row, 6)?,
         level: get(row, 7)?,
     })

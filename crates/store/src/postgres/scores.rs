@@ -3,6 +3,9 @@
 use postgres::{GenericClient, Row};
 
 use bellwether_core::store::{ScoreRecord, StoreError};
+use bellwether_core::subject::SubjectKey;
+
+use crate::codec;
 
 use super::conn::{get, PgConn, Session};
 use super::read::map_rows;
@@ -29,11 +32,11 @@ pub(super) fn insert<C: GenericClient>(
             &rows.iter().map(|r| r.at).collect::<Vec<_>>(),
             &rows
                 .iter()
-                .map(|r| r.subject_kind.as_str())
+                .map(|r| r.subject.kind().as_str())
                 .collect::<Vec<_>>(),
             &rows
                 .iter()
-                .map(|r| r.subject_key.as_str())
+                .map(|r| r.subject.store_key())
                 .collect::<Vec<_>>(),
             &rows.iter().map(|r| r.label.as_str()).collect::<Vec<_>>(),
             &rows.iter().map(|r| r.score.as_str()).collect::<Vec<_>>(),
@@ -49,9 +52,9 @@ pub(super) fn insert<C: GenericClient>(
 
 pub(super) fn history(
     conn: &mut PgConn,
-    subject_kind: &str,
-    subject_key: &str,
+    subject: &SubjectKey,
 ) -> Result<Vec<ScoreRecord>, StoreError> {
+    let (subject_kind, subject_key) = codec::subject_columns(subject);
     let rows = conn.session(|s| {
         s.query(
             "SELECT at, subject_kind, subject_key, label, score, value, constant, decaying,
@@ -77,10 +80,10 @@ pub(super) fn latest(conn: &mut PgConn) -> Result<Vec<ScoreRecord>, StoreError> 
 }
 
 fn score_row(row: &Row) -> Result<ScoreRecord, StoreError> {
+    let (kind, key): (String, String) = (get(row, 1)?, get(row, 2)?);
     Ok(ScoreRecord {
         at: get(row, 0)?,
-        subject_kind: get(row, 1)?,
-        subject_key: get(row, 2)?,
+        subject: codec::subject("score_changes", &kind, &key)?,
         label: get(row, 3)?,
         score: get(row, 4)?,
         value: get(row, 5)?,

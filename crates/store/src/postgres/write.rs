@@ -123,10 +123,9 @@ fn buffer<'a>(
         WriteOp::DigestSent(record) => super::outbox::digest_sent(session, record)?,
         WriteOp::Unassign {
             segment,
-            subject_kind,
-            subject_key,
+            subject,
             at,
-        } => super::outbox::end_assignment(session, segment, subject_kind, subject_key, *at)?,
+        } => super::outbox::end_assignment(session, segment, subject, *at)?,
         WriteOp::DeleteContact(_)
         | WriteOp::PurgeContactRecords { .. }
         | WriteOp::Unsuppress { .. }

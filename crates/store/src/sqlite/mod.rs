@@ -32,6 +32,7 @@ use bellwether_core::store::{
     AccountRecord, ContactRecord, IdKind, IdentitySnapshot, MergeRecord, Store, StoreError,
     TraitChange, WriteOp,
 };
+use bellwether_core::subject::SubjectKey;
 
 use crate::pool::Pool;
 
@@ -280,13 +281,9 @@ impl Store for SqliteStore {
         self.readers.with(|conn| read::latest_memberships(conn))
     }
 
-    fn subject_history(
-        &self,
-        subject_kind: &str,
-        subject_key: &str,
-    ) -> Result<Vec<MembershipRecord>, StoreError> {
+    fn subject_history(&self, subject: &SubjectKey) -> Result<Vec<MembershipRecord>, StoreError> {
         self.readers
-            .with(|conn| read::subject_history(conn, subject_kind, subject_key))
+            .with(|conn| read::subject_history(conn, subject))
     }
 
     fn definition_history(
@@ -298,13 +295,8 @@ impl Store for SqliteStore {
             .with(|conn| read::definition_history(conn, definition, since))
     }
 
-    fn score_history(
-        &self,
-        subject_kind: &str,
-        subject_key: &str,
-    ) -> Result<Vec<ScoreRecord>, StoreError> {
-        self.readers
-            .with(|conn| scores::history(conn, subject_kind, subject_key))
+    fn score_history(&self, subject: &SubjectKey) -> Result<Vec<ScoreRecord>, StoreError> {
+        self.readers.with(|conn| scores::history(conn, subject))
     }
 
     fn latest_scores(&self) -> Result<Vec<ScoreRecord>, StoreError> {

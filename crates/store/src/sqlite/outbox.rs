@@ -4,6 +4,9 @@
 use rusqlite::{params, Connection, Row, Transaction, TransactionBehavior};
 
 use bellwether_core::message::Millis;
+use bellwether_core::subject::SubjectKey;
+
+use crate::codec;
 use bellwether_core::store::{
     AssignmentRecord, AttemptOutcome, Delivery, DeliveryFilter, DeliveryState, DigestSentRecord,
     OutboxRecord, RecordedAssignments, StoreError,
@@ -41,13 +44,7 @@ pub(super) fn insert(tx: &Transaction<'_>, record: &OutboxRecord) -> Result<(), 
 }
 
 pub(super) fn assign(tx: &Transaction<'_>, record: &AssignmentRecord) -> Result<(), StoreError> {
-    end_assignment(
-        tx,
-        &record.segment,
-        &record.subject_kind,
-        &record.subject_key,
-        record.at,
-    )?;
+    end_assignment(tx, &record.segment, &record.subject, record.at)?;
     tx.prepare_cached(
         "INSERT INTO assignments (segment, subject_kind, subject_key, label, owner, pool,
              round_robin, assigned_at)
@@ -56,8 +53,8 @@ pub(super) fn assign(tx: &Transaction<'_>, record: &AssignmentRecord) -> Result<
     .db()?
     .execute(params![
         record.segment,
-        record.subject_kind,
-        record.subject_key,
+        record.subject.kind().as_str(),
+        record.subject.store_key(),
         record.label,
         record.owner,
         record.pool,
@@ -71,10 +68,10 @@ pub(super) fn assign(tx: &Transaction<'_>, record: &AssignmentRecord) -> Result<
 pub(super) fn end_assignment(
     tx: &Transaction<'_>,
     segment: &str,
-    subject_kind: &str,
-    subject_key: &str,
+    subject: &SubjectKey,
     at: Millis,
 ) -> Result<(), StoreError> {
+    let (subject_kind, subject_key) = codec::subject_columns(subject);
     tx.prepare_cached(
         "UPDATE assignments SET ended_at = ?4
          WHERE segment = ?1 AND subject_kind = ?2 AND subject_key = ?3 AND ended_at IS NULL",
@@ -289,10 +286,11 @@ pub(super) fn assignments(conn: &Connection) -> Result<RecordedAssignments, Stor
          FROM assignments WHERE ended_at IS NULL ORDER BY id",
         [],
         |row| {
+            let kind: String = row.get(1).db()?;
+            let key: String = row.get(2).db()?;
             Ok(AssignmentRecord {
                 segment: row.get(0).db()?,
-                subject_kind: row.get(1).db()?,
-                subject_key: row.get(2).db()?,
+                subject: codec::subject("assignments", &kind, &key)?,
                 label: row.get(3).db()?,
                 owner: row.get(4).db()?,
                 pool: row.get(5).db()?,

@@ -2,6 +2,7 @@
 //! queries run in one read transaction, so they see one snapshot.
 
 use bellwether_core::store::MembershipRecord;
+use bellwether_core::subject::SubjectKey;
 use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension, Params, Row};
@@ -444,14 +445,14 @@ pub(super) fn latest_memberships(
 
 pub(super) fn subject_history(
     conn: &Connection,
-    subject_kind: &str,
-    subject_key: &str,
+    subject: &SubjectKey,
 ) -> Result<Vec<MembershipRecord>, StoreError> {
+    let (subject_kind, subject_key) = codec::subject_columns(subject);
     query(
         conn,
         "SELECT at, subject_kind, subject_key, label, change, definition_kind, definition, level
          FROM membership_changes WHERE subject_kind = ?1 AND subject_key = ?2 ORDER BY id",
-        [subject_kind, subject_key],
+        params![subject_kind, subject_key],
         membership_row,
     )
 }
@@ -471,13 +472,17 @@ pub(super) fn definition_history(
 }
 
 fn membership_row(row: &rusqlite::Row<'_>) -> Result<MembershipRecord, StoreError> {
+    const TABLE: &str = "membership_changes";
+    let kind: String = row.get(1).db()?;
+    let key: String = row.get(2).db()?;
+    let change: String = row.get(4).db()?;
+    let definition_kind: String = row.get(5).db()?;
     Ok(MembershipRecord {
         at: row.get(0).db()?,
-        subject_kind: row.get(1).db()?,
-        subject_key: row.get(2).db()?,
+        subject: codec::subject(TABLE, &kind, &key)?,
         label: row.get(3).db()?,
-        change: row.get(4).db()?,
-        definition_kind: row.get(5).db()?,
+        change: codec::transition(TABLE, &change)?,
+        definition_kind: codec::def_kind(TABLE, &definition_kind)?,
         definition: row.get(6).db()?,
         level: row.get(7).db()?,
     })

@@ -3,6 +3,9 @@
 use rusqlite::{params, Connection, Row, Transaction};
 
 use bellwether_core::store::{ScoreRecord, StoreError};
+use bellwether_core::subject::SubjectKey;
+
+use crate::codec;
 
 use super::read::query;
 use super::DbResult;
@@ -20,8 +23,8 @@ pub(super) fn insert(tx: &Transaction<'_>, record: &ScoreRecord) -> Result<(), S
     .db()?
     .execute(params![
         record.at,
-        record.subject_kind,
-        record.subject_key,
+        record.subject.kind().as_str(),
+        record.subject.store_key(),
         record.label,
         record.score,
         record.value,
@@ -36,16 +39,16 @@ pub(super) fn insert(tx: &Transaction<'_>, record: &ScoreRecord) -> Result<(), S
 
 pub(super) fn history(
     conn: &Connection,
-    subject_kind: &str,
-    subject_key: &str,
+    subject: &SubjectKey,
 ) -> Result<Vec<ScoreRecord>, StoreError> {
+    let (subject_kind, subject_key) = codec::subject_columns(subject);
     query(
         conn,
         &format!(
             "SELECT {COLUMNS} FROM score_changes
              WHERE subject_kind = ?1 AND subject_key = ?2 ORDER BY id"
         ),
-        [subject_kind, subject_key],
+        params![subject_kind, subject_key],
         score_row,
     )
 }
@@ -64,10 +67,11 @@ pub(super) fn latest(conn: &Connection) -> Result<Vec<ScoreRecord>, StoreError> 
 }
 
 fn score_row(row: &Row<'_>) -> Result<ScoreRecord, StoreError> {
+    let kind: String = row.get(1).db()?;
+    let key: String = row.get(2).db()?;
     Ok(ScoreRecord {
         at: row.get(0).db()?,
-        subject_kind: row.get(1).db()?,
-        subject_key: row.get(2).db()?,
+        subject: codec::subject("score_changes", &kind, &key)?,
         label: row.get(3).db()?,
         score: row.get(4).db()?,
         value: row.get(5).db()?,

@@ -203,11 +203,11 @@ fn apply_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<(), StoreError> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 record.at,
-                record.subject_kind,
-                record.subject_key,
+                record.subject.kind().as_str(),
+                record.subject.store_key(),
                 record.label,
-                record.change,
-                record.definition_kind,
+                record.change.as_str(),
+                record.definition_kind.as_str(),
                 record.definition,
                 record.level,
             ],
@@ -224,10 +224,9 @@ fn apply_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<(), StoreError> {
         WriteOp::DigestSent(record) => super::outbox::digest_sent(tx, record),
         WriteOp::Unassign {
             segment,
-            subject_kind,
-            subject_key,
+            subject,
             at,
-        } => super::outbox::end_assignment(tx, segment, subject_kind, subject_key, *at),
+        } => super::outbox::end_assignment(tx, segment, subject, *at),
         WriteOp::DeleteContact(deletion) => super::privacy::delete_contact(tx, deletion),
         WriteOp::PurgeContactRecords { deletion, contacts } => {
             super::privacy::purge(tx, deletion, contacts)

@@ -2,6 +2,7 @@
 
 use bellwether_core::message::{ContactId, Message, MessageKind, Millis, Rejection, StoredEvent};
 use bellwether_core::store::{AccountLink, IdKind, MergeReason, WriteOp};
+use bellwether_core::subject::{SubjectKey, SubjectKind};
 use serde_json::{Map, Value};
 
 /// A JSON object literal as a `Map`.
@@ -138,4 +139,15 @@ pub(crate) fn rejection(received_at: Millis, field: &str) -> Rejection {
 /// Sequence numbers of `events`, for compact assertions.
 pub(crate) fn seqs(events: &[StoredEvent]) -> Vec<i64> {
     events.iter().map(|event| event.seq).collect()
+}
+
+/// A subject as the store records it (`"contact"`/`"account"`, key).
+pub(crate) fn subject(kind: &str, key: &str) -> SubjectKey {
+    let kind = SubjectKind::parse(kind).expect("a subject kind");
+    SubjectKey::from_store(kind, key).expect("a subject key")
+}
+
+/// The contact numbered `key`.
+pub(crate) fn contact(key: &str) -> SubjectKey {
+    subject("contact", key)
 }

@@ -39,11 +39,11 @@ fn global_walk(engine: &mut Engine, now: i64) -> Vec<Change> {
 fn history(records: impl IntoIterator<Item = MembershipRecord>) -> Vec<MembershipRecord> {
     let mut rows: Vec<_> = records.into_iter().collect();
     rows.sort_by(|a, b| {
-        (a.at, &a.subject_key, &a.definition, &a.change, &a.level).cmp(&(
+        (a.at, &a.subject, &a.definition, a.change.as_str(), &a.level).cmp(&(
             b.at,
-            &b.subject_key,
+            &b.subject,
             &b.definition,
-            &b.change,
+            b.change.as_str(),
             &b.level,
         ))
     });
@@ -57,7 +57,7 @@ fn scores(engine: &mut Engine) -> Vec<(i64, String, String, u64)> {
 fn score_rows(records: Vec<ScoreRecord>) -> Vec<(i64, String, String, u64)> {
     let mut rows: Vec<_> = records
         .into_iter()
-        .map(|s| (s.at, s.subject_key, s.score, s.value.to_bits()))
+        .map(|s| (s.at, s.subject.store_key(), s.score, s.value.to_bits()))
         .collect();
     rows.sort();
     rows

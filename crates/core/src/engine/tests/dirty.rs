@@ -55,7 +55,7 @@ fn evaluations(engine: &Engine) -> Vec<(String, u64)> {
     engine
         .definition_health()
         .into_iter()
-        .filter(|d| d.subject == "contact")
+        .filter(|d| d.subject == bellwether_rules::SubjectKind::Contact)
         .map(|d| (d.name, d.evaluations))
         .collect()
 }

@@ -121,7 +121,7 @@ fn changes_of<'c>(changes: &'c [Change], definition: &str) -> Vec<(&'c str, i64)
     changes
         .iter()
         .filter(|c| c.definition == definition)
-        .map(|c| (c.change, c.at))
+        .map(|c| (c.change.as_str(), c.at))
         .collect()
 }
 
@@ -250,7 +250,7 @@ fn decaying_score_crosses_its_threshold_at_the_exact_instant() {
     );
     let level_change = changes
         .iter()
-        .find(|c| c.definition == "intent_level" && c.change == "exited")
+        .find(|c| c.definition == "intent_level" && c.change.as_str() == "exited")
         .unwrap();
     let expected = T0 + ((20f64 / 15.0).log2() * 14.0 * DAY as f64) as i64;
     assert!(
@@ -275,7 +275,7 @@ fn a_merge_ends_the_absorbed_contacts_memberships() {
             at: T0 + 1,
             subject: SubjectKind::Contact,
             id: "a1".into(),
-            change: "exited",
+            change: Transition::Exited,
             definition_kind: DefKind::Segment,
             definition: "warm".into(),
             level: None,
@@ -286,7 +286,7 @@ fn a_merge_ends_the_absorbed_contacts_memberships() {
     assert!(
         changes
             .iter()
-            .any(|c| c.id == "u" && c.definition == "warm" && c.change == "entered"),
+            .any(|c| c.id == "u" && c.definition == "warm" && c.change.as_str() == "entered"),
         "{changes:?}"
     );
     assert_eq!(engine.live_memberships(), engine.evaluate_all(T0 + 1));
@@ -632,9 +632,9 @@ fn a_late_claim_on_a_shared_browser_moves_events_and_memberships() {
     let alice = message(MessageKind::Identify, Some("alice"), Some("shared"), "", T0);
     let first = feed.ops(&[alice, pricing(2), pricing(3)]);
     let changes = engine.apply(&first, T0 + 3 * HOUR);
-    assert!(changes
-        .iter()
-        .any(|c| c.id == "alice" && c.definition == "pricing_twice" && c.change == "entered"));
+    assert!(changes.iter().any(|c| c.id == "alice"
+        && c.definition == "pricing_twice"
+        && c.change.as_str() == "entered"));
     let bob = message(
         MessageKind::Identify,
         Some("bob"),
@@ -646,7 +646,7 @@ fn a_late_claim_on_a_shared_browser_moves_events_and_memberships() {
     let moved: Vec<(&str, &str)> = changes
         .iter()
         .filter(|c| c.definition == "pricing_twice")
-        .map(|c| (&*c.id, c.change))
+        .map(|c| (&*c.id, c.change.as_str()))
         .collect();
     assert_eq!(moved, [("alice", "exited"), ("bob", "entered")]);
     assert_eq!(

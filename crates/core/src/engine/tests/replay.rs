@@ -78,7 +78,7 @@ fn recorded_cohort(
     let mut entries = std::collections::BTreeMap::new();
     for change in changes.iter().filter(|c| c.definition == segment) {
         let key = change.key.store_key();
-        match (change.at < from, change.change) {
+        match (change.at < from, change.change.as_str()) {
             (true, "entered") => {
                 at_start.insert(key);
             }

@@ -4,8 +4,8 @@
 
 use crate::actions::config::{DestinationConfig, PoolConfig, ThresholdConfig};
 use crate::actions::holdout::is_held_out;
-use crate::actions::router::{delivery_id, ActionRouter};
 use crate::config::Secret;
+use crate::pipeline::{delivery_id, ActionRouter};
 use crate::store::OutboxRecord;
 
 use super::*;
@@ -171,7 +171,10 @@ fn a_decaying_score_falls_below_its_threshold_at_the_exact_instant() {
         .filter(|c| c.definition_kind == bellwether_rules::DefKind::Score)
         .collect();
     assert_eq!(above.len(), 1);
-    assert_eq!((above[0].change, above[0].at), ("crossed_above", T0));
+    assert_eq!(
+        (above[0].change.as_str(), above[0].at),
+        ("crossed_above", T0)
+    );
     // 30 × 2^(−t/14d) < 25 from t = 14d × log2(30/25) on.
     let exact = T0 + (14.0 * DAY as f64 * (30.0f64 / 25.0).log2()).ceil() as i64;
     let early = engine.process_due(exact - 2);
@@ -187,7 +190,7 @@ fn a_decaying_score_falls_below_its_threshold_at_the_exact_instant() {
         .filter(|c| c.definition_kind == bellwether_rules::DefKind::Score)
         .collect();
     assert_eq!(below.len(), 1, "{later:?}");
-    assert_eq!(below[0].change, "crossed_below");
+    assert_eq!(below[0].change.as_str(), "crossed_below");
     assert!(
         (below[0].at - exact).abs() <= 1,
         "{} vs {exact}",

@@ -79,8 +79,8 @@ rules = [ { rollup = "intent", agg = "sum" } ]
     let records = engine.take_score_changes();
     let account: Vec<_> = records
         .iter()
-        .filter(|r| r.subject_kind == "account")
-        .map(|r| (r.subject_key.as_str(), r.score.as_str(), r.value))
+        .filter(|r| r.subject.kind() == bellwether_rules::SubjectKind::Account)
+        .map(|r| (r.subject.store_key(), r.score.as_str(), r.value))
         .collect();
-    assert_eq!(account, [("acme", "account_intent", 10.0)]);
+    assert_eq!(account, [("acme".to_owned(), "account_intent", 10.0)]);
 }

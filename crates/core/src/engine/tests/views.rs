@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::clock::ManualClock;
+use crate::pipeline::EngineHandle;
 
 fn handle() -> (EngineHandle, Feed) {
     let clock = Arc::new(ManualClock::new(T0));

@@ -2,16 +2,21 @@
 
 use bellwether_core::store::{MembershipRecord, WriteOp};
 
+use crate::fixtures::{contact, subject};
 use crate::harness::Harness;
+use bellwether_core::subject::{DefKind, Transition};
 
 fn record(at: i64, key: &str, change: &str, definition: &str, level: Option<&str>) -> WriteOp {
     WriteOp::Membership(MembershipRecord {
         at,
-        subject_kind: "contact".into(),
-        subject_key: key.into(),
+        subject: contact(key),
         label: format!("user-{key}"),
-        change: change.into(),
-        definition_kind: if level.is_some() { "tier" } else { "segment" }.into(),
+        change: Transition::parse(change).expect("a transition"),
+        definition_kind: if level.is_some() {
+            DefKind::Tier
+        } else {
+            DefKind::Segment
+        },
         definition: definition.into(),
         level: level.map(str::to_owned),
     })
@@ -38,12 +43,12 @@ pub(crate) fn latest_memberships_keep_each_last_change_in_recording_order(h: &dy
         .unwrap();
     let (records, checkpoint) = store.latest_memberships().unwrap();
     assert_eq!(checkpoint, Some(45), "the latest checkpoint wins");
-    let summary: Vec<(i64, &str, &str, &str, Option<&str>)> = records
+    let summary: Vec<(i64, String, &str, &str, Option<&str>)> = records
         .iter()
         .map(|r| {
             (
                 r.at,
-                r.subject_key.as_str(),
+                r.subject.store_key(),
                 r.change.as_str(),
                 r.definition.as_str(),
                 r.level.as_deref(),
@@ -53,17 +58,17 @@ pub(crate) fn latest_memberships_keep_each_last_change_in_recording_order(h: &dy
     assert_eq!(
         summary,
         [
-            (30, "1", "exited", "hot", None),
-            (40, "2", "entered", "lifecycle", Some("customer")),
-            (25, "1", "entered", "cold", None),
+            (30, "1".into(), "exited", "hot", None),
+            (40, "2".into(), "entered", "lifecycle", Some("customer")),
+            (25, "1".into(), "entered", "cold", None),
         ],
         "each subject's last change per definition, in recording order (not time order)"
     );
-    assert_eq!(records[1].definition_kind, "tier");
+    assert_eq!(records[1].definition_kind, DefKind::Tier);
     assert_eq!(records[0].label, "user-1");
 
-    let one: Vec<(i64, String)> = store
-        .subject_history("contact", "1")
+    let one: Vec<(i64, Transition)> = store
+        .subject_history(&contact("1"))
         .unwrap()
         .into_iter()
         .map(|r| (r.at, r.change))
@@ -71,14 +76,17 @@ pub(crate) fn latest_memberships_keep_each_last_change_in_recording_order(h: &dy
     assert_eq!(
         one,
         [
-            (20, "entered".to_owned()),
-            (30, "exited".to_owned()),
-            (25, "entered".to_owned())
+            (20, Transition::Entered),
+            (30, Transition::Exited),
+            (25, Transition::Entered)
         ],
         "every change of the subject, in recording order"
     );
     assert!(
-        store.subject_history("account", "1").unwrap().is_empty(),
+        store
+            .subject_history(&subject("account", "1"))
+            .unwrap()
+            .is_empty(),
         "kinds are distinct"
     );
 }
@@ -101,7 +109,7 @@ pub(crate) fn definition_history_lists_one_definition_since_an_instant(h: &dyn H
         .definition_history("hot", 20)
         .unwrap()
         .into_iter()
-        .map(|r| (r.at, r.subject_key))
+        .map(|r| (r.at, r.subject.store_key()))
         .collect();
     assert_eq!(
         since_20,
@@ -122,8 +130,7 @@ pub(crate) fn history_without_a_checkpoint_is_discarded_and_with_one_kept(h: &dy
     let score = |at: i64| {
         WriteOp::Score(bellwether_core::store::ScoreRecord {
             at,
-            subject_kind: "contact".into(),
-            subject_key: "1".into(),
+            subject: contact("1"),
             label: "user-1".into(),
             score: "intent".into(),
             value: 5.0,
@@ -151,5 +158,5 @@ pub(crate) fn history_without_a_checkpoint_is_discarded_and_with_one_kept(h: &dy
     assert_eq!(store.discard_unconfirmed_history().unwrap(), 0);
     let (memberships, checkpoint) = store.latest_memberships().unwrap();
     assert_eq!((memberships.len(), checkpoint), (1, Some(20)));
-    assert_eq!(store.score_history("contact", "1").unwrap().len(), 1);
+    assert_eq!(store.score_history(&contact("1")).unwrap().len(), 1);
 }

@@ -6,7 +6,9 @@ use bellwether_core::store::{
     OutboxRecord, WriteOp,
 };
 
+use crate::fixtures::contact;
 use crate::harness::Harness;
+use bellwether_core::subject::SubjectKey;
 
 fn delivery(id: &str, destination: &str, subject: &str, at: i64) -> WriteOp {
     WriteOp::Outbox(OutboxRecord {
@@ -225,8 +227,7 @@ pub(crate) fn destinations_are_disabled_and_enabled(h: &dyn Harness) {
 fn assignment(segment: &str, key: &str, owner: &str, round_robin: bool, at: i64) -> WriteOp {
     WriteOp::Assign(AssignmentRecord {
         segment: segment.into(),
-        subject_kind: "contact".into(),
-        subject_key: key.into(),
+        subject: contact(key),
         label: format!("user-{key}"),
         owner: owner.into(),
         pool: round_robin.then(|| "sdr-pool".to_owned()),
@@ -244,21 +245,23 @@ pub(crate) fn assignments_keep_current_owners_and_pool_turns(h: &dyn Harness) {
             assignment("churn_risk", "1", "dana", false, 12),
             WriteOp::Unassign {
                 segment: "hot_intent".into(),
-                subject_kind: "contact".into(),
-                subject_key: "1".into(),
+                subject: contact("1"),
                 at: 20,
             },
         ])
         .unwrap();
     let recorded = store.assignments().unwrap();
     let (current, turns) = (recorded.current, recorded.turns);
-    let owners: Vec<(&str, &str, &str)> = current
+    let owners: Vec<(&str, &SubjectKey, &str)> = current
         .iter()
-        .map(|a| (a.segment.as_str(), a.subject_key.as_str(), a.owner.as_str()))
+        .map(|a| (a.segment.as_str(), &a.subject, a.owner.as_str()))
         .collect();
     assert_eq!(
         owners,
-        [("hot_intent", "2", "ben"), ("churn_risk", "1", "dana")]
+        [
+            ("hot_intent", &contact("2"), "ben"),
+            ("churn_risk", &contact("1"), "dana")
+        ]
     );
     assert_eq!(
         turns,

@@ -7,17 +7,18 @@ use bellwether_core::store::{
 };
 use serde_json::json;
 
+use crate::fixtures::contact;
 use crate::fixtures::{contact_traits, event_op, identity, link, merge, new_account, new_contact};
 use crate::harness::Harness;
+use bellwether_core::subject::{DefKind, Transition};
 
 fn membership(key: &str, at: i64) -> WriteOp {
     WriteOp::Membership(MembershipRecord {
         at,
-        subject_kind: "contact".into(),
-        subject_key: key.into(),
+        subject: contact(key),
         label: format!("user-{key}"),
-        change: "entered".into(),
-        definition_kind: "segment".into(),
+        change: Transition::Entered,
+        definition_kind: DefKind::Segment,
         definition: "hot".into(),
         level: None,
     })
@@ -26,8 +27,7 @@ fn membership(key: &str, at: i64) -> WriteOp {
 fn score(key: &str, at: i64) -> WriteOp {
     WriteOp::Score(ScoreRecord {
         at,
-        subject_kind: "contact".into(),
-        subject_key: key.into(),
+        subject: contact(key),
         label: format!("user-{key}"),
         score: "intent".into(),
         value: 1.0,
@@ -56,8 +56,7 @@ fn outbox(id: &str, key: &str, at: i64) -> WriteOp {
 fn assign(key: &str, at: i64) -> WriteOp {
     WriteOp::Assign(AssignmentRecord {
         segment: "hot".into(),
-        subject_kind: "contact".into(),
-        subject_key: key.into(),
+        subject: contact(key),
         label: format!("user-{key}"),
         owner: "ana".into(),
         pool: Some("sdr".into()),
@@ -139,9 +138,9 @@ pub(crate) fn deleting_a_contact_removes_every_row_about_it_and_logs_counts(h: &
     assert!(store.contact_events(1, 10, None).unwrap().is_empty());
     assert!(store.contact_trait_history(1).unwrap().is_empty());
     assert!(store.merges_into(1).unwrap().is_empty());
-    assert!(store.subject_history("contact", "1").unwrap().is_empty());
-    assert!(store.subject_history("contact", "2").unwrap().is_empty());
-    assert!(store.score_history("contact", "1").unwrap().is_empty());
+    assert!(store.subject_history(&contact("1")).unwrap().is_empty());
+    assert!(store.subject_history(&contact("2")).unwrap().is_empty());
+    assert!(store.score_history(&contact("1")).unwrap().is_empty());
     assert_eq!(store.event_count().unwrap(), 1, "only kept's event");
     let snapshot = store.load_identity().unwrap();
     assert_eq!(
@@ -159,7 +158,7 @@ pub(crate) fn deleting_a_contact_removes_every_row_about_it_and_logs_counts(h: &
         store.account("acme").unwrap().expect("acme").contact_ids,
         [3]
     );
-    assert_eq!(store.subject_history("contact", "3").unwrap().len(), 1);
+    assert_eq!(store.subject_history(&contact("3")).unwrap().len(), 1);
     let deliveries = store
         .deliveries(&bellwether_core::store::DeliveryFilter::default(), 10)
         .unwrap();
@@ -216,8 +215,8 @@ pub(crate) fn a_purge_removes_late_records_counts_them_and_completes(h: &dyn Har
             },
         ])
         .expect("purge");
-    assert!(store.subject_history("contact", "1").unwrap().is_empty());
-    assert!(store.score_history("contact", "1").unwrap().is_empty());
+    assert!(store.subject_history(&contact("1")).unwrap().is_empty());
+    assert!(store.score_history(&contact("1")).unwrap().is_empty());
     let log = store.deletions(10).unwrap();
     assert!(log[0].complete);
     assert_eq!(

@@ -2,13 +2,13 @@
 
 use bellwether_core::store::{ScoreRecord, WriteOp};
 
+use crate::fixtures::subject;
 use crate::harness::Harness;
 
 fn record(at: i64, kind: &str, key: &str, score: &str, constant: f64, decaying: f64) -> WriteOp {
     WriteOp::Score(ScoreRecord {
         at,
-        subject_kind: kind.into(),
-        subject_key: key.into(),
+        subject: subject(kind, key),
         label: format!("label-{key}"),
         score: score.into(),
         value: constant + decaying,
@@ -21,7 +21,10 @@ fn record(at: i64, kind: &str, key: &str, score: &str, constant: f64, decaying: 
 
 pub(crate) fn score_history_round_trips_exactly_in_recording_order(h: &dyn Harness) {
     let store = h.open();
-    assert!(store.score_history("contact", "1").unwrap().is_empty());
+    assert!(store
+        .score_history(&subject("contact", "1"))
+        .unwrap()
+        .is_empty());
     // A value that is not a short decimal must come back bit for bit.
     let odd = 0.1 + 0.2;
     store
@@ -34,7 +37,7 @@ pub(crate) fn score_history_round_trips_exactly_in_recording_order(h: &dyn Harne
     store
         .apply(&[record(20, "contact", "1", "intent", -15.0, 7.25)])
         .unwrap();
-    let history = store.score_history("contact", "1").unwrap();
+    let history = store.score_history(&subject("contact", "1")).unwrap();
     let summary: Vec<(i64, &str, f64, f64)> = history
         .iter()
         .map(|r| (r.at, r.score.as_str(), r.constant, r.decaying))
@@ -51,7 +54,10 @@ pub(crate) fn score_history_round_trips_exactly_in_recording_order(h: &dyn Harne
     assert_eq!(history[0].half_life, Some(1_209_600_000));
     assert_eq!(history[1].half_life, None);
     assert_eq!(history[0].label, "label-1");
-    assert_eq!(store.score_history("account", "1").unwrap().len(), 1);
+    assert_eq!(
+        store.score_history(&subject("account", "1")).unwrap().len(),
+        1
+    );
 }
 
 pub(crate) fn latest_scores_keep_the_last_recorded_form_per_subject_and_score(h: &dyn Harness) {
@@ -71,7 +77,10 @@ pub(crate) fn latest_scores_keep_the_last_recorded_form_per_subject_and_score(h:
         .latest_scores()
         .unwrap()
         .into_iter()
-        .map(|r| (r.subject_kind, r.subject_key, r.score, r.decaying))
+        .map(|r| {
+            let kind = r.subject.kind().as_str().to_owned();
+            (kind, r.subject.store_key(), r.score, r.decaying)
+        })
         .collect();
     latest.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
     assert_eq!(

@@ -10,9 +10,9 @@ use std::time::Duration;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::recorder::Recorder;
-use super::{Change, Engine, View};
-use crate::actions::router::ActionRouter;
+use super::router::ActionRouter;
 use crate::clock::Clock;
+use crate::engine::{Change, Engine, SubjectKey, View};
 use crate::ingest::CommitListener;
 use crate::message::Millis;
 use crate::store::{Store, WriteOp};
@@ -279,7 +279,7 @@ impl EngineHandle {
     }
 
     /// Every current owner of a subject: segment → owner.
-    pub fn owners_of(&self, key: &super::SubjectKey) -> std::collections::BTreeMap<String, String> {
+    pub fn owners_of(&self, key: &SubjectKey) -> std::collections::BTreeMap<String, String> {
         self.shared.router.lock().owners_of(key)
     }
 
@@ -294,7 +294,7 @@ impl EngineHandle {
     /// The definitions in force (those of the published view: new
     /// definitions are published as they are applied).
     pub fn rules(&self) -> Arc<bellwether_rules::RuleSet> {
-        Arc::clone(&self.shared.published.lock().view.rules)
+        self.shared.published.lock().view.shared_rules()
     }
 
     /// Applies new definitions and publishes the resulting changes.

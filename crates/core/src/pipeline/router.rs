@@ -7,23 +7,26 @@ use std::collections::{BTreeMap, HashMap};
 
 use bellwether_rules::{DefKind, SegmentDef};
 
-use super::config::{DestinationConfig, PoolConfig};
-use super::holdout::is_held_out;
-use super::payload::{ChangeBody, ExplanationBody, Payload, PayloadData, SegmentBody};
-use super::pools;
-use crate::engine::{Change, Engine, ScoreWatch, SubjectKey, View};
+use crate::actions::config::{DestinationConfig, PoolConfig};
+use crate::actions::holdout::{self, is_held_out};
+use crate::actions::payload::{
+    self, ChangeBody, ExplanationBody, Payload, PayloadData, SegmentBody,
+};
+use crate::actions::pools;
+use crate::engine::{Change, Engine, ScoreWatch, View};
 use crate::store::{AssignmentRecord, OutboxRecord, RecordedAssignments, WriteOp};
+use crate::subject::{SubjectKey, Transition};
 
-/// (segment, subject kind, subject key).
-type AssignmentKey = (String, String, String);
+/// (segment, subject).
+type AssignmentKey = (String, SubjectKey);
 
 /// The routing state: destinations, pools, who owns whom.
 #[derive(Debug, Default)]
 pub struct ActionRouter {
     destinations: Vec<DestinationConfig>,
     pools: Vec<PoolConfig>,
-    /// (subject kind, subject key) → segment → owner.
-    current: HashMap<(String, String), BTreeMap<String, String>>,
+    /// Subject → segment → owner.
+    current: HashMap<SubjectKey, BTreeMap<String, String>>,
     turns: HashMap<String, u64>,
 }
 
@@ -39,8 +42,7 @@ impl ActionRouter {
     /// Picks up where the recorded assignments left off.
     pub fn restore(&mut self, recorded: RecordedAssignments) {
         for record in recorded.current {
-            let key = (record.segment, record.subject_kind, record.subject_key);
-            self.insert_owner(key, record.owner);
+            self.insert_owner((record.segment, record.subject), record.owner);
         }
         self.turns = recorded.turns.into_iter().collect();
     }
@@ -60,19 +62,18 @@ impl ActionRouter {
         watches
     }
 
-    fn insert_owner(&mut self, (segment, kind, key): AssignmentKey, owner: String) {
+    fn insert_owner(&mut self, (segment, subject): AssignmentKey, owner: String) {
         self.current
-            .entry((kind, key))
+            .entry(subject)
             .or_default()
             .insert(segment, owner);
     }
 
-    fn remove_owner(&mut self, (segment, kind, key): &AssignmentKey) -> Option<String> {
-        let subject = (kind.clone(), key.clone());
-        let owners = self.current.get_mut(&subject)?;
+    fn remove_owner(&mut self, (segment, subject): &AssignmentKey) -> Option<String> {
+        let owners = self.current.get_mut(subject)?;
         let owner = owners.remove(segment);
         if owners.is_empty() {
-            self.current.remove(&subject);
+            self.current.remove(subject);
         }
         owner
     }
@@ -84,8 +85,7 @@ impl ActionRouter {
         for op in ops {
             if let WriteOp::PurgeContactRecords { contacts, .. } = op {
                 for contact in contacts {
-                    self.current
-                        .remove(&("contact".to_owned(), contact.to_string()));
+                    self.current.remove(&SubjectKey::Contact(*contact));
                 }
             }
         }
@@ -132,24 +132,23 @@ impl ActionRouter {
         else {
             return;
         };
-        let subject_key = change.key.store_key();
-        if is_held_out(&def.name, &subject_key, def.holdout.unwrap_or(0.0)) {
+        if is_held_out(
+            &def.name,
+            &change.key.store_key(),
+            def.holdout.unwrap_or(0.0),
+        ) {
             return;
         }
-        let assignment = (
-            def.name.clone(),
-            change.subject.as_str().to_owned(),
-            subject_key,
-        );
+        let assignment = (def.name.clone(), change.key.clone());
         let assigned = match change.change {
-            "entered" => self.assign(engine, def, change, assignment, ops),
+            Transition::Entered => self.assign(engine, def, change, assignment, ops),
             _ => {
                 let owner = self.remove_owner(&assignment);
                 if owner.is_some() {
+                    let (segment, subject) = assignment;
                     ops.push(WriteOp::Unassign {
-                        segment: assignment.0,
-                        subject_kind: assignment.1,
-                        subject_key: assignment.2,
+                        segment,
+                        subject,
                         at: change.at,
                     });
                 }
@@ -159,14 +158,14 @@ impl ActionRouter {
         let wanted = |d: &DestinationConfig| {
             deliver
                 && d.segments.contains(&def.name)
-                && (d.changes.is_empty() || d.changes.iter().any(|c| c == change.change))
+                && (d.changes.is_empty() || d.changes.iter().any(|c| c == change.change.as_str()))
         };
         let payload = || {
             let explanation = engine
                 .explanation(&change.key, &def.name, change.at)
                 .map(|e| ExplanationBody::of(&e));
             Payload::new(PayloadData {
-                change: ChangeBody::new("segment", &def.name, change.change, change.at),
+                change: ChangeBody::new("segment", &def.name, change.change.as_str(), change.at),
                 subject: self.subject(engine, change),
                 segment: Some(SegmentBody {
                     owner: def.owner.clone(),
@@ -187,7 +186,7 @@ impl ActionRouter {
         engine: &View,
         def: &SegmentDef,
         change: &Change,
-        (segment, subject_kind, subject_key): AssignmentKey,
+        (segment, subject): AssignmentKey,
         ops: &mut Vec<WriteOp>,
     ) -> Option<String> {
         let owner = def.owner.as_deref()?;
@@ -213,15 +212,14 @@ impl ActionRouter {
             .then(|| owner.to_owned());
         ops.push(WriteOp::Assign(AssignmentRecord {
             segment: segment.clone(),
-            subject_kind: subject_kind.clone(),
-            subject_key: subject_key.clone(),
+            subject: subject.clone(),
             label: change.id.clone(),
             owner: assigned.clone(),
             pool,
             round_robin: used_turn,
             at: change.at,
         }));
-        self.insert_owner((segment, subject_kind, subject_key), assigned.clone());
+        self.insert_owner((segment, subject), assigned.clone());
         Some(assigned)
     }
 
@@ -232,11 +230,14 @@ impl ActionRouter {
         second: Option<&Change>,
         ops: &mut Vec<WriteOp>,
     ) {
-        let level_of =
-            |c: &Change, kind: &str| (c.change == kind).then(|| c.level.clone()).flatten();
-        let from = level_of(first, "exited").or_else(|| second.and_then(|s| level_of(s, "exited")));
-        let to = level_of(first, "entered").or_else(|| second.and_then(|s| level_of(s, "entered")));
-        let mut body = ChangeBody::new("tier", &first.definition, "changed", first.at);
+        let level_of = |c: &Change, wanted: Transition| {
+            (c.change == wanted).then(|| c.level.clone()).flatten()
+        };
+        let level =
+            |wanted| level_of(first, wanted).or_else(|| second.and_then(|s| level_of(s, wanted)));
+        let (from, to) = (level(Transition::Exited), level(Transition::Entered));
+        let changed = Transition::Changed;
+        let mut body = ChangeBody::new("tier", &first.definition, changed.as_str(), first.at);
         body.from = Some(from);
         body.to = Some(to);
         let payload = || {
@@ -250,13 +251,18 @@ impl ActionRouter {
             })
         };
         let wanted = |d: &DestinationConfig| d.tiers.contains(&first.definition);
-        self.enqueue(first, "changed", wanted, payload, ops);
+        self.enqueue(first, changed, wanted, payload, ops);
     }
 
     fn route_crossing(&mut self, engine: &View, change: &Change, ops: &mut Vec<WriteOp>) {
         let threshold = change.level.as_deref().and_then(|l| l.parse::<f64>().ok());
         let payload = || {
-            let mut body = ChangeBody::new("score", &change.definition, change.change, change.at);
+            let mut body = ChangeBody::new(
+                "score",
+                &change.definition,
+                change.change.as_str(),
+                change.at,
+            );
             body.threshold = threshold;
             body.value = engine.score_value(&change.key, &change.definition, change.at);
             Payload::new(PayloadData {
@@ -276,9 +282,9 @@ impl ActionRouter {
         self.enqueue(change, change.change, wanted, payload, ops);
     }
 
-    fn subject(&self, engine: &View, change: &Change) -> super::payload::SubjectBody {
+    fn subject(&self, engine: &View, change: &Change) -> payload::SubjectBody {
         let snapshot = engine.subject_snapshot(&change.key, change.at);
-        super::payload::subject_body(change.subject.as_str(), &change.id, snapshot)
+        payload::subject_body(change.subject.as_str(), &change.id, snapshot)
     }
 
     fn owners(&self, change: &Change) -> BTreeMap<String, String> {
@@ -287,8 +293,7 @@ impl ActionRouter {
 
     /// Every current assignment of a subject: segment → owner.
     pub fn owners_of(&self, key: &SubjectKey) -> BTreeMap<String, String> {
-        let subject = (key.kind().as_str().to_owned(), key.store_key());
-        self.current.get(&subject).cloned().unwrap_or_default()
+        self.current.get(key).cloned().unwrap_or_default()
     }
 
     /// One outbox row per destination that wants the change; the payload is
@@ -296,7 +301,7 @@ impl ActionRouter {
     fn enqueue(
         &self,
         change: &Change,
-        change_name: &str,
+        transition: Transition,
         wanted: impl Fn(&DestinationConfig) -> bool,
         payload: impl FnOnce() -> Payload,
         ops: &mut Vec<WriteOp>,
@@ -315,7 +320,7 @@ impl ActionRouter {
                 label: change.id.clone(),
                 definition_kind: change.definition_kind.as_str().to_owned(),
                 definition: change.definition.clone(),
-                change: change_name.to_owned(),
+                change: transition.as_str().to_owned(),
                 at: change.at,
                 body: payload.encode(destination.format),
             }));
@@ -326,8 +331,8 @@ impl ActionRouter {
 /// A tier's exit and entry made by one evaluation: one "changed" delivery.
 fn pairs_with(first: &Change, second: &Change) -> bool {
     second.definition_kind == DefKind::Tier
-        && first.change == "exited"
-        && second.change == "entered"
+        && first.change == Transition::Exited
+        && second.change == Transition::Entered
         && second.definition == first.definition
         && second.key == first.key
         && second.at == first.at
@@ -342,46 +347,12 @@ pub fn delivery_id(destination: &str, change: &Change) -> String {
         &change.key.store_key(),
         change.definition_kind.as_str(),
         &change.definition,
-        change.change,
+        change.change.as_str(),
         change.level.as_deref().unwrap_or(""),
         &change.at.to_string(),
     ];
     let text = parts.join("\u{1f}");
-    let high = super::holdout::stable_hash(0x5bd1_e995, &text);
-    let low = super::holdout::stable_hash(0x27d4_eb2f, &text);
+    let high = holdout::stable_hash(0x5bd1_e995, &text);
+    let low = holdout::stable_hash(0x27d4_eb2f, &text);
     format!("msg_{high:016x}{low:016x}")
-}
-
-/// What in the destinations and segments names something undefined: each
-/// problem as a sentence (the server refuses to start with any).
-pub fn reference_problems(
-    destinations: &[DestinationConfig],
-    rules: &bellwether_rules::RuleSet,
-) -> Vec<String> {
-    let defs = rules.definitions();
-    let mut problems = Vec::new();
-    for d in destinations {
-        for segment in &d.segments {
-            if !defs.segment.iter().any(|s| &s.name == segment) {
-                problems.push(format!(
-                    "destination {:?}: no segment named {segment:?}",
-                    d.name
-                ));
-            }
-        }
-        for tier in &d.tiers {
-            if !defs.tier.iter().any(|t| &t.name == tier) {
-                problems.push(format!("destination {:?}: no tier named {tier:?}", d.name));
-            }
-        }
-        for watch in &d.scores {
-            if !defs.score.iter().any(|s| s.name == watch.score) {
-                problems.push(format!(
-                    "destination {:?}: no score named {:?}",
-                    d.name, watch.score
-                ));
-            }
-        }
-    }
-    problems
 }
