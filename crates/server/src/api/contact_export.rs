@@ -16,10 +16,10 @@ use bellwether_core::message::{ContactId, StoredEvent};
 use bellwether_core::store::{Delivery, DeliveryFilter, Store};
 use serde_json::{json, Value};
 
-use super::contacts::find_contact;
 use super::deliveries::DeliveryView;
 use super::handler::blocking;
 use super::history::score_json;
+use super::subjects::find_contact;
 use super::views::{Computed, ContactView, EventView};
 use crate::auth::require_token;
 use crate::error::ApiError;

@@ -6,11 +6,10 @@ use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;
 use bellwether_core::engine::SubjectKey;
-use bellwether_core::store::{ContactRecord, IdKind};
-use bellwether_core::Store;
 use serde::Deserialize;
 
 use super::handler::{blocking, page_limit};
+use super::subjects::find_contact;
 use super::views::{AccountView, Computed, ContactView, EventPage, EventView};
 use crate::auth::require_token;
 use crate::error::ApiError;
@@ -114,15 +113,6 @@ pub(crate) async fn get_contact_events(
     })
     .await??;
     Ok(Json(page))
-}
-
-pub(crate) fn find_contact(store: &dyn Store, id: &str) -> Result<ContactRecord, ApiError> {
-    for kind in [IdKind::User, IdKind::Anonymous, IdKind::Email] {
-        if let Some(record) = store.contact_by_identity(kind, id)? {
-            return Ok(record);
-        }
-    }
-    Err(ApiError::NotFound(format!("no contact with id {id:?}")))
 }
 
 fn parse_cursor(cursor: &str) -> Result<(i64, i64), ApiError> {

@@ -8,10 +8,11 @@ use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;
 use bellwether_core::store::{MembershipRecord, ScoreRecord, Store};
+use bellwether_rules::SubjectKind;
 use serde_json::{json, Value};
 
-use super::contacts::find_contact;
 use super::handler::blocking;
+use super::subjects::{collection_kind, find_contact};
 use crate::auth::require_token;
 use crate::error::ApiError;
 use crate::segment::format_timestamp;
@@ -29,11 +30,12 @@ pub(crate) async fn history(
     Path((kind, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     require_token(&state.config, &headers, Scope::Read)?;
+    let subject = collection_kind(&kind)?;
     let engine = state.engine.clone();
     let (records, scores) = blocking(&state, move |store| {
         // Changes are written off the engine's path: see our own first.
         engine.flush_records();
-        subject_records(store, &kind, &id)
+        subject_records(store, subject, &id)
     })
     .await??;
     let changes: Vec<Value> = records
@@ -49,13 +51,9 @@ pub(crate) async fn history(
 
 type Records = (Vec<MembershipRecord>, Vec<ScoreRecord>);
 
-pub(crate) fn subject_records(
-    store: &dyn Store,
-    kind: &str,
-    id: &str,
-) -> Result<Records, ApiError> {
-    match kind {
-        "contacts" => {
+fn subject_records(store: &dyn Store, subject: SubjectKind, id: &str) -> Result<Records, ApiError> {
+    match subject {
+        SubjectKind::Contact => {
             let contact = find_contact(store, id)?;
             let key = contact.id.to_string();
             let mut records = Vec::new();
@@ -66,7 +64,7 @@ pub(crate) fn subject_records(
             records.sort_by_key(|r| r.at);
             Ok((records, store.score_history("contact", &key)?))
         }
-        "accounts" => {
+        SubjectKind::Account => {
             store
                 .account(id)?
                 .ok_or_else(|| ApiError::NotFound(format!("no account with group id {id:?}")))?;
@@ -75,7 +73,6 @@ pub(crate) fn subject_records(
                 store.score_history("account", id)?,
             ))
         }
-        other => Err(ApiError::NotFound(format!("no such collection {other:?}"))),
     }
 }
 

@@ -23,6 +23,7 @@ pub(crate) mod report_views;
 pub(crate) mod reports;
 pub(crate) mod segments;
 pub(crate) mod stream;
+pub(crate) mod subjects;
 pub(crate) mod trends;
 pub(crate) mod views;
 

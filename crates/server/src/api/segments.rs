@@ -10,8 +10,8 @@ use bellwether_rules::SubjectKind;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::contacts::find_contact;
 use super::handler::{blocking, page_limit};
+use super::subjects::{collection_kind, find_contact};
 use crate::auth::require_token;
 use crate::error::ApiError;
 use crate::segment::format_timestamp;
@@ -136,11 +136,7 @@ pub(crate) async fn explain(
     Path((kind, id, segment)): Path<(String, String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_token(&state.config, &headers, Scope::Read)?;
-    let wanted = match kind.as_str() {
-        "contacts" => SubjectKind::Contact,
-        "accounts" => SubjectKind::Account,
-        other => return Err(ApiError::NotFound(format!("no such collection {other:?}"))),
-    };
+    let wanted = collection_kind(&kind)?;
     let subject = state.engine.view_async().await.segment_subject(&segment);
     match subject {
         None => return Err(ApiError::NotFound(format!("no segment named {segment:?}"))),

@@ -15,8 +15,9 @@ use super::auth::Viewer;
 use super::layout::{self, Nav};
 use super::subject::{self, Current, Memberships};
 use super::{format, Page, UiState};
-use crate::api::contacts::{self, find_contact, PageParams};
+use crate::api::contacts::{self, PageParams};
 use crate::api::handler::blocking;
+use crate::api::subjects::find_contact;
 use crate::api::views::{ContactView, EventView};
 
 const EVENTS_PAGE: usize = 25;
