@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use super::deliveries::DeliveryView;
 use super::handler::blocking;
-use super::history::score_json;
+use super::history::ScoreFormView;
 use super::subjects::find_contact;
 use super::views::{Computed, ContactView, EventView};
 use crate::auth::require_token;
@@ -87,7 +87,7 @@ pub(crate) async fn export_contact(
             "trait_history": trait_history,
             "events": events,
             "membership_history": memberships,
-            "score_history": scores.iter().map(score_json).collect::<Vec<_>>(),
+            "score_history": scores.into_iter().map(ScoreFormView::from_record).collect::<Vec<_>>(),
             "deliveries": deliveries
                 .into_iter()
                 .map(|d| DeliveryView::of(d, true))

@@ -17,6 +17,7 @@ use super::subject::{self, Current, Memberships};
 use super::{format, Page, UiState};
 use crate::api::contacts::{self, PageParams};
 use crate::api::handler::blocking;
+use crate::api::history::history_view;
 use crate::api::subjects::find_contact;
 use crate::api::views::{ContactView, EventView};
 
@@ -49,7 +50,7 @@ pub(crate) async fn page(
         Path(user_id.clone()),
     )
     .await?;
-    let history = subject::history(&ui, &viewer, "contacts", &user_id).await?;
+    let history = history_view(app, &viewer.headers, SubjectKind::Contact, user_id.clone()).await?;
     let record_id = {
         let id = user_id.clone();
         blocking(app, move |store| find_contact(store, &id))
