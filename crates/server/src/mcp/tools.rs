@@ -178,23 +178,19 @@ async fn buying_committee(
 }
 
 async fn explain_membership(server: &McpServer, caller: &HeaderMap, args: &JsonObject) -> Outcome {
-    let collection = match string_arg(args, "subject")? {
-        "contact" => "contacts",
-        "account" => "accounts",
+    let subject = match string_arg(args, "subject")? {
+        "contact" => SubjectKind::Contact,
+        "account" => SubjectKind::Account,
         other => {
             return Err(invalid(format!(
                 "`subject` must be contact or account, not {other:?}"
             )))
         }
     };
-    let path = (
-        collection.to_owned(),
-        string_arg(args, "id")?.to_owned(),
-        string_arg(args, "segment")?.to_owned(),
-    );
-    let Json(tree) =
-        segments::explain(State(server.state.clone()), caller.clone(), Path(path)).await?;
-    Ok(tree)
+    let id = string_arg(args, "id")?.to_owned();
+    let segment = string_arg(args, "segment")?.to_owned();
+    let tree = segments::explain_view(&server.state, caller, subject, id, segment).await?;
+    to_value(tree)
 }
 
 /// The view (scores, tiers) of one segment member.

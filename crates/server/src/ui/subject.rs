@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
-use axum::Json;
 use bellwether_core::engine::View;
 use bellwether_rules::SubjectKind;
 use maud::{html, Markup};
@@ -14,8 +12,9 @@ use super::auth::Viewer;
 use super::chart::{self, LineChart};
 use super::layout;
 use super::{explain, format, PageError, UiState};
+use crate::api::explanation::{ExplanationView, TierExplanationView};
 use crate::api::history::{HistoryView, ScoreFormView};
-use crate::api::segments;
+use crate::api::segments::explain_view;
 
 const DAY_MS: i64 = 86_400_000;
 /// Score charts cover at most this many days back.
@@ -158,9 +157,9 @@ pub(crate) struct Memberships {
     subject: SubjectKind,
     id: String,
     /// `(segment, member now, explanation)`, members first.
-    segments: Vec<(String, bool, Value)>,
+    segments: Vec<(String, bool, ExplanationView)>,
     /// `(tier, level now, explanation)`.
-    tiers: Vec<(String, Option<String>, Option<Value>)>,
+    tiers: Vec<(String, Option<String>, Option<TierExplanationView>)>,
     /// Last entry instant per segment, from the history.
     since: BTreeMap<String, i64>,
 }
@@ -197,26 +196,31 @@ impl Memberships {
                 .collect();
             (segments, tiers)
         };
-        let collection = format!("{}s", subject.as_str());
         let mut segments = Vec::with_capacity(segment_names.len());
         for name in segment_names {
-            let path = Path((collection.clone(), id.to_owned(), name.clone()));
-            let Json(tree) =
-                segments::explain(State(ui.app.clone()), viewer.headers.clone(), path).await?;
+            let tree = explain_view(
+                &ui.app,
+                &viewer.headers,
+                subject,
+                id.to_owned(),
+                name.clone(),
+            )
+            .await?;
             segments.push((name.clone(), member_of.contains(&name), tree));
         }
         segments.sort_by_key(|(_, member, _)| !*member);
         let now = ui.app.engine.now();
         let tiers = {
             let engine = ui.app.engine.view_async().await;
-            tier_names
-                .into_iter()
-                .map(|name| {
-                    let explanation = explain_tier(&engine, &name, now);
-                    let level = levels.get(&name).cloned();
-                    (name, level, explanation)
-                })
-                .collect()
+            let mut tiers = Vec::with_capacity(tier_names.len());
+            for name in tier_names {
+                let explanation = explain_tier(&engine, &name, now)
+                    .map(TierExplanationView::from_engine)
+                    .transpose()?;
+                let level = levels.get(&name).cloned();
+                tiers.push((name, level, explanation));
+            }
+            tiers
         };
         Ok(Self {
             subject,
