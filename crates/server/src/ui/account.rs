@@ -3,7 +3,6 @@
 //! segments and tiers with explanations, and stage progression over time.
 
 use axum::extract::{Path, Query, State};
-use axum::Json;
 use bellwether_rules::SubjectKind;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -30,12 +29,7 @@ pub(crate) async fn page(
     Query(params): Query<AccountParams>,
 ) -> Page {
     let app = &ui.app;
-    let Json(account) = contacts::get_account(
-        State(app.clone()),
-        viewer.headers.clone(),
-        Path(group_id.clone()),
-    )
-    .await?;
+    let account = contacts::account_view(app, &viewer.headers, group_id.clone()).await?;
     let committee = committee::buying_committee(app, &viewer.headers, &account).await?;
     let history =
         history_view(app, &viewer.headers, SubjectKind::Account, group_id.clone()).await?;
