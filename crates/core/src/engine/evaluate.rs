@@ -513,68 +513,6 @@ pub(crate) fn evaluate_account_on(
     )
 }
 
-/// The explanation of a segment or tier for a contact, as a JSON tree.
-pub(crate) fn explain_contact(
-    rules: &RuleSet,
-    target: Target<'_>,
-    contact: &ContactState,
-    account: Option<&AccountState>,
-    values: &Values,
-    now: i64,
-) -> Option<serde_json::Value> {
-    with_contact_view(contact, account, values, |view| {
-        explain(rules, target, view, now)
-    })
-}
-
-/// The explanation of a segment or tier for an account, as a JSON tree.
-pub(crate) fn explain_account(
-    rules: &RuleSet,
-    target: Target<'_>,
-    group_id: &str,
-    account: &AccountState,
-    members: &[Member<'_>],
-    values: &Values,
-    now: i64,
-) -> Option<serde_json::Value> {
-    with_account_view(group_id, account, members, values, |view| {
-        explain(rules, target, view, now)
-    })
-}
-
-/// What an explanation is about.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Target<'a> {
-    /// A segment: one tree.
-    Segment(&'a str),
-    /// A tier: `{"levels": [{"level", "explanation"}]}`, every level in order.
-    Tier(&'a str),
-    /// A segment, as the indented text tree people read (a JSON string).
-    Rendered(&'a str),
-}
-
-fn explain(
-    rules: &RuleSet,
-    target: Target<'_>,
-    view: &dyn SubjectView,
-    now: i64,
-) -> Option<serde_json::Value> {
-    match target {
-        Target::Segment(segment) => {
-            let explanation = rules.explain_segment(segment, view, now)?;
-            serde_json::to_value(&explanation).ok()
-        }
-        Target::Tier(tier) => {
-            let levels = rules.explain_tier(tier, view, now)?;
-            Some(serde_json::json!({ "levels": levels }))
-        }
-        Target::Rendered(segment) => {
-            let explanation = rules.explain_segment(segment, view, now)?;
-            Some(serde_json::Value::String(explanation.render()))
-        }
-    }
-}
-
 /// Contact ids in a stable order, for deterministic account evaluation.
 pub(crate) fn sorted_members(ids: impl IntoIterator<Item = ContactId>) -> Vec<ContactId> {
     let mut ids: Vec<_> = ids.into_iter().collect();

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use bellwether_rules::{DefKind, SubjectKind, Tracker};
+use bellwether_rules::{DefKind, Explanation, LevelExplanation, SubjectKind, SubjectView, Tracker};
 
-use super::evaluate::{self, Plan, Target, Values};
+use super::evaluate::{self, Plan, Values};
 use super::state::{AccountState, ContactState};
 use super::{Change, Member, View};
 use crate::message::{ContactId, Millis};
@@ -103,45 +103,31 @@ impl View {
         contact: ContactId,
         segment: &str,
         now: Millis,
-    ) -> Option<serde_json::Value> {
-        self.explain_contact_target(contact, Target::Segment(segment), now)
+    ) -> Option<Explanation> {
+        self.with_contact(contact, |view| {
+            self.rules.explain_segment(segment, view, now)
+        })
     }
 
     /// Why a contact is at its level of a tier, as of `now`: every level's
-    /// condition explained, in order (`{"levels": [{"level", "explanation"}]}`).
+    /// condition explained, in order.
     pub fn explain_contact_tier(
         &self,
         contact: ContactId,
         tier: &str,
         now: Millis,
-    ) -> Option<serde_json::Value> {
-        self.explain_contact_target(contact, Target::Tier(tier), now)
+    ) -> Option<Vec<LevelExplanation>> {
+        self.with_contact(contact, |view| self.rules.explain_tier(tier, view, now))
     }
 
-    fn explain_contact_target(
-        &self,
-        contact: ContactId,
-        target: Target<'_>,
-        now: Millis,
-    ) -> Option<serde_json::Value> {
-        let state = self.state.contacts.get(&contact)?;
-        let account = self.state.account_of(state);
-        let values = self.contact_values(contact).cloned().unwrap_or_default();
-        evaluate::explain_contact(&self.rules, target, state, account, &values, now)
-    }
-
-    /// [`Engine::explain_contact`] or [`Engine::explain_account`] as the
+    /// [`View::explain_contact`] or [`View::explain_account`] as the
     /// indented text tree people read (`bellwether explain`).
     pub fn explain_text(&self, key: &SubjectKey, segment: &str, now: Millis) -> Option<String> {
-        let rendered = match key {
-            SubjectKey::Contact(id) => {
-                self.explain_contact_target(*id, Target::Rendered(segment), now)
-            }
-            SubjectKey::Account(group_id) => {
-                self.explain_account_target(group_id, Target::Rendered(segment), now)
-            }
+        let explanation = match key {
+            SubjectKey::Contact(id) => self.explain_contact(*id, segment, now),
+            SubjectKey::Account(group_id) => self.explain_account(group_id, segment, now),
         }?;
-        rendered.as_str().map(str::to_owned)
+        Some(explanation.render())
     }
 
     /// Why an account is in or out of a segment, as of `now`.
@@ -150,41 +136,47 @@ impl View {
         group_id: &str,
         segment: &str,
         now: Millis,
-    ) -> Option<serde_json::Value> {
-        self.explain_account_target(group_id, Target::Segment(segment), now)
+    ) -> Option<Explanation> {
+        self.with_account(group_id, |view| {
+            self.rules.explain_segment(segment, view, now)
+        })
     }
 
-    /// [`Engine::explain_contact_tier`] for an account.
+    /// [`View::explain_contact_tier`] for an account.
     pub fn explain_account_tier(
         &self,
         group_id: &str,
         tier: &str,
         now: Millis,
-    ) -> Option<serde_json::Value> {
-        self.explain_account_target(group_id, Target::Tier(tier), now)
+    ) -> Option<Vec<LevelExplanation>> {
+        self.with_account(group_id, |view| self.rules.explain_tier(tier, view, now))
     }
 
-    fn explain_account_target(
+    /// Hands `visit` what the evaluator reads about a contact.
+    fn with_contact<R>(
+        &self,
+        contact: ContactId,
+        visit: impl FnOnce(&dyn SubjectView) -> Option<R>,
+    ) -> Option<R> {
+        let state = self.state.contacts.get(&contact)?;
+        let account = self.state.account_of(state);
+        let values = self.contact_values(contact).cloned().unwrap_or_default();
+        evaluate::with_contact_view(state, account, &values, visit)
+    }
+
+    /// Hands `visit` what the evaluator reads about an account.
+    fn with_account<R>(
         &self,
         group_id: &str,
-        target: Target<'_>,
-        now: Millis,
-    ) -> Option<serde_json::Value> {
+        visit: impl FnOnce(&dyn SubjectView) -> Option<R>,
+    ) -> Option<R> {
         let account = self.state.accounts.get(group_id)?;
         let empty = Values::default();
         let members = self.members_of(account, |id| {
             self.values.get(&SubjectKey::Contact(id)).unwrap_or(&empty)
         });
         let values = self.account_values(group_id).cloned().unwrap_or_default();
-        evaluate::explain_account(
-            &self.rules,
-            target,
-            group_id,
-            account,
-            &members,
-            &values,
-            now,
-        )
+        evaluate::with_account_view(group_id, account, &members, &values, visit)
     }
 
     pub(super) fn members_of<'a>(

@@ -2,9 +2,7 @@
 //! traits, scores, segments and tiers, most intent first. Shared by the MCP
 //! `get_account` tool and the account page.
 
-use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::Json;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -54,8 +52,7 @@ pub(crate) async fn buying_committee(
         .take(MAX_COMMITTEE);
     let mut committee = Vec::new();
     for id in ids {
-        let Json(view) =
-            contacts::get_contact(State(state.clone()), caller.clone(), Path(id.clone())).await?;
+        let view = contacts::contact_view(state, caller, id.clone()).await?;
         committee.push(CommitteeMember {
             id,
             user_id: view.user_id,

@@ -6,11 +6,10 @@ use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;
 use bellwether_core::engine::SubjectKey;
-use bellwether_core::store::{ContactRecord, IdKind};
-use bellwether_core::Store;
 use serde::Deserialize;
 
 use super::handler::{blocking, page_limit};
+use super::subjects::find_contact;
 use super::views::{AccountView, Computed, ContactView, EventPage, EventView};
 use crate::auth::require_token;
 use crate::error::ApiError;
@@ -26,9 +25,19 @@ pub(crate) async fn get_contact(
     headers: HeaderMap,
     Path(user_id): Path<String>,
 ) -> Result<Json<ContactView>, ApiError> {
-    require_token(&state.config, &headers, Scope::Read)?;
+    contact_view(&state, &headers, user_id).await.map(Json)
+}
+
+/// The contact `user_id`, for `credentials` with the read scope: the REST
+/// handler, the contact page, the buying committee and the MCP tools call it.
+pub(crate) async fn contact_view(
+    state: &AppState,
+    credentials: &HeaderMap,
+    user_id: String,
+) -> Result<ContactView, ApiError> {
+    require_token(&state.config, credentials, Scope::Read)?;
     let engine = state.engine.clone();
-    let view = blocking(&state, move |store| -> Result<_, ApiError> {
+    let view = blocking(state, move |store| -> Result<_, ApiError> {
         let record = find_contact(store, &user_id)?;
         let merges = store.merges_into(record.id)?;
         let computed = Computed::from_values(engine.view().contact_values(record.id), engine.now())
@@ -37,8 +46,8 @@ pub(crate) async fn get_contact(
     })
     .await??;
     let mut view = view;
-    view.identity_conflicts = super::identity::conflicts_of(&state, &view.user_ids);
-    Ok(Json(view))
+    view.identity_conflicts = super::identity::conflicts_of(state, &view.user_ids);
+    Ok(view)
 }
 
 /// An account (company) with its contacts.
@@ -51,9 +60,19 @@ pub(crate) async fn get_account(
     headers: HeaderMap,
     Path(group_id): Path<String>,
 ) -> Result<Json<AccountView>, ApiError> {
-    require_token(&state.config, &headers, Scope::Read)?;
+    account_view(&state, &headers, group_id).await.map(Json)
+}
+
+/// The account `group_id` with its contacts, for `credentials` with the
+/// read scope: the REST handler, the account page and the MCP tools call it.
+pub(crate) async fn account_view(
+    state: &AppState,
+    credentials: &HeaderMap,
+    group_id: String,
+) -> Result<AccountView, ApiError> {
+    require_token(&state.config, credentials, Scope::Read)?;
     let engine = state.engine.clone();
-    let view = blocking(&state, move |store| -> Result<AccountView, ApiError> {
+    blocking(state, move |store| -> Result<AccountView, ApiError> {
         let record = store
             .account(&group_id)?
             .ok_or_else(|| ApiError::NotFound(format!("no account with group id {group_id:?}")))?;
@@ -68,8 +87,7 @@ pub(crate) async fn get_account(
                 );
         Ok(AccountView::from_record(record, contacts, computed))
     })
-    .await??;
-    Ok(Json(view))
+    .await?
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -93,10 +111,24 @@ pub(crate) async fn get_contact_events(
     Path(user_id): Path<String>,
     Query(params): Query<PageParams>,
 ) -> Result<Json<EventPage>, ApiError> {
-    require_token(&state.config, &headers, Scope::Read)?;
+    contact_events(&state, &headers, user_id, params)
+        .await
+        .map(Json)
+}
+
+/// One page of the contact's events, newest first, for `credentials` with
+/// the read scope: the REST handler, the contact page's timeline and the
+/// MCP tool call it.
+pub(crate) async fn contact_events(
+    state: &AppState,
+    credentials: &HeaderMap,
+    user_id: String,
+    params: PageParams,
+) -> Result<EventPage, ApiError> {
+    require_token(&state.config, credentials, Scope::Read)?;
     let limit = page_limit(params.limit)?;
     let before = params.cursor.as_deref().map(parse_cursor).transpose()?;
-    let page = blocking(&state, move |store| -> Result<EventPage, ApiError> {
+    blocking(state, move |store| -> Result<EventPage, ApiError> {
         let contact = find_contact(store, &user_id)?;
         let mut events = store.contact_events(contact.id, limit + 1, before)?;
         let next_cursor = if events.len() > limit {
@@ -112,17 +144,7 @@ pub(crate) async fn get_contact_events(
             next_cursor,
         })
     })
-    .await??;
-    Ok(Json(page))
-}
-
-pub(crate) fn find_contact(store: &dyn Store, id: &str) -> Result<ContactRecord, ApiError> {
-    for kind in [IdKind::User, IdKind::Anonymous, IdKind::Email] {
-        if let Some(record) = store.contact_by_identity(kind, id)? {
-            return Ok(record);
-        }
-    }
-    Err(ApiError::NotFound(format!("no contact with id {id:?}")))
+    .await?
 }
 
 fn parse_cursor(cursor: &str) -> Result<(i64, i64), ApiError> {

@@ -7,6 +7,7 @@ use axum::http::HeaderMap;
 use axum::Json;
 use bellwether_core::config::Scope;
 use bellwether_core::store::{Delivery, DeliveryFilter, DeliveryState};
+use bellwether_core::Millis;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -18,32 +19,38 @@ use crate::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DestinationView {
-    name: String,
+    pub(crate) name: String,
     /// Without credentials, query or fragment.
-    url: String,
-    format: &'static str,
-    segments: Vec<String>,
-    tiers: Vec<String>,
-    /// `{score, threshold}` watched.
-    #[schema(value_type = Vec<Object>)]
-    scores: Vec<serde_json::Value>,
+    pub(crate) url: String,
+    pub(crate) format: &'static str,
+    pub(crate) segments: Vec<String>,
+    pub(crate) tiers: Vec<String>,
+    /// The score thresholds watched.
+    pub(crate) scores: Vec<WatchedScoreView>,
     /// Deliveries waiting to be sent (or retried).
-    pending: u64,
+    pub(crate) pending: u64,
     /// Deliveries that gave up: see `/api/v1/dead-letters`.
-    dead: u64,
+    pub(crate) dead: u64,
     /// Set when the receiver answered 410 Gone.
-    disabled: Option<DisabledView>,
+    pub(crate) disabled: Option<DisabledView>,
+}
+
+/// A score threshold a destination is told about when crossed.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct WatchedScoreView {
+    pub(crate) score: String,
+    pub(crate) threshold: f64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DisabledView {
-    since: String,
-    reason: String,
+    pub(crate) since: String,
+    pub(crate) reason: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DestinationList {
-    destinations: Vec<DestinationView>,
+    pub(crate) destinations: Vec<DestinationView>,
 }
 
 /// Every destination with its backlog, dead letters and state.
@@ -53,8 +60,17 @@ pub(crate) async fn list_destinations(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<DestinationList>, ApiError> {
-    require_token(&state.config, &headers, Scope::Read)?;
-    let (depth, disabled) = blocking(&state, |store| {
+    destinations_view(&state, &headers).await.map(Json)
+}
+
+/// Every destination with its backlog, for `credentials` with the read
+/// scope: the REST handler and the dashboard's panel call it.
+pub(crate) async fn destinations_view(
+    state: &AppState,
+    credentials: &HeaderMap,
+) -> Result<DestinationList, ApiError> {
+    require_token(&state.config, credentials, Scope::Read)?;
+    let (depth, disabled) = blocking(state, |store| {
         Ok::<_, bellwether_core::StoreError>((
             store.outbox_depth()?,
             store.disabled_destinations()?,
@@ -89,7 +105,10 @@ pub(crate) async fn list_destinations(
                     scores: d
                         .scores
                         .iter()
-                        .map(|s| serde_json::json!({"score": s.score, "threshold": s.threshold}))
+                        .map(|s| WatchedScoreView {
+                            score: s.score.clone(),
+                            threshold: s.threshold,
+                        })
                         .collect(),
                     pending,
                     dead,
@@ -97,7 +116,7 @@ pub(crate) async fn list_destinations(
                 }
             })
             .collect();
-    Ok(Json(DestinationList { destinations }))
+    Ok(DestinationList { destinations })
 }
 
 /// Enables a destination disabled by a 410 Gone; its waiting deliveries go
@@ -127,29 +146,32 @@ pub(crate) async fn enable_destination(
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DeliveryView {
     /// The `webhook-id`.
-    id: String,
-    destination: String,
+    pub(crate) id: String,
+    pub(crate) destination: String,
     /// `contact` or `account`, and how people name it.
-    subject_kind: String,
-    subject: String,
+    pub(crate) subject_kind: String,
+    pub(crate) subject: String,
     /// `segment`, `tier` or `score`.
-    definition_kind: String,
-    definition: String,
-    change: String,
+    pub(crate) definition_kind: String,
+    pub(crate) definition: String,
+    pub(crate) change: String,
     /// The instant of the change.
-    at: String,
+    pub(crate) at: String,
+    #[serde(skip)]
+    pub(crate) at_ms: Millis,
     /// `pending`, `delivered` or `dead`.
-    state: &'static str,
-    attempts: u32,
-    next_attempt_at: Option<String>,
-    last_attempt_at: Option<String>,
-    last_status: Option<u16>,
-    last_error: Option<String>,
-    delivered_at: Option<String>,
+    #[schema(value_type = String)]
+    pub(crate) state: DeliveryState,
+    pub(crate) attempts: u32,
+    pub(crate) next_attempt_at: Option<String>,
+    pub(crate) last_attempt_at: Option<String>,
+    pub(crate) last_status: Option<u16>,
+    pub(crate) last_error: Option<String>,
+    pub(crate) delivered_at: Option<String>,
     /// The exact body sent (dead letters only, or with `body=true`).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    body: Option<serde_json::Value>,
+    pub(crate) body: Option<serde_json::Value>,
 }
 
 impl DeliveryView {
@@ -167,7 +189,8 @@ impl DeliveryView {
             definition: record.definition,
             change: record.change,
             at: format_timestamp(record.at),
-            state: delivery.state.as_str(),
+            at_ms: record.at,
+            state: delivery.state,
             attempts: delivery.attempts,
             next_attempt_at: (delivery.state == DeliveryState::Pending)
                 .then(|| format_timestamp(delivery.next_attempt_at)),
@@ -182,9 +205,9 @@ impl DeliveryView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DeliveryPage {
-    deliveries: Vec<DeliveryView>,
+    pub(crate) deliveries: Vec<DeliveryView>,
     /// Pass as `cursor` for the next (older) page; `null` at the end.
-    next_cursor: Option<String>,
+    pub(crate) next_cursor: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -221,7 +244,17 @@ pub(crate) async fn list_deliveries(
     headers: HeaderMap,
     Query(query): Query<DeliveryQuery>,
 ) -> Result<Json<DeliveryPage>, ApiError> {
-    require_token(&state.config, &headers, Scope::Read)?;
+    deliveries_view(&state, &headers, query).await.map(Json)
+}
+
+/// One page of deliveries, newest first, for `credentials` with the read
+/// scope: the REST handler and the segment page's panel call it.
+pub(crate) async fn deliveries_view(
+    state: &AppState,
+    credentials: &HeaderMap,
+    query: DeliveryQuery,
+) -> Result<DeliveryPage, ApiError> {
+    require_token(&state.config, credentials, Scope::Read)?;
     let delivery_state = query
         .state
         .as_deref()
@@ -242,7 +275,7 @@ pub(crate) async fn list_deliveries(
         before: query.cursor.as_deref().map(parse_cursor).transpose()?,
         subject: None,
     };
-    page(&state, filter, page_limit(query.limit)?, with_body).await
+    page(state, filter, page_limit(query.limit)?, with_body).await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -268,7 +301,9 @@ pub(crate) async fn list_dead_letters(
         before: query.cursor.as_deref().map(parse_cursor).transpose()?,
         ..DeliveryFilter::default()
     };
-    page(&state, filter, page_limit(query.limit)?, true).await
+    page(&state, filter, page_limit(query.limit)?, true)
+        .await
+        .map(Json)
 }
 
 async fn page(
@@ -276,7 +311,7 @@ async fn page(
     filter: DeliveryFilter,
     limit: usize,
     with_body: bool,
-) -> Result<Json<DeliveryPage>, ApiError> {
+) -> Result<DeliveryPage, ApiError> {
     let rows = blocking(state, move |store| store.deliveries(&filter, limit + 1)).await??;
     let more = rows.len() > limit;
     let next_cursor = more
@@ -287,10 +322,10 @@ async fn page(
         .take(limit)
         .map(|(_, d)| DeliveryView::of(d, with_body))
         .collect();
-    Ok(Json(DeliveryPage {
+    Ok(DeliveryPage {
         deliveries,
         next_cursor,
-    }))
+    })
 }
 
 fn parse_cursor(cursor: &str) -> Result<i64, ApiError> {
@@ -375,4 +410,57 @@ async fn replay(
     tracing::info!(replayed, "dead letters replayed");
     state.engine.outbox_written().notify_one();
     Ok(Json(ReplayResult { replayed }))
+}
+
+#[cfg(test)]
+mod tests {
+    use bellwether_core::store::OutboxRecord;
+
+    use super::*;
+
+    #[test]
+    fn a_delivery_serializes_to_its_documented_wire_format() {
+        let delivery = |state, with_body| {
+            let at = 1_767_225_600_250;
+            DeliveryView::of(
+                Delivery {
+                    record: OutboxRecord {
+                        id: "msg_1".into(),
+                        destination: "crm".into(),
+                        subject_kind: "contact".into(),
+                        subject_key: "1".into(),
+                        label: "ann".into(),
+                        definition_kind: "segment".into(),
+                        definition: "hot".into(),
+                        change: "entered".into(),
+                        at,
+                        body: r#"{"type":"segment.entered"}"#.into(),
+                    },
+                    state,
+                    attempts: 2,
+                    next_attempt_at: at + 1_000,
+                    last_attempt_at: Some(at),
+                    last_status: Some(503),
+                    last_error: Some("503 Service Unavailable".into()),
+                    delivered_at: None,
+                },
+                with_body,
+            )
+        };
+        let pending = serde_json::to_string(&delivery(DeliveryState::Pending, false));
+        assert_eq!(
+            pending.expect("serializes"),
+            concat!(
+                r#"{"id":"msg_1","destination":"crm","subject_kind":"contact","subject":"ann","#,
+                r#""definition_kind":"segment","definition":"hot","change":"entered","#,
+                r#""at":"2026-01-01T00:00:00.250Z","state":"pending","attempts":2,"#,
+                r#""next_attempt_at":"2026-01-01T00:00:01.250Z","last_attempt_at":"2026-01-01T00:00:00.250Z","#,
+                r#""last_status":503,"last_error":"503 Service Unavailable","delivered_at":null}"#,
+            )
+        );
+        let dead = serde_json::to_value(delivery(DeliveryState::Dead, true)).expect("serializes");
+        assert_eq!(dead["state"], "dead");
+        assert_eq!(dead["next_attempt_at"], serde_json::Value::Null);
+        assert_eq!(dead["body"], serde_json::json!({"type": "segment.entered"}));
+    }
 }

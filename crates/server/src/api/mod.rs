@@ -11,6 +11,7 @@ mod digest_views;
 pub(crate) mod digests;
 pub(crate) mod directory;
 pub(crate) mod enrichment;
+pub(crate) mod explanation;
 pub(crate) mod handler;
 pub(crate) mod health;
 pub(crate) mod history;
@@ -23,6 +24,7 @@ pub(crate) mod report_views;
 pub(crate) mod reports;
 pub(crate) mod segments;
 pub(crate) mod stream;
+pub(crate) mod subjects;
 pub(crate) mod trends;
 pub(crate) mod views;
 
@@ -220,4 +222,39 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 
 async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(openapi_document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The schema name of an operation's 200 response.
+    fn ok_schema(document: &serde_json::Value, path: &str, method: &str) -> String {
+        let schema = &document["paths"][path][method]["responses"]["200"]["content"]
+            ["application/json"]["schema"]["$ref"];
+        schema.as_str().unwrap_or_default().to_owned()
+    }
+
+    #[test]
+    fn read_responses_name_their_schemas() {
+        let document = serde_json::to_value(openapi_document()).expect("serializes");
+        for (path, method, schema) in [
+            ("/api/v1/{kind}/{id}/history", "get", "HistoryView"),
+            (
+                "/api/v1/{kind}/{id}/explain/{segment}",
+                "get",
+                "ExplanationView",
+            ),
+        ] {
+            assert_eq!(
+                ok_schema(&document, path, method),
+                format!("#/components/schemas/{schema}"),
+                "{method} {path}"
+            );
+            assert!(
+                document["components"]["schemas"][schema].is_object(),
+                "{schema} is not among the components"
+            );
+        }
+    }
 }

@@ -146,18 +146,34 @@ pub(crate) async fn list_suppressions(
     }))
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Unsuppressed {
+    /// The identifier let in again.
+    unsuppressed: String,
+}
+
 /// Lets messages carrying a suppressed identifier in again.
 #[utoipa::path(delete, path = "/api/v1/suppressions/{value}", tag = "privacy",
     params(("value" = String, Path, description = "a suppressed user id, anonymous id or email")),
-    responses((status = 200, description = "`{\"unsuppressed\": value}`", body = Object),
+    responses((status = 200, body = Unsuppressed),
               (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn delete_suppression(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(value): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    require_token(&state.config, &headers, Scope::Admin)?;
+) -> Result<Json<Unsuppressed>, ApiError> {
+    unsuppress(&state, &headers, value).await.map(Json)
+}
+
+/// Lifts the suppression of `value`, for `credentials` with the admin
+/// scope, through the single writer.
+pub(crate) async fn unsuppress(
+    state: &AppState,
+    credentials: &HeaderMap,
+    value: String,
+) -> Result<Unsuppressed, ApiError> {
+    require_token(&state.config, credentials, Scope::Admin)?;
     if state.config.identity.is_blocked(&value) {
         return Err(ApiError::InvalidField {
             field: "value".into(),
@@ -169,7 +185,9 @@ pub(crate) async fn delete_suppression(
         .unsuppress(&value)
         .await
         .map_err(|_| ApiError::from(PrivacyError::WriterGone))??;
-    Ok(Json(serde_json::json!({ "unsuppressed": value })))
+    Ok(Unsuppressed {
+        unsuppressed: value,
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

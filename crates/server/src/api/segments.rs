@@ -10,8 +10,9 @@ use bellwether_rules::SubjectKind;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::contacts::find_contact;
+use super::explanation::ExplanationView;
 use super::handler::{blocking, page_limit};
+use super::subjects::{collection_kind, find_contact};
 use crate::auth::require_token;
 use crate::error::ApiError;
 use crate::segment::format_timestamp;
@@ -128,34 +129,48 @@ pub(crate) async fn segment_members(
 /// sub-expression, with the events that counted.
 #[utoipa::path(get, path = "/api/v1/{kind}/{id}/explain/{segment}", tag = "query",
     params(("kind" = String, Path, description = "`contacts` or `accounts`"), ("id" = String, Path), ("segment" = String, Path)),
-    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, body = ExplanationView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn explain(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((kind, id, segment)): Path<(String, String, String)>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ExplanationView>, ApiError> {
+    // Credentials answer before the path (401, then 404 for an unknown
+    // collection); the query checks them again for its other callers.
     require_token(&state.config, &headers, Scope::Read)?;
-    let wanted = match kind.as_str() {
-        "contacts" => SubjectKind::Contact,
-        "accounts" => SubjectKind::Account,
-        other => return Err(ApiError::NotFound(format!("no such collection {other:?}"))),
-    };
-    let subject = state.engine.view_async().await.segment_subject(&segment);
-    match subject {
+    let subject = collection_kind(&kind)?;
+    explain_view(&state, &headers, subject, id, segment)
+        .await
+        .map(Json)
+}
+
+/// Why the contact or account `id` is in or out of `segment` now, for
+/// `credentials` with the read scope: the REST handler, the contact and
+/// account pages and the MCP tool call it.
+pub(crate) async fn explain_view(
+    state: &AppState,
+    credentials: &HeaderMap,
+    subject: SubjectKind,
+    id: String,
+    segment: String,
+) -> Result<ExplanationView, ApiError> {
+    require_token(&state.config, credentials, Scope::Read)?;
+    match state.engine.view_async().await.segment_subject(&segment) {
         None => return Err(ApiError::NotFound(format!("no segment named {segment:?}"))),
-        Some(found) if found != wanted => {
+        Some(found) if found != subject => {
             return Err(ApiError::BadRequest(format!(
-                "segment {segment:?} is for {}s, not {kind}",
-                found.as_str()
+                "segment {segment:?} is for {}s, not {}s",
+                found.as_str(),
+                subject.as_str()
             )))
         }
         Some(_) => {}
     }
     let engine = state.engine.clone();
-    let explanation = blocking(&state, move |store| -> Result<_, ApiError> {
+    let tree = blocking(state, move |store| -> Result<_, ApiError> {
         let now = engine.now();
-        let explanation = match wanted {
+        let explanation = match subject {
             SubjectKind::Contact => {
                 let record = find_contact(store, &id)?;
                 engine.view().explain_contact(record.id, &segment, now)
@@ -163,10 +178,10 @@ pub(crate) async fn explain(
             SubjectKind::Account => engine.view().explain_account(&id, &segment, now),
         };
         explanation
-            .ok_or_else(|| ApiError::NotFound(format!("no {} with id {id:?}", wanted.as_str())))
+            .ok_or_else(|| ApiError::NotFound(format!("no {} with id {id:?}", subject.as_str())))
     })
     .await??;
-    Ok(Json(explanation))
+    Ok(ExplanationView::from(&tree))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

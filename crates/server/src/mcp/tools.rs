@@ -139,27 +139,22 @@ async fn list_segments(server: &McpServer, caller: &HeaderMap) -> Outcome {
 async fn get_contact(server: &McpServer, caller: &HeaderMap, args: &JsonObject) -> Outcome {
     let user_id = string_arg(args, "user_id")?.to_owned();
     let events = count_arg(args, "events", 10, MAX_PAGE)?;
-    let state = || State(server.state.clone());
-    let Json(contact) =
-        contacts::get_contact(state(), caller.clone(), Path(user_id.clone())).await?;
+    let contact = contacts::contact_view(&server.state, caller, user_id.clone()).await?;
     let mut value = to_value(contact)?;
     if events > 0 {
         let params = PageParams {
             limit: Some(events),
             cursor: None,
         };
-        let Json(page) =
-            contacts::get_contact_events(state(), caller.clone(), Path(user_id), Query(params))
-                .await?;
-        value["recent_events"] = to_value(page)?["events"].take();
+        let page = contacts::contact_events(&server.state, caller, user_id, params).await?;
+        value["recent_events"] = to_value(page.events)?;
     }
     Ok(value)
 }
 
 async fn get_account(server: &McpServer, caller: &HeaderMap, args: &JsonObject) -> Outcome {
     let group_id = string_arg(args, "group_id")?.to_owned();
-    let Json(account) =
-        contacts::get_account(State(server.state.clone()), caller.clone(), Path(group_id)).await?;
+    let account = contacts::account_view(&server.state, caller, group_id).await?;
     let committee = buying_committee(server, caller, &account).await?;
     let mut value = to_value(account)?;
     value["buying_committee"] = Value::Array(committee);
@@ -187,18 +182,11 @@ fn subject_arg(text: &str) -> Result<SubjectKind, ToolError> {
 }
 
 async fn explain_membership(server: &McpServer, caller: &HeaderMap, args: &JsonObject) -> Outcome {
-    let collection = match subject_arg(string_arg(args, "subject")?)? {
-        SubjectKind::Contact => "contacts",
-        SubjectKind::Account => "accounts",
-    };
-    let path = (
-        collection.to_owned(),
-        string_arg(args, "id")?.to_owned(),
-        string_arg(args, "segment")?.to_owned(),
-    );
-    let Json(tree) =
-        segments::explain(State(server.state.clone()), caller.clone(), Path(path)).await?;
-    Ok(tree)
+    let subject = subject_arg(string_arg(args, "subject")?)?;
+    let id = string_arg(args, "id")?.to_owned();
+    let segment = string_arg(args, "segment")?.to_owned();
+    let tree = segments::explain_view(&server.state, caller, subject, id, segment).await?;
+    to_value(tree)
 }
 
 /// The view (scores, tiers) of one segment member.
@@ -208,13 +196,10 @@ async fn member_view(
     subject: SubjectKind,
     id: String,
 ) -> Outcome {
-    let state = State(server.state.clone());
     if subject == SubjectKind::Account {
-        let Json(view) = contacts::get_account(state, caller.clone(), Path(id)).await?;
-        return to_value(view);
+        return to_value(contacts::account_view(&server.state, caller, id).await?);
     }
-    let Json(view) = contacts::get_contact(state, caller.clone(), Path(id)).await?;
-    to_value(view)
+    to_value(contacts::contact_view(&server.state, caller, id).await?)
 }
 
 async fn find_subjects(server: &McpServer, caller: &HeaderMap, args: &JsonObject) -> Outcome {

@@ -3,7 +3,6 @@
 //! segments and tiers with explanations, and stage progression over time.
 
 use axum::extract::{Path, Query, State};
-use axum::Json;
 use bellwether_rules::SubjectKind;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -15,6 +14,7 @@ use super::subject::{self, Current, Memberships};
 use super::{format, Page, UiState};
 use crate::api::committee::{self, CommitteeMember};
 use crate::api::contacts;
+use crate::api::history::{history_view, HistoryView};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct AccountParams {
@@ -29,14 +29,10 @@ pub(crate) async fn page(
     Query(params): Query<AccountParams>,
 ) -> Page {
     let app = &ui.app;
-    let Json(account) = contacts::get_account(
-        State(app.clone()),
-        viewer.headers.clone(),
-        Path(group_id.clone()),
-    )
-    .await?;
+    let account = contacts::account_view(app, &viewer.headers, group_id.clone()).await?;
     let committee = committee::buying_committee(app, &viewer.headers, &account).await?;
-    let history = subject::history(&ui, &viewer, "accounts", &group_id).await?;
+    let history =
+        history_view(app, &viewer.headers, SubjectKind::Account, group_id.clone()).await?;
     let memberships = Memberships::load(
         &ui,
         &viewer,
@@ -129,18 +125,13 @@ pub(crate) struct Stage {
 }
 
 /// Each account tier's levels over time, from its recorded changes.
-pub(crate) fn stages(history: &Value) -> Vec<(String, Vec<Stage>)> {
+pub(crate) fn stages(history: &HistoryView) -> Vec<(String, Vec<Stage>)> {
     let mut tiers: Vec<(String, Vec<Stage>)> = Vec::new();
-    for change in history["changes"].as_array().into_iter().flatten() {
-        if change["definition_kind"] != "tier" {
+    for change in &history.changes {
+        if change.definition_kind != "tier" {
             continue;
         }
-        let (Some(tier), Some(at)) = (
-            change["definition"].as_str(),
-            change["at"].as_str().and_then(format::parse_time),
-        ) else {
-            continue;
-        };
+        let (tier, at) = (&change.definition, change.at_ms);
         let index = match tiers.iter().position(|(name, _)| name == tier) {
             Some(index) => index,
             None => {
@@ -152,8 +143,8 @@ pub(crate) fn stages(history: &Value) -> Vec<(String, Vec<Stage>)> {
         if let Some(open) = list.last_mut().filter(|s| s.until.is_none()) {
             open.until = Some(at);
         }
-        if change["change"] == "entered" {
-            let level = change["level"].as_str().unwrap_or_default().to_owned();
+        if change.change == "entered" {
+            let level = change.level.clone().unwrap_or_default();
             list.push(Stage {
                 level,
                 from: at,
@@ -164,7 +155,7 @@ pub(crate) fn stages(history: &Value) -> Vec<(String, Vec<Stage>)> {
     tiers
 }
 
-fn stages_card(history: &Value, now: i64) -> Markup {
+fn stages_card(history: &HistoryView, now: i64) -> Markup {
     let tiers = stages(history);
     html! {
         section.card #stages {
@@ -195,18 +186,64 @@ fn stages_card(history: &Value, now: i64) -> Markup {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use crate::api::history::HistoryChangeView;
+    use crate::segment::parse_timestamp;
 
     use super::*;
 
+    fn change(
+        at: &str,
+        change: &'static str,
+        kind: &'static str,
+        definition: &str,
+        level: Option<&str>,
+    ) -> HistoryChangeView {
+        HistoryChangeView {
+            at: at.to_owned(),
+            at_ms: parse_timestamp(at).expect("an instant"),
+            id: "acme".to_owned(),
+            change,
+            definition_kind: kind,
+            definition: definition.to_owned(),
+            level: level.map(str::to_owned),
+        }
+    }
+
     #[test]
     fn stages_follow_tier_changes_in_order() {
-        let history = json!({"changes": [
-            {"at": "2026-01-01T00:00:00.000Z", "change": "entered", "definition_kind": "tier", "definition": "stage", "level": "aware"},
-            {"at": "2026-01-01T00:00:00.000Z", "change": "entered", "definition_kind": "segment", "definition": "hot", "level": null},
-            {"at": "2026-01-05T00:00:00.000Z", "change": "exited", "definition_kind": "tier", "definition": "stage", "level": "aware"},
-            {"at": "2026-01-05T00:00:00.000Z", "change": "entered", "definition_kind": "tier", "definition": "stage", "level": "engaged"},
-        ]});
+        let history = HistoryView {
+            changes: vec![
+                change(
+                    "2026-01-01T00:00:00.000Z",
+                    "entered",
+                    "tier",
+                    "stage",
+                    Some("aware"),
+                ),
+                change(
+                    "2026-01-01T00:00:00.000Z",
+                    "entered",
+                    "segment",
+                    "hot",
+                    None,
+                ),
+                change(
+                    "2026-01-05T00:00:00.000Z",
+                    "exited",
+                    "tier",
+                    "stage",
+                    Some("aware"),
+                ),
+                change(
+                    "2026-01-05T00:00:00.000Z",
+                    "entered",
+                    "tier",
+                    "stage",
+                    Some("engaged"),
+                ),
+            ],
+            scores: Vec::new(),
+        };
         let tiers = stages(&history);
         assert_eq!(tiers.len(), 1);
         let (name, list) = &tiers[0];

@@ -5,7 +5,6 @@
 
 use crate::api::Query;
 use axum::extract::{Path, State};
-use axum::Json;
 use bellwether_rules::SubjectKind;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -15,8 +14,10 @@ use super::auth::Viewer;
 use super::layout::{self, Nav};
 use super::subject::{self, Current, Memberships};
 use super::{format, Page, UiState};
-use crate::api::contacts::{self, find_contact, PageParams};
+use crate::api::contacts::{self, PageParams};
 use crate::api::handler::blocking;
+use crate::api::history::history_view;
+use crate::api::subjects::find_contact;
 use crate::api::views::{ContactView, EventView};
 
 const EVENTS_PAGE: usize = 25;
@@ -42,13 +43,8 @@ pub(crate) async fn page(
     Query(params): Query<ContactParams>,
 ) -> Page {
     let app = &ui.app;
-    let Json(contact) = contacts::get_contact(
-        State(app.clone()),
-        viewer.headers.clone(),
-        Path(user_id.clone()),
-    )
-    .await?;
-    let history = subject::history(&ui, &viewer, "contacts", &user_id).await?;
+    let contact = contacts::contact_view(app, &viewer.headers, user_id.clone()).await?;
+    let history = history_view(app, &viewer.headers, SubjectKind::Contact, user_id.clone()).await?;
     let record_id = {
         let id = user_id.clone();
         blocking(app, move |store| find_contact(store, &id))
@@ -116,13 +112,8 @@ async fn timeline(
             limit: Some(EVENTS_PAGE - events.len()),
             cursor: cursor.take(),
         };
-        let Json(page) = contacts::get_contact_events(
-            State(ui.app.clone()),
-            viewer.headers.clone(),
-            Path(user_id.to_owned()),
-            Query(params),
-        )
-        .await?;
+        let page =
+            contacts::contact_events(&ui.app, &viewer.headers, user_id.to_owned(), params).await?;
         events.extend(
             page.events
                 .into_iter()

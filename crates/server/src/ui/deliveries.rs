@@ -1,16 +1,15 @@
 //! Webhook panels: each destination's backlog, dead letters and state on
-//! the dashboard, and a segment's recent deliveries on its page. They read
-//! the same handlers as `/api/v1/destinations` and `/api/v1/deliveries`.
+//! the dashboard, and a segment's recent deliveries on its page. They call
+//! the typed queries behind `/api/v1/destinations` and `/api/v1/deliveries`.
 
-use crate::api::Query;
-use axum::extract::State;
-use axum::Json;
+use bellwether_core::store::DeliveryState;
 use maud::{html, Markup};
-use serde_json::Value;
 
 use super::auth::Viewer;
 use super::{format, layout, PageError};
-use crate::api::deliveries::{self, DeliveryQuery};
+use crate::api::deliveries::{
+    deliveries_view, destinations_view, DeliveryQuery, DeliveryView, DestinationView,
+};
 use crate::AppState;
 
 /// How many of a segment's deliveries its page lists.
@@ -21,10 +20,7 @@ pub(crate) async fn destinations_panel(
     app: &AppState,
     viewer: &Viewer,
 ) -> Result<Markup, PageError> {
-    let Json(list) =
-        deliveries::list_destinations(State(app.clone()), viewer.headers.clone()).await?;
-    let list = serde_json::to_value(&list).unwrap_or(Value::Null);
-    let destinations = list["destinations"].as_array().cloned().unwrap_or_default();
+    let destinations = destinations_view(app, &viewer.headers).await?.destinations;
     Ok(html! {
         section.card #destinations {
             h2 { "Destinations" }
@@ -36,9 +32,9 @@ pub(crate) async fn destinations_panel(
                     tbody {
                         @for d in &destinations {
                             tr {
-                                td title=(d["url"].as_str().unwrap_or("")) { (d["name"].as_str().unwrap_or("")) }
-                                td.num { (format::count(d["pending"].as_u64().unwrap_or(0))) }
-                                td.num { (format::count(d["dead"].as_u64().unwrap_or(0))) }
+                                td title=(d.url) { (d.name) }
+                                td.num { (format::count(d.pending)) }
+                                td.num { (format::count(d.dead)) }
                                 td { (state_pill(d)) }
                             }
                         }
@@ -49,11 +45,11 @@ pub(crate) async fn destinations_panel(
     })
 }
 
-fn state_pill(destination: &Value) -> Markup {
-    if destination["disabled"].is_object() {
+fn state_pill(destination: &DestinationView) -> Markup {
+    if destination.disabled.is_some() {
         return layout::pill("disabled (410)", "bad");
     }
-    match destination["dead"].as_u64().unwrap_or(0) {
+    match destination.dead {
         0 => layout::pill("ok", "good"),
         _ => layout::pill("dead letters", "muted"),
     }
@@ -74,14 +70,13 @@ pub(crate) async fn segment_panel(
     {
         return Ok(None);
     }
-    let Json(page) = deliveries::list_deliveries(
-        State(app.clone()),
-        viewer.headers.clone(),
-        Query(DeliveryQuery::of_definition(segment, RECENT)),
+    let rows = deliveries_view(
+        app,
+        &viewer.headers,
+        DeliveryQuery::of_definition(segment, RECENT),
     )
-    .await?;
-    let page = serde_json::to_value(&page).unwrap_or(Value::Null);
-    let rows = page["deliveries"].as_array().cloned().unwrap_or_default();
+    .await?
+    .deliveries;
     Ok(Some(html! {
         section.card #deliveries {
             h2 { "Deliveries" }
@@ -93,13 +88,11 @@ pub(crate) async fn segment_panel(
                         li {
                             (delivery_pill(d))
                             " "
-                            (layout::subject_link(d["subject_kind"].as_str().unwrap_or("contact"), d["subject"].as_str().unwrap_or("")))
-                            " " (d["change"].as_str().unwrap_or("")) " → " (d["destination"].as_str().unwrap_or(""))
-                            @if let Some(at) = d["at"].as_str().and_then(format::parse_time) {
-                                " · " (layout::when(at, now))
-                            }
-                            @if let Some(error) = d["last_error"].as_str() {
-                                br; span.muted.small { (error) " (" (d["attempts"].as_u64().unwrap_or(0)) " attempts)" }
+                            (layout::subject_link(&d.subject_kind, &d.subject))
+                            " " (d.change) " → " (d.destination)
+                            " · " (layout::when(d.at_ms, now))
+                            @if let Some(error) = &d.last_error {
+                                br; span.muted.small { (error) " (" (d.attempts) " attempts)" }
                             }
                         }
                     }
@@ -110,10 +103,10 @@ pub(crate) async fn segment_panel(
     }))
 }
 
-fn delivery_pill(delivery: &Value) -> Markup {
-    match delivery["state"].as_str() {
-        Some("delivered") => layout::pill("sent", "good"),
-        Some("dead") => layout::pill("dead", "bad"),
-        _ => layout::pill("waiting", "muted"),
+fn delivery_pill(delivery: &DeliveryView) -> Markup {
+    match delivery.state {
+        DeliveryState::Delivered => layout::pill("sent", "good"),
+        DeliveryState::Dead => layout::pill("dead", "bad"),
+        DeliveryState::Pending => layout::pill("waiting", "muted"),
     }
 }

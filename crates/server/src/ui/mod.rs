@@ -5,7 +5,8 @@
 //! `/accounts/{group_id}`, `/editor`, `/ingestion`, and the directories
 //! `/contacts` and `/accounts` (search, filters, pages).
 //!
-//! Invariant: pages read through the REST handlers (`crate::api`) with the
+//! Invariant: pages read through the REST handlers (`crate::api`), or the
+//! typed queries behind them (which check the scope themselves), with the
 //! viewer's credentials ([`auth::Viewer`]), or through the engine handle
 //! for what only people browse (ranked members, tier level counts, tier
 //! explanations); they never query the store another way, except for

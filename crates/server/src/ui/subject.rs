@@ -3,9 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
-use axum::Json;
 use bellwether_core::engine::View;
+use bellwether_rules::LevelExplanation;
 use bellwether_rules::SubjectKind;
 use maud::{html, Markup};
 use serde_json::Value;
@@ -14,7 +13,9 @@ use super::auth::Viewer;
 use super::chart::{self, LineChart};
 use super::layout;
 use super::{explain, format, PageError, UiState};
-use crate::api::{history, segments};
+use crate::api::explanation::{ExplanationView, TierExplanationView};
+use crate::api::history::{HistoryView, ScoreFormView};
+use crate::api::segments::explain_view;
 
 const DAY_MS: i64 = 86_400_000;
 /// Score charts cover at most this many days back.
@@ -22,18 +23,6 @@ const SCORE_DAYS: i64 = 90;
 /// Points sampled between two score changes (decay is a curve).
 const SAMPLES_BETWEEN: i64 = 8;
 const HISTORY_SHOWN: usize = 20;
-
-/// `GET /api/v1/{kind}/{id}/history` with the viewer's credentials.
-pub(crate) async fn history(
-    ui: &UiState,
-    viewer: &Viewer,
-    collection: &str,
-    id: &str,
-) -> Result<Value, PageError> {
-    let path = Path((collection.to_owned(), id.to_owned()));
-    let Json(value) = history::history(State(ui.app.clone()), viewer.headers.clone(), path).await?;
-    Ok(value)
-}
 
 /// Tiles with the current scores, segment count and tier levels.
 pub(crate) fn score_stats(
@@ -65,13 +54,16 @@ pub(crate) struct ScoreForm {
 }
 
 impl ScoreForm {
-    fn from_json(record: &Value) -> Option<Self> {
-        Some(Self {
-            at: format::parse_time(record["at"].as_str()?)?,
-            constant: record["constant"].as_f64()?,
-            decaying: record["decaying"].as_f64().unwrap_or(0.0),
-            anchor: format::parse_time(record["anchor"].as_str()?)?,
-            half_life_ms: record["half_life_ms"].as_f64().filter(|h| *h > 0.0),
+    /// The form of a recorded change; `None` when it cannot be drawn (a
+    /// value that is not finite).
+    fn of(record: &ScoreFormView) -> Option<Self> {
+        let finite = record.constant.is_finite() && record.decaying.is_finite();
+        finite.then(|| Self {
+            at: record.at_ms,
+            constant: record.constant,
+            decaying: record.decaying,
+            anchor: record.anchor_ms,
+            half_life_ms: record.half_life_ms.map(|h| h as f64).filter(|h| *h > 0.0),
         })
     }
 
@@ -120,11 +112,11 @@ pub(crate) fn score_curve(forms: &[ScoreForm], start: i64, end: i64) -> Vec<(i64
 }
 
 /// A chart per score from the history's `scores` records.
-pub(crate) fn score_charts(history: &Value, now: i64) -> Markup {
+pub(crate) fn score_charts(history: &HistoryView, now: i64) -> Markup {
     let mut by_score: BTreeMap<&str, Vec<ScoreForm>> = BTreeMap::new();
-    for record in history["scores"].as_array().into_iter().flatten() {
-        if let (Some(name), Some(form)) = (record["score"].as_str(), ScoreForm::from_json(record)) {
-            by_score.entry(name).or_default().push(form);
+    for record in &history.scores {
+        if let Some(form) = ScoreForm::of(record) {
+            by_score.entry(&record.score).or_default().push(form);
         }
     }
     let start = now - SCORE_DAYS * DAY_MS;
@@ -166,9 +158,9 @@ pub(crate) struct Memberships {
     subject: SubjectKind,
     id: String,
     /// `(segment, member now, explanation)`, members first.
-    segments: Vec<(String, bool, Value)>,
+    segments: Vec<(String, bool, ExplanationView)>,
     /// `(tier, level now, explanation)`.
-    tiers: Vec<(String, Option<String>, Option<Value>)>,
+    tiers: Vec<(String, Option<String>, Option<TierExplanationView>)>,
     /// Last entry instant per segment, from the history.
     since: BTreeMap<String, i64>,
 }
@@ -179,8 +171,8 @@ impl Memberships {
         ui: &UiState,
         viewer: &Viewer,
         current: Current<'_>,
-        history: &Value,
-        explain_tier: impl Fn(&View, &str, i64) -> Option<Value>,
+        history: &HistoryView,
+        explain_tier: impl Fn(&View, &str, i64) -> Option<Vec<LevelExplanation>>,
     ) -> Result<Self, PageError> {
         let Current {
             subject,
@@ -205,26 +197,30 @@ impl Memberships {
                 .collect();
             (segments, tiers)
         };
-        let collection = format!("{}s", subject.as_str());
         let mut segments = Vec::with_capacity(segment_names.len());
         for name in segment_names {
-            let path = Path((collection.clone(), id.to_owned(), name.clone()));
-            let Json(tree) =
-                segments::explain(State(ui.app.clone()), viewer.headers.clone(), path).await?;
+            let tree = explain_view(
+                &ui.app,
+                &viewer.headers,
+                subject,
+                id.to_owned(),
+                name.clone(),
+            )
+            .await?;
             segments.push((name.clone(), member_of.contains(&name), tree));
         }
         segments.sort_by_key(|(_, member, _)| !*member);
         let now = ui.app.engine.now();
         let tiers = {
             let engine = ui.app.engine.view_async().await;
-            tier_names
-                .into_iter()
-                .map(|name| {
-                    let explanation = explain_tier(&engine, &name, now);
-                    let level = levels.get(&name).cloned();
-                    (name, level, explanation)
-                })
-                .collect()
+            let mut tiers = Vec::with_capacity(tier_names.len());
+            for name in tier_names {
+                let explanation = explain_tier(&engine, &name, now)
+                    .map(|levels| TierExplanationView::from(levels.as_slice()));
+                let level = levels.get(&name).cloned();
+                tiers.push((name, level, explanation));
+            }
+            tiers
         };
         Ok(Self {
             subject,
@@ -291,19 +287,13 @@ impl Memberships {
 }
 
 /// The latest entry instant of each segment in a subject's history.
-fn entries(history: &Value) -> BTreeMap<String, i64> {
-    let mut since = BTreeMap::new();
-    for change in history["changes"].as_array().into_iter().flatten() {
-        if change["change"] == "entered" && change["definition_kind"] == "segment" {
-            if let (Some(name), Some(at)) = (
-                change["definition"].as_str(),
-                change["at"].as_str().and_then(format::parse_time),
-            ) {
-                since.insert(name.to_owned(), at);
-            }
-        }
-    }
-    since
+fn entries(history: &HistoryView) -> BTreeMap<String, i64> {
+    history
+        .changes
+        .iter()
+        .filter(|change| change.enters_segment())
+        .map(|change| (change.definition.clone(), change.at_ms))
+        .collect()
 }
 
 /// Traits (or firmographics) as a definition list.
@@ -323,12 +313,8 @@ pub(crate) fn traits_card(title: &str, traits: &serde_json::Map<String, Value>) 
 }
 
 /// The latest segment entries/exits and tier changes.
-pub(crate) fn history_card(history: &Value, now: i64) -> Markup {
-    let changes: Vec<&Value> = history["changes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .collect();
+pub(crate) fn history_card(history: &HistoryView, now: i64) -> Markup {
+    let changes = &history.changes;
     html! {
         section.card {
             h2 { "Membership history" }
@@ -336,11 +322,11 @@ pub(crate) fn history_card(history: &Value, now: i64) -> Markup {
             ol.feed {
                 @for change in changes.iter().rev().take(HISTORY_SHOWN) {
                     li {
-                        @if change["change"] == "entered" { (layout::pill("entered", "good")) } @else { (layout::pill("exited", "bad")) }
-                        " " (change["definition"].as_str().unwrap_or_default())
-                        @if let Some(level) = change["level"].as_str() { " → " strong { (level) } }
+                        @if change.change == "entered" { (layout::pill("entered", "good")) } @else { (layout::pill("exited", "bad")) }
+                        " " (change.definition)
+                        @if let Some(level) = &change.level { " → " strong { (level) } }
                         " "
-                        @if let Some(at) = change["at"].as_str().and_then(format::parse_time) { span.muted { (layout::when(at, now)) } }
+                        span.muted { (layout::when(change.at_ms, now)) }
                     }
                 }
             }

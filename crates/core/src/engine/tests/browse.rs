@@ -92,14 +92,13 @@ fn tier_explanations_list_every_level() {
         .find(|(_, c)| c.label == "bob")
         .map(|(id, _)| *id)
         .expect("bob");
-    let explained = engine
+    let levels = engine
         .explain_contact_tier(contact, "intent_level", T0 + 10)
         .expect("a tier explanation");
-    let levels = explained["levels"].as_array().expect("levels");
-    let names: Vec<&str> = levels.iter().filter_map(|l| l["level"].as_str()).collect();
+    let names: Vec<&str> = levels.iter().map(|l| l.level.as_str()).collect();
     // `low` is the literal `true`: literals have no explanation tree.
     assert_eq!(names, ["high"]);
-    assert_eq!(levels[0]["explanation"]["holds"], false);
+    assert_eq!(levels[0].explanation.holds, Some(false));
     assert!(engine.explain_contact_tier(contact, "nope", T0).is_none());
 }
 

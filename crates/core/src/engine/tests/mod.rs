@@ -484,11 +484,9 @@ fn json_explanations_are_available() {
     let mut engine = Engine::new(rules());
     let mut feed = Feed::new();
     engine.apply(&feed.ops(&[track("u", "Pricing Viewed", T0)]), T0);
-    let explanation: Value = engine.explain_contact(1, "pricing_twice", T0).unwrap();
-    assert!(
-        explanation.to_string().contains("Pricing Viewed"),
-        "{explanation}"
-    );
+    let explanation = engine.explain_contact(1, "pricing_twice", T0).unwrap();
+    let text = explanation.render();
+    assert!(text.contains("Pricing Viewed"), "{text}");
 }
 
 #[test]
