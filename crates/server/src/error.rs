@@ -6,6 +6,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use bellwether_rules::Diagnostic;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -43,14 +44,11 @@ pub enum ApiError {
     InvalidExpression {
         field: String,
         message: String,
-        errors: serde_json::Value,
+        diagnostics: Vec<Diagnostic>,
     },
     /// Definitions that do not compile, with every diagnostic.
-    #[error("{count} error(s) in the definitions")]
-    InvalidDefinitions {
-        count: usize,
-        errors: serde_json::Value,
-    },
+    #[error("{} error(s) in the definitions", diagnostics.len())]
+    InvalidDefinitions { diagnostics: Vec<Diagnostic> },
 }
 
 /// The JSON body of every error response.
@@ -108,6 +106,15 @@ impl ApiError {
         }
     }
 
+    /// The diagnostics of definitions or an expression that do not check.
+    pub fn diagnostics(&self) -> Option<&[Diagnostic]> {
+        match self {
+            Self::InvalidDefinitions { diagnostics }
+            | Self::InvalidExpression { diagnostics, .. } => Some(diagnostics),
+            _ => None,
+        }
+    }
+
     fn kind(&self) -> &'static str {
         match self.status().as_u16() {
             401 | 403 => "auth",
@@ -136,11 +143,7 @@ impl IntoResponse for ApiError {
                 }
                 _ => None,
             },
-            errors: match &self {
-                Self::InvalidDefinitions { errors, .. }
-                | Self::InvalidExpression { errors, .. } => Some(errors.clone()),
-                _ => None,
-            },
+            errors: self.diagnostics().map(diagnostics_json),
         };
         let mut response = (status, Json(body)).into_response();
         if let Self::Overloaded { retry_after_secs } | Self::RateLimited { retry_after_secs } = self
@@ -181,7 +184,7 @@ impl From<bellwether_core::reports::ReportError> for ApiError {
                     .diagnostics
                     .first()
                     .map_or_else(|| "invalid expression".to_owned(), |d| d.message.clone()),
-                errors: serde_json::to_value(&diagnostics.diagnostics).unwrap_or_default(),
+                diagnostics: diagnostics.diagnostics,
             },
             E::PropertiesNotKept(_) => Self::Unavailable(error.to_string()),
             E::Store(store) => store.into(),
@@ -215,4 +218,9 @@ impl From<crate::enrichment::ReloadError> for ApiError {
             E::Commit(_) => Self::Unavailable(error.to_string()),
         }
     }
+}
+
+/// Diagnostics as the error body lists them (`errors`).
+pub(crate) fn diagnostics_json(diagnostics: &[Diagnostic]) -> serde_json::Value {
+    serde_json::to_value(diagnostics).unwrap_or_default()
 }

@@ -81,8 +81,7 @@ pub(crate) async fn put_definitions(
     let outcome = tokio::task::spawn_blocking(move || -> Result<DefinitionsOutcome, ApiError> {
         let rules = RuleSet::from_toml("definitions", &text).map_err(|diagnostics| {
             ApiError::InvalidDefinitions {
-                count: diagnostics.diagnostics.len(),
-                errors: diagnostics.to_json()["errors"].clone(),
+                diagnostics: diagnostics.diagnostics,
             }
         })?;
         let defined = rules.definitions();

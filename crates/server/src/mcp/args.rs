@@ -16,7 +16,9 @@ pub(super) struct ToolError {
 impl From<ApiError> for ToolError {
     fn from(error: ApiError) -> Self {
         let details = match &error {
-            ApiError::InvalidDefinitions { errors, .. } => Some(errors.clone()),
+            ApiError::InvalidDefinitions { diagnostics } => {
+                Some(crate::error::diagnostics_json(diagnostics))
+            }
             _ => None,
         };
         ToolError {

@@ -87,33 +87,8 @@ pub(crate) async fn run(ui: &UiState, form: &EditorForm) -> Result<Preview, ApiE
             existing: !form.original.trim().is_empty(),
             backtest: None,
         }),
-        Err(ApiError::InvalidDefinitions { errors, .. }) => Ok(Preview::Invalid(
-            errors
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(diagnostic_from_json)
-                .collect(),
-        )),
+        Err(ApiError::InvalidDefinitions { diagnostics }) => Ok(Preview::Invalid(diagnostics)),
         Err(other) => Err(other),
-    }
-}
-
-/// A diagnostic as `PUT /api/v1/definitions` reports it.
-fn diagnostic_from_json(value: &serde_json::Value) -> Diagnostic {
-    let text = |key: &str| value[key].as_str().unwrap_or_default().to_owned();
-    let number = |key: &str| value[key].as_u64().unwrap_or(1) as usize;
-    Diagnostic {
-        code: text("code"),
-        message: text("message"),
-        file: text("file"),
-        line: number("line"),
-        column: number("column"),
-        end_line: number("end_line"),
-        end_column: number("end_column"),
-        source_line: text("source_line"),
-        hint: value["hint"].as_str().map(str::to_owned),
-        definition: value["definition"].as_str().map(str::to_owned),
     }
 }
 
