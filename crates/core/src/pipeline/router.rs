@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bellwether_rules::{DefKind, SegmentDef};
 
+use super::owners::Owners;
 use crate::actions::config::{DestinationConfig, PoolConfig};
 use crate::actions::holdout::{self, is_held_out};
 use crate::actions::payload::{
@@ -25,8 +26,8 @@ type AssignmentKey = (String, SubjectKey);
 pub struct ActionRouter {
     destinations: Vec<DestinationConfig>,
     pools: Vec<PoolConfig>,
-    /// Subject → segment → owner.
-    current: HashMap<SubjectKey, BTreeMap<String, String>>,
+    /// Who owns whom now.
+    owners: Owners,
     turns: HashMap<String, u64>,
 }
 
@@ -42,7 +43,8 @@ impl ActionRouter {
     /// Picks up where the recorded assignments left off.
     pub fn restore(&mut self, recorded: RecordedAssignments) {
         for record in recorded.current {
-            self.insert_owner((record.segment, record.subject), record.owner);
+            self.owners
+                .insert(&record.segment, record.subject, &record.owner);
         }
         self.turns = recorded.turns.into_iter().collect();
     }
@@ -62,22 +64,6 @@ impl ActionRouter {
         watches
     }
 
-    fn insert_owner(&mut self, (segment, subject): AssignmentKey, owner: String) {
-        self.current
-            .entry(subject)
-            .or_default()
-            .insert(segment, owner);
-    }
-
-    fn remove_owner(&mut self, (segment, subject): &AssignmentKey) -> Option<String> {
-        let owners = self.current.get_mut(subject)?;
-        let owner = owners.remove(segment);
-        if owners.is_empty() {
-            self.current.remove(subject);
-        }
-        owner
-    }
-
     /// Deleted contacts (the contacts of `WriteOp::PurgeContactRecords`
     /// among `ops`) own nothing any more; their stored assignments are
     /// anonymised by the purge.
@@ -85,7 +71,7 @@ impl ActionRouter {
         for op in ops {
             if let WriteOp::PurgeContactRecords { contacts, .. } = op {
                 for contact in contacts {
-                    self.current.remove(&SubjectKey::Contact(*contact));
+                    self.owners.forget(&SubjectKey::Contact(*contact));
                 }
             }
         }
@@ -143,7 +129,7 @@ impl ActionRouter {
         let assigned = match change.change {
             Transition::Entered => self.assign(engine, def, change, assignment, ops),
             _ => {
-                let owner = self.remove_owner(&assignment);
+                let owner = self.owners.remove(&assignment.0, &assignment.1);
                 if owner.is_some() {
                     let (segment, subject) = assignment;
                     ops.push(WriteOp::Unassign {
@@ -219,7 +205,7 @@ impl ActionRouter {
             round_robin: used_turn,
             at: change.at,
         }));
-        self.insert_owner((segment, subject), assigned.clone());
+        self.owners.insert(&segment, subject, &assigned);
         Some(assigned)
     }
 
@@ -293,7 +279,7 @@ impl ActionRouter {
 
     /// Every current assignment of a subject: segment → owner.
     pub fn owners_of(&self, key: &SubjectKey) -> BTreeMap<String, String> {
-        self.current.get(key).cloned().unwrap_or_default()
+        self.owners.of(key)
     }
 
     /// One outbox row per destination that wants the change; the payload is

@@ -140,6 +140,47 @@ fn owners_take_turns_among_treated_entrants() {
     assert_eq!(router.owners_of(&key).get("demo"), Some(&last));
 }
 
+/// A restart resumes owners from the recorded assignments; an exit ends
+/// the one of its segment and keeps the others.
+#[test]
+fn restored_owners_are_resumed_and_ended_per_segment() {
+    let assignment = |segment: &str, id: i64, owner: &str| crate::store::AssignmentRecord {
+        segment: segment.into(),
+        subject: SubjectKey::Contact(id),
+        label: format!("u{id}"),
+        owner: owner.into(),
+        pool: None,
+        round_robin: false,
+        at: T0,
+    };
+    let mut router = ActionRouter::default();
+    router.restore(crate::store::RecordedAssignments {
+        current: vec![
+            assignment("demo", 1, "ana"),
+            assignment("churn", 1, "cs"),
+            assignment("demo", 2, "ben"),
+        ],
+        turns: vec![("sdr".into(), 2)],
+    });
+    let owners = |router: &ActionRouter, id| router.owners_of(&SubjectKey::Contact(id));
+    assert_eq!(
+        owners(&router, 1).into_iter().collect::<Vec<_>>(),
+        [
+            ("churn".to_owned(), "cs".to_owned()),
+            ("demo".into(), "ana".into())
+        ]
+    );
+    router.forget_purged(&[WriteOp::PurgeContactRecords {
+        deletion: "d".into(),
+        contacts: vec![2],
+    }]);
+    assert!(
+        owners(&router, 2).is_empty(),
+        "a deleted contact owns nothing"
+    );
+    assert_eq!(owners(&router, 1).len(), 2);
+}
+
 #[test]
 fn a_tier_change_is_one_delivery_from_and_to() {
     let (mut engine, mut router, mut feed) = setup();
