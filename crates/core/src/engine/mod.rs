@@ -429,6 +429,11 @@ impl Engine {
             // Keep what load recorded for the caller to take (and persist).
             engine.process_due(now)
         };
+        // Windows grew while the history passed through them; what they
+        // hold now is what stays resident.
+        for tracker in engine.trackers.values_mut() {
+            tracker.shrink_to_fit();
+        }
         tracing::debug!(
             elapsed_ms = phase.elapsed().as_millis() as u64,
             "evaluated up to now"

@@ -153,6 +153,14 @@ impl Tracker {
         }
     }
 
+    /// Gives back the room its windows grew to while a long history
+    /// passed through them (after a start has walked it all).
+    pub fn shrink_to_fit(&mut self) {
+        for slot in &mut self.slots {
+            slot.shrink_to_fit();
+        }
+    }
+
     /// How many times it started over from the first event (one pass over
     /// the history each): once when first advanced, then only when its
     /// timeline was edited in a way it could not follow.

@@ -127,6 +127,13 @@ impl Window {
         }
     }
 
+    fn shrink_to_fit(&mut self) {
+        match self {
+            Window::Times(times) => times.shrink_to_fit(),
+            Window::Items(items) => items.shrink_to_fit(),
+        }
+    }
+
     fn pop_front(&mut self) {
         match self {
             Window::Times(times) => drop(times.pop_front()),
@@ -183,6 +190,21 @@ fn keeps_totals(measure: &Measure) -> bool {
 }
 
 impl SlotState {
+    /// Gives back what a window's queues grew to while history passed
+    /// through them (they double as matches enter, and keep that room
+    /// as old matches leave).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        let Some(more) = self.more.as_mut() else {
+            return;
+        };
+        if let Some(window) = more.window.as_mut() {
+            window.shrink_to_fit();
+        }
+        if let Some(totals) = more.totals.as_mut() {
+            totals.days.shrink_to_fit();
+        }
+    }
+
     fn more(&mut self) -> &mut More {
         self.more.get_or_insert_with(Box::default)
     }
