@@ -5,10 +5,13 @@
 //! (every later event, window edge and threshold crossing) carry it, in
 //! time order, up to now.
 //!
-//! Subjects are walked one account at a time (its contacts and itself;
-//! then contacts without an account): no subject reads another group's
+//! Subjects are walked one group at a time (an account with its contacts,
+//! or a contact without an account): no subject reads another group's
 //! state, so the values are those of one walk in global time order, and
-//! a group's state stays in the CPU's caches while it is walked.
+//! a group's state stays in the CPU's caches while it is walked. For the
+//! same reason the groups are split over the machine's cores, each part
+//! walked by an engine of its own over the shared subjects, whose results
+//! are merged into this one afterwards.
 //!
 //! What that history holds is not news: the action layer is told to route
 //! only the changes of the last [`ROUTED_HISTORY_MS`]. Older ones, and
@@ -21,7 +24,9 @@
 //! stops half way leaves rows without a checkpoint; the next start
 //! discards them (`Store::discard_unconfirmed_history`) and walks again.
 
-use crossbeam_channel::Receiver;
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
 
 use super::state::ContactState;
 use super::{Change, DefKind, Engine};
@@ -32,6 +37,9 @@ use crate::subject::SubjectKey;
 
 /// The thread that writes a first start's history beside the walk.
 const HISTORY_THREAD: &str = "history writer";
+
+/// A thread that walks part of a first start's groups.
+const WALK_THREAD: &str = "history walk";
 
 /// Of a backfilled history, the changes this recent are still routed (the
 /// demo's inbox shows the last day's alerts; older ones are history).
@@ -46,24 +54,51 @@ const ROWS_PER_TRANSACTION: usize = 50_000;
 /// Groups' rows waiting for the writer before the walk waits.
 const QUEUED_GROUPS: usize = 256;
 
+/// An account with its contacts, or a contact alone: each subject with
+/// the instant of its first message. No group reads another's state.
+type Group = Vec<(SubjectKey, Millis)>;
+
+/// What one walker recorded besides the rows it wrote.
+#[derive(Default)]
+struct Walked {
+    /// Changes since `routed_from`, to be routed like live ones.
+    recent: Vec<Change>,
+    /// Older segment changes, for owner assignments only.
+    backfilled: Vec<Change>,
+}
+
 impl Engine {
     /// Replays every subject from its first message to `now`, recording each
     /// change at its instant: score forms and changes older than
     /// `routed_from` go to `write` (`Store::apply`) as the walk goes; the
     /// recent changes are returned, oldest first. `progress` is told
     /// (groups walked, groups) after each group.
+    ///
+    /// The groups are split over the machine's cores, each part walked by
+    /// an engine of its own that shares this one's subjects; their values,
+    /// memberships, timers and trackers are merged back afterwards.
     pub(super) fn backfill(
         &mut self,
         now: Millis,
         write: &WriteHistory<'_>,
         progress: &mut dyn Progress,
     ) -> Result<Vec<Change>, StoreError> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.backfill_on(cores, now, write, progress)
+    }
+
+    /// [`Engine::backfill`] on up to `walkers` threads.
+    pub(super) fn backfill_on(
+        &mut self,
+        walkers: usize,
+        now: Millis,
+        write: &WriteHistory<'_>,
+        progress: &mut dyn Progress,
+    ) -> Result<Vec<Change>, StoreError> {
         self.routed_from = now - ROUTED_HISTORY_MS;
-        let groups = self.backfill_groups(now);
-        let total = groups.len() as u64;
-        let mut recent = Vec::new();
-        let mut backfilled = Vec::new();
-        let written = std::thread::scope(|scope| {
+        let parts = self.backfill_parts(now, walkers);
+        let total: u64 = parts.iter().map(|part| part.len() as u64).sum();
+        let (walks, written) = std::thread::scope(|scope| {
             let (rows, queue) = crossbeam_channel::bounded(QUEUED_GROUPS);
             let writer = std::thread::Builder::new()
                 .name("bellwether-history".into())
@@ -72,39 +107,50 @@ impl Engine {
                     name: HISTORY_THREAD,
                     source,
                 })?;
-            for (done, group) in (1..).zip(groups) {
-                for (key, first) in group {
-                    self.timers.schedule(key, Some(first));
-                }
-                let changes = self.process_due(now);
-                let mut ops: Vec<WriteOp> = std::mem::take(&mut self.fresh_scores)
-                    .into_iter()
-                    .map(WriteOp::Score)
-                    .collect();
-                for change in changes {
-                    if change.at >= self.routed_from {
-                        recent.push(change);
-                        continue;
-                    }
-                    if change.is_membership() {
-                        ops.push(WriteOp::Membership(change.to_record()));
-                    }
-                    if change.definition_kind == DefKind::Segment {
-                        backfilled.push(change);
-                    }
-                }
-                // A writer that stopped failed: its error is returned below.
-                if !ops.is_empty() && rows.send(ops).is_err() {
-                    break;
-                }
+            let (ticks, walked) = crossbeam_channel::unbounded();
+            let mut threads = Vec::with_capacity(parts.len());
+            for (index, groups) in parts.into_iter().enumerate() {
+                let mut walker = self.walker();
+                let (rows, ticks) = (rows.clone(), ticks.clone());
+                let thread = std::thread::Builder::new()
+                    .name(format!("bellwether-walk-{index}"))
+                    .spawn_scoped(scope, move || {
+                        let accounts = group_accounts(&groups);
+                        let walked = walker.walk(groups, now, &rows, &ticks);
+                        (walker, accounts, walked)
+                    })
+                    .map_err(|source| StoreError::Thread {
+                        name: WALK_THREAD,
+                        source,
+                    })?;
+                threads.push(thread);
+            }
+            // Each walker ticks once per group and hangs up when done.
+            drop((rows, ticks));
+            for (done, ()) in (1..).zip(walked.iter()) {
                 progress.advanced(done, total);
             }
-            drop(rows);
-            writer.join().unwrap_or(Err(StoreError::ThreadPanicked {
+            let walks: Vec<_> = threads
+                .into_iter()
+                .map(|thread| {
+                    thread
+                        .join()
+                        .map_err(|_| StoreError::ThreadPanicked { name: WALK_THREAD })
+                })
+                .collect::<Result<_, _>>()?;
+            let written = writer.join().unwrap_or(Err(StoreError::ThreadPanicked {
                 name: HISTORY_THREAD,
-            }))
+            }))?;
+            Ok::<_, StoreError>((walks, written))
         })?;
         tracing::debug!(rows = written, "history written");
+        let mut recent = Vec::new();
+        let mut backfilled = Vec::new();
+        for (walker, accounts, walked) in walks {
+            self.absorb_walker(walker, &accounts);
+            recent.extend(walked.recent);
+            backfilled.extend(walked.backfilled);
+        }
         // By instant, then subject (owners are assigned in turn, so the
         // order of simultaneous entries must not depend on the walk's);
         // stable, so each subject's own order holds.
@@ -115,6 +161,91 @@ impl Engine {
         Ok(recent)
     }
 
+    /// An engine for one part of the walk: this one's subjects (shared),
+    /// rules, watches and routing instant, nothing evaluated yet.
+    fn walker(&self) -> Engine {
+        let mut walker = Engine::new(Arc::clone(&self.view.rules));
+        walker.view.state = self.view.state.clone();
+        walker.watches = self.watches.clone();
+        walker.routed_from = self.routed_from;
+        walker
+    }
+
+    /// Walks `groups` one after another up to `now`: their rows go to
+    /// `rows`, one tick per group to `ticks`.
+    fn walk(
+        &mut self,
+        groups: Vec<Group>,
+        now: Millis,
+        rows: &Sender<Vec<WriteOp>>,
+        ticks: &Sender<()>,
+    ) -> Walked {
+        let mut walked = Walked::default();
+        for group in groups {
+            for (key, first) in group {
+                self.timers.schedule(key, Some(first));
+            }
+            let changes = self.process_due(now);
+            let mut ops: Vec<WriteOp> = std::mem::take(&mut self.fresh_scores)
+                .into_iter()
+                .map(WriteOp::Score)
+                .collect();
+            for change in changes {
+                if change.at >= self.routed_from {
+                    walked.recent.push(change);
+                    continue;
+                }
+                if change.is_membership() {
+                    ops.push(WriteOp::Membership(change.to_record()));
+                }
+                if change.definition_kind == DefKind::Segment {
+                    walked.backfilled.push(change);
+                }
+            }
+            // A writer that stopped failed: its error is returned by the
+            // caller.
+            if !ops.is_empty() && rows.send(ops).is_err() {
+                break;
+            }
+            // The caller listens until every walker hangs up.
+            let _ = ticks.send(());
+        }
+        walked
+    }
+
+    /// Takes over what a walker computed for its groups: values,
+    /// memberships, timers, trackers, counts, recent changes, and the
+    /// account timelines it merged (`accounts`).
+    fn absorb_walker(&mut self, walker: Engine, accounts: &[Arc<str>]) {
+        let Engine {
+            view,
+            timers,
+            trackers,
+            ..
+        } = walker;
+        for group_id in accounts {
+            self.view
+                .state
+                .accounts
+                .adopt(&view.state.accounts, group_id);
+        }
+        self.view.values.extend(view.values);
+        for (segment, members) in view.members {
+            let merged = self.view.members.entry(segment).or_default();
+            *merged = std::mem::take(merged).union(members);
+        }
+        self.view.health.absorb(view.health);
+        self.timers.absorb(timers);
+        self.trackers.extend(trackers);
+        let mut recent: Vec<Change> = std::mem::take(&mut self.view.recent)
+            .into_iter()
+            .chain(view.recent)
+            .collect();
+        recent.sort_by_key(|change| change.at);
+        let excess = recent.len().saturating_sub(super::RECENT_CHANGES);
+        self.view.recent = recent.into_iter().skip(excess).collect();
+    }
+
     /// The segment changes of a first start's history before
     /// [`Engine::routed_from`], by instant then subject, written already:
     /// routed only to keep owners assigned. Empty after the first call.
@@ -122,30 +253,45 @@ impl Engine {
         std::mem::take(&mut self.backfilled)
     }
 
-    /// Each account with its contacts, then each contact without an
-    /// account alone, as (subject, first instant) pairs. `State` keeps a
-    /// contact in the `contacts` of exactly the account it names.
-    fn backfill_groups(&self, now: Millis) -> Vec<Vec<(SubjectKey, Millis)>> {
+    /// Each account with its contacts, and each contact without an
+    /// account alone, split into `parts` parts of about equal work (events
+    /// walked): the largest group first to the lightest part. `State` keeps
+    /// a contact in the `contacts` of exactly the account it names.
+    fn backfill_parts(&self, now: Millis, parts: usize) -> Vec<Vec<Group>> {
         let state = &self.view.state;
         let contact = |id: &ContactId, contact: &ContactState| {
             let first = contact.first_seen().unwrap_or(now).min(now);
-            (SubjectKey::Contact(*id), first)
+            ((SubjectKey::Contact(*id), first), contact.timeline.len())
         };
         let accounts = state.accounts.iter().map(|(group_id, account)| {
             let members = account.contacts.iter();
-            let mut group: Vec<_> = members
+            let (mut group, events): (Group, Vec<usize>) = members
                 .filter_map(|id| Some(contact(id, state.contacts.get(id)?)))
-                .collect();
+                .unzip();
             let first = state.account_first_seen(account).unwrap_or(now).min(now);
             group.push((SubjectKey::Account(group_id.clone()), first));
-            group
+            // The account's merged timeline is walked too.
+            (group, 2 * events.iter().sum::<usize>() + 1)
         });
         let alone = state
             .contacts
             .iter()
             .filter(|(_, c)| c.account.is_none())
-            .map(|(id, c)| vec![contact(id, c)]);
-        accounts.chain(alone).collect()
+            .map(|(id, c)| {
+                let (subject, events) = contact(id, c);
+                (vec![subject], events + 1)
+            });
+        let mut groups: Vec<(Group, usize)> = accounts.chain(alone).collect();
+        groups.sort_by_key(|(_, work)| std::cmp::Reverse(*work));
+        let parts = parts.clamp(1, groups.len().max(1));
+        let mut split: Vec<(usize, Vec<Group>)> = vec![(0, Vec::new()); parts];
+        for (group, work) in groups {
+            if let Some(lightest) = split.iter_mut().min_by_key(|(load, _)| *load) {
+                lightest.0 += work;
+                lightest.1.push(group);
+            }
+        }
+        split.into_iter().map(|(_, groups)| groups).collect()
     }
 
     /// Changes before this instant were recorded by a backfill: history,
@@ -153,6 +299,17 @@ impl Engine {
     pub fn routed_from(&self) -> Millis {
         self.routed_from
     }
+}
+
+/// The accounts among a part's groups (whose timelines its walker merges).
+fn group_accounts(groups: &[Group]) -> Vec<Arc<str>> {
+    let subjects = groups.iter().flatten();
+    subjects
+        .filter_map(|(key, _)| match key {
+            SubjectKey::Account(group_id) => Some(group_id.clone()),
+            SubjectKey::Contact(_) => None,
+        })
+        .collect()
 }
 
 /// Writes each group's rows as they come, several groups per transaction;

@@ -87,6 +87,29 @@ impl Health {
         }
     }
 
+    /// Adds what another engine counted (a first start walks its groups
+    /// on several threads, each engine with its own counts).
+    pub(crate) fn absorb(&mut self, other: Health) {
+        self.contact_evaluations += other.contact_evaluations;
+        self.account_evaluations += other.account_evaluations;
+        self.single_evaluations += other.single_evaluations;
+        if self.by_position.len() < other.by_position.len() {
+            self.by_position.resize(other.by_position.len(), 0);
+        }
+        for (count, more) in self.by_position.iter_mut().zip(other.by_position) {
+            *count += more;
+        }
+        for (name, more) in other.by_name {
+            *self.by_name.entry(name).or_default() += more;
+        }
+        for (name, at) in other.last_change {
+            self.changed(&name, at);
+        }
+        self.durations.extend(other.durations);
+        let excess = self.durations.len().saturating_sub(SAMPLES);
+        self.durations.drain(..excess);
+    }
+
     pub(crate) fn changed(&mut self, definition: &str, at: Millis) {
         let last = self.last_change.entry(definition.to_owned()).or_insert(at);
         *last = (*last).max(at);
@@ -174,6 +197,28 @@ mod tests {
             Some(Duration::from_millis(99))
         );
         assert_eq!(Health::default().evaluation_time(0.5), None);
+
+        // Another engine's counts (a walk on another thread) add up.
+        let mut other = Health::default();
+        other.evaluated(
+            SubjectKind::Contact,
+            Duration::from_millis(500),
+            order,
+            None,
+        );
+        other.changed("hot", 20);
+        let mut merged = Health::default();
+        merged.evaluated(SubjectKind::Account, Duration::from_millis(1), order, None);
+        merged.changed("hot", 3);
+        merged.absorb(other);
+        assert_eq!(merged.evaluations(position("hot"), "hot"), 1);
+        assert_eq!(merged.evaluations(position("big"), "big"), 1);
+        assert_eq!(merged.total_evaluations(), 2);
+        assert_eq!(merged.last_change("hot"), Some(20));
+        assert_eq!(
+            merged.evaluation_time(1.0),
+            Some(Duration::from_millis(500))
+        );
 
         // Another rule set: what was counted stays with each name.
         health.rules_replaced(order);

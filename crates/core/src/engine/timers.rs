@@ -46,6 +46,14 @@ impl Timers {
         Some((at, key))
     }
 
+    /// Takes over another engine's pending deadlines (of other subjects:
+    /// a first start's walk on another thread).
+    pub(crate) fn absorb(&mut self, other: Timers) {
+        for (key, at) in other.deadline {
+            self.schedule(key, Some(at));
+        }
+    }
+
     pub(crate) fn pending(&self) -> usize {
         self.deadline.len()
     }
@@ -76,5 +84,15 @@ mod tests {
         assert_eq!(timers.pop_due(1_000), Some((30, SubjectKey::Contact(1))));
         assert_eq!(timers.pop_due(1_000), None, "stale entries are skipped");
         assert_eq!(timers.pending(), 0);
+
+        let mut other = Timers::default();
+        other.schedule(SubjectKey::Contact(3), Some(70));
+        other.schedule(SubjectKey::Contact(3), Some(60));
+        timers.schedule(SubjectKey::Contact(4), Some(65));
+        timers.absorb(other);
+        assert_eq!(timers.pending(), 2);
+        assert_eq!(timers.pop_due(1_000), Some((60, SubjectKey::Contact(3))));
+        assert_eq!(timers.pop_due(1_000), Some((65, SubjectKey::Contact(4))));
+        assert_eq!(timers.pop_due(1_000), None, "the superseded 70 is not due");
     }
 }

@@ -1,6 +1,6 @@
-//! A first start's history walk, one account at a time, records what one
-//! walk through every subject in global time order records, and ends in
-//! the from-scratch state.
+//! A first start's history walk, one account at a time and split over
+//! threads, records what one walk through every subject in global time
+//! order records, and ends in the from-scratch state.
 
 use parking_lot::Mutex;
 
@@ -70,6 +70,7 @@ proptest! {
     fn walking_one_account_at_a_time_records_the_same_history(
         accounts in proptest::collection::vec(0u8..3, USERS.len()),
         events in proptest::collection::vec((0usize..USERS.len(), 0usize..EVENTS.len(), 0i64..(60 * 24)), 1..40),
+        walkers in 1usize..4,
     ) {
         let mut messages = Vec::new();
         for (user, account) in USERS.iter().zip(&accounts) {
@@ -90,7 +91,8 @@ proptest! {
         let written = Mutex::new(Vec::new());
         let mut reported = Vec::new();
         let recent = walked
-            .backfill(
+            .backfill_on(
+                walkers,
                 now,
                 &|ops| {
                     written.lock().extend(ops.iter().cloned());
@@ -132,6 +134,13 @@ proptest! {
         prop_assert_eq!(history(rows), history(reference_rows));
         prop_assert_eq!(score_rows(score_records), scores(&mut reference));
         prop_assert_eq!(walked.live_memberships(), walked.evaluate_all(now));
+        // The walkers' timers and trackers, merged, carry on from there.
+        prop_assert_eq!(walked.trackers.len(), reference.trackers.len());
+        let later = now + 30 * DAY;
+        walked.process_due(later);
+        reference.process_due(later);
+        prop_assert_eq!(walked.live_memberships(), walked.evaluate_all(later));
+        prop_assert_eq!(scores(&mut walked), scores(&mut reference));
     }
 }
 
