@@ -62,6 +62,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "digests",
         sql: include_str!("../migrations/sqlite/0010_digests.sql"),
     },
+    Migration {
+        version: 11,
+        name: "score_index",
+        sql: include_str!("../migrations/sqlite/0011_score_index.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -114,6 +119,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 10,
         name: "digests",
         sql: include_str!("../migrations/postgres/0010_digests.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "score_index",
+        sql: include_str!("../migrations/postgres/0011_score_index.sql"),
     },
 ];
 

@@ -779,7 +779,13 @@ impl Engine {
     fn record_changes(&mut self, key: &SubjectKey, values: &Values, at: Millis) {
         let previous = self.view.values.remove(key).unwrap_or_default();
         let rules = Arc::clone(&self.view.rules);
-        for def in rules.order().iter().filter(|d| d.kind == DefKind::Segment) {
+        // Most evaluations change no membership: one comparison of the
+        // maps instead of two lookups per segment of the rule set.
+        let segments = match previous.segments == values.segments {
+            true => &[][..],
+            false => rules.order(),
+        };
+        for def in segments.iter().filter(|d| d.kind == DefKind::Segment) {
             let name = &def.name;
             let was = previous.segments.get(name).copied().unwrap_or(false);
             let is = values.segments.get(name).copied().unwrap_or(false);
