@@ -130,13 +130,12 @@ impl Engine {
             for (done, ()) in (1..).zip(walked.iter()) {
                 progress.advanced(done, total);
             }
-            let walks: Vec<_> = threads
+            // Every walker joined before any failure is returned (the scope
+            // would re-raise a panic it had to join itself).
+            let joined: Vec<_> = threads.into_iter().map(|thread| thread.join()).collect();
+            let walks: Vec<_> = joined
                 .into_iter()
-                .map(|thread| {
-                    thread
-                        .join()
-                        .map_err(|_| StoreError::ThreadPanicked { name: WALK_THREAD })
-                })
+                .map(|walk| walk.map_err(|_| StoreError::ThreadPanicked { name: WALK_THREAD }))
                 .collect::<Result<_, _>>()?;
             let written = writer.join().unwrap_or(Err(StoreError::ThreadPanicked {
                 name: HISTORY_THREAD,
