@@ -14,6 +14,7 @@ pub mod export;
 pub mod identity;
 pub mod ingest;
 pub mod message;
+mod names;
 pub mod pipeline;
 pub mod progress;
 pub mod reports;

@@ -5,7 +5,7 @@
 //! Invariant: only live contacts are present; a merged-away contact's events
 //! and traits live on in its survivor.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use bellwether_rules::{Event, EventKind, EventShape, LateInsert, PropertyKeys, Timeline, Traits};
@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 
 use super::cow_map::CowMap;
 use crate::message::{ContactId, MessageKind, StoredEvent};
+use crate::names::Names;
 use crate::store::{IdKind, IdentitySnapshot, Store, StoreError, WriteOp};
 use crate::subject::SubjectKey;
 
@@ -107,7 +108,7 @@ const PAGE_FIELDS: [&str; 5] = ["path", "url", "title", "referrer", "search"];
 /// shapes they make together.
 #[derive(Debug, Default)]
 struct Shared {
-    names: HashSet<Arc<str>>,
+    names: Names,
     objects: HashMap<String, Arc<Value>>,
     shapes: HashMap<ShapeKey, Arc<EventShape>>,
 }
@@ -117,15 +118,6 @@ struct Shared {
 type ShapeKey = (EventKind, usize, usize, usize);
 
 impl Shared {
-    fn name(&mut self, name: &str) -> Arc<str> {
-        if let Some(known) = self.names.get(name) {
-            return known.clone();
-        }
-        let name: Arc<str> = Arc::from(name);
-        self.names.insert(name.clone());
-        name
-    }
-
     /// The one shared shape of these (interned) parts.
     fn shape(
         &mut self,
@@ -565,7 +557,7 @@ impl State {
             _ => return None,
         };
         let mut shared = self.shared.lock();
-        let name = shared.name(message.event.as_deref().unwrap_or(""));
+        let name = shared.names.intern(message.event.as_deref().unwrap_or(""));
         let reads = |key: &str| self.keep.as_ref().is_none_or(|keep| keep.contains(key));
         let properties = kept(&message.properties, reads);
         // Rules read only `context.page` (page fields fall back to it).

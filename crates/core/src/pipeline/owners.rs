@@ -5,9 +5,10 @@
 //! each subject holds one exact-size slice (a map per subject cost about
 //! 550 bytes each).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::names::Names;
 use crate::subject::SubjectKey;
 
 /// (segment, owner), names shared.
@@ -16,13 +17,13 @@ type Owned = (Arc<str>, Arc<str>);
 #[derive(Debug, Default)]
 pub(super) struct Owners {
     by_subject: HashMap<SubjectKey, Box<[Owned]>>,
-    names: HashSet<Arc<str>>,
+    names: Names,
 }
 
 impl Owners {
     /// `owner` now owns `subject` in `segment` (replacing any owner there).
     pub(super) fn insert(&mut self, segment: &str, subject: SubjectKey, owner: &str) {
-        let owned = (self.intern(segment), self.intern(owner));
+        let owned = (self.names.intern(segment), self.names.intern(owner));
         let current = self.by_subject.remove(&subject).unwrap_or_default();
         let mut owners: Vec<Owned> = current
             .into_vec()
@@ -60,15 +61,6 @@ impl Owners {
             .flat_map(|owners| owners.iter())
             .map(|(segment, owner)| (segment.to_string(), owner.to_string()))
             .collect()
-    }
-
-    fn intern(&mut self, name: &str) -> Arc<str> {
-        if let Some(known) = self.names.get(name) {
-            return Arc::clone(known);
-        }
-        let name: Arc<str> = Arc::from(name);
-        self.names.insert(Arc::clone(&name));
-        name
     }
 }
 
