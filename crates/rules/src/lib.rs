@@ -108,7 +108,7 @@ pub use time::{
 };
 pub use timeline::{Event, EventKind, EventShape, Span, Timeline, Traits};
 pub use track::{LateInsert, PropertyKeys, TrackPlan, Tracker};
-pub use triggers::Triggers;
+pub use triggers::{MemberChange, Triggers};
 pub use value::Value;
 
 /// Longest definition name, in characters.

@@ -1,6 +1,6 @@
 //! The compiled definition set: what the engine evaluates.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -70,14 +70,22 @@ pub struct RuleSet {
     pub(crate) scores: Vec<CompiledScore>,
     pub(crate) segments: Vec<CompiledSegment>,
     pub(crate) tiers: Vec<CompiledTier>,
-    pub(crate) score_index: HashMap<String, usize>,
-    pub(crate) segment_index: HashMap<String, usize>,
-    pub(crate) tier_index: HashMap<String, usize>,
+    /// By name: the engine evaluates definitions by name, millions of
+    /// times in a first start, so a fast hash (names come from the
+    /// definitions file, not from users).
+    pub(crate) score_index: NameIndex,
+    pub(crate) segment_index: NameIndex,
+    pub(crate) tier_index: NameIndex,
     pub(crate) order: Vec<DefRef>,
     /// What besides time can change each definition, in `order`.
     pub(crate) triggers: Vec<crate::triggers::Triggers>,
+    /// The contact definitions account definitions read, in `order`.
+    pub(crate) read_by_accounts: Vec<usize>,
     pub(crate) definitions: Definitions,
 }
+
+/// Position by name.
+pub(crate) type NameIndex = rustc_hash::FxHashMap<String, usize>;
 
 /// The engine shares one compiled set between threads.
 const _: () = {

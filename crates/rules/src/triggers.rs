@@ -7,6 +7,11 @@
 //!
 //! Over-approximations are fine (an event's name is enough, its `where` is
 //! not looked at); missing a trigger is not.
+//!
+//! An account's definition that reads its contacts says what of them it
+//! reads (which contact definitions, events, traits): a contact's change
+//! the definition does not read leaves it as it was. A roll-up of `intent`
+//! is not evaluated again because a contact logged in.
 
 use crate::check::DefKind;
 use crate::eval::window::base_matches;
@@ -27,9 +32,8 @@ pub struct Triggers {
     /// A contact's definition reading its account's traits (`account.x`).
     account_traits: bool,
     /// An account's definition reading its contacts (`count(contacts
-    /// where …)`, roll-ups): any change of a contact's values, events or
-    /// traits may change it.
-    members: bool,
+    /// where …)`, roll-ups): what of them it reads.
+    members: Option<MemberReads>,
     /// It reads a definition of the other subject kind that `members` does
     /// not cover: evaluated every time.
     always: bool,
@@ -53,9 +57,22 @@ impl Triggers {
         self.always || self.account_traits
     }
 
-    /// Whether a change at one of an account's contacts may change the value.
-    pub fn by_members(&self) -> bool {
-        self.always || self.members
+    /// Whether `change` at an account's contacts may change the value;
+    /// `arrived` are the events that reached the account's merged timeline
+    /// since its last evaluation (its contacts' events).
+    pub fn by_members(&self, change: &MemberChange, arrived: &[&Event]) -> bool {
+        if self.always {
+            return true;
+        }
+        let Some(reads) = &self.members else {
+            return false;
+        };
+        change.everything
+            || reads.defs.iter().any(|def| change.defs.contains(def))
+            || (reads.traits && change.traits)
+            || arrived
+                .iter()
+                .any(|event| reads.events.iter().any(|base| base_matches(base, event)))
     }
 
     /// Positions in [`RuleSet::order`] of the definitions of the same
@@ -65,11 +82,73 @@ impl Triggers {
     }
 }
 
+/// What an account's definition reads of its contacts.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct MemberReads {
+    /// Positions in [`RuleSet::order`] of the contact definitions whose
+    /// values it reads (roll-ups, `score(…)` in `count(contacts where …)`).
+    defs: Vec<usize>,
+    /// The bases of the selectors of its `count(contacts where …)`
+    /// conditions.
+    events: Vec<SelBase>,
+    /// A condition reads a contact's own traits.
+    traits: bool,
+}
+
+/// What changed at an account's contacts since its last evaluation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MemberChange {
+    /// Unknown, or the contacts themselves changed: everything that reads
+    /// them is evaluated.
+    pub everything: bool,
+    /// Positions in [`RuleSet::order`] of the contact definitions (among
+    /// [`RuleSet::read_by_accounts`]) whose value changed at some contact.
+    pub defs: Vec<usize>,
+    /// Some contact's traits changed.
+    pub traits: bool,
+}
+
+impl MemberChange {
+    /// Adds what changed at one more contact.
+    pub fn add(&mut self, defs: impl IntoIterator<Item = usize>, traits: bool) {
+        for def in defs {
+            if !self.defs.contains(&def) {
+                self.defs.push(def);
+            }
+        }
+        self.traits |= traits;
+    }
+
+    /// Whether anything changed.
+    pub fn is_empty(&self) -> bool {
+        !self.everything && self.defs.is_empty() && !self.traits
+    }
+}
+
 impl RuleSet {
     /// Each definition's triggers, in the order of [`RuleSet::order`].
     pub fn triggers(&self) -> &[Triggers] {
         &self.triggers
     }
+
+    /// Positions in [`RuleSet::order`] of the contact definitions some
+    /// account definition reads: the only contact values whose change an
+    /// account needs to hear of.
+    pub fn read_by_accounts(&self) -> &[usize] {
+        &self.read_by_accounts
+    }
+}
+
+/// The contact definitions account definitions read, in order, once each.
+pub(crate) fn read_by_accounts(triggers: &[Triggers]) -> Vec<usize> {
+    let mut read: Vec<usize> = triggers
+        .iter()
+        .filter_map(|t| t.members.as_ref())
+        .flat_map(|reads| reads.defs.iter().copied())
+        .collect();
+    read.sort_unstable();
+    read.dedup();
+    read
 }
 
 /// The triggers of every definition of `order`, in that order.
@@ -109,7 +188,9 @@ pub(crate) fn triggers_of(
             for (kind, name) in &def.depends_on {
                 match position(*kind, name) {
                     Some(at) if order[at].subject == def.subject => triggers.deps.push(at),
-                    Some(_) if def.subject == SubjectKind::Account => triggers.members = true,
+                    Some(at) if def.subject == SubjectKind::Account => {
+                        triggers.members.get_or_insert_default().defs.push(at)
+                    }
                     _ => triggers.always = true,
                 }
             }
@@ -136,7 +217,10 @@ impl Walk {
             match &rule.kind {
                 RuleKind::Event { sel, .. } => self.sel(sel),
                 RuleKind::While { condition, .. } => self.node(condition),
-                RuleKind::Rollup { .. } => self.triggers.members = true,
+                // The score it rolls up is among `depends_on`.
+                RuleKind::Rollup { .. } => {
+                    self.triggers.members.get_or_insert_default();
+                }
             }
         }
     }
@@ -192,8 +276,23 @@ impl Walk {
                 self.sel(&each.lead);
                 self.sel(&each.follower);
             }
-            // Its contacts' events, traits and values: any change at one.
-            NodeKind::CountContacts(_) => self.triggers.members = true,
+            // The condition is a contact's: its events and traits are the
+            // contacts', `account.x` the account's own traits; the
+            // definitions it reads are among `depends_on`.
+            NodeKind::CountContacts(condition) => {
+                let mut contact = Walk::new(SubjectKind::Contact);
+                contact.node(condition);
+                let found = contact.triggers;
+                self.triggers.own_traits |= found.account_traits;
+                self.triggers.always |= found.always;
+                let reads = self.triggers.members.get_or_insert_default();
+                reads.traits |= found.own_traits;
+                for base in found.events {
+                    if !reads.events.contains(&base) {
+                        reads.events.push(base);
+                    }
+                }
+            }
             // References (`score`, `in_segment`, `tier`) come from
             // `depends_on`; the rest are constants and time.
             _ => {}
@@ -239,7 +338,11 @@ mod tests {
         assert!(demo.by_event(&track("Demo Requested")));
         assert!(demo.by_event(&track("Signed Up")), "the window's anchor");
         assert!(!demo.by_event(&track("Logged In")));
-        assert!(!demo.by_own_traits() && !demo.by_members());
+        let everything = MemberChange {
+            everything: true,
+            ..MemberChange::default()
+        };
+        assert!(!demo.by_own_traits() && !demo.by_members(&everything, &[]));
         assert!(
             of(&rules, "active").by_event(&track("Logged In")),
             "any event"
@@ -280,9 +383,88 @@ mod tests {
             .position(|d| &*d.name == "team_intent")
             .expect("defined");
         assert_eq!(big.deps(), &[team]);
-        assert!(of(&rules, "team_intent").by_members());
-        assert!(of(&rules, "committee").by_members());
+        let everything = MemberChange {
+            everything: true,
+            ..MemberChange::default()
+        };
+        assert!(of(&rules, "team_intent").by_members(&everything, &[]));
+        assert!(of(&rules, "committee").by_members(&everything, &[]));
         let lead = of(&rules, "enterprise_lead");
         assert!(lead.by_account_traits() && !lead.by_own_traits());
+    }
+
+    #[test]
+    fn an_account_hears_only_of_the_contact_changes_it_reads() {
+        let rules = rules(
+            r#"
+            [[score]]
+            name = "intent"
+            subject = "contact"
+            rules = [{ on = '"Demo Requested"', points = 10 }]
+            [[segment]]
+            name = "active"
+            when = 'exists("Logged In", last 7d)'
+            [[score]]
+            name = "team_intent"
+            subject = "account"
+            rules = [{ rollup = "intent", agg = "sum" }]
+            [[segment]]
+            name = "committee"
+            subject = "account"
+            when = 'count(contacts where score("intent") >= 5) >= 2'
+            [[segment]]
+            name = "champions"
+            subject = "account"
+            when = 'count(contacts where trait.role = "champion" and exists("Invite Sent")) >= 1'
+            [[segment]]
+            name = "enterprise_users"
+            subject = "account"
+            when = 'count(contacts where account.plan = "enterprise") >= 1'
+            "#,
+        );
+        let position = |name: &str| {
+            rules
+                .order()
+                .iter()
+                .position(|d| &*d.name == name)
+                .expect("defined")
+        };
+        assert_eq!(rules.read_by_accounts(), &[position("intent")]);
+        let mut intent = MemberChange::default();
+        intent.add([position("intent")], false);
+        let mut traits = MemberChange::default();
+        traits.add([], true);
+        let nothing = MemberChange::default();
+        assert!(nothing.is_empty() && !intent.is_empty() && !traits.is_empty());
+
+        let team = of(&rules, "team_intent");
+        assert!(team.by_members(&intent, &[]));
+        assert!(!team.by_members(&traits, &[]), "traits are not rolled up");
+        assert!(!team.by_members(&nothing, &[&track("Demo Requested")]));
+
+        let committee = of(&rules, "committee");
+        assert!(committee.by_members(&intent, &[]));
+        assert!(!committee.by_members(&traits, &[&track("Logged In")]));
+
+        let champions = of(&rules, "champions");
+        assert!(!champions.by_members(&intent, &[]));
+        assert!(champions.by_members(&traits, &[]), "a contact's trait");
+        assert!(champions.by_members(&nothing, &[&track("Invite Sent")]));
+        assert!(!champions.by_members(&nothing, &[&track("Logged In")]));
+        assert!(!champions.by_own_traits());
+
+        let enterprise = of(&rules, "enterprise_users");
+        assert!(
+            enterprise.by_own_traits(),
+            "`account.x` is the account's own trait"
+        );
+        assert!(!enterprise.by_members(&traits, &[&track("Logged In")]));
+        assert!(enterprise.by_members(
+            &MemberChange {
+                everything: true,
+                ..MemberChange::default()
+            },
+            &[]
+        ));
     }
 }

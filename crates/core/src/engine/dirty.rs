@@ -3,9 +3,11 @@
 //! evaluation (an event their selectors name, a trait they read, a change
 //! at one of an account's contacts). The others keep their values: a
 //! subject due because one window edge passed costs one definition, not
-//! the whole rule set (see `bellwether_rules::Triggers`).
+//! the whole rule set (see `bellwether_rules::Triggers`). An account hears
+//! of its contacts only the changes its definitions read
+//! ([`read_by_accounts_change`]).
 
-use bellwether_rules::{Event, RuleSet, SubjectKind, Timeline, Traits};
+use bellwether_rules::{DefKind, Event, MemberChange, RuleSet, SubjectKind, Timeline, Traits};
 
 use super::evaluate::{Dirty, Plan, Values};
 use super::Engine;
@@ -19,8 +21,8 @@ struct Inputs<'a> {
     traits: &'a Traits,
     /// A contact's account's traits.
     account_traits: Option<&'a Traits>,
-    /// An account one of whose contacts changed at this instant.
-    members_touched: bool,
+    /// For an account: what changed at its contacts at this instant.
+    members: Option<&'a MemberChange>,
 }
 
 impl Engine {
@@ -31,7 +33,7 @@ impl Engine {
         &mut self,
         key: &SubjectKey,
         at: Millis,
-        members_touched: bool,
+        members: Option<&MemberChange>,
     ) -> Plan<'static> {
         if let SubjectKey::Account(group_id) = key {
             self.view.state.ensure_account_timeline(group_id);
@@ -46,7 +48,7 @@ impl Engine {
                 timeline: &contact.timeline,
                 traits: &contact.traits,
                 account_traits: state.account_of(contact).map(|a| &a.traits),
-                members_touched: false,
+                members: None,
             }),
             SubjectKey::Account(group_id) => state.accounts.get(group_id).and_then(|account| {
                 Some(Inputs {
@@ -54,7 +56,7 @@ impl Engine {
                     timeline: account.timeline.as_ref()?,
                     traits: &account.traits,
                     account_traits: None,
-                    members_touched,
+                    members,
                 })
             }),
         };
@@ -106,9 +108,65 @@ fn dirty_flags(
                 && (next.is_some_and(|next| next <= at)
                     || (own_traits && triggers.by_own_traits())
                     || (account_traits && triggers.by_account_traits())
-                    || (inputs.members_touched && triggers.by_members())
+                    || inputs
+                        .members
+                        .is_some_and(|members| triggers.by_members(members, &arrived))
                     || arrived.iter().any(|event| triggers.by_event(event)))
         })
         .collect();
     Some(flags)
+}
+
+/// What of a contact's change its account reads: the definitions among
+/// [`RuleSet::read_by_accounts`] whose value (a score's closed form, a
+/// membership, a tier level) differs, or a score whose next change came
+/// sooner; everything for a contact evaluated for the first time.
+///
+/// A score's next change moving later (every event does it to
+/// `days_since(any) >= 14`) is not a change the account must hear of: the
+/// account keeps the earlier instant among its own, and a next change may
+/// be early, never late; evaluated then, it finds the later one.
+pub(super) fn read_by_accounts_change(
+    rules: &RuleSet,
+    previous: Option<&Values>,
+    values: &Values,
+) -> MemberChange {
+    let Some(previous) = previous else {
+        return MemberChange {
+            everything: true,
+            ..MemberChange::default()
+        };
+    };
+    let order = rules.order();
+    let defs = rules
+        .read_by_accounts()
+        .iter()
+        .copied()
+        .filter(|&at| {
+            let name = &order[at].name;
+            match order[at].kind {
+                DefKind::Segment => previous.segments.get(name) != values.segments.get(name),
+                DefKind::Tier => previous.tiers.get(name) != values.tiers.get(name),
+                DefKind::Score => match (previous.scores.get(name), values.scores.get(name)) {
+                    (Some(was), Some(is)) => {
+                        !was.same_form(is) || sooner(was.next_change, is.next_change)
+                    }
+                    (was, is) => was.is_some() != is.is_some(),
+                },
+            }
+        })
+        .collect();
+    MemberChange {
+        defs,
+        ..MemberChange::default()
+    }
+}
+
+/// Whether a next-change instant moved earlier (or appeared).
+fn sooner(was: Option<i64>, is: Option<i64>) -> bool {
+    match (was, is) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(was), Some(is)) => is < was,
+    }
 }

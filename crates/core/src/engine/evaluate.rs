@@ -63,20 +63,6 @@ struct TrackedOut {
 }
 
 impl Values {
-    /// Whether both hold the same scores (as closed forms), segments and
-    /// tier levels: what other subjects can read.
-    pub(super) fn same_values(&self, other: &Values) -> bool {
-        self.segments == other.segments
-            && self.tiers == other.tiers
-            && self.scores.len() == other.scores.len()
-            && self.scores.iter().all(|(name, score)| {
-                other
-                    .scores
-                    .get(name)
-                    .is_some_and(|o| o.same_form(score) && o.next_change == score.next_change)
-            })
-    }
-
     pub(super) fn note_change(&mut self, at: Option<i64>) {
         self.next_change = match (self.next_change, at) {
             (Some(a), Some(b)) => Some(a.min(b)),

@@ -33,7 +33,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use bellwether_rules::{DefKind, LateInsert, PropertyKeys, RuleSet, SubjectKind, Tracker};
+use bellwether_rules::{
+    DefKind, LateInsert, MemberChange, PropertyKeys, RuleSet, SubjectKind, Tracker,
+};
 use serde::Serialize;
 
 pub use crate::subject::{SubjectKey, Transition};
@@ -599,12 +601,12 @@ impl Engine {
     /// its exact deadline.
     pub fn process_due(&mut self, now: Millis) -> Vec<Change> {
         // Accounts due at an instant (their own timers, or a member whose
-        // values, events or traits changed then) are evaluated once, after
-        // every contact due then, each with whether a member changed. A
-        // member's time-driven changes that its values do not show (a window
-        // edge inside a roll-up) are among the account's own next-change
-        // instants already.
-        let mut accounts: BTreeMap<Arc<str>, bool> = BTreeMap::new();
+        // events, traits or values they read changed then) are evaluated
+        // once, after every contact due then, each with what changed at its
+        // members. A member's time-driven changes that its values do not
+        // show (a window edge inside a roll-up) are among the account's own
+        // next-change instants already.
+        let mut accounts: BTreeMap<Arc<str>, MemberChange> = BTreeMap::new();
         let mut instant: Option<Millis> = None;
         loop {
             let next = self.timers.next().filter(|at| *at <= now);
@@ -622,31 +624,32 @@ impl Engine {
             instant = Some(at);
             match key {
                 SubjectKey::Contact(id) => {
-                    let changed = self.reevaluate_due(SubjectKey::Contact(id), at, false);
-                    if changed || self.state.contact_changes_at(id, at) {
+                    let plan = self.due_plan(&SubjectKey::Contact(id), at, None);
+                    let mut change = self.reevaluate_with(SubjectKey::Contact(id), at, plan);
+                    let (event, traits) = self.state.contact_inputs_at(id, at);
+                    change.traits |= traits;
+                    if event || !change.is_empty() {
                         if let Some(account) = self.account_of_contact(id) {
-                            accounts.insert(account, true);
+                            let touched = accounts.entry(account).or_default();
+                            touched.add(change.defs, change.traits);
+                            touched.everything |= change.everything;
                         }
                     }
                 }
                 SubjectKey::Account(group_id) => {
-                    accounts.entry(group_id).or_insert(false);
+                    accounts.entry(group_id).or_default();
                 }
             }
         }
         self.take_changes()
     }
 
-    fn reevaluate_accounts(&mut self, accounts: &mut BTreeMap<Arc<str>, bool>, at: Millis) {
-        for (group_id, members_touched) in std::mem::take(accounts) {
-            self.reevaluate_due(SubjectKey::Account(group_id), at, members_touched);
+    fn reevaluate_accounts(&mut self, accounts: &mut BTreeMap<Arc<str>, MemberChange>, at: Millis) {
+        for (group_id, members) in std::mem::take(accounts) {
+            let key = SubjectKey::Account(group_id);
+            let plan = self.due_plan(&key, at, Some(&members));
+            self.reevaluate_with(key, at, plan);
         }
-    }
-
-    /// A timer's re-evaluation: only the definitions something reached.
-    fn reevaluate_due(&mut self, key: SubjectKey, at: Millis, members_touched: bool) -> bool {
-        let plan = self.due_plan(&key, at, members_touched);
-        self.reevaluate_with(key, at, plan)
     }
 
     /// The earliest instant at which some subject must be re-evaluated.
@@ -658,13 +661,15 @@ impl Engine {
         self.timers.pending()
     }
 
-    /// Re-evaluates a subject; returns whether a value others read (a score
-    /// form, a segment, a tier level) changed.
-    fn reevaluate(&mut self, key: SubjectKey, at: Millis) -> bool {
-        self.reevaluate_with(key, at, Plan::Tracked(None))
+    /// Re-evaluates a subject.
+    fn reevaluate(&mut self, key: SubjectKey, at: Millis) {
+        self.reevaluate_with(key, at, Plan::Tracked(None));
     }
 
-    fn reevaluate_with(&mut self, key: SubjectKey, at: Millis, plan: Plan<'_>) -> bool {
+    /// Re-evaluates a subject; returns what changed of the values its
+    /// account reads (for a contact: the definitions in
+    /// [`RuleSet::read_by_accounts`]; `everything` when it is new or gone).
+    fn reevaluate_with(&mut self, key: SubjectKey, at: Millis, plan: Plan<'_>) -> MemberChange {
         let started = std::time::Instant::now();
         let alone: Vec<String> = match &plan {
             Plan::Everything | Plan::Tracked(_) => Vec::new(),
@@ -679,7 +684,10 @@ impl Engine {
         let plan_was_partial = matches!(plan, Plan::Only { .. });
         let Some(mut values) = self.compute(&key, at, plan) else {
             self.forget(key, at);
-            return true;
+            return MemberChange {
+                everything: true,
+                ..MemberChange::default()
+            };
         };
         watches::observe(&self.watches, &mut values, at);
         let computed = values
@@ -697,15 +705,17 @@ impl Engine {
                 .iter()
                 .for_each(|name| self.view.health.evaluated_alone(name)),
         }
-        let changed = self
-            .values
-            .get(&key)
-            .is_none_or(|previous| !previous.same_values(&values));
+        let change = match key {
+            SubjectKey::Contact(_) => {
+                dirty::read_by_accounts_change(&self.view.rules, self.values.get(&key), &values)
+            }
+            SubjectKey::Account(_) => MemberChange::default(),
+        };
         self.record_changes(&key, &values, at);
         let next = values.next_change.map(|t| t.max(at + 1));
         self.timers.schedule(key.clone(), next);
         self.view.values.insert(key, values);
-        changed
+        change
     }
 
     /// Evaluates a subject at `at`, its tracker advanced to `at` first.

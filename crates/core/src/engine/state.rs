@@ -185,13 +185,15 @@ impl State {
             .min()
     }
 
-    /// Whether a contact has an event or a trait change at `at`: what its
-    /// account's roll-ups read of it besides its values.
-    pub(crate) fn contact_changes_at(&self, id: ContactId, at: i64) -> bool {
-        self.contacts.get(&id).is_some_and(|contact| {
+    /// Whether a contact has an event, and whether a trait change, at `at`:
+    /// what its account's definitions may read of it besides its values.
+    pub(crate) fn contact_inputs_at(&self, id: ContactId, at: i64) -> (bool, bool) {
+        self.contacts.get(&id).map_or((false, false), |contact| {
             let since = at.saturating_sub(1);
-            contact.timeline.next_event_after(since) == Some(at)
-                || contact.traits.next_change_after(since) == Some(at)
+            (
+                contact.timeline.next_event_after(since) == Some(at),
+                contact.traits.next_change_after(since) == Some(at),
+            )
         })
     }
 

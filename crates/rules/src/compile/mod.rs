@@ -6,7 +6,7 @@ mod graph;
 mod report;
 mod scores;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use crate::ast::Span;
 use crate::check::{check_condition, Catalog, DefKind, Dep, ScoreInfo, TierInfo};
@@ -274,10 +274,11 @@ pub(crate) fn compile(defs: &Definitions) -> Result<RuleSet, Vec<DefError>> {
             .into_iter()
             .enumerate()
             .map(|(i, n)| (n.clone(), i))
-            .collect::<HashMap<_, _>>()
+            .collect::<crate::ruleset::NameIndex>()
     };
     let plan = plan_tracking(&mut scores, &mut segments, &mut tiers);
     let triggers = crate::triggers::triggers_of(&order, &scores, &segments, &tiers);
+    let read_by_accounts = crate::triggers::read_by_accounts(&triggers);
     Ok(RuleSet {
         plan,
         score_index: index(scores.iter().map(|s| &s.name).collect()),
@@ -288,6 +289,7 @@ pub(crate) fn compile(defs: &Definitions) -> Result<RuleSet, Vec<DefError>> {
         tiers,
         order,
         triggers,
+        read_by_accounts,
         definitions: defs.clone(),
     })
 }

@@ -7,7 +7,7 @@ use super::*;
 fn dirty_at(engine: &mut Engine, at: i64) -> Vec<String> {
     let id = *engine.state.contacts.keys().next().expect("one contact");
     let rules = Arc::clone(&engine.view.rules);
-    match engine.due_plan(&SubjectKey::Contact(id), at, false) {
+    match engine.due_plan(&SubjectKey::Contact(id), at, None) {
         Plan::Tracked(Some(dirty)) => rules
             .order()
             .iter()
@@ -92,4 +92,97 @@ fn an_edited_timeline_re_evaluates_everything() {
         contact.timeline.drop_before(T0 + 1);
     }
     assert_eq!(dirty_at(&mut engine, T0 + 7 * DAY), ["everything"]);
+}
+
+/// An account's definition runs again after a contact's change only when it
+/// reads what changed: a roll-up of `intent` not after a login that earns
+/// no points, `busy` (the logins) after every login.
+#[test]
+fn an_account_re_evaluates_only_what_its_contacts_changed() {
+    let rules = Arc::new(
+        RuleSet::from_toml(
+            "t.toml",
+            r#"
+            [[score]]
+            name = "intent"
+            subject = "contact"
+            rules = [{ on = '"Demo Requested"', points = 10 }]
+            [[score]]
+            name = "team_intent"
+            subject = "account"
+            rules = [{ rollup = "intent", agg = "sum" }]
+            [[segment]]
+            name = "committee"
+            subject = "account"
+            when = 'count(contacts where score("intent") >= 10) >= 2'
+            [[segment]]
+            name = "busy"
+            subject = "account"
+            when = 'count("Logged In", last 7d) >= 2'
+            "#,
+        )
+        .expect("valid rules"),
+    );
+    let mut engine = Engine::new(rules);
+    let mut feed = Feed::new();
+    let mut messages = Vec::new();
+    for user in ["ann", "bob"] {
+        let mut joined = message(MessageKind::Group, Some(user), None, "", T0);
+        joined.group_id = Some("acme".into());
+        joined.event = None;
+        messages.push(joined);
+    }
+    // Stored now, effective at their own times: each is a timer.
+    messages.extend([
+        track("ann", "Logged In", T0 + HOUR),
+        track("bob", "Logged In", T0 + 2 * HOUR),
+        track("ann", "Demo Requested", T0 + 3 * HOUR),
+        track("bob", "Demo Requested", T0 + 4 * HOUR),
+    ]);
+    let ops = feed.ops(&messages);
+    engine.apply(&ops, T0);
+    let account_runs = |engine: &Engine| -> Vec<(String, u64)> {
+        engine
+            .definition_health()
+            .into_iter()
+            .filter(|d| d.subject == SubjectKind::Account)
+            .map(|d| (d.name, d.evaluations))
+            .collect()
+    };
+    let grew = |before: &[(String, u64)], after: &[(String, u64)]| -> Vec<String> {
+        let mut grew: Vec<String> = after
+            .iter()
+            .zip(before)
+            .filter(|(a, b)| a.1 > b.1)
+            .map(|(a, _)| a.0.clone())
+            .collect();
+        grew.sort();
+        grew
+    };
+
+    let before = account_runs(&engine);
+    let changes = engine.process_due(T0 + 2 * HOUR);
+    assert_eq!(changes_of(&changes, "busy"), [("entered", T0 + 2 * HOUR)]);
+    assert_eq!(grew(&before, &account_runs(&engine)), ["busy"]);
+
+    let before = account_runs(&engine);
+    let changes = engine.process_due(T0 + 4 * HOUR);
+    assert_eq!(
+        changes_of(&changes, "committee"),
+        [("entered", T0 + 4 * HOUR)]
+    );
+    assert_eq!(
+        grew(&before, &account_runs(&engine)),
+        ["committee", "team_intent"]
+    );
+    assert_eq!(
+        engine.live_memberships(),
+        engine.evaluate_all(T0 + 4 * HOUR)
+    );
+    let acme = SubjectKey::Account("acme".into());
+    let team = engine
+        .values
+        .get(&acme)
+        .and_then(|v| v.scores.get("team_intent"));
+    assert_eq!(team.map(|s| s.at(T0 + 4 * HOUR)), Some(20.0));
 }
