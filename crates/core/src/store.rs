@@ -610,6 +610,26 @@ pub struct TraitChange {
 
 /// The durable store. Methods block: call them from a dedicated thread or
 /// `spawn_blocking`, never directly on the async runtime.
+/// The top-level keys of an event's properties and context a reader needs
+/// (`None`: all of them). Traits always come whole.
+#[derive(Clone, Copy, Default)]
+pub struct EventParts<'a> {
+    pub properties: Option<&'a dyn Fn(&str) -> bool>,
+    pub context: Option<&'a dyn Fn(&str) -> bool>,
+}
+
+impl EventParts<'_> {
+    /// Whether a reader of these parts needs the property `key`.
+    pub fn property(&self, key: &str) -> bool {
+        self.properties.is_none_or(|keep| keep(key))
+    }
+
+    /// Whether a reader of these parts needs the context key `key`.
+    pub fn context(&self, key: &str) -> bool {
+        self.context.is_none_or(|keep| keep(key))
+    }
+}
+
 pub trait Store: Send + Sync {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
@@ -649,6 +669,21 @@ pub trait Store: Send + Sync {
 
     /// Every stored event in `seq` order after `after_seq`, at most `limit`.
     fn scan_events(&self, after_seq: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// [`Store::scan_events`] for a reader that needs only `parts` of the
+    /// properties and the context: a store may leave the other keys out
+    /// instead of decoding them (start-up reads every stored message twice;
+    /// most of a message is properties neither reader keeps). By default,
+    /// everything.
+    fn scan_event_parts(
+        &self,
+        after_seq: i64,
+        limit: usize,
+        parts: &EventParts<'_>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let _ = parts;
+        self.scan_events(after_seq, limit)
+    }
 
     fn contact_trait_history(&self, contact: ContactId) -> Result<Vec<TraitChange>, StoreError>;
 

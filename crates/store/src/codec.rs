@@ -6,6 +6,8 @@ use bellwether_core::store::{AccountLink, IdKind, MergeReason, StoreError, Trait
 use bellwether_core::subject::{DefKind, SubjectKey, SubjectKind, Transition};
 use serde_json::{Map, Value};
 
+mod keeping;
+
 pub(crate) fn message_kind(text: &str) -> Result<MessageKind, StoreError> {
     MessageKind::parse(text).ok_or_else(|| corrupt("events.type", text))
 }
@@ -111,6 +113,22 @@ pub(crate) fn json_from_text(text: &str, column: &str) -> Result<Value, StoreErr
 
 pub(crate) fn object_from_text(text: &str, column: &str) -> Result<Map<String, Value>, StoreError> {
     into_object(json_from_text(text, column)?, column)
+}
+
+/// A JSON object's text with only the top-level keys `keep` accepts
+/// (`None`: all): the other values are parsed over, never built.
+pub(crate) fn object_keeping(
+    text: &str,
+    column: &str,
+    keep: Option<&dyn Fn(&str) -> bool>,
+) -> Result<Map<String, Value>, StoreError> {
+    let Some(keep) = keep else {
+        return object_from_text(text, column);
+    };
+    let mut input = serde_json::Deserializer::from_str(text);
+    serde::de::DeserializeSeed::deserialize(keeping::Keeping(keep), &mut input)
+        .and_then(|map| input.end().map(|()| map))
+        .map_err(|e| StoreError::Corrupt(format!("invalid json in {column}: {e}")))
 }
 
 pub(crate) fn into_object(value: Value, column: &str) -> Result<Map<String, Value>, StoreError> {

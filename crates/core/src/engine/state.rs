@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 use super::cow_map::CowMap;
 use crate::message::{ContactId, MessageKind, StoredEvent};
 use crate::names::Names;
-use crate::store::{IdKind, IdentitySnapshot, Store, StoreError, WriteOp};
+use crate::store::{EventParts, IdKind, IdentitySnapshot, Store, StoreError, WriteOp};
 use crate::subject::SubjectKey;
 
 #[derive(Debug, Default, Clone)]
@@ -230,9 +230,17 @@ impl State {
         // each timeline is built once, sorted, instead of event by event.
         let mut timelines: HashMap<ContactId, Vec<Event>> = HashMap::new();
         let mut quiet: HashMap<ContactId, Vec<i64>> = HashMap::new();
+        // Events keep the properties the rules read and `context.page`.
+        let keep = state.keep.clone();
+        let kept_property = |key: &str| keep.as_ref().is_none_or(|keep| keep.contains(key));
+        let page_context = |key: &str| key == "page";
+        let parts = EventParts {
+            properties: Some(&kept_property),
+            context: Some(&page_context),
+        };
         let mut after = 0;
         loop {
-            let page = store.scan_events(after, 10_000)?;
+            let page = store.scan_event_parts(after, 10_000, &parts)?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             for event in page

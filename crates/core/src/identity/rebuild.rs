@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::{ContactNode, IdentityConfig, IdentityGraph};
 use crate::message::{ContactId, MessageKind};
 use crate::progress::Progress;
-use crate::store::{IdKind, IdentitySnapshot, MergeReason, Store, StoreError, WriteOp};
+use crate::store::{EventParts, IdKind, IdentitySnapshot, MergeReason, Store, StoreError, WriteOp};
 
 const PAGE: usize = 10_000;
 
@@ -39,8 +39,15 @@ impl IdentityGraph {
         let mut placed = Vec::new();
         let mut scratch = Vec::new();
         let mut after = 0;
+        // Identity reads a message's ids and traits, and of its context
+        // only the address (`reveal_by_ip`).
+        let address = |key: &str| key == "ip";
+        let parts = EventParts {
+            properties: Some(&|_: &str| false),
+            context: Some(&address),
+        };
         loop {
-            let page = store.scan_events(after, PAGE)?;
+            let page = store.scan_event_parts(after, PAGE, &parts)?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             for event in page {

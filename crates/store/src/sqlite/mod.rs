@@ -29,8 +29,8 @@ use rusqlite::Connection;
 
 use bellwether_core::message::{ContactId, Millis, Rejection, StoredEvent};
 use bellwether_core::store::{
-    AccountRecord, ContactRecord, IdKind, IdentitySnapshot, MergeRecord, Store, StoreError,
-    TraitChange, WriteOp,
+    AccountRecord, ContactRecord, EventParts, IdKind, IdentitySnapshot, MergeRecord, Store,
+    StoreError, TraitChange, WriteOp,
 };
 use bellwether_core::subject::SubjectKey;
 
@@ -219,8 +219,17 @@ impl Store for SqliteStore {
     }
 
     fn scan_events(&self, after_seq: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.scan_event_parts(after_seq, limit, &EventParts::default())
+    }
+
+    fn scan_event_parts(
+        &self,
+        after_seq: i64,
+        limit: usize,
+        parts: &EventParts<'_>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         self.readers
-            .with(|conn| read::scan_events(conn, after_seq, limit))
+            .with(|conn| read::scan_events(conn, after_seq, limit, parts))
     }
 
     fn contact_trait_history(&self, contact: ContactId) -> Result<Vec<TraitChange>, StoreError> {

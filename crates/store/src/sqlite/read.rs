@@ -9,8 +9,8 @@ use rusqlite::{params, Connection, OptionalExtension, Params, Row};
 
 use bellwether_core::message::{ContactId, Message, Millis, Rejection, StoredEvent};
 use bellwether_core::store::{
-    AccountRecord, ContactRecord, IdKind, IdentityRow, IdentitySnapshot, MergeRecord, StoreError,
-    TraitChange,
+    AccountRecord, ContactRecord, EventParts, IdKind, IdentityRow, IdentitySnapshot, MergeRecord,
+    StoreError, TraitChange,
 };
 
 use super::DbResult;
@@ -289,18 +289,28 @@ pub(super) fn scan_events(
     conn: &Connection,
     after_seq: i64,
     limit: usize,
+    parts: &EventParts<'_>,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     query(
         conn,
         select_events!("WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
         params![after_seq, codec::limit(limit)],
-        event_from_row,
+        |row| event_parts_from_row(row, parts),
     )
 }
 
 fn event_from_row(row: &Row<'_>) -> Result<StoredEvent, StoreError> {
-    let json = |index: usize, column: &str| -> Result<_, StoreError> {
-        codec::object_from_text(&row.get::<_, String>(index).db()?, column)
+    event_parts_from_row(row, &EventParts::default())
+}
+
+/// A stored event with only `parts` of its properties and context decoded
+/// (the JSON text is read in place, not copied first).
+fn event_parts_from_row(row: &Row<'_>, parts: &EventParts<'_>) -> Result<StoredEvent, StoreError> {
+    let text = |index: usize| -> Result<&str, StoreError> {
+        row.get_ref(index)
+            .db()?
+            .as_str()
+            .map_err(|e| StoreError::Database(e.to_string()))
     };
     Ok(StoredEvent {
         seq: row.get(0).db()?,
@@ -308,7 +318,7 @@ fn event_from_row(row: &Row<'_>) -> Result<StoredEvent, StoreError> {
         message: Message {
             source: row.get(1).db()?,
             message_id: row.get(2).db()?,
-            kind: codec::message_kind(&row.get::<_, String>(3).db()?)?,
+            kind: codec::message_kind(text(3)?)?,
             event: row.get(4).db()?,
             user_id: row.get(5).db()?,
             anonymous_id: row.get(6).db()?,
@@ -318,9 +328,9 @@ fn event_from_row(row: &Row<'_>) -> Result<StoredEvent, StoreError> {
             received_at: row.get(11).db()?,
             sent_at: row.get(12).db()?,
             original_timestamp: row.get(13).db()?,
-            properties: json(14, "events.properties")?,
-            traits: json(15, "events.traits")?,
-            context: json(16, "events.context")?,
+            properties: codec::object_keeping(text(14)?, "events.properties", parts.properties)?,
+            traits: codec::object_from_text(text(15)?, "events.traits")?,
+            context: codec::object_keeping(text(16)?, "events.context", parts.context)?,
         },
     })
 }

@@ -47,6 +47,7 @@ macro_rules! store_conformance_tests {
                 seen_message_ids_is_per_source,
                 contact_events_are_newest_first_with_a_strict_cursor,
                 scan_events_pages_in_seq_order,
+                a_scan_of_some_parts_keeps_those_parts_whole,
                 unicode_and_large_json_round_trip_exactly,
                 retention_finds_and_deletes_only_old_behavior_events,
             ],

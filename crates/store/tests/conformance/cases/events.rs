@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use bellwether_core::message::{MessageKind, StoredEvent};
-use bellwether_core::store::WriteOp;
+use bellwether_core::store::{EventParts, WriteOp};
 use serde_json::{json, Value};
 
 use crate::fixtures::{event, event_op, message, new_contact, object, seqs, track};
@@ -161,6 +161,48 @@ pub(crate) fn contact_events_are_newest_first_with_a_strict_cursor(h: &dyn Harne
     assert!(store.contact_events(1, 0, None).unwrap().is_empty());
     assert_eq!(seqs(&store.contact_events(2, 100, None).unwrap()), vec![6]);
     assert!(store.contact_events(99, 100, None).unwrap().is_empty());
+}
+
+/// A scan for some parts returns those keys as a whole scan has them, and
+/// nothing a whole scan has not; everything else is the same.
+pub(crate) fn a_scan_of_some_parts_keeps_those_parts_whole(h: &dyn Harness) {
+    let store = h.open();
+    let mut page = message(MessageKind::Page, "web", "msg-1", 1_700_000_000_000);
+    page.properties = object(json!({"plan": "pro", "big": {"deep": [1, {"x": null}]}, "seats": 3}));
+    page.traits = object(json!({"email": "a@acme.com"}));
+    page.context =
+        object(json!({"page": {"path": "/pricing"}, "ip": "10.0.0.1", "library": {"name": "js"}}));
+    store
+        .apply(&[
+            new_contact(1, 0),
+            event(StoredEvent {
+                seq: 1,
+                contact_id: Some(1),
+                message: page,
+            }),
+        ])
+        .unwrap();
+    let whole = store.scan_events(0, 10).unwrap();
+    let plan = |key: &str| key == "plan";
+    let address = |key: &str| key == "ip";
+    let parts = EventParts {
+        properties: Some(&plan),
+        context: Some(&address),
+    };
+    let some = store.scan_event_parts(0, 10, &parts).unwrap();
+    assert_eq!(some.len(), 1);
+    let (some, whole) = (&some[0], &whole[0]);
+    for (part, full, kept) in [
+        (&some.message.properties, &whole.message.properties, "plan"),
+        (&some.message.context, &whole.message.context, "ip"),
+    ] {
+        assert_eq!(part.get(kept), full.get(kept), "{kept} kept whole");
+        assert!(part.iter().all(|(key, value)| full.get(key) == Some(value)));
+    }
+    let mut rest = some.clone();
+    rest.message.properties = whole.message.properties.clone();
+    rest.message.context = whole.message.context.clone();
+    assert_eq!(&rest, whole, "ids, traits, times and the rest are whole");
 }
 
 pub(crate) fn scan_events_pages_in_seq_order(h: &dyn Harness) {
