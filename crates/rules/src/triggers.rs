@@ -75,6 +75,12 @@ impl Triggers {
                 .any(|event| reads.events.iter().any(|base| base_matches(base, event)))
     }
 
+    /// Whether it reads an account's contacts at all (to evaluate it, an
+    /// account needs its members' values and views).
+    pub fn reads_members(&self) -> bool {
+        self.always || self.members.is_some()
+    }
+
     /// Positions in [`RuleSet::order`] of the definitions of the same
     /// subject kind whose values it reads (evaluated before it).
     pub fn deps(&self) -> &[usize] {

@@ -170,3 +170,19 @@ fn sooner(was: Option<i64>, is: Option<i64>) -> bool {
         (Some(was), Some(is)) => is < was,
     }
 }
+
+/// Whether an evaluation with these dirty `flags` may compute a definition
+/// that reads an account's contacts: a flagged one, or one reading a value
+/// a flagged one may change (the cascade of `evaluate_kind`). When none
+/// may, the account's members need not be gathered.
+pub(super) fn may_read_members(rules: &RuleSet, flags: &[bool]) -> bool {
+    let triggers = rules.triggers();
+    let mut may_run = vec![false; flags.len()];
+    for at in 0..flags.len().min(triggers.len()) {
+        may_run[at] = flags[at] || triggers[at].deps().iter().any(|d| may_run[*d]);
+        if may_run[at] && triggers[at].reads_members() {
+            return true;
+        }
+    }
+    false
+}

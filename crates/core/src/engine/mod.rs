@@ -747,7 +747,19 @@ impl Engine {
                     at,
                 );
                 let empty = Values::default();
-                let members: Vec<_> = evaluate::sorted_members(account.contacts.iter().copied())
+                // An evaluation of none of the definitions reading the
+                // contacts (a login reaching `exists(any)`) skips them.
+                let needs_members = match &plan {
+                    Plan::Tracked(Some(dirty)) => {
+                        dirty::may_read_members(&self.view.rules, &dirty.flags)
+                    }
+                    _ => true,
+                };
+                let ids = match needs_members {
+                    true => evaluate::sorted_members(account.contacts.iter().copied()),
+                    false => Vec::new(),
+                };
+                let members: Vec<_> = ids
                     .into_iter()
                     .filter_map(|id| {
                         let contact = self.view.state.contacts.get(&id)?;

@@ -186,3 +186,45 @@ fn an_account_re_evaluates_only_what_its_contacts_changed() {
         .and_then(|v| v.scores.get("team_intent"));
     assert_eq!(team.map(|s| s.at(T0 + 4 * HOUR)), Some(20.0));
 }
+
+/// An account gathers its contacts only for an evaluation that may compute
+/// a definition reading them: flagged, or reading a flagged one's value.
+#[test]
+fn members_are_gathered_only_when_a_definition_reading_them_may_run() {
+    let rules = RuleSet::from_toml(
+        "t.toml",
+        r#"
+        [[score]]
+        name = "intent"
+        subject = "contact"
+        rules = [{ on = '"Demo Requested"', points = 10 }]
+        [[score]]
+        name = "fit"
+        subject = "account"
+        rules = [{ while = 'trait.seats >= 10', points = 10 }]
+        [[segment]]
+        name = "fit_committee"
+        subject = "account"
+        when = 'score("fit") > 0 and count(contacts where score("intent") >= 10) >= 1'
+        [[segment]]
+        name = "busy"
+        subject = "account"
+        when = 'exists("Logged In", last 7d)'
+        "#,
+    )
+    .expect("valid rules");
+    let only =
+        |name: &str| -> Vec<bool> { rules.order().iter().map(|d| &*d.name == name).collect() };
+    assert!(!crate::engine::dirty::may_read_members(
+        &rules,
+        &only("busy")
+    ));
+    assert!(crate::engine::dirty::may_read_members(
+        &rules,
+        &only("fit_committee")
+    ));
+    assert!(
+        crate::engine::dirty::may_read_members(&rules, &only("fit")),
+        "fit_committee reads fit: it may run after it"
+    );
+}
