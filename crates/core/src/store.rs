@@ -618,18 +618,6 @@ pub struct EventParts<'a> {
     pub context: Option<&'a dyn Fn(&str) -> bool>,
 }
 
-impl EventParts<'_> {
-    /// Whether a reader of these parts needs the property `key`.
-    pub fn property(&self, key: &str) -> bool {
-        self.properties.is_none_or(|keep| keep(key))
-    }
-
-    /// Whether a reader of these parts needs the context key `key`.
-    pub fn context(&self, key: &str) -> bool {
-        self.context.is_none_or(|keep| keep(key))
-    }
-}
-
 pub trait Store: Send + Sync {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

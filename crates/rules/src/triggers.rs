@@ -116,13 +116,14 @@ pub struct MemberChange {
 
 impl MemberChange {
     /// Adds what changed at one more contact.
-    pub fn add(&mut self, defs: impl IntoIterator<Item = usize>, traits: bool) {
-        for def in defs {
+    pub fn merge(&mut self, other: MemberChange) {
+        self.everything |= other.everything;
+        self.traits |= other.traits;
+        for def in other.defs {
             if !self.defs.contains(&def) {
                 self.defs.push(def);
             }
         }
-        self.traits |= traits;
     }
 
     /// Whether anything changed.
@@ -436,12 +437,23 @@ mod tests {
                 .expect("defined")
         };
         assert_eq!(rules.read_by_accounts(), &[position("intent")]);
-        let mut intent = MemberChange::default();
-        intent.add([position("intent")], false);
-        let mut traits = MemberChange::default();
-        traits.add([], true);
+        let intent = MemberChange {
+            defs: vec![position("intent")],
+            ..MemberChange::default()
+        };
+        let traits = MemberChange {
+            traits: true,
+            ..MemberChange::default()
+        };
         let nothing = MemberChange::default();
         assert!(nothing.is_empty() && !intent.is_empty() && !traits.is_empty());
+        let mut both = intent.clone();
+        both.merge(traits.clone());
+        both.merge(intent.clone());
+        assert_eq!(
+            (both.defs.as_slice(), both.traits),
+            (&intent.defs[..], true)
+        );
 
         let team = of(&rules, "team_intent");
         assert!(team.by_members(&intent, &[]));

@@ -630,9 +630,7 @@ impl Engine {
                     change.traits |= traits;
                     if event || !change.is_empty() {
                         if let Some(account) = self.account_of_contact(id) {
-                            let touched = accounts.entry(account).or_default();
-                            touched.add(change.defs, change.traits);
-                            touched.everything |= change.everything;
+                            accounts.entry(account).or_default().merge(change);
                         }
                     }
                 }
