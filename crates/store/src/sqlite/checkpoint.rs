@@ -1,11 +1,19 @@
 //! WAL checkpoints on a thread of their own. SQLite's automatic checkpoint
 //! runs inside the commit that crosses the threshold, so that one commit
 //! (and every acknowledgement waiting on it) also pays for copying pages
-//! back and an extra fsync. Here the writer never checkpoints; this thread
-//! runs a passive checkpoint (it never blocks the writer) once a
-//! second, and stops when the store is dropped.
+//! back and an extra fsync. Here the writer does not checkpoint while the
+//! WAL stays small; this thread runs a passive checkpoint (it never blocks
+//! the writer) once a second, and stops when the store is dropped.
+//!
+//! A passive checkpoint never empties a WAL the writer keeps appending to
+//! faster than it is copied back (a first start writing tens of millions
+//! of history rows in back-to-back transactions): the WAL is only rewound
+//! once everything in it is checkpointed, so it grew without bound (26 GB
+//! at 30M events, until the disk was full). [`WalBound`] is the writer's
+//! own backstop: past [`WAL_LIMIT_BYTES`], it checkpoints and truncates
+//! the WAL itself after its commit.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +22,51 @@ use rusqlite::Connection;
 
 /// How often the thread checkpoints what the WAL gained.
 const INTERVAL: Duration = Duration::from_millis(1_000);
+
+/// The WAL size past which the writer checkpoints itself.
+pub(super) const WAL_LIMIT_BYTES: u64 = 1 << 30;
+
+/// The writer's bound on the WAL file (see the module comment).
+pub(super) struct WalBound {
+    wal: PathBuf,
+    limit: u64,
+}
+
+impl WalBound {
+    pub(super) fn new(database: &Path, limit: u64) -> Self {
+        let mut wal = database.as_os_str().to_owned();
+        wal.push("-wal");
+        Self {
+            wal: PathBuf::from(wal),
+            limit,
+        }
+    }
+
+    /// After a commit on `writer`: when the WAL has grown past the limit,
+    /// copies it back and truncates it (waiting up to the busy timeout for
+    /// readers of old pages; if they outlast it, the next commit tries
+    /// again). Costs one `stat` otherwise.
+    pub(super) fn after_commit(&self, writer: &Connection) {
+        let size = std::fs::metadata(&self.wal).map_or(0, |m| m.len());
+        if size <= self.limit {
+            return;
+        }
+        let result = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+            row.get::<_, i64>(0)
+        });
+        match result {
+            Ok(0) => tracing::info!(
+                wal_bytes = size,
+                "WAL checkpointed and truncated by the writer"
+            ),
+            Ok(_) => tracing::debug!(
+                wal_bytes = size,
+                "WAL not truncated: readers hold old pages"
+            ),
+            Err(error) => tracing::warn!(%error, "checkpoint failed"),
+        }
+    }
+}
 
 pub(super) struct Checkpointer {
     stop: Arc<AtomicBool>,

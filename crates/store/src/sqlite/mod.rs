@@ -47,6 +47,8 @@ pub struct SqliteStore {
     /// Held by the one process that writes (`open_as_writer`).
     _lock: Option<crate::lock::DirectoryLock>,
     writer: Mutex<Connection>,
+    /// Keeps the WAL bounded when checkpoints fall behind the writer.
+    wal: checkpoint::WalBound,
     readers: Pool<Connection>,
     _checkpointer: checkpoint::Checkpointer,
 }
@@ -97,6 +99,7 @@ impl SqliteStore {
         tracing::info!(path = %path.display(), "sqlite store open");
         Ok(Self {
             _checkpointer: checkpoint::Checkpointer::start(path.clone()),
+            wal: checkpoint::WalBound::new(&path, checkpoint::WAL_LIMIT_BYTES),
             _lock: lock,
             path,
             writer: Mutex::new(writer),
@@ -171,7 +174,10 @@ impl Store for SqliteStore {
     }
 
     fn apply(&self, ops: &[WriteOp]) -> Result<(), StoreError> {
-        write::apply(&mut self.writer.lock(), ops)
+        let mut writer = self.writer.lock();
+        write::apply(&mut writer, ops)?;
+        self.wal.after_commit(&writer);
+        Ok(())
     }
 
     fn discard_unconfirmed_history(&self) -> Result<u64, StoreError> {

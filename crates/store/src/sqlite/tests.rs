@@ -52,3 +52,30 @@ fn the_database_file_lives_in_the_created_data_dir() {
     assert_eq!(store.path(), data.join("bellwether.db"));
     assert!(store.path().exists());
 }
+
+#[test]
+fn the_writer_truncates_a_wal_past_its_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let wal_size = || {
+        let wal = dir.path().join("bellwether.db-wal");
+        std::fs::metadata(wal).map_or(0, |m| m.len())
+    };
+    let writer = store.writer.lock();
+    let bound = super::checkpoint::WalBound::new(store.path(), 64 * 1024);
+    for batch in 0..20 {
+        writer
+            .execute(
+                "INSERT INTO events (seq, source, message_id, type, timestamp, received_at,
+                     properties, traits, context)
+                 VALUES (?1, 'web', ?2, 'track', 0, 0, ?3, '{}', '{}')",
+                rusqlite::params![batch, format!("m{batch}"), "x".repeat(16_384)],
+            )
+            .unwrap();
+    }
+    assert!(wal_size() > 64 * 1024, "the WAL grew: {}", wal_size());
+    bound.after_commit(&writer);
+    assert_eq!(wal_size(), 0, "checkpointed and truncated");
+    drop(writer);
+    assert_eq!(store.event_count().unwrap(), 20, "nothing lost");
+}
