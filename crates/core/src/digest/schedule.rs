@@ -67,9 +67,21 @@ impl Schedule {
         }
     }
 
+    /// The current period up to and including `now`, for a preview: a
+    /// change recorded at `now` itself (a live event's entry, stamped with
+    /// the instant it was processed) has already happened and counts.
+    pub fn period_so_far(&self, now: Millis) -> Window {
+        let (date, from) = self.last_at_or_before(now);
+        Window {
+            previous_from: self.instant(self.previous_date(date)),
+            from,
+            to: now + 1,
+        }
+    }
+
     /// The period ending at `to`: from the last send instant strictly
-    /// before `to`. For a scheduled send, the period since the previous
-    /// send; for a preview, the current period so far.
+    /// before `to`, the period a send at `to` covers (a change at `to`
+    /// belongs to the next one).
     pub fn window_ending(&self, to: Millis) -> Window {
         let (date, from) = self.last_at_or_before(to - 1);
         Window {
@@ -154,6 +166,24 @@ mod tests {
 
     fn weekly(day: Weekday, hour: u32, tz: Tz) -> Schedule {
         Schedule::new(Every::Week(day), hour, tz)
+    }
+
+    #[test]
+    fn the_period_so_far_includes_its_last_millisecond() {
+        let s = weekly(Weekday::Mon, 9, chrono_tz::Europe::Berlin);
+        let now = utc("2026-12-09T10:00:00Z");
+        let window = s.period_so_far(now);
+        assert!((window.from..window.to).contains(&now), "{window:?}");
+        assert_eq!(text(window.from), "2026-12-07T08:00:00Z");
+        assert_eq!(text(window.previous_from), "2026-11-30T08:00:00Z");
+        // At a send instant, the period that begins there.
+        let send = utc("2026-12-14T08:00:00Z");
+        assert_eq!(s.period_so_far(send).from, send);
+        assert_eq!(
+            s.window_ending(send).to,
+            send,
+            "a send's own period ends before it"
+        );
     }
 
     #[test]

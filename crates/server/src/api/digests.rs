@@ -161,7 +161,7 @@ pub(crate) async fn preview_digest(
         .schedule()
         .map_err(|reason| ApiError::Internal(format!("digest {name:?}: {reason}")))?;
     let now = state.clock.now_ms();
-    let content = crate::digest::compute(&state, &config, schedule.window_ending(now), now).await?;
+    let content = crate::digest::compute(&state, &config, schedule.period_so_far(now), now).await?;
     let body = digest::encode(&content, format);
     Ok(Json(DigestPreview {
         name: config.name.clone(),
