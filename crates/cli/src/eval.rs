@@ -55,8 +55,7 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.scores {
         write_rows(path, "kind,id,score,value", &subjects, |s| {
             s.values
-                .scores
-                .iter()
+                .scores()
                 .map(|(name, form)| (name.to_string(), form.at(at).to_string()))
                 .collect()
         })?;
@@ -64,8 +63,7 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.tiers {
         write_rows(path, "kind,id,tier,level", &subjects, |s| {
             s.values
-                .tiers
-                .iter()
+                .tiers()
                 .map(|(name, level)| (name.to_string(), level.to_string()))
                 .collect()
         })?;
@@ -86,9 +84,8 @@ fn write_memberships(path: &Path, subjects: &[SubjectValues]) -> anyhow::Result<
         .iter()
         .flat_map(|s| {
             s.values
-                .segments
-                .iter()
-                .filter(|(_, member)| **member)
+                .segments()
+                .filter(|(_, member)| *member)
                 .map(|(segment, _)| (s.kind.as_str(), s.id.as_str(), &**segment))
         })
         .collect();

@@ -77,6 +77,8 @@ pub struct RuleSet {
     pub(crate) segment_index: NameIndex,
     pub(crate) tier_index: NameIndex,
     pub(crate) order: Vec<DefRef>,
+    /// Where each definition's value sits among a subject's values.
+    pub(crate) layout: &'static crate::layout::ValueLayout,
     /// What besides time can change each definition, in `order`.
     pub(crate) triggers: Vec<crate::triggers::Triggers>,
     /// The contact definitions account definitions read, in `order`.
@@ -149,6 +151,11 @@ impl RuleSet {
     /// Every definition, dependencies first: evaluate in this order.
     pub fn order(&self) -> &[DefRef] {
         &self.order
+    }
+
+    /// Where each definition's value sits among a subject's values.
+    pub fn value_layout(&self) -> &'static crate::layout::ValueLayout {
+        self.layout
     }
 
     /// The definitions whose values may differ from those of `previous`:

@@ -395,3 +395,50 @@ fn a_transition_due_while_the_server_was_down_is_recorded_at_its_instant_once() 
         "not recorded again on the next start"
     );
 }
+
+#[test]
+fn a_tier_dropped_while_the_server_was_stopped_exits_at_the_next_start_once() {
+    let mut server = start();
+    let user = unique("tiered");
+    server.send(
+        "/v1/track",
+        &json!({"userId": user, "event": "Demo Requested"}),
+    );
+    let tier_changes = |server: &Server| -> Vec<(String, String)> {
+        let (status, history) = server.get(&format!("/api/v1/contacts/{user}/history"), READ_TOKEN);
+        assert_eq!(status, 200, "{history}");
+        history["changes"]
+            .as_array()
+            .expect("a changes list")
+            .iter()
+            .filter(|c| c["definition"] == "intent_level")
+            .map(|c| {
+                let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+                (text(&c["change"]), text(&c["level"]))
+            })
+            .collect()
+    };
+    assert_eq!(
+        tier_changes(&server),
+        [("entered".to_owned(), "high".to_owned())]
+    );
+    let config = std::fs::read_to_string(server.config_path()).expect("config");
+    let tier = config.find("[[tier]]").expect("the test config has a tier");
+    let end = config[tier..]
+        .find("\n\n")
+        .map_or(config.len(), |n| tier + n);
+    let without_tier = format!("{}{}", &config[..tier], &config[end..]);
+    std::fs::write(server.config_path(), without_tier).expect("config written");
+    server.restart();
+    let exits = [
+        ("entered".to_owned(), "high".to_owned()),
+        ("exited".to_owned(), "high".to_owned()),
+    ];
+    let mut seen = tier_changes(&server);
+    seen.sort();
+    assert_eq!(seen, exits, "the level exits at the start");
+    server.restart();
+    let mut seen = tier_changes(&server);
+    seen.sort();
+    assert_eq!(seen, exits, "not recorded again on the next start");
+}

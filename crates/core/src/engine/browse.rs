@@ -62,7 +62,7 @@ impl View {
             })
             .map(|(id, key, entered_at)| RankedMember {
                 score: query.score.and_then(|name| {
-                    let value = self.values.get(key)?.scores.get(name)?;
+                    let value = self.values.get(key)?.score(name)?;
                     Some(value.at(query.now))
                 }),
                 id,
@@ -100,7 +100,7 @@ impl View {
                         continue;
                     }
                     subjects += 1;
-                    let Some(level) = values.tiers.get(tier.name.as_str()) else {
+                    let Some(level) = values.tier(tier.name.as_str()) else {
                         continue;
                     };
                     if let Some(slot) = levels.iter_mut().find(|(name, _)| **name == **level) {

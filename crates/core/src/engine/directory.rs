@@ -11,7 +11,7 @@ use std::collections::BinaryHeap;
 
 use bellwether_rules::{SubjectKind, Traits};
 
-use super::evaluate::Values;
+use super::values::Values;
 use super::View;
 use crate::message::Millis;
 use crate::subject::SubjectKey;
@@ -246,7 +246,7 @@ impl View {
         };
         self.values
             .get(key)
-            .and_then(|values| values.tiers.get(tier))
+            .and_then(|values| values.tier(tier))
             .is_some_and(|at| &**at == level)
     }
 

@@ -7,9 +7,10 @@
 //! of its contacts only the changes its definitions read
 //! ([`read_by_accounts_change`]).
 
-use bellwether_rules::{DefKind, Event, MemberChange, RuleSet, SubjectKind, Timeline, Traits};
+use bellwether_rules::{Event, MemberChange, RuleSet, SubjectKind, Timeline, Traits};
 
-use super::evaluate::{Dirty, Plan, Values};
+use super::evaluate::{Dirty, Plan};
+use super::values::{Slot, Values};
 use super::Engine;
 use crate::message::Millis;
 use crate::subject::SubjectKey;
@@ -137,23 +138,15 @@ pub(super) fn read_by_accounts_change(
             ..MemberChange::default()
         };
     };
-    let order = rules.order();
     let defs = rules
         .read_by_accounts()
         .iter()
         .copied()
-        .filter(|&at| {
-            let name = &order[at].name;
-            match order[at].kind {
-                DefKind::Segment => previous.segments.get(name) != values.segments.get(name),
-                DefKind::Tier => previous.tiers.get(name) != values.tiers.get(name),
-                DefKind::Score => match (previous.scores.get(name), values.scores.get(name)) {
-                    (Some(was), Some(is)) => {
-                        !was.same_form(is) || sooner(was.next_change, is.next_change)
-                    }
-                    (was, is) => was.is_some() != is.is_some(),
-                },
+        .filter(|&at| match (previous.at(rules, at), values.at(rules, at)) {
+            (Slot::Score(was), Slot::Score(is)) => {
+                !was.same_form(is) || sooner(was.next_change, is.next_change)
             }
+            (was, is) => was != is,
         })
         .collect();
     MemberChange {

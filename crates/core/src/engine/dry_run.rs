@@ -9,8 +9,9 @@ use std::collections::HashMap;
 
 use bellwether_rules::{RuleSet, SubjectKind};
 
-use super::evaluate::{self, Plan, Values};
+use super::evaluate::{self, Plan};
 use super::queries::{push_memberships, Membership};
+use super::values::Values;
 use super::View;
 use crate::message::{ContactId, Millis};
 use crate::subject::SubjectKey;

@@ -15,60 +15,13 @@ use bellwether_rules::{
 use super::state::{AccountState, ContactState};
 use crate::message::ContactId;
 
-/// Definition name → value; names are few and short, so a fast non-keyed
-/// hash (they come from the definitions, not from users' events).
-pub(crate) type ByName<V> = rustc_hash::FxHashMap<Arc<str>, V>;
-
-/// Everything computed for one subject at one instant.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Values {
-    pub scores: ByName<ScoreValue>,
-    pub segments: ByName<bool>,
-    pub tiers: ByName<Arc<str>>,
-    /// The first instant after the evaluation at which any value may change
-    /// by itself (no new event); `None` = never.
-    pub next_change: Option<i64>,
-    /// Per watched score threshold (the engine's watch list, in order):
-    /// whether the score is at or above it.
-    pub above: Vec<bool>,
-    /// Kept by the engine's own evaluations: when each definition may
-    /// change by time alone, so a timer re-evaluates only those it concerns.
-    pub(crate) own: Option<OwnNexts>,
-}
-
-/// Per definition, the first instant after `at` at which its value may
-/// change with no new input (events, traits, contacts, other definitions);
-/// stored future events and trait changes are left out (they are inputs).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct OwnNexts {
-    /// The rule set's plan (`next` follows its order).
-    pub(crate) plan: u64,
-    /// The instant the values hold at.
-    pub(crate) at: i64,
-    /// The stamp of the timeline evaluated: another stamp means the
-    /// timeline was edited behind `at` (retention, a deletion).
-    pub(crate) stamp: u64,
-    /// By position in the rule set's order; other kinds' positions are `None`.
-    pub(crate) next: Vec<Option<i64>>,
-    /// By position: which definitions this evaluation computed. The engine
-    /// counts them for health, then empties it.
-    pub(crate) evaluated: Vec<bool>,
-}
+use super::values::{OwnNexts, Slot, Values};
 
 /// What a tracked evaluation tells besides the values, by position in the
 /// rule set's order.
 struct TrackedOut {
     next: Vec<Option<i64>>,
     evaluated: Vec<bool>,
-}
-
-impl Values {
-    pub(super) fn note_change(&mut self, at: Option<i64>) {
-        self.next_change = match (self.next_change, at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-    }
 }
 
 struct ContactView<'a> {
@@ -101,13 +54,13 @@ impl SubjectView for ContactView<'_> {
         self.account_traits
     }
     fn score(&self, name: &str) -> Option<ScoreValue> {
-        self.values.scores.get(name).copied()
+        self.values.score(name)
     }
     fn in_segment(&self, name: &str) -> Option<bool> {
-        self.values.segments.get(name).copied()
+        self.values.in_segment(name)
     }
     fn tier(&self, name: &str) -> Option<Arc<str>> {
-        self.values.tiers.get(name).cloned()
+        self.values.tier(name).cloned()
     }
     fn tracker(&self) -> Option<&Tracker> {
         self.tracker
@@ -145,13 +98,13 @@ impl SubjectView for AccountView<'_> {
         Some(self.traits)
     }
     fn score(&self, name: &str) -> Option<ScoreValue> {
-        self.values.scores.get(name).copied()
+        self.values.score(name)
     }
     fn in_segment(&self, name: &str) -> Option<bool> {
-        self.values.segments.get(name).copied()
+        self.values.in_segment(name)
     }
     fn tier(&self, name: &str) -> Option<Arc<str>> {
-        self.values.tiers.get(name).cloned()
+        self.values.tier(name).cloned()
     }
     fn tracker(&self) -> Option<&Tracker> {
         self.tracker
@@ -227,7 +180,7 @@ pub(crate) enum Plan<'a> {
 
 impl Plan<'_> {
     /// The values to start from.
-    fn start(&mut self) -> Values {
+    fn start(&mut self, rules: &RuleSet) -> Values {
         let (start, unchanged) = match self {
             Plan::Only {
                 start, unchanged, ..
@@ -237,12 +190,9 @@ impl Plan<'_> {
         };
         let mut values = std::mem::take(start);
         values.own = None;
-        let kept = |kind: DefKind, name: &Arc<str>| unchanged.contains(&(kind, name.clone()));
-        values.scores.retain(|name, _| kept(DefKind::Score, name));
-        values
-            .segments
-            .retain(|name, _| kept(DefKind::Segment, name));
-        values.tiers.retain(|name, _| kept(DefKind::Tier, name));
+        values.retain_for(rules, |kind, name| {
+            unchanged.contains(&(kind, name.clone()))
+        });
         values
     }
 
@@ -270,7 +220,7 @@ fn evaluate_kind(
     mut plan: Plan<'_>,
     view: &WithView<'_>,
 ) -> (Values, Option<TrackedOut>) {
-    let mut values = plan.start();
+    let mut values = plan.start(rules);
     let order = rules.order();
     let mut own = plan.tracked().then(|| match values.own.take() {
         Some(kept) => kept.next,
@@ -303,28 +253,29 @@ fn evaluate_kind(
         let next = match computed {
             Some(Computed::Score(Some(score))) => {
                 let next = score.next_change;
-                let old = values.scores.insert(def.name.clone(), score);
+                let old = values.replace(rules, kind, at, Slot::Score(score));
                 if flags.is_some() {
-                    changed[at] = old.is_none_or(|old| {
-                        !old.same_form(&score) || old.next_change != score.next_change
-                    });
+                    changed[at] = match old {
+                        Slot::Score(old) => {
+                            !old.same_form(&score) || old.next_change != score.next_change
+                        }
+                        _ => true,
+                    };
                 }
                 next
             }
             Some(Computed::Segment(Some(result))) => {
-                let old = values.segments.insert(def.name.clone(), result.value);
+                let old = values.replace(rules, kind, at, Slot::Segment(result.value));
                 if flags.is_some() {
-                    changed[at] = old != Some(result.value);
+                    changed[at] = old != Slot::Segment(result.value);
                 }
                 result.next_change
             }
             Some(Computed::Tier(Some(result))) => {
-                let old = match result.value {
-                    Some(level) => values.tiers.insert(def.name.clone(), level.clone()),
-                    None => values.tiers.remove(&def.name),
-                };
+                let level = result.value.map_or(Slot::Unset, Slot::Tier);
+                let old = values.replace(rules, kind, at, level.clone());
                 if flags.is_some() {
-                    changed[at] = old != values.tiers.get(&def.name).cloned();
+                    changed[at] = old != level;
                 }
                 result.next_change
             }

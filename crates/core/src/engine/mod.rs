@@ -27,6 +27,7 @@ mod state;
 mod subjects;
 mod timers;
 mod transitions;
+mod values;
 mod watches;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -44,7 +45,6 @@ pub use catalog::EventCount;
 pub use directory::{
     DirectoryEntry, DirectoryOrder, DirectoryPage, DirectoryPosition, DirectoryQuery,
 };
-pub use evaluate::Values;
 use evaluate::{DefSet, Plan};
 pub use health::DefinitionHealth;
 pub(crate) use image::StateImage;
@@ -53,6 +53,8 @@ pub use personalize::Exposed;
 pub use replay::Replay;
 pub use snapshot::SubjectSnapshot;
 pub use transitions::Transitions;
+pub use values::Values;
+use values::{Difference, Slot};
 pub use watches::ScoreWatch;
 
 use crate::message::{ContactId, Millis};
@@ -151,6 +153,9 @@ pub struct Engine {
     backfilled: Vec<Change>,
     /// Labels of contacts being merged away (no longer in the state).
     departed: HashMap<ContactId, String>,
+    /// Levels restored for tiers the definitions no longer have: they exit
+    /// when the start drops what is undefined.
+    dropped_levels: std::collections::BTreeMap<(SubjectKey, String), Arc<str>>,
     /// Score thresholds whose crossings are recorded as changes.
     watches: Vec<ScoreWatch>,
     /// Changes before this instant are backfilled history, not routed.
@@ -331,6 +336,7 @@ impl Engine {
             fresh_scores: Vec::new(),
             backfilled: Vec::new(),
             departed: HashMap::new(),
+            dropped_levels: Default::default(),
             watches: Vec::new(),
             routed_from: Millis::MIN,
             trackers: HashMap::new(),
@@ -410,7 +416,7 @@ impl Engine {
         for values in engine.view.values.values_mut() {
             watches::observe(&engine.watches, values, start);
         }
-        engine.drop_undefined_segments(start);
+        engine.drop_undefined(start);
         let gone: Vec<SubjectKey> = engine
             .values
             .keys()
@@ -556,7 +562,7 @@ impl Engine {
         } = self.definition_change(&rules);
         self.view.health.rules_replaced(self.view.rules.order());
         self.view.rules = rules;
-        self.drop_undefined_segments(now);
+        self.drop_undefined(now);
         if !touched_kinds.is_empty() {
             for key in self.subjects_of(&touched_kinds) {
                 let start = self.view.values.get(&key).cloned().unwrap_or_default();
@@ -703,13 +709,15 @@ impl Engine {
                 .iter()
                 .for_each(|name| self.view.health.evaluated_alone(name)),
         }
+        // Taken, not removed: the new values go back in the same place.
+        let previous = self.view.values.get_mut(&key).map(std::mem::take);
         let change = match key {
             SubjectKey::Contact(_) => {
-                dirty::read_by_accounts_change(&self.view.rules, self.values.get(&key), &values)
+                dirty::read_by_accounts_change(&self.view.rules, previous.as_ref(), &values)
             }
             SubjectKey::Account(_) => MemberChange::default(),
         };
-        self.record_changes(&key, &values, at);
+        self.record_changes(&key, &previous.unwrap_or_default(), &values, at);
         let next = values.next_change.map(|t| t.max(at + 1));
         self.timers.schedule(key.clone(), next);
         self.view.values.insert(key, values);
@@ -788,28 +796,20 @@ impl Engine {
 
     /// A subject that no longer exists (merged away) leaves everything.
     fn forget(&mut self, key: SubjectKey, at: Millis) {
-        self.record_changes(&key, &Values::default(), at);
+        let previous = self.view.values.remove(&key).unwrap_or_default();
+        self.record_changes(&key, &previous, &Values::default(), at);
         self.timers.schedule(key.clone(), None);
-        self.view.values.remove(&key);
         self.trackers.remove(&key);
     }
 
-    /// Records how `values` differ from the subject's previous ones. Takes the
-    /// previous values out: every caller replaces or drops them next.
-    fn record_changes(&mut self, key: &SubjectKey, values: &Values, at: Millis) {
-        let previous = self.view.values.remove(key).unwrap_or_default();
-        let rules = Arc::clone(&self.view.rules);
-        // Most evaluations change no membership: one comparison of the
-        // maps instead of two lookups per segment of the rule set.
-        let segments = match previous.segments == values.segments {
-            true => &[][..],
-            false => rules.order(),
-        };
-        for def in segments.iter().filter(|d| d.kind == DefKind::Segment) {
-            let name = &def.name;
-            let was = previous.segments.get(name).copied().unwrap_or(false);
-            let is = values.segments.get(name).copied().unwrap_or(false);
-            if was == is {
+    /// Records how `values` differ from the subject's `previous` ones:
+    /// memberships, score forms, threshold crossings, tier levels.
+    fn record_changes(&mut self, key: &SubjectKey, previous: &Values, values: &Values, at: Millis) {
+        let differences = values.differences(previous);
+        for (def, name, was, is) in &differences {
+            let member = |slot: &Slot| matches!(slot, Slot::Segment(true));
+            let is = member(is);
+            if *def != DefKind::Segment || member(was) == is {
                 continue;
             }
             let members = self.view.members.entry(name.to_string()).or_default();
@@ -821,30 +821,18 @@ impl Engine {
             let change = Transition::membership(is);
             self.push_change(key, at, change, DefKind::Segment, name, None);
         }
-        self.record_scores(key, &previous, values, at);
-        self.record_crossings(key, &previous, values, at);
-        for (tier, level) in &previous.tiers {
-            if values.tiers.get(tier) != Some(level) {
-                self.push_change(
-                    key,
-                    at,
-                    Transition::Exited,
-                    DefKind::Tier,
-                    tier,
-                    Some(level.to_string()),
-                );
+        self.record_scores(key, &differences, at);
+        self.record_crossings(key, previous, values, at);
+        for (_, tier, was, _) in &differences {
+            if let Slot::Tier(level) = was {
+                let level = Some(level.to_string());
+                self.push_change(key, at, Transition::Exited, DefKind::Tier, tier, level);
             }
         }
-        for (tier, level) in &values.tiers {
-            if previous.tiers.get(tier) != Some(level) {
-                self.push_change(
-                    key,
-                    at,
-                    Transition::Entered,
-                    DefKind::Tier,
-                    tier,
-                    Some(level.to_string()),
-                );
+        for (_, tier, _, is) in &differences {
+            if let Slot::Tier(level) = is {
+                let level = Some(level.to_string());
+                self.push_change(key, at, Transition::Entered, DefKind::Tier, tier, level);
             }
         }
     }
@@ -911,13 +899,12 @@ impl Engine {
 
     /// Records each score whose closed form changed (decay alone never
     /// changes the form, so a decaying score is recorded once per event).
-    fn record_scores(&mut self, key: &SubjectKey, previous: &Values, values: &Values, at: Millis) {
-        for (name, score) in &values.scores {
-            if previous
-                .scores
-                .get(name)
-                .is_some_and(|before| before.same_form(score))
-            {
+    fn record_scores(&mut self, key: &SubjectKey, differences: &[Difference<'_>], at: Millis) {
+        for (_, name, was, is) in differences {
+            let Slot::Score(score) = is else {
+                continue;
+            };
+            if matches!(was, Slot::Score(before) if before.same_form(score)) {
                 continue;
             }
             let label = self.label_departing(key);

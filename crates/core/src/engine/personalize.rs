@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use bellwether_rules::SubjectKind;
 
-use super::evaluate::Values;
+use super::values::Values;
 use super::View;
 use crate::message::ContactId;
 use crate::subject::SubjectKey;
@@ -51,8 +51,8 @@ impl View {
             .filter(|segment| segment.expose)
             .filter(|segment| {
                 values_of(segment.subject)
-                    .and_then(|values| values.segments.get(segment.name.as_str()))
-                    .is_some_and(|member| *member)
+                    .and_then(|values| values.in_segment(segment.name.as_str()))
+                    .unwrap_or(false)
             })
             .map(|segment| segment.name.clone())
             .collect();
@@ -62,7 +62,7 @@ impl View {
             .iter()
             .filter(|tier| tier.expose)
             .filter_map(|tier| {
-                let level = values_of(tier.subject)?.tiers.get(tier.name.as_str())?;
+                let level = values_of(tier.subject)?.tier(tier.name.as_str())?;
                 Some((tier.name.clone(), level.to_string()))
             })
             .collect();

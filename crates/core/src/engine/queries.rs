@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use bellwether_rules::{DefKind, Explanation, LevelExplanation, SubjectKind, SubjectView, Tracker};
 
-use super::evaluate::{self, Plan, Values};
+use super::evaluate::{self, Plan};
 use super::state::{AccountState, ContactState};
+use super::values::Values;
 use super::{Change, Member, View};
 use crate::message::{ContactId, Millis};
 use crate::subject::SubjectKey;
@@ -386,8 +387,8 @@ pub(super) fn push_memberships(
     id: &str,
     values: &Values,
 ) {
-    for (segment, member) in &values.segments {
-        if *member {
+    for (segment, member) in values.segments() {
+        if member {
             out.push(Membership {
                 kind,
                 id: id.to_owned(),

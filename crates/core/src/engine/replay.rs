@@ -14,11 +14,12 @@ use std::sync::Arc;
 
 use bellwether_rules::{RuleSet, SubjectKind, Timeline};
 
-use super::evaluate::{self, Plan, Values};
+use super::evaluate::{self, Plan};
 use super::parallel;
 use super::queries::{push_memberships, Membership};
 use super::state::ContactState;
 use super::subjects::known_at;
+use super::values::Values;
 use super::View;
 use crate::message::{ContactId, Millis};
 use crate::subject::SubjectKey;
@@ -158,12 +159,12 @@ impl<'e> Replay<'e> {
         let contacts = self
             .contacts
             .iter()
-            .filter(|(_, v)| v.segments.get(segment).copied().unwrap_or(false))
+            .filter(|(_, v)| v.in_segment(segment).unwrap_or(false))
             .map(|(id, _)| SubjectKey::Contact(*id));
         let accounts = self
             .accounts
             .iter()
-            .filter(|(_, v)| v.segments.get(segment).copied().unwrap_or(false))
+            .filter(|(_, v)| v.in_segment(segment).unwrap_or(false))
             .map(|(g, _)| SubjectKey::Account(g.clone()));
         contacts.chain(accounts).collect()
     }
@@ -174,11 +175,11 @@ impl<'e> Replay<'e> {
             return Vec::new();
         };
         let contacts = self.contacts.iter().filter_map(|(id, v)| {
-            let value = v.scores.get(score)?;
+            let value = v.score(score)?;
             Some((SubjectKey::Contact(*id), value.at(at)))
         });
         let accounts = self.accounts.iter().filter_map(|(g, v)| {
-            let value = v.scores.get(score)?;
+            let value = v.score(score)?;
             Some((SubjectKey::Account(g.clone()), value.at(at)))
         });
         let mut out: Vec<_> = contacts.chain(accounts).collect();

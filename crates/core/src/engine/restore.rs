@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use bellwether_rules::{DefKind, ScoreValue};
 
+use super::values::Slot;
 use super::Engine;
 use crate::message::{ContactId, Millis};
 use crate::store::{MembershipRecord, ScoreRecord};
@@ -14,6 +15,7 @@ impl Engine {
     /// Replays recorded changes (at least each subject's last one per
     /// definition, in recording order) into the membership bookkeeping.
     pub(super) fn restore(&mut self, history: &[MembershipRecord]) {
+        let rules = Arc::clone(&self.view.rules);
         for record in history {
             let key = record.subject.clone();
             if record.label.is_empty() {
@@ -23,27 +25,28 @@ impl Engine {
                 self.departed.insert(id, record.label.clone());
             }
             let entered = record.change == Transition::Entered;
+            let kind = key.kind();
+            let name = record.definition.as_str();
             let values = self.view.values.get_or_default(key.clone());
             match (record.definition_kind, &record.level) {
-                (DefKind::Tier, Some(level)) if entered => {
-                    values.tiers.insert(
-                        Arc::from(record.definition.as_str()),
-                        Arc::from(level.as_str()),
-                    );
-                }
                 (DefKind::Tier, Some(level)) => {
-                    if values
-                        .tiers
-                        .get(record.definition.as_str())
-                        .is_some_and(|l| **l == **level)
-                    {
-                        values.tiers.remove(record.definition.as_str());
+                    let level = Arc::<str>::from(level.as_str());
+                    let orphan = || (key.clone(), record.definition.clone());
+                    if entered {
+                        let value = Slot::Tier(level.clone());
+                        if !values.set_named(&rules, kind, DefKind::Tier, name, value) {
+                            // Dropped since: its level exits with the segments.
+                            self.dropped_levels.insert(orphan(), level);
+                        }
+                    } else if values.tier(name) == Some(&level) {
+                        values.unset_named(DefKind::Tier, name);
+                    } else if self.dropped_levels.get(&orphan()) == Some(&level) {
+                        self.dropped_levels.remove(&orphan());
                     }
                 }
                 _ => {
-                    values
-                        .segments
-                        .insert(Arc::from(record.definition.as_str()), entered);
+                    let member = Slot::Segment(entered);
+                    values.set_named(&rules, kind, DefKind::Segment, name, member);
                     let members = self
                         .view
                         .members
@@ -62,6 +65,7 @@ impl Engine {
     /// Seeds each subject's last recorded score forms, so a restart records
     /// only scores that really changed.
     pub(super) fn restore_scores(&mut self, latest: &[ScoreRecord]) {
+        let rules = Arc::clone(&self.view.rules);
         for record in latest {
             let key = record.subject.clone();
             let form = ScoreValue {
@@ -71,8 +75,15 @@ impl Engine {
                 half_life: record.half_life,
                 next_change: None,
             };
+            let kind = key.kind();
             let values = self.view.values.get_or_default(key);
-            values.scores.insert(Arc::from(record.score.as_str()), form);
+            values.set_named(
+                &rules,
+                kind,
+                DefKind::Score,
+                &record.score,
+                Slot::Score(form),
+            );
         }
     }
 
@@ -94,8 +105,9 @@ impl Engine {
         }
     }
 
-    /// Members of segments the definitions no longer have exit at `at`.
-    pub(super) fn drop_undefined_segments(&mut self, at: Millis) {
+    /// Members of segments the definitions no longer have exit at `at`, and
+    /// so do the levels of tiers dropped while the server was stopped.
+    pub(super) fn drop_undefined(&mut self, at: Millis) {
         let kept: std::collections::HashSet<String> = self
             .rules
             .order()
@@ -115,8 +127,12 @@ impl Engine {
                 self.push_change(key, at, Transition::Exited, DefKind::Segment, &name, None);
             }
             for values in self.view.values.values_mut() {
-                values.segments.remove(name.as_str());
+                values.unset_named(DefKind::Segment, &name);
             }
+        }
+        for ((key, tier), level) in std::mem::take(&mut self.dropped_levels) {
+            let level = Some(level.to_string());
+            self.push_change(&key, at, Transition::Exited, DefKind::Tier, &tier, level);
         }
     }
 }

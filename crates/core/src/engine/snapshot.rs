@@ -56,6 +56,6 @@ impl View {
 
     /// A subject's current score value at `at`.
     pub fn score_value(&self, key: &SubjectKey, score: &str, at: Millis) -> Option<f64> {
-        Some(self.values.get(key)?.scores.get(score)?.at(at))
+        Some(self.values.get(key)?.score(score)?.at(at))
     }
 }

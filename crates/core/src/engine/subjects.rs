@@ -8,8 +8,9 @@
 
 use bellwether_rules::{EventSelector, SubjectKind, SubjectView, ValueProperty};
 
-use super::evaluate::{self, Values};
+use super::evaluate;
 use super::state::{AccountState, ContactState};
+use super::values::Values;
 use super::View;
 use crate::message::Millis;
 use crate::subject::SubjectKey;

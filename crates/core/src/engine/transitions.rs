@@ -6,10 +6,11 @@
 
 use bellwether_rules::{RuleSet, SubjectKind, Timeline};
 
-use super::evaluate::{self, Plan, Values};
+use super::evaluate::{self, Plan};
 use super::parallel;
 use super::state::{AccountState, ContactState};
 use super::subjects::known_at;
+use super::values::Values;
 use super::View;
 use crate::message::{ContactId, Millis};
 use crate::subject::SubjectKey;
@@ -106,7 +107,7 @@ fn walk(
     to: Millis,
     mut evaluate: impl FnMut(Millis) -> Values,
 ) -> Option<Transitions> {
-    let is_member = |v: &Values| v.segments.get(segment).copied().unwrap_or(false);
+    let is_member = |v: &Values| v.in_segment(segment).unwrap_or(false);
     // A member just before the period is a member at its start; an entry
     // at `from` itself is an entry in the period.
     let mut at = match first_seen < from {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bellwether_rules::threshold_crossing;
 
-use super::evaluate::Values;
+use super::values::Values;
 
 /// `score ≥ threshold`, watched for crossings in both directions.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,14 +30,13 @@ pub(super) fn observe(watches: &[ScoreWatch], values: &mut Values, at: i64) {
         .iter()
         .map(|watch| {
             values
-                .scores
-                .get(&watch.score)
+                .score(&watch.score)
                 .is_some_and(|score| score.at(at) >= watch.threshold)
         })
         .collect();
     for watch in watches {
-        if let Some(score) = values.scores.get(&watch.score) {
-            let crossing = threshold_crossing(score, watch.threshold, at);
+        if let Some(score) = values.score(&watch.score) {
+            let crossing = threshold_crossing(&score, watch.threshold, at);
             values.note_change(crossing);
         }
     }

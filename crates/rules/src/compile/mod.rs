@@ -287,6 +287,7 @@ pub(crate) fn compile(defs: &Definitions) -> Result<RuleSet, Vec<DefError>> {
         scores,
         segments,
         tiers,
+        layout: crate::layout::ValueLayout::interned(&order),
         order,
         triggers,
         read_by_accounts,

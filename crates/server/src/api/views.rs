@@ -70,22 +70,19 @@ impl Computed {
             };
         };
         let mut segments: Vec<String> = values
-            .segments
-            .iter()
-            .filter(|(_, member)| **member)
+            .segments()
+            .filter(|(_, member)| *member)
             .map(|(name, _)| name.to_string())
             .collect();
         segments.sort();
         Self {
             scores: values
-                .scores
-                .iter()
+                .scores()
                 .map(|(name, score)| (name.to_string(), (score.at(now) * 100.0).round() / 100.0))
                 .collect(),
             segments,
             tiers: values
-                .tiers
-                .iter()
+                .tiers()
                 .map(|(name, level)| (name.to_string(), level.to_string()))
                 .collect(),
             owners: BTreeMap::new(),

@@ -183,7 +183,7 @@ fn an_account_re_evaluates_only_what_its_contacts_changed() {
     let team = engine
         .values
         .get(&acme)
-        .and_then(|v| v.scores.get("team_intent"));
+        .and_then(|v| v.score("team_intent"));
     assert_eq!(team.map(|s| s.at(T0 + 4 * HOUR)), Some(20.0));
 }
 

@@ -1,7 +1,7 @@
 //! Replacing definitions while running: only what changed is evaluated, and
 //! the result equals evaluating everything under the new definitions.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::*;
 use crate::engine::evaluate::{evaluate_account, evaluate_contact, Plan};
@@ -69,19 +69,27 @@ fn assert_live_equals_fresh(engine: &Engine, at: i64) {
     }
     for (key, expected) in &fresh {
         let live = engine.values.get(key).cloned().unwrap_or_default();
-        assert_eq!(live.segments, expected.segments, "segments of {key:?}");
-        assert_eq!(live.tiers, expected.tiers, "tiers of {key:?}");
+        let segments = |v: &Values| -> BTreeMap<String, bool> {
+            v.segments().map(|(n, m)| (n.to_string(), m)).collect()
+        };
+        let tiers = |v: &Values| -> BTreeMap<String, String> {
+            v.tiers()
+                .map(|(n, l)| (n.to_string(), l.to_string()))
+                .collect()
+        };
+        assert_eq!(segments(&live), segments(expected), "segments of {key:?}");
+        assert_eq!(tiers(&live), tiers(expected), "tiers of {key:?}");
         assert_eq!(
-            live.scores.len(),
-            expected.scores.len(),
+            live.scores().count(),
+            expected.scores().count(),
             "scores of {key:?}"
         );
-        for (name, score) in &expected.scores {
-            let same = live.scores.get(name).is_some_and(|l| l.same_form(score));
+        for (name, score) in expected.scores() {
+            let same = live.score(name).is_some_and(|l| l.same_form(score));
             assert!(
                 same,
                 "score {name} of {key:?}: {:?} vs {score:?}",
-                live.scores.get(name)
+                live.score(name)
             );
         }
     }
@@ -161,7 +169,7 @@ fn a_dropped_tier_exits_its_members_and_a_new_segment_fills() {
     assert_eq!(changes_of(&changes, "intent_level").len(), 1, "{changes:?}");
     assert_eq!(changes_of(&changes, "intent_level")[0].0, "exited");
     assert_eq!(changes_of(&changes, "demo_seen"), [("entered", T0 + 5)]);
-    assert!(engine.values.values().all(|v| v.tiers.is_empty()));
+    assert!(engine.values.values().all(|v| v.tiers().next().is_none()));
     assert_live_equals_fresh(&engine, T0 + 5);
 }
 
