@@ -413,9 +413,15 @@ pub(super) fn recent_rejections(
     )
 }
 
+/// Counted as all events less those after `seq`: a range of the table
+/// itself reads every row's pages (0.7 s at 10M events), while the whole
+/// count reads the smallest index and the rest is the short tail after a
+/// snapshot's position (0.15 s).
 pub(super) fn events_through(conn: &Connection, seq: i64) -> Result<u64, StoreError> {
     let count: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM events WHERE seq <= ?1")
+        .prepare_cached(
+            "SELECT (SELECT COUNT(*) FROM events) - (SELECT COUNT(*) FROM events WHERE seq > ?1)",
+        )
         .db()?
         .query_row([seq], |row| row.get(0))
         .db()?;

@@ -43,6 +43,7 @@ macro_rules! store_conformance_tests {
             ],
             events: [
                 event_round_trips_every_field,
+                events_through_counts_up_to_a_position_across_gaps,
                 duplicate_message_id_fails_the_whole_batch,
                 seen_message_ids_is_per_source,
                 contact_events_are_newest_first_with_a_strict_cursor,
