@@ -45,7 +45,7 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         &args.store.data_dir(&loaded.config),
         &loaded.config.identity,
         definitions.property_keys(),
-        false,
+        crate::subjects::Reads::Nothing,
     )?;
     let engine = Engine::with_subjects(Arc::new(definitions), start.subjects);
     let loaded_in = started.elapsed();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use bellwether_core::actions::config::reference_problems;
-use bellwether_core::engine::{Engine, LoadOptions, Subjects};
+use bellwether_core::engine::{Engine, LoadOptions, Recorded, Subjects};
 use bellwether_core::identity::IdentityGraph;
 use bellwether_core::ingest::Ingestor;
 use bellwether_core::pipeline::ActionRouter;
@@ -178,7 +178,7 @@ impl Running {
             definitions
                 .property_keys()
                 .union(&config.reports.property_keys(&definitions)),
-            true,
+            subjects::Reads::GraphAndHistory,
         )?;
         let (from_snapshot, tail) = (start.from_snapshot, start.tail);
         let graph = start.graph.context("the identity graph was not rebuilt")?;
@@ -186,6 +186,7 @@ impl Running {
             store.clone(),
             definitions,
             start.subjects,
+            start.recorded,
             clock.clone(),
             router,
         )?;
@@ -288,23 +289,25 @@ fn save_snapshot(
     }
 }
 
-/// Starts the engine from `subjects` and evaluates the definitions as of
-/// now.
+/// Starts the engine from `subjects` (and the `recorded` history, when
+/// read already) and evaluates the definitions as of now.
 pub(crate) fn load_engine(
     store: Arc<dyn bellwether_core::Store>,
     definitions: bellwether_rules::RuleSet,
     subjects: Subjects,
+    recorded: Option<Recorded>,
     clock: Arc<dyn Clock>,
     mut router: ActionRouter,
 ) -> anyhow::Result<EngineHandle> {
     let started = std::time::Instant::now();
-    let recorded = store
+    let assignments = store
         .assignments()
         .context("cannot read owner assignments")?;
-    router.restore(recorded);
+    router.restore(assignments);
     let options = LoadOptions {
         watches: router.watches(),
         backfill_history: true,
+        recorded,
     };
     // Only a first start walks history; the bar stays hidden otherwise.
     let bar = crate::progress::bar(

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
-use bellwether_core::engine::{Engine, LoadOptions, Subjects};
+use bellwether_core::engine::{Engine, LoadOptions, Recorded, Subjects};
 use bellwether_core::identity::{IdentityConfig, IdentityGraph};
 use bellwether_core::ingest::rebuild_identity;
 use bellwether_core::snapshot::{self, Resumed};
@@ -21,15 +21,65 @@ pub(crate) struct Start {
     /// `None` for a read-only start that did not need it.
     pub(crate) graph: Option<IdentityGraph>,
     pub(crate) subjects: Subjects,
+    /// The recorded history, when asked for (read beside the subjects).
+    pub(crate) recorded: Option<Recorded>,
     /// Whether a snapshot was used (else the store was read whole).
     pub(crate) from_snapshot: bool,
     /// Messages replayed after the snapshot.
     pub(crate) tail: u64,
 }
 
-/// Resumes from the snapshot in `data_dir`, else reads the store (and
-/// rebuilds the identity graph when `need_graph`).
+/// What a start reads besides the subjects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reads {
+    /// The server: the identity graph and the recorded history.
+    GraphAndHistory,
+    /// Reports and checks: the recorded history.
+    History,
+    /// `eval`: nothing else.
+    Nothing,
+}
+
+/// Resumes from the snapshot in `data_dir`, else reads the store; reads
+/// the recorded history (`reads`) on a thread of its own meanwhile: it
+/// does not depend on the events.
 pub(crate) fn start(
+    store: &dyn Store,
+    data_dir: &Path,
+    identity: &IdentityConfig,
+    keep: PropertyKeys,
+    reads: Reads,
+) -> anyhow::Result<Start> {
+    let need_graph = reads == Reads::GraphAndHistory;
+    if need_graph {
+        // The writer's start: what a crash cut short is finished first.
+        bellwether_core::ingest::finish_deletions(store)
+            .context("cannot finish an interrupted deletion")?;
+    }
+    std::thread::scope(|scope| {
+        let recorded = (reads != Reads::Nothing).then(|| {
+            std::thread::Builder::new()
+                .name("bellwether-recorded".into())
+                .spawn_scoped(scope, || Recorded::read(store))
+        });
+        let start = subjects(store, data_dir, identity, keep, need_graph);
+        let recorded = match recorded {
+            Some(thread) => Some(
+                thread
+                    .context("cannot start the recorded history thread")?
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("the recorded history read panicked"))?
+                    .context("cannot read the recorded history")?,
+            ),
+            None => None,
+        };
+        Ok(Start { recorded, ..start? })
+    })
+}
+
+/// The subjects (and the identity graph when `need_graph`): from the
+/// snapshot, else from the whole store.
+fn subjects(
     store: &dyn Store,
     data_dir: &Path,
     identity: &IdentityConfig,
@@ -37,11 +87,6 @@ pub(crate) fn start(
     need_graph: bool,
 ) -> anyhow::Result<Start> {
     let started = Instant::now();
-    if need_graph {
-        // The writer's start: what a crash cut short is finished first.
-        bellwether_core::ingest::finish_deletions(store)
-            .context("cannot finish an interrupted deletion")?;
-    }
     let path = snapshot::path_in(data_dir);
     let bar = progress::bar(
         0,
@@ -69,6 +114,7 @@ pub(crate) fn start(
             Ok(Start {
                 graph: Some(graph),
                 subjects,
+                recorded: None,
                 from_snapshot: true,
                 tail,
             })
@@ -97,6 +143,7 @@ pub(crate) fn start(
             Ok(Start {
                 graph,
                 subjects,
+                recorded: None,
                 from_snapshot: false,
                 tail: 0,
             })
@@ -115,12 +162,16 @@ pub(crate) fn engine_as_of(
     at: bellwether_core::Millis,
 ) -> anyhow::Result<Engine> {
     let keep = definitions.property_keys();
-    let start = start(store, data_dir, identity, keep, false)?;
+    let start = start(store, data_dir, identity, keep, Reads::History)?;
+    let options = LoadOptions {
+        recorded: start.recorded,
+        ..LoadOptions::default()
+    };
     Engine::start(
         store,
         std::sync::Arc::new(definitions),
         start.subjects,
-        LoadOptions::default(),
+        options,
         at,
         &mut |_, _| {},
     )

@@ -24,16 +24,13 @@
 //! stops half way leaves rows without a checkpoint; the next start
 //! discards them (`Store::discard_unconfirmed_history`) and walks again.
 
-use std::sync::Arc;
-
 use crossbeam_channel::{Receiver, Sender};
 
-use super::state::ContactState;
+use super::walkers::{group_accounts, Group};
 use super::{Change, DefKind, Engine};
-use crate::message::{ContactId, Millis};
+use crate::message::Millis;
 use crate::progress::Progress;
 use crate::store::{StoreError, WriteOp};
-use crate::subject::SubjectKey;
 
 /// The thread that writes a first start's history beside the walk.
 const HISTORY_THREAD: &str = "history writer";
@@ -53,10 +50,6 @@ const ROWS_PER_TRANSACTION: usize = 50_000;
 
 /// Groups' rows waiting for the writer before the walk waits.
 const QUEUED_GROUPS: usize = 256;
-
-/// An account with its contacts, or a contact alone: each subject with
-/// the instant of its first message. No group reads another's state.
-type Group = Vec<(SubjectKey, Millis)>;
 
 /// What one walker recorded besides the rows it wrote.
 #[derive(Default)]
@@ -96,7 +89,7 @@ impl Engine {
         progress: &mut dyn Progress,
     ) -> Result<Vec<Change>, StoreError> {
         self.routed_from = now - ROUTED_HISTORY_MS;
-        let parts = self.backfill_parts(now, walkers);
+        let parts = self.groups_in_parts(now, walkers);
         let total: u64 = parts.iter().map(|part| part.len() as u64).sum();
         let (walks, written) = std::thread::scope(|scope| {
             let (rows, queue) = crossbeam_channel::bounded(QUEUED_GROUPS);
@@ -160,16 +153,6 @@ impl Engine {
         Ok(recent)
     }
 
-    /// An engine for one part of the walk: this one's subjects (shared),
-    /// rules, watches and routing instant, nothing evaluated yet.
-    fn walker(&self) -> Engine {
-        let mut walker = Engine::new(Arc::clone(&self.view.rules));
-        walker.view.state = self.view.state.clone();
-        walker.watches = self.watches.clone();
-        walker.routed_from = self.routed_from;
-        walker
-    }
-
     /// Walks `groups` one after another up to `now`: their rows go to
     /// `rows`, one tick per group to `ticks`.
     fn walk(
@@ -212,39 +195,6 @@ impl Engine {
         walked
     }
 
-    /// Takes over what a walker computed for its groups: values,
-    /// memberships, timers, trackers, counts, recent changes, and the
-    /// account timelines it merged (`accounts`).
-    fn absorb_walker(&mut self, walker: Engine, accounts: &[Arc<str>]) {
-        let Engine {
-            view,
-            timers,
-            trackers,
-            ..
-        } = walker;
-        for group_id in accounts {
-            self.view
-                .state
-                .accounts
-                .adopt(&view.state.accounts, group_id);
-        }
-        self.view.values.extend(view.values);
-        for (segment, members) in view.members {
-            let merged = self.view.members.entry(segment).or_default();
-            *merged = std::mem::take(merged).union(members);
-        }
-        self.view.health.absorb(view.health);
-        self.timers.absorb(timers);
-        self.trackers.extend(trackers);
-        let mut recent: Vec<Change> = std::mem::take(&mut self.view.recent)
-            .into_iter()
-            .chain(view.recent)
-            .collect();
-        recent.sort_by_key(|change| change.at);
-        let excess = recent.len().saturating_sub(super::RECENT_CHANGES);
-        self.view.recent = recent.into_iter().skip(excess).collect();
-    }
-
     /// The segment changes of a first start's history before
     /// [`Engine::routed_from`], by instant then subject, written already:
     /// routed only to keep owners assigned. Empty after the first call.
@@ -252,63 +202,11 @@ impl Engine {
         std::mem::take(&mut self.backfilled)
     }
 
-    /// Each account with its contacts, and each contact without an
-    /// account alone, split into `parts` parts of about equal work (events
-    /// walked): the largest group first to the lightest part. `State` keeps
-    /// a contact in the `contacts` of exactly the account it names.
-    fn backfill_parts(&self, now: Millis, parts: usize) -> Vec<Vec<Group>> {
-        let state = &self.view.state;
-        let contact = |id: &ContactId, contact: &ContactState| {
-            let first = contact.first_seen().unwrap_or(now).min(now);
-            ((SubjectKey::Contact(*id), first), contact.timeline.len())
-        };
-        let accounts = state.accounts.iter().map(|(group_id, account)| {
-            let members = account.contacts.iter();
-            let (mut group, events): (Group, Vec<usize>) = members
-                .filter_map(|id| Some(contact(id, state.contacts.get(id)?)))
-                .unzip();
-            let first = state.account_first_seen(account).unwrap_or(now).min(now);
-            group.push((SubjectKey::Account(group_id.clone()), first));
-            // The account's merged timeline is walked too.
-            (group, 2 * events.iter().sum::<usize>() + 1)
-        });
-        let alone = state
-            .contacts
-            .iter()
-            .filter(|(_, c)| c.account.is_none())
-            .map(|(id, c)| {
-                let (subject, events) = contact(id, c);
-                (vec![subject], events + 1)
-            });
-        let mut groups: Vec<(Group, usize)> = accounts.chain(alone).collect();
-        groups.sort_by_key(|(_, work)| std::cmp::Reverse(*work));
-        let parts = parts.clamp(1, groups.len().max(1));
-        let mut split: Vec<(usize, Vec<Group>)> = vec![(0, Vec::new()); parts];
-        for (group, work) in groups {
-            if let Some(lightest) = split.iter_mut().min_by_key(|(load, _)| *load) {
-                lightest.0 += work;
-                lightest.1.push(group);
-            }
-        }
-        split.into_iter().map(|(_, groups)| groups).collect()
-    }
-
     /// Changes before this instant were recorded by a backfill: history,
     /// not to be routed.
     pub fn routed_from(&self) -> Millis {
         self.routed_from
     }
-}
-
-/// The accounts among a part's groups (whose timelines its walker merges).
-fn group_accounts(groups: &[Group]) -> Vec<Arc<str>> {
-    let subjects = groups.iter().flatten();
-    subjects
-        .filter_map(|(key, _)| match key {
-            SubjectKey::Account(group_id) => Some(group_id.clone()),
-            SubjectKey::Contact(_) => None,
-        })
-        .collect()
 }
 
 /// Writes each group's rows as they come, several groups per transaction;

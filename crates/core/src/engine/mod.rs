@@ -28,6 +28,7 @@ mod subjects;
 mod timers;
 mod transitions;
 mod values;
+mod walkers;
 mod watches;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -51,6 +52,7 @@ pub(crate) use image::StateImage;
 pub use member_rows::{MemberChunk, MemberRow};
 pub use personalize::Exposed;
 pub use replay::Replay;
+pub use restore::Recorded;
 pub use snapshot::SubjectSnapshot;
 pub use transitions::Transitions;
 pub use values::Values;
@@ -222,6 +224,9 @@ pub struct LoadOptions {
     /// membership and score history at its true instants (the server does;
     /// one-shot evaluations like `eval` do not need it).
     pub backfill_history: bool,
+    /// The recorded history, when the caller read it already (beside the
+    /// snapshot, on a thread of its own); else the start reads it.
+    pub recorded: Option<Recorded>,
 }
 
 impl View {
@@ -389,7 +394,14 @@ impl Engine {
         engine.watches = options.watches;
         engine.state = subjects.0;
         let phase = std::time::Instant::now();
-        let (mut history, checkpoint) = store.latest_memberships()?;
+        let Recorded {
+            mut history,
+            scores,
+            checkpoint,
+        } = match options.recorded {
+            Some(recorded) => recorded,
+            None => Recorded::read(store)?,
+        };
         let start = checkpoint.unwrap_or(now).min(now);
         let backfill = checkpoint.is_none() && options.backfill_history;
         if backfill {
@@ -402,7 +414,7 @@ impl Engine {
             }
             history.clear();
         } else {
-            engine.restore_scores(&store.latest_scores()?);
+            engine.restore_scores(&scores);
         }
         engine.restore(&history);
         tracing::debug!(
@@ -429,7 +441,7 @@ impl Engine {
         engine.fresh = if backfill {
             engine.backfill(now, &|ops| store.apply(ops), progress)?
         } else {
-            engine.reevaluate_everything(start);
+            engine.reevaluate_everything(start)?;
             tracing::debug!(
                 elapsed_ms = phase.elapsed().as_millis() as u64,
                 "every subject evaluated as of the checkpoint"

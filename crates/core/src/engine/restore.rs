@@ -1,15 +1,43 @@
 //! Start-up: replaying the recorded membership history, so members keep
 //! their entry instants and dropped definitions or vanished subjects exit.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use bellwether_rules::{DefKind, ScoreValue};
 
 use super::values::Slot;
+use super::walkers::{group_accounts, Group};
 use super::Engine;
-use crate::message::{ContactId, Millis};
-use crate::store::{MembershipRecord, ScoreRecord};
+use crate::message::Millis;
+use crate::store::{MembershipRecord, ScoreRecord, Store, StoreError};
 use crate::subject::{SubjectKey, Transition};
+
+/// A thread that evaluates part of the subjects at a restart.
+const RESTART_THREAD: &str = "restart evaluation";
+
+/// What a start restores of the recorded history: each subject's last
+/// membership change per definition, its last score forms, and the
+/// instant of the engine's checkpoint (none before a first start's walk).
+#[derive(Debug, Clone, Default)]
+pub struct Recorded {
+    pub(super) history: Vec<MembershipRecord>,
+    pub(super) scores: Vec<ScoreRecord>,
+    pub(super) checkpoint: Option<Millis>,
+}
+
+impl Recorded {
+    /// Reads it from the store; independent of the events, so a start can
+    /// read it while the snapshot is decoded.
+    pub fn read(store: &dyn Store) -> Result<Self, StoreError> {
+        let (history, checkpoint) = store.latest_memberships()?;
+        Ok(Self {
+            history,
+            scores: store.latest_scores()?,
+            checkpoint,
+        })
+    }
+}
 
 impl Engine {
     /// Replays recorded changes (at least each subject's last one per
@@ -94,15 +122,98 @@ impl Engine {
         }
     }
 
-    pub(super) fn reevaluate_everything(&mut self, at: Millis) {
-        let contacts: Vec<ContactId> = self.view.state.contacts.keys().copied().collect();
-        for id in contacts {
-            self.reevaluate(SubjectKey::Contact(id), at);
+    /// Evaluates every subject at `at` (a restart: the checkpoint's
+    /// instant) from the values and memberships restored for it, recording
+    /// what differs. Split over the machine's cores like a first start's
+    /// walk ([`super::walkers`]).
+    pub(super) fn reevaluate_everything(&mut self, at: Millis) -> Result<(), StoreError> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.reevaluate_everything_on(cores, at)
+    }
+
+    /// [`Engine::reevaluate_everything`] on up to `threads` threads: each
+    /// part's engine takes its subjects' restored values, memberships and
+    /// trackers with it; what they recorded comes back ordered by subject.
+    pub(super) fn reevaluate_everything_on(
+        &mut self,
+        threads: usize,
+        at: Millis,
+    ) -> Result<(), StoreError> {
+        let parts = self.groups_in_parts(at, threads);
+        let walkers = self.hand_out(&parts);
+        let evaluated = std::thread::scope(|scope| {
+            let mut running = Vec::with_capacity(parts.len());
+            for (index, (groups, mut walker)) in parts.into_iter().zip(walkers).enumerate() {
+                let thread = std::thread::Builder::new()
+                    .name(format!("bellwether-restart-{index}"))
+                    .spawn_scoped(scope, move || {
+                        // A group's contacts come before its account.
+                        for (key, _) in groups.iter().flatten() {
+                            walker.reevaluate(key.clone(), at);
+                        }
+                        (walker, group_accounts(&groups))
+                    })
+                    .map_err(|source| StoreError::Thread {
+                        name: RESTART_THREAD,
+                        source,
+                    })?;
+                running.push(thread);
+            }
+            let joined: Vec<_> = running.into_iter().map(|thread| thread.join()).collect();
+            joined
+                .into_iter()
+                .map(|part| {
+                    part.map_err(|_| StoreError::ThreadPanicked {
+                        name: RESTART_THREAD,
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        for (mut walker, accounts) in evaluated {
+            self.fresh.append(&mut walker.fresh);
+            self.fresh_scores.append(&mut walker.fresh_scores);
+            self.absorb_walker(walker, &accounts);
         }
-        let accounts: Vec<_> = self.view.state.accounts.keys().cloned().collect();
-        for id in accounts {
-            self.reevaluate(SubjectKey::Account(id), at);
+        // Stable: each subject's own changes keep their order.
+        self.fresh
+            .sort_by(|a, b| (a.at, &a.key).cmp(&(b.at, &b.key)));
+        Ok(())
+    }
+
+    /// One engine per part of the groups, each holding its subjects'
+    /// restored values, memberships and trackers, taken out of this one.
+    fn hand_out(&mut self, parts: &[Vec<Group>]) -> Vec<Engine> {
+        let mut walkers: Vec<Engine> = parts.iter().map(|_| self.walker()).collect();
+        let mut part_of: HashMap<SubjectKey, usize> = HashMap::new();
+        for (index, groups) in parts.iter().enumerate() {
+            let walker = &mut walkers[index];
+            for (key, _) in groups.iter().flatten() {
+                part_of.insert(key.clone(), index);
+                if let Some(values) = self.view.values.remove(key) {
+                    walker.view.values.insert(key.clone(), values);
+                }
+                if let Some(tracker) = self.trackers.remove(key) {
+                    walker.trackers.insert(key.clone(), tracker);
+                }
+            }
         }
+        for (segment, members) in std::mem::take(&mut self.view.members) {
+            let mut kept = imbl::OrdMap::new();
+            for (key, entered) in members {
+                match part_of.get(&key) {
+                    Some(&index) => {
+                        let handed = walkers[index].view.members.entry(segment.clone());
+                        handed.or_default().insert(key, entered);
+                    }
+                    None => {
+                        kept.insert(key, entered);
+                    }
+                }
+            }
+            // Kept even when empty: a segment nobody is in stays listed.
+            self.view.members.insert(segment, kept);
+        }
+        walkers
     }
 
     /// Members of segments the definitions no longer have exit at `at`, and

@@ -10,7 +10,7 @@ const USERS: [&str; 5] = ["ann", "bob", "cy", "dee", "eve"];
 const EVENTS: [&str; 3] = ["Pricing Viewed", "Demo Requested", "Logged In"];
 
 /// Stored messages applied to the state alone (as a store loads them).
-fn loaded(messages: &[Message]) -> Engine {
+pub(super) fn loaded(messages: &[Message]) -> Engine {
     let mut engine = Engine::new(rules());
     let mut feed = Feed::new();
     engine.view.state.apply(&feed.ops(messages));
@@ -19,7 +19,7 @@ fn loaded(messages: &[Message]) -> Engine {
 
 /// The reference walk: every subject's timer at its first message, all
 /// processed together in time order.
-fn global_walk(engine: &mut Engine, now: i64) -> Vec<Change> {
+pub(super) fn global_walk(engine: &mut Engine, now: i64) -> Vec<Change> {
     let mut keys: Vec<(SubjectKey, i64)> = Vec::new();
     for (id, contact) in engine.state.contacts.iter() {
         let first = contact.first_seen().unwrap_or(now).min(now);
@@ -36,7 +36,9 @@ fn global_walk(engine: &mut Engine, now: i64) -> Vec<Change> {
 }
 
 /// Membership rows, sorted.
-fn history(records: impl IntoIterator<Item = MembershipRecord>) -> Vec<MembershipRecord> {
+pub(super) fn history(
+    records: impl IntoIterator<Item = MembershipRecord>,
+) -> Vec<MembershipRecord> {
     let mut rows: Vec<_> = records.into_iter().collect();
     rows.sort_by(|a, b| {
         (a.at, &a.subject, &a.definition, a.change.as_str(), &a.level).cmp(&(
@@ -54,7 +56,7 @@ fn scores(engine: &mut Engine) -> Vec<(i64, String, String, u64)> {
     score_rows(engine.take_score_changes())
 }
 
-fn score_rows(records: Vec<ScoreRecord>) -> Vec<(i64, String, String, u64)> {
+pub(super) fn score_rows(records: Vec<ScoreRecord>) -> Vec<(i64, String, String, u64)> {
     let mut rows: Vec<_> = records
         .into_iter()
         .map(|s| (s.at, s.subject.store_key(), s.score, s.value.to_bits()))

@@ -608,6 +608,7 @@ mod forget;
 mod personalize;
 mod replace;
 mod replay;
+mod restart;
 mod routing;
 mod scores;
 mod views;
