@@ -48,6 +48,33 @@ impl View {
         }
     }
 
+    /// One trait as a pool routes by it, as of `at`: `account.NAME` is the
+    /// trait of the subject's account (an account's own), `trait.NAME` or
+    /// `NAME` the subject's own; unset and `null` are `None`, as in
+    /// [`View::subject_snapshot`], without copying the other traits.
+    pub fn trait_at(&self, key: &SubjectKey, name: &str, at: Millis) -> Option<Value> {
+        let own = |name: &'_ str| name.strip_prefix("trait.").unwrap_or(name).to_owned();
+        let (traits, name) = match (key, name.strip_prefix("account.")) {
+            (SubjectKey::Contact(id), Some(account_trait)) => {
+                let contact = self.state.contacts.get(id)?;
+                let account = self.state.account_of(contact)?;
+                (&account.traits, account_trait.to_owned())
+            }
+            (SubjectKey::Contact(id), None) => (&self.state.contacts.get(id)?.traits, own(name)),
+            (SubjectKey::Account(group_id), account_trait) => {
+                let account = self.state.accounts.get(group_id)?;
+                (
+                    &account.traits,
+                    account_trait.map_or_else(|| own(name), str::to_owned),
+                )
+            }
+        };
+        traits
+            .get_at(&name, at)
+            .filter(|value| !value.is_null())
+            .cloned()
+    }
+
     /// Why the subject is in or out of `segment` as of `at`.
     pub fn explanation(&self, key: &SubjectKey, segment: &str, at: Millis) -> Option<Explanation> {
         self.with_view(key, |view| self.rules.explain_segment(segment, view, at))

@@ -177,16 +177,10 @@ impl ActionRouter {
     ) -> Option<String> {
         let owner = def.owner.as_deref()?;
         let turn = self.turns.get(owner).copied().unwrap_or(0);
-        let snapshot = engine.subject_snapshot(&change.key, change.at);
+        // Only a pool routing by a trait reads one, and only that one: a
+        // first start routes every entry of its history through here.
         let (assigned, used_turn) = pools::assign(owner, &self.pools, turn, |key| {
-            let snapshot = snapshot.as_ref()?;
-            match key.strip_prefix("account.") {
-                Some(account_key) => snapshot.account_traits.get(account_key).cloned(),
-                None => snapshot
-                    .traits
-                    .get(key.strip_prefix("trait.").unwrap_or(key))
-                    .cloned(),
-            }
+            engine.trait_at(&change.key, key, change.at)
         });
         if used_turn {
             self.turns.insert(owner.to_owned(), turn + 1);

@@ -267,3 +267,86 @@ fn webhook_ids_depend_on_the_change_only() {
         .iter()
         .all(|id| id.starts_with("msg_") && id.len() == 36));
 }
+
+/// A pool routing by a trait reads that one trait as of the entry: the
+/// subject's own (`trait.NAME` or `NAME`) or its account's (`account.NAME`),
+/// the same values the whole snapshot has, `null` and unset alike absent.
+#[test]
+fn one_trait_as_of_an_instant_is_what_the_snapshot_has() {
+    let (mut engine, _, mut feed) = setup();
+    let mut joined = message(MessageKind::Group, Some("ann"), None, "", T0);
+    joined.group_id = Some("acme".into());
+    joined.traits = json!({"country": "DE", "tier": null})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let mut named = message(MessageKind::Identify, Some("ann"), None, "", T0 + 10);
+    named.traits = json!({"region": "EMEA", "country": "FR"})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let mut moved = message(MessageKind::Identify, Some("ann"), None, "", T0 + 20);
+    moved.traits = json!({"region": "APAC"})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let alone = message(MessageKind::Identify, Some("bob"), None, "", T0);
+    engine.apply(&feed.ops(&[joined, named, moved, alone]), T0 + 20);
+    let view = engine.view();
+    let ann = SubjectKey::Contact(
+        engine
+            .state
+            .contacts
+            .iter()
+            .find(|(_, c)| c.label == "ann")
+            .map(|(id, _)| *id)
+            .expect("ann"),
+    );
+    let bob = SubjectKey::Contact(
+        engine
+            .state
+            .contacts
+            .iter()
+            .find(|(_, c)| c.label == "bob")
+            .map(|(id, _)| *id)
+            .expect("bob"),
+    );
+    let acme = SubjectKey::Account("acme".into());
+    let names = [
+        "region",
+        "trait.region",
+        "country",
+        "account.country",
+        "account.tier",
+        "tier",
+        "account.region",
+        "missing",
+    ];
+    for key in [&ann, &bob, &acme] {
+        for at in [T0, T0 + 15, T0 + 20] {
+            let snapshot = view.subject_snapshot(key, at).expect("exists");
+            for name in names {
+                let whole = match name.strip_prefix("account.") {
+                    Some(account) => snapshot.account_traits.get(account).cloned(),
+                    None => snapshot
+                        .traits
+                        .get(name.strip_prefix("trait.").unwrap_or(name))
+                        .cloned(),
+                };
+                assert_eq!(
+                    view.trait_at(key, name, at),
+                    whole,
+                    "{key:?} {name} at {at}"
+                );
+            }
+        }
+    }
+    assert_eq!(view.trait_at(&ann, "region", T0 + 15), Some(json!("EMEA")));
+    assert_eq!(view.trait_at(&ann, "region", T0 + 20), Some(json!("APAC")));
+    assert_eq!(
+        view.trait_at(&ann, "account.country", T0 + 20),
+        Some(json!("DE"))
+    );
+    assert_eq!(view.trait_at(&ann, "country", T0 + 20), Some(json!("FR")));
+    assert_eq!(view.trait_at(&bob, "account.country", T0 + 20), None);
+}
