@@ -141,32 +141,31 @@ impl Engine {
     ) -> Result<(), StoreError> {
         let parts = self.groups_in_parts(at, threads);
         let walkers = self.hand_out(&parts);
+        let mut parts = parts.into_iter().zip(walkers);
+        let own_part = parts.next();
         let evaluated = std::thread::scope(|scope| {
             let mut running = Vec::with_capacity(parts.len());
-            for (index, (groups, mut walker)) in parts.into_iter().zip(walkers).enumerate() {
+            for (index, (groups, walker)) in parts.enumerate() {
                 let thread = std::thread::Builder::new()
-                    .name(format!("bellwether-restart-{index}"))
-                    .spawn_scoped(scope, move || {
-                        // A group's contacts come before its account.
-                        for (key, _) in groups.iter().flatten() {
-                            walker.reevaluate(key.clone(), at);
-                        }
-                        (walker, group_accounts(&groups))
-                    })
+                    .name(format!("bellwether-restart-{}", index + 1))
+                    .spawn_scoped(scope, move || evaluate_part(walker, &groups, at))
                     .map_err(|source| StoreError::Thread {
                         name: RESTART_THREAD,
                         source,
                     })?;
                 running.push(thread);
             }
+            // The first part on this thread: one thread fewer to start.
+            let own = own_part.map(|(groups, walker)| evaluate_part(walker, &groups, at));
             let joined: Vec<_> = running.into_iter().map(|thread| thread.join()).collect();
-            joined
-                .into_iter()
-                .map(|part| {
-                    part.map_err(|_| StoreError::ThreadPanicked {
-                        name: RESTART_THREAD,
-                    })
+            let others = joined.into_iter().map(|part| {
+                part.map_err(|_| StoreError::ThreadPanicked {
+                    name: RESTART_THREAD,
                 })
+            });
+            own.map(Ok)
+                .into_iter()
+                .chain(others)
                 .collect::<Result<Vec<_>, _>>()
         })?;
         for (mut walker, accounts) in evaluated {
@@ -246,4 +245,13 @@ impl Engine {
             self.push_change(&key, at, Transition::Exited, DefKind::Tier, &tier, level);
         }
     }
+}
+
+/// Evaluates one part's groups at `at` (a group's contacts before its
+/// account); returns the engine with the accounts whose timelines it merged.
+fn evaluate_part(mut walker: Engine, groups: &[Group], at: Millis) -> (Engine, Vec<Arc<str>>) {
+    for (key, _) in groups.iter().flatten() {
+        walker.reevaluate(key.clone(), at);
+    }
+    (walker, group_accounts(groups))
 }
