@@ -140,7 +140,7 @@ impl Engine {
         at: Millis,
     ) -> Result<(), StoreError> {
         let parts = self.groups_in_parts(at, threads);
-        let walkers = self.hand_out(&parts);
+        let (walkers, handed) = self.hand_out(&parts);
         let mut parts = parts.into_iter().zip(walkers);
         let own_part = parts.next();
         let evaluated = std::thread::scope(|scope| {
@@ -173,6 +173,21 @@ impl Engine {
             self.fresh_scores.append(&mut walker.fresh_scores);
             self.absorb_walker(walker, &accounts);
         }
+        // `State` keeps each contact in the account it names, so every
+        // subject is in a group; one that is not (a bug) is still evaluated.
+        let state = &self.view.state;
+        let contacts = state.contacts.keys().map(|id| SubjectKey::Contact(*id));
+        let accounts = state.accounts.keys().cloned().map(SubjectKey::Account);
+        let missed: Vec<SubjectKey> = contacts
+            .chain(accounts)
+            .filter(|key| !handed.contains_key(key))
+            .collect();
+        if !missed.is_empty() {
+            tracing::warn!(subjects = missed.len(), "subjects outside every group");
+        }
+        for key in missed {
+            self.reevaluate(key, at);
+        }
         // Stable: each subject's own changes keep their order.
         self.fresh
             .sort_by(|a, b| (a.at, &a.key).cmp(&(b.at, &b.key)));
@@ -180,8 +195,9 @@ impl Engine {
     }
 
     /// One engine per part of the groups, each holding its subjects'
-    /// restored values, memberships and trackers, taken out of this one.
-    fn hand_out(&mut self, parts: &[Vec<Group>]) -> Vec<Engine> {
+    /// restored values, memberships and trackers, taken out of this one;
+    /// with the part each subject went to.
+    fn hand_out(&mut self, parts: &[Vec<Group>]) -> (Vec<Engine>, HashMap<SubjectKey, usize>) {
         let mut walkers: Vec<Engine> = parts.iter().map(|_| self.walker()).collect();
         let mut part_of: HashMap<SubjectKey, usize> = HashMap::new();
         for (index, groups) in parts.iter().enumerate() {
@@ -212,7 +228,7 @@ impl Engine {
             // Kept even when empty: a segment nobody is in stays listed.
             self.view.members.insert(segment, kept);
         }
-        walkers
+        (walkers, part_of)
     }
 
     /// Members of segments the definitions no longer have exit at `at`, and

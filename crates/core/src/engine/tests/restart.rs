@@ -115,3 +115,26 @@ proptest! {
         prop_assert_eq!(live, exact);
     }
 }
+
+/// A contact naming an account the state does not have is in no group
+/// (a broken invariant, not a state the writer makes): it is still
+/// evaluated, as the one pass did.
+#[test]
+fn a_subject_outside_every_group_is_still_evaluated() {
+    let mut engine = loaded(&[track("ann", "Demo Requested", T0)]);
+    let id = engine.state.contacts.keys().next().copied().expect("ann");
+    if let Some(contact) = engine.view.state.contacts.get_mut(&id) {
+        contact.account = Some("ghost".into());
+    }
+    engine
+        .reevaluate_everything_on(2, T0 + HOUR)
+        .expect("threads start");
+    assert!(
+        engine.view.values.get(&SubjectKey::Contact(id)).is_some(),
+        "evaluated"
+    );
+    let mut exact = engine.evaluate_all(T0 + HOUR);
+    exact.sort_by(|a, b| (&a.segment, &a.id).cmp(&(&b.segment, &b.id)));
+    assert!(!exact.is_empty(), "ann is in some segment");
+    assert_eq!(sorted_members(&engine), exact);
+}
