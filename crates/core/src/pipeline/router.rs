@@ -80,26 +80,32 @@ impl ActionRouter {
     /// The assignments and outbox rows `changes` cause, in their order.
     pub fn route(&mut self, engine: &Engine, changes: &[Change]) -> Vec<WriteOp> {
         let mut ops = Vec::new();
+        self.route_into(engine, changes, &mut ops);
+        ops
+    }
+
+    /// [`ActionRouter::route`], appending to `ops` (a first start's history
+    /// routes millions of changes: no second vector to copy them from).
+    pub fn route_into(&mut self, engine: &Engine, changes: &[Change], ops: &mut Vec<WriteOp>) {
         let mut index = 0;
         while index < changes.len() {
             let change = &changes[index];
             // Backfilled history: owners are still assigned, nothing is sent.
             let deliver = change.at >= engine.routed_from();
             match change.definition_kind {
-                DefKind::Segment => self.route_segment(engine, change, deliver, &mut ops),
+                DefKind::Segment => self.route_segment(engine, change, deliver, ops),
                 _ if !deliver => {}
                 DefKind::Tier => {
                     let next = changes.get(index + 1).filter(|n| pairs_with(change, n));
                     if next.is_some() {
                         index += 1;
                     }
-                    self.route_tier(engine, change, next, &mut ops);
+                    self.route_tier(engine, change, next, ops);
                 }
-                DefKind::Score => self.route_crossing(engine, change, &mut ops),
+                DefKind::Score => self.route_crossing(engine, change, ops),
             }
             index += 1;
         }
-        ops
     }
 
     fn route_segment(

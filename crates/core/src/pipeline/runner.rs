@@ -247,15 +247,20 @@ impl EngineHandle {
             // now changed), but not for long: a restart replays from it.
             let nothing = changes.is_empty() && scores.is_empty() && purges.is_empty();
             if force || !nothing || !backfilled.is_empty() {
-                let mut ops: Vec<WriteOp> = changes
-                    .iter()
-                    .filter(|c| c.is_membership())
-                    .map(|c| WriteOp::Membership(c.to_record()))
-                    .collect();
+                // Sized for a change's row and about one routed op each
+                // (a first start hands over millions at once).
+                let rows = changes.len() + scores.len() + purges.len() + 1;
+                let mut ops = Vec::with_capacity(rows + changes.len() + backfilled.len());
+                ops.extend(
+                    changes
+                        .iter()
+                        .filter(|c| c.is_membership())
+                        .map(|c| WriteOp::Membership(c.to_record())),
+                );
                 ops.extend(scores.into_iter().map(WriteOp::Score));
                 let mut router = self.shared.router.lock();
-                ops.extend(router.route(&engine, &backfilled));
-                ops.extend(router.route(&engine, &changes));
+                router.route_into(&engine, &backfilled, &mut ops);
+                router.route_into(&engine, &changes, &mut ops);
                 // Deleted contacts: after everything recorded about them.
                 router.forget_purged(&purges);
                 drop(router);
