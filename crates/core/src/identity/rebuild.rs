@@ -15,13 +15,17 @@ use crate::store::{EventParts, IdKind, IdentitySnapshot, MergeReason, Store, Sto
 const PAGE: usize = 10_000;
 
 /// One stored message: where the store has it, where the replay put it.
+/// One is held per stored event until the replay ends (10M events: 10M of
+/// them), so the rare traits (an `identify`'s) are boxed.
 struct Placed {
     seq: i64,
     at: i64,
     stored: Option<ContactId>,
     replayed: Option<ContactId>,
-    traits: Option<serde_json::Map<String, serde_json::Value>>,
+    traits: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
+
+const _: () = assert!(std::mem::size_of::<Placed>() == 56);
 
 impl IdentityGraph {
     /// Replays the store's messages; returns the graph (numbered like the
@@ -36,7 +40,7 @@ impl IdentityGraph {
         let total = store.event_count()?;
         let stored_home = stored_canonical(&snapshot);
         let mut graph = Self::new(config);
-        let mut placed = Vec::new();
+        let mut placed = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
         let mut scratch = Vec::new();
         let mut after = 0;
         // Identity reads a message's ids and traits, and of its context
@@ -55,7 +59,7 @@ impl IdentityGraph {
                 let replayed = graph.resolve(&event.message, event.seq, &mut scratch);
                 let traits = (event.message.kind == MessageKind::Identify
                     && !event.message.traits.is_empty())
-                .then_some(event.message.traits);
+                .then(|| Box::new(event.message.traits));
                 placed.push(Placed {
                     seq: event.seq,
                     at: event.message.timestamp,
@@ -207,7 +211,7 @@ impl IdentityGraph {
                     seq: item.seq,
                     from: stored,
                     at: item.at,
-                    traits: item.traits.clone().unwrap_or_default(),
+                    traits: item.traits.as_deref().cloned().unwrap_or_default(),
                 });
                 continue;
             };
@@ -221,7 +225,7 @@ impl IdentityGraph {
                 from: stored,
                 to,
                 at: item.at,
-                traits: item.traits.clone().unwrap_or_default(),
+                traits: item.traits.as_deref().cloned().unwrap_or_default(),
             });
         }
         // A stored contact the replay left empty is folded into the one
