@@ -3,7 +3,7 @@
 //! trait history. Names and property objects are written once and referred
 //! to by number, as they are shared in memory.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use bellwether_rules::{EventKind, PropertyKeys, Timeline, Traits};
@@ -115,16 +115,17 @@ impl<'de> Deserialize<'de> for PackedEvents {
     }
 }
 
-/// Numbers shared values by their address while an image is made.
+/// Numbers shared values by their address while an image is made (looked
+/// up once per event: addresses are ours, so a fast non-keyed hash).
 struct Numbering<T: ?Sized> {
-    index: HashMap<*const T, u32>,
+    index: rustc_hash::FxHashMap<*const T, u32>,
     values: Vec<Arc<T>>,
 }
 
 impl<T: ?Sized> Numbering<T> {
     fn new() -> Self {
         Self {
-            index: HashMap::new(),
+            index: rustc_hash::FxHashMap::default(),
             values: Vec::new(),
         }
     }
@@ -232,7 +233,10 @@ impl State {
         // Numbered in contact order: equal states give equal images.
         let mut ids: Vec<&ContactId> = self.contacts.keys().collect();
         ids.sort();
-        let mut events = PackedEvents::default();
+        // Sized once: at 10M events the buffer is 290 MB, and doubling it
+        // copies as much again (a snapshot while running holds up acks).
+        let held: usize = self.contacts.values().map(|c| c.timeline.len()).sum();
+        let mut events = PackedEvents(Vec::with_capacity(held * EVENT_BYTES));
         let contacts: Vec<ContactImage> = ids
             .into_iter()
             .filter_map(|id| Some((id, self.contacts.get(id)?)))
