@@ -334,26 +334,43 @@ fn site_dir() -> std::path::PathBuf {
     )
 }
 
+/// Starts a server allowing a site origin on a free port, then the node
+/// scenario serving that site on it. The port is free when picked but
+/// not held (node binds it), so another process can take it in between:
+/// then the scenario is run again on another port.
+fn run_site_scenario(script: &str) -> (Server, std::process::Output) {
+    const TRIES: usize = 3;
+    let mut attempt = 1;
+    loop {
+        let site_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|address| address.port())
+            .expect("a free port");
+        let origin = format!("http://127.0.0.1:{site_port}");
+        let server = Server::start_with(
+            Backend::Sqlite,
+            &format!("{}\n", SITE.replace("http://127.0.0.1:9", &origin)),
+        );
+        let output = std::process::Command::new("node")
+            .current_dir(site_dir())
+            .arg(script)
+            .args([&server.base, SITE_KEY, &site_port.to_string()])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run node: {e} (run scripts/test to install it)"));
+        let taken = String::from_utf8_lossy(&output.stderr).contains("EADDRINUSE");
+        if !taken || attempt == TRIES {
+            return (server, output);
+        }
+        attempt += 1;
+    }
+}
+
 /// analytics.js from npm in headless Chromium, on its own origin: a page
 /// view and a quiz answer reach Bellwether through CORS, and the page
 /// reads its visitor's new segment (tests/site/analytics_scenario.mjs).
 #[test]
 fn analytics_js_in_chromium_sends_and_personalizes_across_origins() {
-    let site_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port");
-    let origin = format!("http://127.0.0.1:{site_port}");
-    let server = Server::start_with(
-        Backend::Sqlite,
-        &format!("{}\n", SITE.replace("http://127.0.0.1:9", &origin)),
-    );
-    let output = std::process::Command::new("node")
-        .current_dir(site_dir())
-        .arg("analytics_scenario.mjs")
-        .args([&server.base, SITE_KEY, &site_port.to_string()])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run node: {e} (run scripts/test to install it)"));
+    let (server, output) = run_site_scenario("analytics_scenario.mjs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
