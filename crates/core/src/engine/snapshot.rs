@@ -53,24 +53,20 @@ impl View {
     /// `NAME` the subject's own; unset and `null` are `None`, as in
     /// [`View::subject_snapshot`], without copying the other traits.
     pub fn trait_at(&self, key: &SubjectKey, name: &str, at: Millis) -> Option<Value> {
-        let own = |name: &'_ str| name.strip_prefix("trait.").unwrap_or(name).to_owned();
+        let own = name.strip_prefix("trait.").unwrap_or(name);
         let (traits, name) = match (key, name.strip_prefix("account.")) {
             (SubjectKey::Contact(id), Some(account_trait)) => {
                 let contact = self.state.contacts.get(id)?;
-                let account = self.state.account_of(contact)?;
-                (&account.traits, account_trait.to_owned())
+                (&self.state.account_of(contact)?.traits, account_trait)
             }
-            (SubjectKey::Contact(id), None) => (&self.state.contacts.get(id)?.traits, own(name)),
+            (SubjectKey::Contact(id), None) => (&self.state.contacts.get(id)?.traits, own),
             (SubjectKey::Account(group_id), account_trait) => {
                 let account = self.state.accounts.get(group_id)?;
-                (
-                    &account.traits,
-                    account_trait.map_or_else(|| own(name), str::to_owned),
-                )
+                (&account.traits, account_trait.unwrap_or(own))
             }
         };
         traits
-            .get_at(&name, at)
+            .get_at(name, at)
             .filter(|value| !value.is_null())
             .cloned()
     }

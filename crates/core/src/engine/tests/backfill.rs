@@ -6,8 +6,25 @@ use parking_lot::Mutex;
 
 use super::*;
 
-const USERS: [&str; 5] = ["ann", "bob", "cy", "dee", "eve"];
-const EVENTS: [&str; 3] = ["Pricing Viewed", "Demo Requested", "Logged In"];
+pub(super) const USERS: [&str; 5] = ["ann", "bob", "cy", "dee", "eve"];
+pub(super) const EVENTS: [&str; 3] = ["Pricing Viewed", "Demo Requested", "Logged In"];
+
+/// Each user's `group` call (account 0: none), then their events, each
+/// `(user, event, hours after T0)` by index into [`USERS`] and [`EVENTS`].
+pub(super) fn population(accounts: &[u8], events: &[(usize, usize, i64)]) -> Vec<Message> {
+    let mut messages = Vec::new();
+    for (user, account) in USERS.iter().zip(accounts) {
+        if *account > 0 {
+            let mut group = message(MessageKind::Group, Some(user), None, "", T0);
+            group.group_id = Some(format!("acct{account}"));
+            messages.push(group);
+        }
+    }
+    for (user, event, hours) in events {
+        messages.push(track(USERS[*user], EVENTS[*event], T0 + hours * HOUR));
+    }
+    messages
+}
 
 /// Stored messages applied to the state alone (as a store loads them).
 pub(super) fn loaded(messages: &[Message]) -> Engine {
@@ -74,18 +91,7 @@ proptest! {
         events in proptest::collection::vec((0usize..USERS.len(), 0usize..EVENTS.len(), 0i64..(60 * 24)), 1..40),
         walkers in 1usize..4,
     ) {
-        let mut messages = Vec::new();
-        for (user, account) in USERS.iter().zip(&accounts) {
-            // Account 0 means none.
-            if *account > 0 {
-                let mut group = message(MessageKind::Group, Some(user), None, "", T0);
-                group.group_id = Some(format!("acct{account}"));
-                messages.push(group);
-            }
-        }
-        for (user, event, hours) in &events {
-            messages.push(track(USERS[*user], EVENTS[*event], T0 + hours * HOUR));
-        }
+        let messages = population(&accounts, &events);
         // Some of it within the last day (routed), most older.
         let now = T0 + 60 * DAY + 12 * HOUR;
         let mut walked = loaded(&messages);

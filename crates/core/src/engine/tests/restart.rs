@@ -2,11 +2,8 @@
 //! memberships and scores: split over threads, it records and ends in what
 //! one pass over every contact, then every account, does.
 
-use super::backfill::{global_walk, history, loaded, score_rows};
+use super::backfill::{global_walk, history, loaded, population, score_rows, EVENTS, USERS};
 use super::*;
-
-const USERS: [&str; 5] = ["ann", "bob", "cy", "dee", "eve"];
-const EVENTS: [&str; 3] = ["Pricing Viewed", "Demo Requested", "Logged In"];
 
 /// The reference: every contact, then every account, on this thread.
 fn one_pass(engine: &mut Engine, at: i64) {
@@ -55,18 +52,7 @@ proptest! {
         events in proptest::collection::vec((0usize..USERS.len(), 0usize..EVENTS.len(), 0i64..(60 * 24)), 1..40),
         threads in 1usize..4,
     ) {
-        let mut messages = Vec::new();
-        for (user, account) in USERS.iter().zip(&accounts) {
-            // Account 0 means none.
-            if *account > 0 {
-                let mut group = message(MessageKind::Group, Some(user), None, "", T0);
-                group.group_id = Some(format!("acct{account}"));
-                messages.push(group);
-            }
-        }
-        for (user, event, hours) in &events {
-            messages.push(track(USERS[*user], EVENTS[*event], T0 + hours * HOUR));
-        }
+        let messages = population(&accounts, &events);
         // Stopped at the checkpoint; what was stored after it is the tail
         // a restart replays on top.
         let checkpoint = T0 + 30 * DAY;

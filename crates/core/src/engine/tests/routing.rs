@@ -293,24 +293,11 @@ fn one_trait_as_of_an_instant_is_what_the_snapshot_has() {
     let alone = message(MessageKind::Identify, Some("bob"), None, "", T0);
     engine.apply(&feed.ops(&[joined, named, moved, alone]), T0 + 20);
     let view = engine.view();
-    let ann = SubjectKey::Contact(
-        engine
-            .state
-            .contacts
-            .iter()
-            .find(|(_, c)| c.label == "ann")
-            .map(|(id, _)| *id)
-            .expect("ann"),
-    );
-    let bob = SubjectKey::Contact(
-        engine
-            .state
-            .contacts
-            .iter()
-            .find(|(_, c)| c.label == "bob")
-            .map(|(id, _)| *id)
-            .expect("bob"),
-    );
+    let contact = |label: &str| {
+        let found = engine.state.contacts.iter().find(|(_, c)| c.label == label);
+        SubjectKey::Contact(found.map(|(id, _)| *id).expect("a contact of the feed"))
+    };
+    let (ann, bob) = (contact("ann"), contact("bob"));
     let acme = SubjectKey::Account("acme".into());
     let names = [
         "region",
