@@ -9,6 +9,13 @@ pub use bellwether_rules::{DefKind, SubjectKind};
 
 use crate::message::ContactId;
 
+/// Hashes subject keys in the engine's maps: fast, and seeded per process
+/// (an account's key is a group id a client chose).
+pub type SubjectHasher = foldhash::fast::RandomState;
+
+/// A map keyed by subject, hashed with [`SubjectHasher`].
+pub type SubjectMap<V> = std::collections::HashMap<SubjectKey, V, SubjectHasher>;
+
 /// Which subject: a contact (by internal id) or an account (by group id).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SubjectKey {

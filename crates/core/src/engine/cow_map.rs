@@ -7,9 +7,15 @@ use std::borrow::Borrow;
 use std::hash::Hash;
 use std::sync::Arc;
 
+use imbl::shared_ptr::DefaultSharedPtr;
+
+/// Keys are hashed with the engine's seeded fast hasher (subject keys,
+/// names): SipHash took about a twentieth of a history walk.
+type Map<K, V> = imbl::GenericHashMap<K, Arc<V>, crate::subject::SubjectHasher, DefaultSharedPtr>;
+
 #[derive(Debug)]
 pub(crate) struct CowMap<K, V> {
-    map: imbl::HashMap<K, Arc<V>>,
+    map: Map<K, V>,
 }
 
 impl<K, V> Default for CowMap<K, V>
@@ -18,7 +24,7 @@ where
 {
     fn default() -> Self {
         Self {
-            map: imbl::HashMap::new(),
+            map: Map::default(),
         }
     }
 }
@@ -68,6 +74,21 @@ where
         self.map
             .insert(key, Arc::new(value))
             .map(Arc::unwrap_or_clone)
+    }
+
+    /// Sets `key`'s value, in its place when present (no new node or
+    /// `Arc` when a view does not share it: an evaluation stores its
+    /// subject's values this way).
+    pub(crate) fn set(&mut self, key: K, value: V) {
+        match self.map.get_mut(&key) {
+            Some(slot) => match Arc::get_mut(slot) {
+                Some(in_place) => *in_place = value,
+                None => *slot = Arc::new(value),
+            },
+            None => {
+                self.map.insert(key, Arc::new(value));
+            }
+        }
     }
 
     pub(crate) fn remove<Q>(&mut self, key: &Q) -> Option<V>
@@ -139,7 +160,7 @@ where
 
 /// Borrowed entries, `(key, value)`.
 pub(crate) type Iter<'a, K, V> = std::iter::Map<
-    imbl::hashmap::Iter<'a, K, Arc<V>, imbl::shared_ptr::DefaultSharedPtr>,
+    imbl::hashmap::Iter<'a, K, Arc<V>, DefaultSharedPtr>,
     fn((&'a K, &'a Arc<V>)) -> (&'a K, &'a V),
 >;
 

@@ -40,6 +40,7 @@ use bellwether_rules::{
 };
 use serde::Serialize;
 
+use crate::subject::SubjectMap;
 pub use crate::subject::{SubjectKey, Transition};
 pub use browse::{MemberQuery, RankedMember, RankedPage, TierCounts};
 pub use catalog::EventCount;
@@ -165,7 +166,7 @@ pub struct Engine {
     /// Each subject's incremental state for the current rule set: an
     /// evaluation feeds it the events since the last one instead of
     /// re-reading the history.
-    trackers: HashMap<SubjectKey, Tracker>,
+    trackers: SubjectMap<Tracker>,
     /// Purges of deleted contacts' recorded history, for the recorder.
     purges: Vec<WriteOp>,
 }
@@ -344,7 +345,7 @@ impl Engine {
             dropped_levels: Default::default(),
             watches: Vec::new(),
             routed_from: Millis::MIN,
-            trackers: HashMap::new(),
+            trackers: SubjectMap::default(),
             purges: Vec::new(),
         }
     }
@@ -732,7 +733,7 @@ impl Engine {
         self.record_changes(&key, &previous.unwrap_or_default(), &values, at);
         let next = values.next_change.map(|t| t.max(at + 1));
         self.timers.schedule(key.clone(), next);
-        self.view.values.insert(key, values);
+        self.view.values.set(key, values);
         change
     }
 

@@ -3,14 +3,14 @@
 //! heap; `due` skips entries that no longer match the subject's deadline.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
-use crate::subject::SubjectKey;
+use crate::subject::{SubjectKey, SubjectMap};
 
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<(i64, SubjectKey)>>,
-    deadline: HashMap<SubjectKey, i64>,
+    deadline: SubjectMap<i64>,
 }
 
 impl Timers {
