@@ -8,6 +8,7 @@
 
 mod checkpoint;
 mod enrichment;
+mod history;
 mod migrate;
 mod outbox;
 mod privacy;

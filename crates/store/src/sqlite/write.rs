@@ -1,5 +1,6 @@
 //! `apply`: every op of a batch, in order, in one `IMMEDIATE` transaction,
-//! through cached prepared statements (one statement execution per row).
+//! through cached prepared statements (one statement execution per row,
+//! except runs of recorded history: `history`).
 
 use rusqlite::{params, Connection, ErrorCode, Params, Transaction, TransactionBehavior};
 use serde_json::{Map, Value};
@@ -17,8 +18,12 @@ pub(super) fn apply(conn: &mut Connection, ops: &[WriteOp]) -> Result<(), StoreE
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .db()?;
-    for op in ops {
-        apply_op(&tx, op)?;
+    let mut next = 0;
+    while let Some(op) = ops.get(next) {
+        next += match super::history::insert_run(&tx, &ops[next..])? {
+            0 => apply_op(&tx, op).map(|()| 1)?,
+            inserted => inserted,
+        };
     }
     tx.commit().db()
 }

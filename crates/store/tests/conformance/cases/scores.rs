@@ -92,3 +92,68 @@ pub(crate) fn latest_scores_keep_the_last_recorded_form_per_subject_and_score(h:
         ]
     );
 }
+
+/// A first start hands the store tens of thousands of history rows per
+/// batch (SQLite inserts runs of them many rows per statement): every row
+/// keeps its order and fields, around other ops and past a run's end.
+pub(crate) fn long_runs_of_history_rows_keep_their_order_and_fields(h: &dyn Harness) {
+    use bellwether_core::store::MembershipRecord;
+    use bellwether_core::subject::{DefKind, Transition};
+    let store = h.open();
+    let membership = |at: i64, key: &str| {
+        WriteOp::Membership(MembershipRecord {
+            at,
+            subject: subject("contact", key),
+            label: format!("label-{key}"),
+            change: Transition::Entered,
+            definition_kind: DefKind::Tier,
+            definition: "lifecycle".into(),
+            level: Some(format!("level-{at}")),
+        })
+    };
+    let mut ops = Vec::new();
+    for at in 0..150 {
+        let key = (at % 3).to_string();
+        ops.push(record(at, "contact", &key, "intent", at as f64, 0.5));
+    }
+    ops.push(WriteOp::Checkpoint { at: 1 });
+    ops.extend((200..330).map(|at| membership(at, &(at % 2).to_string())));
+    ops.push(record(400, "account", "a", "fit", 1.0, 0.0));
+    ops.extend((500..570).map(|at| membership(at, "0")));
+    store.apply(&ops).unwrap();
+
+    for key in ["0", "1", "2"] {
+        let scores: Vec<(i64, f64, String)> = store
+            .score_history(&subject("contact", key))
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.at, r.constant, r.label))
+            .collect();
+        let expected: Vec<(i64, f64, String)> = (0..150)
+            .filter(|at| (at % 3).to_string() == key)
+            .map(|at| (at, at as f64, format!("label-{key}")))
+            .collect();
+        assert_eq!(scores, expected, "contact {key}'s score forms");
+    }
+    let fit = store.score_history(&subject("account", "a")).unwrap();
+    assert_eq!((fit.len(), fit[0].at, fit[0].half_life), (1, 400, None));
+    let changes: Vec<(i64, Option<String>)> = store
+        .subject_history(&subject("contact", "0"))
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.at, r.level))
+        .collect();
+    let expected: Vec<(i64, Option<String>)> = (200..330)
+        .filter(|at| at % 2 == 0)
+        .chain(500..570)
+        .map(|at| (at, Some(format!("level-{at}"))))
+        .collect();
+    assert_eq!(changes, expected, "contact 0's membership changes");
+    assert_eq!(
+        store
+            .subject_history(&subject("contact", "1"))
+            .unwrap()
+            .len(),
+        65
+    );
+}
