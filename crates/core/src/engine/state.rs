@@ -230,42 +230,41 @@ impl State {
         // each timeline is built once, sorted, instead of event by event.
         let mut timelines: HashMap<ContactId, Vec<Event>> = HashMap::new();
         let mut quiet: HashMap<ContactId, Vec<i64>> = HashMap::new();
-        // Events keep the properties the rules read and `context.page`.
+        // Pages are read and decoded on a thread of their own while this
+        // one files the previous page's events (each side is about half
+        // of the work).
         let keep = state.keep.clone();
-        let kept_property = |key: &str| keep.as_ref().is_none_or(|keep| keep.contains(key));
-        let page_context = |key: &str| key == "page";
-        let parts = EventParts {
-            properties: Some(&kept_property),
-            context: Some(&page_context),
-        };
-        let mut after = 0;
-        loop {
-            let page = store.scan_event_parts(after, 10_000, &parts)?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            for event in page
-                .iter()
-                .filter(|e| upto.is_none_or(|upto| e.seq <= upto))
-            {
-                state.position = state.position.max(event.seq);
-                let live = event
-                    .contact_id
-                    .filter(|contact| state.contacts.contains_key(contact));
-                if let Some(contact) = live {
-                    match state.behavior_event(event) {
-                        Some(behavior) => timelines.entry(contact).or_default().push(behavior),
-                        None => quiet
-                            .entry(contact)
-                            .or_default()
-                            .push(event.message.timestamp),
+        std::thread::scope(|scope| {
+            let (pages, received) = crossbeam_channel::bounded(PAGES_AHEAD);
+            let reader = std::thread::Builder::new()
+                .name("bellwether-events".into())
+                .spawn_scoped(scope, move || read_event_pages(store, keep, upto, &pages))
+                .map_err(|source| StoreError::Thread {
+                    name: EVENTS_THREAD,
+                    source,
+                })?;
+            for page in received {
+                for event in &page {
+                    state.position = state.position.max(event.seq);
+                    let live = event
+                        .contact_id
+                        .filter(|contact| state.contacts.contains_key(contact));
+                    if let Some(contact) = live {
+                        match state.behavior_event(event) {
+                            Some(behavior) => timelines.entry(contact).or_default().push(behavior),
+                            None => quiet
+                                .entry(contact)
+                                .or_default()
+                                .push(event.message.timestamp),
+                        }
                     }
+                    state.add_event_traits(event);
                 }
-                state.add_event_traits(event);
             }
-            if upto.is_some_and(|upto| after >= upto) {
-                break;
-            }
-        }
+            reader.join().unwrap_or(Err(StoreError::ThreadPanicked {
+                name: EVENTS_THREAD,
+            }))
+        })?;
         // Enrichment's trait changes come from no message.
         for row in store.enriched_traits()? {
             if upto.is_some_and(|upto| row.seq > upto) {
@@ -759,4 +758,44 @@ fn insert_noting_late(
             after,
         },
     ));
+}
+
+/// The thread that reads a full load's events.
+const EVENTS_THREAD: &str = "event reader";
+
+/// Events per page of a full load.
+const EVENTS_PER_PAGE: usize = 10_000;
+
+/// Pages decoded ahead of the one being filed.
+const PAGES_AHEAD: usize = 2;
+
+/// Reads every stored event up to `upto` (all when `None`) in pages,
+/// keeping the properties in `keep` (all when `None`) and `context.page`,
+/// and sends each page in order; stops early when the receiver is gone.
+fn read_event_pages(
+    store: &dyn Store,
+    keep: Option<PropertyKeys>,
+    upto: Option<i64>,
+    pages: &crossbeam_channel::Sender<Vec<StoredEvent>>,
+) -> Result<(), StoreError> {
+    let kept_property = |key: &str| keep.as_ref().is_none_or(|keep| keep.contains(key));
+    let page_context = |key: &str| key == "page";
+    let parts = EventParts {
+        properties: Some(&kept_property),
+        context: Some(&page_context),
+    };
+    let mut after = 0;
+    loop {
+        let mut page = store.scan_event_parts(after, EVENTS_PER_PAGE, &parts)?;
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
+        after = last.seq;
+        if let Some(upto) = upto {
+            page.retain(|event| event.seq <= upto);
+        }
+        if pages.send(page).is_err() || upto.is_some_and(|upto| after >= upto) {
+            return Ok(());
+        }
+    }
 }
