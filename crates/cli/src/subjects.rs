@@ -8,8 +8,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use bellwether_core::engine::{Engine, LoadOptions, Recorded, Subjects};
+use bellwether_core::event_pages::{EventPages, PageReceiver};
 use bellwether_core::identity::{IdentityConfig, IdentityGraph};
-use bellwether_core::ingest::rebuild_identity;
+use bellwether_core::ingest::{prepare_identity_rebuild, rebuild_identity_from};
 use bellwether_core::snapshot::{self, Resumed};
 use bellwether_core::Store;
 use bellwether_rules::PropertyKeys;
@@ -121,25 +122,10 @@ fn subjects(
         }
         Err(stale) => {
             tracing::info!(reason = %stale, "engine snapshot not used: reading the whole store");
-            // Two independent reads of the store: side by side.
-            let (graph, subjects) = std::thread::scope(|scope| {
-                let graph = need_graph.then(|| {
-                    std::thread::Builder::new()
-                        .name("bellwether-identity".into())
-                        .spawn_scoped(scope, || rebuild_graph(store, identity))
-                });
-                let subjects = load_subjects(store, keep);
-                let graph = match graph {
-                    Some(thread) => Some(
-                        thread
-                            .context("cannot start the identity thread")?
-                            .join()
-                            .map_err(|_| anyhow::anyhow!("the identity rebuild panicked"))??,
-                    ),
-                    None => None,
-                };
-                anyhow::Ok((graph, subjects?))
-            })?;
+            let (graph, subjects) = match need_graph {
+                true => replay_and_load(store, identity, keep)?,
+                false => (None, load_subjects(store, keep)?),
+            };
             Ok(Start {
                 graph,
                 subjects,
@@ -178,9 +164,52 @@ pub(crate) fn engine_as_of(
     .context("cannot load the recorded history")
 }
 
+/// The identity replay and the subjects load side by side, from one read
+/// of the store (reading and decoding the events is most of each).
+fn replay_and_load(
+    store: &dyn Store,
+    identity: &IdentityConfig,
+    keep: PropertyKeys,
+) -> anyhow::Result<(Option<IdentityGraph>, Subjects)> {
+    prepare_identity_rebuild(store, identity).context("cannot prepare the identity rebuild")?;
+    let (pages, passes) = EventPages::with_passes(2);
+    let [for_identity, for_subjects]: [PageReceiver; 2] = passes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("expected two readers of the stored events"))?;
+    let kept = keep.clone();
+    std::thread::scope(|scope| {
+        let reader = std::thread::Builder::new()
+            .name("bellwether-events".into())
+            .spawn_scoped(scope, move || pages.read_for_start(store, Some(&kept)))
+            .context("cannot start the event reader")?;
+        let graph = std::thread::Builder::new()
+            .name("bellwether-identity".into())
+            .spawn_scoped(scope, || rebuild_graph(store, identity, for_identity))
+            .context("cannot start the identity thread")?;
+        let subjects = timed_load(|| Subjects::load_pages(store, keep, for_subjects));
+        let graph = graph
+            .join()
+            .map_err(|_| anyhow::anyhow!("the identity rebuild panicked"))?;
+        let read = reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the event reader panicked"))?;
+        // A pass that failed stopped listening, which ended the read: its
+        // own error is the one to report.
+        let (graph, subjects) = (graph?, subjects?);
+        read.context("cannot read the stored events")?;
+        anyhow::Ok((Some(graph), subjects))
+    })
+}
+
 fn load_subjects(store: &dyn Store, keep: PropertyKeys) -> anyhow::Result<Subjects> {
+    timed_load(|| Subjects::load(store, keep))
+}
+
+fn timed_load(
+    load: impl FnOnce() -> Result<Subjects, bellwether_core::StoreError>,
+) -> anyhow::Result<Subjects> {
     let started = Instant::now();
-    let subjects = Subjects::load(store, keep).context("cannot load the stored events")?;
+    let subjects = load().context("cannot load the stored events")?;
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         position = subjects.position(),
@@ -189,15 +218,19 @@ fn load_subjects(store: &dyn Store, keep: PropertyKeys) -> anyhow::Result<Subjec
     Ok(subjects)
 }
 
-/// Replays the stored messages into the identity graph (SPEC §7 identity
-/// rules), splitting contacts an older version merged.
-fn rebuild_graph(store: &dyn Store, identity: &IdentityConfig) -> anyhow::Result<IdentityGraph> {
+/// Replays the stored messages `pages` brings into the identity graph
+/// (SPEC §7 identity rules), splitting contacts an older version merged.
+fn rebuild_graph(
+    store: &dyn Store,
+    identity: &IdentityConfig,
+    pages: PageReceiver,
+) -> anyhow::Result<IdentityGraph> {
     let started = Instant::now();
     let bar = progress::bar(
         0,
         "{spinner} identity [{bar:40}] {pos}/{len} messages (eta {eta})",
     );
-    let graph = rebuild_identity(store, identity.clone(), &mut |done, total| {
+    let graph = rebuild_identity_from(store, identity.clone(), pages, &mut |done, total| {
         bar.set_length(total);
         bar.set_position(done);
     })

@@ -269,15 +269,46 @@ pub fn rebuild_identity(
     identity: IdentityConfig,
     progress: &mut dyn crate::progress::Progress,
 ) -> Result<IdentityGraph, StoreError> {
-    privacy::finish_deletions(store)?;
-    restore_enrichment_answers(store, &identity.enrichment)?;
+    prepare_identity_rebuild(store, &identity)?;
     let (graph, corrections) = IdentityGraph::rebuild(identity, store, progress)?;
+    apply_identity_corrections(store, graph, &corrections)
+}
+
+/// [`rebuild_identity`] from a read of the store shared with the subjects
+/// load ([`crate::event_pages::EventPages::read_for_start`]); the caller
+/// runs [`prepare_identity_rebuild`] before that read starts.
+pub fn rebuild_identity_from(
+    store: &dyn Store,
+    identity: IdentityConfig,
+    pages: crate::event_pages::PageReceiver,
+    progress: &mut dyn crate::progress::Progress,
+) -> Result<IdentityGraph, StoreError> {
+    let (graph, corrections) = IdentityGraph::rebuild_from(identity, store, pages, progress)?;
+    apply_identity_corrections(store, graph, &corrections)
+}
+
+/// What a rebuild needs done before it reads the messages: deletions a
+/// crash interrupted are finished, the enrichment provider's answers
+/// restored.
+pub fn prepare_identity_rebuild(
+    store: &dyn Store,
+    identity: &IdentityConfig,
+) -> Result<(), StoreError> {
+    privacy::finish_deletions(store)?;
+    restore_enrichment_answers(store, &identity.enrichment)
+}
+
+fn apply_identity_corrections(
+    store: &dyn Store,
+    graph: IdentityGraph,
+    corrections: &[WriteOp],
+) -> Result<IdentityGraph, StoreError> {
     if !corrections.is_empty() {
         tracing::info!(
             writes = corrections.len(),
             "identity rules: correcting contacts stored under older rules"
         );
-        store.apply(&corrections)?;
+        store.apply(corrections)?;
     }
     Ok(graph)
 }

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod digest;
 pub mod engine;
+pub mod event_pages;
 pub mod export;
 pub mod identity;
 pub mod ingest;

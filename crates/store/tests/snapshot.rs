@@ -7,9 +7,11 @@
 use std::sync::Arc;
 
 use bellwether_core::engine::{Engine, Subjects};
-use bellwether_core::identity::{IdentityConfig, IdentityGraph};
+use bellwether_core::event_pages::{EventPages, PageReceiver};
+use bellwether_core::identity::{IdentityConfig, IdentityGraph, IdentityReport};
 use bellwether_core::ingest::{IngestConfig, Ingestor};
 use bellwether_core::snapshot::{self, Stale};
+use bellwether_core::store::{IdKind, WriteOp};
 use bellwether_core::{Message, MessageKind, Store};
 use bellwether_rules::RuleSet;
 use bellwether_store::SqliteStore;
@@ -286,4 +288,107 @@ fn a_snapshot_is_refused_when_the_store_or_the_rules_changed() {
         resume(dir.path(), &store),
         Err(Stale::Unreadable(_))
     ));
+}
+
+/// The identity replay and the subjects load from one shared read of the
+/// store, as a start that reads the whole store runs them.
+fn shared_read(
+    store: &SqliteStore,
+    identity_listens: bool,
+) -> (Option<(IdentityGraph, Vec<WriteOp>)>, Subjects) {
+    let (pages, passes) = EventPages::with_passes(2);
+    let [for_identity, for_subjects]: [PageReceiver; 2] = passes.try_into().expect("two passes");
+    let keep = rules().property_keys();
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| pages.read_for_start(store, Some(&keep)));
+        let graph = match identity_listens {
+            true => Some(scope.spawn(|| {
+                IdentityGraph::rebuild_from(
+                    IdentityConfig::default(),
+                    store,
+                    for_identity,
+                    &mut |_, _| {},
+                )
+            })),
+            false => {
+                drop(for_identity);
+                None
+            }
+        };
+        let subjects = Subjects::load_pages(store, rules().property_keys(), for_subjects);
+        reader.join().expect("reader").expect("read");
+        let graph = graph.map(|g| g.join().expect("identity").expect("rebuilt"));
+        (graph, subjects.expect("loaded"))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn one_shared_read_rebuilds_the_graph_and_loads_the_subjects_as_two_reads_do(
+        raw in proptest::collection::vec(arb_message(), 1..60),
+        batch in 1usize..9,
+    ) {
+        let messages: Vec<Message> = raw.into_iter().enumerate().map(|(i, r)| to_message(i, r)).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        ingest(&store, IdentityGraph::new(IdentityConfig::default()), &messages, batch);
+
+        let (graph, corrections) =
+            IdentityGraph::rebuild(IdentityConfig::default(), store.as_ref(), &mut |_, _| {}).unwrap();
+        let reference = full_load(&store);
+        let (shared, subjects) = shared_read(&store, true);
+        let (shared_graph, shared_corrections) = shared.expect("the identity pass ran");
+        prop_assert!(subjects == reference, "shared read:\n{}\nown read:\n{}", subjects.describe(), reference.describe());
+        prop_assert_eq!(shared_corrections, corrections);
+        prop_assert_eq!(resolution(&shared_graph), resolution(&graph));
+    }
+}
+
+/// What a graph answers for every id and email the generated messages
+/// use, and each contact's account.
+fn resolution(
+    graph: &IdentityGraph,
+) -> (usize, IdentityReport, Vec<Option<i64>>, Vec<Option<String>>) {
+    let ids = (0..4).flat_map(|n| {
+        let emails = (0..3).map(move |v| (IdKind::Email, format!("p{n}@acme{v}.com")));
+        [
+            (IdKind::User, format!("user-{n}")),
+            (IdKind::Anonymous, format!("anon-{n}")),
+        ]
+        .into_iter()
+        .chain(emails)
+    });
+    let contacts = ids
+        .map(|(kind, value)| graph.lookup(kind, &value))
+        .collect();
+    let accounts = (1..=64)
+        .map(|contact| graph.account_of(contact).map(str::to_owned))
+        .collect();
+    (graph.live_contacts(), graph.report(), contacts, accounts)
+}
+
+#[test]
+fn a_pass_that_stops_listening_leaves_the_other_every_page() {
+    let messages: Vec<Message> = (0..40)
+        .map(|i| {
+            to_message(
+                i,
+                ((i % 6) as u8, (i % 4) as u8, (i % 3) as u8, i as i64, 1),
+            )
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    ingest(
+        &store,
+        IdentityGraph::new(IdentityConfig::default()),
+        &messages,
+        4,
+    );
+    let (graph, subjects) = shared_read(&store, false);
+    assert!(graph.is_none());
+    assert!(subjects == full_load(&store));
+    assert_eq!(subjects.position(), 40);
 }

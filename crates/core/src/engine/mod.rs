@@ -198,6 +198,16 @@ impl Subjects {
         State::load(store, Some(keep), None).map(Self)
     }
 
+    /// [`Subjects::load`] from a read of the whole store shared with other
+    /// passes ([`crate::event_pages::EventPages::read_for_start`]).
+    pub fn load_pages(
+        store: &dyn Store,
+        keep: PropertyKeys,
+        pages: crate::event_pages::PageReceiver,
+    ) -> Result<Self, StoreError> {
+        State::load_pages(store, Some(keep), None, pages).map(Self)
+    }
+
     /// The highest event sequence number applied.
     pub fn position(&self) -> i64 {
         self.0.position()

@@ -14,6 +14,7 @@ use serde_json::Value;
 use parking_lot::Mutex;
 
 use super::cow_map::CowMap;
+use crate::event_pages::{self, EventPages, PageReceiver};
 use crate::message::{ContactId, MessageKind, StoredEvent};
 use crate::names::Names;
 use crate::store::{EventParts, IdKind, IdentitySnapshot, Store, StoreError, WriteOp};
@@ -217,11 +218,53 @@ impl State {
     /// their messages, exactly as the writer derived the trait history).
     /// Only the `keep` properties of events are kept (`None`: all); with
     /// `upto`, events after that sequence number are left out (the engine
-    /// applies them from the commit it has not seen yet).
+    /// applies them from the commit it has not seen yet). The events are
+    /// read and decoded on a thread of their own while this one files them.
     pub(crate) fn load(
         store: &dyn Store,
         keep: Option<PropertyKeys>,
         upto: Option<i64>,
+    ) -> Result<Self, StoreError> {
+        let (pages, mut passes) = EventPages::with_passes(1);
+        let Some(received) = passes.pop() else {
+            return Ok(Self::default());
+        };
+        let kept = keep.clone();
+        std::thread::scope(|scope| {
+            let reader = std::thread::Builder::new()
+                .name("bellwether-events".into())
+                .spawn_scoped(scope, move || {
+                    let property = |key: &str| kept.as_ref().is_none_or(|k| k.contains(key));
+                    let page_context = |key: &str| key == "page";
+                    let parts = EventParts {
+                        properties: Some(&property),
+                        context: Some(&page_context),
+                    };
+                    pages.read(store, &parts, upto)
+                })
+                .map_err(|source| StoreError::Thread {
+                    name: event_pages::READER_THREAD,
+                    source,
+                })?;
+            let state = Self::load_pages(store, keep, upto, received);
+            let read = reader.join().unwrap_or(Err(StoreError::ThreadPanicked {
+                name: event_pages::READER_THREAD,
+            }));
+            // A failed load stops listening, which ends the read: its own
+            // error is the one to report.
+            let state = state?;
+            read.map(|()| state)
+        })
+    }
+
+    /// [`State::load`] from pages another thread reads (with at least the
+    /// `keep` properties and `context.page`, up to `upto`): a start that
+    /// reads the whole store shares one read with the identity replay.
+    pub(crate) fn load_pages(
+        store: &dyn Store,
+        keep: Option<PropertyKeys>,
+        upto: Option<i64>,
+        pages: PageReceiver,
     ) -> Result<Self, StoreError> {
         let snapshot = store.load_identity()?;
         let mut state = Self::from_snapshot(&snapshot);
@@ -230,41 +273,24 @@ impl State {
         // each timeline is built once, sorted, instead of event by event.
         let mut timelines: HashMap<ContactId, Vec<Event>> = HashMap::new();
         let mut quiet: HashMap<ContactId, Vec<i64>> = HashMap::new();
-        // Pages are read and decoded on a thread of their own while this
-        // one files the previous page's events (each side is about half
-        // of the work).
-        let keep = state.keep.clone();
-        std::thread::scope(|scope| {
-            let (pages, received) = crossbeam_channel::bounded(PAGES_AHEAD);
-            let reader = std::thread::Builder::new()
-                .name("bellwether-events".into())
-                .spawn_scoped(scope, move || read_event_pages(store, keep, upto, &pages))
-                .map_err(|source| StoreError::Thread {
-                    name: EVENTS_THREAD,
-                    source,
-                })?;
-            for page in received {
-                for event in &page {
-                    state.position = state.position.max(event.seq);
-                    let live = event
-                        .contact_id
-                        .filter(|contact| state.contacts.contains_key(contact));
-                    if let Some(contact) = live {
-                        match state.behavior_event(event) {
-                            Some(behavior) => timelines.entry(contact).or_default().push(behavior),
-                            None => quiet
-                                .entry(contact)
-                                .or_default()
-                                .push(event.message.timestamp),
-                        }
+        for page in pages {
+            for event in page.iter() {
+                state.position = state.position.max(event.seq);
+                let live = event
+                    .contact_id
+                    .filter(|contact| state.contacts.contains_key(contact));
+                if let Some(contact) = live {
+                    match state.behavior_event(event) {
+                        Some(behavior) => timelines.entry(contact).or_default().push(behavior),
+                        None => quiet
+                            .entry(contact)
+                            .or_default()
+                            .push(event.message.timestamp),
                     }
-                    state.add_event_traits(event);
                 }
+                state.add_event_traits(event);
             }
-            reader.join().unwrap_or(Err(StoreError::ThreadPanicked {
-                name: EVENTS_THREAD,
-            }))
-        })?;
+        }
         // Enrichment's trait changes come from no message.
         for row in store.enriched_traits()? {
             if upto.is_some_and(|upto| row.seq > upto) {
@@ -758,44 +784,4 @@ fn insert_noting_late(
             after,
         },
     ));
-}
-
-/// The thread that reads a full load's events.
-const EVENTS_THREAD: &str = "event reader";
-
-/// Events per page of a full load.
-const EVENTS_PER_PAGE: usize = 10_000;
-
-/// Pages decoded ahead of the one being filed.
-const PAGES_AHEAD: usize = 2;
-
-/// Reads every stored event up to `upto` (all when `None`) in pages,
-/// keeping the properties in `keep` (all when `None`) and `context.page`,
-/// and sends each page in order; stops early when the receiver is gone.
-fn read_event_pages(
-    store: &dyn Store,
-    keep: Option<PropertyKeys>,
-    upto: Option<i64>,
-    pages: &crossbeam_channel::Sender<Vec<StoredEvent>>,
-) -> Result<(), StoreError> {
-    let kept_property = |key: &str| keep.as_ref().is_none_or(|keep| keep.contains(key));
-    let page_context = |key: &str| key == "page";
-    let parts = EventParts {
-        properties: Some(&kept_property),
-        context: Some(&page_context),
-    };
-    let mut after = 0;
-    loop {
-        let mut page = store.scan_event_parts(after, EVENTS_PER_PAGE, &parts)?;
-        let Some(last) = page.last() else {
-            return Ok(());
-        };
-        after = last.seq;
-        if let Some(upto) = upto {
-            page.retain(|event| event.seq <= upto);
-        }
-        if pages.send(page).is_err() || upto.is_some_and(|upto| after >= upto) {
-            return Ok(());
-        }
-    }
 }

@@ -8,11 +8,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{ContactNode, IdentityConfig, IdentityGraph};
+use crate::event_pages::{self, EventPages, PageReceiver};
 use crate::message::{ContactId, MessageKind};
 use crate::progress::Progress;
 use crate::store::{EventParts, IdKind, IdentitySnapshot, MergeReason, Store, StoreError, WriteOp};
-
-const PAGE: usize = 10_000;
 
 /// One stored message: where the store has it, where the replay put it.
 /// One is held per stored event until the replay ends (10M events: 10M of
@@ -30,10 +29,50 @@ const _: () = assert!(std::mem::size_of::<Placed>() == 56);
 impl IdentityGraph {
     /// Replays the store's messages; returns the graph (numbered like the
     /// store) and the writes that bring the store in line with it (empty
-    /// when it already is).
+    /// when it already is). The messages are read and decoded on a thread
+    /// of their own.
     pub fn rebuild(
         config: IdentityConfig,
         store: &dyn Store,
+        progress: &mut dyn Progress,
+    ) -> Result<(Self, Vec<WriteOp>), StoreError> {
+        let (pages, mut passes) = EventPages::with_passes(1);
+        let Some(received) = passes.pop() else {
+            return Ok((Self::new(config), Vec::new()));
+        };
+        std::thread::scope(|scope| {
+            let reader = std::thread::Builder::new()
+                .name("bellwether-messages".into())
+                .spawn_scoped(scope, move || {
+                    // Identity reads a message's ids and traits, and of its
+                    // context only the address (`reveal_by_ip`).
+                    let address = |key: &str| key == "ip";
+                    let parts = EventParts {
+                        properties: Some(&|_: &str| false),
+                        context: Some(&address),
+                    };
+                    pages.read(store, &parts, None)
+                })
+                .map_err(|source| StoreError::Thread {
+                    name: event_pages::READER_THREAD,
+                    source,
+                })?;
+            let rebuilt = Self::rebuild_from(config, store, received, progress);
+            let read = reader.join().unwrap_or(Err(StoreError::ThreadPanicked {
+                name: event_pages::READER_THREAD,
+            }));
+            let rebuilt = rebuilt?;
+            read.map(|()| rebuilt)
+        })
+    }
+
+    /// [`IdentityGraph::rebuild`] from pages of every stored message that
+    /// another thread reads (with at least `context.ip`): a start that
+    /// reads the whole store shares one read with the subjects load.
+    pub fn rebuild_from(
+        config: IdentityConfig,
+        store: &dyn Store,
+        pages: PageReceiver,
         progress: &mut dyn Progress,
     ) -> Result<(Self, Vec<WriteOp>), StoreError> {
         let snapshot = store.load_identity()?;
@@ -42,24 +81,13 @@ impl IdentityGraph {
         let mut graph = Self::new(config);
         let mut placed = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
         let mut scratch = Vec::new();
-        let mut after = 0;
-        // Identity reads a message's ids and traits, and of its context
-        // only the address (`reveal_by_ip`).
-        let address = |key: &str| key == "ip";
-        let parts = EventParts {
-            properties: Some(&|_: &str| false),
-            context: Some(&address),
-        };
-        loop {
-            let page = store.scan_event_parts(after, PAGE, &parts)?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            for event in page {
+        for page in pages {
+            for event in page.iter() {
                 scratch.clear();
                 let replayed = graph.resolve(&event.message, event.seq, &mut scratch);
                 let traits = (event.message.kind == MessageKind::Identify
                     && !event.message.traits.is_empty())
-                .then(|| Box::new(event.message.traits));
+                .then(|| Box::new(event.message.traits.clone()));
                 placed.push(Placed {
                     seq: event.seq,
                     at: event.message.timestamp,

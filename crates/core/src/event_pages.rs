@@ -1,0 +1,94 @@
+//! Every stored event, read in pages by a thread of its own and handed to
+//! the passes that need them all. A start that reads the whole store runs
+//! two such passes side by side (the identity replay and the subjects
+//! load): reading and decoding the events is most of each, so one read
+//! feeds both ([`EventPages::read`] with two readers).
+
+use std::sync::Arc;
+
+use bellwether_rules::PropertyKeys;
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::message::StoredEvent;
+use crate::store::{EventParts, Store, StoreError};
+
+/// Stored events in sequence order, shared by every pass reading them.
+pub type Page = Arc<Vec<StoredEvent>>;
+
+/// Events per page.
+const EVENTS_PER_PAGE: usize = 10_000;
+
+/// Pages decoded ahead of the slowest pass.
+const PAGES_AHEAD: usize = 2;
+
+/// The thread that reads the pages.
+pub(crate) const READER_THREAD: &str = "event reader";
+
+/// What a pass receives: the pages in order, until the reader is done.
+pub type PageReceiver = Receiver<Page>;
+
+/// A read of every stored event, to any number of passes.
+pub struct EventPages {
+    sinks: Vec<Sender<Page>>,
+}
+
+impl EventPages {
+    /// A read with `passes` receivers, one per pass.
+    pub fn with_passes(passes: usize) -> (Self, Vec<PageReceiver>) {
+        let (sinks, receivers) = (0..passes)
+            .map(|_| crossbeam_channel::bounded(PAGES_AHEAD))
+            .unzip();
+        (Self { sinks }, receivers)
+    }
+
+    /// Reads every stored event up to `upto` (all when `None`) with `parts`
+    /// and sends each page to every pass still listening; returns when
+    /// the store has no more or no pass listens.
+    pub fn read(
+        self,
+        store: &dyn Store,
+        parts: &EventParts<'_>,
+        upto: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut sinks = self.sinks;
+        let mut after = 0;
+        while !sinks.is_empty() {
+            let mut page = store.scan_event_parts(after, EVENTS_PER_PAGE, parts)?;
+            let Some(last) = page.last() else {
+                return Ok(());
+            };
+            after = last.seq;
+            if let Some(upto) = upto {
+                page.retain(|event| event.seq <= upto);
+            }
+            let page = Arc::new(page);
+            // A pass that stopped (it failed: its caller reports why)
+            // hangs up; the others go on.
+            sinks.retain(|sink| sink.send(Arc::clone(&page)).is_ok());
+            if upto.is_some_and(|upto| after >= upto) {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl EventPages {
+    /// [`EventPages::read`] of the whole store for a start's passes: the
+    /// properties the definitions read (`keep`; all when `None`), and of
+    /// each context the page (the rules' page fields) and the address
+    /// (the identity replay's `reveal_by_ip`).
+    pub fn read_for_start(
+        self,
+        store: &dyn Store,
+        keep: Option<&PropertyKeys>,
+    ) -> Result<(), StoreError> {
+        let property = |key: &str| keep.is_none_or(|keep| keep.contains(key));
+        let context = |key: &str| key == "page" || key == "ip";
+        let parts = EventParts {
+            properties: Some(&property),
+            context: Some(&context),
+        };
+        self.read(store, &parts, None)
+    }
+}
