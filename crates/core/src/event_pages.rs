@@ -22,7 +22,7 @@ const EVENTS_PER_PAGE: usize = 10_000;
 const PAGES_AHEAD: usize = 2;
 
 /// The thread that reads the pages.
-pub(crate) const READER_THREAD: &str = "event reader";
+const READER_THREAD: &str = "event reader";
 
 /// What a pass receives: the pages in order, until the reader is done.
 pub type PageReceiver = Receiver<Page>;
@@ -71,9 +71,7 @@ impl EventPages {
         }
         Ok(())
     }
-}
 
-impl EventPages {
     /// [`EventPages::read`] of the whole store for a start's passes: the
     /// properties the definitions read (`keep`; all when `None`), and of
     /// each context the page (the rules' page fields) and the address
@@ -91,4 +89,40 @@ impl EventPages {
         };
         self.read(store, &parts, None)
     }
+}
+
+/// Runs one `pass` over the stored events up to `upto` while a thread of
+/// its own reads and decodes them, keeping the properties and context
+/// keys the two filters accept. The pass's own error wins: when it fails
+/// it stops listening, which ends the read.
+pub(crate) fn read_beside<T>(
+    store: &dyn Store,
+    property: &(dyn Fn(&str) -> bool + Sync),
+    context: &(dyn Fn(&str) -> bool + Sync),
+    upto: Option<i64>,
+    pass: impl FnOnce(PageReceiver) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let (sink, pages) = crossbeam_channel::bounded(PAGES_AHEAD);
+    let read = EventPages { sinks: vec![sink] };
+    std::thread::scope(|scope| {
+        let reader = std::thread::Builder::new()
+            .name("bellwether-events".into())
+            .spawn_scoped(scope, move || {
+                let parts = EventParts {
+                    properties: Some(property),
+                    context: Some(context),
+                };
+                read.read(store, &parts, upto)
+            })
+            .map_err(|source| StoreError::Thread {
+                name: READER_THREAD,
+                source,
+            })?;
+        let passed = pass(pages);
+        let read = reader.join().unwrap_or(Err(StoreError::ThreadPanicked {
+            name: READER_THREAD,
+        }));
+        let passed = passed?;
+        read.map(|()| passed)
+    })
 }

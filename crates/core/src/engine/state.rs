@@ -14,10 +14,10 @@ use serde_json::Value;
 use parking_lot::Mutex;
 
 use super::cow_map::CowMap;
-use crate::event_pages::{self, EventPages, PageReceiver};
+use crate::event_pages::{self, PageReceiver};
 use crate::message::{ContactId, MessageKind, StoredEvent};
 use crate::names::Names;
-use crate::store::{EventParts, IdKind, IdentitySnapshot, Store, StoreError, WriteOp};
+use crate::store::{IdKind, IdentitySnapshot, Store, StoreError, WriteOp};
 use crate::subject::SubjectKey;
 
 #[derive(Debug, Default, Clone)]
@@ -225,35 +225,10 @@ impl State {
         keep: Option<PropertyKeys>,
         upto: Option<i64>,
     ) -> Result<Self, StoreError> {
-        let (pages, mut passes) = EventPages::with_passes(1);
-        let Some(received) = passes.pop() else {
-            return Ok(Self::default());
-        };
-        let kept = keep.clone();
-        std::thread::scope(|scope| {
-            let reader = std::thread::Builder::new()
-                .name("bellwether-events".into())
-                .spawn_scoped(scope, move || {
-                    let property = |key: &str| kept.as_ref().is_none_or(|k| k.contains(key));
-                    let page_context = |key: &str| key == "page";
-                    let parts = EventParts {
-                        properties: Some(&property),
-                        context: Some(&page_context),
-                    };
-                    pages.read(store, &parts, upto)
-                })
-                .map_err(|source| StoreError::Thread {
-                    name: event_pages::READER_THREAD,
-                    source,
-                })?;
-            let state = Self::load_pages(store, keep, upto, received);
-            let read = reader.join().unwrap_or(Err(StoreError::ThreadPanicked {
-                name: event_pages::READER_THREAD,
-            }));
-            // A failed load stops listening, which ends the read: its own
-            // error is the one to report.
-            let state = state?;
-            read.map(|()| state)
+        let property = |key: &str| keep.as_ref().is_none_or(|k| k.contains(key));
+        let page_context = |key: &str| key == "page";
+        event_pages::read_beside(store, &property, &page_context, upto, |pages| {
+            Self::load_pages(store, keep.clone(), upto, pages)
         })
     }
 

@@ -8,10 +8,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{ContactNode, IdentityConfig, IdentityGraph};
-use crate::event_pages::{self, EventPages, PageReceiver};
+use crate::event_pages::{self, PageReceiver};
 use crate::message::{ContactId, MessageKind};
 use crate::progress::Progress;
-use crate::store::{EventParts, IdKind, IdentitySnapshot, MergeReason, Store, StoreError, WriteOp};
+use crate::store::{IdKind, IdentitySnapshot, MergeReason, Store, StoreError, WriteOp};
 
 /// One stored message: where the store has it, where the replay put it.
 /// One is held per stored event until the replay ends (10M events: 10M of
@@ -36,33 +36,11 @@ impl IdentityGraph {
         store: &dyn Store,
         progress: &mut dyn Progress,
     ) -> Result<(Self, Vec<WriteOp>), StoreError> {
-        let (pages, mut passes) = EventPages::with_passes(1);
-        let Some(received) = passes.pop() else {
-            return Ok((Self::new(config), Vec::new()));
-        };
-        std::thread::scope(|scope| {
-            let reader = std::thread::Builder::new()
-                .name("bellwether-messages".into())
-                .spawn_scoped(scope, move || {
-                    // Identity reads a message's ids and traits, and of its
-                    // context only the address (`reveal_by_ip`).
-                    let address = |key: &str| key == "ip";
-                    let parts = EventParts {
-                        properties: Some(&|_: &str| false),
-                        context: Some(&address),
-                    };
-                    pages.read(store, &parts, None)
-                })
-                .map_err(|source| StoreError::Thread {
-                    name: event_pages::READER_THREAD,
-                    source,
-                })?;
-            let rebuilt = Self::rebuild_from(config, store, received, progress);
-            let read = reader.join().unwrap_or(Err(StoreError::ThreadPanicked {
-                name: event_pages::READER_THREAD,
-            }));
-            let rebuilt = rebuilt?;
-            read.map(|()| rebuilt)
+        // Identity reads a message's ids and traits, and of its context
+        // only the address (`reveal_by_ip`).
+        let address = |key: &str| key == "ip";
+        event_pages::read_beside(store, &|_: &str| false, &address, None, |pages| {
+            Self::rebuild_from(config, store, pages, progress)
         })
     }
 
