@@ -136,6 +136,27 @@ fn ingest(
     writer.join().expect("writer stops cleanly")
 }
 
+/// `messages` written by a fresh writer to a new store, `batch` at a time.
+fn stored(messages: &[Message], batch: usize) -> (tempfile::TempDir, Arc<SqliteStore>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(SqliteStore::open(dir.path()).expect("store opens"));
+    ingest(
+        &store,
+        IdentityGraph::new(IdentityConfig::default()),
+        messages,
+        batch,
+    );
+    (dir, store)
+}
+
+/// Generated messages, numbered from `first`.
+fn numbered(raw: Vec<Raw>, first: usize) -> Vec<Message> {
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, r)| to_message(first + i, r))
+        .collect()
+}
+
 fn full_load(store: &SqliteStore) -> Subjects {
     Subjects::load(store, rules().property_keys()).expect("loads")
 }
@@ -166,9 +187,9 @@ proptest! {
         later in proptest::collection::vec(arb_message(), 0..20),
         batch in 1usize..9,
     ) {
-        let messages: Vec<Message> = raw.into_iter().enumerate().map(|(i, r)| to_message(i, r)).collect();
+        let messages = numbered(raw, 0);
         let split = split.min(messages.len());
-        let later: Vec<Message> = later.into_iter().enumerate().map(|(i, r)| to_message(1_000 + i, r)).collect();
+        let later = numbered(later, 1_000);
 
         // Stopped after `split` messages with a snapshot, then the rest
         // arrived (the snapshot is now behind: a crash, or an import).
@@ -330,10 +351,7 @@ proptest! {
         raw in proptest::collection::vec(arb_message(), 1..60),
         batch in 1usize..9,
     ) {
-        let messages: Vec<Message> = raw.into_iter().enumerate().map(|(i, r)| to_message(i, r)).collect();
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
-        ingest(&store, IdentityGraph::new(IdentityConfig::default()), &messages, batch);
+        let (_dir, store) = stored(&numbered(raw, 0), batch);
 
         let (graph, corrections) =
             IdentityGraph::rebuild(IdentityConfig::default(), store.as_ref(), &mut |_, _| {}).unwrap();

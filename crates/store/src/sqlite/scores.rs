@@ -10,7 +10,8 @@ use crate::codec;
 use super::read::query;
 use super::DbResult;
 
-const COLUMNS: &str = "at, subject_kind, subject_key, label, score, value, constant, decaying,
+pub(super) const COLUMNS: &str =
+    "at, subject_kind, subject_key, label, score, value, constant, decaying,
                        anchor, half_life";
 
 pub(super) fn insert(tx: &Transaction<'_>, record: &ScoreRecord) -> Result<(), StoreError> {
