@@ -8,11 +8,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use bellwether_core::engine::{Engine, LoadOptions, Recorded, Subjects};
-use bellwether_core::event_pages::{EventPages, PageReceiver};
 use bellwether_core::identity::{IdentityConfig, IdentityGraph};
-use bellwether_core::ingest::{prepare_identity_rebuild, rebuild_identity_from};
 use bellwether_core::snapshot::{self, Resumed};
-use bellwether_core::Store;
+use bellwether_core::{whole_store, Store};
 use bellwether_rules::PropertyKeys;
 
 use crate::progress;
@@ -165,81 +163,41 @@ pub(crate) fn engine_as_of(
 }
 
 /// The identity replay and the subjects load side by side, from one read
-/// of the store (reading and decoding the events is most of each).
+/// of the store (reading and decoding the events is most of each); a
+/// store the replay corrected is loaded again.
 fn replay_and_load(
     store: &dyn Store,
     identity: &IdentityConfig,
     keep: PropertyKeys,
 ) -> anyhow::Result<(Option<IdentityGraph>, Subjects)> {
-    prepare_identity_rebuild(store, identity).context("cannot prepare the identity rebuild")?;
-    let (pages, passes) = EventPages::with_passes(2);
-    let [for_identity, for_subjects]: [PageReceiver; 2] = passes
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("expected two readers of the stored events"))?;
-    let kept = keep.clone();
-    std::thread::scope(|scope| {
-        let reader = std::thread::Builder::new()
-            .name("bellwether-events".into())
-            .spawn_scoped(scope, move || pages.read_for_start(store, Some(&kept)))
-            .context("cannot start the event reader")?;
-        let graph = std::thread::Builder::new()
-            .name("bellwether-identity".into())
-            .spawn_scoped(scope, || rebuild_graph(store, identity, for_identity))
-            .context("cannot start the identity thread")?;
-        let subjects = timed_load(|| Subjects::load_pages(store, keep, for_subjects));
-        let graph = graph
-            .join()
-            .map_err(|_| anyhow::anyhow!("the identity rebuild panicked"))?;
-        let read = reader
-            .join()
-            .map_err(|_| anyhow::anyhow!("the event reader panicked"))?;
-        // A pass that failed stopped listening, which ended the read: its
-        // own error is the one to report.
-        let (graph, subjects) = (graph?, subjects?);
-        read.context("cannot read the stored events")?;
-        anyhow::Ok((Some(graph), subjects))
+    let started = Instant::now();
+    let bar = progress::bar(
+        0,
+        "{spinner} identity [{bar:40}] {pos}/{len} messages (eta {eta})",
+    );
+    let whole = whole_store::replay_and_load(store, identity, keep, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
     })
+    .context("cannot read the whole store")?;
+    bar.finish_and_clear();
+    tracing::info!(
+        contacts = whole.graph.live_contacts(),
+        position = whole.subjects.position(),
+        corrections = whole.corrections,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "identity graph rebuilt and subjects loaded from the store"
+    );
+    Ok((Some(whole.graph), whole.subjects))
 }
 
 fn load_subjects(store: &dyn Store, keep: PropertyKeys) -> anyhow::Result<Subjects> {
-    timed_load(|| Subjects::load(store, keep))
-}
-
-fn timed_load(
-    load: impl FnOnce() -> Result<Subjects, bellwether_core::StoreError>,
-) -> anyhow::Result<Subjects> {
     let started = Instant::now();
-    let subjects = load().context("cannot load the stored events")?;
+    let subjects = Subjects::load(store, keep).context("cannot load the stored events")?;
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         position = subjects.position(),
         "subjects loaded from the store"
     );
     Ok(subjects)
-}
-
-/// Replays the stored messages `pages` brings into the identity graph
-/// (SPEC §7 identity rules), splitting contacts an older version merged.
-fn rebuild_graph(
-    store: &dyn Store,
-    identity: &IdentityConfig,
-    pages: PageReceiver,
-) -> anyhow::Result<IdentityGraph> {
-    let started = Instant::now();
-    let bar = progress::bar(
-        0,
-        "{spinner} identity [{bar:40}] {pos}/{len} messages (eta {eta})",
-    );
-    let graph = rebuild_identity_from(store, identity.clone(), pages, &mut |done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    })
-    .context("cannot rebuild the identity graph")?;
-    bar.finish_and_clear();
-    tracing::info!(
-        contacts = graph.live_contacts(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "identity graph rebuilt from the stored messages"
-    );
-    Ok(graph)
 }

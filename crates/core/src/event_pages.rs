@@ -2,7 +2,7 @@
 //! the passes that need them all. A start that reads the whole store runs
 //! two such passes side by side (the identity replay and the subjects
 //! load): reading and decoding the events is most of each, so one read
-//! feeds both ([`EventPages::read`] with two readers).
+//! feeds both ([`EventPages::read`] with two readers, [`crate::whole_store`]).
 
 use std::sync::Arc;
 
@@ -33,12 +33,12 @@ pub struct EventPages {
 }
 
 impl EventPages {
-    /// A read with `passes` receivers, one per pass.
-    pub fn with_passes(passes: usize) -> (Self, Vec<PageReceiver>) {
-        let (sinks, receivers) = (0..passes)
-            .map(|_| crossbeam_channel::bounded(PAGES_AHEAD))
-            .unzip();
-        (Self { sinks }, receivers)
+    /// A read with `N` receivers, one per pass.
+    pub fn with_passes<const N: usize>() -> (Self, [PageReceiver; N]) {
+        let channels: [(Sender<Page>, PageReceiver); N] =
+            std::array::from_fn(|_| crossbeam_channel::bounded(PAGES_AHEAD));
+        let sinks = channels.iter().map(|(sink, _)| sink.clone()).collect();
+        (Self { sinks }, channels.map(|(_, pages)| pages))
     }
 
     /// Reads every stored event up to `upto` (all when `None`) with `parts`

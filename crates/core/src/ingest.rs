@@ -274,23 +274,10 @@ pub fn rebuild_identity(
     apply_identity_corrections(store, graph, &corrections)
 }
 
-/// [`rebuild_identity`] from a read of the store shared with the subjects
-/// load ([`crate::event_pages::EventPages::read_for_start`]); the caller
-/// runs [`prepare_identity_rebuild`] before that read starts.
-pub fn rebuild_identity_from(
-    store: &dyn Store,
-    identity: IdentityConfig,
-    pages: crate::event_pages::PageReceiver,
-    progress: &mut dyn crate::progress::Progress,
-) -> Result<IdentityGraph, StoreError> {
-    let (graph, corrections) = IdentityGraph::rebuild_from(identity, store, pages, progress)?;
-    apply_identity_corrections(store, graph, &corrections)
-}
-
 /// What a rebuild needs done before it reads the messages: deletions a
 /// crash interrupted are finished, the enrichment provider's answers
 /// restored.
-pub fn prepare_identity_rebuild(
+pub(crate) fn prepare_identity_rebuild(
     store: &dyn Store,
     identity: &IdentityConfig,
 ) -> Result<(), StoreError> {
@@ -298,7 +285,7 @@ pub fn prepare_identity_rebuild(
     restore_enrichment_answers(store, &identity.enrichment)
 }
 
-fn apply_identity_corrections(
+pub(crate) fn apply_identity_corrections(
     store: &dyn Store,
     graph: IdentityGraph,
     corrections: &[WriteOp],

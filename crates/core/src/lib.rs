@@ -22,6 +22,7 @@ pub mod reports;
 pub mod snapshot;
 pub mod store;
 pub mod subject;
+pub mod whole_store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use message::{Message, MessageKind, Millis};

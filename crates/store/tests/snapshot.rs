@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use bellwether_core::engine::{Engine, Subjects};
-use bellwether_core::event_pages::{EventPages, PageReceiver};
+use bellwether_core::event_pages::EventPages;
 use bellwether_core::identity::{IdentityConfig, IdentityGraph, IdentityReport};
 use bellwether_core::ingest::{IngestConfig, Ingestor};
 use bellwether_core::snapshot::{self, Stale};
@@ -317,8 +317,7 @@ fn shared_read(
     store: &SqliteStore,
     identity_listens: bool,
 ) -> (Option<(IdentityGraph, Vec<WriteOp>)>, Subjects) {
-    let (pages, passes) = EventPages::with_passes(2);
-    let [for_identity, for_subjects]: [PageReceiver; 2] = passes.try_into().expect("two passes");
+    let (pages, [for_identity, for_subjects]) = EventPages::with_passes();
     let keep = rules().property_keys();
     std::thread::scope(|scope| {
         let reader = scope.spawn(|| pages.read_for_start(store, Some(&keep)));
@@ -409,4 +408,76 @@ fn a_pass_that_stops_listening_leaves_the_other_every_page() {
     assert!(graph.is_none());
     assert!(subjects == full_load(&store));
     assert_eq!(subjects.position(), 40);
+}
+
+/// Alice, then Bob, signed in on one shared browser, and an older identity
+/// rule merged them into contact 1. A start reading the whole store splits
+/// them (the replay writes the corrections as it ends) and must hold the
+/// subjects of the corrected store, not those of the rows it read beside
+/// the replay.
+#[test]
+fn a_start_that_corrects_the_store_holds_the_corrected_subjects() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let identity = |kind, value: &str, first_seen| WriteOp::Identity {
+        kind,
+        value: value.to_owned(),
+        contact: 1,
+        first_seen,
+    };
+    let event = |seq: i64, kind: u8, user: u8| {
+        let message = to_message(usize::try_from(seq).unwrap(), (kind, user, 0, seq, 0));
+        WriteOp::Event(bellwether_core::message::StoredEvent {
+            seq,
+            contact_id: Some(1),
+            message,
+        })
+    };
+    store
+        .apply(&[
+            WriteOp::NewContact {
+                id: 1,
+                created_at: T0,
+            },
+            identity(IdKind::User, "user-0", T0),
+            identity(IdKind::Anonymous, "anon-0", T0),
+            identity(IdKind::User, "user-1", T0 + 3 * HOUR),
+            event(1, 1, 0),
+            event(2, 5, 0),
+            event(3, 1, 1),
+            event(4, 0, 1),
+            event(5, 5, 1),
+        ])
+        .unwrap();
+    let as_stored = full_load(&store);
+
+    let whole = bellwether_core::whole_store::replay_and_load(
+        &store,
+        &IdentityConfig::default(),
+        rules().property_keys(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+
+    assert!(whole.corrections > 0, "the older rule's merge is split");
+    let corrected = full_load(&store);
+    assert!(
+        corrected != as_stored,
+        "the corrections moved events:\n{}",
+        corrected.describe()
+    );
+    assert!(
+        whole.subjects == corrected,
+        "the start holds:\n{}\nthe corrected store:\n{}",
+        whole.subjects.describe(),
+        corrected.describe()
+    );
+    let again = bellwether_core::whole_store::replay_and_load(
+        &store,
+        &IdentityConfig::default(),
+        rules().property_keys(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(again.corrections, 0, "a corrected store needs nothing");
 }
