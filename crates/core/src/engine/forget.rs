@@ -3,7 +3,8 @@
 //! them, and re-evaluates their accounts at once.
 //!
 //! A deleted contact leaves no trace, not even an exit: its memberships,
-//! values, timers, tracker and the recent changes naming it are dropped
+//! values, timers, tracker, the recent changes naming it and the interned
+//! properties and page contexts only its events held are dropped
 //! without recording changes (the store deleted its recorded history; an
 //! exit would bring its id back into it and into webhooks). Its accounts
 //! change normally: their exits and score changes are recorded and routed.
@@ -22,10 +23,12 @@ use crate::subject::SubjectKey;
 impl Engine {
     /// Applies the deletions among one commit's writes (before the rest).
     pub(super) fn forget_deleted(&mut self, ops: &[WriteOp], now: Millis) {
+        let mut forgot = false;
         for op in ops {
             let WriteOp::DeleteContact(deletion) = op else {
                 continue;
             };
+            forgot = true;
             let accounts: BTreeSet<Arc<str>> = deletion
                 .contacts
                 .iter()
@@ -38,6 +41,10 @@ impl Engine {
             for account in accounts {
                 self.reevaluate(SubjectKey::Account(account), now);
             }
+        }
+        if forgot {
+            // Their events' properties and page contexts go too.
+            self.view.state.sweep_interned();
         }
     }
 

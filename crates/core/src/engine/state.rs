@@ -112,7 +112,13 @@ struct Shared {
     names: Names,
     objects: HashMap<String, Arc<Value>>,
     shapes: HashMap<ShapeKey, Arc<EventShape>>,
+    /// Objects and shapes left by the last sweep: the next one runs when
+    /// the tables have grown past twice as many.
+    kept_at_sweep: usize,
 }
+
+/// Tables smaller than this are not swept for growth.
+const SWEEP_FLOOR: usize = 4096;
 
 /// A shape by its parts' addresses: they are interned (and never freed
 /// while `Shared` holds them), so equal addresses mean equal parts.
@@ -133,17 +139,20 @@ impl Shared {
             Arc::as_ptr(&properties) as usize,
             context.as_ref().map_or(0, |c| Arc::as_ptr(c) as usize),
         );
-        self.shapes
-            .entry(key)
-            .or_insert_with(|| {
-                Arc::new(EventShape {
-                    kind,
-                    name,
-                    properties,
-                    context,
-                })
-            })
-            .clone()
+        if let Some(known) = self.shapes.get(&key) {
+            return known.clone();
+        }
+        // The parts are held here: a sweep cannot free (and so reuse) the
+        // addresses in `key`.
+        self.sweep_when_grown();
+        let shape = Arc::new(EventShape {
+            kind,
+            name,
+            properties,
+            context,
+        });
+        self.shapes.insert(key, shape.clone());
+        shape
     }
 
     /// The one shared copy of an object with these keys and values.
@@ -153,9 +162,32 @@ impl Shared {
         if let Some(known) = self.objects.get(&text) {
             return known.clone();
         }
+        self.sweep_when_grown();
         let shared = Arc::new(value);
         self.objects.insert(text, shared.clone());
         shared
+    }
+
+    /// Drops the shapes and objects no event holds any more (a deleted
+    /// contact's, those of events retention expired): the tables follow
+    /// the events held, not every event ever seen, and a deleted person's
+    /// properties leave memory. Shapes go
+    /// first, since a shape holds its objects; a published view still
+    /// holding an event keeps its parts until a later sweep.
+    fn sweep(&mut self) {
+        self.shapes.retain(|_, shape| Arc::strong_count(shape) > 1);
+        self.objects
+            .retain(|_, object| Arc::strong_count(object) > 1);
+        self.kept_at_sweep = self.shapes.len() + self.objects.len();
+    }
+
+    /// Sweeps when the tables doubled since the last sweep: each entry is
+    /// checked a bounded number of times per entry added.
+    fn sweep_when_grown(&mut self) {
+        let held = self.shapes.len() + self.objects.len();
+        if held >= SWEEP_FLOOR && held >= 2 * self.kept_at_sweep {
+            self.sweep();
+        }
     }
 }
 
@@ -206,6 +238,19 @@ impl State {
     /// The highest event sequence number applied.
     pub(crate) fn position(&self) -> i64 {
         self.position
+    }
+
+    /// Lets go of the interned properties, contexts and shapes no event
+    /// holds any more (after deleting contacts or expiring events).
+    pub(crate) fn sweep_interned(&self) {
+        self.shared.lock().sweep();
+    }
+
+    /// How many objects and shapes are interned.
+    #[cfg(test)]
+    pub(crate) fn interned(&self) -> (usize, usize) {
+        let shared = self.shared.lock();
+        (shared.objects.len(), shared.shapes.len())
     }
 
     /// Every event name seen in a behavior event (track, page, screen).
@@ -308,6 +353,7 @@ impl State {
                 .map(|object| (object.to_string(), object.clone()))
                 .collect(),
             shapes: HashMap::new(),
+            kept_at_sweep: objects.len(),
         };
         Self {
             shared: Arc::new(Mutex::new(shared)),
@@ -468,6 +514,7 @@ impl State {
             .filter(|(_, c)| c.timeline.iter().next().is_some_and(|e| e.time < before))
             .map(|(id, _)| *id)
             .collect();
+        let mut dropped = false;
         for id in expiring {
             let Some(contact) = self.contacts.get_mut(&id) else {
                 continue;
@@ -475,6 +522,7 @@ impl State {
             if contact.timeline.drop_before(before) == 0 {
                 continue;
             }
+            dropped = true;
             touched.contacts.insert(id);
             if let Some(account) = &contact.account {
                 if let Some(kept) = self.accounts.get_mut(account) {
@@ -482,6 +530,9 @@ impl State {
                 }
                 touched.accounts.insert(account.clone());
             }
+        }
+        if dropped {
+            self.sweep_interned();
         }
     }
 

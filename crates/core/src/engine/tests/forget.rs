@@ -64,3 +64,73 @@ fn a_deleted_contact_leaves_without_a_trace_and_its_account_is_re_evaluated() {
         .iter()
         .all(|c| c.id != "ann"));
 }
+
+/// Page views with a property nobody else sent, `n` of them for `user`.
+fn visits(user: &str, n: usize, from: i64) -> Vec<Message> {
+    (0..n)
+        .map(|i| {
+            let mut visit = track(user, "Pricing Viewed", from + i as i64);
+            visit.properties = json!({"visit": format!("{user}-{i}")})
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            visit
+        })
+        .collect()
+}
+
+/// The properties a deleted contact's events held are interned once, in
+/// memory beside its timeline: they leave with it, and the tables hold
+/// what an engine that never saw the contact holds.
+#[test]
+fn a_deleted_contacts_properties_leave_the_interned_tables() {
+    let mut engine = Engine::new(rules());
+    let mut feed = Feed::new();
+    let mut bob_alone = Engine::new(rules());
+    let mut bob_feed = Feed::new();
+    bob_alone.apply(&bob_feed.ops(&visits("bob", 3, T0)), T0 + 10);
+    let ops = feed.ops(&[visits("bob", 3, T0), visits("ann", 50, T0)].concat());
+    engine.apply(&ops, T0 + 100);
+    let ann = ops
+        .iter()
+        .find_map(|op| match op {
+            WriteOp::Event(e) if e.message.user_id.as_deref() == Some("ann") => e.contact_id,
+            _ => None,
+        })
+        .expect("ann's contact");
+    assert_eq!(
+        engine.view.state.interned().0,
+        bob_alone.view.state.interned().0 + 50
+    );
+    let deletion = WriteOp::DeleteContact(ContactDeletion {
+        id: "del_2".into(),
+        at: T0 + 200,
+        actor: "test".into(),
+        contacts: vec![ann],
+        suppress: Vec::new(),
+    });
+    engine.apply(&[deletion], T0 + 200);
+    assert_eq!(
+        engine.view.state.interned(),
+        bob_alone.view.state.interned()
+    );
+}
+
+/// Events retention expired leave the interned tables too.
+#[test]
+fn expired_events_leave_the_interned_tables() {
+    let mut engine = Engine::new(rules());
+    let mut feed = Feed::new();
+    let ops = feed.ops(&[visits("ann", 40, T0), visits("ann", 5, T0 + DAY)].concat());
+    engine.apply(&ops, T0 + DAY + 10);
+    let mut recent = Engine::new(rules());
+    recent.apply(&Feed::new().ops(&visits("ann", 5, T0 + DAY)), T0 + DAY + 10);
+    engine.apply(
+        &[WriteOp::ExpireEvents {
+            before: T0 + DAY,
+            events: Vec::new(),
+        }],
+        T0 + DAY + 20,
+    );
+    assert_eq!(engine.view.state.interned(), recent.view.state.interned());
+}
