@@ -89,6 +89,7 @@ mod subject;
 mod time;
 mod timeline;
 mod track;
+mod traits;
 mod triggers;
 mod value;
 
@@ -108,8 +109,9 @@ pub use subject::{MemorySubject, ScoreValue, SubjectKind, SubjectView};
 pub use time::{
     format_duration, format_instant, format_time, parse_duration, DAY, HOUR, MINUTE, SECOND, WEEK,
 };
-pub use timeline::{Event, EventKind, EventShape, Span, Timeline, Traits};
+pub use timeline::{Event, EventKind, EventShape, Span, Timeline};
 pub use track::{LateInsert, PropertyKeys, TrackPlan, Tracker};
+pub use traits::{TraitSharing, Traits, Unshared};
 pub use triggers::{MemberChange, Triggers};
 pub use value::Value;
 

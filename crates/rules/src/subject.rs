@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::timeline::{Timeline, Traits};
+use crate::timeline::Timeline;
 use crate::track::Tracker;
+use crate::traits::Traits;
 
 /// Contacts (people) or accounts (companies).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,8 +1,7 @@
-//! The input model: a subject's behavior events sorted by (time, seq), and its
-//! trait history. Both are cheap to keep in memory for many subjects (names
-//! and properties are shared `Arc`s; the per-name index costs 4 bytes/event).
+//! The input model: a subject's behavior events sorted by (time, seq) (its
+//! trait history is `traits`). Cheap to keep in memory for many subjects:
+//! names and properties are shared `Arc`s.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The behavior calls (identify, group and alias are not behavior).
@@ -379,166 +378,10 @@ impl DoubleEndedIterator for Span<'_> {
     }
 }
 
-/// A trait's recorded values, oldest first: `(time, seq, value)`, ties in
-/// time ordered by the setting message's sequence number (commit order),
-/// whatever order they were applied in.
-type History = Vec<(i64, u64, serde_json::Value)>;
-
-/// The sequence number of a value set other than by a stored message: after
-/// every message at the same instant.
-const UNSEQUENCED: u64 = u64::MAX;
-
-/// Trait history: for each key, every value it had and since when.
-/// Cloning shares the history until either copy is edited.
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
-pub struct Traits {
-    map: Arc<HashMap<Arc<str>, History>>,
-    latest: Option<i64>,
-}
-
-impl Traits {
-    /// No traits.
-    pub fn new() -> Self {
-        Traits::default()
-    }
-
-    /// Records that `key` became `value` at `time` (`null` unsets it).
-    pub fn set(&mut self, key: &str, time: i64, value: serde_json::Value) {
-        self.set_sequenced(key, time, UNSEQUENCED, value);
-    }
-
-    fn set_sequenced(&mut self, key: &str, time: i64, seq: u64, value: serde_json::Value) {
-        let history = Arc::make_mut(&mut self.map)
-            .entry(Arc::from(key))
-            .or_default();
-        let at = history.partition_point(|(t, s, _)| (*t, *s) <= (time, seq));
-        history.insert(at, (time, seq, value));
-        self.latest = Some(self.latest.map_or(time, |l| l.max(time)));
-    }
-
-    /// Records every key of an `identify`/`group` traits object set by
-    /// message number `seq` at `time`.
-    pub fn set_all(
-        &mut self,
-        time: i64,
-        seq: u64,
-        traits: &serde_json::Map<String, serde_json::Value>,
-    ) {
-        for (key, value) in traits {
-            self.set_sequenced(key, time, seq, value.clone());
-        }
-    }
-
-    /// Removes what `set_all(time, seq, traits)` recorded (a message
-    /// re-homed to another subject takes its trait values with it).
-    pub fn unset_all(
-        &mut self,
-        time: i64,
-        seq: u64,
-        traits: &serde_json::Map<String, serde_json::Value>,
-    ) {
-        for key in traits.keys() {
-            if !self.map.contains_key(key.as_str()) {
-                continue;
-            }
-            let map = Arc::make_mut(&mut self.map);
-            let Some(history) = map.get_mut(key.as_str()) else {
-                continue;
-            };
-            if let Some(at) = history.iter().position(|(t, s, _)| (*t, *s) == (time, seq)) {
-                history.remove(at);
-            }
-            if history.is_empty() {
-                map.remove(key.as_str());
-            }
-        }
-    }
-
-    /// Adds every recorded value of `other` (an identity merge folds one
-    /// contact's trait history into another's).
-    pub fn absorb(&mut self, other: &Traits) {
-        for (key, history) in other.map.iter() {
-            for (time, seq, value) in history {
-                self.set_sequenced(key, *time, *seq, value.clone());
-            }
-        }
-    }
-
-    /// The value of `key` as of `time` (latest entry at or before it).
-    pub fn get_at(&self, key: &str, time: i64) -> Option<&serde_json::Value> {
-        let history = self.map.get(key)?;
-        let at = history.partition_point(|(t, _, _)| *t <= time);
-        at.checked_sub(1).map(|i| &history[i].2)
-    }
-
-    /// Every key with its value as of `time` (unset and `null` left out),
-    /// sorted by key.
-    pub fn snapshot_at(&self, time: i64) -> serde_json::Map<String, serde_json::Value> {
-        let mut keys: Vec<&Arc<str>> = self.map.keys().collect();
-        keys.sort();
-        keys.into_iter()
-            .filter_map(|key| {
-                let value = self.get_at(key, time)?;
-                (!value.is_null()).then(|| (key.to_string(), value.clone()))
-            })
-            .collect()
-    }
-
-    /// The history of `key`, oldest first.
-    pub fn history(&self, key: &str) -> impl Iterator<Item = (i64, &serde_json::Value)> {
-        self.map
-            .get(key)
-            .into_iter()
-            .flatten()
-            .map(|(time, _, value)| (*time, value))
-    }
-
-    /// The first instant after `time` at which any trait changes.
-    pub fn next_change_after(&self, time: i64) -> Option<i64> {
-        if self.latest.is_none_or(|latest| latest <= time) {
-            return None;
-        }
-        self.map.values().filter_map(|h| next_after(h, time)).min()
-    }
-
-    /// The first instant after `time` at which `key` changes.
-    pub(crate) fn next_key_change_after(&self, key: &str, time: i64) -> Option<i64> {
-        self.map.get(key).and_then(|h| next_after(h, time))
-    }
-}
-
-/// Equal histories; `latest` is only a bound (a value moved away by
-/// [`Traits::unset_all`] leaves it behind) and is not compared.
-impl PartialEq for Traits {
-    fn eq(&self, other: &Self) -> bool {
-        self.map == other.map
-    }
-}
-
-fn next_after(history: &History, time: i64) -> Option<i64> {
-    let at = history.partition_point(|(t, _, _)| *t <= time);
-    history.get(at).map(|(t, _, _)| *t)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn unset_all_removes_exactly_what_one_message_set() {
-        let mut traits = Traits::new();
-        let first = json!({"plan": "free", "seats": 1});
-        let second = json!({"plan": "pro"});
-        traits.set_all(10, 1, first.as_object().unwrap());
-        traits.set_all(20, 2, second.as_object().unwrap());
-        traits.unset_all(20, 2, second.as_object().unwrap());
-        assert_eq!(traits.get_at("plan", 30), Some(&json!("free")));
-        assert_eq!(traits.history("plan").count(), 1);
-        traits.unset_all(10, 1, first.as_object().unwrap());
-        assert_eq!(traits.get_at("seats", 30), None);
-        assert!(traits.snapshot_at(30).is_empty());
-    }
 
     #[test]
     fn keeps_events_sorted_and_indexed() {
@@ -600,17 +443,5 @@ mod tests {
             .collect();
         assert_eq!(after, [1002, 1003]);
         assert_eq!(timeline.range(7000, 8000).count(), 0);
-    }
-
-    #[test]
-    fn reads_traits_as_of_an_instant() {
-        let mut traits = Traits::new();
-        traits.set("seats", 100, json!(5));
-        traits.set("seats", 200, json!(15));
-        assert_eq!(traits.get_at("seats", 99), None);
-        assert_eq!(traits.get_at("seats", 150), Some(&json!(5)));
-        assert_eq!(traits.get_at("seats", 200), Some(&json!(15)));
-        assert_eq!(traits.next_change_after(150), Some(200));
-        assert_eq!(traits.next_change_after(200), None);
     }
 }

@@ -316,6 +316,8 @@ impl State {
                     ),
                 );
             }
+            let mut traits = contact.traits;
+            state.share_traits(&mut traits);
             state.contacts.insert(
                 contact.id,
                 ContactState {
@@ -323,13 +325,14 @@ impl State {
                     has_user_id: contact.has_user_id,
                     label_since: contact.label_since,
                     timeline: Timeline::from_events(events),
-                    traits: contact.traits,
+                    traits,
                     account: contact.account,
                     quiet: contact.quiet,
                 },
             );
         }
-        for account in image.accounts {
+        for mut account in image.accounts {
+            state.share_traits(&mut account.traits);
             state.accounts.insert(
                 account.id,
                 AccountState {

@@ -5,10 +5,12 @@
 //! Invariant: only live contacts are present; a merged-away contact's events
 //! and traits live on in its survivor.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use bellwether_rules::{Event, EventKind, EventShape, LateInsert, PropertyKeys, Timeline, Traits};
+use bellwether_rules::{
+    Event, EventKind, EventShape, LateInsert, PropertyKeys, Timeline, TraitSharing, Traits,
+};
 use serde_json::Value;
 
 use parking_lot::Mutex;
@@ -110,9 +112,11 @@ const PAGE_FIELDS: [&str; 5] = ["path", "url", "title", "referrer", "search"];
 #[derive(Debug, Default)]
 struct Shared {
     names: Names,
+    /// Properties, page contexts and trait values, by their JSON text.
     objects: HashMap<String, Arc<Value>>,
     shapes: HashMap<ShapeKey, Arc<EventShape>>,
-    /// Objects and shapes left by the last sweep: the next one runs when
+    trait_keys: HashSet<Arc<str>>,
+    /// Entries left by the last sweep: the next one runs when
     /// the tables have grown past twice as many.
     kept_at_sweep: usize,
 }
@@ -157,7 +161,11 @@ impl Shared {
 
     /// The one shared copy of an object with these keys and values.
     fn object(&mut self, object: serde_json::Map<String, Value>) -> Arc<Value> {
-        let value = Value::Object(object);
+        self.value(Value::Object(object))
+    }
+
+    /// The one shared copy of `value`.
+    fn value(&mut self, value: Value) -> Arc<Value> {
         let text = value.to_string();
         if let Some(known) = self.objects.get(&text) {
             return known.clone();
@@ -168,26 +176,49 @@ impl Shared {
         shared
     }
 
-    /// Drops the shapes and objects no event holds any more (a deleted
-    /// contact's, those of events retention expired): the tables follow
-    /// the events held, not every event ever seen, and a deleted person's
-    /// properties leave memory. Shapes go
-    /// first, since a shape holds its objects; a published view still
-    /// holding an event keeps its parts until a later sweep.
+    /// Drops the shapes, objects and trait keys nothing holds any more (a
+    /// deleted contact's, those of events retention expired): the tables
+    /// follow what is held, not everything ever seen, and a deleted
+    /// person's properties and traits leave memory. Shapes go first, since
+    /// a shape holds its objects; a published view still holding an event
+    /// keeps its parts until a later sweep.
     fn sweep(&mut self) {
         self.shapes.retain(|_, shape| Arc::strong_count(shape) > 1);
         self.objects
             .retain(|_, object| Arc::strong_count(object) > 1);
-        self.kept_at_sweep = self.shapes.len() + self.objects.len();
+        self.trait_keys.retain(|key| Arc::strong_count(key) > 1);
+        self.kept_at_sweep = self.held();
+    }
+
+    fn held(&self) -> usize {
+        self.shapes.len() + self.objects.len() + self.trait_keys.len()
     }
 
     /// Sweeps when the tables doubled since the last sweep: each entry is
     /// checked a bounded number of times per entry added.
     fn sweep_when_grown(&mut self) {
-        let held = self.shapes.len() + self.objects.len();
+        let held = self.held();
         if held >= SWEEP_FLOOR && held >= 2 * self.kept_at_sweep {
             self.sweep();
         }
+    }
+}
+
+/// Trait keys and values are shared like event properties (and swept with
+/// them).
+impl TraitSharing for Shared {
+    fn key(&mut self, key: &str) -> Arc<str> {
+        if let Some(known) = self.trait_keys.get(key) {
+            return Arc::clone(known);
+        }
+        self.sweep_when_grown();
+        let key: Arc<str> = Arc::from(key);
+        self.trait_keys.insert(Arc::clone(&key));
+        key
+    }
+
+    fn value(&mut self, value: &Value) -> Arc<Value> {
+        Shared::value(self, value.clone())
     }
 }
 
@@ -246,11 +277,21 @@ impl State {
         self.shared.lock().sweep();
     }
 
-    /// How many objects and shapes are interned.
+    /// Shares the keys and values of `traits` (decoded from a snapshot)
+    /// with every other subject's.
+    pub(crate) fn share_traits(&self, traits: &mut Traits) {
+        traits.share(&mut *self.shared.lock());
+    }
+
+    /// How many objects, shapes and trait keys are interned.
     #[cfg(test)]
-    pub(crate) fn interned(&self) -> (usize, usize) {
+    pub(crate) fn interned(&self) -> (usize, usize, usize) {
         let shared = self.shared.lock();
-        (shared.objects.len(), shared.shapes.len())
+        (
+            shared.objects.len(),
+            shared.shapes.len(),
+            shared.trait_keys.len(),
+        )
     }
 
     /// Every event name seen in a behavior event (track, page, screen).
@@ -353,6 +394,7 @@ impl State {
                 .map(|object| (object.to_string(), object.clone()))
                 .collect(),
             shapes: HashMap::new(),
+            trait_keys: HashSet::new(),
             kept_at_sweep: objects.len(),
         };
         Self {
@@ -441,7 +483,8 @@ impl State {
                 seq,
             } => {
                 if let Some(state) = self.contacts.get_mut(contact) {
-                    state.traits.set_all(*at, *seq as u64, traits);
+                    let sharing = &mut *self.shared.lock();
+                    state.traits.set_all(*at, *seq as u64, traits, sharing);
                     touched.contacts.insert(*contact);
                 }
             }
@@ -495,7 +538,9 @@ impl State {
         }
         let key: Arc<str> = Arc::from(group_id);
         let account = self.accounts.get_or_default(key.clone());
-        account.traits.set_all(at, seq as u64, traits);
+        account
+            .traits
+            .set_all(at, seq as u64, traits, &mut *self.shared.lock());
         // Contacts read `account.x`: they change with their account.
         touched.contacts.extend(account.contacts.iter().copied());
         touched.accounts.insert(key);
@@ -648,16 +693,22 @@ impl State {
         match (message.kind, stored.contact_id, &message.group_id) {
             (MessageKind::Identify, Some(contact), _) => {
                 if let Some(state) = self.contacts.get_mut(&contact) {
-                    state
-                        .traits
-                        .set_all(message.timestamp, stored.seq as u64, &message.traits);
+                    state.traits.set_all(
+                        message.timestamp,
+                        stored.seq as u64,
+                        &message.traits,
+                        &mut *self.shared.lock(),
+                    );
                 }
             }
             (MessageKind::Group, _, Some(group_id)) => {
                 let account = self.accounts.get_or_default(Arc::from(group_id.as_str()));
-                account
-                    .traits
-                    .set_all(message.timestamp, stored.seq as u64, &message.traits);
+                account.traits.set_all(
+                    message.timestamp,
+                    stored.seq as u64,
+                    &message.traits,
+                    &mut *self.shared.lock(),
+                );
             }
             _ => {}
         }
@@ -717,7 +768,8 @@ impl State {
                 for event in moved {
                     state.timeline.insert(event);
                 }
-                state.traits.set_all(at, seq as u64, traits);
+                let sharing = &mut *self.shared.lock();
+                state.traits.set_all(at, seq as u64, traits, sharing);
             }
         }
         for contact in std::iter::once(from).chain(to) {

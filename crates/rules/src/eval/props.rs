@@ -6,7 +6,8 @@ use super::motion::Motion;
 use super::{earliest, Detail, Eval, Out, Trace};
 use crate::ir::{DaysDirection, PropPath, TraitScope};
 use crate::time::{parse_rfc3339, DAY};
-use crate::timeline::{Event, EventKind, Traits};
+use crate::timeline::{Event, EventKind};
+use crate::traits::Traits;
 use crate::value::Val;
 
 /// String equality without a `memcmp` call: property names and values are short.

@@ -65,23 +65,30 @@ fn a_deleted_contact_leaves_without_a_trace_and_its_account_is_re_evaluated() {
         .all(|c| c.id != "ann"));
 }
 
-/// Page views with a property nobody else sent, `n` of them for `user`.
+/// An `identify` of `user` with a trait key and value nobody else sends,
+/// then page views with a property nobody else sent, `n` of them.
 fn visits(user: &str, n: usize, from: i64) -> Vec<Message> {
-    (0..n)
-        .map(|i| {
+    let mut identify = message(MessageKind::Identify, Some(user), None, "", from - 1);
+    identify.traits = json!({format!("{user}_nickname"): format!("{user}-the-great")})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    std::iter::once(identify)
+        .chain((0..n).map(|i| {
             let mut visit = track(user, "Pricing Viewed", from + i as i64);
             visit.properties = json!({"visit": format!("{user}-{i}")})
                 .as_object()
                 .cloned()
                 .unwrap_or_default();
             visit
-        })
+        }))
         .collect()
 }
 
-/// The properties a deleted contact's events held are interned once, in
-/// memory beside its timeline: they leave with it, and the tables hold
-/// what an engine that never saw the contact holds.
+/// The properties a deleted contact's events held and its trait keys and
+/// values are interned once, in memory beside its timeline: they leave
+/// with it, and the tables hold what an engine that never saw the contact
+/// holds.
 #[test]
 fn a_deleted_contacts_properties_leave_the_interned_tables() {
     let mut engine = Engine::new(rules());
@@ -98,9 +105,12 @@ fn a_deleted_contacts_properties_leave_the_interned_tables() {
             _ => None,
         })
         .expect("ann's contact");
+    let (objects, _, keys) = engine.view.state.interned();
+    let (bob_objects, _, bob_keys) = bob_alone.view.state.interned();
     assert_eq!(
-        engine.view.state.interned().0,
-        bob_alone.view.state.interned().0 + 50
+        (objects, keys),
+        (bob_objects + 50 + 1, bob_keys + 1),
+        "ann's properties and her trait's key and value"
     );
     let deletion = WriteOp::DeleteContact(ContactDeletion {
         id: "del_2".into(),

@@ -653,3 +653,36 @@ fn a_late_claim_on_a_shared_browser_moves_events_and_memberships() {
         engine.evaluate_all(T0 + 4 * HOUR)
     );
 }
+
+/// A trait value many subjects repeat is held once: every record points at
+/// one copy (identify calls repeat firmographics and plans all the time).
+#[test]
+fn repeated_trait_values_are_held_once() {
+    let mut engine = Engine::new(rules());
+    let mut feed = Feed::new();
+    let identify = |user: &str, at| {
+        let mut m = message(MessageKind::Identify, Some(user), None, "", at);
+        m.traits = json!({"plan": "enterprise"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        m
+    };
+    engine.apply(
+        &feed.ops(&[
+            identify("ann", T0),
+            identify("bob", T0 + 1),
+            identify("ann", T0 + 2),
+        ]),
+        T0 + 10,
+    );
+    let plans: Vec<&Value> = engine
+        .view
+        .state
+        .contacts
+        .iter()
+        .flat_map(|(_, contact)| contact.traits.history("plan").map(|(_, value)| value))
+        .collect();
+    assert_eq!(plans.len(), 3);
+    assert!(plans.iter().all(|plan| std::ptr::eq(*plan, plans[0])));
+}
