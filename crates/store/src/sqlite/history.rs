@@ -110,17 +110,18 @@ pub(super) fn insert_run(tx: &Transaction<'_>, ops: &[WriteOp]) -> Result<usize,
     Ok(0)
 }
 
-/// Inserts `run` in one statement if every op in it is an `R`.
+/// Inserts `run` in one statement if every op in it is an `R` (checked
+/// first: a live commit mixes kinds, and most attempts stop early).
 fn insert_all<R: Row>(tx: &Transaction<'_>, run: &[WriteOp]) -> Result<bool, StoreError> {
-    let Some(rows) = run.iter().map(R::of).collect::<Option<Vec<&R>>>() else {
+    if !run.iter().all(|op| R::of(op).is_some()) {
         return Ok(false);
-    };
+    }
     let mut statement = tx.prepare_cached(R::statement()).db()?;
     let mut bind = Binder {
         statement: &mut statement,
         next: 1,
     };
-    for row in rows {
+    for row in run.iter().filter_map(R::of) {
         row.bind(&mut bind)?;
     }
     statement.raw_execute().db()?;
