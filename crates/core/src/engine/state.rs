@@ -116,8 +116,8 @@ struct Shared {
     objects: HashMap<String, Arc<Value>>,
     shapes: HashMap<ShapeKey, Arc<EventShape>>,
     trait_keys: HashSet<Arc<str>>,
-    /// Entries left by the last sweep: the next one runs when
-    /// the tables have grown past twice as many.
+    /// Entries left by the last sweep: the next one runs when the tables
+    /// have grown to twice as many.
     kept_at_sweep: usize,
 }
 
@@ -271,8 +271,9 @@ impl State {
         self.position
     }
 
-    /// Lets go of the interned properties, contexts and shapes no event
-    /// holds any more (after deleting contacts or expiring events).
+    /// Lets go of the interned properties, contexts, shapes and trait keys
+    /// and values nothing holds any more (after deleting contacts or
+    /// expiring events).
     pub(crate) fn sweep_interned(&self) {
         self.shared.lock().sweep();
     }

@@ -144,3 +144,59 @@ fn expired_events_leave_the_interned_tables() {
     );
     assert_eq!(engine.view.state.interned(), recent.view.state.interned());
 }
+
+/// A published view still holding a deleted contact's events keeps their
+/// parts interned; once the view is gone, the next sweep for growth (the
+/// tables doubled) lets them go, and nothing a live event holds is lost.
+#[test]
+fn parts_a_view_held_leave_at_the_next_sweep_for_growth() {
+    let mut engine = Engine::new(rules());
+    let mut feed = Feed::new();
+    let ops = feed.ops(&visits("ann", 50, T0));
+    engine.apply(&ops, T0 + 100);
+    let ann = ops
+        .iter()
+        .find_map(|op| match op {
+            WriteOp::Event(e) => e.contact_id,
+            _ => None,
+        })
+        .expect("ann's contact");
+    let view = engine.view();
+    let deletion = WriteOp::DeleteContact(ContactDeletion {
+        id: "del_3".into(),
+        at: T0 + 200,
+        actor: "test".into(),
+        contacts: vec![ann],
+        suppress: Vec::new(),
+    });
+    engine.apply(&[deletion], T0 + 200);
+    let (objects, _, _) = engine.view.state.interned();
+    assert!(objects > 50, "the view still holds ann's events");
+    drop(view);
+
+    let bob = visits("bob", 6_000, T0 + 1_000);
+    engine.apply(&feed.ops(&bob), T0 + 10_000);
+    let mut bob_alone = Engine::new(rules());
+    bob_alone.apply(&Feed::new().ops(&bob), T0 + 10_000);
+    assert_eq!(
+        engine.view.state.interned(),
+        bob_alone.view.state.interned(),
+        "ann's parts were swept once the tables doubled"
+    );
+    let events: usize = engine
+        .view
+        .state
+        .contacts
+        .iter()
+        .map(|(_, contact)| contact.timeline.len())
+        .sum();
+    assert_eq!(events, 6_000);
+    let values = |engine: &Engine| -> Vec<(String, Values)> {
+        engine
+            .evaluate_values(T0 + 10_000)
+            .into_iter()
+            .map(|subject| (subject.id, subject.values))
+            .collect()
+    };
+    assert!(values(&engine) == values(&bob_alone));
+}
