@@ -1,12 +1,11 @@
 //! Every stored event, read in pages by a thread of its own and handed to
-//! the passes that need them all. A start that reads the whole store runs
-//! two such passes side by side (the identity replay and the subjects
-//! load): reading and decoding the events is most of each, so one read
-//! feeds both ([`EventPages::read`] with two readers, [`crate::whole_store`]).
+//! the passes that need them all ([`read_beside`]). A start that reads the
+//! whole store runs two such passes side by side (the identity replay and
+//! the subjects load, [`crate::whole_store`]): reading and decoding the
+//! events is most of each, so one read feeds both.
 
 use std::sync::Arc;
 
-use bellwether_rules::PropertyKeys;
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::message::StoredEvent;
@@ -28,23 +27,15 @@ const READER_THREAD: &str = "event reader";
 pub type PageReceiver = Receiver<Page>;
 
 /// A read of every stored event, to any number of passes.
-pub struct EventPages {
+struct EventPages {
     sinks: Vec<Sender<Page>>,
 }
 
 impl EventPages {
-    /// A read with `N` receivers, one per pass.
-    pub fn with_passes<const N: usize>() -> (Self, [PageReceiver; N]) {
-        let channels: [(Sender<Page>, PageReceiver); N] =
-            std::array::from_fn(|_| crossbeam_channel::bounded(PAGES_AHEAD));
-        let sinks = channels.iter().map(|(sink, _)| sink.clone()).collect();
-        (Self { sinks }, channels.map(|(_, pages)| pages))
-    }
-
     /// Reads every stored event up to `upto` (all when `None`) with `parts`
     /// and sends each page to every pass still listening; returns when
     /// the store has no more or no pass listens.
-    pub fn read(
+    fn read(
         self,
         store: &dyn Store,
         parts: &EventParts<'_>,
@@ -71,39 +62,26 @@ impl EventPages {
         }
         Ok(())
     }
-
-    /// [`EventPages::read`] of the whole store for a start's passes: the
-    /// properties the definitions read (`keep`; all when `None`), and of
-    /// each context the page (the rules' page fields) and the address
-    /// (the identity replay's `reveal_by_ip`).
-    pub fn read_for_start(
-        self,
-        store: &dyn Store,
-        keep: Option<&PropertyKeys>,
-    ) -> Result<(), StoreError> {
-        let property = |key: &str| keep.is_none_or(|keep| keep.contains(key));
-        let context = |key: &str| key == "page" || key == "ip";
-        let parts = EventParts {
-            properties: Some(&property),
-            context: Some(&context),
-        };
-        self.read(store, &parts, None)
-    }
 }
 
-/// Runs one `pass` over the stored events up to `upto` while a thread of
-/// its own reads and decodes them, keeping the properties and context
-/// keys the two filters accept. The pass's own error wins: when it fails
-/// it stops listening, which ends the read.
-pub(crate) fn read_beside<T>(
+/// Runs `passes` over the stored events up to `upto` while a thread of
+/// its own reads and decodes them once, keeping the properties and context
+/// keys the two filters accept; each of the `N` receivers gets every page.
+/// The passes' own error wins: a pass that fails stops listening, which
+/// ends the read once no pass listens.
+pub fn read_beside<const N: usize, T>(
     store: &dyn Store,
     property: &(dyn Fn(&str) -> bool + Sync),
     context: &(dyn Fn(&str) -> bool + Sync),
     upto: Option<i64>,
-    pass: impl FnOnce(PageReceiver) -> Result<T, StoreError>,
+    passes: impl FnOnce([PageReceiver; N]) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    let (sink, pages) = crossbeam_channel::bounded(PAGES_AHEAD);
-    let read = EventPages { sinks: vec![sink] };
+    let channels: [(Sender<Page>, PageReceiver); N] =
+        std::array::from_fn(|_| crossbeam_channel::bounded(PAGES_AHEAD));
+    let read = EventPages {
+        sinks: channels.iter().map(|(sink, _)| sink.clone()).collect(),
+    };
+    let receivers = channels.map(|(_, pages)| pages);
     std::thread::scope(|scope| {
         let reader = std::thread::Builder::new()
             .name("bellwether-events".into())
@@ -118,7 +96,7 @@ pub(crate) fn read_beside<T>(
                 name: READER_THREAD,
                 source,
             })?;
-        let passed = pass(pages);
+        let passed = passes(receivers);
         let read = reader.join().unwrap_or(Err(StoreError::ThreadPanicked {
             name: READER_THREAD,
         }));

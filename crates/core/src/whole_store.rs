@@ -12,7 +12,7 @@
 use bellwether_rules::PropertyKeys;
 
 use crate::engine::Subjects;
-use crate::event_pages::EventPages;
+use crate::event_pages;
 use crate::identity::{IdentityConfig, IdentityGraph};
 use crate::ingest::{apply_identity_corrections, prepare_identity_rebuild};
 use crate::progress::Progress;
@@ -29,7 +29,6 @@ pub struct WholeStore {
     pub corrections: usize,
 }
 
-const READER_THREAD: &str = "event reader";
 const IDENTITY_THREAD: &str = "identity replay";
 
 /// Replays the stored messages into a fresh identity graph (SPEC §7
@@ -43,36 +42,34 @@ pub fn replay_and_load(
     progress: &mut (dyn Progress + Send),
 ) -> Result<WholeStore, StoreError> {
     prepare_identity_rebuild(store, identity)?;
-    let (pages, [for_identity, for_subjects]) = EventPages::with_passes();
-    let (replayed, loaded) = std::thread::scope(|scope| {
-        let reader = std::thread::Builder::new()
-            .name("bellwether-events".into())
-            .spawn_scoped(scope, || pages.read_for_start(store, Some(&keep)))
-            .map_err(|source| StoreError::Thread {
-                name: READER_THREAD,
-                source,
-            })?;
-        let replay = std::thread::Builder::new()
-            .name("bellwether-identity".into())
-            .spawn_scoped(scope, || {
-                IdentityGraph::rebuild_from(identity.clone(), store, for_identity, progress)
+    // The union of what the two passes keep: the definitions' properties;
+    // of the context, the page (rules) and the address (`reveal_by_ip`).
+    let property = |key: &str| keep.contains(key);
+    let context = |key: &str| key == "page" || key == "ip";
+    let (replayed, loaded) = event_pages::read_beside(
+        store,
+        &property,
+        &context,
+        None,
+        |[for_identity, for_subjects]| {
+            std::thread::scope(|scope| {
+                let replay = std::thread::Builder::new()
+                    .name("bellwether-identity".into())
+                    .spawn_scoped(scope, || {
+                        IdentityGraph::rebuild_from(identity.clone(), store, for_identity, progress)
+                    })
+                    .map_err(|source| StoreError::Thread {
+                        name: IDENTITY_THREAD,
+                        source,
+                    })?;
+                let loaded = Subjects::load_pages(store, keep.clone(), for_subjects);
+                let replayed = replay.join().unwrap_or(Err(StoreError::ThreadPanicked {
+                    name: IDENTITY_THREAD,
+                }));
+                Ok((replayed?, loaded?))
             })
-            .map_err(|source| StoreError::Thread {
-                name: IDENTITY_THREAD,
-                source,
-            })?;
-        let loaded = Subjects::load_pages(store, keep.clone(), for_subjects);
-        let replayed = replay.join().unwrap_or(Err(StoreError::ThreadPanicked {
-            name: IDENTITY_THREAD,
-        }));
-        let read = reader.join().unwrap_or(Err(StoreError::ThreadPanicked {
-            name: READER_THREAD,
-        }));
-        // A pass that failed stopped listening, which ended the read: its
-        // own error is the one to report.
-        let (replayed, loaded) = (replayed?, loaded?);
-        read.map(|()| (replayed, loaded))
-    })?;
+        },
+    )?;
     let (graph, corrections) = replayed;
     let graph = apply_identity_corrections(store, graph, &corrections)?;
     let subjects = match corrections.is_empty() {

@@ -7,11 +7,12 @@
 use std::sync::Arc;
 
 use bellwether_core::engine::{Engine, Subjects};
-use bellwether_core::event_pages::EventPages;
+use bellwether_core::event_pages::read_beside;
 use bellwether_core::identity::{IdentityConfig, IdentityGraph, IdentityReport};
 use bellwether_core::ingest::{IngestConfig, Ingestor};
 use bellwether_core::snapshot::{self, Stale};
 use bellwether_core::store::{IdKind, WriteOp};
+use bellwether_core::whole_store::{replay_and_load, WholeStore};
 use bellwether_core::{Message, MessageKind, Store};
 use bellwether_rules::RuleSet;
 use bellwether_store::SqliteStore;
@@ -311,35 +312,16 @@ fn a_snapshot_is_refused_when_the_store_or_the_rules_changed() {
     ));
 }
 
-/// The identity replay and the subjects load from one shared read of the
-/// store, as a start that reads the whole store runs them.
-fn shared_read(
-    store: &SqliteStore,
-    identity_listens: bool,
-) -> (Option<(IdentityGraph, Vec<WriteOp>)>, Subjects) {
-    let (pages, [for_identity, for_subjects]) = EventPages::with_passes();
-    let keep = rules().property_keys();
-    std::thread::scope(|scope| {
-        let reader = scope.spawn(|| pages.read_for_start(store, Some(&keep)));
-        let graph = match identity_listens {
-            true => Some(scope.spawn(|| {
-                IdentityGraph::rebuild_from(
-                    IdentityConfig::default(),
-                    store,
-                    for_identity,
-                    &mut |_, _| {},
-                )
-            })),
-            false => {
-                drop(for_identity);
-                None
-            }
-        };
-        let subjects = Subjects::load_pages(store, rules().property_keys(), for_subjects);
-        reader.join().expect("reader").expect("read");
-        let graph = graph.map(|g| g.join().expect("identity").expect("rebuilt"));
-        (graph, subjects.expect("loaded"))
-    })
+/// A start that reads the whole store: the identity replay and the
+/// subjects load on one shared read.
+fn whole_read(store: &SqliteStore) -> WholeStore {
+    replay_and_load(
+        store,
+        &IdentityConfig::default(),
+        rules().property_keys(),
+        &mut |_, _| {},
+    )
+    .expect("the whole store read")
 }
 
 proptest! {
@@ -354,12 +336,12 @@ proptest! {
 
         let (graph, corrections) =
             IdentityGraph::rebuild(IdentityConfig::default(), store.as_ref(), &mut |_, _| {}).unwrap();
+        let shared = whole_read(&store);
+        // Loaded after the shared read: the store as it corrected it.
         let reference = full_load(&store);
-        let (shared, subjects) = shared_read(&store, true);
-        let (shared_graph, shared_corrections) = shared.expect("the identity pass ran");
-        prop_assert!(subjects == reference, "shared read:\n{}\nown read:\n{}", subjects.describe(), reference.describe());
-        prop_assert_eq!(shared_corrections, corrections);
-        prop_assert_eq!(resolution(&shared_graph), resolution(&graph));
+        prop_assert!(shared.subjects == reference, "shared read:\n{}\nown read:\n{}", shared.subjects.describe(), reference.describe());
+        prop_assert_eq!(shared.corrections, corrections.len());
+        prop_assert_eq!(resolution(&shared.graph), resolution(&graph));
     }
 }
 
@@ -404,8 +386,14 @@ fn a_pass_that_stops_listening_leaves_the_other_every_page() {
         &messages,
         4,
     );
-    let (graph, subjects) = shared_read(&store, false);
-    assert!(graph.is_none());
+    let keep = rules().property_keys();
+    let property = |key: &str| keep.contains(key);
+    let context = |key: &str| key == "page";
+    let subjects = read_beside(store.as_ref(), &property, &context, None, |[left, pages]| {
+        drop(left);
+        Subjects::load_pages(store.as_ref(), keep.clone(), pages)
+    })
+    .expect("read");
     assert!(subjects == full_load(&store));
     assert_eq!(subjects.position(), 40);
 }
@@ -451,13 +439,7 @@ fn a_start_that_corrects_the_store_holds_the_corrected_subjects() {
         .unwrap();
     let as_stored = full_load(&store);
 
-    let whole = bellwether_core::whole_store::replay_and_load(
-        &store,
-        &IdentityConfig::default(),
-        rules().property_keys(),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let whole = whole_read(&store);
 
     assert!(whole.corrections > 0, "the older rule's merge is split");
     let corrected = full_load(&store);
@@ -472,12 +454,9 @@ fn a_start_that_corrects_the_store_holds_the_corrected_subjects() {
         whole.subjects.describe(),
         corrected.describe()
     );
-    let again = bellwether_core::whole_store::replay_and_load(
-        &store,
-        &IdentityConfig::default(),
-        rules().property_keys(),
-        &mut |_, _| {},
-    )
-    .unwrap();
-    assert_eq!(again.corrections, 0, "a corrected store needs nothing");
+    assert_eq!(
+        whole_read(&store).corrections,
+        0,
+        "a corrected store needs nothing"
+    );
 }

@@ -199,7 +199,8 @@ impl Subjects {
     }
 
     /// [`Subjects::load`] from a read of the whole store shared with other
-    /// passes ([`crate::event_pages::EventPages::read_for_start`]).
+    /// passes ([`crate::event_pages::read_beside`], with at least the
+    /// `keep` properties and `context.page`).
     pub fn load_pages(
         store: &dyn Store,
         keep: PropertyKeys,

@@ -314,7 +314,7 @@ impl State {
     ) -> Result<Self, StoreError> {
         let property = |key: &str| keep.as_ref().is_none_or(|k| k.contains(key));
         let page_context = |key: &str| key == "page";
-        event_pages::read_beside(store, &property, &page_context, upto, |pages| {
+        event_pages::read_beside(store, &property, &page_context, upto, |[pages]| {
             Self::load_pages(store, keep.clone(), upto, pages)
         })
     }

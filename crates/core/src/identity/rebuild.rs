@@ -39,7 +39,7 @@ impl IdentityGraph {
         // Identity reads a message's ids and traits, and of its context
         // only the address (`reveal_by_ip`).
         let address = |key: &str| key == "ip";
-        event_pages::read_beside(store, &|_: &str| false, &address, None, |pages| {
+        event_pages::read_beside(store, &|_: &str| false, &address, None, |[pages]| {
             Self::rebuild_from(config, store, pages, progress)
         })
     }
