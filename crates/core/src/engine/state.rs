@@ -166,12 +166,17 @@ impl Shared {
 
     /// The one shared copy of `value`.
     fn value(&mut self, value: Value) -> Arc<Value> {
-        let text = value.to_string();
+        self.intern(value.to_string(), || value)
+    }
+
+    /// The one shared copy of the value whose JSON text is `text`; `value`
+    /// makes it when it is new (a known value is not copied).
+    fn intern(&mut self, text: String, value: impl FnOnce() -> Value) -> Arc<Value> {
         if let Some(known) = self.objects.get(&text) {
             return known.clone();
         }
         self.sweep_when_grown();
-        let shared = Arc::new(value);
+        let shared = Arc::new(value());
         self.objects.insert(text, shared.clone());
         shared
     }
@@ -218,7 +223,7 @@ impl TraitSharing for Shared {
     }
 
     fn value(&mut self, value: &Value) -> Arc<Value> {
-        Shared::value(self, value.clone())
+        self.intern(value.to_string(), || value.clone())
     }
 }
 

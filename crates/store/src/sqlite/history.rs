@@ -8,7 +8,9 @@ use std::sync::LazyLock;
 
 use rusqlite::{Statement, ToSql, Transaction};
 
+use bellwether_core::message::Millis;
 use bellwether_core::store::{MembershipRecord, ScoreRecord, StoreError, WriteOp};
+use bellwether_core::subject::SubjectKey;
 
 use super::DbResult;
 
@@ -41,10 +43,7 @@ impl Row for ScoreRecord {
     }
 
     fn bind(&self, bind: &mut Binder<'_, '_>) -> Result<(), StoreError> {
-        bind.value(&self.at)?;
-        bind.value(&self.subject.kind().as_str())?;
-        bind.value(&self.subject.store_key())?;
-        bind.value(&self.label)?;
+        bind.subject(self.at, &self.subject, &self.label)?;
         bind.value(&self.score)?;
         bind.value(&self.value)?;
         bind.value(&self.constant)?;
@@ -74,10 +73,7 @@ impl Row for MembershipRecord {
     }
 
     fn bind(&self, bind: &mut Binder<'_, '_>) -> Result<(), StoreError> {
-        bind.value(&self.at)?;
-        bind.value(&self.subject.kind().as_str())?;
-        bind.value(&self.subject.store_key())?;
-        bind.value(&self.label)?;
+        bind.subject(self.at, &self.subject, &self.label)?;
         bind.value(&self.change.as_str())?;
         bind.value(&self.definition_kind.as_str())?;
         bind.value(&self.definition)?;
@@ -139,5 +135,14 @@ impl Binder<'_, '_> {
         self.statement.raw_bind_parameter(self.next, value).db()?;
         self.next += 1;
         Ok(())
+    }
+
+    /// The columns every history row starts with: `at, subject_kind,
+    /// subject_key, label`.
+    fn subject(&mut self, at: Millis, subject: &SubjectKey, label: &str) -> Result<(), StoreError> {
+        self.value(&at)?;
+        self.value(&subject.kind().as_str())?;
+        self.value(&subject.store_key())?;
+        self.value(&label)
     }
 }

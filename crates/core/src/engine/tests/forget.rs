@@ -2,7 +2,29 @@
 //! for it, its account re-evaluated at once, a purge handed to the recorder.
 
 use super::*;
+use crate::message::ContactId;
 use crate::store::ContactDeletion;
+
+/// The contact `user`'s stored events went to.
+fn contact_of(ops: &[WriteOp], user: &str) -> ContactId {
+    ops.iter()
+        .find_map(|op| match op {
+            WriteOp::Event(e) if e.message.user_id.as_deref() == Some(user) => e.contact_id,
+            _ => None,
+        })
+        .expect("the user's contact")
+}
+
+/// The deletion of `contact` at `at`.
+fn deletion_of(id: &str, at: i64, contact: ContactId) -> WriteOp {
+    WriteOp::DeleteContact(ContactDeletion {
+        id: id.into(),
+        at,
+        actor: "test".into(),
+        contacts: vec![contact],
+        suppress: Vec::new(),
+    })
+}
 
 #[test]
 fn a_deleted_contact_leaves_without_a_trace_and_its_account_is_re_evaluated() {
@@ -21,20 +43,8 @@ fn a_deleted_contact_leaves_without_a_trace_and_its_account_is_re_evaluated() {
         changes_of(&entered, "active_account"),
         [("entered", T0 + 10)]
     );
-    let ann = ops
-        .iter()
-        .find_map(|op| match op {
-            WriteOp::Event(e) if e.message.user_id.as_deref() == Some("ann") => e.contact_id,
-            _ => None,
-        })
-        .expect("ann's contact");
-    let deletion = WriteOp::DeleteContact(ContactDeletion {
-        id: "del_1".into(),
-        at: T0 + 20,
-        actor: "test".into(),
-        contacts: vec![ann],
-        suppress: Vec::new(),
-    });
+    let ann = contact_of(&ops, "ann");
+    let deletion = deletion_of("del_1", T0 + 20, ann);
     let changes = engine.apply(&[deletion], T0 + 20);
     assert!(
         changes.iter().all(|c| c.id != "ann"),
@@ -98,13 +108,7 @@ fn a_deleted_contacts_properties_leave_the_interned_tables() {
     bob_alone.apply(&bob_feed.ops(&visits("bob", 3, T0)), T0 + 10);
     let ops = feed.ops(&[visits("bob", 3, T0), visits("ann", 50, T0)].concat());
     engine.apply(&ops, T0 + 100);
-    let ann = ops
-        .iter()
-        .find_map(|op| match op {
-            WriteOp::Event(e) if e.message.user_id.as_deref() == Some("ann") => e.contact_id,
-            _ => None,
-        })
-        .expect("ann's contact");
+    let ann = contact_of(&ops, "ann");
     let (objects, _, keys) = engine.view.state.interned();
     let (bob_objects, _, bob_keys) = bob_alone.view.state.interned();
     assert_eq!(
@@ -112,13 +116,7 @@ fn a_deleted_contacts_properties_leave_the_interned_tables() {
         (bob_objects + 50 + 1, bob_keys + 1),
         "ann's properties and her trait's key and value"
     );
-    let deletion = WriteOp::DeleteContact(ContactDeletion {
-        id: "del_2".into(),
-        at: T0 + 200,
-        actor: "test".into(),
-        contacts: vec![ann],
-        suppress: Vec::new(),
-    });
+    let deletion = deletion_of("del_2", T0 + 200, ann);
     engine.apply(&[deletion], T0 + 200);
     assert_eq!(
         engine.view.state.interned(),
@@ -154,21 +152,9 @@ fn parts_a_view_held_leave_at_the_next_sweep_for_growth() {
     let mut feed = Feed::new();
     let ops = feed.ops(&visits("ann", 50, T0));
     engine.apply(&ops, T0 + 100);
-    let ann = ops
-        .iter()
-        .find_map(|op| match op {
-            WriteOp::Event(e) => e.contact_id,
-            _ => None,
-        })
-        .expect("ann's contact");
+    let ann = contact_of(&ops, "ann");
     let view = engine.view();
-    let deletion = WriteOp::DeleteContact(ContactDeletion {
-        id: "del_3".into(),
-        at: T0 + 200,
-        actor: "test".into(),
-        contacts: vec![ann],
-        suppress: Vec::new(),
-    });
+    let deletion = deletion_of("del_3", T0 + 200, ann);
     engine.apply(&[deletion], T0 + 200);
     let (objects, _, _) = engine.view.state.interned();
     assert!(objects > 50, "the view still holds ann's events");
