@@ -24,7 +24,7 @@
 //! [`RuleSet::order`] (dependencies first) and calls
 //! [`RuleSet::evaluate_score`], [`RuleSet::evaluate_segment`],
 //! [`RuleSet::evaluate_tier`] with a [`SubjectView`] it implements over its
-//! in-memory state ([`Timeline`], [`Traits`], the values it computed
+//! in-memory state ([`Timeline`]s read as [`Events`], [`Traits`], the values it computed
 //! before). Each returns the value and the first later instant at which it may
 //! change without a new event. `bellwether check` is [`check_file`]. Left out
 //! on purpose: storage, identity resolution, timers, and SQL compilation live
@@ -74,6 +74,7 @@ mod compile;
 mod defs;
 mod diagnostics;
 mod eval;
+mod events;
 mod explain;
 mod fresh;
 pub mod inspect;
@@ -98,6 +99,7 @@ pub use defs::{Definitions, LevelDef, ScoreDef, ScoreRuleDef, SegmentDef, TierDe
 pub use diagnostics::{Diagnostic, Diagnostics, Problem};
 pub use eval::motion::threshold_crossing;
 pub use eval::scan_future_changes;
+pub use events::{Events, Merge, MergedOrder, Span};
 pub use explain::{EventRef, Explanation};
 pub use layout::ValueLayout;
 pub use parser::{parse, MAX_DEPTH, MAX_SOURCE_BYTES, MAX_TOKENS};
@@ -109,7 +111,7 @@ pub use subject::{MemorySubject, ScoreValue, SubjectKind, SubjectView};
 pub use time::{
     format_duration, format_instant, format_time, parse_duration, DAY, HOUR, MINUTE, SECOND, WEEK,
 };
-pub use timeline::{Event, EventKind, EventShape, Span, Timeline};
+pub use timeline::{Event, EventKind, EventShape, Run, Timeline};
 pub use track::{LateInsert, PropertyKeys, TrackPlan, Tracker};
 pub use traits::{TraitSharing, Traits, Unshared};
 pub use triggers::{MemberChange, Triggers};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::events::Events;
 use crate::timeline::Timeline;
 use crate::track::Tracker;
 use crate::traits::Traits;
@@ -17,7 +18,7 @@ pub enum SubjectKind {
     /// A person.
     #[default]
     Contact,
-    /// A company; its timeline holds all its contacts' events.
+    /// A company; its events are all its contacts' events.
     Account,
 }
 
@@ -147,7 +148,7 @@ pub trait SubjectView {
         ""
     }
     /// Behavior events; for an account, all its contacts' events.
-    fn timeline(&self) -> &Timeline;
+    fn events(&self) -> Events<'_>;
     /// The subject's own traits.
     fn traits(&self) -> &Traits;
     /// For a contact, its account's traits (`account.x`); for an account, `None`.
@@ -208,8 +209,8 @@ impl SubjectView for MemorySubject {
     fn id(&self) -> &str {
         &self.id
     }
-    fn timeline(&self) -> &Timeline {
-        &self.timeline
+    fn events(&self) -> Events<'_> {
+        Events::from(&self.timeline)
     }
     fn traits(&self) -> &Traits {
         &self.traits

@@ -1,8 +1,11 @@
 //! The input model: a subject's behavior events sorted by (time, seq) (its
 //! trait history is `traits`). Cheap to keep in memory for many subjects:
-//! names and properties are shared `Arc`s.
+//! names and properties are shared `Arc`s. An account's events are its
+//! contacts' timelines read as one (`events`), never copied.
 
 use std::sync::Arc;
+
+use crate::events::Span;
 
 /// The behavior calls (identify, group and alias are not behavior).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -43,8 +46,8 @@ pub struct Event {
     shape: Arc<EventShape>,
 }
 
-// Every retained event is held in its contact's timeline and its
-// account's: keep it three words.
+// Every retained event is held in its contact's timeline: keep it three
+// words.
 const _: () = assert!(std::mem::size_of::<Event>() == 24);
 
 impl Event {
@@ -125,7 +128,7 @@ const CHUNK: usize = 128;
 /// Stamps that tell a [`crate::Tracker`] its timeline was edited in place.
 static STAMPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-fn fresh_stamp() -> u64 {
+pub(crate) fn fresh_stamp() -> u64 {
     STAMPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
@@ -172,11 +175,6 @@ impl Timeline {
         timeline
     }
 
-    /// All events of several timelines (an account's contacts) in one.
-    pub fn merged<'t>(timelines: impl IntoIterator<Item = &'t Timeline>) -> Self {
-        Timeline::from_events(timelines.into_iter().flat_map(|t| t.iter().cloned()))
-    }
-
     /// Whether an event with this key would land behind the newest (a late
     /// insert, which changes the stamp).
     pub fn is_behind(&self, key: (i64, u64)) -> bool {
@@ -184,7 +182,11 @@ impl Timeline {
     }
 
     fn newest_key(&self) -> Option<(i64, u64)> {
-        self.chunks.last().and_then(|c| c.last()).map(Event::key)
+        self.newest().map(Event::key)
+    }
+
+    fn newest(&self) -> Option<&Event> {
+        self.chunks.last().and_then(|c| c.last())
     }
 
     /// Adds an event, keeping the order (a push when it is the newest).
@@ -249,23 +251,35 @@ impl Timeline {
 
     /// The events with `from <= time <= to`, oldest first (either end).
     pub fn range(&self, from: i64, to: i64) -> Span<'_> {
-        if from > to {
-            return Span::empty();
-        }
-        self.between(
-            self.locate(|e| e.time < from),
-            self.locate(|e| e.time <= to),
-        )
+        Span::One(self.run_range(from, to))
     }
 
     /// The events after `key` (in (time, seq) order) with `time <= to`.
     pub fn after(&self, key: (i64, u64), to: i64) -> Span<'_> {
-        let start = self.locate(|e| e.key() <= key);
-        let end = self.locate(|e| e.time <= to);
-        if start >= end {
-            return Span::empty();
+        Span::One(self.run_after(key, to))
+    }
+
+    // An account reads each member's runs, and most members have nothing
+    // in a short window: the end is searched only when the first event
+    // found is in it.
+    pub(crate) fn run_range(&self, from: i64, to: i64) -> Run<'_> {
+        if from > to {
+            return Run::empty();
         }
-        self.between(start, end)
+        self.run_from(self.locate(|e| e.time < from), to)
+    }
+
+    pub(crate) fn run_after(&self, key: (i64, u64), to: i64) -> Run<'_> {
+        self.run_from(self.locate(|e| e.key() <= key), to)
+    }
+
+    /// The events from position `start` with `time <= to`.
+    fn run_from(&self, start: (usize, usize), to: i64) -> Run<'_> {
+        let first = self.chunks.get(start.0).and_then(|c| c.get(start.1));
+        if first.is_none_or(|e| e.time > to) {
+            return Run::empty();
+        }
+        self.between(start, self.locate(|e| e.time <= to))
     }
 
     /// Changes whenever the timeline is edited other than by appending.
@@ -276,6 +290,15 @@ impl Timeline {
     /// The (chunk, offset) of the first event for which `before` is false
     /// (`before` must hold for a prefix of the timeline).
     fn locate(&self, before: impl Fn(&Event) -> bool) -> (usize, usize) {
+        // An account asks each member; most lie wholly before or after.
+        match self.chunks.first().and_then(|c| c.first()) {
+            Some(first) if !before(first) => return (0, 0),
+            None => return (0, 0),
+            Some(_) => {}
+        }
+        if self.newest().is_some_and(&before) {
+            return (self.chunks.len(), 0);
+        }
         let chunk = self
             .chunks
             .partition_point(|c| c.last().is_some_and(&before));
@@ -285,11 +308,11 @@ impl Timeline {
         }
     }
 
-    fn between(&self, start: (usize, usize), end: (usize, usize)) -> Span<'_> {
+    fn between(&self, start: (usize, usize), end: (usize, usize)) -> Run<'_> {
         if start >= end {
-            return Span::empty();
+            return Run::empty();
         }
-        Span {
+        Run {
             chunks: &self.chunks,
             front: start,
             back: end,
@@ -323,17 +346,18 @@ impl Timeline {
     }
 }
 
-/// Some consecutive events of a timeline, oldest first (from either end),
-/// read lazily: positions are (chunk, offset), `back` exclusive.
-pub struct Span<'t> {
+/// Some consecutive events of one timeline, oldest first (from either
+/// end), read lazily: positions are (chunk, offset), `back` exclusive.
+#[derive(Clone)]
+pub struct Run<'t> {
     chunks: &'t [Arc<Vec<Event>>],
     front: (usize, usize),
     back: (usize, usize),
 }
 
-impl Span<'_> {
+impl Run<'_> {
     fn empty() -> Self {
-        Span {
+        Run {
             chunks: &[],
             front: (0, 0),
             back: (0, 0),
@@ -341,7 +365,7 @@ impl Span<'_> {
     }
 }
 
-impl<'t> Iterator for Span<'t> {
+impl<'t> Iterator for Run<'t> {
     type Item = &'t Event;
     fn next(&mut self) -> Option<&'t Event> {
         loop {
@@ -360,7 +384,7 @@ impl<'t> Iterator for Span<'t> {
     }
 }
 
-impl DoubleEndedIterator for Span<'_> {
+impl DoubleEndedIterator for Run<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         loop {
             if self.front >= self.back {

@@ -58,8 +58,8 @@ impl Triggers {
     }
 
     /// Whether `change` at an account's contacts may change the value;
-    /// `arrived` are the events that reached the account's merged timeline
-    /// since its last evaluation (its contacts' events).
+    /// `arrived` are the events that reached the account (its contacts'
+    /// events) since its last evaluation.
     pub fn by_members(&self, change: &MemberChange, arrived: &[&Event]) -> bool {
         if self.always {
             return true;

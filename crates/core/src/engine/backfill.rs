@@ -26,7 +26,7 @@
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::walkers::{group_accounts, Group};
+use super::walkers::Group;
 use super::{Change, DefKind, Engine};
 use crate::message::Millis;
 use crate::progress::Progress;
@@ -108,9 +108,8 @@ impl Engine {
                 let thread = std::thread::Builder::new()
                     .name(format!("bellwether-walk-{index}"))
                     .spawn_scoped(scope, move || {
-                        let accounts = group_accounts(&groups);
                         let walked = walker.walk(groups, now, &rows, &ticks);
-                        (walker, accounts, walked)
+                        (walker, walked)
                     })
                     .map_err(|source| StoreError::Thread {
                         name: WALK_THREAD,
@@ -138,8 +137,8 @@ impl Engine {
         tracing::debug!(rows = written, "history written");
         let mut recent = Vec::new();
         let mut backfilled = Vec::new();
-        for (walker, accounts, walked) in walks {
-            self.absorb_walker(walker, &accounts);
+        for (walker, walked) in walks {
+            self.absorb_walker(walker);
             recent.extend(walked.recent);
             backfilled.extend(walked.backfilled);
         }

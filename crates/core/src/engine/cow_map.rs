@@ -139,13 +139,6 @@ where
         self.map.extend(other.map);
     }
 
-    /// `key`'s value in `other` (if any) in place of this map's, shared.
-    pub(crate) fn adopt(&mut self, other: &Self, key: &K) {
-        if let Some(value) = other.map.get(key) {
-            self.map.insert(key.clone(), Arc::clone(value));
-        }
-    }
-
     /// Every entry to edit; each value shared with a view is copied.
     pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
         self.map
@@ -225,18 +218,15 @@ mod tests {
     }
 
     #[test]
-    fn extend_and_adopt_share_the_other_maps_values() {
+    fn extend_shares_the_other_maps_values() {
         let mut walked: CowMap<u32, Vec<u32>> = CowMap::default();
         walked.insert(1, vec![1]);
         walked.insert(2, vec![2]);
         let mut merged: CowMap<u32, Vec<u32>> = CowMap::default();
         merged.insert(2, vec![0]);
         merged.insert(3, vec![3]);
-        merged.adopt(&walked, &1);
-        merged.adopt(&walked, &4);
-        assert_eq!(merged.get(&1), Some(&vec![1]));
-        assert!(!merged.contains_key(&4));
         merged.extend(walked);
+        assert_eq!(merged.get(&1), Some(&vec![1]));
         assert_eq!(merged.get(&2), Some(&vec![2]), "the other map's value wins");
         assert_eq!(merged.len(), 3);
     }

@@ -7,7 +7,7 @@
 //! of its contacts only the changes its definitions read
 //! ([`read_by_accounts_change`]).
 
-use bellwether_rules::{Event, MemberChange, RuleSet, SubjectKind, Timeline, Traits};
+use bellwether_rules::{Event, Events, MemberChange, RuleSet, SubjectKind, Traits};
 
 use super::evaluate::{Dirty, Plan};
 use super::values::{Slot, Values};
@@ -18,7 +18,7 @@ use crate::subject::SubjectKey;
 /// What may have reached a subject's definitions since its last evaluation.
 struct Inputs<'a> {
     kind: SubjectKind,
-    timeline: &'a Timeline,
+    events: Events<'a>,
     traits: &'a Traits,
     /// A contact's account's traits.
     account_traits: Option<&'a Traits>,
@@ -31,34 +31,37 @@ impl Engine {
     /// when the last evaluation kept no own next changes for these rules
     /// (or its timeline was edited since), else only the dirty ones.
     pub(super) fn due_plan(
-        &mut self,
+        &self,
         key: &SubjectKey,
         at: Millis,
         members: Option<&MemberChange>,
     ) -> Plan<'static> {
-        if let SubjectKey::Account(group_id) = key {
-            self.view.state.ensure_account_timeline(group_id);
-        }
         let Some(previous) = self.view.values.get(key) else {
             return Plan::Tracked(None);
         };
         let state = &self.view.state;
+        let timelines = match key {
+            SubjectKey::Account(group_id) => state
+                .accounts
+                .get(group_id)
+                .map(|account| state.member_timelines(account))
+                .unwrap_or_default(),
+            SubjectKey::Contact(_) => Vec::new(),
+        };
         let inputs = match key {
             SubjectKey::Contact(id) => state.contacts.get(id).map(|contact| Inputs {
                 kind: SubjectKind::Contact,
-                timeline: &contact.timeline,
+                events: (&contact.timeline).into(),
                 traits: &contact.traits,
                 account_traits: state.account_of(contact).map(|a| &a.traits),
                 members: None,
             }),
-            SubjectKey::Account(group_id) => state.accounts.get(group_id).and_then(|account| {
-                Some(Inputs {
-                    kind: SubjectKind::Account,
-                    timeline: account.timeline.as_ref()?,
-                    traits: &account.traits,
-                    account_traits: None,
-                    members,
-                })
+            SubjectKey::Account(group_id) => state.accounts.get(group_id).map(|account| Inputs {
+                kind: SubjectKind::Account,
+                events: Events::merged(&timelines, account.order.stamp()),
+                traits: &account.traits,
+                account_traits: None,
+                members,
             }),
         };
         match inputs.and_then(|inputs| dirty_flags(&self.view.rules, previous, at, &inputs)) {
@@ -82,7 +85,7 @@ fn dirty_flags(
     let own = previous.own.as_ref()?;
     if own.plan != rules.track_plan().id()
         || own.at > at
-        || own.stamp != inputs.timeline.stamp()
+        || own.stamp != inputs.events.stamp()
         || own.next.len() != rules.order().len()
     {
         return None;
@@ -92,11 +95,11 @@ fn dirty_flags(
     let own_traits = changed_in(inputs.traits);
     let account_traits = inputs.account_traits.is_some_and(changed_in);
     let any_arrived = inputs
-        .timeline
+        .events
         .next_event_after(since)
         .is_some_and(|t| t <= at);
     let arrived: Vec<&Event> = match any_arrived {
-        true => inputs.timeline.range(since + 1, at).collect(),
+        true => inputs.events.range(since + 1, at).collect(),
         false => Vec::new(),
     };
     let flags = rules

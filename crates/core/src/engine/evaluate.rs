@@ -1,6 +1,6 @@
 //! Evaluating one subject: every definition of its kind, in the rule set's
 //! dependency order, through views that borrow the engine's state (no
-//! timeline is copied, except an account's merged timeline).
+//! timeline is copied: an account reads its members' merged).
 //!
 //! Invariant: pure. The result depends only on the state and the instant.
 
@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use bellwether_rules::{
-    scan_future_changes, DefKind, DefRef, RuleSet, ScoreValue, SubjectKind, SubjectView, Timeline,
-    Tracker, Traits,
+    scan_future_changes, DefKind, DefRef, Events, RuleSet, ScoreValue, SubjectKind, SubjectView,
+    Timeline, Tracker, Traits,
 };
 
 use super::state::{AccountState, ContactState};
@@ -44,8 +44,8 @@ impl SubjectView for ContactView<'_> {
     fn id(&self) -> &str {
         self.id
     }
-    fn timeline(&self) -> &Timeline {
-        self.timeline
+    fn events(&self) -> Events<'_> {
+        Events::from(self.timeline)
     }
     fn traits(&self) -> &Traits {
         self.traits
@@ -73,7 +73,7 @@ impl SubjectView for ContactView<'_> {
 
 struct AccountView<'a> {
     id: &'a str,
-    timeline: &'a Timeline,
+    events: Events<'a>,
     traits: &'a Traits,
     contacts: &'a [ContactView<'a>],
     values: &'a Values,
@@ -88,8 +88,8 @@ impl SubjectView for AccountView<'_> {
     fn id(&self) -> &str {
         self.id
     }
-    fn timeline(&self) -> &Timeline {
-        self.timeline
+    fn events(&self) -> Events<'_> {
+        self.events
     }
     fn traits(&self) -> &Traits {
         self.traits
@@ -341,7 +341,7 @@ pub(crate) fn evaluate_contact(
         })
     });
     let inputs = [Some(&contact.traits), account_traits];
-    with_own(rules, values, own, now, &contact.timeline, &inputs)
+    with_own(rules, values, own, now, (&contact.timeline).into(), &inputs)
 }
 
 /// Keeps the definitions' own next changes (when tracked) and adds the
@@ -353,20 +353,20 @@ fn with_own(
     mut values: Values,
     own: Option<TrackedOut>,
     now: i64,
-    timeline: &Timeline,
+    events: Events<'_>,
     traits: &[Option<&Traits>],
 ) -> Values {
     let Some(TrackedOut { next, evaluated }) = own else {
         return values;
     };
-    values.note_change(timeline.next_event_after(now));
+    values.note_change(events.next_event_after(now));
     for traits in traits.iter().flatten() {
         values.note_change(traits.next_change_after(now));
     }
     values.own = Some(OwnNexts {
         plan: rules.track_plan().id(),
         at: now,
-        stamp: timeline.stamp(),
+        stamp: events.stamp(),
         next,
         evaluated,
     });
@@ -392,7 +392,8 @@ fn member_views<'a>(account: &'a AccountState, members: &'a [Member<'a>]) -> Vec
         .collect()
 }
 
-/// Evaluates an account; its contacts' values must be current.
+/// Evaluates an account; its contacts' values must be current, and
+/// `members` must be all of them.
 pub(crate) fn evaluate_account(
     rules: &RuleSet,
     group_id: &str,
@@ -401,23 +402,29 @@ pub(crate) fn evaluate_account(
     now: i64,
     plan: Plan<'_>,
 ) -> Values {
-    let timeline = Timeline::merged(members.iter().map(|(c, _, _)| &c.timeline));
+    let timelines = timelines_of(members);
     let on = AccountOn {
-        timeline: &timeline,
+        events: Events::merged(&timelines, account.order.stamp()),
         tracker: None,
     };
     evaluate_account_on(rules, group_id, account, members, on, now, plan)
 }
 
-/// An account's merged timeline, and its tracker if it is kept.
+/// The timelines of members, to read as an account's events.
+pub(crate) fn timelines_of<'a>(members: &[Member<'a>]) -> Vec<&'a Timeline> {
+    members.iter().map(|(c, _, _)| &c.timeline).collect()
+}
+
+/// An account's events, and its tracker if it is kept.
 #[derive(Clone, Copy)]
 pub(crate) struct AccountOn<'a> {
-    pub(crate) timeline: &'a Timeline,
+    pub(crate) events: Events<'a>,
     pub(crate) tracker: Option<&'a Tracker>,
 }
 
-/// [`evaluate_account`] with the members' timelines already merged (the
-/// engine keeps them; replays evaluate one account at many instants).
+/// [`evaluate_account`] reading the account's events and tracker from
+/// `on`: the engine gathers the members only when a definition reading
+/// them may run, but the events always.
 pub(crate) fn evaluate_account_on(
     rules: &RuleSet,
     group_id: &str,
@@ -432,7 +439,7 @@ pub(crate) fn evaluate_account_on(
     let (values, own) = evaluate_kind(rules, SubjectKind::Account, now, plan, &|values, visit| {
         visit(&AccountView {
             id: group_id,
-            timeline: on.timeline,
+            events: on.events,
             traits: &account.traits,
             contacts: &contacts,
             values,
@@ -440,14 +447,7 @@ pub(crate) fn evaluate_account_on(
             future: &future,
         })
     });
-    with_own(
-        rules,
-        values,
-        own,
-        now,
-        on.timeline,
-        &[Some(&account.traits)],
-    )
+    with_own(rules, values, own, now, on.events, &[Some(&account.traits)])
 }
 
 /// Contact ids in a stable order, for deterministic account evaluation.
@@ -475,7 +475,8 @@ pub(crate) fn with_contact_view<R>(
     })
 }
 
-/// Hands a view of an account (its contacts' events merged) to `visit`.
+/// Hands a view of an account (its contacts' events merged; `members`
+/// must be all of them) to `visit`.
 pub(crate) fn with_account_view<R>(
     group_id: &str,
     account: &AccountState,
@@ -483,18 +484,11 @@ pub(crate) fn with_account_view<R>(
     values: &Values,
     visit: impl FnOnce(&dyn SubjectView) -> R,
 ) -> R {
-    let merged;
-    let timeline = match &account.timeline {
-        Some(kept) => kept,
-        None => {
-            merged = Timeline::merged(members.iter().map(|(c, _, _)| &c.timeline));
-            &merged
-        }
-    };
+    let timelines = timelines_of(members);
     let contacts = member_views(account, members);
     visit(&AccountView {
         id: group_id,
-        timeline,
+        events: Events::merged(&timelines, account.order.stamp()),
         traits: &account.traits,
         contacts: &contacts,
         values,

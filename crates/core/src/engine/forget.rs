@@ -57,7 +57,7 @@ impl Engine {
             .and_then(|a| self.view.state.accounts.get_mut(a))
         {
             state.contacts.remove(&id);
-            state.timeline = None;
+            state.order.edited();
         }
         self.view.values.remove(&key);
         for (_, members) in self.view.members.iter_mut() {

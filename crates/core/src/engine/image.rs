@@ -338,7 +338,7 @@ impl State {
                 AccountState {
                     traits: account.traits,
                     contacts: account.contacts,
-                    timeline: None,
+                    order: Default::default(),
                 },
             );
         }

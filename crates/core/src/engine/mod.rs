@@ -36,7 +36,8 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use bellwether_rules::{
-    DefKind, LateInsert, MemberChange, PropertyKeys, RuleSet, SubjectKind, Tracker,
+    DefKind, Events, LateInsert, MemberChange, PropertyKeys, RuleSet, SubjectKind, Timeline,
+    Tracker,
 };
 use serde::Serialize;
 
@@ -64,7 +65,7 @@ use crate::message::{ContactId, Millis};
 use crate::progress::Progress;
 use crate::store::{MembershipRecord, ScoreRecord, Store, StoreError, WriteOp};
 use cow_map::CowMap;
-use state::State;
+use state::{ContactState, State};
 use timers::Timers;
 
 /// How many recent changes are kept in memory for the API.
@@ -548,17 +549,20 @@ impl Engine {
             let Some(tracker) = self.trackers.get_mut(&key) else {
                 continue;
             };
-            let timeline = match &key {
-                SubjectKey::Contact(id) => self.view.state.contacts.get(id).map(|c| &c.timeline),
-                SubjectKey::Account(group_id) => self
-                    .view
-                    .state
-                    .accounts
-                    .get(group_id)
-                    .and_then(|a| a.timeline.as_ref()),
-            };
-            if let Some(timeline) = timeline {
-                tracker.absorb(plan, key.kind(), timeline, &edits);
+            let state = &self.view.state;
+            match &key {
+                SubjectKey::Contact(id) => {
+                    if let Some(contact) = state.contacts.get(id) {
+                        tracker.absorb(plan, key.kind(), (&contact.timeline).into(), &edits);
+                    }
+                }
+                SubjectKey::Account(group_id) => {
+                    if let Some(account) = state.accounts.get(group_id) {
+                        let timelines = state.member_timelines(account);
+                        let events = Events::merged(&timelines, account.order.stamp());
+                        tracker.absorb(plan, key.kind(), events, &edits);
+                    }
+                }
             }
         }
     }
@@ -698,7 +702,7 @@ impl Engine {
     /// account reads (for a contact: the definitions in
     /// [`RuleSet::read_by_accounts`]; `everything` when it is new or gone).
     fn reevaluate_with(&mut self, key: SubjectKey, at: Millis, plan: Plan<'_>) -> MemberChange {
-        let started = std::time::Instant::now();
+        let started = self.view.health.times_next().then(std::time::Instant::now);
         let alone: Vec<String> = match &plan {
             Plan::Everything | Plan::Tracked(_) => Vec::new(),
             Plan::Only { changed, .. } => self
@@ -755,7 +759,8 @@ impl Engine {
             SubjectKey::Contact(id) => {
                 let contact = self.view.state.contacts.get(id)?;
                 let tracker = self.trackers.entry(key.clone()).or_default();
-                tracker.advance(plan_of_rules, SubjectKind::Contact, &contact.timeline, at);
+                let events = (&contact.timeline).into();
+                tracker.advance(plan_of_rules, SubjectKind::Contact, events, at);
                 let account = self.view.state.account_of(contact);
                 Some(evaluate::evaluate_contact(
                     &self.view.rules,
@@ -767,13 +772,20 @@ impl Engine {
                 ))
             }
             SubjectKey::Account(group_id) => {
-                self.view.state.ensure_account_timeline(group_id);
                 let account = self.view.state.accounts.get(group_id)?;
-                let timeline = account.timeline.as_ref()?;
+                // Its members in id order (the set is sorted), looked up
+                // once: their timelines are the account's events.
+                let contacts: Vec<(ContactId, &ContactState)> = account
+                    .contacts
+                    .iter()
+                    .filter_map(|id| Some((*id, self.view.state.contacts.get(id)?)))
+                    .collect();
+                let timelines: Vec<&Timeline> = contacts.iter().map(|(_, c)| &c.timeline).collect();
+                let events = Events::merged(&timelines, account.order.stamp());
                 self.trackers.entry(key.clone()).or_default().advance(
                     plan_of_rules,
                     SubjectKind::Account,
-                    timeline,
+                    events,
                     at,
                 );
                 let empty = Values::default();
@@ -785,24 +797,22 @@ impl Engine {
                     }
                     _ => true,
                 };
-                let ids = match needs_members {
-                    true => evaluate::sorted_members(account.contacts.iter().copied()),
+                let members: Vec<_> = match needs_members {
+                    true => contacts
+                        .iter()
+                        .map(|(id, contact)| {
+                            let member = SubjectKey::Contact(*id);
+                            (
+                                *contact,
+                                self.view.values.get(&member).unwrap_or(&empty),
+                                self.trackers.get(&member),
+                            )
+                        })
+                        .collect(),
                     false => Vec::new(),
                 };
-                let members: Vec<_> = ids
-                    .into_iter()
-                    .filter_map(|id| {
-                        let contact = self.view.state.contacts.get(&id)?;
-                        let member = SubjectKey::Contact(id);
-                        Some((
-                            contact,
-                            self.view.values.get(&member).unwrap_or(&empty),
-                            self.trackers.get(&member),
-                        ))
-                    })
-                    .collect();
                 let on = evaluate::AccountOn {
-                    timeline,
+                    events,
                     tracker: self.trackers.get(key),
                 };
                 Some(evaluate::evaluate_account_on(

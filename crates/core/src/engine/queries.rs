@@ -229,22 +229,14 @@ impl View {
         let empty = Values::default();
         for (group_id, account) in &self.state.accounts {
             let members = self.members_of(account, |id| contact_values.get(&id).unwrap_or(&empty));
-            let merged;
-            let timeline = match &account.timeline {
-                Some(kept) => kept,
-                None => {
-                    merged = bellwether_rules::Timeline::merged(
-                        members.iter().map(|(c, _, _)| &c.timeline),
-                    );
-                    &merged
-                }
-            };
+            let timelines = evaluate::timelines_of(&members);
+            let events = bellwether_rules::Events::merged(&timelines, account.order.stamp());
             // A fresh tracker: one pass over the history, the same state
             // the live engine reaches incrementally.
             let mut tracker = Tracker::new();
-            tracker.advance(rules.track_plan(), SubjectKind::Account, timeline, at);
+            tracker.advance(rules.track_plan(), SubjectKind::Account, events, at);
             let on = evaluate::AccountOn {
-                timeline,
+                events,
                 tracker: Some(&tracker),
             };
             let values = evaluate::evaluate_account_on(
@@ -298,7 +290,12 @@ impl View {
                                 let account = self.state.account_of(c);
                                 let mut tracker = Tracker::new();
                                 let plan = rules.track_plan();
-                                tracker.advance(plan, SubjectKind::Contact, &c.timeline, at);
+                                tracker.advance(
+                                    plan,
+                                    SubjectKind::Contact,
+                                    (&c.timeline).into(),
+                                    at,
+                                );
                                 (
                                     **id,
                                     evaluate::evaluate_contact(

@@ -12,7 +12,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use bellwether_rules::{RuleSet, SubjectKind, Timeline};
+use bellwether_rules::{Events, RuleSet, SubjectKind};
 
 use super::evaluate::{self, Plan};
 use super::parallel;
@@ -32,8 +32,6 @@ pub struct Replay<'e> {
     accounts: HashMap<Arc<str>, Values>,
     /// Known contacts per account when it was last evaluated.
     account_sizes: HashMap<Arc<str>, usize>,
-    /// Each evaluated account's contacts' events, merged once.
-    timelines: HashMap<Arc<str>, Timeline>,
     at: Option<Millis>,
     /// Subject evaluations so far (to bound and report the work).
     evaluations: u64,
@@ -48,7 +46,6 @@ impl<'e> Replay<'e> {
             contacts: HashMap::new(),
             accounts: HashMap::new(),
             account_sizes: HashMap::new(),
-            timelines: HashMap::new(),
             at: None,
             evaluations: 0,
         }
@@ -112,30 +109,21 @@ impl<'e> Replay<'e> {
                     .get(group_id)
                     .is_none_or(|v| v.next_change.is_some_and(|t| t <= at));
             if is_due {
-                // Every contact's events, merged once: those after `at`
-                // (contacts not known yet) only move the next change earlier.
-                self.timelines.entry(group_id.clone()).or_insert_with(|| {
-                    Timeline::merged(
-                        account
-                            .contacts
-                            .iter()
-                            .filter_map(|id| state.contacts.get(id).map(|c| &c.timeline)),
-                    )
-                });
                 self.account_sizes.insert(group_id.clone(), known);
                 due.push((group_id, account));
             }
         }
-        let (rules, contacts, timelines) = (&*self.rules, &self.contacts, &self.timelines);
+        let (rules, contacts) = (&*self.rules, &self.contacts);
         let evaluated = parallel::map(&due, |(group_id, account)| {
             let members: Vec<_> = evaluate::sorted_members(account.contacts.iter().copied())
                 .into_iter()
                 .filter_map(|id| Some((state.contacts.get(&id)?, contacts.get(&id)?, None)))
                 .collect();
-            let empty = Timeline::default();
-            let timeline = timelines.get(*group_id).unwrap_or(&empty);
+            // Every contact's events: those after `at` (contacts not known
+            // yet) only move the next change earlier.
+            let timelines = state.member_timelines(account);
             let on = evaluate::AccountOn {
-                timeline,
+                events: Events::merged(&timelines, account.order.stamp()),
                 tracker: None,
             };
             evaluate::evaluate_account_on(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bellwether_rules::{DefKind, ScoreValue};
 
 use super::values::Slot;
-use super::walkers::{group_accounts, Group};
+use super::walkers::Group;
 use super::Engine;
 use crate::message::Millis;
 use crate::store::{MembershipRecord, ScoreRecord, Store, StoreError};
@@ -168,10 +168,10 @@ impl Engine {
                 .chain(others)
                 .collect::<Result<Vec<_>, _>>()
         })?;
-        for (mut walker, accounts) in evaluated {
+        for mut walker in evaluated {
             self.fresh.append(&mut walker.fresh);
             self.fresh_scores.append(&mut walker.fresh_scores);
-            self.absorb_walker(walker, &accounts);
+            self.absorb_walker(walker);
         }
         // `State` keeps each contact in the account it names, so every
         // subject is in a group; one that is not (a bug) is still evaluated.
@@ -264,10 +264,10 @@ impl Engine {
 }
 
 /// Evaluates one part's groups at `at` (a group's contacts before its
-/// account); returns the engine with the accounts whose timelines it merged.
-fn evaluate_part(mut walker: Engine, groups: &[Group], at: Millis) -> (Engine, Vec<Arc<str>>) {
+/// account).
+fn evaluate_part(mut walker: Engine, groups: &[Group], at: Millis) -> Engine {
     for (key, _) in groups.iter().flatten() {
         walker.reevaluate(key.clone(), at);
     }
-    (walker, group_accounts(groups))
+    walker
 }

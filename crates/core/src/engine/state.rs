@@ -9,7 +9,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use bellwether_rules::{
-    Event, EventKind, EventShape, LateInsert, PropertyKeys, Timeline, TraitSharing, Traits,
+    Event, EventKind, EventShape, LateInsert, MergedOrder, PropertyKeys, Timeline, TraitSharing,
+    Traits,
 };
 use serde_json::Value;
 
@@ -70,9 +71,10 @@ impl ContactState {
 pub(crate) struct AccountState {
     pub(crate) traits: Traits,
     pub(crate) contacts: BTreeSet<ContactId>,
-    /// Every member's events in one timeline, kept up to date once built
-    /// (events are added as they arrive); dropped when membership changes.
-    pub(crate) timeline: Option<Timeline>,
+    /// Its events are its members' timelines read as one
+    /// ([`State::member_timelines`]); this tells when their merge was edited
+    /// other than by appending.
+    pub(crate) order: MergedOrder,
 }
 
 /// Subjects touched by a batch of writes, to re-evaluate.
@@ -252,6 +254,12 @@ impl State {
             .iter()
             .filter_map(|id| self.contacts.get(id)?.first_seen())
             .min()
+    }
+
+    /// The timelines of an account's members, in member order: its events
+    /// are these merged ([`bellwether_rules::Events::merged`] with the account's stamp).
+    pub(crate) fn member_timelines(&self, account: &AccountState) -> Vec<&Timeline> {
+        member_timelines(&self.contacts, &account.contacts)
     }
 
     /// Whether a contact has an event, and whether a trait change, at `at`:
@@ -577,7 +585,7 @@ impl State {
             touched.contacts.insert(id);
             if let Some(account) = &contact.account {
                 if let Some(kept) = self.accounts.get_mut(account) {
-                    kept.timeline = None;
+                    kept.order.edited();
                 }
                 touched.accounts.insert(account.clone());
             }
@@ -620,42 +628,32 @@ impl State {
             }
             return;
         };
+        let account = self.contacts.get(&contact).and_then(|c| c.account.clone());
+        if let Some(account) = account {
+            touched.accounts.insert(account.clone());
+            if let Some(kept) = self.accounts.get_mut(&account) {
+                let contacts = &self.contacts;
+                let AccountState {
+                    order,
+                    contacts: members,
+                    ..
+                } = kept;
+                let late = order.insert(event.key(), || member_timelines(contacts, members));
+                if let Some((before, after)) = late {
+                    let edit = LateInsert {
+                        event: event.clone(),
+                        before,
+                        after,
+                    };
+                    touched.late.push((SubjectKey::Account(account), edit));
+                }
+            }
+        }
         let Some(state) = self.contacts.get_mut(&contact) else {
             return;
         };
-        if let Some(account) = &state.account {
-            touched.accounts.insert(account.clone());
-            if let Some(kept) = self
-                .accounts
-                .get_mut(account)
-                .and_then(|a| a.timeline.as_mut())
-            {
-                let key = SubjectKey::Account(account.clone());
-                insert_noting_late(kept, event.clone(), key, &mut touched.late);
-            }
-        }
         let key = SubjectKey::Contact(contact);
         insert_noting_late(&mut state.timeline, event, key, &mut touched.late);
-    }
-
-    /// Builds an account's merged timeline if it is not kept yet.
-    pub(crate) fn ensure_account_timeline(&mut self, group_id: &str) {
-        let Some(account) = self.accounts.get(group_id) else {
-            return;
-        };
-        if account.timeline.is_some() {
-            return;
-        }
-        let merged = Timeline::merged(
-            account
-                .contacts
-                .iter()
-                .filter_map(|id| self.contacts.get(id))
-                .map(|c| &c.timeline),
-        );
-        if let Some(account) = self.accounts.get_mut(group_id) {
-            account.timeline = Some(merged);
-        }
     }
 
     /// The timeline event of a stored `track`/`page`/`screen` message
@@ -725,16 +723,20 @@ impl State {
         let Some(state) = self.contacts.get_mut(&contact) else {
             return;
         };
+        // A link changing only how it was made (a `group` call confirming
+        // a domain's account) changes no membership.
         if let Some(previous) = state.account.replace(key.clone()) {
-            if let Some(old) = self.accounts.get_mut(&previous) {
-                old.contacts.remove(&contact);
-                old.timeline = None;
+            if previous != key {
+                if let Some(old) = self.accounts.get_mut(&previous) {
+                    old.contacts.remove(&contact);
+                    old.order.edited();
+                }
+                touched.accounts.insert(previous);
             }
-            touched.accounts.insert(previous);
         }
         let account = self.accounts.get_or_default(key.clone());
         if account.contacts.insert(contact) {
-            account.timeline = None;
+            account.order.edited();
         }
         touched.contacts.insert(contact);
         touched.accounts.insert(key);
@@ -742,8 +744,7 @@ impl State {
 
     /// Moves one message (its timeline event and the traits it set) from
     /// one contact to another. Both timelines are edited other than by
-    /// appending, so their trackers start over; the accounts' merged
-    /// timelines are dropped.
+    /// appending, so their trackers start over, and their accounts'.
     fn rehome(
         &mut self,
         seq: i64,
@@ -782,7 +783,7 @@ impl State {
             let account = self.contacts.get(&contact).and_then(|c| c.account.clone());
             if let Some(account) = account {
                 if let Some(state) = self.accounts.get_mut(&account) {
-                    state.timeline = None;
+                    state.order.edited();
                 }
                 touched.accounts.insert(account);
             }
@@ -799,7 +800,7 @@ impl State {
         if let Some(account) = &absorbed.account {
             if let Some(state) = self.accounts.get_mut(account) {
                 state.contacts.remove(&from);
-                state.timeline = None;
+                state.order.edited();
             }
             touched.accounts.insert(account.clone());
         }
@@ -810,7 +811,7 @@ impl State {
         }
         if let Some(account) = survivor.account.clone() {
             if let Some(state) = self.accounts.get_mut(&account) {
-                state.timeline = None;
+                state.order.edited();
             }
         }
         let survivor = self.contacts.get_or_default(into);
@@ -836,6 +837,18 @@ impl State {
         touched.contacts.insert(into);
         touched.removed.push((from, absorbed_label));
     }
+}
+
+/// The timelines of `members` that are live contacts.
+fn member_timelines<'s>(
+    contacts: &'s CowMap<ContactId, ContactState>,
+    members: &BTreeSet<ContactId>,
+) -> Vec<&'s Timeline> {
+    members
+        .iter()
+        .filter_map(|id| contacts.get(id))
+        .map(|c| &c.timeline)
+        .collect()
 }
 
 fn earlier(a: Option<i64>, b: Option<i64>) -> Option<i64> {

@@ -4,7 +4,7 @@
 //! so entries are found at their true instant even for history that was
 //! imported rather than lived through.
 
-use bellwether_rules::{RuleSet, SubjectKind, Timeline};
+use bellwether_rules::{Events, RuleSet, SubjectKind, Timeline};
 
 use super::evaluate::{self, Plan};
 use super::parallel;
@@ -143,14 +143,14 @@ fn walk(
     }
 }
 
-/// An account followed through time: its contacts' timelines merged once,
+/// An account followed through time: its contacts' timelines read as one,
 /// each contact's values kept until their own next change.
 struct AccountWalk<'a> {
     rules: &'a RuleSet,
     group_id: &'a str,
     account: &'a AccountState,
     contacts: Vec<(&'a ContactState, Option<Values>)>,
-    timeline: Timeline,
+    timelines: Vec<&'a Timeline>,
     /// Whether the rules define anything for contacts.
     contact_rules: bool,
 }
@@ -162,13 +162,13 @@ impl<'a> AccountWalk<'a> {
         account: &'a AccountState,
         contacts: Vec<(ContactId, &'a ContactState)>,
     ) -> Self {
-        let timeline = Timeline::merged(contacts.iter().map(|(_, c)| &c.timeline));
+        let timelines = contacts.iter().map(|(_, c)| &c.timeline).collect();
         Self {
             rules,
             group_id,
             account,
             contacts: contacts.into_iter().map(|(_, c)| (c, None)).collect(),
-            timeline,
+            timelines,
             contact_rules: rules
                 .order()
                 .iter()
@@ -217,7 +217,7 @@ impl<'a> AccountWalk<'a> {
             .filter(|(c, _, _)| known_at(c, at))
             .collect();
         let on = evaluate::AccountOn {
-            timeline: &self.timeline,
+            events: Events::merged(&self.timelines, self.account.order.stamp()),
             tracker: None,
         };
         let mut values = evaluate::evaluate_account_on(

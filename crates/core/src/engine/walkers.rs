@@ -28,21 +28,15 @@ impl Engine {
     }
 
     /// Takes over what a walker computed for its groups: values,
-    /// memberships, timers, trackers, counts, recent changes, and the
-    /// account timelines it merged (`accounts`).
-    pub(super) fn absorb_walker(&mut self, walker: Engine, accounts: &[Arc<str>]) {
+    /// memberships, timers, trackers, counts and recent changes. A walker
+    /// edits no subject: they stay shared with this engine's.
+    pub(super) fn absorb_walker(&mut self, walker: Engine) {
         let Engine {
             view,
             timers,
             trackers,
             ..
         } = walker;
-        for group_id in accounts {
-            self.view
-                .state
-                .accounts
-                .adopt(&view.state.accounts, group_id);
-        }
         self.view.values.extend(view.values);
         for (segment, members) in view.members {
             let merged = self.view.members.entry(segment).or_default();
@@ -77,7 +71,7 @@ impl Engine {
                 .unzip();
             let first = state.account_first_seen(account).unwrap_or(now).min(now);
             group.push((SubjectKey::Account(group_id.clone()), first));
-            // The account's merged timeline is walked too.
+            // The account walks its members' events too.
             (group, 2 * events.iter().sum::<usize>() + 1)
         });
         let alone = state
@@ -100,15 +94,4 @@ impl Engine {
         }
         split.into_iter().map(|(_, groups)| groups).collect()
     }
-}
-
-/// The accounts among a part's groups (whose timelines its walker merges).
-pub(super) fn group_accounts(groups: &[Group]) -> Vec<Arc<str>> {
-    let subjects = groups.iter().flatten();
-    subjects
-        .filter_map(|(key, _)| match key {
-            SubjectKey::Account(group_id) => Some(group_id.clone()),
-            SubjectKey::Contact(_) => None,
-        })
-        .collect()
 }

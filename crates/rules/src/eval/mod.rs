@@ -138,7 +138,7 @@ pub(crate) fn future_changes(subject: &dyn SubjectView, now: i64) -> Option<i64>
 
 /// [`future_changes`] computed from the subject's timeline and traits.
 pub fn scan_future_changes(subject: &dyn SubjectView, now: i64) -> Option<i64> {
-    let events = subject.timeline().next_event_after(now);
+    let events = subject.events().next_event_after(now);
     let traits = subject.traits().next_change_after(now);
     let account = subject
         .account_traits()
@@ -284,7 +284,7 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
     fn count_contacts(&mut self, inner: &'a Node, detail: &mut Detail<'a>) -> Out<'a> {
         let (now, plan, mut count, mut next) = (self.now, self.plan, 0usize, None);
         self.subject.for_each_contact(&mut |contact| {
-            // The account's own timeline holds its contacts' events, so
+            // The account's events are its contacts' events, so
             // only their trait changes are added to the account's.
             let mut eval = Eval {
                 subject: contact,

@@ -114,7 +114,7 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
             return None;
         }
         let subject = self.subject;
-        for event in subject.timeline().after(lead.position(), self.now) {
+        for event in subject.events().after(lead.position(), self.now) {
             if each
                 .within
                 .is_some_and(|limit| event.time - lead.event.time > limit)

@@ -6,8 +6,9 @@
 //! integer intervals here.
 
 use super::{earliest, Eval, Trace};
+use crate::events::Span;
 use crate::ir::{Sel, SelBase, Win};
-use crate::timeline::{Event, EventKind, Span};
+use crate::timeline::{Event, EventKind};
 use crate::value::Val;
 
 /// Whether an event is of the kind and name a selector's base names.
@@ -33,7 +34,7 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
     /// The events of the timeline in `range`, oldest first.
     pub(super) fn span(&self, range: Range) -> Span<'a> {
         let subject = self.subject;
-        subject.timeline().range(range.from, range.to)
+        subject.events().range(range.from, range.to)
     }
 
     pub(crate) fn matches(&mut self, sel: &'a Sel, event: &'a Event) -> bool {

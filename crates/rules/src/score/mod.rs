@@ -203,7 +203,7 @@ impl CompiledScore {
         plan: Option<&TrackPlan>,
         explain: bool,
     ) -> (ScoreValue, Vec<RuleContribution>) {
-        let anchor = subject.timeline().latest_at_or_before(now).unwrap_or(now);
+        let anchor = subject.events().latest_at_or_before(now).unwrap_or(now);
         let tracked = match (self.track, ready_tracker(subject, plan, now)) {
             (Some(index), Some(tracker)) => tracker.score_points(index),
             _ => None,

@@ -11,11 +11,12 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::plan::{KindPlan, Measure, Span};
-use super::{item, TrackPlan, Tracker};
+use super::{item, nobody, TrackPlan, Tracker};
 use crate::eval::{Eval, NoTrace};
-use crate::subject::{MemorySubject, SubjectKind};
+use crate::events::Events;
+use crate::subject::SubjectKind;
 use crate::time::{utc_day, DAY};
-use crate::timeline::{Event, Timeline};
+use crate::timeline::Event;
 
 /// An event inserted into a timeline other than by appending, with the
 /// timeline's stamp before and after the insertion.
@@ -27,7 +28,7 @@ pub struct LateInsert {
 }
 
 impl Tracker {
-    /// Follows `timeline` through the insertions `edits` (in the order they
+    /// Follows `events` through the insertions `edits` (in the order they
     /// were made, nothing else edited in between) without starting over.
     /// Returns false when it cannot: it then starts over at its next
     /// advance, exactly as before.
@@ -35,14 +36,14 @@ impl Tracker {
         &mut self,
         plan: &TrackPlan,
         kind: SubjectKind,
-        timeline: &Timeline,
+        events: Events<'_>,
         edits: &[LateInsert],
     ) -> bool {
         let follows = self.plan == plan.id
             && self.kind == kind
             && edits.first().is_some_and(|e| e.before == self.stamp)
             && edits.windows(2).all(|w| w[1].before == w[0].after)
-            && edits.last().is_some_and(|e| e.after == timeline.stamp());
+            && edits.last().is_some_and(|e| e.after == events.stamp());
         if !follows {
             return false;
         }
@@ -57,24 +58,22 @@ impl Tracker {
         };
         late.sort_by_key(|e| e.key());
         late.dedup_by_key(|e| e.key());
-        if !late.is_empty() && !self.take_in(plan.kind(kind), timeline, &late) {
+        if !late.is_empty() && !self.take_in(plan.kind(kind), events, &late) {
             return false;
         }
-        self.stamp = timeline.stamp();
+        self.stamp = events.stamp();
         true
     }
 
     /// Adds `late` (sorted, all at or before the cursor); false, with
     /// nothing changed, when some part cannot take them in exactly.
-    fn take_in(&mut self, wanted: &KindPlan, timeline: &Timeline, late: &[&Event]) -> bool {
+    fn take_in(&mut self, wanted: &KindPlan, events: Events<'_>, late: &[&Event]) -> bool {
         let Some(cursor) = self.cursor else {
             return false;
         };
-        // `where` predicates here read only the event (see `plan`).
-        let subject = MemorySubject::default();
         let mut trace = NoTrace;
         let mut eval = Eval {
-            subject: &subject,
+            subject: nobody(),
             now: self.at,
             trace: &mut trace,
             plan: None,
@@ -107,7 +106,7 @@ impl Tracker {
             for (event, _) in late.iter().zip(matched).filter(|(_, m)| **m) {
                 let day_seen = spec.span == Span::All
                     && matches!(spec.measure, Measure::ActiveDays)
-                    && timeline
+                    && events
                         .range(
                             utc_day(event.time) * DAY,
                             utc_day(event.time) * DAY + DAY - 1,
@@ -145,7 +144,7 @@ impl Tracker {
                     };
                     let mut before = Vec::new();
                     let mut after = Vec::new();
-                    for event in timeline.range(start, end) {
+                    for event in events.range(start, end) {
                         if event.key() > cursor || !eval.matches(&rule.sel, event) {
                             continue;
                         }

@@ -17,9 +17,10 @@ mod slot;
 pub(crate) mod sum;
 
 use crate::eval::{Eval, NoTrace};
+use crate::events::Events;
 use crate::ir::Field;
 use crate::subject::{MemorySubject, SubjectKind};
-use crate::timeline::{Event, Timeline};
+use crate::timeline::Event;
 use crate::value::{Val, Value};
 pub use late::LateInsert;
 pub use plan::TrackPlan;
@@ -69,24 +70,22 @@ impl Tracker {
 
     /// Brings the state to `now`: feeds the events after the cursor up to
     /// `now`, then moves every window's edges.
-    pub fn advance(&mut self, plan: &TrackPlan, kind: SubjectKind, timeline: &Timeline, now: i64) {
+    pub fn advance(&mut self, plan: &TrackPlan, kind: SubjectKind, events: Events<'_>, now: i64) {
         let wanted = plan.kind(kind);
         if self.plan != plan.id
             || self.kind != kind
             || now < self.at
-            || self.stamp != timeline.stamp()
+            || self.stamp != events.stamp()
         {
-            self.reset(plan, kind, wanted, timeline);
+            self.reset(plan, kind, wanted, events);
         }
         let fresh = match self.cursor {
-            Some(cursor) => timeline.after(cursor, now),
-            None => timeline.range(i64::MIN, now),
+            Some(cursor) => events.after(cursor, now),
+            None => events.range(i64::MIN, now),
         };
-        // `where` predicates here read only the event (see `plan`).
-        let subject = MemorySubject::default();
         let mut trace = NoTrace;
         let mut eval = Eval {
-            subject: &subject,
+            subject: nobody(),
             now,
             trace: &mut trace,
             plan: None,
@@ -107,14 +106,14 @@ impl Tracker {
         plan: &TrackPlan,
         kind: SubjectKind,
         wanted: &KindPlan,
-        timeline: &Timeline,
+        events: Events<'_>,
     ) {
         *self = Tracker {
             plan: plan.id,
             kind,
             at: i64::MIN,
             cursor: None,
-            stamp: timeline.stamp(),
+            stamp: events.stamp(),
             slots: vec![SlotState::default(); wanted.slots.len()],
             scores: wanted
                 .scores
@@ -184,6 +183,13 @@ impl Tracker {
     pub(crate) fn score_points(&self, score: usize) -> Option<&[Option<RulePoints>]> {
         self.scores.get(score).map(Vec::as_slice)
     }
+}
+
+/// The subject a tracker's `where` predicates see: they read only the
+/// event (see `plan`). Made once, not per advance.
+fn nobody() -> &'static MemorySubject {
+    static NOBODY: std::sync::LazyLock<MemorySubject> = std::sync::LazyLock::new(Default::default);
+    &NOBODY
 }
 
 /// What a window keeps of a matching event: the value its aggregate reads.

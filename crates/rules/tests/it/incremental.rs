@@ -163,11 +163,11 @@ proptest! {
                 }
             }
             if let (Some(tracker), false) = (subject.tracker.as_mut(), edits.is_empty()) {
-                tracker.absorb(rules.track_plan(), SubjectKind::Contact, &subject.timeline, &edits);
+                tracker.absorb(rules.track_plan(), SubjectKind::Contact, (&subject.timeline).into(), &edits);
             }
             now = if back { now - advance / 4 } else { now + advance };
             if let Some(mut tracker) = subject.tracker.take() {
-                tracker.advance(rules.track_plan(), SubjectKind::Contact, &subject.timeline, now);
+                tracker.advance(rules.track_plan(), SubjectKind::Contact, (&subject.timeline).into(), now);
                 // As after a start's walk: windows given back their spare
                 // room answer the same, and go on growing after.
                 if advance % 2 == 0 {
@@ -190,7 +190,7 @@ fn a_ready_tracker_is_what_evaluation_reads() {
     );
     let now = BASE + DAY;
     let mut tracker = Tracker::new();
-    tracker.advance(rules.track_plan(), SubjectKind::Contact, &fed, now);
+    tracker.advance(rules.track_plan(), SubjectKind::Contact, (&fed).into(), now);
     let mut subject = MemorySubject {
         tracker: Some(tracker),
         ..MemorySubject::default()
@@ -241,7 +241,7 @@ fn late_events_are_taken_in_without_starting_over() {
     }
     let now = BASE + 4 * DAY;
     let mut tracker = Tracker::new();
-    tracker.advance(plan, SubjectKind::Contact, &subject.timeline, now);
+    tracker.advance(plan, SubjectKind::Contact, (&subject.timeline).into(), now);
     let mut edits = Vec::new();
     for i in (0..360).filter(|i| i % 3 == 0) {
         let event = build_event(i, at(i));
@@ -255,10 +255,15 @@ fn late_events_are_taken_in_without_starting_over() {
         });
     }
     assert!(
-        tracker.absorb(plan, SubjectKind::Contact, &subject.timeline, &edits),
+        tracker.absorb(
+            plan,
+            SubjectKind::Contact,
+            (&subject.timeline).into(),
+            &edits
+        ),
         "a late batch without ties is taken in"
     );
-    tracker.advance(plan, SubjectKind::Contact, &subject.timeline, now);
+    tracker.advance(plan, SubjectKind::Contact, (&subject.timeline).into(), now);
     subject.tracker = Some(tracker);
     compare(&rules, &mut subject, now).unwrap_or_else(|e| panic!("{e}"));
     // An edit it did not see (the stamps do not chain) is refused.
@@ -268,5 +273,10 @@ fn late_events_are_taken_in_without_starting_over() {
         after: subject.timeline.stamp(),
     };
     let mut tracker = subject.tracker.take().unwrap_or_default();
-    assert!(!tracker.absorb(plan, SubjectKind::Contact, &subject.timeline, &[stale]));
+    assert!(!tracker.absorb(
+        plan,
+        SubjectKind::Contact,
+        (&subject.timeline).into(),
+        &[stale]
+    ));
 }

@@ -599,6 +599,7 @@ fn changes_are_handed_over_even_after_the_recent_list_is_full() {
     );
 }
 
+mod accounts;
 mod backfill;
 mod browse;
 mod directory;
