@@ -12,6 +12,11 @@ use crate::message::Millis;
 /// Evaluation durations kept for percentiles.
 const SAMPLES: usize = 4_096;
 
+/// One subject evaluation in this many is timed: two clock reads per
+/// evaluation were 2% of a first start's work, and a sample gives the
+/// same percentiles.
+const TIMED_EVERY: u64 = 16;
+
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Health {
     /// Subject evaluations by kind (each computes some or all of the
@@ -44,12 +49,18 @@ pub struct DefinitionHealth {
 }
 
 impl Health {
+    /// Whether the next subject evaluation is to be timed.
+    pub(crate) fn times_next(&self) -> bool {
+        (self.contact_evaluations + self.account_evaluations).is_multiple_of(TIMED_EVERY)
+    }
+
     /// One subject evaluation: `computed` tells which definitions of
-    /// `order` ran, by position (`None`: every one of the subject's kind).
+    /// `order` ran, by position (`None`: every one of the subject's kind);
+    /// `took`, when it was timed ([`Health::times_next`]).
     pub(crate) fn evaluated(
         &mut self,
         subject: SubjectKind,
-        took: Duration,
+        took: Option<Duration>,
         order: &[DefRef],
         computed: Option<&[bool]>,
     ) {
@@ -67,6 +78,9 @@ impl Health {
             };
             *count += u64::from(ran);
         }
+        let Some(took) = took else {
+            return;
+        };
         if self.durations.len() == SAMPLES {
             self.durations.pop_front();
         }
@@ -145,6 +159,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn one_evaluation_in_sixteen_is_timed_and_all_are_counted() {
+        let order: &[DefRef] = &[];
+        let mut health = Health::default();
+        let mut timed = 0;
+        for _ in 0..64 {
+            let took = health.times_next().then_some(Duration::from_millis(2));
+            timed += usize::from(took.is_some());
+            health.evaluated(SubjectKind::Contact, took, order, None);
+        }
+        assert_eq!(timed, 4);
+        assert_eq!(health.total_evaluations(), 64);
+        assert_eq!(health.evaluation_time(0.5), Some(Duration::from_millis(2)));
+    }
+
+    #[test]
     fn counts_and_percentiles() {
         let rules = bellwether_rules::RuleSet::from_toml(
             "t.toml",
@@ -178,7 +207,7 @@ mod tests {
             let computed = (ms % 2 == 0).then_some(only_hot.as_slice());
             health.evaluated(
                 SubjectKind::Contact,
-                Duration::from_millis(ms),
+                Some(Duration::from_millis(ms)),
                 order,
                 computed,
             );
@@ -202,13 +231,18 @@ mod tests {
         let mut other = Health::default();
         other.evaluated(
             SubjectKind::Contact,
-            Duration::from_millis(500),
+            Some(Duration::from_millis(500)),
             order,
             None,
         );
         other.changed("hot", 20);
         let mut merged = Health::default();
-        merged.evaluated(SubjectKind::Account, Duration::from_millis(1), order, None);
+        merged.evaluated(
+            SubjectKind::Account,
+            Some(Duration::from_millis(1)),
+            order,
+            None,
+        );
         merged.changed("hot", 3);
         merged.absorb(other);
         assert_eq!(merged.evaluations(position("hot"), "hot"), 1);

@@ -729,7 +729,7 @@ impl Engine {
         match plan_was_partial {
             false => self.view.health.evaluated(
                 key.kind(),
-                started.elapsed(),
+                started.map(|started| started.elapsed()),
                 self.view.rules.order(),
                 computed.as_deref(),
             ),
