@@ -94,16 +94,10 @@ proptest! {
         let joins: Vec<Message> = (0..6u8).map(|user| to_account_message((user, 0, user % 2, 0))).collect();
         let messages: Vec<Message> = joins.into_iter().chain(raw.into_iter().map(to_account_message)).collect();
         let mut engine = Engine::new(account_rules());
-        let mut feed = Feed::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut now = T0;
-        for chunk in messages.chunks(batch) {
-            let fresh: Vec<Message> = chunk.iter().filter(|m| seen.insert(m.message_id.clone())).cloned().collect();
-            now = now.max(fresh.iter().map(|m| m.timestamp).max().unwrap_or(now));
-            engine.process_due(now);
-            engine.apply(&feed.ops(&fresh), now);
+        let now = apply_in_batches(&mut engine, &messages, batch, |engine, now| {
             prop_assert_eq!(engine.live_memberships(), engine.evaluate_all(now));
-        }
+            Ok(())
+        })?;
         let at = now + extra_hours * HOUR;
         engine.process_due(at);
         prop_assert_eq!(engine.live_memberships(), engine.evaluate_all(at));

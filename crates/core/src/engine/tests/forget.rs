@@ -5,16 +5,6 @@ use super::*;
 use crate::message::ContactId;
 use crate::store::ContactDeletion;
 
-/// The contact `user`'s stored events went to.
-fn contact_of(ops: &[WriteOp], user: &str) -> ContactId {
-    ops.iter()
-        .find_map(|op| match op {
-            WriteOp::Event(e) if e.message.user_id.as_deref() == Some(user) => e.contact_id,
-            _ => None,
-        })
-        .expect("the user's contact")
-}
-
 /// The deletion of `contact` at `at`.
 fn deletion_of(id: &str, at: i64, contact: ContactId) -> WriteOp {
     WriteOp::DeleteContact(ContactDeletion {

@@ -368,6 +368,43 @@ fn to_message((user, kind, who, hours): (u8, u8, u8, i64)) -> Message {
     }
 }
 
+/// The contact `user`'s stored events went to.
+fn contact_of(ops: &[WriteOp], user: &str) -> crate::message::ContactId {
+    ops.iter()
+        .find_map(|op| match op {
+            WriteOp::Event(e) if e.message.user_id.as_deref() == Some(user) => e.contact_id,
+            _ => None,
+        })
+        .expect("the user's contact")
+}
+
+/// Applies `messages` in arrival order, `batch` per commit, dropping a
+/// repeated message id like the writer, and firing the timers due up to
+/// each batch's newest instant first; `check` runs after each batch.
+/// Returns the last instant.
+fn apply_in_batches(
+    engine: &mut Engine,
+    messages: &[Message],
+    batch: usize,
+    mut check: impl FnMut(&Engine, i64) -> Result<(), TestCaseError>,
+) -> Result<i64, TestCaseError> {
+    let mut feed = Feed::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut now = T0;
+    for chunk in messages.chunks(batch) {
+        let fresh: Vec<Message> = chunk
+            .iter()
+            .filter(|m| seen.insert(m.message_id.clone()))
+            .cloned()
+            .collect();
+        now = now.max(fresh.iter().map(|m| m.timestamp).max().unwrap_or(now));
+        engine.process_due(now);
+        engine.apply(&feed.ops(&fresh), now);
+        check(engine, now)?;
+    }
+    Ok(now)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     /// SPEC 6.1/6.2: whatever the arrival order and batching, and with
@@ -381,16 +418,7 @@ proptest! {
     ) {
         let messages: Vec<Message> = raw.into_iter().map(to_message).collect();
         let mut engine = Engine::new(rules());
-        let mut feed = Feed::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut now = T0;
-        for chunk in messages.chunks(batch) {
-            let fresh: Vec<Message> = chunk.iter().filter(|m| seen.insert(m.message_id.clone())).cloned().collect();
-            now = now.max(fresh.iter().map(|m| m.timestamp).max().unwrap_or(now));
-            engine.process_due(now);
-            let ops = feed.ops(&fresh);
-            engine.apply(&ops, now);
-        }
+        let now = apply_in_batches(&mut engine, &messages, batch, |_, _| Ok(()))?;
         let at = now + extra_hours * HOUR;
         engine.process_due(at);
         prop_assert_eq!(engine.live_memberships(), engine.evaluate_all(at));

@@ -31,15 +31,6 @@ name = "hidden_stage"
 levels = [ { name = "any", when = 'true' } ]
 "#;
 
-fn contact_of(ops: &[WriteOp], user: &str) -> ContactId {
-    ops.iter()
-        .find_map(|op| match op {
-            WriteOp::Event(e) if e.message.user_id.as_deref() == Some(user) => e.contact_id,
-            _ => None,
-        })
-        .expect("the user's contact")
-}
-
 #[test]
 fn only_exposed_definitions_of_the_contact_and_its_account_show() {
     let rules = Arc::new(RuleSet::from_toml("t.toml", EXPOSED_RULES).expect("valid rules"));
