@@ -22,22 +22,32 @@ use crate::store::IdKind;
 pub(super) type ClusterId = u64;
 
 /// A user's claim on a cluster, ordered by time, then by a hash of the
-/// message's `(source, messageId)` (ties never depend on arrival).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+/// message's `(source, messageId)`, then by user id (ties never depend on
+/// arrival).
+///
+/// SDKs send the anonymous id with every call, so an identified user's
+/// every message claims its browser's cluster: a claim is kept in two
+/// words (its time, the tie, the claimant's place in
+/// [`Cluster::claimants`]), with no allocation of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) struct Claim {
     pub(super) at: Millis,
-    pub(super) tie: u64,
-    pub(super) user: Arc<str>,
+    pub(super) tie: u32,
+    /// Index into the cluster's `claimants`.
+    claimant: u32,
 }
 
-/// FNV-1a of a message's `(source, messageId)`: a stable tie-break.
-pub(super) fn tie_of(source: &str, message_id: &str) -> u64 {
+const _: () = assert!(std::mem::size_of::<Claim>() == 16);
+
+/// FNV-1a of a message's `(source, messageId)`, folded to 32 bits: a
+/// stable tie-break (claims equal in time and tie are ordered by user id).
+pub(super) fn tie_of(source: &str, message_id: &str) -> u32 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in source.bytes().chain([0]).chain(message_id.bytes()) {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    hash
+    (hash ^ (hash >> 32)) as u32
 }
 
 /// A user-less message resolved through a cluster.
@@ -62,8 +72,8 @@ pub(super) struct Cluster {
     pub(super) home: Option<ContactId>,
     /// Sorted by `(at, seq)`.
     pub(super) events: Vec<ClusterEvent>,
-    /// The distinct users of `claims` (few): who else claimed it is asked
-    /// on every claim.
+    /// The distinct users of `claims` (few), in the order they first
+    /// claimed it: who else claimed it is asked on every claim.
     pub(super) claimants: Vec<Arc<str>>,
     /// Another cluster was folded in since the last full settle.
     pub(super) united: bool,
@@ -79,19 +89,41 @@ pub(super) struct Member {
 }
 
 impl Cluster {
-    /// Adds a claim in order; its position, or `None` if it was already
-    /// there.
-    pub(super) fn add_claim(&mut self, claim: Claim) -> Option<usize> {
-        match self.claims.binary_search(&claim) {
-            Ok(_) => None,
-            Err(at) => {
-                if !self.claimants.contains(&claim.user) {
-                    self.claimants.push(claim.user.clone());
-                }
-                self.claims.insert(at, claim);
-                Some(at)
+    /// Adds `user`'s claim at `(at, tie)` in order; its position, or `None`
+    /// if it was already there.
+    pub(super) fn add_claim(&mut self, at: Millis, tie: u32, user: &str) -> Option<usize> {
+        let position = self
+            .claims
+            .binary_search_by(|claim| self.order(claim, at, tie, user))
+            .err()?;
+        let claimant = self.claimant(user);
+        self.claims.insert(position, Claim { at, tie, claimant });
+        Some(position)
+    }
+
+    /// `user`'s index in `claimants`, added when new.
+    fn claimant(&mut self, user: &str) -> u32 {
+        let index = match self.claimants.iter().position(|known| **known == *user) {
+            Some(index) => index,
+            None => {
+                self.claimants.push(Arc::from(user));
+                self.claimants.len() - 1
             }
-        }
+        };
+        // A cluster has far fewer than 2^32 distinct claimants.
+        index as u32
+    }
+
+    /// How `claim` compares with a claim by `user` at `(at, tie)`.
+    fn order(&self, claim: &Claim, at: Millis, tie: u32, user: &str) -> std::cmp::Ordering {
+        (claim.at, claim.tie)
+            .cmp(&(at, tie))
+            .then_with(|| self.user_of(claim).map(|u| &**u).cmp(&Some(user)))
+    }
+
+    /// The user who made `claim`.
+    pub(super) fn user_of(&self, claim: &Claim) -> Option<&Arc<str>> {
+        self.claimants.get(claim.claimant as usize)
     }
 
     /// Adds a user-less message in `(at, seq)` order.
@@ -106,20 +138,34 @@ impl Cluster {
     pub(super) fn holder_at(&self, at: Millis) -> Option<&Arc<str>> {
         let after = self.claims.partition_point(|claim| claim.at <= at);
         let index = after.saturating_sub(1);
-        self.claims.get(index).map(|claim| &claim.user)
+        self.user_of(self.claims.get(index)?)
     }
 
     /// The user holding it from now on (latest claim).
     pub(super) fn current_holder(&self) -> Option<&Arc<str>> {
-        self.claims.last().map(|claim| &claim.user)
+        self.user_of(self.claims.last()?)
     }
 
     /// Folds `other` into `self` (a user-less message tied the two).
     pub(super) fn absorb(&mut self, other: Cluster) {
+        let claimants: Vec<u32> = other
+            .claimants
+            .iter()
+            .map(|user| self.claimant(user))
+            .collect();
+        self.claims.extend(other.claims.iter().filter_map(|claim| {
+            let claimant = *claimants.get(claim.claimant as usize)?;
+            Some(Claim { claimant, ..*claim })
+        }));
+        let names = &self.claimants;
+        let name = |claim: &Claim| names.get(claim.claimant as usize);
+        self.claims.sort_by(|a, b| {
+            (a.at, a.tie)
+                .cmp(&(b.at, b.tie))
+                .then_with(|| name(a).cmp(&name(b)))
+        });
+        self.claims.dedup();
         self.ids.extend(other.ids);
-        for claim in other.claims {
-            self.add_claim(claim);
-        }
         self.events.extend(other.events);
         self.events.sort_by_key(|e| (e.at, e.seq));
     }
@@ -129,25 +175,57 @@ impl Cluster {
 mod tests {
     use super::*;
 
-    fn claim(at: Millis, user: &str) -> Claim {
-        Claim {
-            at,
-            tie: tie_of("web", &format!("{user}-{at}")),
-            user: Arc::from(user),
-        }
+    fn claim(cluster: &mut Cluster, at: Millis, user: &str) -> Option<usize> {
+        cluster.add_claim(at, tie_of("web", &format!("{user}-{at}")), user)
     }
 
     #[test]
     fn holder_is_the_latest_claim_and_the_first_before_any() {
         let mut cluster = Cluster::default();
         assert_eq!(cluster.holder_at(5), None);
-        cluster.add_claim(claim(20, "bob"));
-        cluster.add_claim(claim(10, "alice"));
-        assert_eq!(cluster.add_claim(claim(10, "alice")), None);
+        assert_eq!(claim(&mut cluster, 20, "bob"), Some(0));
+        assert_eq!(claim(&mut cluster, 10, "alice"), Some(0));
+        assert_eq!(claim(&mut cluster, 10, "alice"), None);
+        assert_eq!(claim(&mut cluster, 30, "alice"), Some(2));
         assert_eq!(cluster.holder_at(1).map(|u| &**u), Some("alice"));
         assert_eq!(cluster.holder_at(10).map(|u| &**u), Some("alice"));
         assert_eq!(cluster.holder_at(19).map(|u| &**u), Some("alice"));
         assert_eq!(cluster.holder_at(20).map(|u| &**u), Some("bob"));
-        assert_eq!(cluster.current_holder().map(|u| &**u), Some("bob"));
+        assert_eq!(cluster.holder_at(30).map(|u| &**u), Some("alice"));
+        assert_eq!(cluster.current_holder().map(|u| &**u), Some("alice"));
+        assert_eq!(cluster.claimants.len(), 2);
+    }
+
+    #[test]
+    fn claims_at_one_instant_with_one_tie_are_ordered_by_user() {
+        let mut cluster = Cluster::default();
+        assert_eq!(cluster.add_claim(10, 7, "carol"), Some(0));
+        assert_eq!(cluster.add_claim(10, 7, "alice"), Some(0));
+        assert_eq!(cluster.add_claim(10, 7, "bob"), Some(1));
+        assert_eq!(cluster.add_claim(10, 7, "bob"), None);
+        let users: Vec<&str> = cluster
+            .claims
+            .iter()
+            .filter_map(|claim| cluster.user_of(claim).map(|u| &**u))
+            .collect();
+        assert_eq!(users, ["alice", "bob", "carol"]);
+    }
+
+    #[test]
+    fn absorbing_a_cluster_merges_its_claims_in_order_without_duplicates() {
+        let mut kept = Cluster::default();
+        claim(&mut kept, 10, "alice");
+        claim(&mut kept, 30, "alice");
+        let mut other = Cluster::default();
+        claim(&mut other, 20, "bob");
+        claim(&mut other, 30, "alice");
+        kept.absorb(other);
+        let claims: Vec<(Millis, &str)> = kept
+            .claims
+            .iter()
+            .filter_map(|claim| kept.user_of(claim).map(|u| (claim.at, &**u)))
+            .collect();
+        assert_eq!(claims, [(10, "alice"), (20, "bob"), (30, "alice")]);
+        assert_eq!(kept.holder_at(25).map(|u| &**u), Some("bob"));
     }
 }

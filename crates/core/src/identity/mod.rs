@@ -34,7 +34,7 @@ use serde_json::Value;
 
 use crate::message::{ContactId, Message, MessageKind, Millis};
 use crate::store::{AccountLink, IdKind, MergeReason, WriteOp};
-use cluster::{tie_of, Claim, Cluster, ClusterEvent, ClusterId, Member};
+use cluster::{tie_of, Cluster, ClusterEvent, ClusterId, Member};
 
 pub use enrich::EnrichmentCoverage;
 
@@ -327,11 +327,14 @@ impl IdentityGraph {
             .flat_map(|cluster| {
                 let mut holders: Vec<Holding> = Vec::new();
                 for claim in &cluster.claims {
-                    if holders.last().is_some_and(|h| *h.user_id == *claim.user) {
+                    let Some(user) = cluster.user_of(claim) else {
+                        continue;
+                    };
+                    if holders.last().is_some_and(|h| *h.user_id == **user) {
                         continue;
                     }
                     holders.push(Holding {
-                        user_id: claim.user.to_string(),
+                        user_id: user.to_string(),
                         from: claim.at,
                     });
                 }
@@ -455,21 +458,17 @@ impl IdentityGraph {
             _ => None,
         };
         let person = self.ensure_user(user, adoptable, message.timestamp, ops);
-        let claim = Claim {
-            at: message.timestamp,
-            tie: tie_of(&message.source, &message.message_id),
-            user: Arc::from(user),
-        };
         for cluster in clusters {
-            self.claim(cluster, claim.clone(), person, message, ops);
+            self.claim(cluster, user, person, message, ops);
         }
         person
     }
 
+    /// `message` of `user` (`person`) claims cluster `id`.
     fn claim(
         &mut self,
         id: ClusterId,
-        claim: Claim,
+        user: &str,
         person: ContactId,
         message: &Message,
         ops: &mut Vec<WriteOp>,
@@ -482,8 +481,9 @@ impl IdentityGraph {
             .claimants
             .iter()
             .any(|user| self.users.get(&**user).copied() != Some(person));
-        let at = claim.at;
-        let Some(position) = cluster.add_claim(claim) else {
+        let at = message.timestamp;
+        let tie = tie_of(&message.source, &message.message_id);
+        let Some(position) = cluster.add_claim(at, tie, user) else {
             return;
         };
         if others_before {
@@ -658,7 +658,8 @@ impl IdentityGraph {
         let first_claimant = cluster
             .claims
             .first()
-            .and_then(|c| self.users.get(&*c.user).copied());
+            .and_then(|claim| cluster.user_of(claim))
+            .and_then(|user| self.users.get(&**user).copied());
         match (first_claimant, cluster.home) {
             (None, None) => {
                 let home = self.create_contact(message.timestamp, ops);

@@ -561,3 +561,64 @@ fn alias_still_merges_two_users() {
     );
     assert_eq!(graph.live_contacts(), 1);
 }
+
+/// SDKs send the browser's anonymous id with every call: each identified
+/// message claims it. Another user's claim between two of them holds the
+/// browser exactly until the first user's next message.
+#[test]
+fn a_claim_between_two_of_a_users_messages_holds_until_the_next() {
+    let mut graph = graph();
+    let mut ops = Vec::new();
+    let mut messages: Vec<Message> = (0..50)
+        .map(|i| {
+            at(
+                message(MessageKind::Track, Some("alice"), Some("browser")),
+                1_000 + i * 100,
+                &format!("alice-{i}"),
+            )
+        })
+        .collect();
+    messages.push(at(
+        message(MessageKind::Identify, Some("bob"), Some("browser")),
+        3_050,
+        "bob-in",
+    ));
+    for (time, id) in [
+        (3_060, "page-bob"),
+        (3_100, "page-alice"),
+        (900, "page-before"),
+    ] {
+        messages.push(at(
+            message(MessageKind::Page, None, Some("browser")),
+            time,
+            id,
+        ));
+    }
+    let found = resolve_all(&mut graph, &messages, &mut ops);
+    let alice = graph.lookup(IdKind::User, "alice").unwrap();
+    let bob = graph.lookup(IdKind::User, "bob").unwrap();
+    assert_eq!(found[51], Some(bob), "3060: bob claimed at 3050");
+    assert_eq!(
+        found[52],
+        Some(alice),
+        "3100: alice's next message claims it back"
+    );
+    assert_eq!(
+        found[53],
+        Some(alice),
+        "before any claim: the first claimant"
+    );
+    let holders: Vec<(String, i64)> = graph.report().conflicts[0]
+        .holders
+        .iter()
+        .map(|h| (h.user_id.clone(), h.from))
+        .collect();
+    assert_eq!(
+        holders,
+        [
+            ("alice".to_owned(), 1_000),
+            ("bob".to_owned(), 3_050),
+            ("alice".to_owned(), 3_100)
+        ]
+    );
+}

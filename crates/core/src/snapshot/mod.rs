@@ -38,7 +38,7 @@ const MAGIC: &[u8; 6] = b"BWSNAP";
 
 /// Bumped whenever the layout or the meaning of what is stored changes:
 /// a snapshot of another format is ignored (the store is read instead).
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// What a snapshot covers, checked before its body is read.
 #[derive(Debug, Serialize, Deserialize)]
