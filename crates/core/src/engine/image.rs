@@ -289,7 +289,11 @@ impl State {
 
     /// The state an image describes.
     pub(crate) fn from_image(image: StateImage) -> Result<Self, ImageError> {
-        let objects: Vec<Arc<Value>> = image.objects.into_iter().map(Arc::new).collect();
+        let objects: Vec<Arc<Value>> = image
+            .objects
+            .into_iter()
+            .map(|object| Arc::new(super::json_table::compact(object)))
+            .collect();
         let mut state = State::restored(image.keep, image.position, &image.names, &objects);
         let mut packed = image.events.iter();
         for contact in image.contacts {

@@ -17,6 +17,7 @@ mod evaluate;
 mod forget;
 mod health;
 mod image;
+mod json_table;
 mod member_rows;
 mod parallel;
 mod personalize;

@@ -17,6 +17,7 @@ use serde_json::Value;
 use parking_lot::Mutex;
 
 use super::cow_map::CowMap;
+use super::json_table::JsonTable;
 use crate::event_pages::{self, PageReceiver};
 use crate::message::{ContactId, MessageKind, StoredEvent};
 use crate::names::Names;
@@ -114,8 +115,8 @@ const PAGE_FIELDS: [&str; 5] = ["path", "url", "title", "referrer", "search"];
 #[derive(Debug, Default)]
 struct Shared {
     names: Names,
-    /// Properties, page contexts and trait values, by their JSON text.
-    objects: HashMap<String, Arc<Value>>,
+    /// Properties, page contexts and trait values.
+    objects: JsonTable,
     shapes: HashMap<ShapeKey, Arc<EventShape>>,
     trait_keys: HashSet<Arc<str>>,
     /// Entries left by the last sweep: the next one runs when the tables
@@ -163,24 +164,8 @@ impl Shared {
 
     /// The one shared copy of an object with these keys and values.
     fn object(&mut self, object: serde_json::Map<String, Value>) -> Arc<Value> {
-        self.value(Value::Object(object))
-    }
-
-    /// The one shared copy of `value`.
-    fn value(&mut self, value: Value) -> Arc<Value> {
-        self.intern(value.to_string(), || value)
-    }
-
-    /// The one shared copy of the value whose JSON text is `text`; `value`
-    /// makes it when it is new (a known value is not copied).
-    fn intern(&mut self, text: String, value: impl FnOnce() -> Value) -> Arc<Value> {
-        if let Some(known) = self.objects.get(&text) {
-            return known.clone();
-        }
         self.sweep_when_grown();
-        let shared = Arc::new(value());
-        self.objects.insert(text, shared.clone());
-        shared
+        self.objects.intern(Value::Object(object))
     }
 
     /// Drops the shapes, objects and trait keys nothing holds any more (a
@@ -191,8 +176,7 @@ impl Shared {
     /// keeps its parts until a later sweep.
     fn sweep(&mut self) {
         self.shapes.retain(|_, shape| Arc::strong_count(shape) > 1);
-        self.objects
-            .retain(|_, object| Arc::strong_count(object) > 1);
+        self.objects.retain_held();
         self.trait_keys.retain(|key| Arc::strong_count(key) > 1);
         self.kept_at_sweep = self.held();
     }
@@ -225,7 +209,8 @@ impl TraitSharing for Shared {
     }
 
     fn value(&mut self, value: &Value) -> Arc<Value> {
-        self.intern(value.to_string(), || value.clone())
+        self.sweep_when_grown();
+        self.objects.intern_ref(value)
     }
 }
 
@@ -401,12 +386,13 @@ impl State {
         names: &[Arc<str>],
         objects: &[Arc<Value>],
     ) -> Self {
+        let mut table = JsonTable::with_capacity(objects.len());
+        for object in objects {
+            table.insert(Arc::clone(object));
+        }
         let shared = Shared {
             names: names.iter().cloned().collect(),
-            objects: objects
-                .iter()
-                .map(|object| (object.to_string(), object.clone()))
-                .collect(),
+            objects: table,
             shapes: HashMap::new(),
             trait_keys: HashSet::new(),
             kept_at_sweep: objects.len(),
@@ -670,10 +656,15 @@ impl State {
         let name = shared.names.intern(message.event.as_deref().unwrap_or(""));
         let reads = |key: &str| self.keep.as_ref().is_none_or(|keep| keep.contains(key));
         let properties = kept(&message.properties, reads);
-        // Rules read only `context.page` (page fields fall back to it).
+        // Rules read only `context.page`, and only the page fields the
+        // properties lack (a rule falls back to it). SDKs send both (the
+        // page's path and URL in each): kept twice, they would double the
+        // memory of every page event whose path or URL is new.
         let page = match (kind, message.context.get("page")) {
             (EventKind::Page, Some(Value::Object(page))) => {
-                let fields = kept(page, |key| PAGE_FIELDS.contains(&key) && reads(key));
+                let fields = kept(page, |key| {
+                    PAGE_FIELDS.contains(&key) && reads(key) && !properties.contains_key(key)
+                });
                 (!fields.is_empty()).then_some(fields)
             }
             _ => None,

@@ -715,3 +715,70 @@ fn repeated_trait_values_are_held_once() {
     assert_eq!(plans.len(), 3);
     assert!(plans.iter().all(|plan| std::ptr::eq(*plan, plans[0])));
 }
+
+/// SDKs send a page's fields twice, in the properties and in
+/// `context.page`. Rules fall back to the context only for a field the
+/// properties lack, so only those fields of it are kept: an event with a
+/// new path or URL holds it once.
+#[test]
+fn a_page_field_the_properties_hold_is_not_kept_again_from_the_context() {
+    let rules = RuleSet::from_toml(
+        "pages.toml",
+        r#"
+[[segment]]
+name = "read_pricing"
+subject = "contact"
+when = 'count(page where path starts_with "/pricing" and title = "Pricing") >= 2'
+"#,
+    )
+    .expect("valid rules");
+    let mut engine = Engine::new(Arc::new(rules));
+    let mut feed = Feed::new();
+    let page = |path: &str, at| {
+        let mut m = message(MessageKind::Page, Some("ann"), None, "", at);
+        m.properties = json!({"path": path, "url": format!("https://x.example{path}")})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        m.context = json!({"page": {"path": path, "title": "Pricing", "url": "https://x.example"}})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        m
+    };
+    let changes = engine.apply(
+        &feed.ops(&[page("/pricing?a", T0), page("/pricing?b", T0 + 1)]),
+        T0 + 10,
+    );
+    assert_eq!(changes_of(&changes, "read_pricing"), [("entered", T0 + 10)]);
+    let contact = engine.view.state.contacts.iter().next().map(|(_, c)| c);
+    let events: Vec<(Value, Option<Value>)> = contact
+        .map(|c| {
+            c.timeline
+                .iter()
+                .map(|e| {
+                    (
+                        (**e.properties()).clone(),
+                        e.context().map(|c| (**c).clone()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        events,
+        [
+            (
+                json!({"path": "/pricing?a", "url": "https://x.example/pricing?a"}),
+                Some(json!({"page": {"title": "Pricing"}}))
+            ),
+            (
+                json!({"path": "/pricing?b", "url": "https://x.example/pricing?b"}),
+                Some(json!({"page": {"title": "Pricing"}}))
+            ),
+        ],
+        "the path and URL are in the properties"
+    );
+    let (objects, shapes, _) = engine.view.state.interned();
+    assert_eq!((objects, shapes), (3, 2), "two paths and one context");
+}
