@@ -6,6 +6,7 @@
 //! and traits live on in its survivor.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use bellwether_rules::{
@@ -14,6 +15,7 @@ use bellwether_rules::{
 };
 use serde_json::Value;
 
+use hashbrown::HashTable;
 use parking_lot::Mutex;
 
 use super::cow_map::CowMap;
@@ -117,7 +119,10 @@ struct Shared {
     names: Names,
     /// Properties, page contexts and trait values.
     objects: JsonTable,
-    shapes: HashMap<ShapeKey, Arc<EventShape>>,
+    /// Shapes by [`ShapeKey`] (a slot is one pointer: an event whose
+    /// properties nobody else sent has a shape of its own).
+    shapes: HashTable<Arc<EventShape>>,
+    shape_hasher: foldhash::fast::RandomState,
     trait_keys: HashSet<Arc<str>>,
     /// Entries left by the last sweep: the next one runs when the tables
     /// have grown to twice as many.
@@ -128,8 +133,31 @@ struct Shared {
 const SWEEP_FLOOR: usize = 4096;
 
 /// A shape by its parts' addresses: they are interned (and never freed
-/// while `Shared` holds them), so equal addresses mean equal parts.
+/// while a shape holds them), so equal addresses mean equal parts.
 type ShapeKey = (EventKind, usize, usize, usize);
+
+fn shape_key(
+    kind: EventKind,
+    name: &Arc<str>,
+    properties: &Arc<Value>,
+    context: Option<&Arc<Value>>,
+) -> ShapeKey {
+    (
+        kind,
+        Arc::as_ptr(name) as *const u8 as usize,
+        Arc::as_ptr(properties) as usize,
+        context.map_or(0, |c| Arc::as_ptr(c) as usize),
+    )
+}
+
+fn key_of(shape: &EventShape) -> ShapeKey {
+    shape_key(
+        shape.kind,
+        &shape.name,
+        &shape.properties,
+        shape.context.as_ref(),
+    )
+}
 
 impl Shared {
     /// The one shared shape of these (interned) parts.
@@ -140,13 +168,9 @@ impl Shared {
         properties: Arc<Value>,
         context: Option<Arc<Value>>,
     ) -> Arc<EventShape> {
-        let key = (
-            kind,
-            Arc::as_ptr(&name) as *const u8 as usize,
-            Arc::as_ptr(&properties) as usize,
-            context.as_ref().map_or(0, |c| Arc::as_ptr(c) as usize),
-        );
-        if let Some(known) = self.shapes.get(&key) {
+        let key = shape_key(kind, &name, &properties, context.as_ref());
+        let hash = self.shape_hasher.hash_one(key);
+        if let Some(known) = self.shapes.find(hash, |shape| key_of(shape) == key) {
             return known.clone();
         }
         // The parts are held here: a sweep cannot free (and so reuse) the
@@ -158,7 +182,9 @@ impl Shared {
             properties,
             context,
         });
-        self.shapes.insert(key, shape.clone());
+        let hasher = &self.shape_hasher;
+        self.shapes
+            .insert_unique(hash, shape.clone(), |held| hasher.hash_one(key_of(held)));
         shape
     }
 
@@ -175,7 +201,7 @@ impl Shared {
     /// a shape holds its objects; a published view still holding an event
     /// keeps its parts until a later sweep.
     fn sweep(&mut self) {
-        self.shapes.retain(|_, shape| Arc::strong_count(shape) > 1);
+        self.shapes.retain(|shape| Arc::strong_count(shape) > 1);
         self.objects.retain_held();
         self.trait_keys.retain(|key| Arc::strong_count(key) > 1);
         self.kept_at_sweep = self.held();
@@ -393,7 +419,8 @@ impl State {
         let shared = Shared {
             names: names.iter().cloned().collect(),
             objects: table,
-            shapes: HashMap::new(),
+            shapes: HashTable::new(),
+            shape_hasher: Default::default(),
             trait_keys: HashSet::new(),
             kept_at_sweep: objects.len(),
         };
