@@ -253,14 +253,11 @@ fn evaluate_kind(
         let next = match computed {
             Some(Computed::Score(Some(score))) => {
                 let next = score.next_change;
-                let old = values.replace(rules, kind, at, Slot::Score(score));
+                let old = values.replace_score(rules, kind, at, score);
                 if flags.is_some() {
-                    changed[at] = match old {
-                        Slot::Score(old) => {
-                            !old.same_form(&score) || old.next_change != score.next_change
-                        }
-                        _ => true,
-                    };
+                    changed[at] = old.is_none_or(|old| {
+                        !old.same_form(&score) || old.next_change != score.next_change
+                    });
                 }
                 next
             }

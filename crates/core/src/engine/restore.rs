@@ -110,7 +110,7 @@ impl Engine {
                 kind,
                 DefKind::Score,
                 &record.score,
-                Slot::Score(form),
+                Slot::Score(Box::new(form)),
             );
         }
     }

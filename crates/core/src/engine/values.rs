@@ -14,10 +14,14 @@ pub(crate) enum Slot {
     /// Not computed (or a tier at no level).
     #[default]
     Unset,
-    Score(ScoreValue),
+    /// Boxed: a score's form is 56 bytes, and most slots are segments.
+    Score(Box<ScoreValue>),
     Segment(bool),
     Tier(Arc<str>),
 }
+
+// Every subject holds one per definition of its kind: keep it three words.
+const _: () = assert!(std::mem::size_of::<Slot>() == 24);
 
 /// A definition whose value differs between two evaluations: (kind,
 /// name, was, is).
@@ -64,7 +68,7 @@ impl Values {
     /// A score's value, if computed.
     pub fn score(&self, name: &str) -> Option<ScoreValue> {
         match self.named(DefKind::Score, name)? {
-            Slot::Score(score) => Some(*score),
+            Slot::Score(score) => Some(**score),
             _ => None,
         }
     }
@@ -88,7 +92,7 @@ impl Values {
     /// Every computed score, in the rule set's order.
     pub fn scores(&self) -> impl Iterator<Item = (&Arc<str>, &ScoreValue)> {
         self.set().filter_map(|(_, name, slot)| match slot {
-            Slot::Score(score) => Some((name, score)),
+            Slot::Score(score) => Some((name, &**score)),
             _ => None,
         })
     }
@@ -163,6 +167,28 @@ impl Values {
         match rules.value_layout().slot_of(kind, position) {
             Some(slot) => std::mem::replace(&mut self.slots[slot], value),
             None => Slot::Unset,
+        }
+    }
+
+    /// Sets the score at `position` of the rule set's order (one of
+    /// `kind`'s), in place when it held one; returns the score it held.
+    pub(crate) fn replace_score(
+        &mut self,
+        rules: &RuleSet,
+        kind: SubjectKind,
+        position: usize,
+        score: ScoreValue,
+    ) -> Option<ScoreValue> {
+        self.adopt(rules.value_layout(), kind);
+        let slot = self
+            .slots
+            .get_mut(rules.value_layout().slot_of(kind, position)?)?;
+        match slot {
+            Slot::Score(held) => Some(std::mem::replace(&mut **held, score)),
+            other => {
+                *other = Slot::Score(Box::new(score));
+                None
+            }
         }
     }
 
@@ -338,7 +364,7 @@ levels = [ {{ name = "hot", when = 'score("intent") >= 1' }} ]
         let contact = SubjectKind::Contact;
         for (name, slot) in [
             ("active", Slot::Segment(true)),
-            ("intent", Slot::Score(ScoreValue::fixed(3.0))),
+            ("intent", Slot::Score(Box::new(ScoreValue::fixed(3.0)))),
             ("stage", Slot::Tier("hot".into())),
         ] {
             values.replace(rules, contact, position(rules, name), slot);
@@ -360,6 +386,22 @@ levels = [ {{ name = "hot", when = 'score("intent") >= 1' }} ]
         assert_eq!(values.scores().count(), 1);
         assert_eq!(values.tiers().count(), 1);
         assert_eq!(Values::default().segments().count(), 0);
+    }
+
+    #[test]
+    fn a_score_is_replaced_in_place_and_the_held_one_returned() {
+        let rules = rules("");
+        let contact = SubjectKind::Contact;
+        let intent = position(&rules, "intent");
+        let mut values = Values::default();
+        assert_eq!(
+            values.replace_score(&rules, contact, intent, ScoreValue::fixed(1.0)),
+            None
+        );
+        let held = values.replace_score(&rules, contact, intent, ScoreValue::fixed(2.0));
+        assert_eq!(held, Some(ScoreValue::fixed(1.0)));
+        assert_eq!(values.score("intent"), Some(ScoreValue::fixed(2.0)));
+        assert_eq!(values.scores().count(), 1);
     }
 
     #[test]
