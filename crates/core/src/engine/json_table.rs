@@ -32,20 +32,27 @@ impl JsonTable {
 
     /// The one shared copy of `value`.
     pub(crate) fn intern(&mut self, value: Value) -> Arc<Value> {
-        let hash = self.hash(&value);
-        if let Some(known) = self.entries.find(hash, |known| **known == value) {
-            return Arc::clone(known);
+        match self.find(&value) {
+            Ok(known) => known,
+            Err(hash) => self.insert_hashed(hash, Arc::new(compact(value))),
         }
-        self.insert_hashed(hash, Arc::new(compact(value)))
     }
 
     /// The one shared copy of a value equal to `value` (copied when new).
     pub(crate) fn intern_ref(&mut self, value: &Value) -> Arc<Value> {
-        let hash = self.hash(value);
-        if let Some(known) = self.entries.find(hash, |known| **known == *value) {
-            return Arc::clone(known);
+        match self.find(value) {
+            Ok(known) => known,
+            Err(hash) => self.insert_hashed(hash, Arc::new(compact(value.clone()))),
         }
-        self.insert_hashed(hash, Arc::new(compact(value.clone())))
+    }
+
+    /// The held copy of `value`, else the hash to insert it by.
+    fn find(&mut self, value: &Value) -> Result<Arc<Value>, u64> {
+        let hash = self.hash(value);
+        self.entries
+            .find(hash, |known| **known == *value)
+            .map(Arc::clone)
+            .ok_or(hash)
     }
 
     /// Holds `value` (a snapshot's: known to differ from every other).

@@ -23,6 +23,7 @@ mod parallel;
 mod personalize;
 mod replay;
 mod restore;
+mod shape_table;
 mod snapshot;
 mod state;
 mod subjects;

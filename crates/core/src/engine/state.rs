@@ -6,7 +6,6 @@
 //! and traits live on in its survivor.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use bellwether_rules::{
@@ -15,11 +14,11 @@ use bellwether_rules::{
 };
 use serde_json::Value;
 
-use hashbrown::HashTable;
 use parking_lot::Mutex;
 
 use super::cow_map::CowMap;
 use super::json_table::JsonTable;
+use super::shape_table::ShapeTable;
 use crate::event_pages::{self, PageReceiver};
 use crate::message::{ContactId, MessageKind, StoredEvent};
 use crate::names::Names;
@@ -112,17 +111,14 @@ pub(crate) struct State {
 const PAGE_FIELDS: [&str; 5] = ["path", "url", "title", "referrer", "search"];
 
 /// Values many events repeat, kept once: event names, the (projected)
-/// properties and page contexts, interned by their JSON text, and the
-/// shapes they make together.
+/// properties, page contexts and trait values ([`JsonTable`]), the shapes
+/// they make together ([`ShapeTable`]) and trait keys.
 #[derive(Debug, Default)]
 struct Shared {
     names: Names,
     /// Properties, page contexts and trait values.
     objects: JsonTable,
-    /// Shapes by [`ShapeKey`] (a slot is one pointer: an event whose
-    /// properties nobody else sent has a shape of its own).
-    shapes: HashTable<Arc<EventShape>>,
-    shape_hasher: foldhash::fast::RandomState,
+    shapes: ShapeTable,
     trait_keys: HashSet<Arc<str>>,
     /// Entries left by the last sweep: the next one runs when the tables
     /// have grown to twice as many.
@@ -131,33 +127,6 @@ struct Shared {
 
 /// Tables smaller than this are not swept for growth.
 const SWEEP_FLOOR: usize = 4096;
-
-/// A shape by its parts' addresses: they are interned (and never freed
-/// while a shape holds them), so equal addresses mean equal parts.
-type ShapeKey = (EventKind, usize, usize, usize);
-
-fn shape_key(
-    kind: EventKind,
-    name: &Arc<str>,
-    properties: &Arc<Value>,
-    context: Option<&Arc<Value>>,
-) -> ShapeKey {
-    (
-        kind,
-        Arc::as_ptr(name) as *const u8 as usize,
-        Arc::as_ptr(properties) as usize,
-        context.map_or(0, |c| Arc::as_ptr(c) as usize),
-    )
-}
-
-fn key_of(shape: &EventShape) -> ShapeKey {
-    shape_key(
-        shape.kind,
-        &shape.name,
-        &shape.properties,
-        shape.context.as_ref(),
-    )
-}
 
 impl Shared {
     /// The one shared shape of these (interned) parts.
@@ -168,24 +137,10 @@ impl Shared {
         properties: Arc<Value>,
         context: Option<Arc<Value>>,
     ) -> Arc<EventShape> {
-        let key = shape_key(kind, &name, &properties, context.as_ref());
-        let hash = self.shape_hasher.hash_one(key);
-        if let Some(known) = self.shapes.find(hash, |shape| key_of(shape) == key) {
-            return known.clone();
-        }
         // The parts are held here: a sweep cannot free (and so reuse) the
-        // addresses in `key`.
+        // addresses the table finds shapes by.
         self.sweep_when_grown();
-        let shape = Arc::new(EventShape {
-            kind,
-            name,
-            properties,
-            context,
-        });
-        let hasher = &self.shape_hasher;
-        self.shapes
-            .insert_unique(hash, shape.clone(), |held| hasher.hash_one(key_of(held)));
-        shape
+        self.shapes.intern(kind, name, properties, context)
     }
 
     /// The one shared copy of an object with these keys and values.
@@ -201,7 +156,7 @@ impl Shared {
     /// a shape holds its objects; a published view still holding an event
     /// keeps its parts until a later sweep.
     fn sweep(&mut self) {
-        self.shapes.retain(|shape| Arc::strong_count(shape) > 1);
+        self.shapes.retain_held();
         self.objects.retain_held();
         self.trait_keys.retain(|key| Arc::strong_count(key) > 1);
         self.kept_at_sweep = self.held();
@@ -419,8 +374,7 @@ impl State {
         let shared = Shared {
             names: names.iter().cloned().collect(),
             objects: table,
-            shapes: HashTable::new(),
-            shape_hasher: Default::default(),
+            shapes: ShapeTable::default(),
             trait_keys: HashSet::new(),
             kept_at_sweep: objects.len(),
         };
