@@ -39,6 +39,11 @@ pub(crate) struct HeavyArgs {
     definitions: std::path::PathBuf,
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
     pg_url: String,
+    /// Send the user id alone. By default every message also carries the
+    /// browser's anonymous id, as analytics.js sends it: each one claims
+    /// the browser for the user in the identity graph.
+    #[arg(long)]
+    user_id_only: bool,
 }
 
 const BATCH: usize = 500;
@@ -47,6 +52,7 @@ const TIMED_BATCHES: usize = 5;
 /// One event every 5 minutes: 200k events span about two years.
 const SPACING_MS: i64 = 300_000;
 const USER: &str = "heavy-user";
+const BROWSER: &str = "heavy-user-browser";
 const FEATURES: [&str; 5] = ["campaigns", "reports", "automations", "api", "sso"];
 
 fn stamp(ms: i64) -> String {
@@ -55,8 +61,20 @@ fn stamp(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// With the browser's anonymous id unless `user_id_only`.
+fn from_browser(mut message: Value, args: &HeavyArgs) -> Value {
+    if !args.user_id_only {
+        message["anonymousId"] = json!(BROWSER);
+    }
+    message
+}
+
 /// The i-th event of the history (a product user's mix), at `at`.
-fn event(i: usize, at: i64, tag: &str) -> Value {
+fn event(i: usize, at: i64, tag: &str, args: &HeavyArgs) -> Value {
+    from_browser(history_event(i, at, tag), args)
+}
+
+fn history_event(i: usize, at: i64, tag: &str) -> Value {
     let id = format!("{tag}-{i}");
     match i % 8 {
         0 => json!({"type": "page", "userId": USER, "messageId": id, "timestamp": stamp(at),
@@ -116,8 +134,11 @@ fn bellwether_curve(args: &HeavyArgs, late: bool, now: i64) -> anyhow::Result<Ve
             &client,
             &server,
             "/v1/track",
-            &json!({"userId": USER, "event": "Logged In",
-            "messageId": "live-0", "timestamp": stamp(now)}),
+            &from_browser(
+                json!({"userId": USER, "event": "Logged In",
+                       "messageId": "live-0", "timestamp": stamp(now)}),
+                args,
+            ),
         )?;
     }
     let time_of = |i: usize| -> i64 {
@@ -136,7 +157,7 @@ fn bellwether_curve(args: &HeavyArgs, late: bool, now: i64) -> anyhow::Result<Ve
     for &size in &args.sizes {
         while sent < size {
             let batch: Vec<Value> = (sent..(sent + BATCH).min(size))
-                .map(|i| event(i, time_of(i), tag))
+                .map(|i| event(i, time_of(i), tag, args))
                 .collect();
             post(&client, &server, "/v1/batch", &json!({ "batch": batch }))?;
             sent += batch.len();
@@ -144,7 +165,7 @@ fn bellwether_curve(args: &HeavyArgs, late: bool, now: i64) -> anyhow::Result<Ve
         let mut timed = Vec::with_capacity(TIMED_BATCHES);
         for _ in 0..TIMED_BATCHES {
             let batch: Vec<Value> = (sent..sent + BATCH)
-                .map(|i| event(i, time_of(i), tag))
+                .map(|i| event(i, time_of(i), tag, args))
                 .collect();
             let started = Instant::now();
             post(&client, &server, "/v1/batch", &json!({ "batch": batch }))?;
@@ -161,8 +182,11 @@ fn bellwether_curve(args: &HeavyArgs, late: bool, now: i64) -> anyhow::Result<Ve
             } else {
                 time_of(sent) + singles as i64
             };
-            let body = json!({"userId": USER, "event": "Feature Used", "properties": {"feature": "api"},
-                              "messageId": format!("single-{singles}"), "timestamp": stamp(at)});
+            let body = from_browser(
+                json!({"userId": USER, "event": "Feature Used", "properties": {"feature": "api"},
+                       "messageId": format!("single-{singles}"), "timestamp": stamp(at)}),
+                args,
+            );
             let started = Instant::now();
             post(&client, &server, "/v1/track", &body)?;
             single.push(started.elapsed().as_secs_f64() * 1e3);
@@ -206,7 +230,7 @@ fn postgres_curve(args: &HeavyArgs, now: i64) -> anyhow::Result<Vec<Point>> {
     let start = now - total as i64 * SPACING_MS;
     let write = |client: &mut postgres::Client, from: usize, to: usize| -> anyhow::Result<()> {
         let rows: Vec<Value> = (from..to)
-            .map(|i| event(i, start + i as i64 * SPACING_MS, "pg"))
+            .map(|i| history_event(i, start + i as i64 * SPACING_MS, "pg"))
             .collect();
         let text = |m: &Value, k: &str| m[k].as_str().map(str::to_owned);
         let ids: Vec<Option<String>> = rows.iter().map(|m| text(m, "messageId")).collect();
@@ -266,7 +290,11 @@ pub(crate) fn run(args: &HeavyArgs) -> anyhow::Result<()> {
     let in_order = bellwether_curve(args, false, now)?;
     let late = bellwether_curve(args, true, now)?;
     let peer = postgres_curve(args, now)?;
-    println!("One contact, history in batches of {BATCH} through /v1/batch (an event every 5 min: 200k ≈ 2 years); per-event cost of the next batch, and single /v1/track p50\n");
+    let ids = match args.user_id_only {
+        true => "the user id alone",
+        false => "the user id and the browser's anonymous id",
+    };
+    println!("One contact, history in batches of {BATCH} through /v1/batch (an event every 5 min: 200k ≈ 2 years; each message with {ids}); per-event cost of the next batch, and single /v1/track p50\n");
     println!("| events in the contact | in order µs/event | late µs/event | single track p50 | PostgreSQL µs/event (insert + recompute) | PostgreSQL single p50 | in order / PostgreSQL |");
     println!("|---|---|---|---|---|---|---|");
     for (i, size) in args.sizes.iter().enumerate() {

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::sorted_chunks::SortedChunks;
 use crate::message::{ContactId, Millis};
 use crate::store::IdKind;
 
@@ -66,17 +67,27 @@ pub(super) struct Cluster {
     /// Its identifiers, each with the contact the store points it at and
     /// when it was first seen.
     pub(super) ids: Vec<Member>,
-    /// Sorted; may hold one user several times.
-    pub(super) claims: Vec<Claim>,
+    /// Sorted; may hold one user several times. Chunked: a user's every
+    /// message may claim, and late ones land inside.
+    pub(super) claims: SortedChunks<Claim>,
     /// Its anonymous contact while nobody claimed it.
     pub(super) home: Option<ContactId>,
-    /// Sorted by `(at, seq)`.
-    pub(super) events: Vec<ClusterEvent>,
+    /// Sorted by `(at, seq)`; chunked like `claims`.
+    pub(super) events: SortedChunks<ClusterEvent>,
     /// The distinct users of `claims` (few), in the order they first
     /// claimed it: who else claimed it is asked on every claim.
     pub(super) claimants: Vec<Arc<str>>,
     /// Another cluster was folded in since the last full settle.
     pub(super) united: bool,
+}
+
+/// Where a new claim landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Added {
+    /// It is the cluster's first claim.
+    pub(super) first: bool,
+    /// The time of the claim after it, if any.
+    pub(super) next_at: Option<Millis>,
 }
 
 /// One identifier of a cluster.
@@ -89,16 +100,19 @@ pub(super) struct Member {
 }
 
 impl Cluster {
-    /// Adds `user`'s claim at `(at, tie)` in order; its position, or `None`
-    /// if it was already there.
-    pub(super) fn add_claim(&mut self, at: Millis, tie: u32, user: &str) -> Option<usize> {
-        let position = self
+    /// Adds `user`'s claim at `(at, tie)` in order; `None` if it was
+    /// already there.
+    pub(super) fn add_claim(&mut self, at: Millis, tie: u32, user: &str) -> Option<Added> {
+        let cursor = self
             .claims
-            .binary_search_by(|claim| self.order(claim, at, tie, user))
+            .search(|claim| self.order(claim, at, tie, user))
             .err()?;
         let claimant = self.claimant(user);
-        self.claims.insert(position, Claim { at, tie, claimant });
-        Some(position)
+        let cursor = self.claims.insert(cursor, Claim { at, tie, claimant });
+        Some(Added {
+            first: self.claims.is_start(cursor),
+            next_at: self.claims.after(cursor).map(|next| next.at),
+        })
     }
 
     /// `user`'s index in `claimants`, added when new.
@@ -137,8 +151,8 @@ impl Cluster {
     /// it, else the first claim.
     pub(super) fn holder_at(&self, at: Millis) -> Option<&Arc<str>> {
         let after = self.claims.partition_point(|claim| claim.at <= at);
-        let index = after.saturating_sub(1);
-        self.user_of(self.claims.get(index)?)
+        let claim = self.claims.before(after).or(self.claims.first())?;
+        self.user_of(claim)
     }
 
     /// The user holding it from now on (latest claim).
@@ -153,21 +167,25 @@ impl Cluster {
             .iter()
             .map(|user| self.claimant(user))
             .collect();
-        self.claims.extend(other.claims.iter().filter_map(|claim| {
+        let mut claims = std::mem::take(&mut self.claims).into_vec();
+        claims.extend(other.claims.iter().filter_map(|claim| {
             let claimant = *claimants.get(claim.claimant as usize)?;
             Some(Claim { claimant, ..*claim })
         }));
         let names = &self.claimants;
         let name = |claim: &Claim| names.get(claim.claimant as usize);
-        self.claims.sort_by(|a, b| {
+        claims.sort_by(|a, b| {
             (a.at, a.tie)
                 .cmp(&(b.at, b.tie))
                 .then_with(|| name(a).cmp(&name(b)))
         });
-        self.claims.dedup();
+        claims.dedup();
+        self.claims = SortedChunks::from_sorted(claims);
         self.ids.extend(other.ids);
-        self.events.extend(other.events);
-        self.events.sort_by_key(|e| (e.at, e.seq));
+        let mut events = std::mem::take(&mut self.events).into_vec();
+        events.extend(other.events.into_vec());
+        events.sort_by_key(|e| (e.at, e.seq));
+        self.events = SortedChunks::from_sorted(events);
     }
 }
 
@@ -175,7 +193,11 @@ impl Cluster {
 mod tests {
     use super::*;
 
-    fn claim(cluster: &mut Cluster, at: Millis, user: &str) -> Option<usize> {
+    fn added(first: bool, next_at: Option<Millis>) -> Option<Added> {
+        Some(Added { first, next_at })
+    }
+
+    fn claim(cluster: &mut Cluster, at: Millis, user: &str) -> Option<Added> {
         cluster.add_claim(at, tie_of("web", &format!("{user}-{at}")), user)
     }
 
@@ -183,10 +205,10 @@ mod tests {
     fn holder_is_the_latest_claim_and_the_first_before_any() {
         let mut cluster = Cluster::default();
         assert_eq!(cluster.holder_at(5), None);
-        assert_eq!(claim(&mut cluster, 20, "bob"), Some(0));
-        assert_eq!(claim(&mut cluster, 10, "alice"), Some(0));
+        assert_eq!(claim(&mut cluster, 20, "bob"), added(true, None));
+        assert_eq!(claim(&mut cluster, 10, "alice"), added(true, Some(20)));
         assert_eq!(claim(&mut cluster, 10, "alice"), None);
-        assert_eq!(claim(&mut cluster, 30, "alice"), Some(2));
+        assert_eq!(claim(&mut cluster, 30, "alice"), added(false, None));
         assert_eq!(cluster.holder_at(1).map(|u| &**u), Some("alice"));
         assert_eq!(cluster.holder_at(10).map(|u| &**u), Some("alice"));
         assert_eq!(cluster.holder_at(19).map(|u| &**u), Some("alice"));
@@ -199,9 +221,9 @@ mod tests {
     #[test]
     fn claims_at_one_instant_with_one_tie_are_ordered_by_user() {
         let mut cluster = Cluster::default();
-        assert_eq!(cluster.add_claim(10, 7, "carol"), Some(0));
-        assert_eq!(cluster.add_claim(10, 7, "alice"), Some(0));
-        assert_eq!(cluster.add_claim(10, 7, "bob"), Some(1));
+        assert_eq!(cluster.add_claim(10, 7, "carol"), added(true, None));
+        assert_eq!(cluster.add_claim(10, 7, "alice"), added(true, Some(10)));
+        assert_eq!(cluster.add_claim(10, 7, "bob"), added(false, Some(10)));
         assert_eq!(cluster.add_claim(10, 7, "bob"), None);
         let users: Vec<&str> = cluster
             .claims

@@ -26,6 +26,7 @@
 mod cluster;
 mod enrich;
 mod rebuild;
+mod sorted_chunks;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -483,7 +484,7 @@ impl IdentityGraph {
             .any(|user| self.users.get(&**user).copied() != Some(person));
         let at = message.timestamp;
         let tie = tie_of(&message.source, &message.message_id);
-        let Some(position) = cluster.add_claim(at, tie, user) else {
+        let Some(added) = cluster.add_claim(at, tie, user) else {
             return;
         };
         if others_before {
@@ -496,11 +497,8 @@ impl IdentityGraph {
         }
         // Only the messages from this claim to the next can change holder
         // (and those before it, when it is the new first claim).
-        let from = if position == 0 { Millis::MIN } else { at };
-        let to = cluster
-            .claims
-            .get(position + 1)
-            .map_or(Millis::MAX, |next| next.at);
+        let from = if added.first { Millis::MIN } else { at };
+        let to = added.next_at.unwrap_or(Millis::MAX);
         self.settle(id, message, (from, to), ops);
     }
 
@@ -699,14 +697,15 @@ impl IdentityGraph {
         };
         let start = cluster.events.partition_point(|e| e.at < from);
         let end = cluster.events.partition_point(|e| e.at <= to);
-        let targets: Vec<Option<ContactId>> = cluster.events[start..end]
-            .iter()
+        let targets: Vec<Option<ContactId>> = cluster
+            .events
+            .range(start, end)
             .map(|event| match cluster.holder_at(event.at) {
                 Some(user) => self.users.get(&**user).copied(),
                 None => cluster.home,
             })
             .collect();
-        for (event, target) in cluster.events[start..end].iter_mut().zip(targets) {
+        for (event, target) in cluster.events.range_mut(start, end).zip(targets) {
             let current = self.canonical(event.contact);
             event.contact = current;
             let Some(target) = target.filter(|t| *t != current) else {
