@@ -54,6 +54,15 @@ pub struct SqliteStore {
     _checkpointer: checkpoint::Checkpointer,
 }
 
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // The writing process leaves an empty WAL for the next start.
+        if self._lock.is_some() {
+            checkpoint::truncate_on_close(self.writer.get_mut());
+        }
+    }
+}
+
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore")

@@ -79,3 +79,29 @@ fn the_writer_truncates_a_wal_past_its_bound() {
     drop(writer);
     assert_eq!(store.event_count().unwrap(), 20, "nothing lost");
 }
+
+#[test]
+fn the_writing_process_leaves_an_empty_wal_at_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = dir.path().join("bellwether.db-wal");
+    let wal_size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    let insert = |store: &SqliteStore, seq: i64| {
+        store
+            .writer
+            .lock()
+            .execute(
+                "INSERT INTO events (seq, source, message_id, type, timestamp, received_at,
+                     properties, traits, context)
+                 VALUES (?1, 'web', ?2, 'track', 0, 0, '{}', '{}', '{}')",
+                rusqlite::params![seq, format!("m{seq}")],
+            )
+            .unwrap();
+    };
+    let writer = SqliteStore::open_as_writer(dir.path(), "test").unwrap();
+    insert(&writer, 2);
+    assert!(wal_size() > 0, "the commit is in the WAL");
+    drop(writer);
+    assert_eq!(wal_size(), 0, "checkpointed and truncated at close");
+    let reopened = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(reopened.event_count().unwrap(), 1, "nothing lost");
+}
