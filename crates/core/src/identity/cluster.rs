@@ -81,6 +81,9 @@ pub(super) struct Cluster {
     pub(super) united: bool,
 }
 
+// Held inline in the graph's table of clusters, about two per contact.
+const _: () = assert!(std::mem::size_of::<Cluster>() == 120);
+
 /// Where a new claim landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Added {

@@ -192,7 +192,9 @@ pub struct IdentityGraph {
     users: HashMap<String, ContactId>,
     /// Anonymous id or email → its cluster.
     members: HashMap<(IdKind, String), ClusterId>,
-    clusters: HashMap<ClusterId, Cluster>,
+    /// Boxed: a table slot is then one pointer, not a 120-byte cluster
+    /// (about two clusters per contact; the table keeps room to grow).
+    clusters: HashMap<ClusterId, Box<Cluster>>,
     live: HashMap<ContactId, ContactNode>,
     /// Merged-away contact → where it went.
     merged: HashMap<ContactId, ContactId>,
@@ -589,7 +591,7 @@ impl IdentityGraph {
             pointer: None,
             first_seen: at,
         });
-        self.clusters.insert(id, cluster);
+        self.clusters.insert(id, Box::new(cluster));
         id
     }
 
@@ -619,7 +621,7 @@ impl IdentityGraph {
         let absorbed_home = absorbed.home;
         let kept_home = self.clusters.get(&kept).and_then(|c| c.home);
         if let Some(cluster) = self.clusters.get_mut(&kept) {
-            cluster.absorb(absorbed);
+            cluster.absorb(*absorbed);
             cluster.united = true;
         }
         match (kept_home, absorbed_home) {

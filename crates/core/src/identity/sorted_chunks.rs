@@ -23,40 +23,41 @@ pub(super) struct Cursor {
     offset: usize,
 }
 
+/// One word more than a `Vec` would hold inline is one too many: every
+/// cluster has two (claims and user-less messages), so the length is
+/// summed when asked (rarely) instead of kept.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct SortedChunks<T> {
     /// None is empty.
     chunks: Vec<Vec<T>>,
-    len: usize,
 }
+
+const _: () = assert!(std::mem::size_of::<SortedChunks<u64>>() == 24);
 
 impl<T> Default for SortedChunks<T> {
     fn default() -> Self {
-        Self {
-            chunks: Vec::new(),
-            len: 0,
-        }
+        Self { chunks: Vec::new() }
     }
 }
 
 impl<T> SortedChunks<T> {
     /// From items already in order.
     pub(super) fn from_sorted(items: Vec<T>) -> Self {
-        let len = items.len();
-        let mut chunks = Vec::with_capacity(len.div_ceil(CHUNK));
+        let mut chunks = Vec::with_capacity(items.len().div_ceil(CHUNK));
         let mut rest = items.into_iter().peekable();
         while rest.peek().is_some() {
             chunks.push(rest.by_ref().take(CHUNK).collect());
         }
-        Self { chunks, len }
+        Self { chunks }
     }
 
+    /// O(chunks).
     pub(super) fn len(&self) -> usize {
-        self.len
+        self.chunks.iter().map(Vec::len).sum()
     }
 
     pub(super) fn is_empty(&self) -> bool {
-        self.len == 0
+        self.chunks.is_empty()
     }
 
     pub(super) fn first(&self) -> Option<&T> {
@@ -73,7 +74,7 @@ impl<T> SortedChunks<T> {
 
     /// Moves every item out, in order.
     pub(super) fn into_vec(self) -> Vec<T> {
-        let mut items = Vec::with_capacity(self.len);
+        let mut items = Vec::with_capacity(self.len());
         for chunk in self.chunks {
             items.extend(chunk);
         }
@@ -154,7 +155,6 @@ impl<T> SortedChunks<T> {
     /// [`Self::search`]); returns where it is now. Shifts at most one
     /// chunk.
     pub(super) fn insert(&mut self, cursor: Cursor, item: T) -> Cursor {
-        self.len += 1;
         let chunks = self.chunks.len();
         let Some(chunk) = self.chunks.get_mut(cursor.chunk) else {
             self.chunks.push(vec![item]);
@@ -245,7 +245,7 @@ impl<'a, T> IntoIterator for &'a SortedChunks<T> {
 
 impl<T: Serialize> Serialize for SortedChunks<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.len))?;
+        let mut seq = serializer.serialize_seq(Some(self.len()))?;
         for item in self {
             seq.serialize_element(item)?;
         }
