@@ -16,6 +16,9 @@ pub(crate) struct RulePoints {
     used: f64,
 }
 
+// Every subject holds one per event rule of each tracked score.
+const _: () = assert!(std::mem::size_of::<RulePoints>() == 80);
+
 impl RulePoints {
     /// Counts one matching event (events come in time order).
     pub(crate) fn add(&mut self, rule: &EventRuleSpec, time: i64, half_life: Option<i64>) {

@@ -4,40 +4,59 @@
 /// The exact sum of finitely many `f64`s, rounded once when read
 /// (Shewchuk's non-overlapping partials, as in Python's `math.fsum`).
 /// Removing a value is adding its negation, so a sliding window stays exact.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct ExactSum {
-    partials: Vec<f64>,
-    /// Infinite or NaN terms, or an overflow: summed plainly.
-    special: Option<f64>,
+///
+/// Three words, like the `Vec` alone: every tracked score rule of every
+/// subject holds one.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum ExactSum {
+    /// The partials of finite terms, smallest magnitude first.
+    Partials(Vec<f64>),
+    /// Infinite or NaN terms, or an overflow: summed plainly from then on.
+    Special(f64),
+}
+
+const _: () = assert!(std::mem::size_of::<ExactSum>() == 24);
+
+impl Default for ExactSum {
+    fn default() -> Self {
+        ExactSum::Partials(Vec::new())
+    }
 }
 
 impl ExactSum {
     pub(crate) fn add(&mut self, value: f64) {
-        if !value.is_finite() || self.special.is_some() {
-            self.special = Some(self.special.unwrap_or_else(|| self.value_finite()) + value);
+        let partials = match self {
+            ExactSum::Special(total) => {
+                *total += value;
+                return;
+            }
+            ExactSum::Partials(partials) => partials,
+        };
+        if !value.is_finite() {
+            *self = ExactSum::Special(finite_sum(partials) + value);
             return;
         }
         let mut x = value;
         let mut kept = 0;
-        for i in 0..self.partials.len() {
-            let mut y = self.partials[i];
+        for i in 0..partials.len() {
+            let mut y = partials[i];
             if x.abs() < y.abs() {
                 std::mem::swap(&mut x, &mut y);
             }
             let high = x + y;
             let low = y - (high - x);
             if low != 0.0 {
-                self.partials[kept] = low;
+                partials[kept] = low;
                 kept += 1;
             }
             x = high;
         }
         if !x.is_finite() {
-            self.special = Some(x);
+            *self = ExactSum::Special(x);
             return;
         }
-        self.partials.truncate(kept);
-        self.partials.push(x);
+        partials.truncate(kept);
+        partials.push(x);
     }
 
     pub(crate) fn remove(&mut self, value: f64) {
@@ -46,41 +65,41 @@ impl ExactSum {
 
     /// The correctly rounded sum.
     pub(crate) fn value(&self) -> f64 {
-        match self.special {
-            Some(special) => special,
-            None => self.value_finite(),
+        match self {
+            ExactSum::Special(total) => *total,
+            ExactSum::Partials(partials) => finite_sum(partials),
         }
     }
+}
 
-    fn value_finite(&self) -> f64 {
-        let partials = &self.partials;
-        let Some((&last, rest)) = partials.split_last() else {
-            return 0.0;
-        };
-        let mut high = last;
-        let mut low = 0.0;
-        let mut i = rest.len();
-        while i > 0 {
-            i -= 1;
-            let x = high;
-            let y = rest[i];
-            high = x + y;
-            let back = high - x;
-            low = y - back;
-            if low != 0.0 {
-                break;
-            }
+/// The correctly rounded sum of non-overlapping partials.
+fn finite_sum(partials: &[f64]) -> f64 {
+    let Some((&last, rest)) = partials.split_last() else {
+        return 0.0;
+    };
+    let mut high = last;
+    let mut low = 0.0;
+    let mut i = rest.len();
+    while i > 0 {
+        i -= 1;
+        let x = high;
+        let y = rest[i];
+        high = x + y;
+        let back = high - x;
+        low = y - back;
+        if low != 0.0 {
+            break;
         }
-        // Round half-even correction (as in fsum): look at the next partial.
-        if i > 0 && ((low < 0.0 && rest[i - 1] < 0.0) || (low > 0.0 && rest[i - 1] > 0.0)) {
-            let y = low * 2.0;
-            let x = high + y;
-            if y == x - high {
-                high = x;
-            }
-        }
-        high
     }
+    // Round half-even correction (as in fsum): look at the next partial.
+    if i > 0 && ((low < 0.0 && rest[i - 1] < 0.0) || (low > 0.0 && rest[i - 1] > 0.0)) {
+        let y = low * 2.0;
+        let x = high + y;
+        if y == x - high {
+            high = x;
+        }
+    }
+    high
 }
 
 /// Points decayed with a half-life, folded in time order: the total is
@@ -136,6 +155,22 @@ mod tests {
         assert_eq!(a.value(), 1.3);
         a.remove(1.0);
         assert_eq!(a.value(), 0.1 + 0.2);
+    }
+
+    #[test]
+    fn infinite_terms_and_overflows_are_summed_plainly() {
+        let mut sum = ExactSum::default();
+        sum.add(1.5);
+        sum.add(f64::INFINITY);
+        assert_eq!(sum.value(), f64::INFINITY);
+        sum.add(2.0);
+        assert_eq!(sum.value(), f64::INFINITY);
+        sum.add(f64::NEG_INFINITY);
+        assert!(sum.value().is_nan());
+        let mut overflow = ExactSum::default();
+        overflow.add(f64::MAX);
+        overflow.add(f64::MAX);
+        assert_eq!(overflow.value(), f64::INFINITY);
     }
 
     proptest! {
