@@ -23,12 +23,11 @@ pub(super) struct Cursor {
     offset: usize,
 }
 
-/// One word more than a `Vec` would hold inline is one too many: every
-/// cluster has two (claims and user-less messages), so the length is
-/// summed when asked (rarely) instead of kept.
+/// Items in order, in chunks. As small inline as a `Vec` (every cluster
+/// holds two): the length is summed when asked (rarely), not kept.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct SortedChunks<T> {
-    /// None is empty.
+    /// In order; no chunk is empty.
     chunks: Vec<Vec<T>>,
 }
 
