@@ -188,40 +188,35 @@ impl<T> SortedChunks<T> {
 
     /// The items from `from` up to (not including) `to`.
     pub(super) fn range(&self, from: Cursor, to: Cursor) -> impl Iterator<Item = &T> {
-        self.spans(from, to)
-            .flat_map(|(chunk, span)| &self.chunks[chunk][span])
+        let last = to.chunk.saturating_sub(from.chunk);
+        self.chunks
+            .iter()
+            .enumerate()
+            .skip(from.chunk)
+            .take(last + 1)
+            .flat_map(move |(index, chunk)| &chunk[span(index, chunk.len(), from, to)])
     }
 
     /// The items from `from` up to (not including) `to`, mutably.
     pub(super) fn range_mut(&mut self, from: Cursor, to: Cursor) -> impl Iterator<Item = &mut T> {
-        let spans: Vec<(usize, std::ops::Range<usize>)> = self.spans(from, to).collect();
-        let mut chunks = self.chunks.iter_mut().enumerate();
-        spans.into_iter().flat_map(move |(index, span)| {
-            // Spans are in chunk order, each chunk once.
-            let chunk = chunks.find(|(at, _)| *at == index).map(|(_, chunk)| chunk);
-            chunk
-                .map_or(&mut [][..], |chunk| &mut chunk[span])
-                .iter_mut()
-        })
-    }
-
-    /// Each chunk's part of `from..to`.
-    fn spans(
-        &self,
-        from: Cursor,
-        to: Cursor,
-    ) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + '_ {
-        let last = to.chunk.min(self.chunks.len().saturating_sub(1));
-        (from.chunk..=last)
-            .filter(|_| !self.chunks.is_empty())
-            .map(move |index| {
-                let len = self.chunks[index].len();
-                let start = if index == from.chunk { from.offset } else { 0 };
-                let end = if index == to.chunk { to.offset } else { len };
-                let end = end.min(len);
-                (index, start.min(end)..end)
+        let last = to.chunk.saturating_sub(from.chunk);
+        self.chunks
+            .iter_mut()
+            .enumerate()
+            .skip(from.chunk)
+            .take(last + 1)
+            .flat_map(move |(index, chunk)| {
+                let span = span(index, chunk.len(), from, to);
+                &mut chunk[span]
             })
     }
+}
+
+/// The part of chunk `index` (of `len` items) that lies in `from..to`.
+fn span(index: usize, len: usize, from: Cursor, to: Cursor) -> std::ops::Range<usize> {
+    let start = if index == from.chunk { from.offset } else { 0 };
+    let end = if index == to.chunk { to.offset } else { len }.min(len);
+    start.min(end)..end
 }
 
 impl<'a, T> IntoIterator for &'a mut SortedChunks<T> {
@@ -329,6 +324,8 @@ mod tests {
                 let end = chunks.partition_point(|item| *item <= probe + 10);
                 let ranged: Vec<u32> = chunks.range_mut(cursor, end).map(|item| *item).collect();
                 prop_assert_eq!(&ranged[..], &plain[index..end_index]);
+                let read: Vec<u32> = chunks.range(cursor, end).copied().collect();
+                prop_assert_eq!(read, ranged);
             }
         }
     }
