@@ -7,7 +7,7 @@ use regex::Regex;
 
 use super::motion::{first_flip, Motion};
 use super::{earliest, Eval, Out, Trace};
-use crate::ir::{ArithOp, CmpOp, Node, NodeKind};
+use crate::ir::{AggOp, ArithOp, CmpOp, Node, NodeKind, Win};
 use crate::timeline::Event;
 use crate::value::{Val, Value};
 
@@ -22,6 +22,26 @@ fn deciding_count(op: CmpOp, k: f64) -> Option<usize> {
         CmpOp::Eq | CmpOp::Ne => return None,
     };
     Some((limit as usize).max(1))
+}
+
+/// Whether `lhs op rhs` keeps this truth for as long as its right side
+/// does: `lhs` counts what a sliding window holds, which only falls as time
+/// passes (a match leaving) until an input arrives (which re-evaluates), and
+/// falling keeps this truth (`count(…, last 7d) >= 2` while false). Its
+/// window's edges are then no change: a subject is not woken at each one.
+fn kept_while_falling(op: CmpOp, lhs: &Node, truth: bool) -> bool {
+    let falls = matches!(
+        &lhs.kind,
+        NodeKind::Count(_, Win::Last(_))
+            | NodeKind::ActiveDays(Win::Last(_))
+            | NodeKind::Agg(AggOp::Distinct, _, _, Win::Last(_))
+    );
+    falls
+        && match op {
+            CmpOp::Ge | CmpOp::Gt => !truth,
+            CmpOp::Le | CmpOp::Lt => truth,
+            CmpOp::Eq | CmpOp::Ne => false,
+        }
 }
 
 /// How two values order, if they are comparable.
@@ -127,16 +147,22 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
         {
             if let Some(limit) = deciding_count(op, *k) {
                 let out = self.count_upto(sel, win, limit, &mut super::Detail::default());
-                return Out::until(
-                    Val::Bool(holds(op, order(&out.val, &Val::Num(*k)))),
-                    out.next,
-                );
+                let truth = holds(op, order(&out.val, &Val::Num(*k)));
+                let next = match kept_while_falling(op, lhs, truth) {
+                    true => None,
+                    false => out.next,
+                };
+                return Out::until(Val::Bool(truth), next);
             }
         }
         let left = self.eval(lhs, event);
         let right = self.eval(rhs, event);
-        let value = Val::Bool(holds(op, order(&left.val, &right.val)));
-        let until = earliest(left.next, right.next);
+        let truth = holds(op, order(&left.val, &right.val));
+        let value = Val::Bool(truth);
+        let until = match right.motion.is_none() && kept_while_falling(op, lhs, truth) {
+            true => right.next,
+            false => earliest(left.next, right.next),
+        };
         if left.motion.is_none() && right.motion.is_none() {
             return Out::until(value, until);
         }

@@ -28,6 +28,13 @@ const CASES: &[(&str, bool, Option<f64>)] = &[
     // selectors, where, windows
     ("count(page where path = \"/pricing\", last 7d) >= 2", true, Some(15.0)),
     ("count(page where path = \"/pricing\") = 3", true, None),
+    // a sliding window's count only falls until an event arrives: what
+    // falling keeps has no next change (the window's edges are none)
+    ("count(page where path = \"/pricing\", last 7d) >= 5", false, None),
+    ("count(page where path = \"/pricing\", last 7d) < 2", false, Some(15.0)),
+    ("count(page where path = \"/pricing\", last 7d) <= 2", true, None),
+    ("active_days(last 7d) > 6", false, None),
+    ("distinct(\"Feature Used\", feature, last 30d) >= 3", false, None),
     ("count(page, between 6d and 2d ago) = 3", true, Some(11.0)),
     ("count(any, last 2d) between 1 and 5", true, Some(11.0)),
     ("exists(page where path starts_with \"/blog/\")", true, None),

@@ -29,6 +29,7 @@ const CONDITIONS: &[&str] = &[
     r#"sequence("A" then "B" within 1d, last 4d)"#,
     r#"sum("A", v, last 2d) > 5 or max("B", v, between 4d and 1d ago) >= 7"#,
     r#"distinct("A", v, last 3d) >= 2"#,
+    r#"count("A", last 3d) < 2 and distinct("B", v, last 2d) <= 1"#,
     r#"first("A", last 3d).v > 4"#,
     r#"exists("B", within 1d of first("A"))"#,
     r#"each(last 2 "A" followed_by "B" on k)"#,
