@@ -738,6 +738,13 @@ pub trait Store: Send + Sync {
     /// checkpoint, deletes nothing. Returns the rows deleted.
     fn discard_unconfirmed_history(&self) -> Result<u64, StoreError>;
 
+    /// Gives back the memory the writer's page cache grew to during a bulk
+    /// write (a first start's history): it would otherwise stay resident
+    /// for the life of the process. Nothing to do by default.
+    fn release_write_cache(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     // ── The outbox (see `WriteOp::Outbox`) ──────────────────────────────
 
     /// Deliveries due at `now`: per (destination, subject), only the oldest

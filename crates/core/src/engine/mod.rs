@@ -454,7 +454,10 @@ impl Engine {
             engine.forget(key, start);
         }
         engine.fresh = if backfill {
-            engine.backfill(now, &|ops| store.apply(ops), progress)?
+            let fresh = engine.backfill(now, &|ops| store.apply(ops), progress)?;
+            // The history's rows filled the writer's page cache.
+            store.release_write_cache()?;
+            fresh
         } else {
             engine.reevaluate_everything(start)?;
             tracing::debug!(

@@ -194,6 +194,16 @@ impl Store for SqliteStore {
         write::discard_unconfirmed_history(&mut self.writer.lock())
     }
 
+    fn release_write_cache(&self) -> Result<(), StoreError> {
+        // Frees every page of the writer's cache that is not in use (all of
+        // them between transactions); the cache grows back as pages are
+        // read again.
+        self.writer
+            .lock()
+            .execute_batch("PRAGMA shrink_memory")
+            .db()
+    }
+
     fn seen_message_ids(
         &self,
         source: &str,

@@ -110,3 +110,29 @@ fn the_writing_process_leaves_an_empty_wal_at_close() {
     assert_eq!(wal_size(), 0, "checkpointed and truncated at close");
     assert_eq!(count_events(), 1, "nothing lost");
 }
+
+#[test]
+fn releasing_the_write_cache_keeps_the_data_and_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let insert = |seq: i64| {
+        store
+            .writer
+            .lock()
+            .execute(
+                "INSERT INTO events (seq, source, message_id, type, timestamp, received_at,
+                     properties, traits, context)
+                 VALUES (?1, 'web', 'm' || ?1, 'track', 0, 0, '{}', '{}', '{}')",
+                [seq],
+            )
+            .unwrap()
+    };
+    insert(1);
+    store.release_write_cache().unwrap();
+    insert(2);
+    assert_eq!(
+        store.event_count().unwrap(),
+        2,
+        "nothing lost, writes go on"
+    );
+}
