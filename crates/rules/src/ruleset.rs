@@ -9,7 +9,7 @@ use crate::check::{check_condition, Catalog, DefKind, ScoreInfo, TierInfo};
 use crate::compile::{compile, resolve_plain, resolve_toml, DefError};
 use crate::defs::{parse_toml, Definitions};
 use crate::diagnostics::{Diagnostic, Diagnostics, Problem};
-use crate::eval::{earliest, evaluate, NoTrace};
+use crate::eval::{earliest, evaluate, evaluate_deciding, NoTrace};
 use crate::explain::{Explanation, Tracer};
 use crate::ir::Node;
 use crate::score::{CompiledScore, ScoreExplanation};
@@ -209,12 +209,27 @@ impl RuleSet {
         subject: &dyn SubjectView,
         now: i64,
     ) -> Option<Evaluated<bool>> {
+        self.evaluate_segment_deciding(name, subject, now)
+            .map(|(evaluated, _)| evaluated)
+    }
+
+    /// [`RuleSet::evaluate_segment`], and which top-level operand of its
+    /// `and`/`or` decided the answer: the engine then re-evaluates it only
+    /// for inputs that reach that operand
+    /// ([`crate::Triggers::deciding`]).
+    pub fn evaluate_segment_deciding(
+        &self,
+        name: &str,
+        subject: &dyn SubjectView,
+        now: i64,
+    ) -> Option<(Evaluated<bool>, Option<usize>)> {
         let segment = &self.segments[*self.segment_index.get(name)?];
-        let out = evaluate(&segment.node, subject, now, Some(&self.plan), &mut NoTrace);
-        Some(Evaluated {
+        let (out, decided) = evaluate_deciding(&segment.node, subject, now, Some(&self.plan));
+        let evaluated = Evaluated {
             value: out.val.is_true(),
             next_change: out.next,
-        })
+        };
+        Some((evaluated, decided))
     }
 
     /// Why `subject` is in or out of segment `name` at `now`.

@@ -39,9 +39,23 @@ pub struct Triggers {
     always: bool,
     /// Positions in [`RuleSet::order`] of the same-kind definitions it reads.
     deps: Vec<usize>,
+    /// For a segment whose condition is an `and`/`or`: each top-level
+    /// operand's own inputs (empty when the definition reads contacts or
+    /// another kind's values, which operands do not tell apart).
+    operands: Vec<Triggers>,
 }
 
 impl Triggers {
+    /// What may change the value while top-level operand `decided` decides
+    /// it (`RuleSet::evaluate_segment_deciding`): that operand's inputs. A
+    /// false operand of an `and` keeps it false whatever the others do (a
+    /// true one of an `or` keeps it true), so `score("fit") >= 50 and
+    /// exists(any)` with a low fit is no longer evaluated at every event.
+    /// Its own next change and the values it reads (`deps`) still count.
+    pub fn deciding(&self, decided: Option<usize>) -> &Triggers {
+        decided.and_then(|at| self.operands.get(at)).unwrap_or(self)
+    }
+
     /// Whether `event` arriving may change the value.
     pub fn by_event(&self, event: &Event) -> bool {
         self.always || self.events.iter().any(|base| base_matches(base, event))
@@ -174,11 +188,17 @@ pub(crate) fn triggers_of(
         .iter()
         .map(|def| {
             let mut found = Walk::new(def.subject);
+            let mut operands = Vec::new();
             match def.kind {
                 DefKind::Segment => {
                     for segment in segments.iter().filter(|s| *s.name == *def.name) {
                         found.node(&segment.node);
                     }
+                    operands = segments
+                        .iter()
+                        .find(|s| *s.name == *def.name)
+                        .map(|segment| operand_triggers(def.subject, &segment.node))
+                        .unwrap_or_default();
                 }
                 DefKind::Tier => {
                     for tier in tiers.iter().filter(|t| *t.name == *def.name) {
@@ -201,7 +221,29 @@ pub(crate) fn triggers_of(
                     _ => triggers.always = true,
                 }
             }
+            // Reads of contacts and of another kind's values are known for
+            // the whole definition only (`depends_on`), not per operand.
+            if triggers.members.is_none() && !triggers.always {
+                triggers.operands = operands;
+            }
             triggers
+        })
+        .collect()
+}
+
+/// Each top-level operand's inputs when `node` is an `and`/`or`; none
+/// otherwise. Same-kind values an operand reads are the definition's
+/// `deps`.
+fn operand_triggers(subject: SubjectKind, node: &Node) -> Vec<Triggers> {
+    let (NodeKind::And(items) | NodeKind::Or(items)) = &node.kind else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .map(|item| {
+            let mut found = Walk::new(subject);
+            found.node(item);
+            found.triggers
         })
         .collect()
 }

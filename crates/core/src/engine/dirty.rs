@@ -10,7 +10,7 @@
 use bellwether_rules::{Event, Events, MemberChange, RuleSet, SubjectKind, Traits};
 
 use super::evaluate::{Dirty, Plan};
-use super::values::{Slot, Values};
+use super::values::{Slot, Values, NO_OPERAND};
 use super::Engine;
 use crate::message::Millis;
 use crate::subject::SubjectKey;
@@ -87,6 +87,7 @@ fn dirty_flags(
         || own.at > at
         || own.stamp != inputs.events.stamp()
         || own.next.len() != rules.order().len()
+        || own.decided.len() != rules.order().len()
     {
         return None;
     }
@@ -107,7 +108,10 @@ fn dirty_flags(
         .iter()
         .zip(rules.triggers())
         .zip(&own.next)
-        .map(|((def, triggers), next)| {
+        .zip(&own.decided)
+        .map(|(((def, triggers), next), decided)| {
+            // While one operand decides a segment, only its inputs count.
+            let triggers = triggers.deciding((*decided != NO_OPERAND).then_some(*decided as usize));
             def.subject == inputs.kind
                 && (next.is_some_and(|next| next <= at)
                     || (own_traits && triggers.by_own_traits())

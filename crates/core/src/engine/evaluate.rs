@@ -15,13 +15,14 @@ use bellwether_rules::{
 use super::state::{AccountState, ContactState};
 use crate::message::ContactId;
 
-use super::values::{OwnNexts, Slot, Values};
+use super::values::{OwnNexts, Slot, Values, NO_OPERAND};
 
 /// What a tracked evaluation tells besides the values, by position in the
 /// rule set's order.
 struct TrackedOut {
     next: Vec<Option<i64>>,
     evaluated: Vec<bool>,
+    decided: Vec<u8>,
 }
 
 struct ContactView<'a> {
@@ -222,10 +223,14 @@ fn evaluate_kind(
 ) -> (Values, Option<TrackedOut>) {
     let mut values = plan.start(rules);
     let order = rules.order();
-    let mut own = plan.tracked().then(|| match values.own.take() {
-        Some(kept) => kept.next,
-        None => vec![None; order.len()],
-    });
+    let (mut own, mut decided) = match (plan.tracked(), values.own.take()) {
+        (true, Some(kept)) => (Some(kept.next), kept.decided),
+        (true, None) => (Some(vec![None; order.len()]), Vec::new()),
+        (false, _) => (None, Vec::new()),
+    };
+    if own.is_some() {
+        decided.resize(order.len(), NO_OPERAND);
+    }
     let mut evaluated = vec![false; if own.is_some() { order.len() } else { 0 }];
     let flags = match &plan {
         Plan::Tracked(Some(dirty)) => Some(dirty.flags.as_slice()),
@@ -261,7 +266,12 @@ fn evaluate_kind(
                 }
                 next
             }
-            Some(Computed::Segment(Some(result))) => {
+            Some(Computed::Segment(Some((result, operand)))) => {
+                if let Some(decided) = decided.get_mut(at) {
+                    *decided = operand
+                        .and_then(|operand| u8::try_from(operand).ok())
+                        .unwrap_or(NO_OPERAND);
+                }
                 let old = values.replace(rules, kind, at, Slot::Segment(result.value));
                 if flags.is_some() {
                     changed[at] = old != Slot::Segment(result.value);
@@ -291,12 +301,18 @@ fn evaluate_kind(
             }
         }
     }
-    (values, own.map(|next| TrackedOut { next, evaluated }))
+    let tracked = own.map(|next| TrackedOut {
+        next,
+        evaluated,
+        decided,
+    });
+    (values, tracked)
 }
 
 enum Computed {
     Score(Option<ScoreValue>),
-    Segment(Option<bellwether_rules::Evaluated<bool>>),
+    /// With the top-level operand that decided it.
+    Segment(Option<(bellwether_rules::Evaluated<bool>, Option<usize>)>),
     Tier(Option<bellwether_rules::Evaluated<Option<Arc<str>>>>),
 }
 
@@ -309,7 +325,7 @@ fn compute(
 ) -> Computed {
     match kind {
         DefKind::Score => Computed::Score(rules.evaluate_score(name, subject, now)),
-        DefKind::Segment => Computed::Segment(rules.evaluate_segment(name, subject, now)),
+        DefKind::Segment => Computed::Segment(rules.evaluate_segment_deciding(name, subject, now)),
         DefKind::Tier => Computed::Tier(rules.evaluate_tier(name, subject, now)),
     }
 }
@@ -353,7 +369,12 @@ fn with_own(
     events: Events<'_>,
     traits: &[Option<&Traits>],
 ) -> Values {
-    let Some(TrackedOut { next, evaluated }) = own else {
+    let Some(TrackedOut {
+        next,
+        evaluated,
+        decided,
+    }) = own
+    else {
         return values;
     };
     values.note_change(events.next_event_after(now));
@@ -366,6 +387,7 @@ fn with_own(
         stamp: events.stamp(),
         next,
         evaluated,
+        decided,
     });
     values
 }

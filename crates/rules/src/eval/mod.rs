@@ -128,6 +128,45 @@ pub(crate) fn evaluate<'a, T: Trace>(
     out
 }
 
+/// [`evaluate`] of a condition, and which of its top-level operands decided
+/// it when it is an `and` (the first false one) or an `or` (the first true
+/// one): while that operand keeps its value, the others cannot change the
+/// answer (see `Triggers::deciding`). `None` when every operand was read.
+pub(crate) fn evaluate_deciding<'a>(
+    node: &'a Node,
+    subject: &'a dyn SubjectView,
+    now: i64,
+    plan: Option<&'a TrackPlan>,
+) -> (Out<'a>, Option<usize>) {
+    let (items, short_on) = match &node.kind {
+        NodeKind::And(items) => (items, false),
+        NodeKind::Or(items) => (items, true),
+        _ => return (evaluate(node, subject, now, plan, &mut NoTrace), None),
+    };
+    let mut trace = NoTrace;
+    let mut eval = Eval {
+        subject,
+        now,
+        trace: &mut trace,
+        plan,
+        tracker: ready_tracker(subject, plan, now),
+    };
+    // As `Eval::logical`, keeping the position of the operand that decided.
+    let (mut out, decided) = 'operands: {
+        let mut next = None;
+        for (at, item) in items.iter().enumerate() {
+            let out = eval.eval(item, None);
+            if out.val.is_true() == short_on {
+                break 'operands (Out::until(Val::Bool(short_on), out.next), Some(at));
+            }
+            next = earliest(next, out.next);
+        }
+        (Out::until(Val::Bool(!short_on), next), None)
+    };
+    out.next = earliest(out.next, future_changes(subject, now));
+    (out, decided)
+}
+
 /// The first stored event or trait change after `now` (the subject may
 /// remember it: every definition of one evaluation asks).
 pub(crate) fn future_changes(subject: &dyn SubjectView, now: i64) -> Option<i64> {

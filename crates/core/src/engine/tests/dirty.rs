@@ -228,3 +228,48 @@ fn members_are_gathered_only_when_a_definition_reading_them_may_run() {
         "fit_committee reads fit: it may run after it"
     );
 }
+
+#[test]
+fn while_a_false_operand_decides_an_and_the_others_inputs_wait() {
+    let rules = RuleSet::from_toml(
+        "and.toml",
+        r#"
+[[segment]]
+name = "pro_regular"
+subject = "contact"
+when = 'trait.plan = "pro" and count("Logged In") >= 2'
+"#,
+    )
+    .expect("valid rules");
+    let mut engine = Engine::new(Arc::new(rules));
+    let mut feed = Feed::new();
+    let plan = |plan: &str, at: i64| {
+        let mut identify = message(MessageKind::Identify, Some("u"), None, "", at);
+        identify.traits.insert("plan".into(), json!(plan));
+        identify
+    };
+    let ops = feed.ops(&[
+        plan("free", T0),
+        track("u", "Logged In", T0 + HOUR),
+        track("u", "Logged In", T0 + 2 * HOUR),
+    ]);
+    engine.apply(&ops, T0);
+    // The logins reach `count("Logged In")` only: with a free plan the
+    // answer stays false whatever they count.
+    assert_eq!(dirty_at(&mut engine, T0 + HOUR), Vec::<String>::new());
+    assert_eq!(
+        changes_of(&engine.process_due(T0 + 2 * HOUR), "pro_regular"),
+        []
+    );
+    // The plan is the deciding operand's input: it enters with both logins.
+    let upgrade = feed.ops(&[plan("pro", T0 + 3 * HOUR)]);
+    let changes = engine.apply(&upgrade, T0 + 3 * HOUR);
+    assert_eq!(
+        changes_of(&changes, "pro_regular"),
+        [("entered", T0 + 3 * HOUR)]
+    );
+    assert_eq!(
+        engine.live_memberships(),
+        engine.evaluate_all(T0 + 3 * HOUR)
+    );
+}
