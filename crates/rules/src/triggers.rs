@@ -193,12 +193,8 @@ pub(crate) fn triggers_of(
                 DefKind::Segment => {
                     for segment in segments.iter().filter(|s| *s.name == *def.name) {
                         found.node(&segment.node);
+                        operands = operand_triggers(def.subject, &segment.node);
                     }
-                    operands = segments
-                        .iter()
-                        .find(|s| *s.name == *def.name)
-                        .map(|segment| operand_triggers(def.subject, &segment.node))
-                        .unwrap_or_default();
                 }
                 DefKind::Tier => {
                     for tier in tiers.iter().filter(|t| *t.name == *def.name) {

@@ -10,7 +10,7 @@
 use bellwether_rules::{Event, Events, MemberChange, RuleSet, SubjectKind, Traits};
 
 use super::evaluate::{Dirty, Plan};
-use super::values::{Slot, Values, NO_OPERAND};
+use super::values::{Slot, Values};
 use super::Engine;
 use crate::message::Millis;
 use crate::subject::SubjectKey;
@@ -111,7 +111,7 @@ fn dirty_flags(
         .zip(&own.decided)
         .map(|(((def, triggers), next), decided)| {
             // While one operand decides a segment, only its inputs count.
-            let triggers = triggers.deciding((*decided != NO_OPERAND).then_some(*decided as usize));
+            let triggers = triggers.deciding(decided.map(usize::from));
             def.subject == inputs.kind
                 && (next.is_some_and(|next| next <= at)
                     || (own_traits && triggers.by_own_traits())

@@ -15,14 +15,14 @@ use bellwether_rules::{
 use super::state::{AccountState, ContactState};
 use crate::message::ContactId;
 
-use super::values::{OwnNexts, Slot, Values, NO_OPERAND};
+use super::values::{OwnNexts, Slot, Values};
 
 /// What a tracked evaluation tells besides the values, by position in the
 /// rule set's order.
 struct TrackedOut {
     next: Vec<Option<i64>>,
     evaluated: Vec<bool>,
-    decided: Vec<u8>,
+    decided: Vec<Option<u8>>,
 }
 
 struct ContactView<'a> {
@@ -223,14 +223,11 @@ fn evaluate_kind(
 ) -> (Values, Option<TrackedOut>) {
     let mut values = plan.start(rules);
     let order = rules.order();
-    let (mut own, mut decided) = match (plan.tracked(), values.own.take()) {
-        (true, Some(kept)) => (Some(kept.next), kept.decided),
-        (true, None) => (Some(vec![None; order.len()]), Vec::new()),
-        (false, _) => (None, Vec::new()),
+    let (mut own, mut decided) = match values.own.take() {
+        _ if !plan.tracked() => (None, Vec::new()),
+        Some(kept) => (Some(kept.next), kept.decided),
+        None => (Some(vec![None; order.len()]), vec![None; order.len()]),
     };
-    if own.is_some() {
-        decided.resize(order.len(), NO_OPERAND);
-    }
     let mut evaluated = vec![false; if own.is_some() { order.len() } else { 0 }];
     let flags = match &plan {
         Plan::Tracked(Some(dirty)) => Some(dirty.flags.as_slice()),
@@ -268,9 +265,7 @@ fn evaluate_kind(
             }
             Some(Computed::Segment(Some((result, operand)))) => {
                 if let Some(decided) = decided.get_mut(at) {
-                    *decided = operand
-                        .and_then(|operand| u8::try_from(operand).ok())
-                        .unwrap_or(NO_OPERAND);
+                    *decided = operand.and_then(|operand| u8::try_from(operand).ok());
                 }
                 let old = values.replace(rules, kind, at, Slot::Segment(result.value));
                 if flags.is_some() {

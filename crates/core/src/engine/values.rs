@@ -63,12 +63,9 @@ pub(crate) struct OwnNexts {
     /// counts them for health, then empties it.
     pub(crate) evaluated: Vec<bool>,
     /// By position: the top-level operand that decided a segment's answer
-    /// ([`NO_OPERAND`] when none did, or for other definitions).
-    pub(crate) decided: Vec<u8>,
+    /// (`None` when every operand was read, or for other definitions).
+    pub(crate) decided: Vec<Option<u8>>,
 }
-
-/// No operand decided (every one was read, or not an `and`/`or`).
-pub(crate) const NO_OPERAND: u8 = u8::MAX;
 
 impl Values {
     /// A score's value, if computed.

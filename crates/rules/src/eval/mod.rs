@@ -151,18 +151,7 @@ pub(crate) fn evaluate_deciding<'a>(
         plan,
         tracker: ready_tracker(subject, plan, now),
     };
-    // As `Eval::logical`, keeping the position of the operand that decided.
-    let (mut out, decided) = 'operands: {
-        let mut next = None;
-        for (at, item) in items.iter().enumerate() {
-            let out = eval.eval(item, None);
-            if out.val.is_true() == short_on {
-                break 'operands (Out::until(Val::Bool(short_on), out.next), Some(at));
-            }
-            next = earliest(next, out.next);
-        }
-        (Out::until(Val::Bool(!short_on), next), None)
-    };
+    let (mut out, decided) = eval.logical_deciding(items, None, short_on);
     out.next = earliest(out.next, future_changes(subject, now));
     (out, decided)
 }
@@ -245,19 +234,28 @@ impl<'a, T: Trace> Eval<'a, '_, T> {
     /// A deciding operand fixes the result until it changes; when none decides,
     /// the result holds until any operand changes.
     fn logical(&mut self, items: &'a [Node], event: Option<&'a Event>, short_on: bool) -> Out<'a> {
+        self.logical_deciding(items, event, short_on).0
+    }
+
+    /// [`Eval::logical`], with the position of the operand that decided.
+    fn logical_deciding(
+        &mut self,
+        items: &'a [Node],
+        event: Option<&'a Event>,
+        short_on: bool,
+    ) -> (Out<'a>, Option<usize>) {
         let mut next = None;
-        for item in items {
+        for (at, item) in items.iter().enumerate() {
             let out = self.eval(item, event);
             if out.val.is_true() == short_on {
-                if !T::ON {
-                    return Out::until(Val::Bool(short_on), out.next);
+                if T::ON {
+                    self.finish_for_trace(items, item, event);
                 }
-                self.finish_for_trace(items, item, event);
-                return Out::until(Val::Bool(short_on), out.next);
+                return (Out::until(Val::Bool(short_on), out.next), Some(at));
             }
             next = earliest(next, out.next);
         }
-        Out::until(Val::Bool(!short_on), next)
+        (Out::until(Val::Bool(!short_on), next), None)
     }
 
     /// Explanations show every operand, even after the result is decided.

@@ -4,6 +4,17 @@ use bellwether_core::store::Store;
 
 use super::SqliteStore;
 
+/// Inserts a bare `track` row numbered `seq` straight through `conn`.
+fn insert_event(conn: &rusqlite::Connection, seq: i64) {
+    conn.execute(
+        "INSERT INTO events (seq, source, message_id, type, timestamp, received_at,
+             properties, traits, context)
+         VALUES (?1, 'web', 'm' || ?1, 'track', 0, 0, '{}', '{}', '{}')",
+        [seq],
+    )
+    .unwrap();
+}
+
 #[test]
 fn writer_is_durable_wal() {
     let dir = tempfile::tempdir().unwrap();
@@ -95,16 +106,7 @@ fn the_writing_process_leaves_an_empty_wal_at_close() {
             .unwrap()
     };
     assert_eq!(count_events(), 0, "the connection has the WAL open");
-    writer
-        .writer
-        .lock()
-        .execute(
-            "INSERT INTO events (seq, source, message_id, type, timestamp, received_at,
-                 properties, traits, context)
-             VALUES (1, 'web', 'm1', 'track', 0, 0, '{}', '{}', '{}')",
-            [],
-        )
-        .unwrap();
+    insert_event(&writer.writer.lock(), 1);
     assert!(wal_size() > 0, "the commit is in the WAL");
     drop(writer);
     assert_eq!(wal_size(), 0, "checkpointed and truncated at close");
@@ -115,21 +117,9 @@ fn the_writing_process_leaves_an_empty_wal_at_close() {
 fn releasing_the_write_cache_keeps_the_data_and_the_writer() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
-    let insert = |seq: i64| {
-        store
-            .writer
-            .lock()
-            .execute(
-                "INSERT INTO events (seq, source, message_id, type, timestamp, received_at,
-                     properties, traits, context)
-                 VALUES (?1, 'web', 'm' || ?1, 'track', 0, 0, '{}', '{}', '{}')",
-                [seq],
-            )
-            .unwrap()
-    };
-    insert(1);
+    insert_event(&store.writer.lock(), 1);
     store.release_write_cache().unwrap();
-    insert(2);
+    insert_event(&store.writer.lock(), 2);
     assert_eq!(
         store.event_count().unwrap(),
         2,
