@@ -149,6 +149,11 @@ impl Engine {
         backfilled.sort_by(order);
         self.backfilled = backfilled;
         recent.sort_by(order);
+        tracing::debug!(
+            evaluations = self.view.health.total_evaluations(),
+            held = self.view.health.held_timers(),
+            "history walked (subject evaluations, and timers that reached no definition)"
+        );
         Ok(recent)
     }
 

@@ -9,7 +9,7 @@
 
 use bellwether_rules::{Event, Events, MemberChange, RuleSet, SubjectKind, Traits};
 
-use super::evaluate::{Dirty, Plan};
+use super::evaluate::{first_input_after, Dirty, Plan};
 use super::values::{Slot, Values};
 use super::Engine;
 use crate::message::Millis;
@@ -26,18 +26,30 @@ struct Inputs<'a> {
     members: Option<&'a MemberChange>,
 }
 
+/// What a timer does for a subject.
+pub(super) enum Due {
+    /// Evaluate it by this plan.
+    Evaluate(Plan<'static>),
+    /// Nothing reached any of its definitions: its values hold at the
+    /// instant, and it is next due at `next` (the first of its definitions'
+    /// own next changes and its next stored input).
+    Idle { next: Option<Millis> },
+}
+
 impl Engine {
-    /// The plan of a timer's evaluation of `key` at `at`: every definition
-    /// when the last evaluation kept no own next changes for these rules
-    /// (or its timeline was edited since), else only the dirty ones.
+    /// What a timer at `at` does for `key`: evaluate every definition when
+    /// the last evaluation kept no own next changes for these rules (or its
+    /// timeline was edited since), else only the dirty ones; nothing at
+    /// all when none is (an event no definition names, a member's change
+    /// its account does not read).
     pub(super) fn due_plan(
         &self,
         key: &SubjectKey,
         at: Millis,
         members: Option<&MemberChange>,
-    ) -> Plan<'static> {
+    ) -> Due {
         let Some(previous) = self.view.values.get(key) else {
-            return Plan::Tracked(None);
+            return Due::Evaluate(Plan::Tracked(None));
         };
         let state = &self.view.state;
         let timelines = match key {
@@ -64,14 +76,43 @@ impl Engine {
                 members,
             }),
         };
-        match inputs.and_then(|inputs| dirty_flags(&self.view.rules, previous, at, &inputs)) {
-            Some(flags) => Plan::Tracked(Some(Dirty {
+        let Some(inputs) = inputs else {
+            return Due::Evaluate(Plan::Tracked(None));
+        };
+        let rules = &self.view.rules;
+        match dirty_flags(rules, previous, at, &inputs) {
+            Some(flags) if !flags.contains(&true) => Due::Idle {
+                next: idle_next(rules, previous, at, &inputs),
+            },
+            Some(flags) => Due::Evaluate(Plan::Tracked(Some(Dirty {
                 start: previous.clone(),
                 flags,
-            })),
-            None => Plan::Tracked(None),
+            }))),
+            None => Due::Evaluate(Plan::Tracked(None)),
         }
     }
+}
+
+/// When a subject none of whose definitions a timer reached is next due:
+/// what its evaluation at `at` would have found (`evaluate::with_own`),
+/// its definitions' own next changes being those kept.
+fn idle_next(
+    rules: &RuleSet,
+    previous: &Values,
+    at: Millis,
+    inputs: &Inputs<'_>,
+) -> Option<Millis> {
+    let own = previous.own.as_ref()?;
+    let own_next = rules
+        .order()
+        .iter()
+        .zip(&own.next)
+        .filter(|(def, _)| def.subject == inputs.kind)
+        .filter_map(|(_, next)| *next)
+        .min();
+    let traits = [Some(inputs.traits), inputs.account_traits];
+    let input = first_input_after(at, inputs.events, &traits);
+    [own_next, input].into_iter().flatten().min()
 }
 
 /// Per definition (by position in the order), whether it must be evaluated

@@ -372,10 +372,7 @@ fn with_own(
     else {
         return values;
     };
-    values.note_change(events.next_event_after(now));
-    for traits in traits.iter().flatten() {
-        values.note_change(traits.next_change_after(now));
-    }
+    values.note_change(first_input_after(now, events, traits));
     values.own = Some(OwnNexts {
         plan: rules.track_plan().id(),
         at: now,
@@ -385,6 +382,20 @@ fn with_own(
         decided,
     });
     values
+}
+
+/// The first stored event or trait change after `now`: an input that
+/// will reach the subject's definitions by itself.
+pub(crate) fn first_input_after(
+    now: i64,
+    events: Events<'_>,
+    traits: &[Option<&Traits>],
+) -> Option<i64> {
+    let changes = traits.iter().flatten().map(|t| t.next_change_after(now));
+    std::iter::once(events.next_event_after(now))
+        .chain(changes)
+        .flatten()
+        .min()
 }
 
 /// A member contact of an account: its state, values and tracker.

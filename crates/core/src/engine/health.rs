@@ -25,6 +25,9 @@ pub(crate) struct Health {
     account_evaluations: u64,
     /// Single-definition evaluations (after a definitions change).
     single_evaluations: u64,
+    /// Timers that reached none of their subject's definitions (its
+    /// values held; nothing was evaluated).
+    held: u64,
     /// How often each definition of the rule set in force was computed, by
     /// position in its order (no hashing per evaluation).
     by_position: Vec<u64>,
@@ -87,6 +90,16 @@ impl Health {
         self.durations.push_back(took);
     }
 
+    /// A timer that reached none of its subject's definitions.
+    pub(crate) fn held(&mut self) {
+        self.held += 1;
+    }
+
+    /// How many timers reached none of their subject's definitions.
+    pub(crate) fn held_timers(&self) -> u64 {
+        self.held
+    }
+
     /// One definition evaluated on its own for one subject.
     pub(crate) fn evaluated_alone(&mut self, definition: &str) {
         self.single_evaluations += 1;
@@ -107,6 +120,7 @@ impl Health {
         self.contact_evaluations += other.contact_evaluations;
         self.account_evaluations += other.account_evaluations;
         self.single_evaluations += other.single_evaluations;
+        self.held += other.held;
         if self.by_position.len() < other.by_position.len() {
             self.by_position.resize(other.by_position.len(), 0);
         }

@@ -663,8 +663,7 @@ impl Engine {
             instant = Some(at);
             match key {
                 SubjectKey::Contact(id) => {
-                    let plan = self.due_plan(&SubjectKey::Contact(id), at, None);
-                    let mut change = self.reevaluate_with(SubjectKey::Contact(id), at, plan);
+                    let mut change = self.run_due(SubjectKey::Contact(id), at, None);
                     let (event, traits) = self.state.contact_inputs_at(id, at);
                     change.traits |= traits;
                     if event || !change.is_empty() {
@@ -683,9 +682,29 @@ impl Engine {
 
     fn reevaluate_accounts(&mut self, accounts: &mut BTreeMap<Arc<str>, MemberChange>, at: Millis) {
         for (group_id, members) in std::mem::take(accounts) {
-            let key = SubjectKey::Account(group_id);
-            let plan = self.due_plan(&key, at, Some(&members));
-            self.reevaluate_with(key, at, plan);
+            self.run_due(SubjectKey::Account(group_id), at, Some(&members));
+        }
+    }
+
+    /// A subject's timer at `at`: evaluates what it reached, or, when it
+    /// reached no definition, lets the values hold and sets the timer
+    /// again. Returns what changed of the values its account reads.
+    fn run_due(
+        &mut self,
+        key: SubjectKey,
+        at: Millis,
+        members: Option<&MemberChange>,
+    ) -> MemberChange {
+        match self.due_plan(&key, at, members) {
+            dirty::Due::Evaluate(plan) => self.reevaluate_with(key, at, plan),
+            dirty::Due::Idle { next } => {
+                if let Some(values) = self.view.values.get_mut(&key) {
+                    values.hold_until(at, next);
+                }
+                self.timers.schedule(key, next.map(|t| t.max(at + 1)));
+                self.view.health.held();
+                MemberChange::default()
+            }
         }
     }
 

@@ -150,6 +150,16 @@ impl Values {
         out
     }
 
+    /// The values hold at `at` too (a timer reached none of their
+    /// definitions): nothing arrived since the last evaluation that the
+    /// next one must look at, and they may next change at `next`.
+    pub(super) fn hold_until(&mut self, at: i64, next: Option<i64>) {
+        if let Some(own) = self.own.as_mut() {
+            own.at = at;
+        }
+        self.next_change = next;
+    }
+
     pub(super) fn note_change(&mut self, at: Option<i64>) {
         self.next_change = match (self.next_change, at) {
             (Some(a), Some(b)) => Some(a.min(b)),

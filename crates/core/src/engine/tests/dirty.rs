@@ -2,13 +2,15 @@
 //! stay those of a from-scratch evaluation.
 
 use super::*;
+use crate::engine::dirty::Due;
 
 /// The definitions a timer at `at` would evaluate for the only contact.
 fn dirty_at(engine: &mut Engine, at: i64) -> Vec<String> {
     let id = *engine.state.contacts.keys().next().expect("one contact");
     let rules = Arc::clone(&engine.view.rules);
     match engine.due_plan(&SubjectKey::Contact(id), at, None) {
-        Plan::Tracked(Some(dirty)) => rules
+        Due::Idle { .. } => Vec::new(),
+        Due::Evaluate(Plan::Tracked(Some(dirty))) => rules
             .order()
             .iter()
             .zip(dirty.flags)
@@ -272,4 +274,51 @@ when = 'trait.plan = "pro" and count("Logged In") >= 2'
         engine.live_memberships(),
         engine.evaluate_all(T0 + 3 * HOUR)
     );
+}
+
+#[test]
+fn a_timer_that_reaches_no_definition_evaluates_nothing_and_keeps_the_next_one() {
+    let rules = RuleSet::from_toml(
+        "demo.toml",
+        r#"
+[[segment]]
+name = "demo_this_week"
+subject = "contact"
+when = 'count("Demo Requested", last 7d) >= 1'
+"#,
+    )
+    .expect("valid rules");
+    let mut engine = Engine::new(Arc::new(rules));
+    let mut feed = Feed::new();
+    // Stored now, each effective at its own time: page views no definition
+    // names, around a demo request.
+    let ops = feed.ops(&[
+        track("u", "Page Viewed", T0),
+        track("u", "Demo Requested", T0 + HOUR),
+        track("u", "Page Viewed", T0 + 2 * HOUR),
+        track("u", "Page Viewed", T0 + 3 * HOUR),
+    ]);
+    engine.apply(&ops, T0);
+    let evaluated = |engine: &Engine| evaluations(engine)[0].1;
+    let before = evaluated(&engine);
+    assert_eq!(
+        changes_of(&engine.process_due(T0 + HOUR), "demo_this_week"),
+        [("entered", T0 + HOUR)]
+    );
+    assert_eq!(evaluated(&engine), before + 1);
+    // The views reach nothing: the values hold, nothing is computed, and
+    // the timer goes to the next stored event, then to the demo's leaving
+    // the window.
+    assert_eq!(dirty_at(&mut engine, T0 + 2 * HOUR), Vec::<String>::new());
+    engine.process_due(T0 + 2 * HOUR);
+    assert_eq!(engine.next_deadline(), Some(T0 + 3 * HOUR));
+    engine.process_due(T0 + 3 * HOUR);
+    assert_eq!(engine.next_deadline(), Some(T0 + HOUR + 7 * DAY));
+    assert_eq!(evaluated(&engine), before + 1);
+    assert_eq!(engine.view.health.held_timers(), 2);
+    assert_eq!(
+        changes_of(&engine.process_due(T0 + 8 * DAY), "demo_this_week"),
+        [("exited", T0 + HOUR + 7 * DAY)]
+    );
+    assert_eq!(engine.live_memberships(), engine.evaluate_all(T0 + 8 * DAY));
 }
