@@ -173,11 +173,7 @@ impl Running {
             store.as_ref(),
             &data_dir,
             &config.identity,
-            // The default outcome's properties too: its figures never
-            // wait on a reload from the store.
-            definitions
-                .property_keys()
-                .union(&config.reports.property_keys(&definitions)),
+            subjects::kept_properties(&config, &definitions),
             subjects::Reads::GraphAndHistory,
         )?;
         let (from_snapshot, tail) = (start.from_snapshot, start.tail);

@@ -15,6 +15,18 @@ use bellwether_rules::PropertyKeys;
 
 use crate::progress;
 
+/// The event properties a server keeps: what the definitions read, and
+/// what the default report outcome reads (its figures never wait on a
+/// reload from the store).
+pub(crate) fn kept_properties(
+    config: &bellwether_core::config::Config,
+    definitions: &bellwether_rules::RuleSet,
+) -> PropertyKeys {
+    definitions
+        .property_keys()
+        .union(&config.reports.property_keys(definitions))
+}
+
 /// Where the subjects came from.
 pub(crate) struct Start {
     /// `None` for a read-only start that did not need it.

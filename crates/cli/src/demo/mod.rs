@@ -70,6 +70,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         // file order, the numbers `gen`'s holdout draw assumed.
         Box::new(population.chain(Cursor::new(personas))),
         None,
+        crate::import::snapshot_target(&store_args, &loaded),
     )?;
     drop(loaded);
     println!(

@@ -1,11 +1,14 @@
 //! Restarts resume from the engine snapshot: after a clean stop with
 //! nothing to replay, after `kill -9` with the messages stored since
-//! replayed, after a contact was deleted, and the members (with their entry
-//! instants) agree with a start that reads the whole store.
+//! replayed, after a contact was deleted, after an import, and the members
+//! (with their entry instants) agree with a start that reads the whole
+//! store.
+
+use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::harness::{client, Backend, Server, ADMIN_TOKEN, DEFINITIONS, READ_TOKEN};
+use crate::harness::{client, import_lines, Backend, Server, ADMIN_TOKEN, DEFINITIONS, READ_TOKEN};
 
 const SEGMENTS: [&str; 2] = ["demo_requesters", "engaged_accounts"];
 
@@ -51,15 +54,20 @@ fn start_figures(server: &Server) -> (i64, i64) {
 
 /// A visitor who requests a demo, then signs in (the anonymous contact
 /// folds into the user), in an account.
-fn visit(server: &Server, n: usize) -> usize {
+fn visitor(n: usize) -> Vec<Value> {
     let user = format!("snap-user-{n}");
     let anonymous = format!("snap-anon-{n}");
-    let messages: Vec<Value> = vec![
+    vec![
         json!({"type": "track", "anonymousId": anonymous, "event": "Demo Requested"}),
         json!({"type": "identify", "anonymousId": anonymous, "userId": user, "traits": {"plan": "trial"}}),
         json!({"type": "group", "userId": user, "groupId": format!("snap-acct-{}", n % 3), "traits": {"name": "Acme"}}),
         json!({"type": "page", "userId": user, "name": "Pricing", "properties": {"path": "/pricing"}}),
-    ];
+    ]
+}
+
+/// Sends [`visitor`] `n`'s messages; returns how many.
+fn visit(server: &Server, n: usize) -> usize {
+    let messages = visitor(n);
     let count = messages.len();
     let (status, body) = server.send("/v1/batch", &json!({ "batch": messages }));
     assert_eq!(status, 200, "{body}");
@@ -153,4 +161,43 @@ fn a_running_server_snapshots_so_a_crash_replays_only_what_came_after() {
         "only the last commit replayed"
     );
     assert_eq!(members(&server), live);
+}
+
+/// Copies the files of a data directory (a stopped store).
+fn copy_data(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create data dir");
+    for entry in std::fs::read_dir(from).expect("read data dir") {
+        let entry = entry.expect("entry");
+        if entry.file_type().expect("file type").is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn an_import_leaves_the_snapshot_the_first_start_resumes_from() {
+    let whole = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_prepared(Backend::Sqlite, DEFINITIONS, |config, data| {
+        let visitors =
+            |range: std::ops::Range<usize>| -> Vec<Value> { range.flat_map(visitor).collect() };
+        import_lines(config, data, &visitors(0..4));
+        let snapshot = data.join("engine.snapshot");
+        let first = std::fs::metadata(&snapshot).expect("an import leaves a snapshot");
+        // A second import resumes it and leaves it covering both.
+        import_lines(config, data, &visitors(4..9));
+        let second = std::fs::metadata(&snapshot).expect("snapshot kept");
+        assert!(second.len() > first.len(), "{first:?} {second:?}");
+        // The reference: the same store without a snapshot.
+        copy_data(data, whole.path());
+        std::fs::remove_file(whole.path().join("engine.snapshot")).expect("removed");
+    });
+    assert_eq!(start_figures(&server), (1, 0), "resumed, nothing replayed");
+    let resumed = members(&server);
+    assert_eq!(resumed.len(), 9 + 3, "{resumed:?}");
+
+    let reference = Server::start_prepared(Backend::Sqlite, DEFINITIONS, |_, data| {
+        copy_data(whole.path(), data);
+    });
+    assert_eq!(start_figures(&reference), (0, 0), "read the whole store");
+    assert_eq!(members(&reference), resumed);
 }

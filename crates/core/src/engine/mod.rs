@@ -212,6 +212,19 @@ impl Subjects {
         State::load_pages(store, Some(keep), None, pages).map(Self)
     }
 
+    /// No subject yet (an empty store), keeping the `keep` properties of
+    /// the events applied later.
+    pub fn empty(keep: PropertyKeys) -> Self {
+        Self(State::empty(keep))
+    }
+
+    /// Applies what the ingest writer committed (its
+    /// [`crate::ingest::CommitListener`] sees the same writes the engine
+    /// applies while serving).
+    pub fn apply(&mut self, ops: &[WriteOp]) {
+        self.0.apply(ops);
+    }
+
     /// The highest event sequence number applied.
     pub fn position(&self) -> i64 {
         self.0.position()

@@ -359,6 +359,15 @@ impl State {
         Ok(state)
     }
 
+    /// No subject yet, keeping the `keep` properties of the events
+    /// applied later.
+    pub(crate) fn empty(keep: PropertyKeys) -> Self {
+        Self {
+            keep: Some(keep),
+            ..Self::default()
+        }
+    }
+
     /// An empty state sharing these names and objects (a snapshot's),
     /// having applied events up to `position`.
     pub(crate) fn restored(

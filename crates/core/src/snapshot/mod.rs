@@ -121,6 +121,18 @@ pub fn save(
     write(path, store, graph, engine.subjects_image())
 }
 
+/// [`save`] of subjects no engine holds yet (an import's, built from what
+/// its writer committed), which with `graph` must reflect exactly the
+/// store's events up to their position.
+pub fn save_subjects(
+    path: &Path,
+    store: &dyn Store,
+    graph: &IdentityGraph,
+    subjects: &Subjects,
+) -> Result<u64, SnapshotError> {
+    write(path, store, graph, subjects.0.image())
+}
+
 /// [`save`] from an image already taken (from a published view: no engine
 /// lock is held while the store is read and the image encoded and written).
 pub(crate) fn write(

@@ -1,5 +1,8 @@
 //! `bellwether import FILE`: bulk-load NDJSON Segment messages through the
-//! same validation, deduplication and identity resolution as the HTTP API.
+//! same validation, deduplication and identity resolution as the HTTP API,
+//! leaving the engine snapshot the next start resumes from ([`snapshot`]).
+
+mod snapshot;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Read};
@@ -17,6 +20,7 @@ use clap::Args;
 use indicatif::ProgressBar;
 
 use crate::settings::StoreArgs;
+use snapshot::KeptSubjects;
 
 const CHUNK: usize = 5_000;
 const IN_FLIGHT: usize = 8;
@@ -30,6 +34,11 @@ pub(crate) struct ImportArgs {
     /// Source name recorded on the messages (default: the first `[[source]]`).
     #[arg(long)]
     pub(crate) source: Option<String>,
+    /// Do not keep the subjects in memory for the engine snapshot: the
+    /// import's memory stays bounded, and the next start reads every
+    /// stored event instead.
+    #[arg(long)]
+    pub(crate) no_snapshot: bool,
 }
 
 /// What an import did.
@@ -51,7 +60,11 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         .or_else(|| loaded.config.source.first().map(|s| s.name.clone()))
         .unwrap_or_else(|| "import".to_owned());
     let (reader, total) = open_input(&args.file)?;
-    let summary = import_reader(store, &loaded.config, &source, reader, total)?;
+    let snapshot = match args.no_snapshot {
+        true => None,
+        false => snapshot_target(&args.store, &loaded),
+    };
+    let summary = import_reader(store, &loaded.config, &source, reader, total, snapshot)?;
     print_summary(&summary);
     Ok(
         if summary.stored + summary.duplicates == 0 && summary.rejected > 0 {
@@ -72,16 +85,63 @@ fn open_input(path: &PathBuf) -> anyhow::Result<(Box<dyn Read + Send>, Option<u6
     Ok((Box::new(file), size))
 }
 
-/// Streams `reader` into the store; memory stays bounded by the chunks in flight.
+/// Where an import leaves the engine snapshot, and the event properties
+/// it keeps (what the definitions in force read).
+pub(crate) struct SnapshotTarget {
+    pub(crate) data_dir: PathBuf,
+    pub(crate) keep: bellwether_rules::PropertyKeys,
+}
+
+/// The snapshot target of `store`'s data directory, unless the
+/// definitions cannot be read (the import goes on without it).
+pub(crate) fn snapshot_target(
+    store: &StoreArgs,
+    loaded: &crate::settings::Loaded,
+) -> Option<SnapshotTarget> {
+    match store.definitions(loaded) {
+        Ok(definitions) => Some(SnapshotTarget {
+            data_dir: store.data_dir(&loaded.config),
+            keep: crate::subjects::kept_properties(&loaded.config, &definitions),
+        }),
+        Err(error) => {
+            tracing::warn!(%error, "no engine snapshot: the definitions cannot be read");
+            None
+        }
+    }
+}
+
+/// Streams `reader` into the store; memory stays bounded by the chunks in
+/// flight, plus the subjects when a `snapshot` is kept.
 pub(crate) fn import_reader(
     store: Arc<dyn Store>,
     config: &bellwether_core::config::Config,
     source: &str,
     reader: Box<dyn Read + Send>,
     total_bytes: Option<u64>,
+    snapshot: Option<SnapshotTarget>,
 ) -> anyhow::Result<ImportSummary> {
-    let (ingestor, writer) =
-        Ingestor::start(store, config.identity.clone(), config.ingest.clone(), None)?;
+    let kept = match snapshot {
+        Some(target) => KeptSubjects::prepare(
+            store.as_ref(),
+            &target.data_dir,
+            &config.identity,
+            target.keep,
+        )?,
+        None => None,
+    };
+    let ingest = config.ingest.clone();
+    let (ingestor, writer, kept) = match kept {
+        Some((graph, kept)) => {
+            let listener = Some(kept.listener());
+            let (ingestor, writer) = Ingestor::start_with(store.clone(), graph, ingest, listener)?;
+            (ingestor, writer, Some(kept))
+        }
+        None => {
+            let identity = config.identity.clone();
+            let (ingestor, writer) = Ingestor::start(store.clone(), identity, ingest, None)?;
+            (ingestor, writer, None)
+        }
+    };
     let progress = progress_bar(total_bytes);
     let mut summary = ImportSummary::default();
     let mut in_flight: VecDeque<PendingReceipt> = VecDeque::new();
@@ -117,9 +177,12 @@ pub(crate) fn import_reader(
     }
     progress.finish_and_clear();
     drop(ingestor);
-    writer
+    let graph = writer
         .join()
         .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
+    if let Some(kept) = kept {
+        kept.save(store.as_ref(), &graph);
+    }
     Ok(summary)
 }
 
