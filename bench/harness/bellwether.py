@@ -41,15 +41,25 @@ class Bellwether:
         self.run("import", ndjson, "--config", self.config, "--data", data_dir)
         return time.perf_counter() - started
 
-    def evaluate(self, data_dir: Path, at: str, out_dir: Path):
-        """One `bellwether eval` run: (wall seconds, load ms, evaluate ms)."""
-        started = time.perf_counter()
-        done = self.run(
-            "eval", "--config", self.config, "--data", data_dir, "--at", at,
-            "--out", out_dir / "members.csv", "--scores", out_dir / "scores.csv",
-            "--tiers", out_dir / "tiers.csv",
-        )
-        wall = time.perf_counter() - started
+    def evaluate(self, data_dir: Path, at: str, out_dir: Path, whole: bool = False):
+        """One `bellwether eval` run: (wall seconds, load ms, evaluate ms).
+        `whole`: with the engine snapshot (an import leaves one) set aside,
+        so the store is read whole."""
+        snapshot = data_dir / "engine.snapshot"
+        aside = data_dir / "engine.snapshot.aside"
+        if whole and snapshot.exists():
+            snapshot.rename(aside)
+        try:
+            started = time.perf_counter()
+            done = self.run(
+                "eval", "--config", self.config, "--data", data_dir, "--at", at,
+                "--out", out_dir / "members.csv", "--scores", out_dir / "scores.csv",
+                "--tiers", out_dir / "tiers.csv",
+            )
+            wall = time.perf_counter() - started
+        finally:
+            if aside.exists():
+                aside.rename(snapshot)
         split = EVAL_SPLIT.search(done.stderr)
         if not split:
             raise RuntimeError(f"unexpected eval output: {done.stderr}")
