@@ -738,6 +738,20 @@ pub trait Store: Send + Sync {
     /// checkpoint, deletes nothing. Returns the rows deleted.
     fn discard_unconfirmed_history(&self) -> Result<u64, StoreError>;
 
+    /// A first start's history is about to be written in bulk: indexes
+    /// its rows would update at random places on every transaction may be
+    /// set aside until [`Store::end_history_bulk_write`] builds them again
+    /// in one pass (a store opened after a crash in between has them
+    /// back). Nothing to do by default.
+    fn begin_history_bulk_write(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Builds again what [`Store::begin_history_bulk_write`] set aside.
+    fn end_history_bulk_write(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Gives back the memory the writer's page cache grew to during a bulk
     /// write (a first start's history): it would otherwise stay resident
     /// for the life of the process. Nothing to do by default.

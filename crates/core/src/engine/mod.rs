@@ -467,7 +467,9 @@ impl Engine {
             engine.forget(key, start);
         }
         engine.fresh = if backfill {
+            store.begin_history_bulk_write()?;
             let fresh = engine.backfill(now, &|ops| store.apply(ops), progress)?;
+            store.end_history_bulk_write()?;
             // The history's rows filled the writer's page cache.
             store.release_write_cache()?;
             fresh

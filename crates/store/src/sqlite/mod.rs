@@ -100,6 +100,9 @@ impl SqliteStore {
         let path = data_dir.join(FILE_NAME);
         let mut writer = open_writer(&path)?;
         migrate::run(&mut writer)?;
+        // A first start that stopped while its history was written left
+        // them set aside.
+        writer.execute_batch(history::BUILD_INDEXES).db()?;
         let reader_path = path.clone();
         let readers = Pool::new(
             MAX_READERS,
@@ -192,6 +195,20 @@ impl Store for SqliteStore {
 
     fn discard_unconfirmed_history(&self) -> Result<u64, StoreError> {
         write::discard_unconfirmed_history(&mut self.writer.lock())
+    }
+
+    fn begin_history_bulk_write(&self) -> Result<(), StoreError> {
+        self.writer
+            .lock()
+            .execute_batch(history::SET_ASIDE_INDEXES)
+            .db()
+    }
+
+    fn end_history_bulk_write(&self) -> Result<(), StoreError> {
+        self.writer
+            .lock()
+            .execute_batch(history::BUILD_INDEXES)
+            .db()
     }
 
     fn release_write_cache(&self) -> Result<(), StoreError> {

@@ -113,6 +113,36 @@ fn the_writing_process_leaves_an_empty_wal_at_close() {
     assert_eq!(count_events(), 1, "nothing lost");
 }
 
+/// Whether the `(definition, at)` index of membership changes exists.
+fn has_definition_index(store: &SqliteStore) -> bool {
+    store
+        .writer
+        .lock()
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master \
+             WHERE type = 'index' AND name = 'membership_changes_definition')",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_bulk_history_write_sets_the_definition_index_aside_and_a_reopen_builds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert!(has_definition_index(&store));
+    store.begin_history_bulk_write().unwrap();
+    assert!(!has_definition_index(&store));
+    store.end_history_bulk_write().unwrap();
+    assert!(has_definition_index(&store));
+    // A first start that stopped half way: the next open builds it.
+    store.begin_history_bulk_write().unwrap();
+    drop(store);
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert!(has_definition_index(&store));
+}
+
 #[test]
 fn releasing_the_write_cache_keeps_the_data_and_the_writer() {
     let dir = tempfile::tempdir().unwrap();
