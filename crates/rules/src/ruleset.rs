@@ -224,7 +224,8 @@ impl RuleSet {
         now: i64,
     ) -> Option<(Evaluated<bool>, Option<usize>)> {
         let segment = &self.segments[*self.segment_index.get(name)?];
-        let (out, decided) = evaluate_deciding(&segment.node, subject, now, Some(&self.plan));
+        let (out, decided) =
+            evaluate_deciding(&segment.node, subject, now, Some(&self.plan), &mut NoTrace);
         let evaluated = Evaluated {
             value: out.val.is_true(),
             next_change: out.next,

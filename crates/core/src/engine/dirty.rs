@@ -9,7 +9,7 @@
 
 use bellwether_rules::{Event, Events, MemberChange, RuleSet, SubjectKind, Traits};
 
-use super::evaluate::{first_input_after, Dirty, Plan};
+use super::evaluate::{first_input_after, first_own_next, Dirty, Plan};
 use super::values::{Slot, Values};
 use super::Engine;
 use crate::message::Millis;
@@ -103,13 +103,7 @@ fn idle_next(
     inputs: &Inputs<'_>,
 ) -> Option<Millis> {
     let own = previous.own.as_ref()?;
-    let own_next = rules
-        .order()
-        .iter()
-        .zip(&own.next)
-        .filter(|(def, _)| def.subject == inputs.kind)
-        .filter_map(|(_, next)| *next)
-        .min();
+    let own_next = first_own_next(rules, inputs.kind, &own.next);
     let traits = [Some(inputs.traits), inputs.account_traits];
     let input = first_input_after(at, inputs.events, &traits);
     [own_next, input].into_iter().flatten().min()

@@ -289,12 +289,7 @@ fn evaluate_kind(
         }
     }
     if let Some(own) = &own {
-        values.next_change = None;
-        for (at, def) in order.iter().enumerate() {
-            if def.subject == kind {
-                values.note_change(own[at]);
-            }
-        }
+        values.next_change = first_own_next(rules, kind, own);
     }
     let tracked = own.map(|next| TrackedOut {
         next,
@@ -382,6 +377,22 @@ fn with_own(
         decided,
     });
     values
+}
+
+/// The first of the own next changes (by position in the rule set's
+/// order) of `kind`'s definitions.
+pub(crate) fn first_own_next(
+    rules: &RuleSet,
+    kind: SubjectKind,
+    own: &[Option<i64>],
+) -> Option<i64> {
+    rules
+        .order()
+        .iter()
+        .zip(own)
+        .filter(|(def, _)| def.subject == kind)
+        .filter_map(|(_, next)| *next)
+        .min()
 }
 
 /// The first stored event or trait change after `now`: an input that

@@ -116,6 +116,20 @@ pub(crate) fn evaluate<'a, T: Trace>(
     plan: Option<&'a TrackPlan>,
     trace: &mut T,
 ) -> Out<'a> {
+    evaluate_deciding(node, subject, now, plan, trace).0
+}
+
+/// [`evaluate`], and which top-level operand decided the condition when
+/// it is an `and` (the first false one) or an `or` (the first true one):
+/// while that operand keeps its value, the others cannot change the answer
+/// (see `Triggers::deciding`). `None` when every operand was read.
+pub(crate) fn evaluate_deciding<'a, T: Trace>(
+    node: &'a Node,
+    subject: &'a dyn SubjectView,
+    now: i64,
+    plan: Option<&'a TrackPlan>,
+    trace: &mut T,
+) -> (Out<'a>, Option<usize>) {
     let mut eval = Eval {
         subject,
         now,
@@ -123,35 +137,13 @@ pub(crate) fn evaluate<'a, T: Trace>(
         plan,
         tracker: ready_tracker(subject, plan, now),
     };
-    let mut out = eval.eval(node, None);
-    out.next = earliest(out.next, future_changes(subject, now));
-    out
-}
-
-/// [`evaluate`] of a condition, and which of its top-level operands decided
-/// it when it is an `and` (the first false one) or an `or` (the first true
-/// one): while that operand keeps its value, the others cannot change the
-/// answer (see `Triggers::deciding`). `None` when every operand was read.
-pub(crate) fn evaluate_deciding<'a>(
-    node: &'a Node,
-    subject: &'a dyn SubjectView,
-    now: i64,
-    plan: Option<&'a TrackPlan>,
-) -> (Out<'a>, Option<usize>) {
-    let (items, short_on) = match &node.kind {
-        NodeKind::And(items) => (items, false),
-        NodeKind::Or(items) => (items, true),
-        _ => return (evaluate(node, subject, now, plan, &mut NoTrace), None),
+    // A trace records the root node too (`Eval::eval`); explanations do
+    // not ask which operand decided.
+    let (mut out, decided) = match &node.kind {
+        NodeKind::And(items) if !T::ON => eval.logical_deciding(items, None, false),
+        NodeKind::Or(items) if !T::ON => eval.logical_deciding(items, None, true),
+        _ => (eval.eval(node, None), None),
     };
-    let mut trace = NoTrace;
-    let mut eval = Eval {
-        subject,
-        now,
-        trace: &mut trace,
-        plan,
-        tracker: ready_tracker(subject, plan, now),
-    };
-    let (mut out, decided) = eval.logical_deciding(items, None, short_on);
     out.next = earliest(out.next, future_changes(subject, now));
     (out, decided)
 }
