@@ -100,9 +100,12 @@ impl SqliteStore {
         let path = data_dir.join(FILE_NAME);
         let mut writer = open_writer(&path)?;
         migrate::run(&mut writer)?;
-        // A first start that stopped while its history was written left
-        // them set aside.
-        writer.execute_batch(history::BUILD_INDEXES).db()?;
+        if lock.is_some() {
+            // A first start that stopped while its history was written
+            // left them set aside (only the writer builds them: another
+            // process opening the store must not while a walk writes).
+            writer.execute_batch(history::BUILD_INDEXES).db()?;
+        }
         let reader_path = path.clone();
         let readers = Pool::new(
             MAX_READERS,

@@ -128,7 +128,7 @@ fn has_definition_index(store: &SqliteStore) -> bool {
 }
 
 #[test]
-fn a_bulk_history_write_sets_the_definition_index_aside_and_a_reopen_builds_it() {
+fn a_bulk_history_write_sets_the_definition_index_aside_and_the_next_writer_builds_it() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
     assert!(has_definition_index(&store));
@@ -136,10 +136,14 @@ fn a_bulk_history_write_sets_the_definition_index_aside_and_a_reopen_builds_it()
     assert!(!has_definition_index(&store));
     store.end_history_bulk_write().unwrap();
     assert!(has_definition_index(&store));
-    // A first start that stopped half way: the next open builds it.
+    // A first start that stopped half way: a reader's open leaves it
+    // alone, the next writer builds it.
     store.begin_history_bulk_write().unwrap();
     drop(store);
-    let store = SqliteStore::open(dir.path()).unwrap();
+    let reader = SqliteStore::open(dir.path()).unwrap();
+    assert!(!has_definition_index(&reader));
+    drop(reader);
+    let store = SqliteStore::open_as_writer(dir.path(), "test").unwrap();
     assert!(has_definition_index(&store));
 }
 
