@@ -2,14 +2,16 @@
 //! start that resumes from a snapshot and replays the messages stored after
 //! it reaches exactly the subjects a start reading the whole store reaches,
 //! and its identity graph resolves later messages exactly as one that never
-//! stopped. A snapshot the store no longer matches is refused.
+//! stopped. A snapshot the store no longer matches is refused. Subjects
+//! applied from the writer's commits (what `import` keeps for its
+//! snapshot) equal a full read too.
 
 use std::sync::Arc;
 
 use bellwether_core::engine::{Engine, Subjects};
 use bellwether_core::event_pages::read_beside;
 use bellwether_core::identity::{IdentityConfig, IdentityGraph, IdentityReport};
-use bellwether_core::ingest::{IngestConfig, Ingestor};
+use bellwether_core::ingest::{CommitListener, IngestConfig, Ingestor};
 use bellwether_core::snapshot::{self, Stale};
 use bellwether_core::store::{IdKind, WriteOp};
 use bellwether_core::whole_store::{replay_and_load, WholeStore};
@@ -117,11 +119,22 @@ fn ingest(
     messages: &[Message],
     batch: usize,
 ) -> IdentityGraph {
+    ingest_heard(store, graph, messages, batch, None)
+}
+
+/// [`ingest`], with `listener` told of every commit.
+fn ingest_heard(
+    store: &Arc<SqliteStore>,
+    graph: IdentityGraph,
+    messages: &[Message],
+    batch: usize,
+    listener: Option<Box<dyn CommitListener>>,
+) -> IdentityGraph {
     let (ingestor, writer) = Ingestor::start_with(
         store.clone() as Arc<dyn Store>,
         graph,
         IngestConfig::default(),
-        None,
+        listener,
     )
     .expect("writer starts");
     for chunk in messages.chunks(batch.max(1)) {
@@ -156,6 +169,15 @@ fn numbered(raw: Vec<Raw>, first: usize) -> Vec<Message> {
         .enumerate()
         .map(|(i, r)| to_message(first + i, r))
         .collect()
+}
+
+/// Applies every commit to subjects it shares (what `import` keeps).
+struct Applier(Arc<parking_lot::Mutex<Subjects>>);
+
+impl CommitListener for Applier {
+    fn committed(&mut self, ops: &[WriteOp]) {
+        self.0.lock().apply(ops);
+    }
 }
 
 fn full_load(store: &SqliteStore) -> Subjects {
@@ -217,6 +239,30 @@ proptest! {
         let kept = ingest(&straight, IdentityGraph::new(IdentityConfig::default()), &messages, batch);
         ingest(&straight, kept, &later, batch);
         prop_assert!(full_load(&store) == full_load(&straight), "the resumed writer resolved later messages differently:\n{}\n{}", full_load(&store).describe(), full_load(&straight).describe());
+    }
+
+    #[test]
+    fn subjects_applied_from_the_writers_commits_equal_a_full_read(
+        raw in proptest::collection::vec(arb_message(), 1..60),
+        batch in 1usize..9,
+    ) {
+        let messages = numbered(raw, 0);
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        let kept = Arc::new(parking_lot::Mutex::new(Subjects::empty(rules().property_keys())));
+        let listener: Box<dyn CommitListener> = Box::new(Applier(Arc::clone(&kept)));
+        let graph = ingest_heard(&store, IdentityGraph::new(IdentityConfig::default()), &messages, batch, Some(listener));
+        let kept = std::mem::take(&mut *kept.lock());
+        let reference = full_load(&store);
+        prop_assert!(kept == reference, "applied subjects differ from a full load:\n{:#?}\n{:#?}", kept.describe(), reference.describe());
+
+        // Their snapshot, in a directory nobody created yet, resumes to the
+        // same subjects with nothing to replay.
+        let fresh = dir.path().join("not-yet");
+        snapshot::save_subjects(&snapshot::path_in(&fresh), store.as_ref(), &graph, &kept).expect("snapshot written");
+        let resumed = resume(&fresh, &store).expect("snapshot usable");
+        prop_assert_eq!(resumed.tail, 0);
+        prop_assert!(resumed.subjects == reference);
     }
 }
 

@@ -88,16 +88,7 @@ impl KeptSubjects {
     pub(crate) fn save(self, store: &dyn Store, graph: &IdentityGraph) {
         let started = Instant::now();
         let subjects = self.subjects.lock();
-        let written = match self.path.parent() {
-            Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(|source| snapshot::SnapshotError::Write {
-                    path: dir.to_owned(),
-                    source,
-                })
-            }
-            None => Ok(()),
-        }
-        .and_then(|()| snapshot::save_subjects(&self.path, store, graph, &subjects));
+        let written = snapshot::save_subjects(&self.path, store, graph, &subjects);
         match written {
             Ok(bytes) => tracing::info!(
                 snapshot = %self.path.display(),

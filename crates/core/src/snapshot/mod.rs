@@ -158,6 +158,10 @@ pub(crate) fn write(
         path: path.to_owned(),
         source,
     };
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        // An import into PostgreSQL may be the first to use the data dir.
+        std::fs::create_dir_all(dir).map_err(write_error)?;
+    }
     let temporary = path.with_extension("snapshot.tmp");
     let mut file = BufWriter::new(File::create(&temporary).map_err(write_error)?);
     let mut write = |bytes: &[u8]| file.write_all(bytes);
