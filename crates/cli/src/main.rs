@@ -3,6 +3,7 @@
 // The CLI is the one place that talks to a terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod allocator;
 mod backtest;
 mod check;
 mod dead_letters;
@@ -69,16 +70,8 @@ enum Command {
     Sql(sql::SqlArgs),
 }
 
-/// The engine allocates many small, short-lived values while loading and
-/// evaluating (JSON objects decoded then projected, per-evaluation maps);
-/// mimalloc serves them much faster than the system allocator. (Built with
-/// the `system-allocator` feature, the binary uses the system's instead, so
-/// heap profilers that hook `malloc` see every allocation.)
-#[cfg(not(feature = "system-allocator"))]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
+    allocator::configure();
     init_tracing();
     let cli = Cli::parse();
     let result = match cli.command {
