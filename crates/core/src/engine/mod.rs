@@ -23,6 +23,7 @@ mod parallel;
 mod personalize;
 mod replay;
 mod restore;
+mod settle;
 mod shape_table;
 mod snapshot;
 mod state;
@@ -482,11 +483,9 @@ impl Engine {
             // Keep what load recorded for the caller to take (and persist).
             engine.process_due(now)
         };
-        // Windows grew while the history passed through them; what they
-        // hold now is what stays resident.
-        for tracker in engine.trackers.values_mut() {
-            tracker.shrink_to_fit();
-        }
+        // Windows grew while the history passed through them, and a walk
+        // left each where its subject was last evaluated.
+        engine.settle_trackers(now);
         tracing::debug!(
             elapsed_ms = phase.elapsed().as_millis() as u64,
             "evaluated up to now"

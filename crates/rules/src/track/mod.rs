@@ -160,6 +160,11 @@ impl Tracker {
         }
     }
 
+    /// The instant it is exact at (`i64::MIN` before it was first advanced).
+    pub fn at(&self) -> i64 {
+        self.at
+    }
+
     /// How many times it started over from the first event (one pass over
     /// the history each): once when first advanced, then only when its
     /// timeline was edited in a way it could not follow.

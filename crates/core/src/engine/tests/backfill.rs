@@ -142,8 +142,12 @@ proptest! {
         prop_assert_eq!(history(rows), history(reference_rows));
         prop_assert_eq!(score_rows(score_records), scores(&mut reference));
         prop_assert_eq!(walked.live_memberships(), walked.evaluate_all(now));
-        // The walkers' timers and trackers, merged, carry on from there.
+        // The walkers' timers and trackers, merged, carry on from there,
+        // and from there once every tracker is brought to `now` (as a
+        // start does: windows let go of what the walk left in them).
         prop_assert_eq!(walked.trackers.len(), reference.trackers.len());
+        walked.settle_trackers(now);
+        prop_assert!(walked.trackers.values().all(|t| t.at() == now));
         let later = now + 30 * DAY;
         walked.process_due(later);
         reference.process_due(later);
