@@ -142,7 +142,7 @@ fn dirty_flags(
         .order()
         .iter()
         .zip(rules.triggers())
-        .zip(&own.next)
+        .zip(own.next.iter())
         .zip(&own.decided)
         .map(|(((def, triggers), next), decided)| {
             // While one operand decides a segment, only its inputs count.

@@ -15,12 +15,12 @@ use bellwether_rules::{
 use super::state::{AccountState, ContactState};
 use crate::message::ContactId;
 
-use super::values::{OwnNexts, Slot, Values};
+use super::values::{Instants, OwnNexts, Slot, Values};
 
 /// What a tracked evaluation tells besides the values, by position in the
 /// rule set's order.
 struct TrackedOut {
-    next: Vec<Option<i64>>,
+    next: Instants,
     evaluated: Vec<bool>,
     decided: Vec<Option<u8>>,
 }
@@ -226,7 +226,7 @@ fn evaluate_kind(
     let (mut own, mut decided) = match values.own.take() {
         _ if !plan.tracked() => (None, Vec::new()),
         Some(kept) => (Some(kept.next), kept.decided),
-        None => (Some(vec![None; order.len()]), vec![None; order.len()]),
+        None => (Some(Instants::none(order.len())), vec![None; order.len()]),
     };
     let mut evaluated = vec![false; if own.is_some() { order.len() } else { 0 }];
     let flags = match &plan {
@@ -284,7 +284,7 @@ fn evaluate_kind(
             _ => continue,
         };
         match own.as_mut() {
-            Some(own) => own[at] = next,
+            Some(own) => own.set(at, next),
             None => values.note_change(next),
         }
     }
@@ -381,17 +381,13 @@ fn with_own(
 
 /// The first of the own next changes (by position in the rule set's
 /// order) of `kind`'s definitions.
-pub(crate) fn first_own_next(
-    rules: &RuleSet,
-    kind: SubjectKind,
-    own: &[Option<i64>],
-) -> Option<i64> {
+pub(crate) fn first_own_next(rules: &RuleSet, kind: SubjectKind, own: &Instants) -> Option<i64> {
     rules
         .order()
         .iter()
-        .zip(own)
+        .zip(own.iter())
         .filter(|(def, _)| def.subject == kind)
-        .filter_map(|(_, next)| *next)
+        .filter_map(|(_, next)| next)
         .min()
 }
 

@@ -57,14 +57,46 @@ pub(crate) struct OwnNexts {
     /// The stamp of the timeline evaluated: another stamp means the
     /// timeline was edited behind `at` (retention, a deletion).
     pub(crate) stamp: u64,
-    /// By position in the rule set's order; other kinds' positions are `None`.
-    pub(crate) next: Vec<Option<i64>>,
+    /// By position in the rule set's order; other kinds' positions are none.
+    pub(crate) next: Instants,
     /// By position: which definitions this evaluation computed. The engine
     /// counts them for health, then empties it.
     pub(crate) evaluated: Vec<bool>,
     /// By position: the top-level operand that decided a segment's answer
     /// (`None` when every operand was read, or for other definitions).
     pub(crate) decided: Vec<Option<u8>>,
+}
+
+/// Per definition, an instant or none, one word each: an `Option<i64>`
+/// takes two, and every subject keeps one per definition of the rule set.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Instants(Vec<i64>);
+
+impl Instants {
+    /// Stands for none: no instant is that late (a saturated instant means
+    /// never as well).
+    const NONE: i64 = i64::MAX;
+
+    /// `len` positions, each none.
+    pub(crate) fn none(len: usize) -> Self {
+        Instants(vec![Self::NONE; len])
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(crate) fn set(&mut self, position: usize, instant: Option<i64>) {
+        if let Some(slot) = self.0.get_mut(position) {
+            *slot = instant.unwrap_or(Self::NONE);
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Option<i64>> + '_ {
+        self.0
+            .iter()
+            .map(|&instant| (instant != Self::NONE).then_some(instant))
+    }
 }
 
 impl Values {

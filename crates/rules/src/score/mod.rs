@@ -15,7 +15,7 @@ use crate::subject::{decay_factor, ScoreValue, SubjectKind, SubjectView};
 use crate::time::{DAY, WEEK};
 use crate::timeline::Event;
 use crate::track::plan::EventRuleSpec;
-use crate::track::{RulePoints, TrackPlan};
+use crate::track::{RulePoints, ScorePoints, TrackPlan};
 use crate::value::format_number;
 
 pub(crate) use rollup::Rollup;
@@ -173,7 +173,7 @@ struct Instant<'s> {
     anchor: i64,
     plan: Option<&'s TrackPlan>,
     /// The event rules' points from the subject's tracker, when ready.
-    tracked: Option<&'s [Option<RulePoints>]>,
+    tracked: Option<ScorePoints<'s>>,
 }
 
 fn empty() -> RuleContribution {
@@ -205,7 +205,7 @@ impl CompiledScore {
     ) -> (ScoreValue, Vec<RuleContribution>) {
         let anchor = subject.events().latest_at_or_before(now).unwrap_or(now);
         let tracked = match (self.track, ready_tracker(subject, plan, now)) {
-            (Some(index), Some(tracker)) => tracker.score_points(index),
+            (Some(index), Some(tracker)) => plan.and_then(|plan| tracker.score_points(plan, index)),
             _ => None,
         };
         let mut totals = Totals {
@@ -251,7 +251,7 @@ impl CompiledScore {
         let (subject, now, anchor) = (at.subject, at.now, at.anchor);
         match &rule.kind {
             RuleKind::Event { sel, points, cap } => {
-                let tracked = at.tracked.and_then(|t| t.get(index)?.as_ref());
+                let tracked = at.tracked.and_then(|t| t.rule(index));
                 self.apply_event(sel, *points, cap.as_ref(), at, tracked, totals)
             }
             RuleKind::While { condition, points } => {

@@ -123,38 +123,32 @@ impl Tracker {
                 state.absorb(spec, item(spec, event), at, day_seen);
             }
         }
-        for (points, spec) in self.scores.iter_mut().zip(&wanted.scores) {
-            for (rule_points, rule) in points.iter_mut().zip(&spec.rules) {
-                let (Some(rule_points), Some(rule)) = (rule_points, rule) else {
-                    continue;
-                };
-                let matching = late.iter().filter(|e| eval.matches(&rule.sel, e));
-                let Some(cap) = &rule.cap else {
-                    for event in matching {
-                        rule_points.add(rule, event.time, spec.half_life);
-                    }
-                    continue;
-                };
-                // Each cap period a late event falls in is recounted alone.
-                let periods: BTreeMap<i64, ()> =
-                    matching.map(|e| (cap.bucket(e.time), ())).collect();
-                for bucket in periods.into_keys() {
-                    let Some((start, end)) = cap.span(bucket) else {
-                        continue;
-                    };
-                    let mut before = Vec::new();
-                    let mut after = Vec::new();
-                    for event in events.range(start, end) {
-                        if event.key() > cursor || !eval.matches(&rule.sel, event) {
-                            continue;
-                        }
-                        after.push(event.time);
-                        if !late_keys.contains(&event.key()) {
-                            before.push(event.time);
-                        }
-                    }
-                    rule_points.recount(rule, bucket, &before, &after, spec.half_life);
+        for (rule_points, (spec, rule)) in self.points.iter_mut().zip(wanted.event_rules()) {
+            let matching = late.iter().filter(|e| eval.matches(&rule.sel, e));
+            let Some(cap) = &rule.cap else {
+                for event in matching {
+                    rule_points.add(rule, event.time, spec.half_life);
                 }
+                continue;
+            };
+            // Each cap period a late event falls in is recounted alone.
+            let periods: BTreeMap<i64, ()> = matching.map(|e| (cap.bucket(e.time), ())).collect();
+            for bucket in periods.into_keys() {
+                let Some((start, end)) = cap.span(bucket) else {
+                    continue;
+                };
+                let mut before = Vec::new();
+                let mut after = Vec::new();
+                for event in events.range(start, end) {
+                    if event.key() > cursor || !eval.matches(&rule.sel, event) {
+                        continue;
+                    }
+                    after.push(event.time);
+                    if !late_keys.contains(&event.key()) {
+                        before.push(event.time);
+                    }
+                }
+                rule_points.recount(rule, bucket, &before, &after, spec.half_life);
             }
         }
         true

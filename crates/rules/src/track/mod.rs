@@ -27,6 +27,7 @@ pub use plan::TrackPlan;
 use plan::{KindPlan, Measure, SlotSpec};
 pub use reads::PropertyKeys;
 pub(crate) use score::RulePoints;
+
 use slot::{Item, SlotState};
 
 /// One subject's incremental state for one rule set.
@@ -41,8 +42,9 @@ pub struct Tracker {
     /// The timeline's stamp when fed.
     stamp: u64,
     slots: Vec<SlotState>,
-    /// Per tracked score, per rule: points so far (`None` for other rules).
-    scores: Vec<Vec<Option<RulePoints>>>,
+    /// Per event rule of the tracked scores, points so far
+    /// ([`KindPlan::event_rules`] order; no room for other rules).
+    points: Vec<RulePoints>,
     /// How many times it started over from the first event.
     starts: u32,
 }
@@ -63,7 +65,7 @@ impl Tracker {
             cursor: None,
             stamp: 0,
             slots: Vec::new(),
-            scores: Vec::new(),
+            points: Vec::new(),
             starts: 0,
         }
     }
@@ -115,16 +117,7 @@ impl Tracker {
             cursor: None,
             stamp: events.stamp(),
             slots: vec![SlotState::default(); wanted.slots.len()],
-            scores: wanted
-                .scores
-                .iter()
-                .map(|s| {
-                    s.rules
-                        .iter()
-                        .map(|r| r.as_ref().map(|_| RulePoints::default()))
-                        .collect()
-                })
-                .collect(),
+            points: vec![RulePoints::default(); wanted.event_rules().count()],
             starts: self.starts.saturating_add(1),
         };
     }
@@ -141,13 +134,9 @@ impl Tracker {
                 state.feed(spec, item(spec, event), now);
             }
         }
-        for (points, spec) in self.scores.iter_mut().zip(&wanted.scores) {
-            for (rule_points, rule) in points.iter_mut().zip(&spec.rules) {
-                if let (Some(rule_points), Some(rule)) = (rule_points, rule) {
-                    if eval.matches(&rule.sel, event) {
-                        rule_points.add(rule, event.time, spec.half_life);
-                    }
-                }
+        for (points, (score, rule)) in self.points.iter_mut().zip(wanted.event_rules()) {
+            if eval.matches(&rule.sel, event) {
+                points.add(rule, event.time, score.half_life);
             }
         }
     }
@@ -184,9 +173,32 @@ impl Tracker {
         Some(state.answer(spec))
     }
 
-    /// A tracked score's points per rule.
-    pub(crate) fn score_points(&self, score: usize) -> Option<&[Option<RulePoints>]> {
-        self.scores.get(score).map(Vec::as_slice)
+    /// A tracked score's points, by the score's rule index.
+    pub(crate) fn score_points<'a>(
+        &'a self,
+        plan: &'a TrackPlan,
+        score: usize,
+    ) -> Option<ScorePoints<'a>> {
+        let spec = plan.kind(self.kind).scores.get(score)?;
+        Some(ScorePoints {
+            spec,
+            points: &self.points,
+        })
+    }
+}
+
+/// One tracked score's event-rule points in a [`Tracker`].
+#[derive(Clone, Copy)]
+pub(crate) struct ScorePoints<'a> {
+    spec: &'a plan::ScoreSpec,
+    points: &'a [RulePoints],
+}
+
+impl<'a> ScorePoints<'a> {
+    /// The points of the score's rule `rule` (`None` for a rule that is
+    /// not an event rule).
+    pub(crate) fn rule(&self, rule: usize) -> Option<&'a RulePoints> {
+        self.points.get(self.spec.event_rule_place(rule)?)
     }
 }
 

@@ -56,12 +56,34 @@ pub(crate) struct EventRuleSpec {
 pub(crate) struct ScoreSpec {
     pub(crate) half_life: Option<i64>,
     pub(crate) rules: Vec<Option<EventRuleSpec>>,
+    /// Where its event rules' points start in a tracker's
+    /// ([`KindPlan::event_rules`] order).
+    pub(crate) first: usize,
+}
+
+impl ScoreSpec {
+    /// Its event rules' place among them, by the score's rule index.
+    pub(crate) fn event_rule_place(&self, rule: usize) -> Option<usize> {
+        self.rules.get(rule)?.as_ref()?;
+        let before = self.rules[..rule].iter().flatten().count();
+        Some(self.first + before)
+    }
 }
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct KindPlan {
     pub(crate) slots: Vec<SlotSpec>,
     pub(crate) scores: Vec<ScoreSpec>,
+}
+
+impl KindPlan {
+    /// Every tracked score's event rules, score after score: a tracker
+    /// keeps their points in one vector in this order.
+    pub(crate) fn event_rules(&self) -> impl Iterator<Item = (&ScoreSpec, &EventRuleSpec)> {
+        self.scores
+            .iter()
+            .flat_map(|score| score.rules.iter().flatten().map(move |rule| (score, rule)))
+    }
 }
 
 /// Every tracked aggregate of a rule set; `id` tells trackers built for
@@ -189,11 +211,13 @@ impl TrackPlan {
             })
             .collect();
         if let Some(rules) = rules {
-            let scores = &mut self.kind_mut(kind).scores;
-            score.track = Some(scores.len());
-            scores.push(ScoreSpec {
+            let plan = self.kind_mut(kind);
+            let first = plan.event_rules().count();
+            score.track = Some(plan.scores.len());
+            plan.scores.push(ScoreSpec {
                 half_life: score.half_life,
                 rules,
+                first,
             });
         }
     }

@@ -6,18 +6,34 @@ use super::plan::EventRuleSpec;
 use super::sum::{DecayedSum, ExactSum};
 
 /// One event rule's points so far.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct RulePoints {
     pub(crate) raw: ExactSum,
     pub(crate) decayed: DecayedSum,
     pub(crate) matched: usize,
-    /// The cap period of the latest counted event, and the points used in it.
-    bucket: Option<i64>,
+    /// The cap period of the latest counted event ([`NO_PERIOD`] before
+    /// one), and the points used in it.
+    bucket: i64,
     used: f64,
 }
 
+/// `RulePoints::bucket` before a capped rule counted an event.
+const NO_PERIOD: i64 = i64::MIN;
+
 // Every subject holds one per event rule of each tracked score.
-const _: () = assert!(std::mem::size_of::<RulePoints>() == 80);
+const _: () = assert!(std::mem::size_of::<RulePoints>() == 56);
+
+impl Default for RulePoints {
+    fn default() -> Self {
+        RulePoints {
+            raw: ExactSum::default(),
+            decayed: DecayedSum::default(),
+            matched: 0,
+            bucket: NO_PERIOD,
+            used: 0.0,
+        }
+    }
+}
 
 impl RulePoints {
     /// Counts one matching event (events come in time order).
@@ -25,8 +41,8 @@ impl RulePoints {
         let mut earned = rule.points;
         if let Some(cap) = &rule.cap {
             let current = cap.bucket(time);
-            if self.bucket != Some(current) {
-                self.bucket = Some(current);
+            if self.bucket != current {
+                self.bucket = current;
                 self.used = 0.0;
             }
             earned = capped(rule.points, cap.amount, self.used);
@@ -55,8 +71,8 @@ impl RulePoints {
             used += earned.abs();
             self.count(earned, time, half_life, 1.0);
         }
-        if self.bucket.is_none_or(|latest| bucket >= latest) {
-            self.bucket = Some(bucket);
+        if self.bucket == NO_PERIOD || bucket >= self.bucket {
+            self.bucket = bucket;
             self.used = used;
         }
     }

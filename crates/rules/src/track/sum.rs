@@ -5,58 +5,51 @@
 /// (Shewchuk's non-overlapping partials, as in Python's `math.fsum`).
 /// Removing a value is adding its negation, so a sliding window stays exact.
 ///
-/// Three words, like the `Vec` alone: every tracked score rule of every
-/// subject holds one.
-#[derive(Clone, Debug, PartialEq)]
+/// Two words, with no allocation while one partial holds the sum exactly
+/// (sums of whole points, counts, most property sums): every tracked score
+/// rule of every subject holds one.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) enum ExactSum {
-    /// The partials of finite terms, smallest magnitude first.
-    Partials(Vec<f64>),
+    /// No term yet.
+    #[default]
+    Empty,
+    /// One partial: the sum is exactly this number.
+    One(f64),
+    /// The partials of finite terms, smallest magnitude first (two or more).
+    /// Boxed: one word keeps the sum two words (a `Vec` or a boxed slice
+    /// would make it three), and few sums ever need a second partial.
+    #[allow(clippy::box_collection)]
+    Partials(Box<Vec<f64>>),
     /// Infinite or NaN terms, or an overflow: summed plainly from then on.
     Special(f64),
 }
 
-const _: () = assert!(std::mem::size_of::<ExactSum>() == 24);
-
-impl Default for ExactSum {
-    fn default() -> Self {
-        ExactSum::Partials(Vec::new())
-    }
-}
+const _: () = assert!(std::mem::size_of::<ExactSum>() == 16);
 
 impl ExactSum {
     pub(crate) fn add(&mut self, value: f64) {
-        let partials = match self {
-            ExactSum::Special(total) => {
-                *total += value;
-                return;
+        match self {
+            ExactSum::Special(total) => *total += value,
+            _ if !value.is_finite() => *self = ExactSum::Special(self.value() + value),
+            ExactSum::Empty => *self = ExactSum::One(value),
+            ExactSum::One(kept) => {
+                let (high, low) = two_sum(value, *kept);
+                *self = if !high.is_finite() {
+                    ExactSum::Special(high)
+                } else if low == 0.0 {
+                    ExactSum::One(high)
+                } else {
+                    ExactSum::Partials(Box::new(vec![low, high]))
+                };
             }
-            ExactSum::Partials(partials) => partials,
-        };
-        if !value.is_finite() {
-            *self = ExactSum::Special(finite_sum(partials) + value);
-            return;
-        }
-        let mut x = value;
-        let mut kept = 0;
-        for i in 0..partials.len() {
-            let mut y = partials[i];
-            if x.abs() < y.abs() {
-                std::mem::swap(&mut x, &mut y);
+            ExactSum::Partials(partials) => {
+                if let Some(total) = add_to_partials(partials, value) {
+                    *self = ExactSum::Special(total);
+                } else if let [only] = partials.as_slice() {
+                    *self = ExactSum::One(*only);
+                }
             }
-            let high = x + y;
-            let low = y - (high - x);
-            if low != 0.0 {
-                partials[kept] = low;
-                kept += 1;
-            }
-            x = high;
         }
-        if !x.is_finite() {
-            *self = ExactSum::Special(x);
-            return;
-        }
-        partials.truncate(kept);
-        partials.push(x);
     }
 
     pub(crate) fn remove(&mut self, value: f64) {
@@ -66,10 +59,40 @@ impl ExactSum {
     /// The correctly rounded sum.
     pub(crate) fn value(&self) -> f64 {
         match self {
-            ExactSum::Special(total) => *total,
+            ExactSum::Empty => 0.0,
+            ExactSum::One(total) | ExactSum::Special(total) => *total,
             ExactSum::Partials(partials) => finite_sum(partials),
         }
     }
+}
+
+/// `(x + y, the rounding error)`: the larger magnitude first, as the
+/// partials algorithm needs.
+fn two_sum(x: f64, y: f64) -> (f64, f64) {
+    let (x, y) = if x.abs() < y.abs() { (y, x) } else { (x, y) };
+    let high = x + y;
+    (high, y - (high - x))
+}
+
+/// Adds a finite `value` into `partials`; `Some(total)` when the sum
+/// overflowed (the partials are then no longer used).
+fn add_to_partials(partials: &mut Vec<f64>, value: f64) -> Option<f64> {
+    let mut x = value;
+    let mut kept = 0;
+    for i in 0..partials.len() {
+        let (high, low) = two_sum(x, partials[i]);
+        if low != 0.0 {
+            partials[kept] = low;
+            kept += 1;
+        }
+        x = high;
+    }
+    if !x.is_finite() {
+        return Some(x);
+    }
+    partials.truncate(kept);
+    partials.push(x);
+    None
 }
 
 /// The correctly rounded sum of non-overlapping partials.
@@ -106,11 +129,25 @@ fn finite_sum(partials: &[f64]) -> f64 {
 /// decayed to each new term's time, then the term is added. The result
 /// depends only on the terms (fed in time order), never on when it was
 /// read, and one term read at its own time is exactly its points.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct DecayedSum {
     total: f64,
-    /// The time of the latest term in time order: `total` is measured there.
-    at: Option<i64>,
+    /// The time of the latest term in time order (`total` is measured
+    /// there); [`NO_TERM`] before the first. Not an `Option`: two words,
+    /// not three, in every tracked rule of every subject.
+    at: i64,
+}
+
+/// `DecayedSum::at` before any term (no event is that old).
+const NO_TERM: i64 = i64::MIN;
+
+impl Default for DecayedSum {
+    fn default() -> Self {
+        DecayedSum {
+            total: 0.0,
+            at: NO_TERM,
+        }
+    }
 }
 
 impl DecayedSum {
@@ -118,25 +155,25 @@ impl DecayedSum {
     /// term from before the anchor is exact up to rounding.
     pub(crate) fn add(&mut self, points: f64, time: i64, half_life: i64) {
         let carried = match self.at {
+            NO_TERM => 0.0,
             // A term from before the anchor (a late event taken in): weighed
             // to the anchor, which stays.
-            Some(at) if time < at => {
+            at if time < at => {
                 self.total += points * crate::subject::decay_factor(at - time, half_life);
                 return;
             }
-            Some(at) => self.total * crate::subject::decay_factor(time - at, half_life),
-            None => 0.0,
+            at => self.total * crate::subject::decay_factor(time - at, half_life),
         };
         self.total = carried + points;
-        self.at = Some(time);
+        self.at = time;
     }
 
     /// The sum of every `points · 2^(−(anchor − time)/half_life)`, for an
     /// anchor at or after the latest term.
     pub(crate) fn at(&self, anchor: i64, half_life: i64) -> f64 {
         match self.at {
-            Some(at) => self.total * crate::subject::decay_factor(anchor - at, half_life),
-            None => 0.0,
+            NO_TERM => 0.0,
+            at => self.total * crate::subject::decay_factor(anchor - at, half_life),
         }
     }
 }
@@ -173,7 +210,41 @@ mod tests {
         assert_eq!(overflow.value(), f64::INFINITY);
     }
 
+    #[test]
+    fn whole_points_stay_in_one_inline_partial() {
+        let mut sum = ExactSum::default();
+        for points in [10.0, 30.0, 2.0, 1.0, -15.0, 2.0] {
+            sum.add(points);
+        }
+        assert_eq!(sum, ExactSum::One(30.0));
+        sum.add(0.1);
+        assert_eq!(sum.value(), 30.1);
+        sum.remove(0.1);
+        assert_eq!(sum, ExactSum::One(30.0));
+    }
+
     proptest! {
+        /// Against exact integer arithmetic: terms are multiples of 2^-20,
+        /// so their sum in units of 2^-20 is an exact `i128`, and its
+        /// correctly rounded value is that integer converted once.
+        #[test]
+        fn sums_are_correctly_rounded(terms in proptest::collection::vec((-(1i64 << 52)..(1i64 << 52), proptest::bool::ANY), 0..60)) {
+            let unit = (-20f64).exp2();
+            let mut sum = ExactSum::default();
+            let mut exact: i128 = 0;
+            for (units, add) in terms {
+                let value = units as f64 * unit;
+                if add {
+                    sum.add(value);
+                    exact += i128::from(units);
+                } else {
+                    sum.remove(value);
+                    exact -= i128::from(units);
+                }
+                prop_assert_eq!(sum.value(), exact as f64 * unit);
+            }
+        }
+
         #[test]
         fn order_does_not_matter(values in proptest::collection::vec(-1e6f64..1e6, 0..40), cut in 0usize..40) {
             let mut forward = ExactSum::default();

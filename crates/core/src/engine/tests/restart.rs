@@ -25,7 +25,10 @@ fn sorted_values(engine: &Engine) -> Vec<(SubjectKey, (Values, Option<OwnKept>))
         .values
         .iter()
         .map(|(key, values)| {
-            let own = values.own.as_ref().map(|own| (own.at, own.next.clone()));
+            let own = values
+                .own
+                .as_ref()
+                .map(|own| (own.at, own.next.iter().collect()));
             let mut values = values.clone();
             values.own = None;
             (key.clone(), (values, own))
