@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/full.py --scale small          # ~1M events
     .venv/bin/python bench/full.py --scale quick --runs 1 # CI: seconds
+    .venv/bin/python bench/full.py --scale large --peers duckdb  # 30M, DuckDB alone
 
 Generates data (`bellwether gen`), imports it (`bellwether import`), exports
 the store's events with their resolved contacts for the peers, loads each
@@ -61,6 +62,9 @@ def arguments():
                    help="export the store with the sqlite3 shell or Python's sqlite3 module")
     p.add_argument("--samples", type=int, default=200, help="one-event samples (0: skip)")
     p.add_argument("--no-server", action="store_true", help="skip memory and one-event latency")
+    p.add_argument("--peers", choices=["all", "duckdb"], default="all",
+                   help="duckdb: compare with DuckDB alone (hand-written and compiled SQL), "
+                        "for a scale where PostgreSQL would take hours or a machine without it")
     return p.parse_args()
 
 
@@ -87,24 +91,26 @@ def main():
     csv_dir = work / "csv"
     export_seconds = export.export(store / "bellwether.db", csv_dir, args.export)
 
+    everyone = args.peers == "all"
     duck = Duck(args.sql / "duckdb")
-    pg = Postgres(args.pg_url, args.pg_schema, args.sql / "postgres")
-    log("loading DuckDB and PostgreSQL")
+    pg = Postgres(args.pg_url, args.pg_schema, args.sql / "postgres") if everyone else None
+    log("loading DuckDB" + (" and PostgreSQL" if pg else ""))
     loads["DuckDB"] = duck.load(csv_dir)
-    loads["PostgreSQL"] = pg.load(csv_dir)
+    if pg:
+        loads["PostgreSQL"] = pg.load(csv_dir)
 
     log("exporting bellwether_events and compiling the definitions (bellwether sql)")
     events_csv = work / "bellwether_events.csv"
     compiled_export = bw.export(store, events_csv)
-    compiled = [
-        CompiledDuck(bw, END),
-        CompiledPostgres(bw, END, args.pg_url, args.pg_schema + "_compiled"),
-        CompiledClickHouse(bw, END),
-    ]
+    compiled_pg = CompiledPostgres(bw, END, args.pg_url, args.pg_schema + "_compiled") if everyone else None
+    compiled_ch = CompiledClickHouse(bw, END) if everyone else None
+    compiled = [e for e in (CompiledDuck(bw, END), compiled_pg, compiled_ch) if e]
+    sql_peers = [e for e in (duck, pg) if e]
     for engine in compiled:
         loads[engine.name] = engine.load(events_csv)
 
-    times = {"Bellwether": [], "Bellwether eval (store to CSV)": [], "DuckDB": [], "PostgreSQL": []}
+    times = {"Bellwether": [], "Bellwether eval (store to CSV)": []}
+    times.update({engine.name: [] for engine in sql_peers})
     times.update({engine.name: [] for engine in compiled})
     results = {}
     out = work / "eval"
@@ -114,7 +120,7 @@ def main():
         wall, _load, evaluate = bw.evaluate(store, END, out, whole=True)
         times["Bellwether"].append(evaluate)
         times["Bellwether eval (store to CSV)"].append(wall)
-        for engine in (duck, pg, *compiled):
+        for engine in (*sql_peers, *compiled):
             started = time.perf_counter()
             results[engine.name] = engine.evaluate(at_ms)
             times[engine.name].append(time.perf_counter() - started)
@@ -123,7 +129,7 @@ def main():
 
     reference = compare.normalize(results["Bellwether"])
     failed = False
-    for peer in ("DuckDB", "PostgreSQL", *(engine.name for engine in compiled)):
+    for peer in (engine.name for engine in (*sql_peers, *compiled)):
         found = compare.differences(reference, compare.normalize(results[peer]))
         if found:
             failed = True
@@ -133,19 +139,25 @@ def main():
     sizes = compare.summary(reference)
     log(f"segment sizes: {sizes}")
     if failed:
-        pg.drop()
-        compiled[1].drop()
+        drop(pg, compiled_pg)
         sys.exit(1)
     log("identical results: memberships, tier levels and scores agree on every engine")
 
     server_figures = None
     if not args.no_server:
         server_figures = measure_server(args, bw, store, csv_dir, duck, at_ms, events, contacts)
-    pg.drop()
-    compiled[1].drop()
-    versions = [bw.version(), duck.version(), pg.version(), compiled[2].version()]
+    drop(pg, compiled_pg)
+    versions = [bw.version(), duck.version()]
+    versions += [e.version() for e in (pg, compiled_ch) if e]
     report(args, events, contacts, loads, (export_seconds, compiled_export), times, sizes, versions,
            server_figures)
+
+
+def drop(*schemas):
+    """Drops the PostgreSQL schemas the run made (none with `--peers duckdb`)."""
+    for schema in schemas:
+        if schema:
+            schema.drop()
 
 
 def measure_server(args, bw, store, csv_dir, duck, at_ms, events, contacts):
@@ -222,16 +234,19 @@ def duck_one_event(duck, rows, picked):
 def report(args, events, contacts, loads, export_seconds, times, sizes, versions, server):
     print(f"\n### Full evaluation, scale `{args.scale}`: {events:,} messages, {contacts:,} contacts\n")
     print(f"Machine: {stats.machine()}. Versions: {', '.join(versions)}.\n")
-    print(f"```sh\n.venv/bin/python bench/full.py --scale {args.scale} --runs {args.runs}\n```\n")
+    peers = " --peers duckdb" if args.peers == "duckdb" else ""
+    print(f"```sh\n.venv/bin/python bench/full.py --scale {args.scale} --runs {args.runs}{peers}\n```\n")
     medians = {engine: stats.spread(values)[1] for engine, values in times.items()}
-    print("| engine | load (once) | full evaluation (min / median / max) | ratio to DuckDB | ratio to PostgreSQL |")
-    print("|---|---|---|---|---|")
+    with_pg = "PostgreSQL" in medians
+    print("| engine | load (once) | full evaluation (min / median / max) | ratio to DuckDB |"
+          + (" ratio to PostgreSQL |" if with_pg else ""))
+    print("|---|---|---|---|" + ("---|" if with_pg else ""))
     for engine, values in times.items():
         load = loads.get(engine)
         load_text = stats.fmt_seconds(load) if load is not None else "(in the time)"
+        pg_ratio = f" {medians[engine] / medians['PostgreSQL']:.2f}× |" if with_pg else ""
         print(f"| {engine} | {load_text} | {stats.fmt_spread(values)} "
-              f"| {medians[engine] / medians['DuckDB']:.2f}× "
-              f"| {medians[engine] / medians['PostgreSQL']:.2f}× |")
+              f"| {medians[engine] / medians['DuckDB']:.2f}× |{pg_ratio}")
     print(f"\nExport of the store for the peers: {stats.fmt_seconds(export_seconds[0])} (their "
           f"tables), {stats.fmt_seconds(export_seconds[1])} (`bellwether export`, for the "
           f"compiled SQL). "
