@@ -7,6 +7,8 @@ as an independent check of both."""
 import time
 from pathlib import Path
 
+from . import stats
+
 COLUMNS = [
     ("contact_id", "VARCHAR", "text", "Nullable(String)"),
     ("account_id", "VARCHAR", "text", "Nullable(String)"),
@@ -35,7 +37,7 @@ class CompiledDuck:
     def __init__(self, bw, at: str):
         import duckdb
 
-        self.db = duckdb.connect(":memory:")
+        self.db = duckdb.connect(":memory:", config=stats.duckdb_config())
         self.sql = statements(bw, "duckdb", at)
 
     def load(self, events_csv: Path) -> float:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import sqlfiles
+from . import sqlfiles, stats
 
 SCHEMA = {
     "contacts": {"contact_id": "BIGINT", "label": "VARCHAR", "group_id": "VARCHAR"},
@@ -28,7 +28,7 @@ class Duck:
     name = "DuckDB"
 
     def __init__(self, sql_dir: Path):
-        self.db = duckdb.connect(":memory:")
+        self.db = duckdb.connect(":memory:", config=stats.duckdb_config())
         self.files = sqlfiles.load(sql_dir)
 
     def version(self) -> str:
