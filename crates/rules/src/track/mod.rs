@@ -27,7 +27,6 @@ pub use plan::TrackPlan;
 use plan::{KindPlan, Measure, SlotSpec};
 pub use reads::PropertyKeys;
 pub(crate) use score::RulePoints;
-
 use slot::{Item, SlotState};
 
 /// One subject's incremental state for one rule set.

@@ -4,7 +4,9 @@
 //! instants (with some going back), every score and segment read through a
 //! subject's tracker equals the scan's value and next-change instant, bit
 //! for bit (a decayed part taken in out of order: to rounding), also when
-//! its windows were shrunk to fit between steps.
+//! its windows were shrunk to fit between steps. (A `while` rule sits
+//! between `intent`'s event rules, and `plain` follows it: a tracker keeps
+//! the event rules' points in one vector, and each must read its own.)
 
 use bellwether_rules::{
     Event, LateInsert, MemorySubject, RuleSet, ScoreValue, SubjectKind, Tracker, DAY, HOUR,
@@ -19,9 +21,9 @@ name = "intent"
 half_life = "2d"
 rules = [
   { on = 'page where path = "/pricing"', points = 10 },
+  { while = 'days_since(any) >= 3', points = -5 },
   { on = '"A"', points = 3, cap = "6 per day" },
   { on = '"B" where v > 3', points = -2.5, cap = "4 per week" },
-  { while = 'days_since(any) >= 3', points = -5 },
 ]
 
 [[score]]
