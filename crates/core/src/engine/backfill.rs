@@ -206,6 +206,11 @@ impl Engine {
         std::mem::take(&mut self.backfilled)
     }
 
+    /// How many changes [`Engine::take_backfilled`] would hand over.
+    pub fn backfilled_len(&self) -> usize {
+        self.backfilled.len()
+    }
+
     /// Changes before this instant were recorded by a backfill: history,
     /// not to be routed.
     pub fn routed_from(&self) -> Millis {
