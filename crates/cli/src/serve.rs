@@ -177,6 +177,7 @@ impl Running {
             subjects::Reads::GraphAndHistory,
         )?;
         let (from_snapshot, tail) = (start.from_snapshot, start.tail);
+        let snapshot_events = start.snapshot_events;
         let graph = start.graph.context("the identity graph was not rebuilt")?;
         let engine = load_engine(
             store.clone(),
@@ -190,11 +191,20 @@ impl Running {
         metrics.record_start(from_snapshot, tail, started.elapsed().as_secs_f64());
         let snapshot = snapshot::path_in(&data_dir);
         engine.write_snapshots_to(snapshot.clone(), store.clone());
-        let saved = if !from_snapshot || tail > 0 {
+        let saved = match snapshot_events {
+            // Resumed with nothing after it: the snapshot on disk covers
+            // what the engine holds (its event count was checked as it was
+            // read; counting again takes a second at 10M events).
+            Some(events) if tail == 0 => {
+                let view = engine.view();
+                Some((
+                    view.position(),
+                    Some(events),
+                    view.kept_properties().cloned(),
+                ))
+            }
             // The next start skips what this one read (even after a crash).
-            save_snapshot(&snapshot, store.as_ref(), &graph, &engine)
-        } else {
-            Some(covered(store.as_ref(), &engine))
+            _ => save_snapshot(&snapshot, store.as_ref(), &graph, &engine),
         };
         let (ingestor, writer) = Ingestor::start_with(
             store.clone(),

@@ -38,6 +38,8 @@ pub(crate) struct Start {
     pub(crate) from_snapshot: bool,
     /// Messages replayed after the snapshot.
     pub(crate) tail: u64,
+    /// When resumed: the stored events the snapshot covers.
+    pub(crate) snapshot_events: Option<u64>,
 }
 
 /// What a start reads besides the subjects.
@@ -114,6 +116,7 @@ fn subjects(
             graph,
             subjects,
             tail,
+            events,
         }) => {
             tracing::info!(
                 snapshot = %path.display(),
@@ -128,6 +131,7 @@ fn subjects(
                 recorded: None,
                 from_snapshot: true,
                 tail,
+                snapshot_events: Some(events),
             })
         }
         Err(stale) => {
@@ -142,6 +146,7 @@ fn subjects(
                 recorded: None,
                 from_snapshot: false,
                 tail: 0,
+                snapshot_events: None,
             })
         }
     }

@@ -153,7 +153,7 @@ impl Ingestor {
     ) -> Result<(Self, JoinHandle<IdentityGraph>), StoreError> {
         let mut graph = graph;
         graph.set_applied_enrichment(store.account_enrichments()?);
-        let snapshot = store.load_identity()?;
+        let max_seq = store.max_seq()?;
         let suppressed = store.suppressions()?.into_iter().map(|s| s.value).collect();
         let published: PublishedIdentity =
             Arc::new(parking_lot::RwLock::new(Arc::new(graph.report())));
@@ -162,7 +162,7 @@ impl Ingestor {
         let writer = Writer {
             identity: graph.config().clone(),
             graph,
-            next_seq: snapshot.max_seq + 1,
+            next_seq: max_seq + 1,
             store,
             max_batch: config.max_batch_messages.max(1),
             listener: listener.map(ListenerStage::start).transpose()?,
@@ -662,7 +662,7 @@ impl Writer {
     fn reload(&mut self) {
         let refused = self.graph.refused_links();
         let rebuilt = rebuild_identity(self.store.as_ref(), self.identity.clone(), &mut |_, _| {})
-            .and_then(|graph| Ok((graph, self.store.load_identity()?.max_seq)));
+            .and_then(|graph| Ok((graph, self.store.max_seq()?)));
         let rebuilt = rebuilt.and_then(|(mut graph, max_seq)| {
             graph.set_applied_enrichment(self.store.account_enrichments()?);
             Ok((graph, max_seq))

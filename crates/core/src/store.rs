@@ -241,6 +241,10 @@ pub enum WriteOp {
     Outbox(OutboxRecord),
     /// A subject entering a segment was given an owner.
     Assign(AssignmentRecord),
+    /// An assignment of a first start's history, written once with its
+    /// end: nothing of its segment and subject is open in the store (the
+    /// router ends what was), so nothing is ended as `Assign` would.
+    BackfilledAssignment(BackfilledAssignment),
     /// A `[[digest]]` was queued for the period ending `period_end` (its
     /// outbox row commits in the same transaction): the latest period per
     /// digest is kept, so a restart does not send it again.
@@ -479,6 +483,14 @@ pub struct AssignmentRecord {
     pub at: Millis,
 }
 
+/// An assignment of a backfilled history (`WriteOp::BackfilledAssignment`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackfilledAssignment {
+    pub assignment: AssignmentRecord,
+    /// When the subject left the segment; `None` while it is still in.
+    pub ended_at: Option<Millis>,
+}
+
 /// A membership change as stored: enough to rebuild who is in which segment
 /// (and since when) after a restart.
 #[derive(Debug, Clone, PartialEq)]
@@ -634,6 +646,13 @@ pub trait Store: Send + Sync {
     ) -> Result<HashSet<String>, StoreError>;
 
     fn load_identity(&self) -> Result<IdentitySnapshot, StoreError>;
+
+    /// The highest sequence number of a stored message, 0 when none (what
+    /// [`IdentitySnapshot::max_seq`] holds, without reading the graph):
+    /// the writer numbers new messages after it.
+    fn max_seq(&self) -> Result<i64, StoreError> {
+        Ok(self.load_identity()?.max_seq)
+    }
 
     /// The live contact a `kind`/`value` identifier resolves to.
     fn contact_by_identity(

@@ -196,6 +196,10 @@ impl Engine {
             // The caller listens until every walker hangs up.
             let _ = ticks.send(());
         }
+        // Windows grew while the history passed through them, and the walk
+        // left each where its subject was last evaluated: settled here, on
+        // this walker's core.
+        self.settle_trackers(now);
         walked
     }
 

@@ -481,11 +481,12 @@ impl Engine {
                 "every subject evaluated as of the checkpoint"
             );
             // Keep what load recorded for the caller to take (and persist).
-            engine.process_due(now)
+            let fresh = engine.process_due(now);
+            // Windows grew while the history passed through them (a walk
+            // settles its own, each walker its part).
+            engine.settle_trackers(now);
+            fresh
         };
-        // Windows grew while the history passed through them, and a walk
-        // left each where its subject was last evaluated.
-        engine.settle_trackers(now);
         tracing::debug!(
             elapsed_ms = phase.elapsed().as_millis() as u64,
             "evaluated up to now"

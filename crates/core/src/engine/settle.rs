@@ -9,6 +9,8 @@
 //! to `now` is what the next evaluation would do first anyway, so nothing
 //! it answers changes; then each window gives back the room it grew to.
 //! A restart settles too: its trackers are at the checkpoint's instant.
+//! A first start's walkers each settle their own part as they finish, on
+//! their own core.
 
 use bellwether_rules::{Events, SubjectKind};
 

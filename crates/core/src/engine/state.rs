@@ -507,6 +507,7 @@ impl State {
             | WriteOp::Outbox(_)
             | WriteOp::DigestSent(_)
             | WriteOp::Assign(_)
+            | WriteOp::BackfilledAssignment(_)
             | WriteOp::Unassign { .. }
             // Deletions are applied by `engine::forget` before the rest.
             | WriteOp::DeleteContact(_)

@@ -15,7 +15,9 @@ use crate::actions::payload::{
 };
 use crate::actions::pools;
 use crate::engine::{Change, Engine, ScoreWatch, View};
-use crate::store::{AssignmentRecord, OutboxRecord, RecordedAssignments, WriteOp};
+use crate::store::{
+    AssignmentRecord, BackfilledAssignment, OutboxRecord, RecordedAssignments, WriteOp,
+};
 use crate::subject::{SubjectKey, Transition};
 
 /// (segment, subject).
@@ -108,6 +110,74 @@ impl ActionRouter {
         }
     }
 
+    /// A first start's older segment changes ([`Engine::take_backfilled`],
+    /// by instant then subject): owners are assigned and released in the
+    /// same turns as if the changes were live, nothing is delivered, and
+    /// each assignment is written once with its end
+    /// ([`WriteOp::BackfilledAssignment`]) instead of inserted, then
+    /// updated when its subject leaves: one row write per entry (10M
+    /// events: 560,000 changes).
+    pub fn route_backfilled(
+        &mut self,
+        engine: &Engine,
+        changes: &[Change],
+        ops: &mut Vec<WriteOp>,
+    ) {
+        let mut made: Vec<BackfilledAssignment> = Vec::new();
+        // Of `made`, which is still open, by segment and subject.
+        let mut open: HashMap<AssignmentKey, usize> = HashMap::new();
+        for change in changes {
+            let Some(def) = self.owned_segment(engine, change) else {
+                continue;
+            };
+            let key = (def.name.clone(), change.key.clone());
+            // Leaving ends the assignment; so does entering again (as
+            // `Assign` ends what is open).
+            if self.owners.remove(&key.0, &key.1).is_some() {
+                match open.remove(&key) {
+                    Some(index) => made[index].ended_at = Some(change.at),
+                    None => ops.push(WriteOp::Unassign {
+                        segment: key.0.clone(),
+                        subject: key.1.clone(),
+                        at: change.at,
+                    }),
+                }
+            }
+            if change.change != Transition::Entered {
+                continue;
+            }
+            let (segment, subject) = key.clone();
+            if let Some(assignment) = self.assignment(engine, def, change, segment, subject) {
+                open.insert(key, made.len());
+                made.push(BackfilledAssignment {
+                    assignment,
+                    ended_at: None,
+                });
+            }
+        }
+        ops.extend(made.into_iter().map(WriteOp::BackfilledAssignment));
+    }
+
+    /// The segment a change is of, unless the subject is held out of its
+    /// actions (no owner, no delivery).
+    fn owned_segment<'e>(&self, engine: &'e View, change: &Change) -> Option<&'e SegmentDef> {
+        if change.definition_kind != DefKind::Segment {
+            return None;
+        }
+        let def = engine
+            .rules()
+            .definitions()
+            .segment
+            .iter()
+            .find(|s| s.name == change.definition)?;
+        let held_out = is_held_out(
+            &def.name,
+            &change.key.store_key(),
+            def.holdout.unwrap_or(0.0),
+        );
+        (!held_out).then_some(def)
+    }
+
     fn route_segment(
         &mut self,
         engine: &View,
@@ -115,22 +185,9 @@ impl ActionRouter {
         deliver: bool,
         ops: &mut Vec<WriteOp>,
     ) {
-        let Some(def) = engine
-            .rules()
-            .definitions()
-            .segment
-            .iter()
-            .find(|s| s.name == change.definition)
-        else {
+        let Some(def) = self.owned_segment(engine, change) else {
             return;
         };
-        if is_held_out(
-            &def.name,
-            &change.key.store_key(),
-            def.holdout.unwrap_or(0.0),
-        ) {
-            return;
-        }
         let assignment = (def.name.clone(), change.key.clone());
         let assigned = match change.change {
             Transition::Entered => self.assign(engine, def, change, assignment, ops),
@@ -181,6 +238,22 @@ impl ActionRouter {
         (segment, subject): AssignmentKey,
         ops: &mut Vec<WriteOp>,
     ) -> Option<String> {
+        let assignment = self.assignment(engine, def, change, segment, subject)?;
+        let owner = assignment.owner.clone();
+        ops.push(WriteOp::Assign(assignment));
+        Some(owner)
+    }
+
+    /// The owner an entrant gets when the segment names one (a pool's turn
+    /// taken), now its owner there.
+    fn assignment(
+        &mut self,
+        engine: &View,
+        def: &SegmentDef,
+        change: &Change,
+        segment: String,
+        subject: SubjectKey,
+    ) -> Option<AssignmentRecord> {
         let owner = def.owner.as_deref()?;
         let turn = self.turns.get(owner).copied().unwrap_or(0);
         // Only a pool routing by a trait reads one, and only that one: a
@@ -196,17 +269,16 @@ impl ActionRouter {
             .iter()
             .any(|p| p.name == owner)
             .then(|| owner.to_owned());
-        ops.push(WriteOp::Assign(AssignmentRecord {
-            segment: segment.clone(),
-            subject: subject.clone(),
+        self.owners.insert(&segment, subject.clone(), &assigned);
+        Some(AssignmentRecord {
+            segment,
+            subject,
             label: change.id.clone(),
-            owner: assigned.clone(),
+            owner: assigned,
             pool,
             round_robin: used_turn,
             at: change.at,
-        }));
-        self.owners.insert(&segment, subject, &assigned);
-        Some(assigned)
+        })
     }
 
     fn route_tier(

@@ -102,6 +102,9 @@ pub struct Resumed {
     pub subjects: Subjects,
     /// Messages replayed after the snapshot's position.
     pub tail: u64,
+    /// Stored events up to the snapshot's position (checked against the
+    /// store as it was read).
+    pub events: u64,
 }
 
 /// The snapshot's path in a data directory.
@@ -234,6 +237,7 @@ pub fn resume(
         graph,
         subjects,
         tail,
+        events: header.events,
     }))
 }
 

@@ -21,16 +21,19 @@ pub(super) fn replay(
     progress: &mut dyn Progress,
 ) -> Result<u64, StoreError> {
     let start = subjects.position();
+    let mut page = store.scan_events(start, PAGE)?;
+    if page.is_empty() {
+        // Nothing to replay: no need to count the store's events (two
+        // scans of the whole table).
+        return Ok(0);
+    }
     let total = store
         .event_count()?
         .saturating_sub(store.events_through(start)?);
-    let mut after = start;
     let mut done = 0;
     let mut ops = Vec::new();
-    loop {
-        let page = store.scan_events(after, PAGE)?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
+    while let Some(last) = page.last() {
+        let after = last.seq;
         for event in page {
             ops.clear();
             stage_message(graph, event.message, event.seq, &mut ops);
@@ -38,6 +41,7 @@ pub(super) fn replay(
             done += 1;
         }
         progress.advanced(done, total);
+        page = store.scan_events(after, PAGE)?;
     }
     Ok(done)
 }

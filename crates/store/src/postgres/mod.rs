@@ -189,6 +189,10 @@ impl Store for PostgresStore {
         self.readers.with(read::load_identity)
     }
 
+    fn max_seq(&self) -> Result<i64, StoreError> {
+        self.readers.with(read::max_seq)
+    }
+
     fn contact_by_identity(
         &self,
         kind: IdKind,

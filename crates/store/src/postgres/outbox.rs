@@ -8,8 +8,8 @@ use bellwether_core::subject::SubjectKey;
 
 use crate::codec;
 use bellwether_core::store::{
-    AssignmentRecord, AttemptOutcome, Delivery, DeliveryFilter, DeliveryState, DigestSentRecord,
-    OutboxRecord, RecordedAssignments, StoreError,
+    AssignmentRecord, AttemptOutcome, BackfilledAssignment, Delivery, DeliveryFilter,
+    DeliveryState, DigestSentRecord, OutboxRecord, RecordedAssignments, StoreError,
 };
 
 use super::conn::{get, Mode, PgConn, Session};
@@ -71,6 +71,32 @@ pub(super) fn assign<C: GenericClient>(
             &record.pool,
             &record.round_robin,
             &record.at,
+        ],
+    )?;
+    Ok(())
+}
+
+/// See `WriteOp::BackfilledAssignment`.
+pub(super) fn backfilled<C: GenericClient>(
+    s: &mut Session<'_, C>,
+    record: &BackfilledAssignment,
+) -> Result<(), StoreError> {
+    let assignment = &record.assignment;
+    let (subject_kind, subject_key) = codec::subject_columns(&assignment.subject);
+    s.execute(
+        "INSERT INTO assignments (segment, subject_kind, subject_key, label, owner, pool,
+             round_robin, assigned_at, ended_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            &assignment.segment,
+            &subject_kind,
+            &subject_key,
+            &assignment.label,
+            &assignment.owner,
+            &assignment.pool,
+            &assignment.round_robin,
+            &assignment.at,
+            &record.ended_at,
         ],
     )?;
     Ok(())

@@ -89,15 +89,27 @@ pub(super) fn load_identity(conn: &mut PgConn) -> Result<IdentitySnapshot, Store
             },
         )?;
         let accounts = accounts_with_domain(s)?;
-        let max_seq: Option<i64> = get(&s.query_one("SELECT MAX(seq) FROM events", &[])?, 0)?;
+        let max_seq = max_seq_in(s)?;
         Ok(IdentitySnapshot {
             contacts,
             identities,
             contact_accounts,
             accounts,
-            max_seq: max_seq.unwrap_or(0),
+            max_seq,
         })
     })
+}
+
+/// See `Store::max_seq`.
+pub(super) fn max_seq(conn: &mut PgConn) -> Result<i64, StoreError> {
+    // The function itself is not general over the transaction's lifetime.
+    #[allow(clippy::redundant_closure)]
+    conn.transaction(Mode::Snapshot, |s| max_seq_in(s))
+}
+
+fn max_seq_in<C: GenericClient>(s: &mut Session<'_, C>) -> Result<i64, StoreError> {
+    let max_seq: Option<i64> = get(&s.query_one("SELECT MAX(seq) FROM events", &[])?, 0)?;
+    Ok(max_seq.unwrap_or(0))
 }
 
 fn accounts_with_domain<C: GenericClient>(

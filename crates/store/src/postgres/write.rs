@@ -120,6 +120,7 @@ fn buffer<'a>(
         // subject's queue; an assignment ended right after it began).
         WriteOp::Outbox(record) => super::outbox::insert(session, record)?,
         WriteOp::Assign(record) => super::outbox::assign(session, record)?,
+        WriteOp::BackfilledAssignment(record) => super::outbox::backfilled(session, record)?,
         WriteOp::DigestSent(record) => super::outbox::digest_sent(session, record)?,
         WriteOp::Unassign {
             segment,

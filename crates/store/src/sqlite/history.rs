@@ -1,5 +1,5 @@
-//! Recorded history (membership changes and score forms) written many rows
-//! per statement. A first start records a row for about every event of
+//! Recorded history (membership changes, score forms and a first start's
+//! owner assignments) written many rows per statement. A first start records a row for about every event of
 //! the store, beside the walk that computes them; runs of
 //! [`ROWS_PER_INSERT`] rows per statement took a fifth less of the CPU the
 //! walk shares with them (1M events: 3.0–3.2 s → 2.4–2.5 s).
@@ -9,7 +9,9 @@ use std::sync::LazyLock;
 use rusqlite::{Statement, ToSql, Transaction};
 
 use bellwether_core::message::Millis;
-use bellwether_core::store::{MembershipRecord, ScoreRecord, StoreError, WriteOp};
+use bellwether_core::store::{
+    BackfilledAssignment, MembershipRecord, ScoreRecord, StoreError, WriteOp,
+};
 use bellwether_core::subject::SubjectKey;
 
 use super::DbResult;
@@ -93,6 +95,34 @@ impl Row for MembershipRecord {
     }
 }
 
+impl Row for BackfilledAssignment {
+    fn statement() -> &'static str {
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| insert_sql("assignments", super::outbox::BACKFILLED_COLUMNS, 9));
+        &SQL
+    }
+
+    fn of(op: &WriteOp) -> Option<&Self> {
+        match op {
+            WriteOp::BackfilledAssignment(record) => Some(record),
+            _ => None,
+        }
+    }
+
+    fn bind(&self, bind: &mut Binder<'_, '_>) -> Result<(), StoreError> {
+        let assignment = &self.assignment;
+        bind.value(&assignment.segment)?;
+        bind.value(&assignment.subject.kind().as_str())?;
+        bind.value(&assignment.subject.store_key())?;
+        bind.value(&assignment.label)?;
+        bind.value(&assignment.owner)?;
+        bind.value(&assignment.pool)?;
+        bind.value(&assignment.round_robin)?;
+        bind.value(&assignment.at)?;
+        bind.value(&self.ended_at)
+    }
+}
+
 /// `INSERT OR FAIL INTO {table} ({columns}) VALUES (?, …), …` for
 /// [`ROWS_PER_INSERT`] rows. `OR FAIL` keeps the rows inserted before a
 /// failing one instead of undoing them, so SQLite keeps no statement
@@ -105,14 +135,17 @@ fn insert_sql(table: &str, columns: &str, count: usize) -> String {
 }
 
 /// Inserts the first [`ROWS_PER_INSERT`] ops in one statement when they
-/// are all score forms or all membership changes, and returns how many
+/// are all of one kind of history row, and returns how many
 /// it inserted: 0 when `ops` does not start with such a run (the caller
 /// applies the next op alone). Rows keep their order, so their ids too.
 pub(super) fn insert_run(tx: &Transaction<'_>, ops: &[WriteOp]) -> Result<usize, StoreError> {
     let Some(run) = ops.get(..ROWS_PER_INSERT) else {
         return Ok(0);
     };
-    if insert_all::<ScoreRecord>(tx, run)? || insert_all::<MembershipRecord>(tx, run)? {
+    if insert_all::<ScoreRecord>(tx, run)?
+        || insert_all::<MembershipRecord>(tx, run)?
+        || insert_all::<BackfilledAssignment>(tx, run)?
+    {
         return Ok(ROWS_PER_INSERT);
     }
     Ok(0)

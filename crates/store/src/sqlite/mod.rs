@@ -237,6 +237,10 @@ impl Store for SqliteStore {
         self.readers.with(|conn| read::load_identity(conn))
     }
 
+    fn max_seq(&self) -> Result<i64, StoreError> {
+        self.readers.with(|conn| read::max_seq(conn))
+    }
+
     fn contact_by_identity(
         &self,
         kind: IdKind,

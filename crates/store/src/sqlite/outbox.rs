@@ -8,8 +8,8 @@ use bellwether_core::subject::SubjectKey;
 
 use crate::codec;
 use bellwether_core::store::{
-    AssignmentRecord, AttemptOutcome, Delivery, DeliveryFilter, DeliveryState, DigestSentRecord,
-    OutboxRecord, RecordedAssignments, StoreError,
+    AssignmentRecord, AttemptOutcome, BackfilledAssignment, Delivery, DeliveryFilter,
+    DeliveryState, DigestSentRecord, OutboxRecord, RecordedAssignments, StoreError,
 };
 
 use super::read::query;
@@ -60,6 +60,36 @@ pub(super) fn assign(tx: &Transaction<'_>, record: &AssignmentRecord) -> Result<
         record.pool,
         record.round_robin,
         record.at,
+    ])
+    .db()?;
+    Ok(())
+}
+
+/// The columns of an assignment written whole (`WriteOp::BackfilledAssignment`).
+pub(super) const BACKFILLED_COLUMNS: &str =
+    "segment, subject_kind, subject_key, label, owner, pool, round_robin, assigned_at, ended_at";
+
+/// See `WriteOp::BackfilledAssignment` (most are written many per
+/// statement, `history::insert_run`).
+pub(super) fn backfilled(
+    tx: &Transaction<'_>,
+    record: &BackfilledAssignment,
+) -> Result<(), StoreError> {
+    let assignment = &record.assignment;
+    tx.prepare_cached(&format!(
+        "INSERT INTO assignments ({BACKFILLED_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    ))
+    .db()?
+    .execute(params![
+        assignment.segment,
+        assignment.subject.kind().as_str(),
+        assignment.subject.store_key(),
+        assignment.label,
+        assignment.owner,
+        assignment.pool,
+        assignment.round_robin,
+        assignment.at,
+        record.ended_at,
     ])
     .db()?;
     Ok(())

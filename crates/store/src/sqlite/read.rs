@@ -100,16 +100,22 @@ pub(super) fn load_identity(conn: &Connection) -> Result<IdentitySnapshot, Store
         },
     )?;
     let accounts = accounts_with_domain(&tx)?;
-    let max_seq: Option<i64> = tx
-        .query_row("SELECT MAX(seq) FROM events", [], |row| row.get(0))
-        .db()?;
+    let max_seq = max_seq(&tx)?;
     Ok(IdentitySnapshot {
         contacts,
         identities,
         contact_accounts,
         accounts,
-        max_seq: max_seq.unwrap_or(0),
+        max_seq,
     })
+}
+
+/// See `Store::max_seq`.
+pub(super) fn max_seq(conn: &Connection) -> Result<i64, StoreError> {
+    let max_seq: Option<i64> = conn
+        .query_row("SELECT MAX(seq) FROM events", [], |row| row.get(0))
+        .db()?;
+    Ok(max_seq.unwrap_or(0))
 }
 
 fn accounts_with_domain(conn: &Connection) -> Result<Vec<(String, Option<String>)>, StoreError> {

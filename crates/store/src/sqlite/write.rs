@@ -226,6 +226,7 @@ fn apply_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<(), StoreError> {
         ),
         WriteOp::Outbox(record) => super::outbox::insert(tx, record),
         WriteOp::Assign(record) => super::outbox::assign(tx, record),
+        WriteOp::BackfilledAssignment(record) => super::outbox::backfilled(tx, record),
         WriteOp::DigestSent(record) => super::outbox::digest_sent(tx, record),
         WriteOp::Unassign {
             segment,

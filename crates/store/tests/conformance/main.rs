@@ -71,6 +71,7 @@ macro_rules! store_conformance_tests {
                 deliveries_filter_and_page,
                 destinations_are_disabled_and_enabled,
                 assignments_keep_current_owners_and_pool_turns,
+                backfilled_assignments_are_history_or_current_by_their_end,
                 a_digest_period_commits_with_its_delivery_and_only_moves_forward,
             ],
             privacy: [

@@ -337,3 +337,153 @@ fn one_trait_as_of_an_instant_is_what_the_snapshot_has() {
     assert_eq!(view.trait_at(&ann, "country", T0 + 20), Some(json!("FR")));
     assert_eq!(view.trait_at(&bob, "account.country", T0 + 20), None);
 }
+
+/// The assignments table as a store keeps it: (segment, subject, owner,
+/// pool, round robin, assigned at, ended at), in no particular order.
+type AssignmentRow = (
+    String,
+    SubjectKey,
+    String,
+    Option<String>,
+    bool,
+    i64,
+    Option<i64>,
+);
+
+/// Applies the assignment ops among `ops` as both stores do.
+fn apply_assignments(table: &mut Vec<AssignmentRow>, ops: &[WriteOp]) {
+    let end = |table: &mut Vec<AssignmentRow>, segment: &str, subject: &SubjectKey, at| {
+        for row in table.iter_mut() {
+            if row.0 == segment && row.1 == *subject && row.6.is_none() {
+                row.6 = Some(at);
+            }
+        }
+    };
+    let row = |a: &crate::store::AssignmentRecord, ended| {
+        let (segment, subject, owner) = (a.segment.clone(), a.subject.clone(), a.owner.clone());
+        (
+            segment,
+            subject,
+            owner,
+            a.pool.clone(),
+            a.round_robin,
+            a.at,
+            ended,
+        )
+    };
+    for op in ops {
+        match op {
+            WriteOp::Assign(a) => {
+                end(table, &a.segment, &a.subject, a.at);
+                table.push(row(a, None));
+            }
+            WriteOp::Unassign {
+                segment,
+                subject,
+                at,
+            } => end(table, segment, subject, *at),
+            WriteOp::BackfilledAssignment(b) => table.push(row(&b.assignment, b.ended_at)),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn backfilled_assignments_are_written_whole_as_live_routing_leaves_them() {
+    const WINDOWED: &str = r#"
+[[segment]]
+name = "demo_week"
+subject = "contact"
+when = 'count("Demo Requested", last 7d) >= 1'
+owner = "sdr-pool"
+holdout = 0.3
+
+[[segment]]
+name = "pricing"
+subject = "contact"
+when = 'exists("Pricing Viewed")'
+owner = "dana"
+"#;
+    let rules = Arc::new(RuleSet::from_toml("r.toml", WINDOWED).expect("valid rules"));
+    let mut engine = Engine::new(rules);
+    let mut feed = Feed::new();
+    let mut events: Vec<Message> = Vec::new();
+    for user in 0..16i64 {
+        let name = format!("user-{user}");
+        // Entries a week apart or closer: exits by the window, re-entries.
+        for (n, days) in [user % 3, user % 3 + 4 + user % 5, 30 + user % 4]
+            .iter()
+            .enumerate()
+        {
+            let at = T0 + days * DAY + user * HOUR + n as i64;
+            events.push(track(&name, "Demo Requested", at));
+        }
+        events.push(track(&name, "Pricing Viewed", T0 + user * DAY));
+    }
+    events.sort_by_key(|m| m.timestamp);
+    let mut changes = Vec::new();
+    for event in &events {
+        changes.extend(engine.process_due(event.timestamp - 1));
+        let ops = feed.ops(std::slice::from_ref(event));
+        changes.extend(engine.apply(&ops, event.timestamp));
+    }
+    changes.extend(engine.process_due(T0 + 60 * DAY));
+    let first = changes.first().expect("changes").key.clone();
+    // An assignment open in the store before the walk: the history ends it.
+    let restored = crate::store::RecordedAssignments {
+        current: vec![crate::store::AssignmentRecord {
+            segment: "demo_week".into(),
+            subject: first.clone(),
+            label: "user-0".into(),
+            owner: "zoe".into(),
+            pool: None,
+            round_robin: false,
+            at: T0 - DAY,
+        }],
+        turns: vec![("sdr-pool".into(), 5)],
+    };
+    let routers = || {
+        let mut router = ActionRouter::new(Vec::new(), vec![pool()]);
+        router.restore(restored.clone());
+        router
+    };
+    let before: Vec<AssignmentRow> = {
+        let mut table = Vec::new();
+        apply_assignments(&mut table, &[WriteOp::Assign(restored.current[0].clone())]);
+        table
+    };
+    let (mut live, mut backfilled) = (routers(), routers());
+    let (mut live_ops, mut backfilled_ops) = (Vec::new(), Vec::new());
+    live.route_into(&engine, &changes, &mut live_ops);
+    backfilled.route_backfilled(&engine, &changes, &mut backfilled_ops);
+    let (mut live_table, mut backfilled_table) = (before.clone(), before);
+    apply_assignments(&mut live_table, &live_ops);
+    apply_assignments(&mut backfilled_table, &backfilled_ops);
+    live_table.sort();
+    backfilled_table.sort();
+    assert_eq!(backfilled_table, live_table);
+    let ended = live_table.iter().filter(|row| row.6.is_some()).count();
+    assert!(ended > 16 && ended < live_table.len(), "{live_table:?}");
+    assert!(live_table.iter().any(|row| row.4), "round robin used");
+    for change in &changes {
+        assert_eq!(
+            backfilled.owners_of(&change.key),
+            live.owners_of(&change.key)
+        );
+    }
+    // One row write per assignment: nothing inserted then updated.
+    let unassigned = |ops: &[WriteOp]| {
+        ops.iter()
+            .filter(|op| matches!(op, WriteOp::Unassign { .. }))
+            .count()
+    };
+    assert_eq!(
+        unassigned(&backfilled_ops),
+        1,
+        "only the restored one is ended"
+    );
+    assert!(unassigned(&live_ops) > 1);
+    assert!(!backfilled_ops
+        .iter()
+        .any(|op| matches!(op, WriteOp::Assign(_) | WriteOp::Outbox(_))));
+}

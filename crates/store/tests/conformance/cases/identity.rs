@@ -125,6 +125,7 @@ pub(crate) fn new_contact_with_a_taken_id_is_an_error(h: &dyn Harness) {
 pub(crate) fn load_identity_returns_the_whole_graph(h: &dyn Harness) {
     let store = h.open();
     assert_eq!(store.load_identity().unwrap(), Default::default());
+    assert_eq!(store.max_seq().unwrap(), 0, "no message stored");
     store
         .apply(&[
             new_contact(1, 0),
@@ -178,4 +179,5 @@ pub(crate) fn load_identity_returns_the_whole_graph(h: &dyn Harness) {
         vec![("acme".to_owned(), None), ("initech".to_owned(), None)]
     );
     assert_eq!(snapshot.max_seq, 9);
+    assert_eq!(store.max_seq().unwrap(), 9, "read alone, the same");
 }

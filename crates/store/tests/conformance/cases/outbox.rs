@@ -2,8 +2,8 @@
 //! dead letters and replay, disabled destinations, owner assignments.
 
 use bellwether_core::store::{
-    AssignmentRecord, AttemptOutcome, DeliveryFilter, DeliveryState, DigestSentRecord,
-    OutboxRecord, WriteOp,
+    AssignmentRecord, AttemptOutcome, BackfilledAssignment, DeliveryFilter, DeliveryState,
+    DigestSentRecord, OutboxRecord, WriteOp,
 };
 
 use crate::fixtures::contact;
@@ -276,6 +276,53 @@ pub(crate) fn assignments_keep_current_owners_and_pool_turns(h: &dyn Harness) {
     let (current, turns) = (recorded.current, recorded.turns);
     assert_eq!(current.len(), 3);
     assert_eq!(turns, [("sdr-pool".to_owned(), 3)]);
+}
+
+/// A first start writes its history's assignments whole (more than one
+/// multi-row insert's worth here): the ended ones are history, the open
+/// ones current, every round-robin one a turn used; a live assignment
+/// after them ends the open one as usual.
+pub(crate) fn backfilled_assignments_are_history_or_current_by_their_end(h: &dyn Harness) {
+    let store = h.open();
+    let ops: Vec<WriteOp> = (0..150)
+        .map(|n: i64| {
+            let WriteOp::Assign(assignment) =
+                assignment("hot_intent", &n.to_string(), "ana", n % 2 == 0, n)
+            else {
+                unreachable!("assignment() makes an Assign");
+            };
+            // Every third is still open.
+            let ended_at = (n % 3 != 0).then_some(n + 1_000);
+            WriteOp::BackfilledAssignment(BackfilledAssignment {
+                assignment,
+                ended_at,
+            })
+        })
+        .collect();
+    store.apply(&ops).unwrap();
+    let recorded = store.assignments().unwrap();
+    let current: Vec<(String, i64)> = recorded
+        .current
+        .iter()
+        .map(|a| (a.subject.store_key(), a.at))
+        .collect();
+    let open: Vec<(String, i64)> = (0..150)
+        .filter(|n| n % 3 == 0)
+        .map(|n| (n.to_string(), n))
+        .collect();
+    assert_eq!(current, open, "the open ones, oldest first");
+    assert_eq!(recorded.turns, [("sdr-pool".to_owned(), 75)]);
+    store
+        .apply(&[assignment("hot_intent", "0", "ben", false, 2_000)])
+        .unwrap();
+    let recorded = store.assignments().unwrap();
+    let owners_of_0: Vec<&str> = recorded
+        .current
+        .iter()
+        .filter(|a| a.subject == contact("0"))
+        .map(|a| a.owner.as_str())
+        .collect();
+    assert_eq!(owners_of_0, ["ben"], "the backfilled open one was ended");
 }
 
 fn digest_sent(name: &str, period_end: i64, sent_at: i64) -> WriteOp {
