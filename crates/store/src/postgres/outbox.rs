@@ -57,23 +57,7 @@ pub(super) fn assign<C: GenericClient>(
     record: &AssignmentRecord,
 ) -> Result<(), StoreError> {
     end_assignment(s, &record.segment, &record.subject, record.at)?;
-    let (subject_kind, subject_key) = codec::subject_columns(&record.subject);
-    s.execute(
-        "INSERT INTO assignments (segment, subject_kind, subject_key, label, owner, pool,
-             round_robin, assigned_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[
-            &record.segment,
-            &subject_kind,
-            &subject_key,
-            &record.label,
-            &record.owner,
-            &record.pool,
-            &record.round_robin,
-            &record.at,
-        ],
-    )?;
-    Ok(())
+    insert_assignment(s, record, None)
 }
 
 /// See `WriteOp::BackfilledAssignment`.
@@ -81,7 +65,14 @@ pub(super) fn backfilled<C: GenericClient>(
     s: &mut Session<'_, C>,
     record: &BackfilledAssignment,
 ) -> Result<(), StoreError> {
-    let assignment = &record.assignment;
+    insert_assignment(s, &record.assignment, record.ended_at)
+}
+
+fn insert_assignment<C: GenericClient>(
+    s: &mut Session<'_, C>,
+    assignment: &AssignmentRecord,
+    ended_at: Option<Millis>,
+) -> Result<(), StoreError> {
     let (subject_kind, subject_key) = codec::subject_columns(&assignment.subject);
     s.execute(
         "INSERT INTO assignments (segment, subject_kind, subject_key, label, owner, pool,
@@ -96,7 +87,7 @@ pub(super) fn backfilled<C: GenericClient>(
             &assignment.pool,
             &assignment.round_robin,
             &assignment.at,
-            &record.ended_at,
+            &ended_at,
         ],
     )?;
     Ok(())

@@ -98,7 +98,7 @@ impl Row for MembershipRecord {
 impl Row for BackfilledAssignment {
     fn statement() -> &'static str {
         static SQL: LazyLock<String> =
-            LazyLock::new(|| insert_sql("assignments", super::outbox::BACKFILLED_COLUMNS, 9));
+            LazyLock::new(|| insert_sql("assignments", super::outbox::ASSIGNMENT_COLUMNS, 9));
         &SQL
     }
 

@@ -45,28 +45,11 @@ pub(super) fn insert(tx: &Transaction<'_>, record: &OutboxRecord) -> Result<(), 
 
 pub(super) fn assign(tx: &Transaction<'_>, record: &AssignmentRecord) -> Result<(), StoreError> {
     end_assignment(tx, &record.segment, &record.subject, record.at)?;
-    tx.prepare_cached(
-        "INSERT INTO assignments (segment, subject_kind, subject_key, label, owner, pool,
-             round_robin, assigned_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )
-    .db()?
-    .execute(params![
-        record.segment,
-        record.subject.kind().as_str(),
-        record.subject.store_key(),
-        record.label,
-        record.owner,
-        record.pool,
-        record.round_robin,
-        record.at,
-    ])
-    .db()?;
-    Ok(())
+    insert_assignment(tx, record, None)
 }
 
-/// The columns of an assignment written whole (`WriteOp::BackfilledAssignment`).
-pub(super) const BACKFILLED_COLUMNS: &str =
+/// The columns of an assignment row as written.
+pub(super) const ASSIGNMENT_COLUMNS: &str =
     "segment, subject_kind, subject_key, label, owner, pool, round_robin, assigned_at, ended_at";
 
 /// See `WriteOp::BackfilledAssignment` (most are written many per
@@ -75,9 +58,16 @@ pub(super) fn backfilled(
     tx: &Transaction<'_>,
     record: &BackfilledAssignment,
 ) -> Result<(), StoreError> {
-    let assignment = &record.assignment;
+    insert_assignment(tx, &record.assignment, record.ended_at)
+}
+
+fn insert_assignment(
+    tx: &Transaction<'_>,
+    assignment: &AssignmentRecord,
+    ended_at: Option<Millis>,
+) -> Result<(), StoreError> {
     tx.prepare_cached(&format!(
-        "INSERT INTO assignments ({BACKFILLED_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        "INSERT INTO assignments ({ASSIGNMENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
     ))
     .db()?
     .execute(params![
@@ -89,7 +79,7 @@ pub(super) fn backfilled(
         assignment.pool,
         assignment.round_robin,
         assignment.at,
-        record.ended_at,
+        ended_at,
     ])
     .db()?;
     Ok(())
