@@ -130,6 +130,11 @@ impl ActionRouter {
             let Some(def) = self.owned_segment(engine, change) else {
                 continue;
             };
+            let entered = change.change == Transition::Entered;
+            if entered && def.owner.is_none() {
+                // As live: an entry without an owner to give changes nothing.
+                continue;
+            }
             let key = (def.name.clone(), change.key.clone());
             // Leaving ends the assignment; so does entering again (as
             // `Assign` ends what is open).
@@ -143,7 +148,7 @@ impl ActionRouter {
                     }),
                 }
             }
-            if change.change != Transition::Entered {
+            if !entered {
                 continue;
             }
             let (segment, subject) = key.clone();
