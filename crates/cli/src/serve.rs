@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use bellwether_core::actions::config::reference_problems;
-use bellwether_core::engine::{Engine, LoadOptions, Recorded, Subjects};
+use bellwether_core::engine::{Engine, LoadOptions, Recorded, Subjects, View};
 use bellwether_core::identity::IdentityGraph;
 use bellwether_core::ingest::Ingestor;
 use bellwether_core::pipeline::ActionRouter;
@@ -176,8 +176,7 @@ impl Running {
             subjects::kept_properties(&config, &definitions),
             subjects::Reads::GraphAndHistory,
         )?;
-        let (from_snapshot, tail) = (start.from_snapshot, start.tail);
-        let snapshot_events = start.snapshot_events;
+        let (snapshot_events, tail) = (start.snapshot_events, start.tail);
         let graph = start.graph.context("the identity graph was not rebuilt")?;
         let engine = load_engine(
             store.clone(),
@@ -188,21 +187,15 @@ impl Running {
             router,
         )?;
         let metrics = Arc::new(Metrics::new());
-        metrics.record_start(from_snapshot, tail, started.elapsed().as_secs_f64());
+        let elapsed = started.elapsed().as_secs_f64();
+        metrics.record_start(snapshot_events.is_some(), tail, elapsed);
         let snapshot = snapshot::path_in(&data_dir);
         engine.write_snapshots_to(snapshot.clone(), store.clone());
         let saved = match snapshot_events {
             // Resumed with nothing after it: the snapshot on disk covers
             // what the engine holds (its event count was checked as it was
             // read; counting again takes a second at 10M events).
-            Some(events) if tail == 0 => {
-                let view = engine.view();
-                Some((
-                    view.position(),
-                    Some(events),
-                    view.kept_properties().cloned(),
-                ))
-            }
+            Some(events) if tail == 0 => Some(covering(&engine.view(), Some(events))),
             // The next start skips what this one read (even after a crash).
             _ => save_snapshot(&snapshot, store.as_ref(), &graph, &engine),
         };
@@ -260,10 +253,15 @@ impl Running {
 
 /// What a snapshot of the engine now would cover.
 fn covered(store: &dyn bellwether_core::Store, engine: &EngineHandle) -> Saved {
-    let engine = engine.view();
-    let position = engine.position();
-    let events = store.events_through(position).ok();
-    (position, events, engine.kept_properties().cloned())
+    let view = engine.view();
+    let events = store.events_through(view.position()).ok();
+    covering(&view, events)
+}
+
+/// What a snapshot of `view` covers, `events` being the stored events up
+/// to its position.
+fn covering(view: &View, events: Option<u64>) -> Saved {
+    (view.position(), events, view.kept_properties().cloned())
 }
 
 /// Writes the engine snapshot; returns what it covers. A failure costs only
@@ -284,9 +282,8 @@ fn save_snapshot(
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "engine snapshot written"
             );
-            let position = engine.position();
-            let events = store.events_through(position).ok();
-            Some((position, events, engine.kept_properties().cloned()))
+            let events = store.events_through(engine.position()).ok();
+            Some(covering(&engine, events))
         }
         Err(error) => {
             tracing::warn!(%error, "engine snapshot not written");

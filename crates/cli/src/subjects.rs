@@ -34,11 +34,10 @@ pub(crate) struct Start {
     pub(crate) subjects: Subjects,
     /// The recorded history, when asked for (read beside the subjects).
     pub(crate) recorded: Option<Recorded>,
-    /// Whether a snapshot was used (else the store was read whole).
-    pub(crate) from_snapshot: bool,
     /// Messages replayed after the snapshot.
     pub(crate) tail: u64,
-    /// When resumed: the stored events the snapshot covers.
+    /// When a snapshot was used: the stored events it covers (`None`: the
+    /// store was read whole).
     pub(crate) snapshot_events: Option<u64>,
 }
 
@@ -129,7 +128,6 @@ fn subjects(
                 graph: Some(graph),
                 subjects,
                 recorded: None,
-                from_snapshot: true,
                 tail,
                 snapshot_events: Some(events),
             })
@@ -144,7 +142,6 @@ fn subjects(
                 graph,
                 subjects,
                 recorded: None,
-                from_snapshot: false,
                 tail: 0,
                 snapshot_events: None,
             })

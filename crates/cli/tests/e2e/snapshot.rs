@@ -128,6 +128,24 @@ fn restarts_resume_from_the_snapshot_and_agree_with_the_whole_store() {
     assert_eq!(start_figures(&server), (1, 0));
     assert_eq!(members(&server), remaining);
 
+    // The same after a start that resumed with nothing to replay (which
+    // takes the snapshot's own event count instead of counting again).
+    let deleted = client()
+        .delete(server.url("/api/v1/contacts/snap-user-1"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .expect("delete");
+    assert_eq!(deleted.status(), 200);
+    let (was, remaining) = (remaining, members(&server));
+    assert!(
+        remaining.len() < was.len() && !remaining.iter().any(|(_, id, _)| id == "snap-user-1"),
+        "{remaining:?}"
+    );
+    assert!(server.stop_gracefully().success());
+    server.restart();
+    assert_eq!(start_figures(&server), (1, 0));
+    assert_eq!(members(&server), remaining);
+
     // The reference: a start that reads the whole store.
     assert!(server.stop_gracefully().success());
     std::fs::remove_file(&snapshot).expect("snapshot removed");

@@ -482,8 +482,8 @@ impl Engine {
             );
             // Keep what load recorded for the caller to take (and persist).
             let fresh = engine.process_due(now);
-            // Windows grew while the history passed through them (a walk
-            // settles its own, each walker its part).
+            // Every tracker brought to now (a first start's walkers settle
+            // their own as they finish).
             engine.settle_trackers(now);
             fresh
         };
