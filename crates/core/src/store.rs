@@ -5,6 +5,10 @@
 //! and trait precedence are computed in this crate and handed over as
 //! [`WriteOp`]s that an implementation applies in one transaction.
 
+mod score_run;
+
+pub use score_run::ScoreRun;
+
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
@@ -232,6 +236,9 @@ pub enum WriteOp {
     /// A score's closed form changed (events, state points, definitions;
     /// never decay alone, which the form already describes).
     Score(ScoreRecord),
+    /// A first start's recorded forms of one subject's score, written as one
+    /// row ([`ScoreRun`]); read back as the records it holds.
+    ScoreRun(ScoreRun),
     /// The engine has recorded every change up to this instant.
     Checkpoint {
         at: Millis,
@@ -744,7 +751,10 @@ pub trait Store: Send + Sync {
         since: Millis,
     ) -> Result<Vec<MembershipRecord>, StoreError>;
 
-    /// The recorded score changes of one subject, in recording order.
+    /// The recorded score forms of one subject, in recording order: a
+    /// [`ScoreRun`]'s forms, oldest first, where its row is (each score's
+    /// own forms stay in order; a first start's runs do not interleave
+    /// one score's with another's).
     fn score_history(&self, subject: &SubjectKey) -> Result<Vec<ScoreRecord>, StoreError>;
 
     /// The last recorded form of every (subject, score): where the engine

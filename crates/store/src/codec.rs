@@ -7,6 +7,7 @@ use bellwether_core::subject::{DefKind, SubjectKey, SubjectKind, Transition};
 use serde_json::{Map, Value};
 
 mod keeping;
+pub(crate) mod score_forms;
 
 pub(crate) fn message_kind(text: &str) -> Result<MessageKind, StoreError> {
     MessageKind::parse(text).ok_or_else(|| corrupt("events.type", text))

@@ -67,6 +67,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "score_index",
         sql: include_str!("../migrations/sqlite/0011_score_index.sql"),
     },
+    Migration {
+        version: 12,
+        name: "score_runs",
+        sql: include_str!("../migrations/sqlite/0012_score_runs.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -124,6 +129,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 11,
         name: "score_index",
         sql: include_str!("../migrations/postgres/0011_score_index.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "score_runs",
+        sql: include_str!("../migrations/postgres/0012_score_runs.sql"),
     },
 ];
 

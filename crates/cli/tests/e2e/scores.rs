@@ -1,7 +1,7 @@
 //! Score history over HTTP: each change of a score recorded once, with its
 //! closed form, on SQLite and PostgreSQL, and not recorded again by a restart.
 
-use bellwether_core::store::{ScoreRecord, Store, WriteOp};
+use bellwether_core::store::{ScoreRecord, ScoreRun, Store, WriteOp};
 use bellwether_core::subject::SubjectKey;
 use serde_json::{json, Value};
 
@@ -178,10 +178,9 @@ fn a_first_start_discards_the_history_an_interrupted_one_left() {
             half_life: None,
         };
         store
-            .apply(&[
-                WriteOp::Score(left(1_768_000_000_000)),
-                WriteOp::Score(left(1_768_500_000_000)),
-            ])
+            .apply(&[WriteOp::ScoreRun(
+                ScoreRun::split(vec![left(1_768_000_000_000), left(1_768_500_000_000)]).remove(0),
+            )])
             .expect("write what an interrupted walk left");
     });
     let history = |server: &Server| {

@@ -17,7 +17,8 @@
 //! only the changes of the last [`ROUTED_HISTORY_MS`]. Older ones, and
 //! every score form, are written while the walk goes on, by a thread of
 //! their own, group after group (each subject's own rows in time order,
-//! which is all their readers need); the older segment changes are then
+//! which is all their readers need; a subject's forms of one score in a
+//! group as one row, [`ScoreRun`]); the older segment changes are then
 //! handed over by instant, then subject, for owner assignments only
 //! ([`Engine::take_backfilled`]), the recent changes like any others. The
 //! rows are written before the engine's first checkpoint, so a start that
@@ -30,7 +31,7 @@ use super::walkers::Group;
 use super::{Change, DefKind, Engine};
 use crate::message::Millis;
 use crate::progress::Progress;
-use crate::store::{StoreError, WriteOp};
+use crate::store::{ScoreRun, StoreError, WriteOp};
 
 /// The thread that writes a first start's history beside the walk.
 const HISTORY_THREAD: &str = "history writer";
@@ -172,9 +173,9 @@ impl Engine {
                 self.timers.schedule(key, Some(first));
             }
             let changes = self.process_due(now);
-            let mut ops: Vec<WriteOp> = std::mem::take(&mut self.fresh_scores)
+            let mut ops: Vec<WriteOp> = ScoreRun::split(std::mem::take(&mut self.fresh_scores))
                 .into_iter()
-                .map(WriteOp::Score)
+                .map(WriteOp::ScoreRun)
                 .collect();
             for change in changes {
                 if change.at >= self.routed_from {

@@ -503,6 +503,7 @@ impl State {
             | WriteOp::PruneRejections { .. }
             | WriteOp::Membership(_)
             | WriteOp::Score(_)
+            | WriteOp::ScoreRun(_)
             | WriteOp::Checkpoint { .. }
             | WriteOp::Outbox(_)
             | WriteOp::DigestSent(_)

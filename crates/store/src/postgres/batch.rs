@@ -43,7 +43,8 @@ pub(super) struct Pending<'a> {
     /// `WriteOp::PruneRejections`, run after the rejections are inserted.
     pub(super) prune_rejections: Option<(u64, Millis)>,
     pub(super) memberships: Vec<&'a MembershipRecord>,
-    pub(super) scores: Vec<&'a ScoreRecord>,
+    /// Each with the packed forms before it when it ends a run.
+    pub(super) scores: Vec<(&'a ScoreRecord, Option<Vec<u8>>)>,
     pub(super) checkpoint: Option<Millis>,
     /// Deletions, purges and unsuppressions, applied last: they delete
     /// rows this batch may have buffered.

@@ -13,6 +13,7 @@ use bellwether_core::store::{
 
 use super::conn::{get, Mode, PgConn, Session};
 use super::read::map_rows;
+use crate::codec;
 
 /// Applies the privacy ops of a batch, in order.
 pub(super) fn apply_all<C: GenericClient>(
@@ -39,6 +40,26 @@ fn texts(contacts: &[ContactId]) -> Vec<String> {
     contacts.iter().map(ContactId::to_string).collect()
 }
 
+/// Deletes the score rows of the contacts (their numbers as text);
+/// returns the score forms they held (a first start's rows hold a run
+/// each).
+fn score_forms_deleted<C: GenericClient>(
+    s: &mut Session<'_, C>,
+    keys: &Vec<String>,
+) -> Result<u64, StoreError> {
+    let rows = s.query(
+        "DELETE FROM score_changes WHERE subject_kind = 'contact' AND subject_key = ANY($1)
+         RETURNING earlier",
+        &[keys],
+    )?;
+    let mut forms = 0;
+    for row in &rows {
+        let earlier: Option<Vec<u8>> = get(row, 0)?;
+        forms += codec::score_forms::count(earlier.as_deref())?;
+    }
+    Ok(forms)
+}
+
 /// Deletes the recorded history of the contacts (their numbers as text);
 /// returns (memberships, scores, deliveries, assignments) removed.
 fn purge_records<C: GenericClient>(
@@ -50,10 +71,7 @@ fn purge_records<C: GenericClient>(
             "DELETE FROM membership_changes WHERE subject_kind = 'contact' AND subject_key = ANY($1)",
             &[keys],
         )?,
-        s.execute(
-            "DELETE FROM score_changes WHERE subject_kind = 'contact' AND subject_key = ANY($1)",
-            &[keys],
-        )?,
+        score_forms_deleted(s, keys)?,
         s.execute(
             "DELETE FROM outbox WHERE subject_kind = 'contact' AND subject_key = ANY($1)",
             &[keys],

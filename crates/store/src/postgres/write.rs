@@ -7,6 +7,7 @@ use bellwether_core::store::{StoreError, WriteOp};
 
 use super::batch::Pending;
 use super::conn::{Mode, PgConn, Session};
+use crate::codec;
 
 type WriteSession<'s, 'c> = Session<'s, postgres::Transaction<'c>>;
 
@@ -114,7 +115,10 @@ fn buffer<'a>(
             before,
         } => pending.prune_rejections = Some((*keep_newest, *before)),
         WriteOp::Membership(record) => pending.memberships.push(record),
-        WriteOp::Score(record) => pending.scores.push(record),
+        WriteOp::Score(record) => pending.scores.push((record, None)),
+        WriteOp::ScoreRun(run) => pending
+            .scores
+            .push((run.last(), codec::score_forms::pack(run))),
         WriteOp::Checkpoint { at } => pending.checkpoint = Some(*at),
         // Few per batch, and their order matters (a delivery's place in its
         // subject's queue; an assignment ended right after it began).

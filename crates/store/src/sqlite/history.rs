@@ -10,11 +10,12 @@ use rusqlite::{Statement, ToSql, Transaction};
 
 use bellwether_core::message::Millis;
 use bellwether_core::store::{
-    BackfilledAssignment, MembershipRecord, ScoreRecord, StoreError, WriteOp,
+    BackfilledAssignment, MembershipRecord, ScoreRecord, ScoreRun, StoreError, WriteOp,
 };
 use bellwether_core::subject::SubjectKey;
 
 use super::DbResult;
+use crate::codec;
 
 /// Indexes of recorded history a first start sets aside while it writes:
 /// `(definition, at)` takes each membership change at its instant, at a
@@ -64,6 +65,28 @@ impl Row for ScoreRecord {
         bind.value(&self.decaying)?;
         bind.value(&self.anchor)?;
         bind.value(&self.half_life)
+    }
+}
+
+impl Row for ScoreRun {
+    fn statement() -> &'static str {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            let columns = format!("{}, earlier", super::scores::COLUMNS);
+            insert_sql("score_changes", &columns, 11)
+        });
+        &SQL
+    }
+
+    fn of(op: &WriteOp) -> Option<&Self> {
+        match op {
+            WriteOp::ScoreRun(run) => Some(run),
+            _ => None,
+        }
+    }
+
+    fn bind(&self, bind: &mut Binder<'_, '_>) -> Result<(), StoreError> {
+        self.last().bind(bind)?;
+        bind.value(&codec::score_forms::pack(self))
     }
 }
 
@@ -142,7 +165,8 @@ pub(super) fn insert_run(tx: &Transaction<'_>, ops: &[WriteOp]) -> Result<usize,
     let Some(run) = ops.get(..ROWS_PER_INSERT) else {
         return Ok(0);
     };
-    if insert_all::<ScoreRecord>(tx, run)?
+    if insert_all::<ScoreRun>(tx, run)?
+        || insert_all::<ScoreRecord>(tx, run)?
         || insert_all::<MembershipRecord>(tx, run)?
         || insert_all::<BackfilledAssignment>(tx, run)?
     {

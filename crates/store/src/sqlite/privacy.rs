@@ -10,6 +10,7 @@ use bellwether_core::store::{
 };
 
 use super::DbResult;
+use crate::codec;
 
 /// The contact numbers as a JSON array of numbers and of strings (the
 /// recorded history keys contacts by their number as text).
@@ -27,6 +28,19 @@ fn count(tx: &Transaction<'_>, sql: &str, ids: &str) -> Result<u64, StoreError> 
     Ok(tx.prepare_cached(sql).db()?.execute(params![ids]).db()? as u64)
 }
 
+/// Runs a `DELETE … RETURNING earlier` of score rows; returns the score
+/// forms they held (a first start's rows hold a run each).
+fn score_forms_deleted(tx: &Transaction<'_>, sql: &str, ids: &str) -> Result<u64, StoreError> {
+    let mut statement = tx.prepare_cached(sql).db()?;
+    let mut rows = statement.query(params![ids]).db()?;
+    let mut forms = 0;
+    while let Some(row) = rows.next().db()? {
+        let earlier: Option<Vec<u8>> = row.get(0).db()?;
+        forms += codec::score_forms::count(earlier.as_deref())?;
+    }
+    Ok(forms)
+}
+
 /// Deletes the recorded history of `contacts`; returns (memberships,
 /// scores, deliveries, assignments) removed.
 fn purge_records(tx: &Transaction<'_>, texts: &str) -> Result<[u64; 4], StoreError> {
@@ -38,7 +52,11 @@ fn purge_records(tx: &Transaction<'_>, texts: &str) -> Result<[u64; 4], StoreErr
             &format!("DELETE FROM membership_changes WHERE {IN}"),
             texts,
         )?,
-        count(tx, &format!("DELETE FROM score_changes WHERE {IN}"), texts)?,
+        score_forms_deleted(
+            tx,
+            &format!("DELETE FROM score_changes WHERE {IN} RETURNING earlier"),
+            texts,
+        )?,
         count(tx, &format!("DELETE FROM outbox WHERE {IN}"), texts)?,
         // Kept without the subject: each round-robin turn stays counted.
         count(

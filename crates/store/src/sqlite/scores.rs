@@ -1,4 +1,6 @@
-//! Score history: one row per change of a score's closed form.
+//! Score history: one row per change of a score's closed form, or per
+//! run of a first start's forms (`ScoreRun`: the earlier forms packed in
+//! `earlier`).
 
 use rusqlite::{params, Connection, Row, Transaction};
 
@@ -14,12 +16,17 @@ pub(super) const COLUMNS: &str =
     "at, subject_kind, subject_key, label, score, value, constant, decaying,
                        anchor, half_life";
 
-pub(super) fn insert(tx: &Transaction<'_>, record: &ScoreRecord) -> Result<(), StoreError> {
+/// Inserts `record`, with the packed forms before it if it ends a run.
+pub(super) fn insert(
+    tx: &Transaction<'_>,
+    record: &ScoreRecord,
+    earlier: Option<&[u8]>,
+) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO score_changes
            (at, subject_kind, subject_key, label, score, value, constant, decaying, anchor,
-            half_life)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            half_life, earlier)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )
     .db()?
     .execute(params![
@@ -33,25 +40,32 @@ pub(super) fn insert(tx: &Transaction<'_>, record: &ScoreRecord) -> Result<(), S
         record.decaying,
         record.anchor,
         record.half_life,
+        earlier,
     ])
     .db()?;
     Ok(())
 }
 
+/// Every recorded form of `subject`'s scores in recording order, a run's
+/// forms where its row is.
 pub(super) fn history(
     conn: &Connection,
     subject: &SubjectKey,
 ) -> Result<Vec<ScoreRecord>, StoreError> {
     let (subject_kind, subject_key) = codec::subject_columns(subject);
-    query(
+    let rows = query(
         conn,
         &format!(
-            "SELECT {COLUMNS} FROM score_changes
+            "SELECT {COLUMNS}, earlier FROM score_changes
              WHERE subject_kind = ?1 AND subject_key = ?2 ORDER BY id"
         ),
         params![subject_kind, subject_key],
-        score_row,
-    )
+        |row| {
+            let earlier: Option<Vec<u8>> = row.get(10).db()?;
+            codec::score_forms::unpack(earlier.as_deref(), score_row(row)?)
+        },
+    )?;
+    Ok(rows.into_iter().flatten().collect())
 }
 
 pub(super) fn latest(conn: &Connection) -> Result<Vec<ScoreRecord>, StoreError> {

@@ -217,7 +217,10 @@ fn apply_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<(), StoreError> {
                 record.level,
             ],
         ),
-        WriteOp::Score(record) => super::scores::insert(tx, record),
+        WriteOp::Score(record) => super::scores::insert(tx, record, None),
+        WriteOp::ScoreRun(run) => {
+            super::scores::insert(tx, run.last(), codec::score_forms::pack(run).as_deref())
+        }
         WriteOp::Checkpoint { at } => execute(
             tx,
             "INSERT INTO engine_checkpoint (id, at) VALUES (1, ?1)

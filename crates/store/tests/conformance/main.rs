@@ -83,6 +83,7 @@ macro_rules! store_conformance_tests {
                 score_history_round_trips_exactly_in_recording_order,
                 latest_scores_keep_the_last_recorded_form_per_subject_and_score,
                 long_runs_of_history_rows_keep_their_order_and_fields,
+                score_runs_read_back_as_the_forms_they_hold,
             ],
             merges: [
                 merge_rehomes_identities_events_traits_and_account,

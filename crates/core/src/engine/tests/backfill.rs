@@ -126,7 +126,7 @@ proptest! {
         for op in written.into_inner() {
             match op {
                 WriteOp::Membership(record) => rows.push(record),
-                WriteOp::Score(record) => score_records.push(record),
+                WriteOp::ScoreRun(run) => score_records.extend(run.into_records()),
                 other => prop_assert!(false, "unexpected {other:?}"),
             }
         }

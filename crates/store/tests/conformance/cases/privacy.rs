@@ -38,6 +38,17 @@ fn score(key: &str, at: i64) -> WriteOp {
     })
 }
 
+/// A first start's run of `forms` score forms, written as one row.
+fn score_run(key: &str, from: i64, forms: i64) -> WriteOp {
+    let records = (from..from + forms)
+        .map(|at| match score(key, at) {
+            WriteOp::Score(record) => record,
+            _ => unreachable!("score makes a score op"),
+        })
+        .collect();
+    WriteOp::ScoreRun(bellwether_core::store::ScoreRun::split(records).remove(0))
+}
+
 fn outbox(id: &str, key: &str, at: i64) -> WriteOp {
     WriteOp::Outbox(OutboxRecord {
         id: id.into(),
@@ -203,11 +214,13 @@ pub(crate) fn a_purge_removes_late_records_counts_them_and_completes(h: &dyn Har
         .apply(&[WriteOp::DeleteContact(deletion())])
         .expect("delete");
     // Records the engine made before it forgot the contact, written after
-    // the deletion, in the same batch as the purge.
+    // the deletion, in the same batch as the purge (a run of a first
+    // start's forms counts each form).
     store
         .apply(&[
             membership("1", 600),
             score("1", 600),
+            score_run("2", 601, 3),
             outbox("late", "1", 600),
             WriteOp::PurgeContactRecords {
                 deletion: "del_1".into(),
@@ -225,7 +238,7 @@ pub(crate) fn a_purge_removes_late_records_counts_them_and_completes(h: &dyn Har
             log[0].counts.scores,
             log[0].counts.deliveries
         ),
-        (3, 2, 2)
+        (3, 5, 2)
     );
     // Idempotent: a second purge (a restart finishing it) changes nothing.
     store

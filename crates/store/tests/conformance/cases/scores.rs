@@ -157,3 +157,88 @@ pub(crate) fn long_runs_of_history_rows_keep_their_order_and_fields(h: &dyn Harn
         65
     );
 }
+
+/// A first start writes each subject's run of forms of a score as one row
+/// (`WriteOp::ScoreRun`): read back, a run is its forms, oldest first,
+/// bit for bit, where its row is among the live ones; its last form is the
+/// latest; enough runs for SQLite's many-row statements, and one alone.
+pub(crate) fn score_runs_read_back_as_the_forms_they_hold(h: &dyn Harness) {
+    use bellwether_core::store::ScoreRun;
+    let store = h.open();
+    let form = |at: i64, key: &str, score: &str| {
+        let WriteOp::Score(mut record) = record(at, "contact", key, score, at as f64, 0.1 + 0.2)
+        else {
+            unreachable!("record makes a score op")
+        };
+        record.anchor = at - 7;
+        record
+    };
+    // 100 contacts, two scores each, forms interleaved in time as a walk
+    // records them; contact 0's intent has one form only.
+    let mut walked = Vec::new();
+    for at in 0..30 {
+        for key in 0..100 {
+            if key != 0 || at == 0 {
+                walked.push(form(at * 10, &key.to_string(), "intent"));
+            }
+            walked.push(form(at * 10 + 1, &key.to_string(), "fit"));
+        }
+    }
+    let runs = ScoreRun::split(walked);
+    assert_eq!(runs.len(), 200);
+    let live = record(1_000, "contact", "5", "intent", 1.0, 0.0);
+    store
+        .apply(&[record(0, "contact", "5", "fit", 2.0, 0.0)])
+        .unwrap();
+    let ops: Vec<WriteOp> = runs.into_iter().map(WriteOp::ScoreRun).collect();
+    store.apply(&ops).unwrap();
+    store.apply(&[live]).unwrap();
+    store
+        .apply(&[WriteOp::ScoreRun(
+            ScoreRun::split(vec![form(2_000, "5", "fit"), form(2_010, "5", "fit")]).remove(0),
+        )])
+        .unwrap();
+
+    let of = |key: &str| -> Vec<(i64, String, u64, i64)> {
+        store
+            .score_history(&subject("contact", key))
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.at, r.score, r.decaying.to_bits(), r.anchor))
+            .collect()
+    };
+    let forms = |score: &str, ats: &mut dyn Iterator<Item = i64>| -> Vec<(i64, String, u64, i64)> {
+        ats.map(|at| (at, score.to_owned(), (0.1f64 + 0.2).to_bits(), at - 7))
+            .collect()
+    };
+    // Contact 5: its live fit, its walked fit run, intent run, the live
+    // intent, then a run written alone.
+    let mut expected = vec![(0, "fit".to_owned(), 0f64.to_bits(), 0)];
+    expected.extend(forms("fit", &mut (0..30).map(|at| at * 10 + 1)));
+    expected.extend(forms("intent", &mut (0..30).map(|at| at * 10)));
+    expected.push((1_000, "intent".to_owned(), 0f64.to_bits(), 1_000));
+    expected.extend(forms("fit", &mut [2_000, 2_010].into_iter()));
+    assert_eq!(of("5"), expected);
+    let mut expected = forms("fit", &mut (0..30).map(|at| at * 10 + 1));
+    expected.extend(forms("intent", &mut std::iter::once(0)));
+    assert_eq!(of("0"), expected);
+
+    let latest: Vec<(String, String, i64)> = store
+        .latest_scores()
+        .unwrap()
+        .into_iter()
+        .filter(|r| ["5", "0"].contains(&r.subject.store_key().as_str()))
+        .map(|r| (r.subject.store_key(), r.score, r.at))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        latest,
+        [
+            ("0".into(), "fit".into(), 291),
+            ("0".into(), "intent".into(), 0),
+            ("5".into(), "fit".into(), 2_010),
+            ("5".into(), "intent".into(), 1_000),
+        ]
+    );
+}
