@@ -40,17 +40,6 @@ impl ScoreRun {
         runs
     }
 
-    /// The run of `earlier` forms followed by `last`, as read back from a
-    /// row; `None` when they are not one subject's forms of one score
-    /// under one label.
-    pub fn from_parts(earlier: Vec<ScoreRecord>, last: ScoreRecord) -> Option<ScoreRun> {
-        let run = ScoreRun { earlier, last };
-        run.earlier
-            .iter()
-            .all(|form| run.holds(form))
-            .then_some(run)
-    }
-
     fn continues_with(&self, record: &ScoreRecord) -> bool {
         self.earlier.len() + 1 < Self::MAX_FORMS && self.holds(record)
     }
@@ -154,12 +143,5 @@ mod tests {
         let lengths: Vec<_> = runs.iter().map(|run| run.earlier().len() + 1).collect();
         assert_eq!(lengths, [ScoreRun::MAX_FORMS, ScoreRun::MAX_FORMS, 1]);
         assert_eq!(runs[2].last().at, ScoreRun::MAX_FORMS as i64 * 2);
-    }
-
-    #[test]
-    fn parts_of_other_subjects_are_not_a_run() {
-        assert!(ScoreRun::from_parts(vec![form(1, 1, 1, 0)], form(1, 1, 1, 1)).is_some());
-        assert!(ScoreRun::from_parts(vec![form(2, 1, 1, 0)], form(1, 1, 1, 1)).is_none());
-        assert!(ScoreRun::from_parts(vec![form(1, 1, 2, 0)], form(1, 1, 1, 1)).is_none());
     }
 }

@@ -1,6 +1,6 @@
 //! The earlier forms of a score run (`ScoreRun`) packed into one column
-//! beside its last form: about 30 bytes a form, where a row of its own took
-//! about 190 with its index entry.
+//! beside its last form: 34 bytes a form at 10M events, where a row of its
+//! own took 126 with its index entry (930 MB for 7.36M forms).
 //!
 //! Layout: a format byte, then per form, oldest first: its instant as the
 //! difference from the form before it (the first: from the last form's),
