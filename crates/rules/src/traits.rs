@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 /// The sequence number of a value set other than by a stored message: after
 /// every message at the same instant.
@@ -22,8 +23,12 @@ struct Record {
     value: Arc<Value>,
 }
 
-/// A key's records, oldest first.
-type History = Vec<Record>;
+/// A key's records, oldest first. Most keys are set once (a contact's
+/// email, title, plan): the one record is held in place, not in an
+/// allocation of its own (it serializes as the same sequence a `Vec` does).
+type History = SmallVec<[Record; 1]>;
+
+const _: () = assert!(std::mem::size_of::<History>() == 32);
 
 /// Where equal trait keys and values are kept once for many subjects (the
 /// engine keeps one table for all of them).
