@@ -262,6 +262,44 @@ mod tests {
         assert_eq!(traits.get_at("plan", 10), Some(&json!("pro")));
     }
 
+    fn records(times: &[i64]) -> Vec<Record> {
+        times
+            .iter()
+            .map(|&time| Record {
+                time,
+                seq: time as u64,
+                value: Arc::new(json!(time)),
+            })
+            .collect()
+    }
+
+    /// Snapshots written while a history was a `Vec` still load: the
+    /// snapshot's MessagePack bytes of a history are the same either way.
+    #[test]
+    fn a_history_encodes_as_the_vector_it_replaced() {
+        for times in [&[][..], &[5][..], &[5, 7, 9][..]] {
+            let vector = records(times);
+            let history = History::from_vec(vector.clone());
+            let bytes = rmp_serde::to_vec(&vector).unwrap();
+            assert_eq!(rmp_serde::to_vec(&history).unwrap(), bytes);
+            let decoded: History = rmp_serde::from_slice(&bytes).unwrap();
+            assert_eq!(decoded, history);
+        }
+    }
+
+    /// A key set once keeps its record in place; a second value moves the
+    /// history to the heap and keeps both in order.
+    #[test]
+    fn a_key_set_once_holds_its_record_in_place() {
+        let mut traits = Traits::new();
+        traits.set("plan", 20, json!("pro"));
+        assert!(!traits.history_of("plan").unwrap().spilled());
+        traits.set("plan", 10, json!("free"));
+        assert!(traits.history_of("plan").unwrap().spilled());
+        assert_eq!(traits.get_at("plan", 15), Some(&json!("free")));
+        assert_eq!(traits.get_at("plan", 25), Some(&json!("pro")));
+    }
+
     /// Counts what it was asked to share, handing out one copy per value.
     #[derive(Default)]
     struct Table(Vec<Arc<Value>>);

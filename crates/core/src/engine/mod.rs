@@ -846,7 +846,7 @@ impl Engine {
                             (
                                 *contact,
                                 self.view.values.get(&member).unwrap_or(&empty),
-                                self.trackers.get(&member).map(|tracker| &**tracker),
+                                self.trackers.get(&member).map(Box::as_ref),
                             )
                         })
                         .collect(),
@@ -854,7 +854,7 @@ impl Engine {
                 };
                 let on = evaluate::AccountOn {
                     events,
-                    tracker: self.trackers.get(key).map(|tracker| &**tracker),
+                    tracker: self.trackers.get(key).map(Box::as_ref),
                 };
                 Some(evaluate::evaluate_account_on(
                     &self.view.rules,
